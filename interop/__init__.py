@@ -1,0 +1,108 @@
+"""interop: a PyTorch-style deep-learning framework written against the Python
+Array API standard, on swappable array backends (NumPy, CuPy, array-api-strict,
+any standard namespace)."""
+
+import builtins as _builtins
+
+__version__ = "0.1.0"
+__array_api_version__ = "2025.12"
+
+from . import dtypes
+from .dtypes import (bool, int8, int16, int32, int64, uint8, uint16, uint32, uint64, float16,
+                     float32, float64, complex64, complex128)
+from .dtypes import dtype
+from ._device import device
+from . import backends
+from .backends import set_backend, get_backend, use_backend, register_backend, list_backends
+from ._tensor import Tensor, Size
+from . import autograd
+from .autograd import (no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled,
+                       is_inference_mode_enabled)
+from ._creation import (tensor, asarray, as_tensor, zeros, ones, full, empty, arange, linspace, eye,
+                        zeros_like, ones_like, full_like, empty_like)
+from ._elementwise import (add, subtract, multiply, divide, pow, remainder, floor_divide, maximum,
+                           minimum, atan2, logaddexp, hypot, equal, not_equal, less, less_equal,
+                           greater, greater_equal, logical_and, logical_or, logical_xor, bitwise_and,
+                           bitwise_or, bitwise_xor, bitwise_left_shift, bitwise_right_shift)
+from ._unary import (exp, expm1, log, log1p, log2, log10, sqrt, sin, cos, tan, tanh, sinh, cosh, asin,
+                     acos, atan, asinh, acosh, atanh, reciprocal, square, abs, negative, positive,
+                     sigmoid, relu, rsqrt, conj, floor, ceil, trunc, sign, round, isnan, isinf,
+                     isfinite, signbit, logical_not, bitwise_invert, real, imag)
+from ._reduce import (sum, mean, prod, max, min, amax, amin, var, std, logsumexp, argmax, argmin, all,
+                      any, cumulative_sum, cumsum, count_nonzero)
+from ._shape import (reshape, view, flatten, unflatten, permute_dims, permute, transpose, swapaxes,
+                     matrix_transpose, t, moveaxis, movedim, squeeze, unsqueeze, expand_dims,
+                     broadcast_to, expand, broadcast_arrays, sum_to, astype, clone, concat, cat,
+                     concatenate, stack, split, chunk, unbind, unstack, where, clamp, clip, matmul, mm,
+                     outer, gather, take_along_axis, scatter_add, index_add, take, index_select,
+                     add_at, flip)
+from ._index import getitem, setitem
+from .random import (Generator, manual_seed, seed, initial_seed, default_generator, rand, randn,
+                     randint, randperm, rand_like, randn_like, randint_like, normal, bernoulli,
+                     get_rng_state, set_rng_state)
+from . import _methods  # noqa: F401  (binds operators and methods onto Tensor)
+from .autograd import graph as _graph
+
+# Aliases PyTorch users reach for.
+sub = subtract
+mul = multiply
+div = divide
+true_divide = divide
+neg = negative
+arcsin, arccos, arctan = asin, acos, atan
+arcsinh, arccosh, arctanh = asinh, acosh, atanh
+arctan2 = atan2
+eq, ne, lt, le, gt, ge = equal, not_equal, less, less_equal, greater, greater_equal
+float = float32
+double = float64
+half = float16
+long = int64
+int = int32
+short = int16
+cfloat = complex64
+cdouble = complex128
+
+e = 2.718281828459045
+pi = 3.141592653589793
+inf = _builtins.float("inf")
+nan = _builtins.float("nan")
+newaxis = None
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def numel(x):
+    return x.numel()
+
+
+def is_floating_point(x):
+    return x.dtype.is_floating_point
+
+
+def is_complex(x):
+    return x.dtype.is_complex
+
+
+def isdtype(dtype, kind):
+    """The standard's ``isdtype``: kind is a dtype, a kind name or a tuple of them."""
+    if isinstance(kind, tuple):
+        return builtins_any(isdtype(dtype, k) for k in kind)
+    if isinstance(kind, dtypes.dtype):
+        return dtype is kind
+    kinds = {"bool": "b", "signed integer": "i", "unsigned integer": "u", "integral": "iu",
+             "real floating": "f", "complex floating": "c", "numeric": "iufc"}
+    if kind not in kinds:
+        raise ValueError(f"isdtype: unknown kind {kind!r}; expected a dtype or one of {sorted(kinds)}")
+    return dtype.kind in kinds[kind]
+
+
+builtins_any = _builtins.any
+
+
+def get_default_dtype():
+    return get_backend().default_float
+
+
+_graph.interop_ns = __import__(__name__)

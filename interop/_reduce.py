@@ -1,0 +1,266 @@
+"""Reductions. Each takes the standard's ``axis=``/``keepdims=`` and PyTorch's
+``dim=``/``keepdim=`` spellings."""
+
+from collections import namedtuple
+
+from ._tensor import Tensor
+from ._common import Node, make, record, grad_state, norm_dims, dtype_arg
+
+__all__ = ["sum", "mean", "prod", "max", "min", "amax", "amin", "var", "std", "logsumexp",
+           "argmax", "argmin", "all", "any", "cumulative_sum", "cumsum", "count_nonzero"]
+
+_sum = sum
+_max = max
+_min = min
+
+
+def _axes_kw(op, x, axis, dim, keepdims, keepdim):
+    if dim is not None:
+        if axis is not None:
+            raise TypeError(f"{op}: give either axis= or dim=, not both")
+        axis = dim
+    if keepdim is not None:
+        keepdims = keepdim
+    return norm_dims(axis, x._data.ndim, op), bool(keepdims)
+
+
+def _kshape(shape, axes):
+    """Shape with reduced axes kept as size 1."""
+    if axes is None:
+        return (1,) * len(shape)
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def _expand_back(xp, g, shape, axes, keepdims):
+    if not keepdims:
+        g = xp.reshape(g, _kshape(shape, axes))
+    return xp.broadcast_to(g, shape)
+
+
+class SumBackward(Node):
+    __slots__ = ("shape", "axes", "keepdims", "cast")
+
+    def backward(self, xp, g, s):
+        g = _expand_back(xp, g, self.shape, self.axes, self.keepdims)
+        if self.cast is not None:
+            g = xp.astype(g, self.cast)
+        return g,
+
+
+def sum(x, axis=None, *, dtype=None, keepdims=False, dim=None, keepdim=None):
+    axes, keepdims = _axes_kw("sum", x, axis, dim, keepdims, keepdim)
+    be = x._be
+    nd = dtype_arg(be, dtype)
+    xd = x._data
+    if nd is None and xd.dtype not in be.inexact_natives and be.dtype_of(xd).kind in "bi":
+        nd = be.native_dtype(be.default_int)      # PyTorch: integer sums accumulate in int64
+    data = be.xp.sum(xd, axis=axes, dtype=nd, keepdims=keepdims)
+    if x._node is None or not grad_state.enabled:
+        return make(data, be, None)
+    node = record(SumBackward, be, (x,))
+    node.shape, node.axes, node.keepdims = xd.shape, axes, keepdims
+    node.cast = xd.dtype if data.dtype != xd.dtype else None
+    return make(data, be, node)
+
+
+def _count(shape, axes):
+    n = 1
+    for i, s in enumerate(shape):
+        if axes is None or i in axes:
+            n *= s
+    return n
+
+
+def mean(x, axis=None, *, dtype=None, keepdims=False, dim=None, keepdim=None):
+    axes, keepdims = _axes_kw("mean", x, axis, dim, keepdims, keepdim)
+    if dtype is not None:
+        from ._shape import astype
+        x = astype(x, dtype)
+    dt = x.dtype
+    if not (dt.is_floating_point or dt.is_complex):
+        raise TypeError(f"mean: expected a floating point or complex tensor, got dtype {dt}; "
+                        f"pass dtype= or cast first")
+    return sum(x, axes, keepdims=keepdims) / _count(x._data.shape, axes)
+
+
+class ProdBackward(Node):
+    __slots__ = ("axes", "keepdims")
+
+    def backward(self, xp, g, s):
+        x = s[0]
+        shape = x.shape
+        axes, keepdims = self.axes, self.keepdims
+        g = _expand_back(xp, g, shape, axes, keepdims)
+        zero = x == 0
+        nz = xp.sum(xp.astype(zero, xp.int64), axis=axes, keepdims=True)
+        x1 = xp.where(zero, xp.ones_like(x), x)
+        p1 = xp.prod(x1, axis=axes, keepdims=True)
+        grad = xp.where(nz == 0, p1 / x1, xp.where((nz == 1) & zero, p1 * xp.ones_like(x1),
+                                                   xp.zeros_like(x1)))
+        return g * grad,
+
+
+def prod(x, axis=None, *, dtype=None, keepdims=False, dim=None, keepdim=None):
+    axes, keepdims = _axes_kw("prod", x, axis, dim, keepdims, keepdim)
+    be = x._be
+    data = be.xp.prod(x._data, axis=axes, dtype=dtype_arg(be, dtype), keepdims=keepdims)
+    if x._node is None or not grad_state.enabled:
+        return make(data, be, None)
+    node = record(ProdBackward, be, (x,), (x,), (x._data,))
+    node.axes, node.keepdims = axes, keepdims
+    return make(data, be, node)
+
+
+class AmaxBackward(Node):
+    """Ties share the gradient evenly (PyTorch's amax/amin convention)."""
+    __slots__ = ("axes", "keepdims")
+
+    def backward(self, xp, g, s):
+        x, out = s
+        shape = x.shape
+        o = _expand_back(xp, out, shape, self.axes, self.keepdims)
+        mask = xp.astype(x == o, g.dtype)
+        cnt = xp.sum(mask, axis=self.axes, keepdims=True)
+        return _expand_back(xp, g, shape, self.axes, self.keepdims) * mask / cnt,
+
+
+def _extreme(fname, op):
+    def f(x, axis=None, *, keepdims=False, dim=None, keepdim=None):
+        axes, kd = _axes_kw(op, x, axis, dim, keepdims, keepdim)
+        be = x._be
+        if x.numel() == 0:
+            raise ValueError(f"{op}: cannot reduce an empty tensor of shape {tuple(x.shape)}")
+        data = getattr(be.xp, fname)(x._data, axis=axes, keepdims=kd)
+        if x._node is None or not grad_state.enabled:
+            return make(data, be, None)
+        node = record(AmaxBackward, be, (x,), (x, None), (x._data, data))
+        node.axes, node.keepdims = axes, kd
+        return make(data, be, node)
+    f.__name__ = op
+    return f
+
+
+amax = _extreme("max", "amax")
+amin = _extreme("min", "amin")
+
+max_values = namedtuple("max", ["values", "indices"])
+min_values = namedtuple("min", ["values", "indices"])
+
+
+def max(x, axis=None, *, keepdims=False, dim=None, keepdim=None):
+    """Standard ``max(x, axis=...)``; with ``dim=`` (PyTorch) returns ``(values, indices)``."""
+    if dim is not None:
+        kd = bool(keepdim) if keepdim is not None else keepdims
+        return max_values(amax(x, dim=dim, keepdim=kd), argmax(x, dim=dim, keepdim=kd))
+    return amax(x, axis, keepdims=keepdims if keepdim is None else keepdim)
+
+
+def min(x, axis=None, *, keepdims=False, dim=None, keepdim=None):
+    if dim is not None:
+        kd = bool(keepdim) if keepdim is not None else keepdims
+        return min_values(amin(x, dim=dim, keepdim=kd), argmin(x, dim=dim, keepdim=kd))
+    return amin(x, axis, keepdims=keepdims if keepdim is None else keepdim)
+
+
+def _arg(fname):
+    def f(x, axis=None, *, keepdims=False, dim=None, keepdim=None):
+        if dim is not None:
+            axis = dim
+        if keepdim is not None:
+            keepdims = keepdim
+        be = x._be
+        if axis is None:
+            flat = be.xp.reshape(x._data, (-1,))
+            data = getattr(be.xp, fname)(flat)
+            if keepdims:
+                data = be.xp.reshape(data, (1,) * x._data.ndim)
+        else:
+            ax = norm_dims(axis, x._data.ndim, fname)[0]
+            data = getattr(be.xp, fname)(x._data, axis=ax, keepdims=bool(keepdims))
+        return make(data, be, None)
+    f.__name__ = fname
+    return f
+
+
+argmax = _arg("argmax")
+argmin = _arg("argmin")
+
+
+def _logical(fname):
+    def f(x, axis=None, *, keepdims=False, dim=None, keepdim=None):
+        axes, kd = _axes_kw(fname, x, axis, dim, keepdims, keepdim)
+        return make(getattr(x._be.xp, fname)(x._data, axis=axes, keepdims=kd), x._be, None)
+    f.__name__ = fname
+    return f
+
+
+all = _logical("all")
+any = _logical("any")
+
+
+def count_nonzero(x, axis=None, *, keepdims=False, dim=None):
+    axes, kd = _axes_kw("count_nonzero", x, axis, dim, keepdims, None)
+    xp = x._be.xp
+    return make(xp.sum(xp.astype(x._data != 0, xp.int64), axis=axes, keepdims=kd), x._be, None)
+
+
+def var(x, axis=None, *, correction=0.0, keepdims=False, dim=None, keepdim=None, unbiased=None):
+    """Variance. The standard's default is ``correction=0``; PyTorch's ``Tensor.var``
+    defaults to 1 (``unbiased=True``) -- the method form follows PyTorch."""
+    axes, kd = _axes_kw("var", x, axis, dim, keepdims, keepdim)
+    if unbiased is not None:
+        correction = 1.0 if unbiased else 0.0
+    n = _count(x._data.shape, axes)
+    mu = mean(x, axes, keepdims=True)
+    d = x - mu
+    sq = d * d if not x.dtype.is_complex else (d * d.conj()).real
+    return sum(sq, axes, keepdims=kd) / _max(n - correction, 0)
+
+
+def std(x, axis=None, *, correction=0.0, keepdims=False, dim=None, keepdim=None, unbiased=None):
+    return var(x, axis, correction=correction, keepdims=keepdims, dim=dim, keepdim=keepdim,
+               unbiased=unbiased).sqrt()
+
+
+def logsumexp(x, axis=None, *, keepdims=False, dim=None, keepdim=None):
+    axes, kd = _axes_kw("logsumexp", x, axis, dim, keepdims, keepdim)
+    m = amax(x.detach(), axes, keepdims=True)
+    xp = x._be.xp
+    m = make(xp.where(xp.isfinite(m._data), m._data, xp.zeros_like(m._data)), x._be, None)
+    out = (x - m).exp().sum(axes, keepdims=True).log() + m
+    if not kd:
+        from ._shape import reshape
+        out = reshape(out, tuple(n for i, n in enumerate(x._data.shape)
+                                 if axes is not None and i not in axes))
+    return out
+
+
+class CumsumBackward(Node):
+    __slots__ = ("axis",)
+
+    def backward(self, xp, g, s):
+        a = self.axis
+        return xp.flip(xp.cumulative_sum(xp.flip(g, axis=a), axis=a), axis=a),
+
+
+def cumulative_sum(x, axis=None, *, dtype=None, include_initial=False, dim=None):
+    if dim is not None:
+        axis = dim
+    if axis is None:
+        if x._data.ndim != 1:
+            raise ValueError(f"cumulative_sum: axis is required for a {x._data.ndim}-d tensor")
+        axis = 0
+    if include_initial:
+        raise NotImplementedError("cumulative_sum(include_initial=True) comes with the full namespace")
+    ax = norm_dims(axis, x._data.ndim, "cumulative_sum")[0]
+    be = x._be
+    data = be.xp.cumulative_sum(x._data, axis=ax, dtype=dtype_arg(be, dtype))
+    if x._node is None or not grad_state.enabled:
+        return make(data, be, None)
+    node = record(CumsumBackward, be, (x,))
+    node.axis = ax
+    return make(data, be, node)
+
+
+def cumsum(x, dim, *, dtype=None):
+    return cumulative_sum(x, dim, dtype=dtype)

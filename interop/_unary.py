@@ -1,0 +1,231 @@
+"""Unary elementwise primitives, defined by a table of derivative formulas."""
+
+import math
+
+from ._tensor import Tensor, _new
+from ._common import Node, make, next_seq, grad_state
+
+__all__ = []
+
+
+class UnaryBackward(Node):
+    """``backward = g * d`` (or ``g / d``) where ``d = self.deriv(xp, s)``; conjugated
+    for complex inputs (PyTorch's convention)."""
+
+    __slots__ = ("cplx",)
+    divide = False
+
+    def backward(self, xp, g, s):
+        d = self.deriv(xp, s)
+        if self.cplx:
+            d = xp.conj(d)
+        return (g / d if self.divide else g * d),
+
+
+def _float_data(x, op):
+    """x's data; integer/bool input is promoted to the default float (as in PyTorch)."""
+    ad = x._data
+    be = x._be
+    if ad.dtype in be.inexact_natives:
+        return ad
+    return be.xp.astype(ad, be.native_dtype(be.default_float))
+
+
+def unary(x, fwd, cls, save, op, promote=True):
+    """Apply ``fwd`` to x's data and record ``cls``. ``save``: 0 none, 1 input,
+    2 output, 3 both."""
+    if x.__class__ is not Tensor:
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
+    xd = _float_data(x, op) if promote else x._data
+    data = fwd(xd)
+    n = x._node
+    if n is None or not grad_state.enabled:
+        return make(data, x._be, None)
+    node = _new(cls)
+    node.next = (n,)
+    node.seq = next_seq()
+    node.be = x._be
+    if save == 0:
+        node.saved = node.arrs = ()
+    elif save == 1:
+        node.saved = (x,)
+        node.arrs = (xd,)
+    elif save == 2:
+        node.saved = (None,)
+        node.arrs = (data,)
+    else:
+        node.saved = (x, None)
+        node.arrs = (xd, data)
+    node.cplx = data.dtype in x._be.complex_natives
+    return make(data, x._be, node)
+
+
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
+
+# name: (save, divide, deriv(xp, s)) -- s holds (x,), (y,) or (x, y) as saved.
+_TABLE = {
+    "exp": (2, False, lambda xp, s: s[0]),
+    "expm1": (2, False, lambda xp, s: s[0] + 1),
+    "log": (1, True, lambda xp, s: s[0]),
+    "log1p": (1, True, lambda xp, s: s[0] + 1),
+    "log2": (1, True, lambda xp, s: s[0] * _LN2),
+    "log10": (1, True, lambda xp, s: s[0] * _LN10),
+    "sqrt": (2, True, lambda xp, s: s[0] * 2),
+    "sin": (1, False, lambda xp, s: xp.cos(s[0])),
+    "cos": (1, False, lambda xp, s: -xp.sin(s[0])),
+    "tan": (2, False, lambda xp, s: s[0] * s[0] + 1),
+    "tanh": (2, False, lambda xp, s: 1 - s[0] * s[0]),
+    "sinh": (1, False, lambda xp, s: xp.cosh(s[0])),
+    "cosh": (1, False, lambda xp, s: xp.sinh(s[0])),
+    "asin": (1, True, lambda xp, s: xp.sqrt(1 - s[0] * s[0])),
+    "acos": (1, True, lambda xp, s: -xp.sqrt(1 - s[0] * s[0])),
+    "atan": (1, True, lambda xp, s: s[0] * s[0] + 1),
+    "asinh": (1, True, lambda xp, s: xp.sqrt(s[0] * s[0] + 1)),
+    "acosh": (1, True, lambda xp, s: xp.sqrt(s[0] * s[0] - 1)),
+    "atanh": (1, True, lambda xp, s: 1 - s[0] * s[0]),
+    "reciprocal": (2, False, lambda xp, s: -(s[0] * s[0])),
+    "square": (1, False, lambda xp, s: s[0] * 2),
+    "abs": (1, False, lambda xp, s: xp.sign(s[0])),
+}
+
+
+def _make_op(name, save, divide, deriv):
+    cls_name = "".join(p.capitalize() for p in name.split("_")) + "Backward"
+    cls = type(cls_name, (UnaryBackward,), {"__slots__": (), "divide": divide,
+                                            "deriv": staticmethod(deriv)})
+    promote = name not in ("abs", "square")
+
+    def op(x, _cls=cls, _save=save, _name=name, _promote=promote):
+        return unary(x, getattr(x._be.xp, _name), _cls, _save, _name, _promote)
+    op.__name__ = name
+    op.__qualname__ = name
+    op.__doc__ = f"Elementwise ``{name}`` (differentiable)."
+    return cls, op
+
+
+_g = globals()
+for _name, (_save, _div, _deriv) in _TABLE.items():
+    _cls, _op = _make_op(_name, _save, _div, _deriv)
+    _g[_cls.__name__] = _cls
+    _g[_name] = _op
+    __all__.append(_name)
+
+
+class NegativeBackward(UnaryBackward):
+    __slots__ = ()
+    def backward(self, xp, g, s): return -g,
+
+
+class PositiveBackward(UnaryBackward):
+    __slots__ = ()
+    def backward(self, xp, g, s): return g,
+
+
+class SigmoidBackward(UnaryBackward):
+    __slots__ = ()
+    def deriv(self, xp, s):
+        y = s[0]
+        return y * (1 - y)
+
+
+class ReluBackward(UnaryBackward):
+    __slots__ = ()
+    def backward(self, xp, g, s):
+        return xp.where(s[0] > 0, g, xp.zeros_like(g)),
+
+
+class ZeroGradBackward(UnaryBackward):
+    """floor, ceil, round, trunc, sign: the gradient is zero almost everywhere."""
+    __slots__ = ()
+    def backward(self, xp, g, s): return xp.zeros_like(g),
+
+
+class ConjBackward(UnaryBackward):
+    __slots__ = ()
+    def backward(self, xp, g, s): return xp.conj(g),
+
+
+def negative(x):
+    return unary(x, x._be.xp.negative, NegativeBackward, 0, "negative", False)
+
+
+def positive(x):
+    return unary(x, x._be.xp.positive, PositiveBackward, 0, "positive", False)
+
+
+def sigmoid(x):
+    """``1 / (1 + exp(-x))``, computed as ``0.5 * tanh(x / 2) + 0.5`` (no overflow)."""
+    xp = x._be.xp
+    return unary(x, lambda a: xp.tanh(a * 0.5) * 0.5 + 0.5, SigmoidBackward, 2, "sigmoid")
+
+
+def relu(x):
+    xp = x._be.xp
+    return unary(x, lambda a: xp.where(a > 0, a, xp.zeros_like(a)), ReluBackward, 1, "relu", False)
+
+
+def rsqrt(x):
+    return reciprocal(sqrt(x))
+
+
+def conj(x):
+    return unary(x, x._be.xp.conj, ConjBackward, 0, "conj", False)
+
+
+def _zero_grad_op(name):
+    def op(x):
+        return unary(x, getattr(x._be.xp, name), ZeroGradBackward, 0, name, False)
+    op.__name__ = name
+    op.__doc__ = f"Elementwise ``{name}`` (its gradient is zero almost everywhere)."
+    return op
+
+
+floor = _zero_grad_op("floor")
+ceil = _zero_grad_op("ceil")
+trunc = _zero_grad_op("trunc")
+sign = _zero_grad_op("sign")
+
+
+def round(x, *, decimals=0):
+    if decimals:
+        f = 10.0 ** decimals
+        return _zero_grad_op("round")(x * f) / f
+    return _zero_grad_op("round")(x)
+
+
+def _nograd_unary(name):
+    def op(x):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{name}: expected a Tensor, got {type(x).__name__}")
+        return make(getattr(x._be.xp, name)(x._data), x._be, None)
+    op.__name__ = name
+    op.__doc__ = f"Elementwise ``{name}`` (not differentiable)."
+    return op
+
+
+isnan = _nograd_unary("isnan")
+isinf = _nograd_unary("isinf")
+isfinite = _nograd_unary("isfinite")
+signbit = _nograd_unary("signbit")
+logical_not = _nograd_unary("logical_not")
+bitwise_invert = _nograd_unary("bitwise_invert")
+
+
+def _real_part(name):
+    def op(x):
+        if x._node is not None and grad_state.enabled:
+            raise RuntimeError(f"{name}() of a tensor that requires grad is not differentiable yet "
+                               f"(it comes with the full namespace); detach() first")
+        return make(getattr(x._be.xp, name)(x._data), x._be, None)
+    op.__name__ = name
+    return op
+
+
+real = _real_part("real")
+imag = _real_part("imag")
+
+__all__ += ["negative", "positive", "sigmoid", "relu", "rsqrt", "conj", "floor", "ceil", "trunc",
+            "sign", "round", "isnan", "isinf", "isfinite", "signbit", "logical_not",
+            "bitwise_invert", "real", "imag"]

@@ -1,0 +1,276 @@
+"""Custom differentiable functions, PyTorch style.
+
+    class Exp(Function):
+        @staticmethod
+        def forward(ctx, x):
+            y = x.exp()
+            ctx.save_for_backward(y)
+            return y
+
+        @staticmethod
+        def backward(ctx, g):
+            y, = ctx.saved_tensors
+            return g * y
+
+    y = Exp.apply(x)
+
+``forward`` runs on Tensors with recording off; ``backward`` gets Tensors and runs
+with recording on only under ``create_graph=True`` (so a backward written with
+interop ops is differentiable again).
+"""
+
+from . import graph as _graph
+from .grad_mode import state as _gm
+
+__all__ = ["Function", "FunctionCtx", "once_differentiable"]
+
+
+class FunctionCtx:
+    """The ``ctx`` object: save tensors and flags for backward."""
+
+    def save_for_backward(self, *tensors):
+        if getattr(self, "_in_forward", False) is False:
+            raise RuntimeError("save_for_backward can only be called from forward")
+        if hasattr(self, "_to_save"):
+            raise RuntimeError("save_for_backward can be called at most once")
+        for i, t in enumerate(tensors):
+            if t is not None and not isinstance(t, _graph.Tensor):
+                raise TypeError(f"save_for_backward expects tensors or None, got "
+                                f"{type(t).__name__} at position {i}")
+        self._to_save = tensors
+
+    @property
+    def saved_tensors(self):
+        node = self._node_ref
+        if node is None:
+            return tuple(getattr(self, "_to_save", ()))
+        if node.saved is None:
+            raise RuntimeError(_graph._FREED_MSG + f" (node: {node.name()})")
+        if _graph.inplace[0] > node.seq:
+            _graph._check_versions(node)
+        return self._unpack()
+
+    def mark_non_differentiable(self, *tensors):
+        self._non_diff = set(id(t) for t in tensors)
+
+    def mark_dirty(self, *tensors):
+        self._dirty = set(id(t) for t in tensors)
+
+    def set_materialize_grads(self, value):
+        self._materialize = bool(value)
+
+
+class _FunctionNodeBase(_graph.Node):
+    __slots__ = ("ctx", "fn", "out_meta", "_unpack_mode")
+
+    @classmethod
+    def name(cls):
+        return cls.__name__
+
+    def backward(self, xp, g, s):
+        Tensor = _graph.Tensor
+        ctx = self.ctx
+        create_graph = xp is _graph.interop_ns
+        gs = list(g) if self.nout > 1 else [g]
+        wrapped = []
+        for gi, (shape, be, dt) in zip(gs, self.out_meta):
+            if gi is None:
+                if getattr(ctx, "_materialize", True):
+                    gi = be.xp.zeros(shape, dtype=dt, **be._dev_kw())
+                    gi = Tensor._make(gi, be, None)
+            elif gi.__class__ is not Tensor:
+                gi = Tensor._make(gi, be, None)
+            wrapped.append(gi)
+        ctx._saved_view = s
+        ctx._create_graph = create_graph
+        prev = _gm.enabled
+        _gm.enabled = create_graph
+        try:
+            res = self.fn.backward(ctx, *wrapped)
+        finally:
+            _gm.enabled = prev
+        if not isinstance(res, tuple):
+            res = (res,)
+        n_in = len(self.next)
+        if len(res) < n_in:
+            raise RuntimeError(f"function {self.name()} returned an incorrect number of gradients "
+                               f"(expected {n_in}, got {len(res)})")
+        res = res[:n_in] if all(r is None for r in res[n_in:]) else res
+        if len(res) != n_in:
+            raise RuntimeError(f"function {self.name()} returned an incorrect number of gradients "
+                               f"(expected {n_in}, got {len(res)})")
+        out = []
+        for i, (r, e) in enumerate(zip(res, self.next)):
+            if r is None or e is None:
+                out.append(None)
+                continue
+            if not isinstance(r, Tensor):
+                raise TypeError(f"function {self.name()} returned a {type(r).__name__} as gradient "
+                                f"{i}; expected a Tensor or None")
+            shape = self.in_shapes[i]
+            if tuple(r.shape) != shape:
+                raise RuntimeError(f"function {self.name()} returned an invalid gradient at index {i} "
+                                   f"- got {list(r.shape)} but expected shape compatible with "
+                                   f"{list(shape)}")
+            out.append(r if create_graph else r._data)
+        return tuple(out)
+
+
+class FunctionMeta(type):
+    """Gives every Function subclass a readable ``<Name>Backward`` node class."""
+
+    def __init__(cls, name, bases, attrs):
+        super().__init__(name, bases, attrs)
+        cls._backward_cls = type(name + "Backward", (_FunctionNodeBase,),
+                                 {"__slots__": (), "in_shapes": ()})
+
+
+class Function(metaclass=FunctionMeta):
+    """Base class for custom differentiable ops; call them with ``MyFn.apply(...)``."""
+
+    def __init__(self, *args, **kwargs):
+        import warnings
+        warnings.warn(f"{type(self).__name__} should not be instantiated; call "
+                      f"{type(self).__name__}.apply(...) instead", DeprecationWarning, stacklevel=2)
+
+    def __call__(self, *args, **kwargs):
+        raise RuntimeError("Legacy autograd function with non-static forward method is deprecated. "
+                           "Please use new-style autograd function with static forward method "
+                           f"and call it as {type(self).__name__}.apply(...)")
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("You must implement the forward function for custom "
+                                  "autograd.Function.")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError("You must implement the backward function for custom "
+                                  "autograd.Function.")
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        Tensor = _graph.Tensor
+        ctx = FunctionCtx()
+        ctx._node_ref = None
+        tensor_args = [a if isinstance(a, Tensor) else None for a in args]
+        ctx.needs_input_grad = tuple(a is not None and a._node is not None for a in tensor_args)
+        record = _gm.enabled and any(ctx.needs_input_grad)
+        ctx._in_forward = True
+        prev = _gm.enabled
+        _gm.enabled = False
+        try:
+            outputs = cls.forward(ctx, *args, **kwargs)
+        finally:
+            _gm.enabled = prev
+            ctx._in_forward = None
+        single = not isinstance(outputs, tuple)
+        outs = (outputs,) if single else outputs
+        if not record:
+            return outputs
+        node_cls = cls._backward_cls
+        node = node_cls.__new__(node_cls)
+        node.next = tuple(a._node if a is not None else None for a in tensor_args)
+        node.seq = _graph.next_seq()
+        be = next(a._be for a in tensor_args if a is not None)
+        node.be = be
+        node.ctx = ctx
+        node.fn = cls
+        node.in_shapes = tuple(tuple(a.shape) if a is not None else () for a in tensor_args)
+        to_save = getattr(ctx, "_to_save", ())
+        in_ids = {id(a): a for a in tensor_args if a is not None}
+        out_ids = {id(o): i for i, o in enumerate(outs) if isinstance(o, Tensor)}
+        saved, arrs = [], []
+        save_map = []
+        for t in to_save:
+            if t is None:
+                save_map.append(None)
+            elif id(t) in out_ids and id(t) not in in_ids:
+                save_map.append(("out", out_ids[id(t)], t._data))
+            else:
+                save_map.append(("t", len(saved)))
+                saved.append(t)
+                arrs.append(t._data)
+        node.saved = tuple(saved)
+        node.arrs = tuple(arrs)
+        non_diff = getattr(ctx, "_non_diff", set())
+        node.out_meta = tuple((tuple(o.shape), o._be, o._data.dtype) for o in outs)
+        if len(outs) > 1:
+            node.nout = len(outs)
+        results = []
+        out_tensors = []
+        for i, o in enumerate(outs):
+            if not isinstance(o, Tensor):
+                results.append(o)
+                out_tensors.append(None)
+                continue
+            if id(o) in in_ids and not getattr(ctx, "_dirty", None):
+                o = o.detach() if o._base is None else o.detach()   # an input returned as is: a new view
+                o._base = None
+            edge = None if id(outs[i]) in non_diff else ((node, i) if len(outs) > 1 else node)
+            if edge is not None and not (o.dtype.is_floating_point or o.dtype.is_complex):
+                edge = None
+            r = Tensor._make(o._data, o._be, edge)
+            if len(outs) > 1:
+                r._oidx = i
+            results.append(r)
+            out_tensors.append(r)
+
+        def unpack():
+            s = ctx._saved_view
+            cg = ctx._create_graph
+            res = []
+            for m in save_map:
+                if m is None:
+                    res.append(None)
+                elif m[0] == "t":
+                    v = s[m[1]]
+                    res.append(v if cg else Tensor._make(v, be, None))
+                else:
+                    # an output saved by forward: its data, wired to this node under create_graph
+                    res.append(Tensor._make(m[2], be, ((node, m[1]) if node.nout > 1 else node)
+                                            if cg else None))
+            return tuple(res)
+        ctx._unpack = unpack
+        ctx._node_ref = node
+        ctx._saved_view = node.arrs
+        ctx._create_graph = False
+        return results[0] if single else tuple(results)
+
+
+def once_differentiable(fn):
+    """Decorate a ``backward``: it runs without recording; differentiating it again raises."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(ctx, *grads):
+        Tensor = _graph.Tensor
+        prev = _gm.enabled
+        _gm.enabled = False
+        try:
+            res = fn(ctx, *[g.detach() if isinstance(g, Tensor) else g for g in grads])
+        finally:
+            _gm.enabled = prev
+        live = [g for g in grads if isinstance(g, Tensor) and g._node is not None]
+        if not prev or not live:
+            return res
+        single = not isinstance(res, tuple)
+        outs = (res,) if single else res
+        wrapped = []
+        for r in outs:
+            if isinstance(r, Tensor):
+                r = _DelayedError.apply(r, *live)
+            wrapped.append(r)
+        return wrapped[0] if single else tuple(wrapped)
+    return wrapper
+
+
+class _DelayedError(Function):
+    @staticmethod
+    def forward(ctx, x, *grads):
+        return x.detach()
+
+    @staticmethod
+    def backward(ctx, g):
+        raise RuntimeError("trying to differentiate twice a function that was marked with "
+                           "@once_differentiable")

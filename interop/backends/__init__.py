@@ -1,0 +1,386 @@
+"""Backends: the only place interop touches an array library.
+
+A :class:`Backend` is one Array API namespace on one device. It owns
+
+* ``xp``: the standard namespace (NumPy and CuPy through array-api-compat),
+* ``ns``: ``xp``'s public names plus the backend's named kernels; backward
+  formulas are written against this object (see ``interop.autograd``),
+* its device, its dtype tables, a random-number source (the standard has none),
+* a short table of named kernels: a pure-standard fallback here, overridden by
+  a native fast path in the backend modules where the library has one.
+
+The registry maps names to backends; the current backend (a ``ContextVar``)
+decides where new tensors are created. A tensor's own backend decides where
+an op on it runs.
+"""
+
+import contextlib
+import contextvars
+import os
+import types
+
+from .. import dtypes as _dt
+from .._device import device as _device_cls
+
+__all__ = [
+    "Backend", "BackendUnavailable", "register_backend", "set_backend",
+    "get_backend", "use_backend", "list_backends", "current_backend",
+]
+
+
+class BackendUnavailable(RuntimeError):
+    """A backend exists by name but its library or hardware is missing here."""
+
+
+# Names every standard namespace must provide for interop's core to run on it.
+REQUIRED_FUNCTIONS = (
+    "asarray", "zeros", "ones", "full", "empty", "arange", "linspace", "eye",
+    "reshape", "permute_dims", "broadcast_to", "expand_dims", "squeeze", "concat",
+    "stack", "where", "sum", "max", "min", "prod", "mean", "exp", "log", "tanh",
+    "sqrt", "matmul", "astype", "take_along_axis", "equal", "abs", "sign",
+    "tensordot", "cumulative_sum", "argmax", "argmin", "sort", "argsort",
+)
+
+
+class Backend:
+    """One array namespace on one device, with its kernels and RNG.
+
+    Subclasses override kernels with native fast paths; every kernel here is
+    written against the standard only, so a bare ``Backend(name, xp)`` works for
+    any conforming namespace (that is how user namespaces are registered).
+
+    Kernel side effects: none. Every kernel returns a new array and leaves its
+    inputs unchanged, on every backend.
+    """
+
+    library = "generic"
+
+    def __init__(self, name, xp, *, device=None, native_device=None, library=None):
+        self.name = name
+        self.xp = xp
+        if library is not None:
+            self.library = library
+        self.device = _device_cls(device) if device is not None else _device_cls("cpu")
+        self.device._backend = self
+        self.native_device = native_device
+        self._build_dtype_tables()
+        self.ns = self._build_kernel_namespace()
+        self.default_float = _dt.float32
+        self.default_int = _dt.int64 if _dt.int64 in self.to_native else _dt.int32
+
+    # ------------------------------------------------------------------ dtypes
+    def _build_dtype_tables(self):
+        xp = self.xp
+        self.to_native = {}
+        self.from_native = {}
+        for d in _dt.ALL_DTYPES:
+            nd = getattr(xp, d.name, None)
+            if nd is None:
+                continue
+            try:
+                probe = xp.empty((0,), dtype=nd, **self._dev_kw())
+            except Exception:  # a dtype the namespace names but cannot allocate
+                continue
+            self.to_native[d] = nd
+            self.from_native[nd] = d
+            self.from_native[probe.dtype] = d
+        self._native_sets()
+
+    def _native_sets(self):
+        self.complex_natives = frozenset(k for k, v in self.from_native.items() if v.is_complex)
+        self.inexact_natives = frozenset(k for k, v in self.from_native.items()
+                                         if v.is_complex or v.is_floating_point)
+
+    def _dev_kw(self):
+        return {} if self.native_device is None else {"device": self.native_device}
+
+    def dtype_of(self, array):
+        """The interop dtype of a native array."""
+        try:
+            return self.from_native[array.dtype]
+        except KeyError:
+            raise TypeError(f"backend {self.name!r}: array dtype {array.dtype!r} has no interop "
+                            f"dtype") from None
+
+    def native_dtype(self, dtype):
+        """The native dtype for an interop dtype; a clear error if this backend lacks it."""
+        try:
+            return self.to_native[dtype]
+        except KeyError:
+            if not isinstance(dtype, _dt.dtype):
+                raise TypeError(f"expected an interop dtype (e.g. interop.float32), got "
+                                f"{dtype!r}") from None
+            raise TypeError(f"dtype {dtype} is not available on backend {self.name!r} "
+                            f"(it has {', '.join(d.name for d in self.to_native)})") from None
+
+    # --------------------------------------------------------------- namespace
+    KERNELS = ("index_add", "scatter_add", "add_at", "sum_to")
+
+    def _build_kernel_namespace(self):
+        ns = types.SimpleNamespace()
+        for k in dir(self.xp):
+            if not k.startswith("_"):
+                setattr(ns, k, getattr(self.xp, k))
+        for k in self.KERNELS:
+            setattr(ns, k, getattr(self, k))
+        return ns
+
+    def __repr__(self):
+        return f"<interop backend {self.name!r}: {self.library} on {self.device}>"
+
+    # ------------------------------------------------------------------ host I/O
+    def to_host(self, array):
+        """A NumPy array with the data of ``array`` (a copy where the data is not on the host)."""
+        import numpy as np  # backends may import numpy; user namespaces export through DLPack
+        try:
+            return np.from_dlpack(array)
+        except Exception:
+            return np.asarray(array)
+
+    def from_host(self, host_array, dtype=None):
+        """A backend array from a NumPy array (copied onto this backend's device)."""
+        nd = None if dtype is None else self.native_dtype(dtype)
+        return self.xp.asarray(host_array, dtype=nd, **self._dev_kw())
+
+    def format(self, array, **options):
+        from ._format import format_array
+        return format_array(self.to_host(array), **options)
+
+    # ----------------------------------------------------------------- kernels
+    def sum_to(self, g, shape):
+        """Sum ``g`` over broadcast axes so that its shape becomes ``shape``."""
+        xp = self.xp
+        shape = tuple(shape)
+        if tuple(g.shape) == shape:
+            return g
+        lead = g.ndim - len(shape)
+        axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape)
+                                          if n == 1 and g.shape[i + lead] != 1)
+        if axes:
+            g = xp.sum(g, axis=axes, keepdims=True)
+        if lead:
+            g = xp.reshape(g, shape)
+        return g
+
+    def _flat_add(self, x, lin, values):
+        """x with ``values`` (1-D) added at flat positions ``lin`` (1-D), by a one-hot product."""
+        xp = self.xp
+        n = 1
+        for s in x.shape:
+            n *= s
+        if values.shape[0] == 0 or n == 0:
+            return xp.asarray(x, copy=True)
+        pos = xp.arange(n, dtype=lin.dtype, **self._dev_kw())
+        onehot = xp.astype(xp.expand_dims(lin, axis=1) == xp.expand_dims(pos, axis=0), values.dtype)
+        return x + xp.reshape(xp.matmul(values, onehot), x.shape)
+
+    def add_at(self, x, key, values):
+        """``x`` with ``values`` added at ``x[key]``, repeated indices accumulating
+        (NumPy's ``np.add.at`` semantics, out of place)."""
+        xp = self.xp
+        n = 1
+        for s in x.shape:
+            n *= s
+        pos = xp.reshape(xp.arange(n, dtype=self.to_native[self.default_int], **self._dev_kw()), x.shape)
+        lin = pos[key]
+        values = xp.broadcast_to(values, lin.shape)
+        return self._flat_add(x, xp.reshape(lin, (-1,)), xp.reshape(values, (-1,)))
+
+    def index_add(self, x, axis, index, src):
+        """``x`` with ``src`` slices added along ``axis`` at the positions in the 1-D ``index``."""
+        xp = self.xp
+        n = x.shape[axis]
+        pos = xp.arange(n, dtype=index.dtype, **self._dev_kw())
+        onehot = xp.astype(xp.expand_dims(index, axis=1) == xp.expand_dims(pos, axis=0), src.dtype)
+        contrib = xp.tensordot(onehot, src, axes=([0], [axis]))   # (n, *other dims)
+        if axis != 0:
+            contrib = xp.moveaxis(contrib, 0, axis)
+        return x + contrib
+
+    def _scatter_coords(self, axis, index):
+        """Coordinates in the target of every element of ``index`` (torch.scatter layout)."""
+        xp = self.xp
+        coords = []
+        for d in range(index.ndim):
+            if d == axis:
+                coords.append(index)
+                continue
+            shape = [1] * index.ndim
+            shape[d] = index.shape[d]
+            r = xp.reshape(xp.arange(index.shape[d], dtype=index.dtype, **self._dev_kw()), tuple(shape))
+            coords.append(xp.broadcast_to(r, index.shape))
+        return tuple(coords)
+
+    def scatter_add(self, x, axis, index, src):
+        """``torch.scatter_add`` out of place: ``out[..., index[p], ...] += src[p]`` along ``axis``."""
+        src = src[tuple(slice(0, n) for n in index.shape)]
+        return self.add_at(x, self._scatter_coords(axis, index), src)
+
+    # --------------------------------------------------------------------- RNG
+    def make_rng(self, seed):
+        """A fresh random source seeded with ``seed``; see :class:`HostRNG`."""
+        return HostRNG(self, seed)
+
+
+class HostRNG:
+    """Random numbers drawn on the host with NumPy's PCG64 and moved to the backend.
+
+    The standard has no RNG, so this is the fallback any namespace can take;
+    backends with a device RNG override ``make_rng``. Same seed, same numbers,
+    run after run.
+    """
+
+    def __init__(self, backend, seed):
+        import numpy as np
+        self.backend = backend
+        self.gen = np.random.Generator(np.random.PCG64(seed))
+
+    def _out(self, host, dtype):
+        return self.backend.from_host(host, dtype)
+
+    def random(self, shape, dtype):
+        return self._out(self.gen.random(shape, dtype="float64").astype(dtype.name), dtype)
+
+    def normal(self, shape, dtype, mean=0.0, std=1.0):
+        a = self.gen.standard_normal(shape, dtype="float64")
+        return self._out((a * std + mean).astype(dtype.name), dtype)
+
+    def integers(self, low, high, shape, dtype):
+        return self._out(self.gen.integers(low, high, size=shape, dtype="int64").astype(dtype.name), dtype)
+
+    def permutation(self, n, dtype):
+        return self._out(self.gen.permutation(n).astype(dtype.name), dtype)
+
+    def get_state(self):
+        return self.gen.bit_generator.state
+
+    def set_state(self, state):
+        self.gen.bit_generator.state = state
+
+
+# ---------------------------------------------------------------------- registry
+
+_FACTORIES = {}      # name -> zero-argument callable returning a Backend
+_INSTANCES = {}      # name -> Backend
+_ALIASES = {"numpy": "cpu", "cuda": "cuda:0", "cupy": "cuda:0"}
+_current = contextvars.ContextVar("interop_backend", default=None)
+
+
+def _builtin_factory(name):
+    if name == "cpu":
+        from ._numpy import make_numpy_backend
+        return make_numpy_backend
+    if name == "strict":
+        from ._strict import make_strict_backend
+        return make_strict_backend
+    if name.startswith("cuda:") and name[5:].isdigit():
+        from ._cupy import make_cupy_backend
+        idx = int(name[5:])
+        return lambda: make_cupy_backend(name, idx)
+    return None
+
+
+def _canonical(name):
+    if not isinstance(name, str):
+        raise TypeError(f"backend name must be a string, got {type(name).__name__} {name!r}")
+    return _ALIASES.get(name, name)
+
+
+def register_backend(name, namespace_or_factory, *, device=None):
+    """Register a backend under ``name``.
+
+    ``namespace_or_factory`` is an Array API namespace (``array_api_compat.torch``,
+    ``jax.numpy``, a module of your own), a :class:`Backend`, or a zero-argument
+    callable returning either; a callable is called on first use. ``device`` is
+    the native device passed to creation functions (default: the namespace's).
+    """
+    name = _canonical(name)
+    if not name:
+        raise ValueError("backend name must be non-empty")
+
+    def factory(obj=namespace_or_factory):
+        if isinstance(obj, Backend):
+            return obj
+        if callable(obj) and not hasattr(obj, "asarray"):
+            obj = obj()
+            if isinstance(obj, Backend):
+                return obj
+        if not hasattr(obj, "asarray"):
+            raise TypeError(f"register_backend({name!r}, ...): expected an Array API namespace "
+                            f"(a module with asarray, zeros, ...) or a Backend, got {obj!r}")
+        missing = [f for f in REQUIRED_FUNCTIONS if not hasattr(obj, f)]
+        if missing:
+            raise TypeError(f"register_backend({name!r}, ...): namespace {getattr(obj, '__name__', obj)!r} "
+                            f"lacks standard functions interop needs: {', '.join(missing)}")
+        return Backend(name, obj, native_device=device, library=getattr(obj, "__name__", "custom"),
+                       device=_device_name(obj, device))
+
+    _FACTORIES[name] = factory
+    _INSTANCES.pop(name, None)
+
+
+def _device_name(xp, native_device):
+    """An interop device for a user namespace's device: 'cpu' or 'cuda:N' when it says so."""
+    text = str(native_device if native_device is not None else "cpu").lower()
+    if "cuda" in text or "gpu" in text:
+        digits = "".join(c for c in text if c.isdigit())
+        return f"cuda:{digits or 0}"
+    return "cpu"
+
+
+def list_backends():
+    """Names of the built-in and registered backends (available or not)."""
+    names = ["cpu", "strict", "cuda:0"]
+    for n in _FACTORIES:
+        if n not in names:
+            names.append(n)
+    return names
+
+
+def _all_names():
+    return sorted(set(list_backends()) | set(_ALIASES) | {"cuda:N"})
+
+
+def get_backend(name=None):
+    """The backend called ``name`` (a :class:`Backend` passes through), or the current one."""
+    if name is None:
+        be = _current.get()
+        if be is None:
+            be = get_backend(os.environ.get("INTEROP_BACKEND") or "cpu")
+            _current.set(be)
+        return be
+    if isinstance(name, Backend):
+        return name
+    name = _canonical(name)
+    be = _INSTANCES.get(name)
+    if be is not None:
+        return be
+    factory = _FACTORIES.get(name) or _builtin_factory(name)
+    if factory is None:
+        raise ValueError(f"unknown backend {name!r}; known backends: {', '.join(_all_names())} "
+                         f"(register others with interop.backends.register_backend)")
+    be = factory()
+    _INSTANCES[name] = be
+    return be
+
+
+def current_backend():
+    return get_backend()
+
+
+def set_backend(name):
+    """Make ``name`` the backend on which new tensors are created; returns it."""
+    be = get_backend(name)
+    _current.set(be)
+    return be
+
+
+@contextlib.contextmanager
+def use_backend(name):
+    """``with use_backend("strict"): ...`` runs the block on that backend, then restores."""
+    be = get_backend(name)
+    token = _current.set(be)
+    try:
+        yield be
+    finally:
+        _current.reset(token)
