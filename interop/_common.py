@@ -122,7 +122,7 @@ def check_inplace(t, op):
                            f"operation (shape {tuple(t.shape)}); wrap the update in "
                            f"interop.no_grad() or use an out-of-place op")
     b = t._base
-    if b is not None and grad_state.enabled and b._node is not None \
+    if b is not None and n is not None and grad_state.enabled and b._node is not None \
             and b._node.__class__ is _AccumulateGrad:
         raise RuntimeError(f"{op}: a view of a leaf Variable that requires grad is being used in an "
                            f"in-place operation; wrap it in interop.no_grad() or clone() first")

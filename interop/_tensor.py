@@ -32,6 +32,8 @@ class Tensor:
     _retains_grad = False
     _readonly = False
     name = None
+    # NumPy defers to us in mixed expressions (no silent object arrays of tensors).
+    __array_ufunc__ = None
 
     # ---------------------------------------------------------------- creation
     def __init__(self, data, *, dtype=None, device=None, requires_grad=False):
@@ -107,10 +109,6 @@ class Tensor:
     @property
     def is_cuda(self):
         return self._be.device.type == "cuda"
-
-    @property
-    def is_floating_point_(self):
-        return self.dtype.is_floating_point
 
     def is_floating_point(self):
         return self.dtype.is_floating_point

@@ -1,0 +1,56 @@
+"""Command line: ``python -m benchmarks perop [--quick] [--backend NAME] [--json FILE]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="interop benchmarks, measured side by side with PyTorch and the raw backend.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    perop = sub.add_parser(
+        "perop",
+        help="per-op overhead of a 100-op elementwise chain, forward + backward",
+        description=(
+            "Per-op overhead of a 100-op chain of elementwise ops on a tiny float32 "
+            "tensor of shape (16,), forward + backward, for interop, PyTorch (CPU, one "
+            "thread) and raw NumPy (forward only: the floor), in one process."
+        ),
+    )
+    perop.add_argument(
+        "--quick",
+        action="store_true",
+        help="fewer and shorter samples (a few seconds; used by CI)",
+    )
+    perop.add_argument(
+        "--backend",
+        default="cpu",
+        metavar="NAME",
+        help="interop backend to measure (default: cpu)",
+    )
+    perop.add_argument(
+        "--json",
+        metavar="FILE",
+        default=None,
+        help="also write the figures to FILE as JSON",
+    )
+
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    if args.command == "perop":
+        from benchmarks import perop as perop_mod
+
+        return perop_mod.main(quick=args.quick, backend=args.backend, json_path=args.json)
+    parser.error(f"unknown command {args.command!r}")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

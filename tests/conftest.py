@@ -1,0 +1,58 @@
+"""Every test that takes the ``be`` fixture runs once per selected backend.
+
+``--backend cpu,strict`` (default: cpu and strict), ``--backend all`` (cpu, strict and
+cuda where a GPU is usable), or a single name. Hypothesis uses the bounded "ci" profile
+when HYPOTHESIS_PROFILE=ci (CI sets it), "dev" otherwise.
+"""
+
+import os
+
+import pytest
+from hypothesis import settings, HealthCheck
+
+import interop as it
+
+settings.register_profile("ci", max_examples=12, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", max_examples=25, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("soak", max_examples=500, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+def pytest_addoption(parser):
+    parser.addoption("--backend", default="cpu,strict",
+                     help="comma-separated backends to run on (cpu, strict, cuda, all)")
+
+
+def _cuda_available():
+    try:
+        it.get_backend("cuda:0")
+        return True
+    except Exception:
+        return False
+
+
+def pytest_generate_tests(metafunc):
+    if "be" in metafunc.fixturenames:
+        opt = metafunc.config.getoption("--backend")
+        names = ["cpu", "strict", "cuda:0"] if opt == "all" else [n.strip() for n in opt.split(",")]
+        metafunc.parametrize("be", names, indirect=True)
+
+
+@pytest.fixture
+def be(request):
+    """The backend under test, made current for the test's duration."""
+    name = request.param
+    if name.startswith("cuda") and not _cuda_available():
+        pytest.skip("no CUDA GPU with CuPy here")
+    with it.use_backend(name) as backend:
+        yield backend
+
+
+@pytest.fixture(autouse=True)
+def _reset_grad_mode():
+    yield
+    it.autograd.grad_mode.state.enabled = True
+    it.autograd.grad_mode.state.inference = False

@@ -1,0 +1,20 @@
+"""Test helpers: converting tensors to NumPy for comparisons (tests may use numpy)."""
+
+import numpy as np
+
+import interop as it
+
+
+def to_np(t):
+    """A NumPy copy of a tensor's data, whatever its backend."""
+    return np.asarray(t.detach().tolist(), dtype=str(t.dtype).split(".")[-1]).reshape(tuple(t.shape))
+
+
+def from_np(a, requires_grad=False, **kw):
+    """An interop tensor on the current backend with the data and dtype of NumPy array ``a``."""
+    return it.tensor(a.tolist() if a.ndim else a.item(), dtype=getattr(it, a.dtype.name),
+                     requires_grad=requires_grad, **kw)
+
+
+def assert_close(t, expected, rtol=1e-6, atol=1e-6):
+    np.testing.assert_allclose(to_np(t), np.asarray(expected), rtol=rtol, atol=atol)
