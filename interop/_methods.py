@@ -44,6 +44,22 @@ T.__isub__ = lambda a, b: inplace(a, b, E.subtract, _isub, "sub_")
 T.__imul__ = lambda a, b: inplace(a, b, E.multiply, _imul, "mul_")
 T.__itruediv__ = lambda a, b: inplace(a, b, E.divide, _itruediv, "div_")
 T.__ipow__ = lambda a, b: inplace(a, b, E.pow, _ipow, "pow_")
+def _ifloordiv(a, b): a //= b; return a    # noqa: E702
+def _imod(a, b): a %= b; return a          # noqa: E702
+def _iand(a, b): a &= b; return a          # noqa: E702
+def _ior(a, b): a |= b; return a           # noqa: E702
+def _ixor(a, b): a ^= b; return a          # noqa: E702
+def _ilshift(a, b): a <<= b; return a      # noqa: E702
+def _irshift(a, b): a >>= b; return a      # noqa: E702
+
+
+T.__ifloordiv__ = lambda a, b: inplace(a, b, E.floor_divide, _ifloordiv, "floor_divide_")
+T.__imod__ = lambda a, b: inplace(a, b, E.remainder, _imod, "remainder_")
+T.__iand__ = lambda a, b: inplace(a, b, T.__and__, _iand, "bitwise_and_")
+T.__ior__ = lambda a, b: inplace(a, b, T.__or__, _ior, "bitwise_or_")
+T.__ixor__ = lambda a, b: inplace(a, b, T.__xor__, _ixor, "bitwise_xor_")
+T.__ilshift__ = lambda a, b: inplace(a, b, E.bitwise_left_shift, _ilshift, "bitwise_left_shift_")
+T.__irshift__ = lambda a, b: inplace(a, b, E.bitwise_right_shift, _irshift, "bitwise_right_shift_")
 T.__imatmul__ = lambda a, b: (_ for _ in ()).throw(
     TypeError("in-place matmul (@=) is not supported; write a = a @ b"))
 
@@ -226,6 +242,8 @@ T.std = lambda self, dim=None, unbiased=True, keepdim=False, *, correction=None:
     self, dim, correction=(1.0 if unbiased else 0.0) if correction is None else correction,
     keepdims=keepdim)
 T.logsumexp = lambda self, dim, keepdim=False: R.logsumexp(self, dim, keepdims=keepdim)
+T.softmax = lambda self, dim, dtype=None: R.softmax(self, dim, dtype=dtype)
+T.log_softmax = lambda self, dim, dtype=None: R.log_softmax(self, dim, dtype=dtype)
 T.cumsum = lambda self, dim, *, dtype=None: R.cumulative_sum(self, dim, dtype=dtype)
 T.count_nonzero = lambda self, dim=None: R.count_nonzero(self, dim)
 

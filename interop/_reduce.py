@@ -264,3 +264,31 @@ def cumulative_sum(x, axis=None, *, dtype=None, include_initial=False, dim=None)
 
 def cumsum(x, dim, *, dtype=None):
     return cumulative_sum(x, dim, dtype=dtype)
+
+
+def _softmax_dim(x, dim, axis, op):
+    if axis is not None:
+        dim = axis
+    if dim is None:
+        raise TypeError(f"{op}: dim is required (PyTorch's implicit dim choice is deprecated)")
+    return norm_dims(dim, x._data.ndim, op)
+
+
+def softmax(x, dim=None, *, axis=None, dtype=None):
+    """``exp(x) / sum(exp(x))`` along ``dim``, shifted by the max for stability."""
+    axes = _softmax_dim(x, dim, axis, "softmax")
+    if dtype is not None:
+        x = x.astype(dtype)
+    e = (x - amax(x.detach(), axes, keepdims=True)).exp()
+    return e / sum(e, axes, keepdims=True)
+
+
+def log_softmax(x, dim=None, *, axis=None, dtype=None):
+    """``x - logsumexp(x)`` along ``dim``."""
+    axes = _softmax_dim(x, dim, axis, "log_softmax")
+    if dtype is not None:
+        x = x.astype(dtype)
+    return x - logsumexp(x, axes, keepdims=True)
+
+
+__all__ += ["softmax", "log_softmax"]

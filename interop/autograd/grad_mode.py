@@ -57,12 +57,15 @@ class _Mode:
             @functools.wraps(func)
             def gen_wrapper(*args, **kwargs):
                 gen = func(*args, **kwargs)
-                with self.clone():
-                    response = gen.send(None)
+                try:
+                    with self.clone():
+                        response = gen.send(None)
+                except StopIteration as e:
+                    return e.value
                 while True:
+                    request = yield response      # the caller runs in its own mode
                     try:
                         with self.clone():
-                            request = yield response
                             response = gen.send(request)
                     except StopIteration as e:
                         return e.value
@@ -107,6 +110,11 @@ class set_grad_enabled(_Mode):
 
     def __enter__(self):
         return None
+
+    def __call__(self, func):
+        # Used as a decorator: undo the switch made by __init__ (as PyTorch does).
+        state.enabled, state.inference = self._prev
+        return super().__call__(func)
 
     def clone(self):
         return set_grad_enabled(self.mode)

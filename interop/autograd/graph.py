@@ -53,6 +53,8 @@ def bump_version(t):
     inplace[0] = stamp
     # A node that saved this tensor as its own output learns it here.
     n = root._node
+    if n.__class__ is tuple:
+        n = n[0]
     if n is not None and n.__class__ is not AccumulateGrad:
         n._out_changed = len(root._vh)
     return stamp
@@ -157,7 +159,7 @@ def _stale_error(node, t, expected, current, what):
 def _check_versions(node):
     seq = node.seq
     for i, t in enumerate(node.saved):
-        if t is None:
+        if not isinstance(t, Tensor):     # None (the node's own output) or a Python scalar
             continue
         root = t._base if t._base is not None else t
         vh = root._vh
@@ -205,10 +207,10 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
     if inputs is not None:
         capture = {}
         for i, t in enumerate(inputs):
-            n = t._node
-            if n is None:
+            e = t._node
+            if e is None:
                 continue
-            capture.setdefault((n, t._oidx if n.__class__ is not AccumulateGrad else 0), []).append(i)
+            capture.setdefault(e if e.__class__ is tuple else (e, 0), []).append(i)
         needed = _nodes_leading_to({k[0] for k in capture}, roots)
 
     def add(edge, g):
@@ -242,13 +244,9 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
             pending[node] = prev + g
 
     for r, g in zip(roots, grads):
-        n = r._node
-        if n is None:
-            continue
-        if n.nout > 1 and n.__class__ is not AccumulateGrad:
-            add((n, r._oidx), g)
-        else:
-            add(n, g)
+        e = r._node     # a node, or (node, index) for one output of a multi-output node
+        if e is not None:
+            add(e, g)
 
     ns = interop_ns
     prev_mode = _gm.state.enabled
@@ -322,7 +320,7 @@ def _nodes_leading_to(targets, roots):
     """All nodes from which some node in ``targets`` is reachable (targets included)."""
     order = []
     seen = set()
-    stack = [r._node for r in roots if r._node is not None]
+    stack = [_edge_node(r._node) for r in roots if r._node is not None]
     while stack:
         n = stack.pop()
         if n in seen:

@@ -18,6 +18,7 @@ import contextlib
 import contextvars
 import os
 import types
+import warnings
 
 from .. import dtypes as _dt
 from .._device import device as _device_cls
@@ -78,9 +79,13 @@ class Backend:
             if nd is None:
                 continue
             try:
-                probe = xp.empty((0,), dtype=nd, **self._dev_kw())
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    probe = xp.empty((0,), dtype=nd, **self._dev_kw())
             except Exception:  # a dtype the namespace names but cannot allocate
                 continue
+            if str(probe.dtype).rsplit(".", 1)[-1] != d.name:
+                continue   # silently narrowed (JAX without x64 gives float32 for float64)
             self.to_native[d] = nd
             self.from_native[nd] = d
             self.from_native[probe.dtype] = d
@@ -114,7 +119,7 @@ class Backend:
                             f"(it has {', '.join(d.name for d in self.to_native)})") from None
 
     # --------------------------------------------------------------- namespace
-    KERNELS = ("index_add", "scatter_add", "add_at", "sum_to")
+    KERNELS = ("index_add", "scatter_add", "add_at", "sum_to", "take_key")
 
     def _build_kernel_namespace(self):
         ns = types.SimpleNamespace()
@@ -162,6 +167,58 @@ class Backend:
             g = xp.reshape(g, shape)
         return g
 
+    def take_key(self, x, key):
+        """``x[key]`` for a key of ints, slices, None, ``...`` and one integer or boolean array.
+
+        The standard specifies integer arrays only beside integers, and a boolean array only
+        as the sole index; other mixes (``x[idx, ...]``, ``x[:, mask]``) go through ``take``.
+        """
+        try:
+            return x[key]
+        except IndexError:
+            key = key if isinstance(key, tuple) else (key,)
+            arrs = [j for j, q in enumerate(key) if hasattr(q, "shape")]
+            if len(arrs) != 1:
+                raise
+        xp = self.xp
+        idx = key[arrs[0]]
+        mask = self.dtype_of(idx) is _dt.bool
+        k = idx.ndim if mask else 1
+        covered = sum(0 if q is None or q is Ellipsis else (k if hasattr(q, "shape") else 1)
+                      for q in key)
+        full = []
+        for q in key:
+            full.extend([slice(None)] * (x.ndim - covered) if q is Ellipsis else [q])
+        p = next(j for j, q in enumerate(full) if hasattr(q, "shape"))
+        y = x[tuple(full[:p]) + (slice(None),) * k + tuple(full[p + 1:]) + (Ellipsis,)]
+        d = sum(1 for q in full[:p] if q.__class__ is not int)      # the array's dim in y
+        shp = tuple(y.shape)
+        n = 1
+        for s in shp[d:d + k]:
+            n *= s
+        if mask:
+            if tuple(idx.shape) != shp[d:d + k]:
+                raise IndexError(f"boolean index of shape {tuple(idx.shape)} does not match the "
+                                 f"indexed shape {shp[d:d + k]}")
+            flat = xp.nonzero(xp.reshape(idx, (-1,)))[0]
+            ishape = (flat.shape[0],)
+        else:
+            flat = xp.reshape(idx, (-1,))
+            if flat.shape[0] and (bool(xp.any(flat >= n)) or bool(xp.any(flat < -n))):
+                dim = sum(1 for q in full[:p] if q is not None)
+                raise IndexError(f"index out of range for dimension {dim} with size {n}")
+            flat = xp.where(flat < 0, flat + n, flat)
+            ishape = tuple(idx.shape)
+        out = xp.take(xp.reshape(y, shp[:d] + (n,) + shp[d + k:]), flat, axis=d)
+        out = xp.reshape(out, shp[:d] + ishape + shp[d + k:])
+        adv = [j for j, q in enumerate(full) if j == p or q.__class__ is int]
+        if adv[-1] - adv[0] + 1 != len(adv) and d:
+            # NumPy: advanced indices split by a slice put the indexed dims first
+            m = len(ishape)
+            order = tuple(range(d, d + m)) + tuple(range(d)) + tuple(range(d + m, out.ndim))
+            out = xp.permute_dims(out, order)
+        return out
+
     def _flat_add(self, x, lin, values):
         """x with ``values`` (1-D) added at flat positions ``lin`` (1-D), by a one-hot product."""
         xp = self.xp
@@ -182,7 +239,7 @@ class Backend:
         for s in x.shape:
             n *= s
         pos = xp.reshape(xp.arange(n, dtype=self.to_native[self.default_int], **self._dev_kw()), x.shape)
-        lin = pos[key]
+        lin = self.take_key(pos, key)
         values = xp.broadcast_to(values, lin.shape)
         return self._flat_add(x, xp.reshape(lin, (-1,)), xp.reshape(values, (-1,)))
 

@@ -1,0 +1,348 @@
+"""The backend registry, mixed-backend errors, the named kernels (native fast paths
+against the pure-standard fallbacks) and the rule that only ``interop/backends/``
+imports an array library."""
+
+import ast
+import importlib.util
+import os
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import interop as it
+from interop.backends import Backend
+
+from helpers import to_np, assert_close
+
+REPO = pathlib.Path(it.__file__).resolve().parent.parent
+
+
+# ------------------------------------------------------------------------ registry
+
+def test_get_backend_by_name_and_alias():
+    cpu = it.get_backend("cpu")
+    assert cpu.name == "cpu" and isinstance(cpu, Backend)
+    assert it.get_backend("numpy") is cpu
+    assert it.get_backend(cpu) is cpu
+    strict = it.get_backend("strict")
+    assert strict.name == "strict" and strict is not cpu
+    assert it.get_backend("strict") is strict       # one instance per name
+
+
+def test_set_backend_changes_where_tensors_are_created():
+    before = it.get_backend()
+    try:
+        assert it.set_backend("strict") is it.get_backend("strict")
+        assert it.get_backend().name == "strict"
+        t = it.zeros(3)
+        assert t.backend.name == "strict"
+        assert type(t._data).__module__.startswith("array_api_strict")
+        it.set_backend("cpu")
+        assert it.zeros(3).backend.name == "cpu"
+        assert isinstance(it.zeros(3)._data, np.ndarray)
+    finally:
+        it.set_backend(before)
+
+
+def test_use_backend_restores_on_exit_and_on_exception():
+    before = it.get_backend()
+    other = "strict" if before.name != "strict" else "cpu"
+    with it.use_backend(other) as be:
+        assert be is it.get_backend(other)
+        assert it.get_backend() is be
+        assert it.ones(2).backend is be
+        with it.use_backend(before):
+            assert it.get_backend() is before
+        assert it.get_backend() is be
+    assert it.get_backend() is before
+    with pytest.raises(KeyError):
+        with it.use_backend(other):
+            assert it.get_backend().name == other
+            raise KeyError("boom")
+    assert it.get_backend() is before
+
+
+def test_list_backends():
+    names = it.list_backends()
+    for n in ("cpu", "strict", "cuda:0"):
+        assert n in names
+
+
+def test_unknown_backend_lists_known_ones():
+    with pytest.raises(ValueError) as info:
+        it.get_backend("no-such-backend")
+    msg = str(info.value)
+    assert "no-such-backend" in msg
+    for n in ("cpu", "strict", "cuda"):
+        assert n in msg
+    with pytest.raises(ValueError, match="known backends"):
+        it.set_backend("no-such-backend")
+    with pytest.raises(TypeError):
+        it.get_backend(3)
+
+
+def test_cuda_without_cupy_says_how_to_install():
+    if importlib.util.find_spec("cupy") is not None:
+        pytest.skip("CuPy is installed here; the missing-CuPy message cannot be provoked")
+    before = it.get_backend()
+    for name in ("cuda", "cuda:0", "cupy"):
+        with pytest.raises(RuntimeError) as info:
+            it.set_backend(name)
+        assert 'pip install "interop[cuda12]"' in str(info.value)
+        assert isinstance(info.value, it.backends.BackendUnavailable)
+    assert it.get_backend() is before
+
+
+def test_register_backend_with_torch_namespace():
+    pytest.importorskip("torch")
+    import array_api_compat.torch as xp_torch
+    import torch
+    it.register_backend("torch-test", xp_torch)
+    try:
+        assert "torch-test" in it.list_backends()
+        be = it.get_backend("torch-test")
+        assert be.name == "torch-test" and be.xp is xp_torch
+        with it.use_backend("torch-test"):
+            w = it.tensor([[0.5, -1.0], [2.0, 0.25]], dtype=it.float64, requires_grad=True)
+            b = it.tensor([0.1, -0.2], dtype=it.float64, requires_grad=True)
+            x = it.tensor([[1.0, 2.0], [3.0, -4.0], [0.5, 0.0]], dtype=it.float64)
+            loss = (it.matmul(x, w) + b).tanh().sum()
+            loss.backward()
+        assert isinstance(w._data, torch.Tensor) and isinstance(w.grad._data, torch.Tensor)
+        assert w.grad.backend is be
+        tw = torch.tensor([[0.5, -1.0], [2.0, 0.25]], dtype=torch.float64, requires_grad=True)
+        tb = torch.tensor([0.1, -0.2], dtype=torch.float64, requires_grad=True)
+        tx = torch.tensor([[1.0, 2.0], [3.0, -4.0], [0.5, 0.0]], dtype=torch.float64)
+        tloss = (tx @ tw + tb).tanh().sum()
+        tloss.backward()
+        assert abs(loss.item() - tloss.item()) < 1e-12
+        np.testing.assert_allclose(to_np(w.grad), tw.grad.numpy(), rtol=1e-12)
+        np.testing.assert_allclose(to_np(b.grad), tb.grad.numpy(), rtol=1e-12)
+    finally:
+        it.backends._FACTORIES.pop("torch-test", None)
+        it.backends._INSTANCES.pop("torch-test", None)
+
+
+def test_register_backend_rejects_non_namespace():
+    it.register_backend("bogus-test", object())
+    try:
+        with pytest.raises(TypeError, match="Array API namespace"):
+            it.get_backend("bogus-test")
+    finally:
+        it.backends._FACTORIES.pop("bogus-test", None)
+
+
+def _run_python(code, **env):
+    full_env = dict(os.environ)
+    full_env.update(env)
+    full_env["PYTHONPATH"] = str(REPO) + os.pathsep + full_env.get("PYTHONPATH", "")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=full_env, cwd=str(REPO), timeout=120)
+
+
+def test_default_backend_from_environment():
+    code = "import interop; print(interop.get_backend().name, interop.zeros(1).backend.name)"
+    r = _run_python(code, INTEROP_BACKEND="strict")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["strict", "strict"]
+    env = {k: v for k, v in os.environ.items() if k != "INTEROP_BACKEND"}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env=dict(env, PYTHONPATH=str(REPO)), cwd=str(REPO), timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["cpu", "cpu"]
+
+
+# ------------------------------------------------------------------- mixing backends
+
+def test_mixing_backends_in_one_op_names_both():
+    with it.use_backend("cpu"):
+        a = it.ones(2, 2)
+    with it.use_backend("strict"):
+        b = it.ones(2, 2)
+    for op in (lambda: a + b, lambda: b * a, lambda: it.matmul(a, b), lambda: it.cat([a, b]),
+               lambda: it.stack([b, a]), lambda: it.where(a > 0, a, b)):
+        with pytest.raises(RuntimeError) as info:
+            op()
+        msg = str(info.value)
+        assert "'cpu'" in msg and "'strict'" in msg, msg
+
+
+# ----------------------------------------------------------------------- kernels
+#
+# Kernel contract (interop.backends.Backend): every kernel returns a new array and
+# leaves its inputs unchanged, on every backend. The NumPy backend's native fast paths
+# must agree with the pure-standard fallbacks of a bare Backend, and with the strict
+# backend (which uses the fallbacks on array-api-strict arrays).
+
+def _fallback():
+    import array_api_compat.numpy as xp_np
+    return Backend("fallback", xp_np)
+
+
+def _kernel_backends():
+    cpu = it.get_backend("cpu")
+    fb = _fallback()
+    strict = it.get_backend("strict")
+    # the cpu backend really has native kernels; the fallback really uses the generic ones
+    assert type(cpu).add_at is not Backend.add_at and type(cpu).index_add is not Backend.index_add
+    assert type(fb) is Backend
+    return [cpu, fb, strict]
+
+
+def _run_kernel(be, name, args):
+    """Run kernel ``name`` on ``be`` with NumPy ``args`` (converted), check the inputs are
+    untouched, return the result as NumPy."""
+    conv = [be.from_host(a) if isinstance(a, np.ndarray) else a for a in args]
+    out = getattr(be.ns, name)(*conv)
+    for orig, c in zip(args, conv):
+        if isinstance(orig, np.ndarray):
+            np.testing.assert_array_equal(np.asarray(be.to_host(c)), orig,
+                                          err_msg=f"{be.name}.{name} modified an input")
+    return np.asarray(be.to_host(out))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_index_add_kernels_agree(seed):
+    rng = np.random.default_rng(seed)
+    for axis in (0, 1, 2):
+        x = rng.standard_normal((4, 5, 3))
+        n = x.shape[axis]
+        index = rng.integers(0, n, size=7)            # 7 > n: repeats guaranteed
+        src_shape = list(x.shape)
+        src_shape[axis] = 7
+        src = rng.standard_normal(src_shape)
+        expected = x.copy()
+        for k, i in enumerate(index):
+            sl = [slice(None)] * 3
+            sl[axis] = i
+            sk = [slice(None)] * 3
+            sk[axis] = k
+            expected[tuple(sl)] += src[tuple(sk)]
+        for be in _kernel_backends():
+            got = _run_kernel(be, "index_add", (x, axis, index, src))
+            np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12,
+                                       err_msg=f"index_add on {be.name}, axis {axis}")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_scatter_add_kernels_agree(seed):
+    rng = np.random.default_rng(seed)
+    for axis in (0, 1):
+        x = rng.standard_normal((3, 4))
+        # along axis 0: 5 rows of indices into 3 rows (repeats); along axis 1: 6 into 4
+        index = rng.integers(0, x.shape[axis], size=(5, 3) if axis == 0 else (2, 6))
+        src = rng.standard_normal((6, 7))          # larger than index: only index's extent is used
+        expected = x.copy()
+        for p in np.ndindex(*index.shape):
+            q = list(p)
+            q[axis] = index[p]
+            expected[tuple(q)] += src[p]
+        for be in _kernel_backends():
+            got = _run_kernel(be, "scatter_add", (x, axis, index, src))
+            np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12,
+                                       err_msg=f"scatter_add on {be.name}, axis {axis}")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_add_at_kernels_agree(seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((5, 3))
+    rows = rng.integers(0, 5, size=8)              # 8 > 5: repeated positions guaranteed
+    cols = rng.integers(0, 3, size=8)
+    cases = [
+        (x, (rows, cols), None),                   # single elements, repeated
+        (x[:, 0].copy(), (rows,), None),           # 1-D target
+        (x, (rows, Ellipsis), ("cpu", "fallback")),  # whole rows; array-api-strict allows
+    ]                                              # integer arrays only with integer indices
+    for target, key, only in cases:
+        values = rng.standard_normal(target[key].shape)
+        expected = target.copy()
+        np.add.at(expected, key, values)
+        for be in _kernel_backends():
+            if only is not None and be.name not in only:
+                continue
+            conv_key = tuple(be.from_host(k) if isinstance(k, np.ndarray) else k for k in key)
+            xb, vb = be.from_host(target), be.from_host(values)
+            out = be.ns.add_at(xb, conv_key, vb)
+            np.testing.assert_allclose(np.asarray(be.to_host(out)), expected, rtol=1e-12,
+                                       atol=1e-12, err_msg=f"add_at on {be.name}, key {key}")
+            # inputs unchanged
+            np.testing.assert_array_equal(np.asarray(be.to_host(xb)), target)
+            np.testing.assert_array_equal(np.asarray(be.to_host(vb)), values)
+    # a 0-d value broadcast over repeated positions
+    expected = x.copy()
+    np.add.at(expected, (rows, cols), 1.0)
+    for be in _kernel_backends():
+        key = (be.from_host(rows), be.from_host(cols))
+        out = be.ns.add_at(be.from_host(x), key, be.from_host(np.asarray(1.0)))
+        np.testing.assert_allclose(np.asarray(be.to_host(out)), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("shape,target", [
+    ((4, 3), (4, 3)), ((4, 3), (3,)), ((4, 3), (1, 3)), ((4, 3), (4, 1)), ((2, 4, 3), (4, 1)),
+    ((2, 4, 3), ()), ((2, 1, 3), (1, 3)), ((5,), (1,)),
+])
+def test_sum_to_kernels_agree(shape, target):
+    rng = np.random.default_rng(0)
+    g = rng.standard_normal(shape)
+    expected = g
+    lead = g.ndim - len(target)
+    expected = expected.sum(axis=tuple(range(lead))) if lead else expected
+    axes = tuple(i for i, n in enumerate(target) if n == 1 and expected.shape[i] != 1)
+    expected = expected.sum(axis=axes, keepdims=True) if axes else expected
+    for be in _kernel_backends():
+        got = _run_kernel(be, "sum_to", (g, target))
+        assert got.shape == target, (be.name, got.shape)
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12, err_msg=be.name)
+
+
+def test_kernel_namespace_exposes_standard_functions_and_kernels():
+    for be in _kernel_backends():
+        for k in Backend.KERNELS:
+            assert callable(getattr(be.ns, k))
+        for k in ("asarray", "sum", "matmul", "exp"):
+            assert getattr(be.ns, k) is getattr(be.xp, k)
+
+
+# ------------------------------------------------------------------- import rule
+
+FORBIDDEN = {"numpy", "cupy", "cupyx", "array_api_strict", "array_api_compat", "torch", "jax"}
+
+
+def _imported_roots(tree):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name.split(".")[0]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level == 0 and node.module:
+                yield node.lineno, node.module.split(".")[0]
+
+
+def test_only_backends_import_array_libraries():
+    pkg = pathlib.Path(it.__file__).resolve().parent
+    backends_dir = pkg / "backends"
+    files = sorted(pkg.rglob("*.py"))
+    assert len(files) > 10
+    checked = 0
+    offenders = []
+    for path in files:
+        if backends_dir in path.parents:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        checked += 1
+        for lineno, root in _imported_roots(tree):
+            if root in FORBIDDEN:
+                offenders.append(f"{path.relative_to(pkg.parent)}:{lineno} imports {root}")
+    assert checked > 5
+    assert not offenders, "array libraries imported outside interop/backends/:\n" + "\n".join(offenders)
+
+
+def test_import_rule_detects_nested_imports():
+    # the checker itself sees imports inside functions and from-imports of submodules
+    src = "def f():\n    import numpy as np\n    from cupyx.scipy import sparse\nimport os\n"
+    roots = {r for _, r in _imported_roots(ast.parse(src))}
+    assert {"numpy", "cupyx", "os"} <= roots
