@@ -101,8 +101,9 @@ def _from_object(obj, dtype, be, copy):
     if obj.__class__ in (list, tuple, bool, int, float, complex) or isinstance(obj, (list, tuple)):
         if dtype is None:
             dtype = _default_for_kind(be, _scalar_kind(obj))
+        nd = be.native_dtype(dtype)     # a dtype the backend lacks: its TypeError, unwrapped
         try:
-            return xp.asarray(obj, dtype=be.native_dtype(dtype), **be._dev_kw())
+            return xp.asarray(obj, dtype=nd, **be._dev_kw())
         except (ValueError, TypeError) as e:
             raise ValueError(f"tensor(): could not build a {dtype} tensor from the given "
                              f"{type(obj).__name__}: {e}") from None

@@ -103,9 +103,14 @@ def binary(a, b, fwd, cls, save, op, reverse=False):
     elif b.__class__ in SCALAR_TYPES:
         ad = _scalar_operand(a, b, op)
         bd = b
+        if bd.__class__ is bool and be.from_native[ad.dtype].kind != "b":
+            bd = int(b)         # the standard promotes Python bools with bool arrays only
     else:
         if isinstance(b, Tensor):
             return binary(a, b, fwd, cls, save, op, reverse)
+        for st in SCALAR_TYPES:          # subclasses (numpy.float64 is a float): plain scalars
+            if isinstance(b, st):
+                return binary(a, st(b), fwd, cls, save, op, reverse)
         return NotImplemented
     if reverse:
         a, b, ad, bd = b, a, bd, ad
@@ -259,13 +264,13 @@ def _fdiv(x, y): return x // y
 
 def add(x1, x2, *, alpha=None):
     if alpha is not None:
-        x2 = mul(x2, alpha)
+        x2 = multiply(x2, alpha)
     return binary(x1, x2, _add, AddBackward, 0, "add")
 
 
 def subtract(x1, x2, *, alpha=None):
     if alpha is not None:
-        x2 = mul(x2, alpha)
+        x2 = multiply(x2, alpha)
     return binary(x1, x2, _sub, SubBackward, 0, "subtract")
 
 

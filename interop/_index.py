@@ -80,9 +80,12 @@ def _is_basic(key):
 
 
 def _check_bounds(x, key):
-    """Integer indices out of range name the dim and the size (NumPy would too; strict may not)."""
+    """Integer indices out of range name the dim and the size (NumPy would too; strict may not).
+    Returns the key, with slice bounds past the ends clipped (Python's rule; the standard
+    leaves such slices unspecified and array-api-strict refuses them)."""
     dim = 0
     shp = x._data.shape
+    out = None
     for i, k in enumerate(key):
         if k is Ellipsis:
             dim = len(shp) - sum(1 for q in key[i + 1:] if q is not None)
@@ -93,15 +96,35 @@ def _check_bounds(x, key):
             n = shp[dim]
             if not -n <= k < n:
                 raise IndexError(f"index {k} is out of bounds for dimension {dim} with size {n}")
+        elif k.__class__ is slice:
+            n = shp[dim]
+            if not ((k.start is None or -n <= k.start < n) and (k.stop is None or -n <= k.stop < n)):
+                if out is None:
+                    out = list(key)
+                out[i] = _clip_slice(k, n)
         dim += 1
+    return key if out is None else tuple(out)
+
+
+def _clip_slice(s, n):
+    start, stop, step = s.indices(n)
+    if (step > 0 and start >= stop) or (step < 0 and start <= stop):
+        return slice(0, 0, 1)
+    if step > 0:
+        return slice(start, None if stop >= n else stop, step)
+    return slice(start, None if stop < 0 else stop, step)
 
 
 class GetItemBackward(Node):
+    """``basic``: False (array keys), True, or -- for a basic key that had ``None`` entries,
+    stored without them -- the shape to which g's inserted unit axes are dropped."""
     __slots__ = ("key", "shape", "basic")
 
     def backward(self, xp, g, s):
         z = xp.zeros(self.shape, dtype=g.dtype, device=getattr(g, "device", None))
-        if self.basic and g.__class__ is not Tensor:
+        if self.basic.__class__ is tuple:
+            g = xp.reshape(g, self.basic)
+        if self.basic is not False and g.__class__ is not Tensor:
             z[self.key] = g
             return z,
         return xp.add_at(z, self.key, g),
@@ -111,15 +134,19 @@ def getitem(x, key):
     k = normalize_key(x, key)
     basic = _is_basic(k)
     if basic:
-        _check_bounds(x, k)
+        k = _check_bounds(x, k)
     try:
-        data = x._data[k]
+        data = x._data[k] if basic else x._be.take_key(x._data, k)
     except IndexError as e:
         raise IndexError(f"index {key!r} for tensor of shape {tuple(x.shape)}: {e}") from None
     node = None
     if x._node is not None and grad_state.enabled:
         node = record(GetItemBackward, x._be, (x,))
         node.key, node.shape, node.basic = k, x._data.shape, basic
+        if basic and any(q is None for q in k):
+            # (some namespaces refuse None in a write key: write through the key without it)
+            node.key = tuple(q for q in k if q is not None)
+            node.basic = tuple(x._data[node.key].shape)
     t = make(data, x._be, node)
     if basic:
         root = x._base if x._base is not None else x
@@ -142,7 +169,8 @@ class SetItemBackward(Node):
         if self.next[0] is not None:
             gx = xp.where(self.mask, xp.zeros_like(g), g)
         if self.next[1] is not None:
-            gv = xp.sum_to(g[self.key], self.vshape)
+            gv = xp.sum_to(g[self.key] if g.__class__ is Tensor else self.be.take_key(g, self.key),
+                           self.vshape)
         return gx, gv
 
 
@@ -157,7 +185,7 @@ def _key_mask(x, k):
     be = x._be
     one = xp.ones((n,), dtype=be.native_dtype(be.default_float), **be._dev_kw())
     hit = be.ns.add_at(xp.zeros(x._data.shape, dtype=one.dtype, **be._dev_kw()), k,
-                       xp.ones(xp.reshape(xp.arange(n, **be._dev_kw()), x._data.shape)[k].shape,
+                       xp.ones(be.take_key(xp.reshape(xp.arange(n, **be._dev_kw()), x._data.shape), k).shape,
                                dtype=one.dtype, **be._dev_kw()))
     return hit > 0
 
@@ -179,7 +207,7 @@ def _assign(x, k, vd):
     if not hasattr(vd, "shape"):
         vd = xp.asarray(vd, dtype=xd.dtype)
     # With repeated indices the last write wins in NumPy; here they must not repeat.
-    placed = be.ns.add_at(xp.zeros_like(xd), k, xp.broadcast_to(vd, xd[k].shape))
+    placed = be.ns.add_at(xp.zeros_like(xd), k, xp.broadcast_to(vd, be.take_key(xd, k).shape))
     new = xp.where(mask, placed, xd)
     try:
         xd[...] = new
@@ -192,7 +220,7 @@ def setitem(x, key, value):
     k = normalize_key(x, key)
     be = x._be
     if _is_basic(k):
-        _check_bounds(x, k)
+        k = _check_bounds(x, k)
     vt = isinstance(value, Tensor)
     if vt:
         if value._be is not be:
@@ -209,11 +237,11 @@ def setitem(x, key, value):
         if (value.__class__ is float and kind in "iub") or (value.__class__ is complex and kind != "c"):
             raise TypeError(f"setitem: cannot assign a Python {type(value).__name__} into a tensor of "
                             f"dtype {x.dtype}")
-        vd = value
+        vd = int(value) if value.__class__ is bool and kind != "b" else value
     else:
         raise TypeError(f"setitem: expected a Tensor or a Python scalar as the value, got "
                         f"{type(value).__name__}")
-    sel_shape = x._data[k].shape
+    sel_shape = be.take_key(x._data, k).shape
     vshape = tuple(vd.shape) if vt else ()
     try:
         be.xp.broadcast_to(vd if vt else be.xp.asarray(vd), sel_shape) if vt else None

@@ -375,6 +375,8 @@ class SplitBackward(Node):
     __slots__ = ("axis", "sizes", "shape")
 
     def backward(self, xp, g, s):
+        if len(self.sizes) == 1:      # one piece: a single-output node, g is that piece's grad
+            return g,
         parts = []
         for gi, n in zip(g, self.sizes):
             if gi is None:
@@ -518,8 +520,7 @@ def clamp(x, min=None, max=None):
         from ._elementwise import maximum, minimum
         out = x
         if min is not None:
-            out = where(out < min, min if isinstance(min, Tensor) else min, out) \
-                if isinstance(min, Tensor) else maximum(out, min)
+            out = where(out < min, min, out) if isinstance(min, Tensor) else maximum(out, min)
         if max is not None:
             out = where(out > max, max, out) if isinstance(max, Tensor) else minimum(out, max)
         return out
@@ -533,12 +534,10 @@ def clamp(x, min=None, max=None):
     if x._node is None or not grad_state.enabled:
         return make(data, x._be, None)
     node = record(ClampBackward, x._be, (x,))
-    mask = xp.ones_like(xd, dtype=xp.bool) if hasattr(xp, "bool") else (xd == xd)
-    if min is not None:
-        mask = mask & (xd >= min)
-    if max is not None:
-        mask = mask & (xd <= max)
-    node.mask = mask
+    if min is not None and max is not None:
+        node.mask = (xd >= min) & (xd <= max)
+    else:
+        node.mask = (xd >= min) if min is not None else (xd <= max)
     return make(data, x._be, node)
 
 
@@ -556,6 +555,12 @@ class MatmulBackward(Node):
         a1 = len(a.shape) == 1
         b1 = len(b.shape) == 1
         ga = gb = None
+        if a1 and b1:             # a dot product: g is 0-d
+            if self.next[0] is not None:
+                ga = g * (xp.conj(b) if self.fix else b)
+            if self.next[1] is not None:
+                gb = g * (xp.conj(a) if self.fix else a)
+            return ga, gb
         if a1:
             a = xp.reshape(a, (1,) + tuple(a.shape))
             g = xp.expand_dims(g, axis=-2)
@@ -674,8 +679,10 @@ class ScatterAddBackward(Node):
     def backward(self, xp, g, s):
         gsrc = None
         if self.next[1] is not None:
-            gsrc = xp.take_along_axis(g[tuple(slice(0, n) for n in self.index.shape)], self.index,
-                                      axis=self.axis)
+            # along ``axis`` the index addresses all of g; elsewhere only its first entries
+            key = tuple(slice(None) if d == self.axis else slice(0, n)
+                        for d, n in enumerate(self.index.shape))
+            gsrc = xp.take_along_axis(g[key], self.index, axis=self.axis)
             if tuple(gsrc.shape) != tuple(self.src_shape):
                 full = xp.zeros(self.src_shape, dtype=g.dtype, device=_dev_of(g))
                 gsrc = xp.add_at(full, tuple(slice(0, n) for n in self.index.shape), gsrc)
@@ -768,7 +775,8 @@ class AddAtBackward(Node):
     def backward(self, xp, g, s):
         gv = None
         if self.next[1] is not None:
-            gv = xp.sum_to(g[self.key], self.vshape)
+            gv = xp.sum_to(g[self.key] if g.__class__ is Tensor else self.be.take_key(g, self.key),
+                           self.vshape)
         return g, gv
 
 

@@ -8,6 +8,8 @@ def format_array(a, *, prefix="tensor(", threshold=1000, edgeitems=3, precision=
     kwargs = dict(separator=", ", prefix=prefix, threshold=threshold, edgeitems=edgeitems,
                   max_line_width=80)
     if a.dtype.kind in "fc":
+        if a.dtype.itemsize < 4:       # float16: the checks below compare with 1e8 (overflow)
+            a = a.astype(np.float32)
         finite = a[np.isfinite(a)] if a.size else a
         if finite.size and np.all(finite == np.round(finite)) and np.all(np.abs(finite) < 1e8):
             kwargs["formatter"] = {"float_kind": lambda v: _int_float(v)}
