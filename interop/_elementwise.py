@@ -76,6 +76,33 @@ def _scalar_operand(a, c, op):
                     f"got {type(c).__name__}")
 
 
+def _promote_kinds(be, ad, bd):
+    """Mixed integer/bool and floating tensors: the floating dtype wins (PyTorch's rule;
+    the standard leaves mixed-kind promotion unspecified). Same-kind pairs are left to
+    the backend's standard promotion."""
+    ka = be.from_native[ad.dtype].kind
+    kb = be.from_native[bd.dtype].kind
+    fa = ka in "fc"
+    fb = kb in "fc"
+    if fa and not fb:
+        return ad, be.xp.astype(bd, ad.dtype)
+    if fb and not fa:
+        return be.xp.astype(ad, bd.dtype), bd
+    if ka == "b" and kb in "iu":
+        return be.xp.astype(ad, bd.dtype), bd
+    if kb == "b" and ka in "iu":
+        return ad, be.xp.astype(bd, ad.dtype)
+    if {ka, kb} == {"i", "u"}:
+        da, db = be.from_native[ad.dtype], be.from_native[bd.dtype]
+        u = da if ka == "u" else db
+        i = db if ka == "u" else da
+        if u.itemsize >= i.itemsize and u.itemsize == 8:
+            raise TypeError(f"cannot combine dtypes {da} and {db}: no integer dtype holds both "
+                            f"(the standard leaves it undefined; NumPy would silently give float64). "
+                            f"Cast one operand explicitly")
+    return ad, bd
+
+
 def _broadcast_error(op, a, b, e):
     sa = tuple(a.shape) if a.__class__ is Tensor else type(a).__name__
     sb = tuple(b.shape) if b.__class__ is Tensor else type(b).__name__
@@ -100,6 +127,8 @@ def binary(a, b, fwd, cls, save, op, reverse=False):
             raise mixed_backends(a, b, op)
         ad = a._data
         bd = b._data
+        if ad.dtype != bd.dtype:
+            ad, bd = _promote_kinds(be, ad, bd)
     elif b.__class__ in SCALAR_TYPES:
         ad = _scalar_operand(a, b, op)
         bd = b
@@ -278,8 +307,21 @@ def multiply(x1, x2):
     return binary(x1, x2, _mul, MulBackward, 1, "multiply")
 
 
+def _int_kind(x):
+    if isinstance(x, Tensor):
+        return x._data.dtype not in x._be.inexact_natives
+    return x.__class__ is int or x.__class__ is bool
+
+
 def divide(x1, x2, *, rounding_mode=None):
+    """True division; integer / integer gives the default float dtype (as in PyTorch)."""
     if rounding_mode is None:
+        if _int_kind(x1) and _int_kind(x2):
+            from ._shape import astype
+            t = x1 if isinstance(x1, Tensor) else x2
+            dt = t._be.default_float
+            x1 = astype(x1, dt) if isinstance(x1, Tensor) else x1
+            x2 = astype(x2, dt) if isinstance(x2, Tensor) else x2
         return binary(x1, x2, _div, DivBackward, 2, "divide")
     if rounding_mode == "floor":
         return floor_divide(x1, x2)

@@ -136,7 +136,7 @@ def getitem(x, key):
     if basic:
         k = _check_bounds(x, k)
     try:
-        data = x._data[k] if basic else x._be.take_key(x._data, k)
+        data = x._data[k] if basic else x._be.getitem(x._data, k)
     except IndexError as e:
         raise IndexError(f"index {key!r} for tensor of shape {tuple(x.shape)}: {e}") from None
     node = None
@@ -169,8 +169,7 @@ class SetItemBackward(Node):
         if self.next[0] is not None:
             gx = xp.where(self.mask, xp.zeros_like(g), g)
         if self.next[1] is not None:
-            gv = xp.sum_to(g[self.key] if g.__class__ is Tensor else self.be.take_key(g, self.key),
-                           self.vshape)
+            gv = xp.sum_to(xp.getitem(g, self.key), self.vshape)
         return gx, gv
 
 
@@ -185,7 +184,7 @@ def _key_mask(x, k):
     be = x._be
     one = xp.ones((n,), dtype=be.native_dtype(be.default_float), **be._dev_kw())
     hit = be.ns.add_at(xp.zeros(x._data.shape, dtype=one.dtype, **be._dev_kw()), k,
-                       xp.ones(be.take_key(xp.reshape(xp.arange(n, **be._dev_kw()), x._data.shape), k).shape,
+                       xp.ones(be.getitem(xp.reshape(xp.arange(n, **be._dev_kw()), x._data.shape), k).shape,
                                dtype=one.dtype, **be._dev_kw()))
     return hit > 0
 
@@ -207,7 +206,7 @@ def _assign(x, k, vd):
     if not hasattr(vd, "shape"):
         vd = xp.asarray(vd, dtype=xd.dtype)
     # With repeated indices the last write wins in NumPy; here they must not repeat.
-    placed = be.ns.add_at(xp.zeros_like(xd), k, xp.broadcast_to(vd, be.take_key(xd, k).shape))
+    placed = be.ns.add_at(xp.zeros_like(xd), k, xp.broadcast_to(vd, be.getitem(xd, k).shape))
     new = xp.where(mask, placed, xd)
     try:
         xd[...] = new
@@ -241,7 +240,7 @@ def setitem(x, key, value):
     else:
         raise TypeError(f"setitem: expected a Tensor or a Python scalar as the value, got "
                         f"{type(value).__name__}")
-    sel_shape = be.take_key(x._data, k).shape
+    sel_shape = be.getitem(x._data, k).shape
     vshape = tuple(vd.shape) if vt else ()
     try:
         be.xp.broadcast_to(vd if vt else be.xp.asarray(vd), sel_shape) if vt else None

@@ -775,8 +775,7 @@ class AddAtBackward(Node):
     def backward(self, xp, g, s):
         gv = None
         if self.next[1] is not None:
-            gv = xp.sum_to(g[self.key] if g.__class__ is Tensor else self.be.take_key(g, self.key),
-                           self.vshape)
+            gv = xp.sum_to(xp.getitem(g, self.key), self.vshape)
         return g, gv
 
 

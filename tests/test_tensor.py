@@ -785,3 +785,29 @@ def test_error_mixing_backends_names_both(be):
         assert f"'{be.name}'" in msg and f"'{other}'" in msg, msg
     with pytest.raises(RuntimeError, match=other):
         x[it.tensor([0], device=ob)]
+
+
+# ---- promotion policy where the standard is silent (PyTorch's choices, same on every backend)
+
+def test_integer_true_division_gives_default_float(be):
+    i = it.tensor([1, 2, 3])
+    for r in (i / 2, 2 / i, i / i, it.divide(i, i)):
+        assert r.dtype == it.float32
+    np.testing.assert_allclose(to_np(i / 2), [0.5, 1.0, 1.5])
+    np.testing.assert_allclose(to_np(2 / i), [2.0, 1.0, 2 / 3], rtol=1e-6)
+
+
+def test_mixed_int_float_tensors_take_the_float_dtype(be):
+    i = it.tensor([1, 2, 3])
+    f = it.tensor([0.5, 1.0, 2.0], dtype=it.float64)
+    assert (i + f).dtype == it.float64
+    assert (f * i).dtype == it.float64
+    assert ((i > 1) + i).dtype == it.int64
+    np.testing.assert_allclose(to_np(i + f), [1.5, 3.0, 5.0])
+
+
+def test_int64_with_uint64_is_refused_naming_both(be):
+    a = it.tensor([1, 2], dtype=it.int64)
+    b = it.tensor([1, 2], dtype=it.uint64)
+    with pytest.raises(TypeError, match="int64.*uint64"):
+        a + b

@@ -119,7 +119,7 @@ class Backend:
                             f"(it has {', '.join(d.name for d in self.to_native)})") from None
 
     # --------------------------------------------------------------- namespace
-    KERNELS = ("index_add", "scatter_add", "add_at", "sum_to", "take_key")
+    KERNELS = ("index_add", "scatter_add", "add_at", "sum_to", "getitem")
 
     def _build_kernel_namespace(self):
         ns = types.SimpleNamespace()
@@ -167,7 +167,7 @@ class Backend:
             g = xp.reshape(g, shape)
         return g
 
-    def take_key(self, x, key):
+    def getitem(self, x, key):
         """``x[key]`` for a key of ints, slices, None, ``...`` and one integer or boolean array.
 
         The standard specifies integer arrays only beside integers, and a boolean array only
@@ -239,7 +239,7 @@ class Backend:
         for s in x.shape:
             n *= s
         pos = xp.reshape(xp.arange(n, dtype=self.to_native[self.default_int], **self._dev_kw()), x.shape)
-        lin = self.take_key(pos, key)
+        lin = self.getitem(pos, key)
         values = xp.broadcast_to(values, lin.shape)
         return self._flat_add(x, xp.reshape(lin, (-1,)), xp.reshape(values, (-1,)))
 
