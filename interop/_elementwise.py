@@ -164,15 +164,14 @@ def binary(a, b, fwd, cls, save, op, reverse=False):
         node.saved = (a, b, None)
         node.arrs = (ad, bd, data)
     # Reduce/cast in backward only where the forward broadcast or promoted.
-    sa = getattr(ad, "shape", None)
-    sb = getattr(bd, "shape", None)
+    ds = data.shape
     dd = data.dtype
-    da = getattr(ad, "dtype", dd)
-    db = getattr(bd, "dtype", dd)
-    if (sa is not None and sa != data.shape) or (sb is not None and sb != data.shape) \
-            or da != dd or db != dd or dd in be.complex_natives:
-        node.fix = (sa, da if da != dd else None, sb, db if db != dd else None,
-                    dd in be.complex_natives)
+    at = a.__class__ is Tensor
+    bt = b.__class__ is Tensor
+    cplx = dd in be.complex_natives
+    if cplx or (at and (ad.shape != ds or ad.dtype != dd)) or (bt and (bd.shape != ds or bd.dtype != dd)):
+        node.fix = (ad.shape if at else None, ad.dtype if at and ad.dtype != dd else None,
+                    bd.shape if bt else None, bd.dtype if bt and bd.dtype != dd else None, cplx)
     else:
         node.fix = None
     return make(data, be, node)

@@ -176,6 +176,7 @@ class Tensor:
         if node._retain is None:
             node._retain = {}
         node._retain[idx] = weakref.ref(self)
+        node._hooked = True
         self._retains_grad = True
 
     @property
@@ -191,6 +192,7 @@ class Tensor:
         node, idx = (n if n.__class__ is tuple else (n, 0))
         if node._pre_hooks is None:
             node._pre_hooks = {}
+        node._hooked = True
         return RemovableHandle(node._pre_hooks.setdefault(idx, {}), hook)
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):

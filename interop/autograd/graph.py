@@ -71,7 +71,8 @@ class Node:
     _pre_hooks = None        # {output index: [hook, ...]} from Tensor.register_hook
     _retain = None           # {output index: weakref to the tensor} from retain_grad()
     _post_hooks = None
-    saves_output = False
+    _node_prehooks = None    # node-level pre-hooks: fn(grad_outputs) -> new grads or None
+    _hooked = False          # any of the three above is set (one check in the engine)
 
     def backward(self, xp, g, s):
         raise NotImplementedError(f"{self.name()} has no backward")
@@ -105,14 +106,10 @@ class Node:
     def register_prehook(self, fn):
         """``fn(grad_outputs)`` runs before this node's backward; may return new grads."""
         from .hooks import RemovableHandle
-        hooks = self._pre_hooks_all()
-        return RemovableHandle(hooks, fn)
-
-    def _pre_hooks_all(self):
-        d = self.__dict__.get("_node_prehooks")
-        if d is None:
-            d = self.__dict__["_node_prehooks"] = {}
-        return d
+        if self._node_prehooks is None:
+            self._node_prehooks = {}
+        self._hooked = True
+        return RemovableHandle(self._node_prehooks, fn)
 
 
 class AccumulateGrad(Node):
@@ -142,10 +139,11 @@ def _wrap(array, be, node=None):
 
 def _out_tensor(node, i, array):
     """The node's own output as a Tensor wired to the node (for create_graph)."""
-    t = Tensor._make(array, node.be, node)
     if node.nout > 1:
+        t = Tensor._make(array, node.be, (node, i))
         t._oidx = i
-    return t
+        return t
+    return Tensor._make(array, node.be, node)
 
 
 def _stale_error(node, t, expected, current, what):
@@ -221,7 +219,7 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
             slot = pending.get(node)
             if slot is None:
                 slot = pending[node] = [None] * node.nout
-                push(heap, (-node.seq, id(node), node))
+                push(heap, (-node.seq, node))
             slot[idx] = g if slot[idx] is None else slot[idx] + g
             return
         node = edge
@@ -231,15 +229,12 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
             prev = leaves.get(node)
             leaves[node] = g if prev is None else prev + g
             return
+        # A plain edge always points at a single-output node (multi-output ones are
+        # reached through (node, index) edges).
         prev = pending.get(node)
         if prev is None:
-            if node.nout > 1:
-                pending[node] = [g] + [None] * (node.nout - 1)
-            else:
-                pending[node] = g
-            push(heap, (-node.seq, id(node), node))
-        elif node.nout > 1:
-            pending[node][0] = g if prev[0] is None else prev[0] + g
+            pending[node] = g
+            push(heap, (-node.seq, node))
         else:
             pending[node] = prev + g
 
@@ -248,18 +243,18 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
         if e is not None:
             add(e, g)
 
+    simple = needed is None
     ns = interop_ns
     prev_mode = _gm.state.enabled
     _gm.state.enabled = create_graph
     results = [None] * len(inputs) if inputs is not None else None
     try:
         while heap:
-            node = pop(heap)[2]
+            node = pop(heap)[1]
             g = pending.pop(node)
             if capture is not None:
                 _capture(capture, node, g, results, create_graph)
-            if node._pre_hooks is not None or node._retain is not None \
-                    or "_node_prehooks" in node.__dict__:
+            if node._hooked:
                 g = _run_pre_hooks(node, g, create_graph)
             arrs = node.arrs
             if arrs is None:
@@ -291,7 +286,17 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
                 node.saved = None
                 node.arrs = None
             for e, gi in zip(node.next, out):
-                if e is not None and gi is not None:
+                if e is None or gi is None:
+                    continue
+                if simple and e.__class__ is not tuple and e.__class__ is not AccumulateGrad:
+                    # the common case, inlined: a single-output node
+                    prev = pending.get(e)
+                    if prev is None:
+                        pending[e] = gi
+                        push(heap, (-e.seq, e))
+                    else:
+                        pending[e] = prev + gi
+                else:
                     add(e, gi)
         for acc, g in leaves.items():
             if capture is not None:
@@ -391,7 +396,7 @@ def _run_pre_hooks(node, g, create_graph):
                 if not create_graph:
                     gi = _wrap(_copy(gi._data, t), t._be)
                 t.grad = gi if t.grad is None else t.grad + gi
-    nodehooks = node.__dict__.get("_node_prehooks")
+    nodehooks = node._node_prehooks
     if nodehooks:
         for h in list(nodehooks.values()):
             r = h(tuple(x if x is None or x.__class__ is Tensor else _wrap(x, node.be) for x in gs))
