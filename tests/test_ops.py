@@ -644,6 +644,52 @@ OPS += [
        dtype="float32", gc={"eps": 1e-3, "atol": 1e-4}),
 ]
 
+
+# composites and kernels exposed in the namespace
+def g_clamp_tensor(draw, rng):
+    s = draw(SHAPE)
+    lo = real(rng, s, -1.0, -0.3)
+    hi = real(rng, s, 0.3, 1.0)
+    x = real(rng, s)
+    for b in (lo, hi):          # keep x off the bounds (the gradient jumps there)
+        x = np.where(np.abs(x - b) < 0.05, b + 0.1, x)
+    return _arr(x), _arr(lo), _arr(hi)
+
+
+def g_sum_to(draw, rng):
+    target, other = draw(BCAST2).input_shapes
+    full = np.broadcast_shapes(target, other)
+    return real(rng, full), tuple(target)
+
+
+def _t_sum_to(x, target):
+    lead = x.ndim - len(target)
+    if lead:
+        x = x.sum(dim=tuple(range(lead)))
+    for i, n in enumerate(target):
+        if n == 1 and x.shape[i] != 1:
+            x = x.sum(dim=i, keepdim=True)
+    return x
+
+
+def g_add_at(draw, rng):
+    s = draw(SHAPE1)
+    k = draw(st.integers(1, 4))
+    return real(rng, s), _index(rng, s[0], (k,), negative=False), real(rng, (k,) + tuple(s[1:]))
+
+
+OPS += [
+    Op("softmax", lambda x, d: it.softmax(x, d), lambda x, d: torch.softmax(x, d), g_dim()),
+    Op("softmax_method", lambda x, d: x.softmax(d), lambda x, d: x.softmax(d), g_dim()),
+    Op("log_softmax", lambda x, d: it.log_softmax(x, d), lambda x, d: torch.log_softmax(x, d),
+       g_dim()),
+    Op("clamp_tensor_bounds", lambda x, lo, hi: it.clamp(x, lo, hi),
+       lambda x, lo, hi: torch.clamp(x, lo, hi), g_clamp_tensor),
+    Op("sum_to", lambda x, t: it.sum_to(x, t), _t_sum_to, g_sum_to),
+    Op("add_at", lambda x, i, v: it.add_at(x, (i,), v),
+       lambda x, i, v: x.index_put((i,), v, accumulate=True), g_add_at),
+]
+
 assert len({op.name for op in OPS}) == len(OPS), "op names must be unique"
 
 
