@@ -6,7 +6,7 @@ import builtins
 from . import dtypes as _dt
 from ._device import device as _device
 from ._tensor import Tensor
-from ._common import make, dtype_arg, interop_dtype
+from ._common import make, interop_dtype
 from .backends import get_backend, Backend
 
 __all__ = ["tensor", "asarray", "as_tensor", "zeros", "ones", "full", "empty", "arange", "linspace",
@@ -73,9 +73,6 @@ def _scalar_kind(obj):
                             f"{type(o).__name__}: {o!r}")
         best = builtins.max(best, k)
     return order[best] if best >= 0 else "f"
-
-
-_KIND_DEFAULT = {"b": _dt.bool, "i": None, "f": None, "c": None}
 
 
 def _default_for_kind(be, kind):

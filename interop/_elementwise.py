@@ -45,17 +45,15 @@ class BinaryBackward(Node):
         return xp.conj(v)
 
 
-def _kind(be, arr):
-    return be.from_native[arr.dtype].kind
-
-
 def _scalar_operand(a, c, op):
     """Check a Python scalar against tensor ``a``; return ``a``'s data, promoted if the
     scalar's kind is higher (float scalar with an integer tensor gives float32, as in PyTorch)."""
     ad = a._data
     be = a._be
-    k = be.from_native[ad.dtype].kind
     ct = c.__class__
+    if ct is not complex and ad.dtype in be.inexact_natives:
+        return ad                       # the common case: a real scalar with a float tensor
+    k = be.from_native[ad.dtype].kind
     if ct is float:
         if k in "fc":
             return ad
@@ -114,8 +112,8 @@ def _broadcast_error(op, a, b, e):
 
 
 def binary(a, b, fwd, cls, save, op, reverse=False):
-    """Run ``fwd(a_data, b_data)`` and record ``cls``. ``save``: 0 nothing, 1 inputs,
-    2 inputs and output. ``reverse``: ``b`` is the left operand (``2 - x``)."""
+    """Run ``fwd(a_data, b_data)`` and record ``cls`` (None: never record). ``save``: 0 nothing,
+    1 inputs, 2 inputs and output. ``reverse``: ``b`` is the left operand (``2 - x``)."""
     if a.__class__ is not Tensor:
         if b.__class__ is Tensor:
             return binary(b, a, fwd, cls, save, op, not reverse)
@@ -149,7 +147,7 @@ def binary(a, b, fwd, cls, save, op, reverse=False):
         raise _broadcast_error(op, a, b, e) from None
     an = a._node if a.__class__ is Tensor else None
     bn = b._node if b.__class__ is Tensor else None
-    if (an is None and bn is None) or not grad_state.enabled:
+    if (an is None and bn is None) or cls is None or not grad_state.enabled:
         return make(data, be, None)
     node = _new(cls)
     node.next = (an, bn)
@@ -277,10 +275,6 @@ class HypotBackward(BinaryBackward):
     def db(self, xp, g, s): return g * s[1] / s[2]
 
 
-class NoGradBinary(BinaryBackward):
-    """Outputs with no useful gradient (floor_divide, comparisons...) record nothing."""
-
-
 def _add(x, y): return x + y
 def _sub(x, y): return x - y
 def _mul(x, y): return x * y
@@ -368,17 +362,8 @@ def hypot(x1, x2):
 
 
 def _nograd(x1, x2, fwd, op):
-    with _NoRecord():
-        return binary(x1, x2, fwd, NoGradBinary, 0, op)
-
-
-class _NoRecord:
-    def __enter__(self):
-        self.prev = grad_state.enabled
-        grad_state.enabled = False
-
-    def __exit__(self, *exc):
-        grad_state.enabled = self.prev
+    """An elementwise op without a useful gradient (comparisons, floor_divide): never recorded."""
+    return binary(x1, x2, fwd, None, 0, op)
 
 
 def _cmp(fname, sym):

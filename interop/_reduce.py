@@ -3,7 +3,6 @@
 
 from collections import namedtuple
 
-from ._tensor import Tensor
 from ._common import Node, make, record, grad_state, norm_dims, dtype_arg
 
 __all__ = ["sum", "mean", "prod", "max", "min", "amax", "amin", "var", "std", "logsumexp",

@@ -3,7 +3,7 @@ casts, matmul, gather/scatter and the differentiable forms of the backend kernel
 
 from ._tensor import Tensor
 from ._common import (Node, make, record, grad_state, norm_dim, norm_dims, dtype_arg,
-                      same_backend, mixed_backends, unbroadcast, SCALAR_TYPES)
+                      same_backend, mixed_backends, unbroadcast)
 from . import dtypes as _dt
 
 __all__ = []

@@ -12,9 +12,7 @@ Node, or ``(node, index)`` for one output of a multi-output node.
 import weakref
 
 from . import dtypes as _dt
-from ._device import device as _device
 from .autograd import graph as _graph
-from .autograd.grad_mode import state as _gm_state
 from .backends import get_backend as _get_backend
 
 __all__ = ["Tensor"]

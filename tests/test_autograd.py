@@ -11,7 +11,7 @@ import pytest
 import interop as it
 from interop.autograd import Function, GradcheckError, gradcheck, gradgradcheck, once_differentiable
 
-from helpers import to_np, from_np, assert_close
+from helpers import to_np, assert_close
 
 
 def f64(values, requires_grad=False):

@@ -15,7 +15,7 @@ import pytest
 import interop as it
 from interop.backends import Backend
 
-from helpers import to_np, assert_close
+from helpers import to_np
 
 REPO = pathlib.Path(it.__file__).resolve().parent.parent
 
