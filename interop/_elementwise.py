@@ -457,16 +457,14 @@ def inplace_graph(a, compute, op):
         if a._view_fn is None:
             raise RuntimeError(f"{op}: in-place modification of this kind of view of a tensor that "
                                f"requires grad is not supported; use an out-of-place op or clone()")
-    old = make(a._data, a._be, a._node)
-    old._base = None
-    # The snapshot must keep the old values if the op saved them.
-    old._data = a._be.xp.asarray(a._data, copy=True)
+    # A snapshot of the old values: the recorded op may save them.
+    old = make(a._be.xp.asarray(a._data, copy=True), a._be, a._node)
     res = compute(old)
     if res.__class__ is not Tensor:
         raise TypeError(f"{op}: unsupported operand")
     _write(a, res._data, op)
     _graph.bump_version(a)
-    if base is not None and a._view_fn is not None and base._node is not None:
+    if base is not None and a._view_fn is not None:
         from ._index import copy_slices
         copy_slices(base, a, res)
     else:

@@ -259,7 +259,7 @@ def setitem(x, key, value):
         node.next = (old_edge, value._node if vt else None)
         node.key, node.vshape, node.mask = k, vshape, _key_mask(x, k)
         _graph.bump_version(x)
-        if base is not None and x._view_fn is not None and base._node is not None:
+        if base is not None and x._view_fn is not None:
             res = make(x._data, be, node)
             copy_slices(base, x, res)
         else:

@@ -813,3 +813,22 @@ def test_inplace_add_tensor_on_non_leaf(be):
         z += y
         return z * 2.0
     _check_inplace(fn, [0.5, -1.0])
+
+
+def test_inplace_on_view_of_plain_tensor_puts_base_on_graph(be):
+    """``v = x[0:2]; v += f(w)`` with x not requiring grad: x joins the graph (CopySlices),
+    so gradients reach w through x, as in PyTorch."""
+    torch = pytest.importorskip("torch")
+    w = it.tensor([1.0, 2.0], requires_grad=True)
+    x = it.zeros(3)
+    v = x[0:2]
+    v += w * 3
+    assert x.requires_grad and x.grad_fn.name() == "CopySlicesBackward"
+    (x * it.tensor([1.0, 2.0, 3.0])).sum().backward()
+    wt = torch.tensor([1.0, 2.0], requires_grad=True)
+    xt = torch.zeros(3)
+    vt = xt[0:2]
+    vt += wt * 3
+    (xt * torch.tensor([1.0, 2.0, 3.0])).sum().backward()
+    np.testing.assert_allclose(to_np(x), xt.detach().numpy())
+    np.testing.assert_allclose(to_np(w.grad), wt.grad.numpy())
