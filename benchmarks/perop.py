@@ -109,13 +109,11 @@ def _to_float(t) -> float:
         return float(t.item())
 
 
-def _interop_rows(it, x0: np.ndarray, w0: np.ndarray, backend: str) -> tuple[list[Row], dict]:
-    x = it.tensor(x0.tolist(), dtype=it.float32, requires_grad=True)
-    w = it.tensor(w0.tolist(), dtype=it.float32, requires_grad=True)
-
-    # A device backend runs asynchronously: end each timed sample by reading one
-    # number back, so that the sample includes the work it queued.
-    sync = None if backend in _CPU_BACKENDS else (lambda y: _to_float(y.sum()))
+def _autograd_rows(lib, name: str, x0: np.ndarray, w0: np.ndarray,
+                   sync: Callable[[Any], None] | None = None) -> tuple[list[Row], dict]:
+    """Rows for a framework with PyTorch's API (interop and torch both have it)."""
+    x = lib.tensor(x0.tolist(), dtype=lib.float32, requires_grad=True)
+    w = lib.tensor(w0.tolist(), dtype=lib.float32, requires_grad=True)
 
     def fwdbwd(n):
         y = None
@@ -134,7 +132,7 @@ def _interop_rows(it, x0: np.ndarray, w0: np.ndarray, backend: str) -> tuple[lis
 
     def fwd_nograd(n):
         y = None
-        with it.no_grad():
+        with lib.no_grad():
             for _ in range(n):
                 y = chain_tensor(x, w)
         return y
@@ -152,54 +150,9 @@ def _interop_rows(it, x0: np.ndarray, w0: np.ndarray, backend: str) -> tuple[lis
     w.grad = None
 
     rows = [
-        Row("interop_fwdbwd", "interop fwd+bwd", fwdbwd, "fwdbwd", sync),
-        Row("interop_fwd", "interop fwd (recording)", fwd_record, "fwd_record", sync),
-        Row("interop_fwd_nograd", "interop fwd no_grad", fwd_nograd, "fwd_nograd", sync),
-    ]
-    return rows, check
-
-
-def _torch_rows(torch, x0: np.ndarray, w0: np.ndarray) -> tuple[list[Row], dict]:
-    x = torch.tensor(x0.tolist(), dtype=torch.float32, requires_grad=True)
-    w = torch.tensor(w0.tolist(), dtype=torch.float32, requires_grad=True)
-
-    def fwdbwd(n):
-        y = None
-        for _ in range(n):
-            y = chain_tensor(x, w)
-            y.sum().backward()
-            x.grad = None
-            w.grad = None
-        return y
-
-    def fwd_record(n):
-        y = None
-        for _ in range(n):
-            y = chain_tensor(x, w)
-        return y
-
-    def fwd_nograd(n):
-        y = None
-        with torch.no_grad():
-            for _ in range(n):
-                y = chain_tensor(x, w)
-        return y
-
-    y = chain_tensor(x, w)
-    s = y.sum()
-    s.backward()
-    check = {
-        "sum": s.item(),
-        "x_grad_sum": x.grad.sum().item(),
-        "w_grad_sum": w.grad.sum().item(),
-    }
-    x.grad = None
-    w.grad = None
-
-    rows = [
-        Row("torch_fwdbwd", "torch fwd+bwd", fwdbwd, "fwdbwd"),
-        Row("torch_fwd", "torch fwd (recording)", fwd_record, "fwd_record"),
-        Row("torch_fwd_nograd", "torch fwd no_grad", fwd_nograd, "fwd_nograd"),
+        Row(f"{name}_fwdbwd", f"{name} fwd+bwd", fwdbwd, "fwdbwd", sync),
+        Row(f"{name}_fwd", f"{name} fwd (recording)", fwd_record, "fwd_record", sync),
+        Row(f"{name}_fwd_nograd", f"{name} fwd no_grad", fwd_nograd, "fwd_nograd", sync),
     ]
     return rows, check
 
@@ -300,7 +253,10 @@ def main(*, quick: bool = False, backend: str = "cpu", json_path: str | None = N
     import interop as it
 
     it.set_backend(backend)
-    interop_rows, interop_check = _interop_rows(it, x0, w0, backend)
+    # A device backend runs asynchronously: end each timed sample by reading one
+    # number back, so that the sample includes the work it queued.
+    sync = None if backend in _CPU_BACKENDS else (lambda y: _to_float(y.sum()))
+    interop_rows, interop_check = _autograd_rows(it, "interop", x0, w0, sync)
 
     # PyTorch: optional.
     try:
@@ -312,7 +268,7 @@ def main(*, quick: bool = False, backend: str = "cpu", json_path: str | None = N
     torch_check: dict = {}
     if torch is not None:
         torch.set_num_threads(1)
-        torch_rows, torch_check = _torch_rows(torch, x0, w0)
+        torch_rows, torch_check = _autograd_rows(torch, "torch", x0, w0)
 
     numpy_rows, numpy_check = _numpy_rows(x0, w0)
 
