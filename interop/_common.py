@@ -102,13 +102,26 @@ def norm_dims(dim, ndim, who="dim"):
     return (_norm_dim(dim, ndim, who),)
 
 
-def unbroadcast(xp, g, shape, dtype):
-    """Reduce ``g`` to ``shape`` (sum over broadcast axes) and cast it to ``dtype`` if given."""
+def unbroadcast(xp, g, shape, cast):
+    """Reduce ``g`` to ``shape`` (sum over broadcast axes) and apply ``cast`` (see
+    :func:`cast_back`) when the forward promoted the input."""
     if g.shape != shape:
         g = xp.sum_to(g, shape)
-    if dtype is not None:
-        g = xp.astype(g, dtype)
+    if cast is not None:
+        if cast[1]:
+            g = xp.real(g)
+        g = xp.astype(g, cast[0])
     return g
+
+
+def cast_back(be, input_dtype, output_dtype):
+    """How a gradient in ``output_dtype`` returns to an input of ``input_dtype``: None (same
+    dtype) or (native dtype, take the real part first). A real input promoted into a complex
+    result gets the real part of its gradient, as in PyTorch."""
+    if input_dtype == output_dtype:
+        return None
+    c = be.complex_natives
+    return (input_dtype, output_dtype in c and input_dtype not in c)
 
 
 def check_inplace(t, op):

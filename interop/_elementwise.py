@@ -8,7 +8,7 @@ needs one, and reduce/cast them only when the forward broadcast or promoted.
 
 from ._tensor import Tensor, _new
 from ._common import (Node, make, next_seq, grad_state, mixed_backends, unbroadcast,
-                      check_inplace, SCALAR_TYPES)
+                      cast_back, check_inplace, SCALAR_TYPES)
 from .autograd import graph as _graph
 
 __all__ = []
@@ -17,7 +17,9 @@ __all__ = []
 # --------------------------------------------------------------------- binary
 
 class BinaryBackward(Node):
-    """Base of binary nodes. ``fix`` is None, or (shape_a, dtype_a|None, shape_b, dtype_b|None)."""
+    """Base of binary nodes. ``fix`` is None, or (shape_a, cast_a, shape_b, cast_b, complex):
+    shapes to reduce to (None for a scalar operand), casts from ``cast_back``, and whether
+    the result is complex (then derivatives are conjugated)."""
 
     __slots__ = ("fix",)
 
@@ -168,8 +170,8 @@ def binary(a, b, fwd, cls, save, op, reverse=False):
     bt = b.__class__ is Tensor
     cplx = dd in be.complex_natives
     if cplx or (at and (ad.shape != ds or ad.dtype != dd)) or (bt and (bd.shape != ds or bd.dtype != dd)):
-        node.fix = (ad.shape if at else None, ad.dtype if at and ad.dtype != dd else None,
-                    bd.shape if bt else None, bd.dtype if bt and bd.dtype != dd else None, cplx)
+        node.fix = (ad.shape if at else None, cast_back(be, ad.dtype, dd) if at else None,
+                    bd.shape if bt else None, cast_back(be, bd.dtype, dd) if bt else None, cplx)
     else:
         node.fix = None
     return make(data, be, node)

@@ -3,7 +3,7 @@ casts, matmul, gather/scatter and the differentiable forms of the backend kernel
 
 from ._tensor import Tensor
 from ._common import (Node, make, record, grad_state, norm_dim, norm_dims, dtype_arg,
-                      same_backend, mixed_backends, unbroadcast)
+                      same_backend, mixed_backends, unbroadcast, cast_back)
 from . import dtypes as _dt
 
 __all__ = []
@@ -499,7 +499,7 @@ def where(condition, x1, x2, /):
     def fx(v):
         if not isinstance(v, Tensor):
             return (None, None)
-        return (v._data.shape, v._data.dtype if v._data.dtype != data.dtype else None)
+        return (v._data.shape, cast_back(be, v._data.dtype, data.dtype))
     node.fix = (fx(x1), fx(x2))
     return make(data, be, node)
 

@@ -21,7 +21,7 @@ _AccumulateGrad = _graph.AccumulateGrad
 
 
 class Tensor:
-    __slots__ = ("_data", "_be", "_node", "grad", "__dict__", "__weakref__")
+    __slots__ = ("_data", "_be", "_node", "_grad", "__dict__", "__weakref__")
 
     _base = None        # root tensor whose storage this view shares (None: owns its data)
     _vh = None          # version history: in-place stamps (kept on the root only)
@@ -40,7 +40,7 @@ class Tensor:
         self._data = t._data
         self._be = t._be
         self._node = None
-        self.grad = None
+        self._grad = None
         if requires_grad:
             self.requires_grad_(True)
 
@@ -50,7 +50,7 @@ class Tensor:
         t._data = data
         t._be = be
         t._node = node
-        t.grad = None
+        t._grad = None
         return t
 
     # ------------------------------------------------------------- properties
@@ -115,6 +115,48 @@ class Tensor:
         return self.dtype.is_complex
 
     # -------------------------------------------------------------- autograd
+    @property
+    def grad(self):
+        """The accumulated gradient (a Tensor or None)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got "
+                                f"{type(value).__name__}")
+            if value._data.shape != self._data.shape:
+                raise RuntimeError(f"assigned grad has data of a different size: the tensor has "
+                                   f"shape {tuple(self.shape)}, the grad {tuple(value.shape)}")
+            if value._data.dtype != self._data.dtype:
+                raise RuntimeError(f"assigned grad has dtype {value.dtype}; the tensor has "
+                                   f"dtype {self.dtype}")
+            if value._be is not self._be:
+                raise RuntimeError(f"assigned grad is on backend {value._be.name!r}; the tensor is "
+                                   f"on {self._be.name!r}")
+        self._grad = value
+
+    @grad.deleter
+    def grad(self):
+        self._grad = None
+
+    @property
+    def data(self):
+        """This tensor's data as a tensor outside the graph (shares memory; PyTorch's ``.data``)."""
+        t = Tensor._make(self._data, self._be, None)
+        t._base = self._base if self._base is not None else self
+        return t
+
+    @data.setter
+    def data(self, value):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data must be set to a Tensor, got {type(value).__name__}")
+        if value._be is not self._be:
+            raise RuntimeError(f"data must stay on backend {self._be.name!r}, got one on "
+                               f"{value._be.name!r}")
+        self._data = value._data
+
     @property
     def requires_grad(self):
         return self._node is not None

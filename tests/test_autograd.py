@@ -832,3 +832,38 @@ def test_inplace_on_view_of_plain_tensor_puts_base_on_graph(be):
     (xt * torch.tensor([1.0, 2.0, 3.0])).sum().backward()
     np.testing.assert_allclose(to_np(x), xt.detach().numpy())
     np.testing.assert_allclose(to_np(w.grad), wt.grad.numpy())
+
+
+def test_real_leaf_in_complex_computation_gets_real_gradient(be):
+    torch = pytest.importorskip("torch")
+    x = it.tensor([1.0, 2.0], dtype=it.float64, requires_grad=True)
+    c = it.tensor([1 + 2j, 3j], dtype=it.complex128)
+    (x * c).abs().sum().backward()
+    xt = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    (xt * torch.tensor([1 + 2j, 3j], dtype=torch.complex128)).abs().sum().backward()
+    assert x.grad.dtype == it.float64
+    np.testing.assert_allclose(to_np(x.grad), xt.grad.numpy())
+
+
+def test_grad_assignment_is_checked(be):
+    x = it.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"\(2,\).*\(3,\)"):
+        x.grad = it.zeros(3)
+    with pytest.raises(RuntimeError, match="float64"):
+        x.grad = it.zeros(2, dtype=it.float64)
+    with pytest.raises(TypeError, match="list"):
+        x.grad = [0.0, 0.0]
+    x.grad = it.zeros(2)
+    del x.grad
+    assert x.grad is None
+
+
+def test_data_is_outside_the_graph_and_shares_memory(be):
+    p = it.ones(2, requires_grad=True)
+    d = p.data
+    assert not d.requires_grad
+    d -= 0.5                       # allowed: .data is not a view recorded for autograd
+    np.testing.assert_allclose(to_np(p), [0.5, 0.5])
+    p.data = it.zeros(2)
+    np.testing.assert_allclose(to_np(p), [0.0, 0.0])
+    assert p.requires_grad

@@ -416,9 +416,15 @@ def _accumulate(t, g, create_graph):
         return
     if g.__class__ is Tensor:
         g = g._data
-    cur = t.grad
+    if g.dtype != t._data.dtype:
+        # a real leaf used in a complex computation keeps the real part (PyTorch's rule)
+        xp = t._be.xp
+        if g.dtype in t._be.complex_natives and t._data.dtype not in t._be.complex_natives:
+            g = xp.real(g)
+        g = xp.astype(g, t._data.dtype)
+    cur = t._grad
     if cur is None:
-        t.grad = Tensor._make(_copy(g, t), t._be, None)
+        t._grad = Tensor._make(_copy(g, t), t._be, None)
     else:
         cur._data = cur._data + g
 
