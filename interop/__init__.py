@@ -41,6 +41,7 @@ from .random import (Generator, manual_seed, seed, initial_seed, default_generat
                      randint, randperm, rand_like, randn_like, randint_like, normal, bernoulli,
                      get_rng_state, set_rng_state)
 from . import _methods  # noqa: F401  (binds operators and methods onto Tensor)
+from ._methods import masked_fill, isclose, allclose
 from .autograd import graph as _graph
 
 # Aliases PyTorch users reach for.

@@ -346,3 +346,77 @@ T.int = lambda self: S.astype(self, "int32", copy=False)
 T.long = lambda self: S.astype(self, "int64", copy=False)
 T.bool = lambda self: S.astype(self, "bool", copy=False)
 T.type = lambda self, dtype=None: str(self.dtype) if dtype is None else S.astype(self, dtype)
+
+
+# ---- PyTorch conveniences
+def _new_filled(fname):
+    from . import _creation as C
+
+    def m(self, *size, dtype=None, device=None, requires_grad=False):
+        return getattr(C, fname)(*size, dtype=dtype or self.dtype,
+                                 device=device if device is not None else self._be,
+                                 requires_grad=requires_grad)
+    m.__name__ = "new_" + fname
+    return m
+
+
+T.new_zeros = _new_filled("zeros")
+T.new_ones = _new_filled("ones")
+T.new_empty = _new_filled("empty")
+
+
+def _new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+    from ._creation import full
+    return full(size, fill_value, dtype=dtype or self.dtype,
+                device=device if device is not None else self._be, requires_grad=requires_grad)
+
+
+def _new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
+    from ._creation import tensor
+    return tensor(data, dtype=dtype or self.dtype, device=device if device is not None else self._be,
+                  requires_grad=requires_grad)
+
+
+T.new_full = _new_full
+T.new_tensor = _new_tensor
+
+
+def masked_fill(x, mask, value):
+    """``x`` with ``value`` where ``mask`` is True (differentiable in ``x`` and a tensor ``value``)."""
+    from . import dtypes as _dt
+    if not isinstance(mask, Tensor) or mask.dtype is not _dt.bool:
+        raise TypeError(f"masked_fill: mask must be a bool Tensor, got "
+                        f"{getattr(mask, 'dtype', type(mask).__name__)}")
+    if isinstance(value, Tensor) and value.ndim != 0:
+        raise ValueError(f"masked_fill: value must be a Python scalar or a 0-d tensor, got shape "
+                         f"{tuple(value.shape)}")
+    return S.where(mask, value, x)
+
+
+T.masked_fill = masked_fill
+T.masked_fill_ = lambda self, mask, value: _inplace_kw(self, None, lambda x, _b: masked_fill(x, mask, value),
+                                                       "masked_fill_", {})
+
+
+def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Elementwise ``|a - b| <= atol + rtol * |b|`` (a bool tensor)."""
+    from ._common import grad_state
+    prev = grad_state.enabled
+    grad_state.enabled = False
+    try:
+        close = (a - b).abs() <= atol + rtol * (b.abs() if isinstance(b, Tensor) else abs(b))
+        close = close | (a == b)
+        if equal_nan:
+            close = close | (U.isnan(a) & (U.isnan(b) if isinstance(b, Tensor) else False))
+        return close
+    finally:
+        grad_state.enabled = prev
+
+
+def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """True when every element of ``a`` and ``b`` is close (see :func:`isclose`)."""
+    return bool(R.all(isclose(a, b, rtol, atol, equal_nan)).item())
+
+
+T.isclose = isclose
+T.allclose = allclose

@@ -268,6 +268,17 @@ class Tensor:
             return float(a)
         return int(a)
 
+    def numpy(self, *, force=False):
+        """The data as a NumPy array, sharing memory where the backend allows (CPU only)."""
+        if self._node is not None and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
+                               "tensor.detach().numpy() instead.")
+        if self._be.device.type != "cpu":
+            if not force:
+                raise TypeError(f"can't convert a {self._be.device} tensor to numpy; use .cpu() "
+                                f"first (or numpy(force=True) to copy)")
+        return self._be.to_host(self._data)
+
     def tolist(self):
         return self._be.to_host(self._data).tolist()
 

@@ -811,3 +811,42 @@ def test_int64_with_uint64_is_refused_naming_both(be):
     b = it.tensor([1, 2], dtype=it.uint64)
     with pytest.raises(TypeError, match="int64.*uint64"):
         a + b
+
+
+# ---- PyTorch conveniences
+
+def test_new_factories_follow_the_tensor(be):
+    x = it.ones(2, dtype=it.float64)
+    for t in (x.new_zeros(2, 3), x.new_ones((2, 3)), x.new_empty(2, 3), x.new_full((2, 3), 7.0)):
+        assert t.shape == (2, 3) and t.dtype == it.float64 and t.backend is x.backend
+    np.testing.assert_allclose(to_np(x.new_full((2,), 7.0)), [7.0, 7.0])
+    assert x.new_tensor([1, 2]).dtype == it.float64
+
+
+def test_masked_fill_and_its_gradient(be):
+    x = it.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x.masked_fill(x > 1.5, -1.0)
+    np.testing.assert_allclose(to_np(y), [1.0, -1.0, -1.0])
+    (y * 2).sum().backward()
+    np.testing.assert_allclose(to_np(x.grad), [2.0, 0.0, 0.0])
+    z = it.zeros(3)
+    z.masked_fill_(it.tensor([True, False, True]), 5.0)
+    np.testing.assert_allclose(to_np(z), [5.0, 0.0, 5.0])
+    with pytest.raises(TypeError, match="bool"):
+        x.masked_fill(it.tensor([1, 0, 1]), 0.0)
+
+
+def test_isclose_allclose(be):
+    a = it.tensor([1.0, 2.0, float("nan")])
+    b = it.tensor([1.0 + 1e-7, 2.1, float("nan")])
+    assert to_np(it.isclose(a, b)).tolist() == [True, False, False]
+    assert to_np(it.isclose(a, b, equal_nan=True)).tolist() == [True, False, True]
+    assert it.allclose(a[:1], b[:1]) and not it.allclose(a, b)
+
+
+def test_numpy_conversion(be):
+    x = it.tensor([1.0, 2.0])
+    a = x.numpy()
+    assert isinstance(a, np.ndarray) and a.tolist() == [1.0, 2.0]
+    with pytest.raises(RuntimeError, match="detach"):
+        it.ones(2, requires_grad=True).numpy()
