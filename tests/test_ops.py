@@ -691,6 +691,64 @@ OPS += [
        lambda x, i, v: x.index_put((i,), v, accumulate=True), g_add_at),
 ]
 
+
+def off_integers(rng, shape):
+    """Values at least 0.1 from an integer and from a .5 (floor/round jump there)."""
+    v = rng.integers(-3, 3, shape) + rng.uniform(0.1, 0.4, shape) * rng.choice([1.0, -1.0], shape)
+    return _arr(v + 0.0)
+
+
+def g_moveaxis(draw, rng):
+    s = draw(SHAPE1)
+    return real(rng, s), draw(st.integers(0, len(s) - 1)), draw(st.integers(0, len(s) - 1))
+
+
+def g_take_along(draw, rng):
+    s = draw(SHAPE1)
+    d = draw(st.integers(0, len(s) - 1))
+    ishape = tuple(draw(st.integers(1, 3)) if i == d else n for i, n in enumerate(s))
+    return real(rng, s), _index(rng, s[d], ishape, negative=False), d
+
+
+def g_outer(draw, rng):
+    return real(rng, (draw(st.integers(1, 4)),)), real(rng, (draw(st.integers(1, 4)),))
+
+
+def g_mm(draw, rng):
+    n, k, m = (draw(st.integers(1, 3)) for _ in range(3))
+    return real(rng, (n, k)), real(rng, (k, m))
+
+
+def g_unflatten(draw, rng):
+    a, b = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    return real(rng, (2, a * b)), (a, b)
+
+
+def _other_backend(x):
+    """Move to the other CPU backend and back: both moves are differentiable."""
+    other = "cpu" if x.backend.name == "strict" else "strict"
+    return (x.to(other) * 2.0).to(x.backend)
+
+
+OPS += [
+    Op("floor", it.floor, lambda x: torch.floor(x), g_unary(off_integers)),
+    Op("ceil", it.ceil, lambda x: torch.ceil(x), g_unary(off_integers)),
+    Op("round", it.round, lambda x: torch.round(x), g_unary(off_integers)),
+    Op("trunc", it.trunc, lambda x: torch.trunc(x), g_unary(off_integers)),
+    Op("sign", it.sign, lambda x: torch.sign(x), g_unary(away0)),
+    Op("conj_real", it.conj, lambda x: torch.conj(x), g_unary()),
+    Op("clone", it.clone, lambda x: torch.clone(x), g_unary()),
+    Op("moveaxis", lambda x, a, b: it.moveaxis(x, a, b), lambda x, a, b: torch.moveaxis(x, a, b),
+       g_moveaxis),
+    Op("take_along_axis", lambda x, i, d: it.take_along_axis(x, i, axis=d),
+       lambda x, i, d: torch.take_along_dim(x, i, dim=d), g_take_along),
+    Op("outer", it.outer, lambda a, b: torch.outer(a, b), g_outer),
+    Op("mm", it.mm, lambda a, b: torch.mm(a, b), g_mm),
+    Op("unflatten", lambda x, s: it.unflatten(x, 1, s), lambda x, s: torch.unflatten(x, 1, s),
+       g_unflatten),
+    Op("to_other_backend", _other_backend, lambda x: x * 2.0, g_unary()),
+]
+
 assert len({op.name for op in OPS}) == len(OPS), "op names must be unique"
 
 
