@@ -338,29 +338,33 @@ def floor_divide(x1, x2):
     return _nograd(x1, x2, _fdiv, "floor_divide")
 
 
+def _xp_of(x1, x2, op):
+    """The namespace of whichever operand is a tensor (a clear error if neither is)."""
+    t = x1 if isinstance(x1, Tensor) else x2
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{op}: expected at least one Tensor, got {type(x1).__name__} and "
+                        f"{type(x2).__name__}")
+    return t._be.xp
+
+
 def maximum(x1, x2):
-    be = (x1 if isinstance(x1, Tensor) else x2)._be
-    return binary(x1, x2, be.xp.maximum, MaximumBackward, 1, "maximum")
+    return binary(x1, x2, _xp_of(x1, x2, "maximum").maximum, MaximumBackward, 1, "maximum")
 
 
 def minimum(x1, x2):
-    be = (x1 if isinstance(x1, Tensor) else x2)._be
-    return binary(x1, x2, be.xp.minimum, MinimumBackward, 1, "minimum")
+    return binary(x1, x2, _xp_of(x1, x2, "minimum").minimum, MinimumBackward, 1, "minimum")
 
 
 def atan2(x1, x2):
-    be = (x1 if isinstance(x1, Tensor) else x2)._be
-    return binary(x1, x2, be.xp.atan2, Atan2Backward, 1, "atan2")
+    return binary(x1, x2, _xp_of(x1, x2, "atan2").atan2, Atan2Backward, 1, "atan2")
 
 
 def logaddexp(x1, x2):
-    be = (x1 if isinstance(x1, Tensor) else x2)._be
-    return binary(x1, x2, be.xp.logaddexp, LogAddExpBackward, 2, "logaddexp")
+    return binary(x1, x2, _xp_of(x1, x2, "logaddexp").logaddexp, LogAddExpBackward, 2, "logaddexp")
 
 
 def hypot(x1, x2):
-    be = (x1 if isinstance(x1, Tensor) else x2)._be
-    return binary(x1, x2, be.xp.hypot, HypotBackward, 2, "hypot")
+    return binary(x1, x2, _xp_of(x1, x2, "hypot").hypot, HypotBackward, 2, "hypot")
 
 
 def _nograd(x1, x2, fwd, op):
@@ -370,8 +374,7 @@ def _nograd(x1, x2, fwd, op):
 
 def _cmp(fname, sym):
     def f(x1, x2):
-        be = (x1 if isinstance(x1, Tensor) else x2)._be
-        return _nograd(x1, x2, getattr(be.xp, fname), fname)
+        return _nograd(x1, x2, getattr(_xp_of(x1, x2, fname), fname), fname)
     f.__name__ = fname
     f.__doc__ = f"Elementwise ``x1 {sym} x2`` (a bool tensor; not differentiable)."
     return f

@@ -12,7 +12,7 @@ __all__ = ["getitem", "setitem", "normalize_key"]
 def normalize_key(x, key):
     """A key for the backend: tensors become arrays, lists become integer arrays, and a
     trailing ``...`` is added where the key covers fewer dims (the standard needs it).
-    Returns the key as a tuple (or a single array for one mask/array)."""
+    Always returns a tuple."""
     if not isinstance(key, tuple):
         key = (key,)
     be = x._be

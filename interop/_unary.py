@@ -32,13 +32,12 @@ def _float_data(x, op):
 
 
 def unary(x, fwd, cls, save, op, promote=True):
-    """Apply ``fwd`` to x's data and record ``cls``. ``save``: 0 none, 1 input,
-    2 output, 3 both."""
-    if x.__class__ is not Tensor:
-        if not isinstance(x, Tensor):
-            raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
+    """Apply ``fwd`` (a backend function name, or ``fwd(xp, data)``) to x's data and
+    record ``cls``. ``save``: 0 none, 1 input, 2 output, 3 both."""
+    if x.__class__ is not Tensor and not isinstance(x, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
     xd = _float_data(x, op) if promote else x._data
-    data = fwd(xd)
+    data = getattr(x._be.xp, fwd)(xd) if fwd.__class__ is str else fwd(x._be.xp, xd)
     n = x._node
     if n is None or not grad_state.enabled:
         return make(data, x._be, None)
@@ -98,7 +97,7 @@ def _make_op(name, save, divide, deriv):
     promote = name not in ("abs", "square")
 
     def op(x, _cls=cls, _save=save, _name=name, _promote=promote):
-        return unary(x, getattr(x._be.xp, _name), _cls, _save, _name, _promote)
+        return unary(x, _name, _cls, _save, _name, _promote)
     op.__name__ = name
     op.__qualname__ = name
     op.__doc__ = f"Elementwise ``{name}`` (differentiable)."
@@ -148,22 +147,28 @@ class ConjBackward(UnaryBackward):
 
 
 def negative(x):
-    return unary(x, x._be.xp.negative, NegativeBackward, 0, "negative", False)
+    return unary(x, "negative", NegativeBackward, 0, "negative", False)
 
 
 def positive(x):
-    return unary(x, x._be.xp.positive, PositiveBackward, 0, "positive", False)
+    return unary(x, "positive", PositiveBackward, 0, "positive", False)
+
+
+def _sigmoid(xp, a):
+    return xp.tanh(a * 0.5) * 0.5 + 0.5
+
+
+def _relu(xp, a):
+    return xp.where(a > 0, a, xp.zeros_like(a))
 
 
 def sigmoid(x):
     """``1 / (1 + exp(-x))``, computed as ``0.5 * tanh(x / 2) + 0.5`` (no overflow)."""
-    xp = x._be.xp
-    return unary(x, lambda a: xp.tanh(a * 0.5) * 0.5 + 0.5, SigmoidBackward, 2, "sigmoid")
+    return unary(x, _sigmoid, SigmoidBackward, 2, "sigmoid")
 
 
 def relu(x):
-    xp = x._be.xp
-    return unary(x, lambda a: xp.where(a > 0, a, xp.zeros_like(a)), ReluBackward, 1, "relu", False)
+    return unary(x, _relu, ReluBackward, 1, "relu", False)
 
 
 def rsqrt(x):
@@ -171,12 +176,12 @@ def rsqrt(x):
 
 
 def conj(x):
-    return unary(x, x._be.xp.conj, ConjBackward, 0, "conj", False)
+    return unary(x, "conj", ConjBackward, 0, "conj", False)
 
 
 def _zero_grad_op(name):
     def op(x):
-        return unary(x, getattr(x._be.xp, name), ZeroGradBackward, 0, name, False)
+        return unary(x, name, ZeroGradBackward, 0, name, False)
     op.__name__ = name
     op.__doc__ = f"Elementwise ``{name}`` (its gradient is zero almost everywhere)."
     return op
@@ -215,6 +220,8 @@ bitwise_invert = _nograd_unary("bitwise_invert")
 
 def _real_part(name):
     def op(x):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{name}: expected a Tensor, got {type(x).__name__}")
         if x._node is not None and grad_state.enabled:
             raise RuntimeError(f"{name}() of a tensor that requires grad is not differentiable yet "
                                f"(it comes with the full namespace); detach() first")

@@ -850,3 +850,11 @@ def test_numpy_conversion(be):
     assert isinstance(a, np.ndarray) and a.tolist() == [1.0, 2.0]
     with pytest.raises(RuntimeError, match="detach"):
         it.ones(2, requires_grad=True).numpy()
+
+
+@pytest.mark.parametrize("call", [lambda: it.exp([1.0]), lambda: it.sigmoid(3.0),
+                                  lambda: it.maximum(1.0, 2.0), lambda: it.less(1, 2),
+                                  lambda: it.isnan(1.0)])
+def test_namespace_functions_refuse_non_tensors_by_name(call):
+    with pytest.raises(TypeError, match="expected"):
+        call()
