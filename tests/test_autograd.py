@@ -867,3 +867,69 @@ def test_data_is_outside_the_graph_and_shares_memory(be):
     p.data = it.zeros(2)
     np.testing.assert_allclose(to_np(p), [0.0, 0.0])
     assert p.requires_grad
+
+
+def test_function_mark_dirty_moves_the_input_onto_the_node(be):
+    torch = pytest.importorskip("torch")
+
+    class MulTwo_(Function):
+        @staticmethod
+        def forward(ctx, x):
+            x.mul_(2.0)
+            ctx.mark_dirty(x)
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2.0
+
+    a = it.tensor([1.0, 3.0], requires_grad=True)
+    y = a * 1.0
+    z = MulTwo_.apply(y)
+    assert z is y and y.grad_fn.name() == "MulTwo_Backward"
+    (z * z).sum().backward()
+    at = torch.tensor([1.0, 3.0], requires_grad=True)
+    ((at * 2.0) ** 2).sum().backward()
+    np.testing.assert_allclose(to_np(a.grad), at.grad.numpy())
+
+
+def test_function_returning_its_input_shares_the_version_counter(be):
+    class Ident(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    x = it.ones(2) * 1.0
+    x.requires_grad_(True)
+    y = Ident.apply(x)
+    assert y is not x
+    z = y * y                     # saves y
+    with it.no_grad():
+        x.add_(1.0)               # changes y's storage too
+    with pytest.raises(RuntimeError, match="version"):
+        z.sum().backward()
+
+
+def test_function_saved_output_is_released_after_backward(be):
+    class Exp(Function):
+        @staticmethod
+        def forward(ctx, x):
+            y = x.exp()
+            ctx.save_for_backward(y)
+            return y
+
+        @staticmethod
+        def backward(ctx, g):
+            y, = ctx.saved_tensors
+            return g * y
+
+    x = it.tensor([0.5, 1.0], requires_grad=True)
+    y = Exp.apply(x)
+    node = y.grad_fn
+    y.sum().backward()
+    assert node.arrs is None and node.saved is None
+    np.testing.assert_allclose(to_np(x.grad), np.exp([0.5, 1.0]), rtol=1e-6)

@@ -19,6 +19,8 @@ with recording on only under ``create_graph=True`` (so a backward written with
 interop ops is differentiable again).
 """
 
+import weakref
+
 from . import graph as _graph
 from .grad_mode import state as _gm
 
@@ -41,19 +43,35 @@ class FunctionCtx:
 
     @property
     def saved_tensors(self):
-        node = self._node_ref
-        if node is None:
+        ref = self._node_ref
+        if ref is None:                       # forward has not finished: what was passed in
             return tuple(getattr(self, "_to_save", ()))
-        if node.saved is None:
-            raise RuntimeError(_graph._FREED_MSG + f" (node: {node.name()})")
+        node = ref()
+        if node is None or node.saved is None:
+            raise RuntimeError(_graph._FREED_MSG)
         if _graph.inplace[0] > node.seq:
             _graph._check_versions(node)
-        return self._unpack()
+        Tensor = _graph.Tensor
+        cg = self._create_graph
+        be = node.be
+        out = []
+        for m in self._save_map:
+            if m is None:
+                out.append(None)
+            elif m[0] == "t":
+                t = node.saved[m[1]]
+                out.append(t if cg else Tensor._make(node.arrs[m[1]], be, None))
+            else:
+                # an output saved by forward: wired to this node under create_graph
+                edge = ((node, m[2]) if node.nout > 1 else node) if cg else None
+                out.append(Tensor._make(node.arrs[m[1]], be, edge))
+        return tuple(out)
 
     def mark_non_differentiable(self, *tensors):
         self._non_diff = set(id(t) for t in tensors)
 
     def mark_dirty(self, *tensors):
+        """Inputs that forward modified in place (and returns): they move onto this node."""
         self._dirty = set(id(t) for t in tensors)
 
     def set_materialize_grads(self, value):
@@ -61,7 +79,7 @@ class FunctionCtx:
 
 
 class _FunctionNodeBase(_graph.Node):
-    __slots__ = ("ctx", "fn", "out_meta", "_unpack_mode")
+    __slots__ = ("ctx", "fn", "out_meta")
 
     @classmethod
     def name(cls):
@@ -74,14 +92,15 @@ class _FunctionNodeBase(_graph.Node):
         gs = list(g) if self.nout > 1 else [g]
         wrapped = []
         for gi, (shape, be, dt) in zip(gs, self.out_meta):
-            if gi is None:
+            if dt is None:            # a non-tensor output
+                gi = None
+            elif gi is None:
                 if getattr(ctx, "_materialize", True):
                     gi = be.xp.zeros(shape, dtype=dt, **be._dev_kw())
                     gi = Tensor._make(gi, be, None)
             elif gi.__class__ is not Tensor:
                 gi = Tensor._make(gi, be, None)
             wrapped.append(gi)
-        ctx._saved_view = s
         ctx._create_graph = create_graph
         prev = _gm.enabled
         _gm.enabled = create_graph
@@ -178,62 +197,52 @@ class Function(metaclass=FunctionMeta):
         node.fn = cls
         node.in_shapes = tuple(tuple(a.shape) if a is not None else () for a in tensor_args)
         to_save = getattr(ctx, "_to_save", ())
-        in_ids = {id(a): a for a in tensor_args if a is not None}
+        in_ids = {id(a) for a in tensor_args if a is not None}
         out_ids = {id(o): i for i, o in enumerate(outs) if isinstance(o, Tensor)}
-        saved, arrs = [], []
-        save_map = []
+        # What backward will unpack: ("t", k) a saved tensor (node.saved[k], data node.arrs[k]),
+        # ("out", k, i) output i (data node.arrs[k]; rebuilt on this node under create_graph).
+        saved, arrs, save_map = [], [], []
         for t in to_save:
             if t is None:
                 save_map.append(None)
-            elif id(t) in out_ids and id(t) not in in_ids:
-                save_map.append(("out", out_ids[id(t)], t._data))
+                continue
+            if id(t) in out_ids and id(t) not in in_ids:
+                save_map.append(("out", len(arrs), out_ids[id(t)]))
+                saved.append(None)
             else:
-                save_map.append(("t", len(saved)))
+                save_map.append(("t", len(arrs)))
                 saved.append(t)
-                arrs.append(t._data)
+            arrs.append(t._data)
         node.saved = tuple(saved)
         node.arrs = tuple(arrs)
-        non_diff = getattr(ctx, "_non_diff", set())
-        node.out_meta = tuple((tuple(o.shape), o._be, o._data.dtype) for o in outs)
+        node.out_meta = tuple((tuple(o.shape), o._be, o._data.dtype) if isinstance(o, Tensor)
+                              else ((), be, None) for o in outs)
         if len(outs) > 1:
             node.nout = len(outs)
+        non_diff = getattr(ctx, "_non_diff", set())
+        dirty = getattr(ctx, "_dirty", set())
         results = []
-        out_tensors = []
         for i, o in enumerate(outs):
             if not isinstance(o, Tensor):
                 results.append(o)
-                out_tensors.append(None)
                 continue
-            if id(o) in in_ids and not getattr(ctx, "_dirty", None):
-                o = o.detach() if o._base is None else o.detach()   # an input returned as is: a new view
-                o._base = None
-            edge = None if id(outs[i]) in non_diff else ((node, i) if len(outs) > 1 else node)
+            edge = None if id(o) in non_diff else ((node, i) if len(outs) > 1 else node)
             if edge is not None and not (o.dtype.is_floating_point or o.dtype.is_complex):
                 edge = None
-            r = Tensor._make(o._data, o._be, edge)
+            if id(o) in dirty:
+                # an input modified in place and returned: the same tensor, now on this node
+                _graph.bump_version(o)
+                o._node = edge
+                r = o
+            else:
+                r = Tensor._make(o._data, o._be, edge)
+                # an input returned as is, or a view made in forward, shares its storage
+                r._base = o._base if o._base is not None else (o if id(o) in in_ids else None)
             if len(outs) > 1:
                 r._oidx = i
             results.append(r)
-            out_tensors.append(r)
-
-        def unpack():
-            s = ctx._saved_view
-            cg = ctx._create_graph
-            res = []
-            for m in save_map:
-                if m is None:
-                    res.append(None)
-                elif m[0] == "t":
-                    v = s[m[1]]
-                    res.append(v if cg else Tensor._make(v, be, None))
-                else:
-                    # an output saved by forward: its data, wired to this node under create_graph
-                    res.append(Tensor._make(m[2], be, ((node, m[1]) if node.nout > 1 else node)
-                                            if cg else None))
-            return tuple(res)
-        ctx._unpack = unpack
-        ctx._node_ref = node
-        ctx._saved_view = node.arrs
+        ctx._save_map = save_map
+        ctx._node_ref = weakref.ref(node)
         ctx._create_graph = False
         return results[0] if single else tuple(results)
 
