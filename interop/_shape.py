@@ -57,26 +57,44 @@ def _resolve_shape(shape, n, old, op):
     return shape
 
 
+_NO_VIEW = (ValueError, AttributeError, NotImplementedError)   # how backends say "needs a copy"
+
+
 def reshape(x, /, shape, *, copy=None):
-    """Standard ``reshape``; a view where the backend can give one."""
+    """Standard ``reshape``: a view where the data's layout allows one, else a copy
+    (``copy=False`` refuses to copy, ``copy=True`` always copies). Only a real view
+    shares the version counter with ``x``."""
     if not isinstance(shape, (tuple, list)):
         shape = (shape,)
     shape = _resolve_shape(_shape_arg(tuple(shape), "reshape"), x.numel(), x._data.shape, "reshape")
-    data = x._be.xp.reshape(x._data, shape, copy=copy) if copy is not None \
-        else x._be.xp.reshape(x._data, shape)
+    xp = x._be.xp
+    xd = x._data
+    is_view = copy is not True
+    if copy is True:
+        data = xp.reshape(xd, shape, copy=True)
+    else:
+        try:
+            data = xp.reshape(xd, shape, copy=False)
+        except _NO_VIEW:
+            if copy is False:
+                raise RuntimeError(f"view size is not compatible with input tensor's size and stride "
+                                   f"(shape {tuple(x.shape)} -> {shape}); use .reshape(...) "
+                                   f"instead") from None
+            data = xp.reshape(xd, shape, copy=True)
+            is_view = False
     node = None
     if x._node is not None and grad_state.enabled:
         node = record(ReshapeBackward, x._be, (x,))
-        node.shape = x._data.shape
-    return _view(data, x, node) if copy is not True else make(data, x._be, node)
+        node.shape = xd.shape
+    return _view(data, x, node) if is_view else make(data, x._be, node)
 
 
 def view(x, *shape):
-    """PyTorch's ``view``: ``x.view(2, -1)``; ``x.view(dtype)`` is not supported."""
+    """PyTorch's ``view``: ``x.view(2, -1)``, never a copy; ``x.view(dtype)`` is not supported."""
     if len(shape) == 1 and isinstance(shape[0], _dt.dtype):
         raise NotImplementedError("view(dtype) reinterprets bytes, which the Array API cannot do; "
                                   "use astype")
-    return reshape(x, _shape_arg(shape, "view"))
+    return reshape(x, _shape_arg(shape, "view"), copy=False)
 
 
 def flatten(x, start_dim=0, end_dim=-1):

@@ -858,3 +858,15 @@ def test_numpy_conversion(be):
 def test_namespace_functions_refuse_non_tensors_by_name(call):
     with pytest.raises(TypeError, match="expected"):
         call()
+
+
+def test_view_never_copies_and_reshape_copies_only_when_it_must(be):
+    x = it.arange(12.0).reshape(3, 4)
+    v = x.reshape(-1)
+    v[0] = 100.0                          # a real view: x sees the write
+    assert x[0, 0].item() == 100.0
+    c = x.t().reshape(-1)                 # a transpose cannot be flattened in place: a copy
+    c[0] = -1.0
+    assert x[0, 0].item() == 100.0
+    with pytest.raises(RuntimeError, match="reshape"):
+        x.t().view(-1)
