@@ -435,6 +435,8 @@ def _inplace_error(a, b, op, e):
 def _write(a, res, op):
     """Copy ``res`` into ``a``'s memory (same shape, a's dtype)."""
     ad = a._data
+    if not ad.shape:
+        ad = a._data = a._be.writable(ad)
     if res.shape != ad.shape:
         raise RuntimeError(f"{op}: output with shape {tuple(ad.shape)} doesn't match the broadcast "
                            f"shape {tuple(res.shape)}")
@@ -448,9 +450,13 @@ def _write(a, res, op):
         res = be.xp.astype(res, ad.dtype)
     try:
         ad[...] = res
-    except (TypeError, ValueError, AttributeError):
+    except TypeError:
         # Namespaces with immutable arrays (JAX): rebind; views cannot follow.
         a._data = res
+    except ValueError as e:
+        raise RuntimeError(f"{op}: cannot write into this tensor (shape {tuple(ad.shape)}): {e}. An "
+                           f"expanded/broadcast view shares one memory location between elements; "
+                           f"clone() it first") from None
 
 
 def inplace_graph(a, compute, op):
@@ -458,10 +464,9 @@ def inplace_graph(a, compute, op):
     snapshot of ``a``, write the values into ``a``'s memory, and point ``a`` at
     the new node. A view of a graph tensor updates its base's graph too."""
     base = a._base
-    if base is not None and base._node is not None and base._node.__class__ is not _graph.AccumulateGrad:
-        if a._view_fn is None:
-            raise RuntimeError(f"{op}: in-place modification of this kind of view of a tensor that "
-                               f"requires grad is not supported; use an out-of-place op or clone()")
+    if base is not None and a._view_ops is False:
+        raise RuntimeError(f"{op}: this tensor is a view of a detached alias, whose base's graph "
+                           f"cannot be updated; clone() it first")
     # A snapshot of the old values: the recorded op may save them.
     old = make(a._be.xp.asarray(a._data, copy=True), a._be, a._node)
     res = compute(old)
@@ -469,7 +474,7 @@ def inplace_graph(a, compute, op):
         raise TypeError(f"{op}: unsupported operand")
     _write(a, res._data, op)
     _graph.bump_version(a)
-    if base is not None and a._view_fn is not None:
+    if base is not None and a._view_ops:
         from ._index import copy_slices
         copy_slices(base, a, res)
     else:

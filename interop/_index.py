@@ -6,6 +6,21 @@ from ._tensor import Tensor
 from ._common import Node, make, record, grad_state, mixed_backends, check_inplace, SCALAR_TYPES
 from .autograd import graph as _graph
 
+
+def apply_view_ops(r, ops, be):
+    """Replay view steps (``Tensor._view_ops``) on a Tensor (recorded) or a raw array of ``be``."""
+    from ._shape import reshape, permute_dims
+    tensor = r.__class__ is Tensor
+    xp = be.xp
+    for kind, arg in ops:
+        if kind == "index":
+            r = getitem(r, arg) if tensor else r[arg]
+        elif kind == "reshape":
+            r = reshape(r, arg) if tensor else xp.reshape(r, arg)
+        else:
+            r = permute_dims(r, arg) if tensor else xp.permute_dims(r, arg)
+    return r
+
 __all__ = ["getitem", "setitem", "normalize_key"]
 
 
@@ -53,12 +68,13 @@ def normalize_key(x, key):
                     arr = be.xp.asarray([], dtype=be.native_dtype(be.default_int), **be._dev_kw())
                 used += 1
             out.append(arr)
+        elif hasattr(k, "shape") and hasattr(k, "dtype") and getattr(k, "ndim", 0) > 0:
+            # a raw backend array (backward formulas index with them)
+            used += k.ndim if be.dtype_of(k) is _dt.bool else 1
+            out.append(k)
         elif hasattr(k, "__index__"):
             out.append(k.__index__())
             used += 1
-        elif hasattr(k, "shape") and hasattr(k, "dtype"):     # a raw backend array
-            used += k.ndim if be.dtype_of(k) is _dt.bool else 1
-            out.append(k)
         else:
             raise IndexError(f"unsupported index of type {type(k).__name__}: {k!r}; expected int, "
                              f"slice, None, ..., a list or an integer/bool Tensor")
@@ -66,7 +82,8 @@ def normalize_key(x, key):
     if used > nd:
         raise IndexError(f"too many indices for tensor of dimension {nd} (shape {tuple(x.shape)}): "
                          f"the index covers {used} dims")
-    if not ell and used < nd:
+    if not ell and (used < nd or _is_basic(out)):
+        # (also for basic keys: with a trailing ``...`` NumPy returns a 0-d view, not a copy)
         out.append(Ellipsis)
     return tuple(out)
 
@@ -147,16 +164,10 @@ def getitem(x, key):
             # (some namespaces refuse None in a write key: write through the key without it)
             node.key = tuple(q for q in k if q is not None)
             node.basic = tuple(x._data[node.key].shape)
-    t = make(data, x._be, node)
     if basic:
-        root = x._base if x._base is not None else x
-        t._base = root
-        # How to take this view from the root: lets an in-place op on it update the root's graph.
-        if x._base is None:
-            t._view_fn = lambda r, _k=k: r[_k]
-        elif x._view_fn is not None:
-            t._view_fn = lambda r, _f=x._view_fn, _k=k: _f(r)[_k]
-    return t
+        from ._shape import _view
+        return _view(data, x, node, ("index", k))
+    return make(data, x._be, node)
 
 
 class SetItemBackward(Node):
@@ -193,6 +204,8 @@ def _assign(x, k, vd):
     """Write ``vd`` into ``x``'s memory at ``k`` (out-of-place fallback for backends
     without integer-array assignment, then written back through ``[...]``)."""
     xd = x._data
+    if not xd.shape:
+        xd = x._data = x._be.writable(xd)
     try:
         xd[k] = vd
         return
@@ -250,16 +263,16 @@ def setitem(x, key, value):
     graph = grad_state.enabled and (x._node is not None or (vt and value._node is not None))
     if graph:
         base = x._base
-        if base is not None and base._node is not None and x._view_fn is None:
-            raise RuntimeError("setitem on this kind of view of a tensor that requires grad is not "
-                               "supported; clone() it first")
+        if base is not None and x._view_ops is False:
+            raise RuntimeError("setitem: this tensor is a view of a detached alias, whose base's "
+                               "graph cannot be updated; clone() it first")
         old_edge = x._node
         _assign(x, k, vd)
         node = record(SetItemBackward, be, (x, value if vt else None))
         node.next = (old_edge, value._node if vt else None)
         node.key, node.vshape, node.mask = k, vshape, _key_mask(x, k)
         _graph.bump_version(x)
-        if base is not None and x._view_fn is not None:
+        if base is not None and x._view_ops:
             res = make(x._data, be, node)
             copy_slices(base, x, res)
         else:
@@ -273,14 +286,14 @@ class CopySlicesBackward(Node):
     """An in-place op on a view rewrote part of its base: the base's old values get
     the gradient outside the view, the new view values get it inside."""
 
-    __slots__ = ("view_fn", "mask")
+    __slots__ = ("ops", "mask")
 
     def backward(self, xp, g, s):
         gb = gv = None
         if self.next[0] is not None:
             gb = xp.where(self.mask, xp.zeros_like(g), g)
         if self.next[1] is not None:
-            gv = self.view_fn(g)
+            gv = apply_view_ops(g, self.ops, self.be)
         return gb, gv
 
 
@@ -290,10 +303,11 @@ def copy_slices(base, view, res):
     be = base._be
     xp = be.xp
     m = xp.zeros(base._data.shape, dtype=xp.bool, **be._dev_kw())
-    view._view_fn(m)[...] = True
+    ops = view._view_ops
+    apply_view_ops(m, ops, be)[...] = True
     node = record(CopySlicesBackward, be, (base, res))
-    node.view_fn = view._view_fn
+    node.ops = ops
     node.mask = m
     base._node = node
-    # The view now reads from the rewritten base: replay its indexing on the new base.
-    view._node = view._view_fn(make(base._data, be, node))._node
+    # The view now reads from the rewritten base: replay its view steps on the new base.
+    view._node = apply_view_ops(make(base._data, be, node), ops, be)._node

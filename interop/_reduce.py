@@ -4,6 +4,7 @@
 from collections import namedtuple
 
 from ._common import Node, make, record, grad_state, norm_dims, dtype_arg
+from .autograd import graph as _graph
 
 __all__ = ["sum", "mean", "prod", "max", "min", "amax", "amin", "var", "std", "logsumexp",
            "argmax", "argmin", "all", "any", "cumulative_sum", "cumsum", "count_nonzero"]
@@ -83,13 +84,20 @@ def mean(x, axis=None, *, dtype=None, keepdims=False, dim=None, keepdim=None):
 
 
 class ProdBackward(Node):
+    """d prod / d x_i = the product of the other elements. An ordinary backward uses
+    ``prod / x`` with the zeros handled apart; under create_graph the product of the
+    others is formed explicitly (O(n^2) in the reduced length), so that second
+    derivatives are right at zeros too."""
+
     __slots__ = ("axes", "keepdims")
 
     def backward(self, xp, g, s):
         x = s[0]
-        shape = x.shape
+        shape = tuple(x.shape)
         axes, keepdims = self.axes, self.keepdims
         g = _expand_back(xp, g, shape, axes, keepdims)
+        if xp is _graph.interop_ns:
+            return g * _prod_of_others(xp, x, shape, axes),
         zero = x == 0
         nz = xp.sum(xp.astype(zero, xp.int64), axis=axes, keepdims=True)
         x1 = xp.where(zero, xp.ones_like(x), x)
@@ -97,6 +105,26 @@ class ProdBackward(Node):
         grad = xp.where(nz == 0, p1 / x1, xp.where((nz == 1) & zero, p1 * xp.ones_like(x1),
                                                    xp.zeros_like(x1)))
         return g * grad,
+
+
+def _prod_of_others(xp, x, shape, axes):
+    """For each element, the product of the other elements of its reduced slice."""
+    axes = tuple(range(len(shape))) if axes is None else axes
+    keep = [d for d in range(len(shape)) if d not in axes]
+    perm = tuple(keep) + tuple(axes)
+    red_shape = tuple(shape[d] for d in axes)
+    n = 1
+    for d in red_shape:
+        n *= d
+    xt = xp.reshape(xp.permute_dims(x, perm), tuple(shape[d] for d in keep) + (n,))
+    eye = xp.eye(n, dtype=xp.bool, device=x.device)
+    rows = xp.where(eye, xp.ones_like(xp.expand_dims(xt, axis=-2)), xp.expand_dims(xt, axis=-2))
+    others = xp.prod(rows, axis=-1)
+    others = xp.reshape(others, tuple(shape[d] for d in keep) + red_shape)
+    inv = [0] * len(perm)
+    for i, p in enumerate(perm):
+        inv[p] = i
+    return xp.permute_dims(others, tuple(inv))
 
 
 def prod(x, axis=None, *, dtype=None, keepdims=False, dim=None, keepdim=None):

@@ -9,10 +9,18 @@ from . import dtypes as _dt
 __all__ = []
 
 
-def _view(data, x, node):
-    """A result that shares ``x``'s storage (views share the version counter)."""
+def _view(data, x, node, step=None):
+    """A result that shares ``x``'s storage (views share the version counter). ``step``
+    (kind, arg) says how it was taken from ``x``; see ``Tensor._view_ops``."""
     t = make(data, x._be, node)
-    t._base = x._base if x._base is not None else x
+    if x._base is None:
+        t._base = x
+        if step is not None:
+            t._view_ops = (step,)
+    else:
+        t._base = x._base
+        if step is not None:
+            t._view_ops = x._view_ops + (step,) if x._view_ops else False
     return t
 
 
@@ -86,7 +94,7 @@ def reshape(x, /, shape, *, copy=None):
     if x._node is not None and grad_state.enabled:
         node = record(ReshapeBackward, x._be, (x,))
         node.shape = xd.shape
-    return _view(data, x, node) if is_view else make(data, x._be, node)
+    return _view(data, x, node, ("reshape", shape)) if is_view else make(data, x._be, node)
 
 
 def view(x, *shape):
@@ -139,7 +147,7 @@ def permute_dims(x, /, axes):
         for i, a in enumerate(axes):
             inv[a] = i
         node.inv = tuple(inv)
-    return _view(data, x, node)
+    return _view(data, x, node, ("permute", axes))
 
 
 def permute(x, *dims):
@@ -436,19 +444,21 @@ def _split_sizes(x, ax, sizes):
     be = x._be
     nd = x._data.ndim
     datas = []
+    keys = []
     start = 0
     for k in sizes:
         key = (slice(None),) * ax + (slice(start, start + k),) + (Ellipsis,) * (nd > ax + 1)
         datas.append(x._data[key])
+        keys.append(key)
         start += k
     if x._node is None or not grad_state.enabled:
-        return tuple(_view(d, x, None) for d in datas)
+        return tuple(_view(d, x, None, ("index", key)) for d, key in zip(datas, keys))
     node = record(SplitBackward, be, (x,))
     node.axis, node.sizes, node.shape = ax, tuple(sizes), x._data.shape
     node.nout = len(sizes)
     outs = []
-    for i, d in enumerate(datas):
-        t = _view(d, x, (node, i) if len(sizes) > 1 else node)
+    for i, (d, key) in enumerate(zip(datas, keys)):
+        t = _view(d, x, (node, i) if len(sizes) > 1 else node, ("index", key))
         t._oidx = i
         outs.append(t)
     return tuple(outs)
@@ -492,6 +502,7 @@ class WhereBackward(Node):
 
 def where(condition, x1, x2, /):
     """Elements of ``x1`` where ``condition``, else of ``x2`` (either may be a Python scalar)."""
+    condition = _raw_as_tensor(condition, x1 if isinstance(x1, Tensor) else x2)
     if not isinstance(condition, Tensor):
         raise TypeError(f"where: condition must be a bool Tensor, got {type(condition).__name__}")
     be = same_backend((condition, x1, x2), "where")
@@ -641,7 +652,17 @@ def outer(x1, x2):
 
 # ------------------------------------------------------------ gather/scatter
 
+def _raw_as_tensor(a, like):
+    """A raw array of ``like``'s backend as a Tensor (backward formulas pass masks and
+    indices as raw arrays to these functions under create_graph)."""
+    if not isinstance(a, Tensor) and isinstance(like, Tensor) and hasattr(a, "shape") \
+            and hasattr(a, "dtype") and a.dtype in like._be.from_native:
+        return make(a, like._be, None)
+    return a
+
+
 def _index_data(index, x, op, name="index"):
+    index = _raw_as_tensor(index, x)
     if not isinstance(index, Tensor):
         raise TypeError(f"{op}: {name} must be an integer Tensor, got {type(index).__name__}")
     if index._be is not x._be:
@@ -681,6 +702,7 @@ def gather(x, dim, index):
 
 def take_along_axis(x, indices, /, *, axis=-1):
     ax = norm_dim(axis, x._data.ndim, "take_along_axis")
+    indices = _raw_as_tensor(indices, x)
     idx = _index_data(indices, x, "take_along_axis", "indices")
     if idx.shape != x._data.shape:
         idx_t = broadcast_to(indices, tuple(max(a, b) if d != ax else idx.shape[d]

@@ -26,7 +26,11 @@ class Tensor:
     _base = None        # root tensor whose storage this view shares (None: owns its data)
     _vh = None          # version history: in-place stamps (kept on the root only)
     _oidx = 0           # output index in a multi-output node
-    _view_fn = None     # for basic-index views: how to take this view from the root
+    # How this view is taken from its root ``_base``: a tuple of (kind, arg) steps ("index",
+    # "reshape", "permute") that an in-place op on the view replays to update the root's
+    # graph; None for aliases (detach(), .data) and views that cannot be written
+    # (broadcasts); False for a view of an alias, which an in-place op in a graph refuses.
+    _view_ops = None
     _retains_grad = False
     _readonly = False
     name = None
@@ -144,6 +148,8 @@ class Tensor:
     @property
     def data(self):
         """This tensor's data as a tensor outside the graph (shares memory; PyTorch's ``.data``)."""
+        if not self._data.shape:
+            self._data = self._be.writable(self._data)
         t = Tensor._make(self._data, self._be, None)
         t._base = self._base if self._base is not None else self
         return t
@@ -243,12 +249,14 @@ class Tensor:
 
     def detach(self):
         """A tensor sharing this one's data, cut from the graph."""
+        if not self._data.shape:
+            self._data = self._be.writable(self._data)    # so writes reach both
         t = Tensor._make(self._data, self._be, None)
         t._base = self._base if self._base is not None else self
         return t
 
     def detach_(self):
-        if self._base is not None and self._view_fn is not None:
+        if self._base is not None and self._view_ops:
             raise RuntimeError("detach_() on a view is not allowed; use detach()")
         self._node = None
         return self

@@ -808,6 +808,17 @@ def test_gradcheck(be, op, data):
         assert it.autograd.gradcheck(op.f, inputs, **kw)
 
 
+@pytest.mark.parametrize("op", [o for o in OPS if o.gradcheck and not o.dtype], ids=repr)
+@settings(suppress_health_check=_HC, max_examples=3)
+@given(data=st.data())
+def test_gradgradcheck(be, op, data):
+    """Second derivatives: every backward is itself differentiable (create_graph=True runs
+    the same backward formulas on interop tensors)."""
+    args, _ = _draw_args(op, data)
+    inputs = _to_interop(args, "float64")
+    assert it.autograd.gradgradcheck(op.f, inputs, **op.gc)
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("op", [o for o in OPS if o.torch], ids=repr)
 @settings(suppress_health_check=_HC)

@@ -147,6 +147,11 @@ class Backend:
         nd = None if dtype is None else self.native_dtype(dtype)
         return self.xp.asarray(host_array, dtype=nd, **self._dev_kw())
 
+    def writable(self, array):
+        """``array`` in a form that accepts item assignment (NumPy turns 0-d results into
+        immutable scalars; the NumPy backend converts those)."""
+        return array
+
     def format(self, array, **options):
         from ._format import format_array
         return format_array(self.to_host(array), **options)

@@ -48,6 +48,10 @@ class NumpyBackend(Backend):
     def make_rng(self, seed):
         return NumpyRNG(seed)
 
+    def writable(self, array):
+        # NumPy gives 0-d results as immutable scalars (np.float32); writes need an array.
+        return array if array.__class__ is np.ndarray else np.asarray(array)
+
 
 class NumpyRNG:
     """PCG64 on the host; arrays come out directly in the requested dtype."""
@@ -55,14 +59,16 @@ class NumpyRNG:
     def __init__(self, seed):
         self.gen = np.random.Generator(np.random.PCG64(seed))
 
+    # np.asarray: 0-d draws come back from NumPy as scalars; tensors hold arrays.
     def random(self, shape, dtype):
-        return self.gen.random(shape, dtype="float64").astype(dtype.name)
+        return np.asarray(self.gen.random(shape, dtype="float64").astype(dtype.name))
 
     def normal(self, shape, dtype, mean=0.0, std=1.0):
-        return (self.gen.standard_normal(shape, dtype="float64") * std + mean).astype(dtype.name)
+        return np.asarray((self.gen.standard_normal(shape, dtype="float64") * std + mean)
+                          .astype(dtype.name))
 
     def integers(self, low, high, shape, dtype):
-        return self.gen.integers(low, high, size=shape, dtype="int64").astype(dtype.name)
+        return np.asarray(self.gen.integers(low, high, size=shape, dtype="int64").astype(dtype.name))
 
     def permutation(self, n, dtype):
         return self.gen.permutation(n).astype(dtype.name)
