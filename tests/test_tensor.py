@@ -870,3 +870,16 @@ def test_view_never_copies_and_reshape_copies_only_when_it_must(be):
     assert x[0, 0].item() == 100.0
     with pytest.raises(RuntimeError, match="reshape"):
         x.t().view(-1)
+
+
+def test_zero_dim_views_and_aliases_share_memory(be):
+    x = it.tensor([1.0, 2.0])
+    v = x[0]                       # a 0-d view, as in PyTorch
+    v += 10.0
+    assert x.tolist() == [11.0, 2.0]
+    s = it.tensor([1.0, 2.0]).sum()      # a 0-d result
+    d = s.detach()
+    s.add_(1.0)
+    assert d.item() == 4.0
+    s[...] = 7.0
+    assert s.item() == 7.0 and d.item() == 7.0
