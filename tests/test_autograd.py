@@ -933,3 +933,19 @@ def test_function_saved_output_is_released_after_backward(be):
     y.sum().backward()
     assert node.arrs is None and node.saved is None
     np.testing.assert_allclose(to_np(x.grad), np.exp([0.5, 1.0]), rtol=1e-6)
+
+
+def test_grad_of_a_hooked_input_includes_the_hook(be):
+    torch = pytest.importorskip("torch")
+    x = it.tensor([1.0, 2.0], requires_grad=True)
+    x.register_hook(lambda g: g * 10)
+    y = x * 3
+    y.register_hook(lambda g: g + 1)
+    gx, gy = it.autograd.grad((y * y).sum(), [x, y])
+    xt = torch.tensor([1.0, 2.0], requires_grad=True)
+    xt.register_hook(lambda g: g * 10)
+    yt = xt * 3
+    yt.register_hook(lambda g: g + 1)
+    tx, ty = torch.autograd.grad((yt * yt).sum(), [xt, yt])
+    np.testing.assert_allclose(to_np(gx), tx.numpy())
+    np.testing.assert_allclose(to_np(gy), ty.numpy())

@@ -252,10 +252,10 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
         while heap:
             node = pop(heap)[1]
             g = pending.pop(node)
-            if capture is not None:
-                _capture(capture, node, g, results, create_graph)
             if node._hooked:
                 g = _run_pre_hooks(node, g, create_graph)
+            if capture is not None:
+                _capture(capture, node, g, results, create_graph)
             arrs = node.arrs
             if arrs is None:
                 raise RuntimeError(_FREED_MSG + f" (node: {node.name()})")
@@ -299,11 +299,11 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
                 else:
                     add(e, gi)
         for acc, g in leaves.items():
+            if acc._pre_hooks is not None:
+                g = _run_pre_hooks(acc, g, create_graph)
             if capture is not None:
                 _capture(capture, acc, g, results, create_graph)
                 continue
-            if acc._pre_hooks is not None:
-                g = _run_pre_hooks(acc, g, create_graph)
             t = acc.variable()
             if t is None:
                 continue
