@@ -252,10 +252,12 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
         while heap:
             node = pop(heap)[1]
             g = pending.pop(node)
+            if capture is not None:
+                # (PyTorch's order: a non-leaf input is captured before its own hooks run;
+                # a leaf's hooks run first, below)
+                _capture(capture, node, g, results, create_graph)
             if node._hooked:
                 g = _run_pre_hooks(node, g, create_graph)
-            if capture is not None:
-                _capture(capture, node, g, results, create_graph)
             arrs = node.arrs
             if arrs is None:
                 raise RuntimeError(_FREED_MSG + f" (node: {node.name()})")
