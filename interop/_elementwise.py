@@ -426,10 +426,12 @@ def inplace(a, b, op_fn, native, op):
 
 
 def _inplace_error(a, b, op, e):
-    sb = tuple(b.shape) if b.__class__ is Tensor else type(b).__name__
-    db = b.dtype if b.__class__ is Tensor else type(b).__name__
+    what = (f"an operand of shape {tuple(b.shape)} and dtype {b.dtype}" if b.__class__ is Tensor
+            else f"a Python {type(b).__name__}")
+    hint = ("; an expanded/broadcast view shares one memory location between elements: clone() "
+            "it first" if "read-only" in str(e) else "")
     raise RuntimeError(f"{op}: cannot update a tensor of shape {tuple(a.shape)} and dtype {a.dtype} "
-                       f"in place with an operand of shape {sb} and dtype {db}: {e}") from None
+                       f"in place with {what}: {e}{hint}") from None
 
 
 def _write(a, res, op):

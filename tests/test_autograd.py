@@ -949,3 +949,30 @@ def test_grad_of_a_hooked_input_includes_the_hook(be):
     tx, ty = torch.autograd.grad((yt * yt).sum(), [xt, yt])
     np.testing.assert_allclose(to_np(gx), tx.numpy())
     np.testing.assert_allclose(to_np(gy), ty.numpy())
+
+
+@pytest.mark.parametrize("case", ["view_then_index", "reshape_setitem", "transpose_iadd"])
+def test_inplace_on_reshape_and_permute_views_matches_torch(be, case):
+    torch = pytest.importorskip("torch")
+
+    def run(lib):
+        w = lib.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+        v = lib.tensor([10.0, 20.0], requires_grad=True)
+        y = w * 1.5
+        if case == "view_then_index":
+            y.view(-1)[1:3] *= 2.0
+        elif case == "reshape_setitem":
+            y.reshape(3, 2)[0] = v
+        else:
+            y.t()[0] += v
+        (y * y).sum().backward()
+        return [np.array(t.tolist()) for t in (y, w.grad, v.grad if v.grad is not None else v * 0)]
+
+    for a, b in zip(run(it), run(torch)):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def test_writing_into_an_expanded_view_raises(be):
+    x = it.ones(3).expand(2, 3)
+    with pytest.raises(RuntimeError, match="clone"):
+        x += 1
