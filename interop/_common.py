@@ -4,7 +4,6 @@ from . import dtypes as _dt
 from ._tensor import Tensor, _new, _norm_dim
 from .autograd import graph as _graph
 from .autograd.grad_mode import state as grad_state
-from .backends import get_backend
 
 make = Tensor._make
 next_seq = _graph.next_seq
@@ -25,16 +24,6 @@ def record(cls, be, inputs, saved=(), arrs=()):
     return node
 
 
-def needs_grad(*tensors):
-    """True when grad mode is on and some input requires grad."""
-    if not grad_state.enabled:
-        return False
-    for t in tensors:
-        if t.__class__ is Tensor and t._node is not None:
-            return True
-    return False
-
-
 def mixed_backends(a, b, op):
     return RuntimeError(
         f"{op}: expected all tensors on the same backend and device, but found one on "
@@ -53,12 +42,6 @@ def same_backend(tensors, op):
             elif t._be is not be:
                 raise mixed_backends(first, t, op)
     return be
-
-
-def as_tensor_arg(x, op, argname="input"):
-    if x.__class__ is Tensor or isinstance(x, Tensor):
-        return x
-    raise TypeError(f"{op}: {argname} must be a Tensor, got {type(x).__name__}")
 
 
 def dtype_arg(be, dtype):
@@ -139,11 +122,3 @@ def check_inplace(t, op):
             and b._node.__class__ is _AccumulateGrad:
         raise RuntimeError(f"{op}: a view of a leaf Variable that requires grad is being used in an "
                            f"in-place operation; wrap it in interop.no_grad() or clone() first")
-
-
-def default_float(be):
-    return be.native_dtype(be.default_float)
-
-
-def current_be():
-    return get_backend()

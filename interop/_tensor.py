@@ -13,7 +13,6 @@ import weakref
 
 from . import dtypes as _dt
 from .autograd import graph as _graph
-from .backends import get_backend as _get_backend
 
 __all__ = ["Tensor"]
 
@@ -411,10 +410,6 @@ def _norm_dim(dim, ndim, who="dim"):
         raise IndexError(f"{who}: dimension out of range (expected to be in range of [{-n}, {n - 1}], "
                          f"but got {dim})")
     return d + n if d < 0 else d
-
-
-def current_backend():
-    return _get_backend()
 
 
 _graph.Tensor = Tensor

@@ -172,7 +172,7 @@ def relu(x):
 
 
 def rsqrt(x):
-    return reciprocal(sqrt(x))
+    return _g["reciprocal"](_g["sqrt"](x))
 
 
 def conj(x):
