@@ -809,7 +809,7 @@ def test_gradcheck(be, op, data):
 
 
 @pytest.mark.parametrize("op", [o for o in OPS if o.gradcheck and not o.dtype], ids=repr)
-@settings(suppress_health_check=_HC, max_examples=3)
+@settings(suppress_health_check=_HC, max_examples=max(2, settings.default.max_examples // 4))
 @given(data=st.data())
 def test_gradgradcheck(be, op, data):
     """Second derivatives: every backward is itself differentiable (create_graph=True runs
