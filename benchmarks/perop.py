@@ -103,6 +103,8 @@ class Row:
 
 
 def _to_float(t) -> float:
+    if hasattr(t, "detach"):          # interop and torch tensors: no autograd on the readout
+        t = t.detach()
     try:
         return float(t)
     except TypeError:
