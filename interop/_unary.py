@@ -229,20 +229,47 @@ logical_not = _nograd_unary("logical_not")
 bitwise_invert = _nograd_unary("bitwise_invert")
 
 
-def _real_part(name):
+class RealBackward(Node):
+    """real(z): the real gradient returns as a complex one with zero imaginary part."""
+    __slots__ = ("cdtype",)
+
+    def backward(self, xp, g, s):
+        return (g if self.cdtype is None else xp.astype(g, self.cdtype)),
+
+
+class ImagBackward(RealBackward):
+    """imag(z) = y for z = x + iy: PyTorch's convention gives the input gradient 1j * g."""
+    __slots__ = ()
+
+    def backward(self, xp, g, s):
+        return xp.astype(g, self.cdtype) * 1j,
+
+
+def _part(name, cls):
     def op(x):
         if not isinstance(x, Tensor):
             raise TypeError(f"{name}: expected a Tensor, got {type(x).__name__}")
-        if x._node is not None and grad_state.enabled:
-            raise RuntimeError(f"{name}() of a tensor that requires grad is not differentiable yet "
-                               f"(it comes with the full namespace); detach() first")
-        return make(getattr(x._be.xp, name)(x._data), x._be, None)
+        be = x._be
+        cplx = x._data.dtype in be.complex_natives
+        if name == "imag" and not cplx:
+            raise TypeError(f"imag: expected a complex tensor, got dtype {x.dtype}")
+        data = getattr(be.xp, name)(x._data) if cplx else x._data
+        if x._node is None or not grad_state.enabled:
+            return make(data, be, None)
+        node = _new(cls)
+        node.next = (x._node,)
+        node.seq = next_seq()
+        node.be = be
+        node.saved = node.arrs = ()
+        node.cdtype = x._data.dtype if cplx else None
+        return make(data, be, node)
     op.__name__ = name
+    op.__doc__ = f"The {name} part of a complex tensor (differentiable)."
     return op
 
 
-real = _real_part("real")
-imag = _real_part("imag")
+real = _part("real", RealBackward)
+imag = _part("imag", ImagBackward)
 
 __all__ += ["negative", "positive", "sigmoid", "relu", "rsqrt", "conj", "floor", "ceil", "trunc",
             "sign", "round", "isnan", "isinf", "isfinite", "signbit", "logical_not",

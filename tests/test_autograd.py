@@ -976,3 +976,15 @@ def test_writing_into_an_expanded_view_raises(be):
     x = it.ones(3).expand(2, 3)
     with pytest.raises(RuntimeError, match="clone"):
         x += 1
+
+
+def test_real_and_imag_are_differentiable_like_torch(be):
+    torch = pytest.importorskip("torch")
+    z = it.tensor([1 + 2j, -3 + 0.5j], dtype=it.complex128, requires_grad=True)
+    (z.real * z.real * 2 + z.imag ** 3).sum().backward()
+    zt = torch.tensor([1 + 2j, -3 + 0.5j], dtype=torch.complex128, requires_grad=True)
+    (zt.real * zt.real * 2 + zt.imag ** 3).sum().backward()
+    np.testing.assert_allclose(np.array(z.grad.tolist()), zt.grad.numpy())
+    x = it.tensor([1.0, 2.0], dtype=it.float64, requires_grad=True)
+    c = it.tensor([1 + 2j, 3j], dtype=it.complex128)
+    assert gradgradcheck(lambda a: (a * c).abs(), (x,))
