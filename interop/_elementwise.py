@@ -471,6 +471,37 @@ def _write(a, res, op):
                            f"clone() it first") from None
 
 
+def overwrite_(a, value, op):
+    """``a[...] = value`` for fill_/zero_/copy_/normal_: ``value`` is a Python scalar, a raw
+    array of ``a``'s backend, or a Tensor (broadcast to ``a``). In a graph, ``a``'s old
+    values get a zero gradient and a Tensor value gets its slice of the gradient."""
+    check_inplace(a, op)
+    if value.__class__ is Tensor or isinstance(value, Tensor):
+        if value._be is not a._be:
+            raise mixed_backends(a, value, op)
+        if grad_state.enabled and (a._node is not None or value._node is not None):
+            from ._shape import where
+            from ._creation import ones
+            everywhere = ones(a._data.shape, dtype="bool", device=a._be)
+            return inplace_graph(a, lambda old: where(everywhere, value, old), op)
+        value = value._data
+    elif grad_state.enabled and a._node is not None and a._node.__class__ is not _graph.AccumulateGrad:
+        from ._shape import where
+        from ._creation import ones
+        everywhere = ones(a._data.shape, dtype="bool", device=a._be)
+        v = make(value, a._be, None) if hasattr(value, "shape") else value
+        return inplace_graph(a, lambda old: where(everywhere, v, old), op)
+    ad = a._data
+    if not ad.shape:
+        ad = a._data = a._be.writable(ad)
+    try:
+        ad[...] = value
+    except (TypeError, ValueError) as e:
+        _inplace_error(a, value, op, e)
+    _graph.bump_version(a)
+    return a
+
+
 def inplace_graph(a, compute, op):
     """In-place op that must be recorded: run ``compute(old)`` out of place on a
     snapshot of ``a``, write the values into ``a``'s memory, and point ``a`` at

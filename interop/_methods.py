@@ -168,33 +168,18 @@ T.clamp_ = _unary_inplace(lambda x, *a, **k: S.clamp(x, *a, **k), "clamp_")
 T.clip_ = T.clamp_
 
 
-def _zero_(a):
-    return _fill_value(a, 0, "zero_")
-
-
-def _fill_value(a, value, op):
-    from ._common import check_inplace
-    from .autograd import graph as _graph
-    if isinstance(value, Tensor):
-        value = value.item()
-    check_inplace(a, op)
-    if a._node is not None and not a.is_leaf:
-        from ._elementwise import inplace_graph
-        from ._creation import full_like
-        return inplace_graph(a, lambda old: old * 0 + full_like(old, value), op)
-    a._data[...] = value
-    _graph.bump_version(a)
-    return a
-
-
-T.zero_ = _zero_
-T.fill_ = lambda a, value: _fill_value(a, value, "fill_")
+T.zero_ = lambda a: E.overwrite_(a, 0, "zero_")
+T.fill_ = lambda a, value: E.overwrite_(a, value, "fill_")
 T.normal_ = RNG.normal_
 T.uniform_ = RNG.uniform_
 
 
 def _copy_(a, src):
-    return _inplace_kw(a, src, lambda old, s: old * 0 + s, "copy_", {})
+    if not isinstance(src, Tensor):
+        raise TypeError(f"copy_: expected a Tensor to copy from, got {type(src).__name__}")
+    if src._be is not a._be:
+        src = _move(src, a._be)
+    return E.overwrite_(a, src, "copy_")
 
 
 T.copy_ = _copy_

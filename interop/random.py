@@ -8,9 +8,8 @@ seeded from its seed: the same seed gives the same numbers on a backend, run aft
 
 from . import dtypes as _dt
 from ._tensor import Tensor
-from ._common import make, check_inplace, interop_dtype
+from ._common import make, interop_dtype
 from ._creation import resolve_backend, _size_args, _finish
-from .autograd import graph as _graph
 
 __all__ = ["Generator", "manual_seed", "seed", "initial_seed", "default_generator", "rand", "randn",
            "randint", "randperm", "rand_like", "randn_like", "randint_like", "normal", "get_rng_state",
@@ -156,10 +155,8 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
 
 
 def _fill_(x, data, op):
-    check_inplace(x, op)
-    x._data[...] = data
-    _graph.bump_version(x)
-    return x
+    from ._elementwise import overwrite_
+    return overwrite_(x, data, op)
 
 
 def normal_(x, mean=0.0, std=1.0, *, generator=None):

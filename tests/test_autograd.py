@@ -988,3 +988,30 @@ def test_real_and_imag_are_differentiable_like_torch(be):
     x = it.tensor([1.0, 2.0], dtype=it.float64, requires_grad=True)
     c = it.tensor([1 + 2j, 3j], dtype=it.complex128)
     assert gradgradcheck(lambda a: (a * c).abs(), (x,))
+
+
+def test_fill_zero_copy_on_graph_tensors_match_torch(be):
+    torch = pytest.importorskip("torch")
+
+    def run(lib):
+        a = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        b = lib.tensor([4.0, 5.0, 6.0], requires_grad=True)
+        y = a.log() * 1.0                 # a non-leaf
+        y[0:1].fill_(float("inf"))        # overwrite part of it
+        z = y * 1.0
+        z.zero_()
+        w = a * 2.0
+        w.copy_(b * b)                    # gradient reaches b, not a's old values
+        (y.sum() + w.sum() + z.sum()).backward()
+        return [np.array(t.tolist()) for t in (y, z, w, a.grad, b.grad)]
+
+    for x, t in zip(run(it), run(torch)):
+        np.testing.assert_allclose(x, t, rtol=1e-6)
+
+
+def test_fill_on_a_zero_dim_tensor(be):
+    s = it.tensor([1.0, 2.0]).sum()
+    s.zero_()
+    assert s.item() == 0.0
+    s.fill_(3.5)
+    assert s.item() == 3.5
