@@ -5,8 +5,9 @@ slots: ``next`` (one edge per input: the producer's node, ``(node, index)`` for
 a multi-output producer, or ``None`` where no gradient is needed), ``seq`` (a
 global creation number: consumers always have a larger one, so walking nodes
 in decreasing ``seq`` is a topological order), ``be`` (the backend whose kernel
-namespace ``be.ns`` runs the backward), ``saved`` (tensors kept for backward; ``None`` entries stand for
-the node's own output) and ``arrs`` (the same data as raw arrays).
+namespace ``be.ns`` runs the backward), ``saved`` (tensors kept for backward;
+``None`` entries stand for the node's own output) and ``arrs`` (the same data as
+raw arrays).
 
 ``backward(self, xp, g, s)`` is written once against a namespace argument:
 
@@ -72,7 +73,7 @@ class Node:
     _retain = None           # {output index: weakref to the tensor} from retain_grad()
     _post_hooks = None
     _node_prehooks = None    # node-level pre-hooks: fn(grad_outputs) -> new grads or None
-    _hooked = False          # any of the three above is set (one check in the engine)
+    _hooked = False          # _pre_hooks, _retain or _node_prehooks is set (one engine check)
 
     def backward(self, xp, g, s):
         raise NotImplementedError(f"{self.name()} has no backward")
