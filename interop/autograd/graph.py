@@ -165,7 +165,7 @@ def _check_versions(node):
         if vh is not None and vh[-1] > seq:
             expected = sum(1 for s in vh if s < seq)
             raise _stale_error(node, t, expected, len(vh), f"saved input {i}")
-    if node._out_changed and None in node.saved:
+    if node._out_changed and any(t is None for t in node.saved):   # (identity, not __eq__)
         v = node._out_changed
         raise RuntimeError(
             f"one of the tensors needed for gradient computation has been modified by an in-place "
@@ -367,7 +367,7 @@ def _saved_tensors(node):
     saved = node.saved
     if saved is None:
         raise RuntimeError(_FREED_MSG + f" (node: {node.name()})")
-    if None not in saved:
+    if all(t is not None for t in saved):     # (identity, not Tensor.__eq__)
         return saved
     return tuple(t if t is not None else _out_tensor(node, 0, a)
                  for t, a in zip(saved, node.arrs))
