@@ -150,12 +150,7 @@ def binary(a, b, fwd, cls, save, op, reverse=False):
     an = a._node if a.__class__ is Tensor else None
     bn = b._node if b.__class__ is Tensor else None
     if (an is None and bn is None) or cls is None or not grad_state.enabled:
-        t = _new(Tensor)        # Tensor._make, inlined on the hottest path
-        t._data = data
-        t._be = be
-        t._node = None
-        t._grad = None
-        return t
+        return make(data, be, None)
     node = _new(cls)
     node.next = (an, bn)
     node.seq = next_seq()
@@ -179,12 +174,7 @@ def binary(a, b, fwd, cls, save, op, reverse=False):
                     bd.shape if bt else None, cast_back(be, bd.dtype, dd) if bt else None, cplx)
     else:
         node.fix = None
-    t = _new(Tensor)
-    t._data = data
-    t._be = be
-    t._node = node
-    t._grad = None
-    return t
+    return make(data, be, node)
 
 
 class AddBackward(BinaryBackward):

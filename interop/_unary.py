@@ -36,21 +36,15 @@ def unary(x, fwd, cls, save, op, promote=True):
     record ``cls``. ``save``: 0 none, 1 input, 2 output, 3 both."""
     if x.__class__ is not Tensor and not isinstance(x, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
-    be = x._be
     xd = _float_data(x, op) if promote else x._data
-    data = getattr(be.xp, fwd)(xd) if fwd.__class__ is str else fwd(be.xp, xd)
+    data = getattr(x._be.xp, fwd)(xd) if fwd.__class__ is str else fwd(x._be.xp, xd)
     n = x._node
     if n is None or not grad_state.enabled:
-        t = _new(Tensor)        # Tensor._make, inlined on the hottest path
-        t._data = data
-        t._be = be
-        t._node = None
-        t._grad = None
-        return t
+        return make(data, x._be, None)
     node = _new(cls)
     node.next = (n,)
     node.seq = next_seq()
-    node.be = be
+    node.be = x._be
     if save == 0:
         node.saved = node.arrs = ()
     elif save == 1:
@@ -62,13 +56,8 @@ def unary(x, fwd, cls, save, op, promote=True):
     else:
         node.saved = (x, None)
         node.arrs = (xd, data)
-    node.cplx = data.dtype in be.complex_natives
-    t = _new(Tensor)
-    t._data = data
-    t._be = be
-    t._node = node
-    t._grad = None
-    return t
+    node.cplx = data.dtype in x._be.complex_natives
+    return make(data, x._be, node)
 
 
 _LN2 = math.log(2.0)
