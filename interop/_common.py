@@ -6,7 +6,6 @@ from .autograd import graph as _graph
 from .autograd.grad_mode import state as grad_state
 
 make = Tensor._make
-next_seq = _graph.next_seq
 Node = _graph.Node
 _AccumulateGrad = _graph.AccumulateGrad
 
@@ -17,7 +16,7 @@ def record(cls, be, inputs, saved=(), arrs=()):
     """A new ``cls`` node with one edge per input tensor (``None`` for non-tensors)."""
     node = _new(cls)
     node.next = tuple(t._node if t.__class__ is Tensor else None for t in inputs)
-    node.seq = next_seq()
+    node.seq = _graph.next_seq()     # looked up per call: detect_anomaly swaps it
     node.be = be
     node.saved = saved
     node.arrs = arrs

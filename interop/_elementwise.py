@@ -7,7 +7,7 @@ needs one, and reduce/cast them only when the forward broadcast or promoted.
 """
 
 from ._tensor import Tensor, _new
-from ._common import (Node, make, next_seq, grad_state, mixed_backends, unbroadcast,
+from ._common import (Node, make, grad_state, mixed_backends, unbroadcast,
                       cast_back, check_inplace, SCALAR_TYPES)
 from .autograd import graph as _graph
 
@@ -153,7 +153,7 @@ def binary(a, b, fwd, cls, save, op, reverse=False):
         return make(data, be, None)
     node = _new(cls)
     node.next = (an, bn)
-    node.seq = next_seq()
+    node.seq = _graph.next_seq()     # looked up per call: detect_anomaly swaps it
     node.be = be
     if save == 0:
         node.saved = node.arrs = ()

@@ -3,7 +3,8 @@
 import math
 
 from ._tensor import Tensor, _new
-from ._common import Node, make, next_seq, grad_state
+from ._common import Node, make, grad_state
+from .autograd import graph as _graph
 
 __all__ = []
 
@@ -43,7 +44,7 @@ def unary(x, fwd, cls, save, op, promote=True):
         return make(data, x._be, None)
     node = _new(cls)
     node.next = (n,)
-    node.seq = next_seq()
+    node.seq = _graph.next_seq()
     node.be = x._be
     if save == 0:
         node.saved = node.arrs = ()
@@ -247,7 +248,7 @@ def _part(name, cls):
             return make(data, be, None)
         node = _new(cls)
         node.next = (x._node,)
-        node.seq = next_seq()
+        node.seq = _graph.next_seq()
         node.be = be
         node.saved = node.arrs = ()
         node.cdtype = x._data.dtype if cplx else None

@@ -1010,3 +1010,17 @@ def test_fill_on_a_zero_dim_tensor(be):
     assert s.item() == 0.0
     s.fill_(3.5)
     assert s.item() == 3.5
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")   # 0 * inf on purpose
+def test_detect_anomaly_shows_the_forward_call(be):
+    x = it.tensor([0.0, 1.0], requires_grad=True)
+    with it.autograd.detect_anomaly():
+        y = x.sqrt() * 0.0                       # the culprit line
+        with pytest.raises(RuntimeError) as info:
+            y.sum().backward()
+    msg = str(info.value)
+    assert "SqrtBackward" in msg and "The forward call that created it" in msg
+    assert "test_autograd.py" in msg and "the culprit line" in msg
+    # outside detection nothing is recorded any more
+    assert it.autograd.graph.next_seq == it.autograd.graph._counter.__next__

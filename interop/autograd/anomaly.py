@@ -1,6 +1,7 @@
 """``detect_anomaly``: find the forward op whose backward produced NaN."""
 
 import threading
+import traceback
 
 __all__ = ["detect_anomaly", "set_detect_anomaly", "anomaly_enabled"]
 
@@ -16,10 +17,37 @@ def anomaly_enabled():
     return _state.enabled
 
 
+_traces = {}          # node seq -> forward stack, while anomaly detection is on
+_depth = [0]
+
+
+_PKG = __file__.rsplit("autograd", 1)[0]     # frames inside interop itself are left out
+
+
+def _traced_next_seq():
+    from . import graph
+    seq = graph._counter.__next__()
+    frames = [f for f in traceback.extract_stack(limit=24) if not f.filename.startswith(_PKG)]
+    _traces[seq] = traceback.format_list(frames[-8:])
+    return seq
+
+
+def _switch(on):
+    """Record the forward stack of every node created while any detection is active."""
+    from . import graph
+    _depth[0] += 1 if on else -1
+    if _depth[0] > 0:
+        graph.next_seq = _traced_next_seq
+    else:
+        graph.next_seq = graph._counter.__next__
+        _traces.clear()
+
+
 class detect_anomaly:
     """Context manager (and decorator): during backward, every gradient a node
-    returns is checked for NaN; the error names the forward op (``LogBackward``
-    is the backward of ``log``) and which of its inputs got the NaN."""
+    returns is checked for NaN; the error names the forward op (``LogBackward`` is the
+    backward of ``log``), which of its inputs got the NaN, and the forward call that
+    created the node (its stack is recorded while detection is on)."""
 
     def __init__(self, check_nan=True):
         self.check_nan = check_nan
@@ -27,10 +55,12 @@ class detect_anomaly:
     def __enter__(self):
         self._prev = _state.enabled
         _state.enabled = self.check_nan
+        _switch(True)
         return self
 
     def __exit__(self, *exc):
         _state.enabled = self._prev
+        _switch(False)
         return False
 
     def __call__(self, func):
@@ -50,9 +80,17 @@ class set_detect_anomaly(detect_anomaly):
         super().__init__(mode)
         self._prev = _state.enabled
         _state.enabled = mode
+        if mode != self._prev:
+            _switch(mode)
 
     def __enter__(self):
         return self
+
+    def __exit__(self, *exc):
+        if _state.enabled != self._prev:
+            _switch(self._prev)
+        _state.enabled = self._prev
+        return False
 
 
 def check_grads(node, grads):
@@ -67,6 +105,8 @@ def check_grads(node, grads):
         if bool(xp.any(xp.isnan(data))):
             op = node.name()
             fwd = op[:-len("Backward")] if op.endswith("Backward") else op
+            trace = _traces.get(node.seq)
+            where = ("\nThe forward call that created it:\n" + "".join(trace)) if trace else ""
             raise RuntimeError(f"Function '{op}' (the backward of the forward op '{fwd}') returned "
                                f"nan values in its {i}th output (the gradient for input {i}, "
-                               f"shape {tuple(data.shape)})")
+                               f"shape {tuple(data.shape)}){where}")

@@ -34,6 +34,8 @@ from . import grad_mode as _gm
 __all__ = ["Node", "AccumulateGrad", "run_backward", "grad"]
 
 _counter = itertools.count(1)
+# Every node creation calls ``graph.next_seq()`` through the module, so that
+# detect_anomaly can swap in a version that also records the forward stack.
 next_seq = _counter.__next__
 
 # Set by interop._tensor / interop.__init__ (they sit above this layer).
