@@ -106,6 +106,13 @@ def cast_back(be, input_dtype, output_dtype):
     return (input_dtype, output_dtype in c and input_dtype not in c)
 
 
+def real_only(x, op):
+    """Ordering ops have no meaning on complex numbers (NumPy would order them anyway)."""
+    if isinstance(x, Tensor) and x._data.dtype in x._be.complex_natives:
+        raise TypeError(f"{op}: not supported for complex tensors (dtype {x.dtype}); compare "
+                        f"abs() or the real part instead")
+
+
 def check_inplace(t, op):
     """Refuse in-place ops that would corrupt autograd or a read-only tensor."""
     if t._readonly:

@@ -8,7 +8,7 @@ needs one, and reduce/cast them only when the forward broadcast or promoted.
 
 from ._tensor import Tensor, _new
 from ._common import (Node, make, grad_state, mixed_backends, unbroadcast,
-                      cast_back, check_inplace, SCALAR_TYPES)
+                      cast_back, check_inplace, real_only, SCALAR_TYPES)
 from .autograd import graph as _graph
 
 __all__ = []
@@ -348,10 +348,14 @@ def _xp_of(x1, x2, op):
 
 
 def maximum(x1, x2):
+    real_only(x1, "maximum")
+    real_only(x2, "maximum")
     return binary(x1, x2, _xp_of(x1, x2, "maximum").maximum, MaximumBackward, 1, "maximum")
 
 
 def minimum(x1, x2):
+    real_only(x1, "minimum")
+    real_only(x2, "minimum")
     return binary(x1, x2, _xp_of(x1, x2, "minimum").minimum, MinimumBackward, 1, "minimum")
 
 
@@ -373,7 +377,12 @@ def _nograd(x1, x2, fwd, op):
 
 
 def _cmp(fname, sym):
+    ordering = fname in ("less", "less_equal", "greater", "greater_equal")
+
     def f(x1, x2):
+        if ordering:
+            real_only(x1, fname)
+            real_only(x2, fname)
         return _nograd(x1, x2, getattr(_xp_of(x1, x2, fname), fname), fname)
     f.__name__ = fname
     f.__doc__ = f"Elementwise ``x1 {sym} x2`` (a bool tensor; not differentiable)."

@@ -3,7 +3,7 @@
 
 from collections import namedtuple
 
-from ._common import Node, make, record, grad_state, norm_dims, dtype_arg
+from ._common import Node, make, record, grad_state, norm_dims, dtype_arg, real_only
 from .autograd import graph as _graph
 
 __all__ = ["sum", "mean", "prod", "max", "min", "amax", "amin", "var", "std", "logsumexp",
@@ -154,6 +154,7 @@ class AmaxBackward(Node):
 def _extreme(fname, op):
     def f(x, axis=None, *, keepdims=False, dim=None, keepdim=None):
         axes, kd = _axes_kw(op, x, axis, dim, keepdims, keepdim)
+        real_only(x, op)
         be = x._be
         if x.numel() == 0:
             raise ValueError(f"{op}: cannot reduce an empty tensor of shape {tuple(x.shape)}")
@@ -191,6 +192,7 @@ def min(x, axis=None, *, keepdims=False, dim=None, keepdim=None):
 
 def _arg(fname):
     def f(x, axis=None, *, keepdims=False, dim=None, keepdim=None):
+        real_only(x, fname)
         if dim is not None:
             axis = dim
         if keepdim is not None:

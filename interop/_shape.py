@@ -3,7 +3,7 @@ casts, matmul, gather/scatter and the differentiable forms of the backend kernel
 
 from ._tensor import Tensor
 from ._common import (Node, make, record, grad_state, norm_dim, norm_dims, dtype_arg,
-                      same_backend, mixed_backends, unbroadcast, cast_back)
+                      same_backend, mixed_backends, unbroadcast, cast_back, real_only)
 from . import dtypes as _dt
 
 __all__ = []
@@ -545,6 +545,7 @@ def clamp(x, min=None, max=None):
     Tensor bounds are differentiable too."""
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
+    real_only(x, "clamp")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         from ._elementwise import maximum, minimum
         out = x

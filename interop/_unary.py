@@ -3,7 +3,7 @@
 import math
 
 from ._tensor import Tensor, _new
-from ._common import Node, make, grad_state
+from ._common import Node, make, grad_state, real_only
 from .autograd import graph as _graph
 
 __all__ = []
@@ -169,6 +169,7 @@ def sigmoid(x):
 
 
 def relu(x):
+    real_only(x, "relu")
     return unary(x, _relu, ReluBackward, 1, "relu", False)
 
 

@@ -883,3 +883,11 @@ def test_zero_dim_views_and_aliases_share_memory(be):
     assert d.item() == 4.0
     s[...] = 7.0
     assert s.item() == 7.0 and d.item() == 7.0
+
+
+@pytest.mark.parametrize("call", [lambda z: z.relu(), lambda z: z < z, lambda z: it.maximum(z, z),
+                                  lambda z: z.clamp(0, 1), lambda z: z.max(), lambda z: z.argmax()])
+def test_ordering_ops_refuse_complex_on_every_backend(be, call):
+    z = it.tensor([1 + 1j, 2 - 1j])
+    with pytest.raises(TypeError, match="complex"):
+        call(z)
