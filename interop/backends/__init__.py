@@ -15,6 +15,7 @@ an op on it runs.
 """
 
 import contextlib
+import math
 import contextvars
 import os
 import types
@@ -173,56 +174,79 @@ class Backend:
         return g
 
     def getitem(self, x, key):
-        """``x[key]`` for a key of ints, slices, None, ``...`` and one integer or boolean array.
+        """``x[key]`` with NumPy's semantics for integer-array and boolean-mask keys.
 
         The standard specifies integer arrays only beside integers, and a boolean array only
-        as the sole index; other mixes (``x[idx, ...]``, ``x[:, mask]``) go through ``take``.
+        as the sole index. Other keys (``x[idx, ...]``, ``x[:, mask]``, ``x[:, i, j]``) are
+        rewritten into one key of integer arrays alone, broadcast to NumPy's result layout.
         """
         try:
             return x[key]
         except IndexError:
             key = key if isinstance(key, tuple) else (key,)
-            arrs = [j for j, q in enumerate(key) if hasattr(q, "shape")]
-            if len(arrs) != 1:
+            if all(_is_basic_index(k) for k in key):
                 raise
+        return self._getitem_by_arrays(x, key)
+
+    def _getitem_by_arrays(self, x, key):
         xp = self.xp
-        idx = key[arrs[0]]
-        mask = self.dtype_of(idx) is _dt.bool
-        k = idx.ndim if mask else 1
-        covered = sum(0 if q is None or q is Ellipsis else (k if hasattr(q, "shape") else 1)
-                      for q in key)
+        kw = self._dev_kw()
+        itype = self.to_native[self.default_int]
+        # 1. Masks become their nonzero() coordinates (after a shape check); ... becomes slices.
+        n_used = 0
+        for k in key:
+            if k is None or k is Ellipsis:
+                continue
+            n_used += k.ndim if (hasattr(k, "dtype") and self.from_native.get(k.dtype) is _dt.bool) else 1
         full = []
-        for q in key:
-            full.extend([slice(None)] * (x.ndim - covered) if q is Ellipsis else [q])
-        p = next(j for j, q in enumerate(full) if hasattr(q, "shape"))
-        y = x[tuple(full[:p]) + (slice(None),) * k + tuple(full[p + 1:]) + (Ellipsis,)]
-        d = sum(1 for q in full[:p] if q.__class__ is not int)      # the array's dim in y
-        shp = tuple(y.shape)
-        n = 1
-        for s in shp[d:d + k]:
-            n *= s
-        if mask:
-            if tuple(idx.shape) != shp[d:d + k]:
-                raise IndexError(f"boolean index of shape {tuple(idx.shape)} does not match the "
-                                 f"indexed shape {shp[d:d + k]}")
-            flat = xp.nonzero(xp.reshape(idx, (-1,)))[0]
-            ishape = (flat.shape[0],)
-        else:
-            flat = xp.reshape(idx, (-1,))
-            if flat.shape[0] and (bool(xp.any(flat >= n)) or bool(xp.any(flat < -n))):
-                dim = sum(1 for q in full[:p] if q is not None)
-                raise IndexError(f"index out of range for dimension {dim} with size {n}")
-            flat = xp.where(flat < 0, flat + n, flat)
-            ishape = tuple(idx.shape)
-        out = xp.take(xp.reshape(y, shp[:d] + (n,) + shp[d + k:]), flat, axis=d)
-        out = xp.reshape(out, shp[:d] + ishape + shp[d + k:])
-        adv = [j for j, q in enumerate(full) if j == p or q.__class__ is int]
-        if adv[-1] - adv[0] + 1 != len(adv) and d:
-            # NumPy: advanced indices split by a slice put the indexed dims first
-            m = len(ishape)
-            order = tuple(range(d, d + m)) + tuple(range(d)) + tuple(range(d + m, out.ndim))
-            out = xp.permute_dims(out, order)
-        return out
+        dim = 0
+        for k in key:
+            if k is Ellipsis:
+                fill = x.ndim - n_used
+                full.extend([slice(None)] * fill)
+                dim += fill
+            elif k is None:
+                full.append(None)
+            elif hasattr(k, "dtype") and self.from_native.get(k.dtype) is _dt.bool:
+                covered = tuple(x.shape[dim:dim + k.ndim])
+                if tuple(k.shape) != covered:
+                    raise IndexError(f"boolean index of shape {tuple(k.shape)} does not match the "
+                                     f"indexed shape {covered} at dimension {dim}")
+                full.extend(xp.nonzero(k))
+                dim += k.ndim
+            else:
+                full.append(k)
+                dim += 1
+        full.extend([slice(None)] * (x.ndim - dim))
+        # 2. Slices and None first (basic indexing keeps a dim for every int/array entry).
+        y = x[tuple(slice(None) if (k.__class__ is int or hasattr(k, "dtype")) else k
+                    for k in full)]
+        adv, other = [], []       # (dim of y, index array) / dims of y kept whole
+        for d, k in enumerate(full):
+            if k.__class__ is int or hasattr(k, "dtype"):
+                n = y.shape[d]
+                a = xp.asarray(k, dtype=itype, **kw) if k.__class__ is int else xp.astype(k, itype)
+                if math.prod(a.shape) and (bool(xp.any(a >= n)) or bool(xp.any(a < -n))):
+                    raise IndexError(f"index out of range for dimension {d} with size {n}")
+                adv.append((d, xp.where(a < 0, a + n, a)))
+            else:
+                other.append(d)
+        # 3. NumPy's layout: the indexed dims replace the first indexed position when the
+        # indexed positions are adjacent, else they come first.
+        bshape = tuple(xp.broadcast_arrays(*[a for _, a in adv])[0].shape)
+        pos = [d for d, _ in adv]
+        adjacent = pos == list(range(pos[0], pos[0] + len(pos)))
+        before = [d for d in other if d < pos[0]] if adjacent else []
+        after = [d for d in other if d not in before]
+        nb, nr, na = len(before), len(bshape), len(after)
+        index = [None] * y.ndim
+        for d, a in adv:
+            index[d] = xp.reshape(xp.broadcast_to(a, bshape), (1,) * nb + bshape + (1,) * na)
+        for i, d in enumerate(before + after):
+            shape = [1] * (nb + nr + na)
+            shape[i if i < nb else i + nr] = y.shape[d]
+            index[d] = xp.reshape(xp.arange(y.shape[d], dtype=itype, **kw), tuple(shape))
+        return y[tuple(index)]
 
     def _flat_add(self, x, lin, values):
         """x with ``values`` (1-D) added at flat positions ``lin`` (1-D), by a one-hot product."""
@@ -282,6 +306,10 @@ class Backend:
     def make_rng(self, seed):
         """A fresh random source seeded with ``seed``; see :class:`HostRNG`."""
         return HostRNG(self, seed)
+
+
+def _is_basic_index(k):
+    return k is None or k is Ellipsis or k.__class__ in (int, slice)
 
 
 class HostRNG:
