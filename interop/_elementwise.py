@@ -445,9 +445,7 @@ def _inplace_error(a, b, op, e):
 
 def _write(a, res, op):
     """Copy ``res`` into ``a``'s memory (same shape, a's dtype)."""
-    ad = a._data
-    if not ad.shape:
-        ad = a._data = a._be.writable(ad)
+    ad = a._writable_data()
     if res.shape != ad.shape:
         raise RuntimeError(f"{op}: output with shape {tuple(ad.shape)} doesn't match the broadcast "
                            f"shape {tuple(res.shape)}")
@@ -490,9 +488,7 @@ def overwrite_(a, value, op):
         everywhere = ones(a._data.shape, dtype="bool", device=a._be)
         v = make(value, a._be, None) if hasattr(value, "shape") else value
         return inplace_graph(a, lambda old: where(everywhere, v, old), op)
-    ad = a._data
-    if not ad.shape:
-        ad = a._data = a._be.writable(ad)
+    ad = a._writable_data()
     try:
         ad[...] = value
     except (TypeError, ValueError) as e:

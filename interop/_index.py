@@ -191,21 +191,17 @@ def _key_mask(x, k):
     if _is_basic(k):
         m[k] = True
         return m
-    n = x.numel()
     be = x._be
-    one = xp.ones((n,), dtype=be.native_dtype(be.default_float), **be._dev_kw())
-    hit = be.ns.add_at(xp.zeros(x._data.shape, dtype=one.dtype, **be._dev_kw()), k,
-                       xp.ones(be.getitem(xp.reshape(xp.arange(n, **be._dev_kw()), x._data.shape), k).shape,
-                               dtype=one.dtype, **be._dev_kw()))
+    f = be.native_dtype(be.default_float)
+    hit = be.ns.add_at(xp.zeros(x._data.shape, dtype=f, **be._dev_kw()), k,
+                       xp.ones((), dtype=f, **be._dev_kw()))
     return hit > 0
 
 
 def _assign(x, k, vd):
     """Write ``vd`` into ``x``'s memory at ``k`` (out-of-place fallback for backends
     without integer-array assignment, then written back through ``[...]``)."""
-    xd = x._data
-    if not xd.shape:
-        xd = x._data = x._be.writable(xd)
+    xd = x._writable_data()
     try:
         xd[k] = vd
         return

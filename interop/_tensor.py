@@ -147,11 +147,7 @@ class Tensor:
     @property
     def data(self):
         """This tensor's data as a tensor outside the graph (shares memory; PyTorch's ``.data``)."""
-        if not self._data.shape:
-            self._data = self._be.writable(self._data)
-        t = Tensor._make(self._data, self._be, None)
-        t._base = self._base if self._base is not None else self
-        return t
+        return self.detach()
 
     @data.setter
     def data(self, value):
@@ -248,11 +244,17 @@ class Tensor:
 
     def detach(self):
         """A tensor sharing this one's data, cut from the graph."""
-        if not self._data.shape:
-            self._data = self._be.writable(self._data)    # so writes reach both
-        t = Tensor._make(self._data, self._be, None)
+        t = Tensor._make(self._writable_data(), self._be, None)    # so writes reach both
         t._base = self._base if self._base is not None else self
         return t
+
+    def _writable_data(self):
+        """The data as an array that accepts writes (NumPy gives 0-d results as immutable
+        scalars: those become 0-d arrays here, once)."""
+        d = self._data
+        if not d.shape:
+            d = self._data = self._be.writable(d)
+        return d
 
     def detach_(self):
         if self._base is not None and self._view_ops:

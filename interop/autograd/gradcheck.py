@@ -29,7 +29,7 @@ def _ravel(v):
     return [v]
 
 
-def _numerical_jacobian(fn, inputs, outputs_n, eps):
+def _numerical_jacobian(fn, inputs, eps):
     """J[k][i] = d outputs[k].ravel() / d inputs[i].ravel(), as nested lists of floats."""
     import interop
     Tensor = _graph.Tensor
@@ -81,8 +81,7 @@ def _analytical_jacobian(outputs, inputs):
     return result
 
 
-def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True,
-              check_undefined_grad=True, nondet_tol=0.0):
+def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
     """Compare ``func``'s gradients with central finite differences, for every input that
     requires grad and every output. Inputs should be float64."""
     import interop
@@ -99,7 +98,7 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
     try:
         outputs = _as_tuple(func(*inputs))
         analytical = _analytical_jacobian(outputs, inputs)
-        numerical = _numerical_jacobian(func, inputs, len(outputs), eps)
+        numerical = _numerical_jacobian(func, inputs, eps)
     finally:
         _gm.enabled = prev
     for i, x in enumerate(inputs):
@@ -125,7 +124,7 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
 
 
 def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e-3,
-                  raise_exception=True, gen_non_contig_grad_outputs=False):
+                  raise_exception=True):
     """Check second derivatives: gradcheck of ``(inputs, grad_outputs) -> grad(func)``."""
     import interop
     Tensor = _graph.Tensor
