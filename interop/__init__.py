@@ -14,35 +14,36 @@ from .dtypes import dtype
 from ._device import device
 from . import backends
 from .backends import set_backend, get_backend, use_backend, register_backend, list_backends
-from ._tensor import Tensor, Size
 from . import autograd
 from .autograd import (no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled,
                        is_inference_mode_enabled)
+from ._tensor import Tensor, Size
 from ._creation import (tensor, asarray, as_tensor, zeros, ones, full, empty, arange, linspace, eye,
                         zeros_like, ones_like, full_like, empty_like)
 from ._elementwise import (add, subtract, multiply, divide, pow, remainder, floor_divide, maximum,
                            minimum, atan2, logaddexp, hypot, equal, not_equal, less, less_equal,
                            greater, greater_equal, logical_and, logical_or, logical_xor, bitwise_and,
-                           bitwise_or, bitwise_xor, bitwise_left_shift, bitwise_right_shift)
+                           bitwise_or, bitwise_xor, bitwise_left_shift, bitwise_right_shift, isclose,
+                           allclose)
 from ._unary import (exp, expm1, log, log1p, log2, log10, sqrt, sin, cos, tan, tanh, sinh, cosh, asin,
                      acos, atan, asinh, acosh, atanh, reciprocal, square, abs, negative, positive,
                      sigmoid, relu, rsqrt, conj, floor, ceil, trunc, sign, round, isnan, isinf,
                      isfinite, signbit, logical_not, bitwise_invert, real, imag)
 from ._reduce import (sum, mean, prod, max, min, amax, amin, var, std, logsumexp, argmax, argmin, all,
-                      any, cumulative_sum, cumsum, count_nonzero, softmax, log_softmax)
-from ._shape import (reshape, view, flatten, unflatten, permute_dims, permute, transpose, swapaxes,
+                      any, cumulative_sum, cumsum, count_nonzero, softmax, log_softmax, sum_to)
+from ._views import (reshape, view, flatten, unflatten, permute_dims, permute, transpose, swapaxes,
                      matrix_transpose, t, moveaxis, movedim, squeeze, unsqueeze, expand_dims,
-                     broadcast_to, expand, broadcast_arrays, sum_to, astype, clone, concat, cat,
-                     concatenate, stack, split, chunk, unbind, unstack, where, clamp, clip, matmul, mm,
-                     outer, gather, take_along_axis, scatter_add, index_add, take, index_select,
-                     add_at, flip)
-from ._index import getitem, setitem
+                     broadcast_to, expand, broadcast_arrays, contiguous)
+from ._cast import astype, clone
+from ._join import concat, cat, concatenate, stack, split, chunk, unbind, unstack, flip
+from ._select import where, clamp, clip, masked_fill
+from ._linalg import matmul, mm, outer
+from ._indexing import (getitem, gather, take_along_axis, scatter_add, index_add, take, index_select,
+                        add_at)
+from ._mutation import setitem
 from .random import (Generator, manual_seed, seed, initial_seed, default_generator, rand, randn,
                      randint, randperm, rand_like, randn_like, randint_like, normal, bernoulli,
                      get_rng_state, set_rng_state)
-from . import _methods  # noqa: F401  (binds operators and methods onto Tensor)
-from ._methods import masked_fill, isclose, allclose
-from .autograd import graph as _graph
 
 # Aliases PyTorch users reach for.
 sub = subtract
@@ -105,5 +106,3 @@ builtins_any = _builtins.any
 def get_default_dtype():
     return get_backend().default_float
 
-
-_graph.interop_ns = __import__(__name__)

@@ -1,20 +1,30 @@
-"""Elementwise primitives: operators, unary math, comparisons, in-place forms.
+"""Binary elementwise ops: arithmetic, comparisons, logical and bitwise ops.
 
 Each differentiable op is a Node subclass named ``<Op>Backward`` whose
 ``backward(xp, g, s)`` is written once against the namespace ``xp`` (see
 ``interop.autograd.graph``). Binary nodes compute only the gradients whose input
 needs one, and reduce/cast them only when the forward broadcast or promoted.
+In-place forms (``+=``, ``add_``) are in ``interop._mutation``.
 """
 
-from ._tensor import Tensor, _new
-from ._common import (Node, make, grad_state, mixed_backends, unbroadcast,
-                      cast_back, check_inplace, real_only, SCALAR_TYPES)
+import math
+
+from ._args import mixed_backends, real_only, SCALAR_TYPES
+from ._cast import astype
+from ._promotion import promote_types, cast_back, unbroadcast
 from .autograd import graph as _graph
+from .autograd.graph import Node
+from .autograd.grad_mode import state as grad_state
+from .autograd.variable import Variable     # the base of every tensor
 
-__all__ = []
+__all__ = ["add", "subtract", "multiply", "divide", "pow", "remainder", "floor_divide", "maximum",
+           "minimum", "atan2", "logaddexp", "hypot", "equal", "not_equal", "less", "less_equal",
+           "greater", "greater_equal", "logical_and", "logical_or", "logical_xor", "bitwise_and",
+           "bitwise_or", "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift", "isclose",
+           "allclose"]
 
+_new = object.__new__
 
-# --------------------------------------------------------------------- binary
 
 class BinaryBackward(Node):
     """Base of binary nodes. ``fix`` is None, or (shape_a, cast_a, shape_b, cast_b, complex):
@@ -76,39 +86,27 @@ def _scalar_operand(a, c, op):
                     f"got {type(c).__name__}")
 
 
-def _promote_kinds(be, ad, bd):
-    """Mixed integer/bool and floating tensors: the floating dtype wins (PyTorch's rule;
-    the standard leaves mixed-kind promotion unspecified). Same-kind pairs are left to
-    the backend's standard promotion."""
-    ka = be.from_native[ad.dtype].kind
-    kb = be.from_native[bd.dtype].kind
-    fa = ka in "fc"
-    fb = kb in "fc"
-    if fa and not fb:
-        return ad, be.xp.astype(bd, ad.dtype)
-    if fb and not fa:
-        return be.xp.astype(ad, bd.dtype), bd
-    if ka == "b" and kb in "iu":
-        return be.xp.astype(ad, bd.dtype), bd
-    if kb == "b" and ka in "iu":
-        return ad, be.xp.astype(bd, ad.dtype)
-    if {ka, kb} == {"i", "u"}:
-        da, db = be.from_native[ad.dtype], be.from_native[bd.dtype]
-        u = da if ka == "u" else db
-        i = db if ka == "u" else da
-        if u.itemsize >= i.itemsize and u.itemsize == 8:
-            raise TypeError(f"cannot combine dtypes {da} and {db}: no integer dtype holds both "
-                            f"(the standard leaves it undefined; NumPy would silently give float64). "
-                            f"Cast one operand explicitly")
+def _promote_pair(be, ad, bd):
+    """Both operands cast to the dtype they combine to (see ``interop._promotion``)."""
+    da = be.from_native[ad.dtype]
+    db = be.from_native[bd.dtype]
+    rt = promote_types(da, db)
+    if rt is not da:
+        ad = be.xp.astype(ad, be.native_dtype(rt))
+    if rt is not db:
+        bd = be.xp.astype(bd, be.native_dtype(rt))
     return ad, bd
 
 
+def _describe(v):
+    if isinstance(v, Variable):
+        return tuple(v._data.shape), v._be.dtype_of(v._data)
+    return type(v).__name__, type(v).__name__
+
+
 def _broadcast_error(op, a, b, e):
-    sa = tuple(a.shape) if a.__class__ is Tensor else type(a).__name__
-    sb = tuple(b.shape) if b.__class__ is Tensor else type(b).__name__
+    (sa, da), (sb, db) = _describe(a), _describe(b)
     if isinstance(e, TypeError):
-        da = a.dtype if a.__class__ is Tensor else type(a).__name__
-        db = b.dtype if b.__class__ is Tensor else type(b).__name__
         return TypeError(f"{op}: cannot combine dtypes {da} and {db} (shapes {sa} and {sb}): {e}")
     return ValueError(f"{op}: shapes {sa} and {sb} cannot be broadcast together: {e}")
 
@@ -116,44 +114,44 @@ def _broadcast_error(op, a, b, e):
 def binary(a, b, fwd, cls, save, op, reverse=False):
     """Run ``fwd(a_data, b_data)`` and record ``cls`` (None: never record). ``save``: 0 nothing,
     1 inputs, 2 inputs and output. ``reverse``: ``b`` is the left operand (``2 - x``)."""
-    if a.__class__ is not Tensor:
-        if b.__class__ is Tensor:
+    if not isinstance(a, Variable):
+        if isinstance(b, Variable):
             return binary(b, a, fwd, cls, save, op, not reverse)
         raise TypeError(f"{op}: expected at least one Tensor, got {type(a).__name__} and "
                         f"{type(b).__name__}")
     be = a._be
-    if b.__class__ is Tensor:
+    bt = isinstance(b, Variable)
+    if bt:
         if b._be is not be:
             raise mixed_backends(a, b, op)
         ad = a._data
         bd = b._data
         if ad.dtype != bd.dtype:
-            ad, bd = _promote_kinds(be, ad, bd)
+            ad, bd = _promote_pair(be, ad, bd)
     elif b.__class__ in SCALAR_TYPES:
         ad = _scalar_operand(a, b, op)
         bd = b
         if bd.__class__ is bool and be.from_native[ad.dtype].kind != "b":
             bd = int(b)         # the standard promotes Python bools with bool arrays only
     else:
-        if isinstance(b, Tensor):
-            return binary(a, b, fwd, cls, save, op, reverse)
         for st in SCALAR_TYPES:          # subclasses (numpy.float64 is a float): plain scalars
             if isinstance(b, st):
                 return binary(a, st(b), fwd, cls, save, op, reverse)
         return NotImplemented
+    at = True
     if reverse:
-        a, b, ad, bd = b, a, bd, ad
+        a, b, ad, bd, at, bt = b, a, bd, ad, bt, at
     try:
         data = fwd(ad, bd)
     except (ValueError, TypeError) as e:
         raise _broadcast_error(op, a, b, e) from None
-    an = a._node if a.__class__ is Tensor else None
-    bn = b._node if b.__class__ is Tensor else None
+    an = a._node if at else None
+    bn = b._node if bt else None
     if (an is None and bn is None) or cls is None or not grad_state.enabled:
-        return make(data, be, None)
+        return (a if at else b)._make(data, be, None)
     node = _new(cls)
     node.next = (an, bn)
-    node.seq = _graph.next_seq()     # looked up per call: detect_anomaly swaps it
+    node.seq = _graph.next_seq()     # looked up per call: trace_creation swaps it
     node.be = be
     if save == 0:
         node.saved = node.arrs = ()
@@ -166,15 +164,13 @@ def binary(a, b, fwd, cls, save, op, reverse=False):
     # Reduce/cast in backward only where the forward broadcast or promoted.
     ds = data.shape
     dd = data.dtype
-    at = a.__class__ is Tensor
-    bt = b.__class__ is Tensor
     cplx = dd in be.complex_natives
     if cplx or (at and (ad.shape != ds or ad.dtype != dd)) or (bt and (bd.shape != ds or bd.dtype != dd)):
         node.fix = (ad.shape if at else None, cast_back(be, ad.dtype, dd) if at else None,
                     bd.shape if bt else None, cast_back(be, bd.dtype, dd) if bt else None, cplx)
     else:
         node.fix = None
-    return make(data, be, node)
+    return (a if at else b)._make(data, be, node)
 
 
 class AddBackward(BinaryBackward):
@@ -216,7 +212,6 @@ class PowBackward(BinaryBackward):
     def db(self, xp, g, s):
         a, out = s[0], s[2]
         if a.__class__ in (int, float):
-            import math
             if a > 0:
                 return g * (out * math.log(a))
             if a == 0:
@@ -303,26 +298,26 @@ def multiply(x1, x2):
 
 
 def _int_kind(x):
-    if isinstance(x, Tensor):
+    if isinstance(x, Variable):
         return x._data.dtype not in x._be.inexact_natives
     return x.__class__ is int or x.__class__ is bool
+
+
+def _to_default_float(x):
+    return astype(x, x._be.default_float) if isinstance(x, Variable) else x
 
 
 def divide(x1, x2, *, rounding_mode=None):
     """True division; integer / integer gives the default float dtype (as in PyTorch)."""
     if rounding_mode is None:
         if _int_kind(x1) and _int_kind(x2):
-            from ._shape import astype
-            t = x1 if isinstance(x1, Tensor) else x2
-            dt = t._be.default_float
-            x1 = astype(x1, dt) if isinstance(x1, Tensor) else x1
-            x2 = astype(x2, dt) if isinstance(x2, Tensor) else x2
+            x1 = _to_default_float(x1)
+            x2 = _to_default_float(x2)
         return binary(x1, x2, _div, DivBackward, 2, "divide")
     if rounding_mode == "floor":
         return floor_divide(x1, x2)
     if rounding_mode == "trunc":
-        from ._unary import trunc
-        return trunc(divide(x1, x2))
+        return divide(x1, x2).trunc()
     raise ValueError(f"divide: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
 
 
@@ -340,8 +335,8 @@ def floor_divide(x1, x2):
 
 def _xp_of(x1, x2, op):
     """The namespace of whichever operand is a tensor (a clear error if neither is)."""
-    t = x1 if isinstance(x1, Tensor) else x2
-    if not isinstance(t, Tensor):
+    t = x1 if isinstance(x1, Variable) else x2
+    if not isinstance(t, Variable):
         raise TypeError(f"{op}: expected at least one Tensor, got {type(x1).__name__} and "
                         f"{type(x2).__name__}")
     return t._be.xp
@@ -405,116 +400,205 @@ bitwise_left_shift = _cmp("bitwise_left_shift", "<<")
 bitwise_right_shift = _cmp("bitwise_right_shift", ">>")
 
 
-# ------------------------------------------------------------------- in-place
-
-def inplace(a, b, op_fn, native, op):
-    """``a op= b``: write the result into ``a``'s memory and move ``a`` onto the graph.
-
-    ``op_fn`` is the out-of-place op (recorded when a graph is needed); ``native``
-    the raw in-place form used when nothing is recorded (an optimizer step).
-    """
-    if a.__class__ is not Tensor:
-        raise TypeError(f"{op}: expected a Tensor to modify, got {type(a).__name__}")
-    check_inplace(a, op)
-    bt = b.__class__ is Tensor
-    if bt and b._be is not a._be:
-        raise mixed_backends(a, b, op)
-    graph = grad_state.enabled and (a._node is not None or (bt and b._node is not None))
-    if not graph:
-        ad = a._data
-        bd = b._data if bt else b
-        try:
-            res = native(ad, bd)
-        except (TypeError, ValueError) as e:
-            _inplace_error(a, b, op, e)
-        if res is not ad:
-            _write(a, res, op)
-        _graph.bump_version(a)
-        return a
-    return inplace_graph(a, lambda old: op_fn(old, b), op)
-
-
-def _inplace_error(a, b, op, e):
-    what = (f"an operand of shape {tuple(b.shape)} and dtype {b.dtype}" if b.__class__ is Tensor
-            else f"a Python {type(b).__name__}")
-    hint = ("; an expanded/broadcast view shares one memory location between elements: clone() "
-            "it first" if "read-only" in str(e) else "")
-    raise RuntimeError(f"{op}: cannot update a tensor of shape {tuple(a.shape)} and dtype {a.dtype} "
-                       f"in place with {what}: {e}{hint}") from None
-
-
-def _write(a, res, op):
-    """Copy ``res`` into ``a``'s memory (same shape, a's dtype)."""
-    ad = a._writable_data()
-    if res.shape != ad.shape:
-        raise RuntimeError(f"{op}: output with shape {tuple(ad.shape)} doesn't match the broadcast "
-                           f"shape {tuple(res.shape)}")
-    if res.dtype != ad.dtype:
-        be = a._be
-        rk, ak = be.dtype_of(res), be.dtype_of(ad)
-        if rk.kind != ak.kind and not (rk.kind in "iub" and ak.kind in "fc") \
-                and not (rk.kind == "f" and ak.kind == "c"):
-            raise RuntimeError(f"{op}: result type {rk} can't be cast to the desired output type "
-                               f"{ak}")
-        res = be.xp.astype(res, ad.dtype)
+def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Elementwise ``|a - b| <= atol + rtol * |b|`` (a bool tensor)."""
+    prev = grad_state.enabled
+    grad_state.enabled = False
     try:
-        ad[...] = res
-    except TypeError:
-        # Namespaces with immutable arrays (JAX): rebind; views cannot follow.
-        a._data = res
-    except ValueError as e:
-        raise RuntimeError(f"{op}: cannot write into this tensor (shape {tuple(ad.shape)}): {e}. An "
-                           f"expanded/broadcast view shares one memory location between elements; "
-                           f"clone() it first") from None
+        close = (a - b).abs() <= atol + rtol * (b.abs() if isinstance(b, Variable) else abs(b))
+        close = close | (a == b)
+        if equal_nan:
+            close = close | (a.isnan() & (b.isnan() if isinstance(b, Variable) else False))
+        return close
+    finally:
+        grad_state.enabled = prev
 
 
-def overwrite_(a, value, op):
-    """``a[...] = value`` for fill_/zero_/copy_/normal_: ``value`` is a Python scalar, a raw
-    array of ``a``'s backend, or a Tensor (broadcast to ``a``). In a graph, ``a``'s old
-    values get a zero gradient and a Tensor value gets its slice of the gradient."""
-    check_inplace(a, op)
-    if value.__class__ is Tensor or isinstance(value, Tensor):
-        if value._be is not a._be:
-            raise mixed_backends(a, value, op)
-        if grad_state.enabled and (a._node is not None or value._node is not None):
-            from ._shape import where
-            from ._creation import ones
-            everywhere = ones(a._data.shape, dtype="bool", device=a._be)
-            return inplace_graph(a, lambda old: where(everywhere, value, old), op)
-        value = value._data
-    elif grad_state.enabled and a._node is not None and a._node.__class__ is not _graph.AccumulateGrad:
-        from ._shape import where
-        from ._creation import ones
-        everywhere = ones(a._data.shape, dtype="bool", device=a._be)
-        v = make(value, a._be, None) if hasattr(value, "shape") else value
-        return inplace_graph(a, lambda old: where(everywhere, v, old), op)
-    ad = a._writable_data()
-    try:
-        ad[...] = value
-    except (TypeError, ValueError) as e:
-        _inplace_error(a, value, op, e)
-    _graph.bump_version(a)
-    return a
+def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """True when every element of ``a`` and ``b`` is close (see :func:`isclose`)."""
+    return bool(isclose(a, b, rtol, atol, equal_nan).all().item())
 
 
-def inplace_graph(a, compute, op):
-    """In-place op that must be recorded: run ``compute(old)`` out of place on a
-    snapshot of ``a``, write the values into ``a``'s memory, and point ``a`` at
-    the new node. A view of a graph tensor updates its base's graph too."""
-    base = a._base
-    if base is not None and a._view_ops is False:
-        raise RuntimeError(f"{op}: this tensor is a view of a detached alias, whose base's graph "
-                           f"cannot be updated; clone() it first")
-    # A snapshot of the old values: the recorded op may save them.
-    old = make(a._be.xp.asarray(a._data, copy=True), a._be, a._node)
-    res = compute(old)
-    if res.__class__ is not Tensor:
-        raise TypeError(f"{op}: unsupported operand")
-    _write(a, res._data, op)
-    _graph.bump_version(a)
-    if base is not None and a._view_ops:
-        from ._index import copy_slices
-        copy_slices(base, a, res)
-    else:
-        a._node = res._node
-    return a
+_COMPARABLE = (Variable,) + SCALAR_TYPES
+
+
+def _logic_or_bitwise(logical, bitwise):
+    def op(a, b):
+        kind = a._be.dtype_of(a._data).kind
+        return logical(a, b) if kind == "b" else bitwise(a, b)
+    return op
+
+
+class ArithmeticMethods:
+    """Tensor operators and methods for binary elementwise ops (in-place forms are in
+    ``interop._mutation``)."""
+
+    __slots__ = ()
+
+    # hot operators: straight to binary()
+    def __add__(self, other):
+        return binary(self, other, _add, AddBackward, 0, "add")
+
+    __radd__ = __add__
+
+    def __sub__(self, other):
+        return binary(self, other, _sub, SubBackward, 0, "subtract")
+
+    def __rsub__(self, other):
+        return binary(self, other, _sub, SubBackward, 0, "subtract", True)
+
+    def __mul__(self, other):
+        return binary(self, other, _mul, MulBackward, 1, "multiply")
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other):
+        if self._data.dtype in self._be.inexact_natives:
+            return binary(self, other, _div, DivBackward, 2, "divide")
+        return divide(self, other)
+
+    def __rtruediv__(self, other):
+        return divide(other, self)
+
+    def __pow__(self, other):
+        return binary(self, other, _pow, PowBackward, 2, "pow")
+
+    def __rpow__(self, other):
+        return binary(self, other, _pow, PowBackward, 2, "pow", True)
+
+    def __mod__(self, other):
+        return binary(self, other, _mod, RemainderBackward, 1, "remainder")
+
+    def __rmod__(self, other):
+        return binary(self, other, _mod, RemainderBackward, 1, "remainder", True)
+
+    def __floordiv__(self, other):
+        return floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return floor_divide(other, self)
+
+    # comparisons (bool results, not differentiable)
+    def __eq__(self, other):
+        if isinstance(other, _COMPARABLE):
+            return equal(self, other)
+        return False
+
+    def __ne__(self, other):
+        if isinstance(other, _COMPARABLE):
+            return not_equal(self, other)
+        return True
+
+    __hash__ = object.__hash__
+
+    def __lt__(self, other):
+        return less(self, other)
+
+    def __le__(self, other):
+        return less_equal(self, other)
+
+    def __gt__(self, other):
+        return greater(self, other)
+
+    def __ge__(self, other):
+        return greater_equal(self, other)
+
+    def __and__(self, other):
+        return _logic_or_bitwise(logical_and, bitwise_and)(self, other)
+
+    __rand__ = __and__
+
+    def __or__(self, other):
+        return _logic_or_bitwise(logical_or, bitwise_or)(self, other)
+
+    __ror__ = __or__
+
+    def __xor__(self, other):
+        return _logic_or_bitwise(logical_xor, bitwise_xor)(self, other)
+
+    __rxor__ = __xor__
+
+    def __lshift__(self, other):
+        return bitwise_left_shift(self, other)
+
+    def __rshift__(self, other):
+        return bitwise_right_shift(self, other)
+
+    # named methods
+    def add(self, other, *, alpha=None):
+        return add(self, other, alpha=alpha)
+
+    def sub(self, other, *, alpha=None):
+        return subtract(self, other, alpha=alpha)
+
+    subtract = sub
+
+    def mul(self, other):
+        return multiply(self, other)
+
+    multiply = mul
+
+    def div(self, other, *, rounding_mode=None):
+        return divide(self, other, rounding_mode=rounding_mode)
+
+    divide = div
+    true_divide = div
+
+    def pow(self, exponent):
+        return pow(self, exponent)
+
+    def remainder(self, other):
+        return remainder(self, other)
+
+    def floor_divide(self, other):
+        return floor_divide(self, other)
+
+    def maximum(self, other):
+        return maximum(self, other)
+
+    def minimum(self, other):
+        return minimum(self, other)
+
+    def atan2(self, other):
+        return atan2(self, other)
+
+    arctan2 = atan2
+
+    def logaddexp(self, other):
+        return logaddexp(self, other)
+
+    def hypot(self, other):
+        return hypot(self, other)
+
+    def eq(self, other):
+        return equal(self, other)
+
+    def ne(self, other):
+        return not_equal(self, other)
+
+    def lt(self, other):
+        return less(self, other)
+
+    def le(self, other):
+        return less_equal(self, other)
+
+    def gt(self, other):
+        return greater(self, other)
+
+    def ge(self, other):
+        return greater_equal(self, other)
+
+    def logical_and(self, other):
+        return logical_and(self, other)
+
+    def logical_or(self, other):
+        return logical_or(self, other)
+
+    def logical_xor(self, other):
+        return logical_xor(self, other)
+
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return isclose(self, other, rtol, atol, equal_nan)
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return allclose(self, other, rtol, atol, equal_nan)

@@ -3,11 +3,16 @@
 
 from collections import namedtuple
 
-from ._common import Node, make, record, grad_state, norm_dims, dtype_arg, real_only
-from .autograd import graph as _graph
+from ._args import norm_dims, dtype_arg, real_only
+from ._cast import astype
+from ._views import reshape, broadcast_to
+from .autograd.graph import Node
+from .autograd.grad_mode import state as grad_state
+from .autograd.variable import Variable, record
 
 __all__ = ["sum", "mean", "prod", "max", "min", "amax", "amin", "var", "std", "logsumexp",
-           "argmax", "argmin", "all", "any", "cumulative_sum", "cumsum", "count_nonzero"]
+           "argmax", "argmin", "all", "any", "cumulative_sum", "cumsum", "count_nonzero", "softmax",
+           "log_softmax", "sum_to"]
 
 _sum = sum
 _max = max
@@ -56,11 +61,11 @@ def sum(x, axis=None, *, dtype=None, keepdims=False, dim=None, keepdim=None):
         nd = be.native_dtype(be.default_int)      # PyTorch: integer sums accumulate in int64
     data = be.xp.sum(xd, axis=axes, dtype=nd, keepdims=keepdims)
     if x._node is None or not grad_state.enabled:
-        return make(data, be, None)
+        return x._make(data, be, None)
     node = record(SumBackward, be, (x,))
     node.shape, node.axes, node.keepdims = xd.shape, axes, keepdims
     node.cast = xd.dtype if data.dtype != xd.dtype else None
-    return make(data, be, node)
+    return x._make(data, be, node)
 
 
 def _count(shape, axes):
@@ -74,9 +79,8 @@ def _count(shape, axes):
 def mean(x, axis=None, *, dtype=None, keepdims=False, dim=None, keepdim=None):
     axes, keepdims = _axes_kw("mean", x, axis, dim, keepdims, keepdim)
     if dtype is not None:
-        from ._shape import astype
         x = astype(x, dtype)
-    dt = x.dtype
+    dt = x._be.dtype_of(x._data)
     if not (dt.is_floating_point or dt.is_complex):
         raise TypeError(f"mean: expected a floating point or complex tensor, got dtype {dt}; "
                         f"pass dtype= or cast first")
@@ -96,7 +100,7 @@ class ProdBackward(Node):
         shape = tuple(x.shape)
         axes, keepdims = self.axes, self.keepdims
         g = _expand_back(xp, g, shape, axes, keepdims)
-        if xp is _graph.interop_ns:
+        if xp is not self.be.ns:       # recorded: second derivatives must be right at zeros
             return g * _prod_of_others(xp, x, shape, axes),
         zero = x == 0
         nz = xp.sum(xp.astype(zero, xp.int64), axis=axes, keepdims=True)
@@ -132,10 +136,10 @@ def prod(x, axis=None, *, dtype=None, keepdims=False, dim=None, keepdim=None):
     be = x._be
     data = be.xp.prod(x._data, axis=axes, dtype=dtype_arg(be, dtype), keepdims=keepdims)
     if x._node is None or not grad_state.enabled:
-        return make(data, be, None)
+        return x._make(data, be, None)
     node = record(ProdBackward, be, (x,), (x,), (x._data,))
     node.axes, node.keepdims = axes, keepdims
-    return make(data, be, node)
+    return x._make(data, be, node)
 
 
 class AmaxBackward(Node):
@@ -156,14 +160,14 @@ def _extreme(fname, op):
         axes, kd = _axes_kw(op, x, axis, dim, keepdims, keepdim)
         real_only(x, op)
         be = x._be
-        if x.numel() == 0:
-            raise ValueError(f"{op}: cannot reduce an empty tensor of shape {tuple(x.shape)}")
+        if 0 in x._data.shape:
+            raise ValueError(f"{op}: cannot reduce an empty tensor of shape {tuple(x._data.shape)}")
         data = getattr(be.xp, fname)(x._data, axis=axes, keepdims=kd)
         if x._node is None or not grad_state.enabled:
-            return make(data, be, None)
+            return x._make(data, be, None)
         node = record(AmaxBackward, be, (x,), (x, None), (x._data, data))
         node.axes, node.keepdims = axes, kd
-        return make(data, be, node)
+        return x._make(data, be, node)
     f.__name__ = op
     return f
 
@@ -206,7 +210,7 @@ def _arg(fname):
         else:
             ax = norm_dims(axis, x._data.ndim, fname)[0]
             data = getattr(be.xp, fname)(x._data, axis=ax, keepdims=bool(keepdims))
-        return make(data, be, None)
+        return x._make(data, be, None)
     f.__name__ = fname
     return f
 
@@ -218,7 +222,7 @@ argmin = _arg("argmin")
 def _logical(fname):
     def f(x, axis=None, *, keepdims=False, dim=None, keepdim=None):
         axes, kd = _axes_kw(fname, x, axis, dim, keepdims, keepdim)
-        return make(getattr(x._be.xp, fname)(x._data, axis=axes, keepdims=kd), x._be, None)
+        return x._make(getattr(x._be.xp, fname)(x._data, axis=axes, keepdims=kd), x._be, None)
     f.__name__ = fname
     return f
 
@@ -230,7 +234,7 @@ any = _logical("any")
 def count_nonzero(x, axis=None, *, keepdims=False, dim=None):
     axes, kd = _axes_kw("count_nonzero", x, axis, dim, keepdims, None)
     xp = x._be.xp
-    return make(xp.sum(xp.astype(x._data != 0, xp.int64), axis=axes, keepdims=kd), x._be, None)
+    return x._make(xp.sum(xp.astype(x._data != 0, xp.int64), axis=axes, keepdims=kd), x._be, None)
 
 
 def var(x, axis=None, *, correction=0.0, keepdims=False, dim=None, keepdim=None, unbiased=None):
@@ -255,10 +259,9 @@ def logsumexp(x, axis=None, *, keepdims=False, dim=None, keepdim=None):
     axes, kd = _axes_kw("logsumexp", x, axis, dim, keepdims, keepdim)
     m = amax(x.detach(), axes, keepdims=True)
     xp = x._be.xp
-    m = make(xp.where(xp.isfinite(m._data), m._data, xp.zeros_like(m._data)), x._be, None)
+    m = x._make(xp.where(xp.isfinite(m._data), m._data, xp.zeros_like(m._data)), x._be, None)
     out = (x - m).exp().sum(axes, keepdims=True).log() + m
     if not kd:
-        from ._shape import reshape
         out = reshape(out, tuple(n for i, n in enumerate(x._data.shape)
                                  if axes is not None and i not in axes))
     return out
@@ -285,10 +288,10 @@ def cumulative_sum(x, axis=None, *, dtype=None, include_initial=False, dim=None)
     be = x._be
     data = be.xp.cumulative_sum(x._data, axis=ax, dtype=dtype_arg(be, dtype))
     if x._node is None or not grad_state.enabled:
-        return make(data, be, None)
+        return x._make(data, be, None)
     node = record(CumsumBackward, be, (x,))
     node.axis = ax
-    return make(data, be, node)
+    return x._make(data, be, node)
 
 
 def cumsum(x, dim, *, dtype=None):
@@ -307,7 +310,7 @@ def softmax(x, dim=None, *, axis=None, dtype=None):
     """``exp(x) / sum(exp(x))`` along ``dim``, shifted by the max for stability."""
     axes = _softmax_dim(x, dim, axis, "softmax")
     if dtype is not None:
-        x = x.astype(dtype)
+        x = astype(x, dtype)
     e = (x - amax(x.detach(), axes, keepdims=True)).exp()
     return e / sum(e, axes, keepdims=True)
 
@@ -316,8 +319,113 @@ def log_softmax(x, dim=None, *, axis=None, dtype=None):
     """``x - logsumexp(x)`` along ``dim``."""
     axes = _softmax_dim(x, dim, axis, "log_softmax")
     if dtype is not None:
-        x = x.astype(dtype)
+        x = astype(x, dtype)
     return x - logsumexp(x, axes, keepdims=True)
 
 
-__all__ += ["softmax", "log_softmax"]
+
+
+class SumToBackward(Node):
+    """The gradient of ``sum_to`` is broadcast back."""
+    __slots__ = ("shape",)
+
+    def backward(self, xp, g, s):
+        return xp.broadcast_to(g, self.shape),
+
+
+def sum_to(x, shape):
+    """Sum ``x`` over broadcast axes down to ``shape`` (the inverse of broadcasting); ``x``
+    itself when it already has that shape (as PyTorch's ``sum_to_size``)."""
+    shape = tuple(shape)
+    if tuple(x._data.shape) == shape:
+        return x
+    data = x._be.ns.sum_to(x._data, shape)
+    node = None
+    if x._node is not None and grad_state.enabled:
+        node = record(SumToBackward, x._be, (x,))
+        node.shape = x._data.shape
+    return x._make(data, x._be, node)
+
+
+def _reduction_method(fn):
+    def m(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+        if axis is not None:
+            if dim is not None:
+                raise TypeError(f"{fn.__name__}: give either axis= or dim=, not both")
+            dim = axis
+        if keepdims is not None:
+            keepdim = keepdims
+        if dtype is not None:
+            return fn(self, dim, keepdims=keepdim, dtype=dtype)
+        return fn(self, dim, keepdims=keepdim)
+    m.__name__ = fn.__name__
+    m.__doc__ = fn.__doc__
+    return m
+
+
+class ReductionMethods:
+    """Tensor methods for reductions (PyTorch's positional ``dim`` first)."""
+
+    __slots__ = ()
+
+    sum = _reduction_method(sum)
+    mean = _reduction_method(mean)
+    prod = _reduction_method(prod)
+
+    def amax(self, dim=None, keepdim=False):
+        return amax(self, dim, keepdims=keepdim)
+
+    def amin(self, dim=None, keepdim=False):
+        return amin(self, dim, keepdims=keepdim)
+
+    def max(self, dim=None, keepdim=False):
+        if isinstance(dim, Variable):
+            return self.maximum(dim)
+        if dim is None:
+            return amax(self)
+        return max(self, dim=dim, keepdim=keepdim)
+
+    def min(self, dim=None, keepdim=False):
+        if isinstance(dim, Variable):
+            return self.minimum(dim)
+        if dim is None:
+            return amin(self)
+        return min(self, dim=dim, keepdim=keepdim)
+
+    def argmax(self, dim=None, keepdim=False):
+        return argmax(self, dim, keepdims=keepdim)
+
+    def argmin(self, dim=None, keepdim=False):
+        return argmin(self, dim, keepdims=keepdim)
+
+    def all(self, dim=None, keepdim=False):
+        return all(self, dim, keepdims=keepdim)
+
+    def any(self, dim=None, keepdim=False):
+        return any(self, dim, keepdims=keepdim)
+
+    def var(self, dim=None, unbiased=True, keepdim=False, *, correction=None):
+        c = (1.0 if unbiased else 0.0) if correction is None else correction
+        return var(self, dim, correction=c, keepdims=keepdim)
+
+    def std(self, dim=None, unbiased=True, keepdim=False, *, correction=None):
+        c = (1.0 if unbiased else 0.0) if correction is None else correction
+        return std(self, dim, correction=c, keepdims=keepdim)
+
+    def logsumexp(self, dim, keepdim=False):
+        return logsumexp(self, dim, keepdims=keepdim)
+
+    def softmax(self, dim, dtype=None):
+        return softmax(self, dim, dtype=dtype)
+
+    def log_softmax(self, dim, dtype=None):
+        return log_softmax(self, dim, dtype=dtype)
+
+    def cumsum(self, dim, *, dtype=None):
+        return cumulative_sum(self, dim, dtype=dtype)
+
+    def count_nonzero(self, dim=None):
+        return count_nonzero(self, dim)
+
+    def sum_to_size(self, *size):
+        return sum_to(self, size[0] if len(size) == 1 and isinstance(size[0], (tuple, list)) else size)

@@ -1,47 +1,82 @@
-"""The Tensor: one backend array plus its autograd state.
+"""The Tensor: a :class:`~interop.autograd.Variable` (one backend array and its autograd
+state) with the operations, assembled from one mixin per concern:
 
-Hot fields are slots set by :meth:`Tensor._make` (the lean constructor every op
-uses); rare fields (view base, version history, output index, name) default on
-the class and live in ``__dict__`` only when set.
+=====================  =============================================================
+``ArithmeticMethods``  operators and binary elementwise ops (``interop._elementwise``)
+``UnaryMethods``       unary elementwise ops (``interop._unary``)
+``ReductionMethods``   sum, mean, max, softmax... (``interop._reduce``)
+``ViewMethods``        reshape, permute, squeeze, expand... (``interop._views``)
+``JoinMethods``        split, chunk, unbind, flip (``interop._join``)
+``IndexingMethods``    ``x[key]``, gather, take... (``interop._indexing``)
+``SelectionMethods``   where, clamp, masked_fill (``interop._select``)
+``LinalgMethods``      ``@``, matmul, mm (``interop._linalg``)
+``ConversionMethods``  astype, to, cpu, float... (``interop._cast``)
+``MutationMethods``    every in-place op and ``x[key] = v`` (``interop._mutation``)
+=====================  =============================================================
 
-``_node`` is the edge to the producer: ``None`` (no grad), an
-:class:`~interop.autograd.graph.AccumulateGrad` (a leaf that requires grad), a
-Node, or ``(node, index)`` for one output of a multi-output node.
+Op results are built by :meth:`Tensor._make`, the lean constructor, and are plain
+``Tensor`` objects also when an input is a subclass (as ``nn.Parameter * 2`` is a plain
+tensor in PyTorch). A subclass that wants results of its own type overrides ``_make``.
 """
 
-import weakref
+import math
+import sys
 
 from . import dtypes as _dt
-from .autograd import graph as _graph
+from ._cast import ConversionMethods
+from ._convert import from_object, default_for_kind, scalar_kind
+from ._args import interop_dtype, norm_dim, size_arg
+from ._elementwise import ArithmeticMethods
+from ._indexing import IndexingMethods
+from ._join import JoinMethods
+from ._linalg import LinalgMethods
+from ._mutation import MutationMethods
+from ._reduce import ReductionMethods
+from ._select import SelectionMethods
+from ._unary import UnaryMethods
+from ._views import ViewMethods, make_alias
+from .autograd import engine as _engine
+from .autograd.variable import Variable
+from .backends import backend_for
 
-__all__ = ["Tensor"]
+__all__ = ["Tensor", "Size"]
 
-_AccumulateGrad = _graph.AccumulateGrad
+_new = object.__new__
+_API_VERSIONS = ("2023.12", "2024.12", "2025.12")
 
 
-class Tensor:
-    __slots__ = ("_data", "_be", "_node", "_grad", "__dict__", "__weakref__")
+class Tensor(Variable, ArithmeticMethods, UnaryMethods, ReductionMethods, ViewMethods, JoinMethods,
+             IndexingMethods, SelectionMethods, LinalgMethods, ConversionMethods, MutationMethods):
+    """A multi-dimensional array on a backend, with autograd.
 
-    _base = None        # root tensor whose storage this view shares (None: owns its data)
-    _vh = None          # version history: in-place stamps (kept on the root only)
-    _oidx = 0           # output index in a multi-output node
-    # How this view is taken from its root ``_base``: a tuple of (kind, arg) steps ("index",
-    # "reshape", "permute") that an in-place op on the view replays to update the root's
-    # graph; None for aliases (detach(), .data) and views that cannot be written
-    # (broadcasts); False for a view of an alias, which an in-place op in a graph refuses.
-    _view_ops = None
-    _retains_grad = False
-    _readonly = False
-    name = None
+    ``Tensor(data, dtype=None, device=None, requires_grad=False)`` copies ``data`` (as
+    :func:`interop.tensor`); ``Tensor(2, 3)`` and ``Tensor()`` make an uninitialized float
+    tensor of that size, as in PyTorch.
+    """
+
+    __slots__ = ()
+
     # NumPy defers to us in mixed expressions (no silent object arrays of tensors).
     __array_ufunc__ = None
 
     # ---------------------------------------------------------------- creation
-    def __init__(self, data, *, dtype=None, device=None, requires_grad=False):
-        from ._creation import tensor as _tensor_fn
-        t = _tensor_fn(data, dtype=dtype, device=device, requires_grad=requires_grad)
-        self._data = t._data
-        self._be = t._be
+    def __init__(self, *data, dtype=None, device=None, requires_grad=False):
+        be = backend_for(device)
+        dt = interop_dtype(be, dtype)
+        is_size = all(d.__class__ is int for d in data) or (len(data) == 1 and
+                                                          isinstance(data[0], Size))
+        if is_size:
+            shape = size_arg(data, "Tensor") if data else (0,)
+            arr = be.xp.empty(shape, dtype=be.native_dtype(dt or be.default_float),
+                              **be.device_kwargs)
+        elif len(data) == 1:
+            arr = from_object(data[0], dt if dt is not None else _float_default(be, data[0]),
+                              be, True)
+        else:
+            raise TypeError(f"Tensor(): expected data (one argument) or a size (ints), got "
+                            f"{', '.join(type(d).__name__ for d in data)}")
+        self._data = arr
+        self._be = be
         self._node = None
         self._grad = None
         if requires_grad:
@@ -49,11 +84,24 @@ class Tensor:
 
     @staticmethod
     def _make(data, be, node):
+        """A plain Tensor over raw array ``data`` of backend ``be``, produced by ``node``."""
         t = _new(Tensor)
         t._data = data
         t._be = be
         t._node = node
         t._grad = None
+        return t
+
+    def as_subclass(self, cls):
+        """This tensor's data and graph as an instance of Tensor subclass ``cls`` (no copy)."""
+        if not (isinstance(cls, type) and issubclass(cls, Tensor)):
+            raise TypeError(f"as_subclass: expected a subclass of interop.Tensor, got {cls!r}")
+        t = _new(cls)
+        t._data = self._data
+        t._be = self._be
+        t._node = self._node
+        t._grad = None
+        t._vroot = self if self._vroot is None else self._vroot
         return t
 
     # ------------------------------------------------------------- properties
@@ -86,13 +134,10 @@ class Tensor:
     def size(self, dim=None):
         if dim is None:
             return Size(self._data.shape)
-        return self._data.shape[_norm_dim(dim, self._data.ndim, "size")]
+        return self._data.shape[norm_dim(dim, self._data.ndim, "size")]
 
     def numel(self):
-        n = 1
-        for s in self._data.shape:
-            n *= s
-        return n
+        return math.prod(self._data.shape)
 
     nelement = numel
 
@@ -118,135 +163,34 @@ class Tensor:
         return self.dtype.is_complex
 
     # -------------------------------------------------------------- autograd
-    @property
-    def grad(self):
-        """The accumulated gradient (a Tensor or None)."""
-        return self._grad
-
-    @grad.setter
-    def grad(self, value):
-        if value is not None:
-            if not isinstance(value, Tensor):
-                raise TypeError(f"assigned grad expected to be a Tensor or None but got "
-                                f"{type(value).__name__}")
-            if value._data.shape != self._data.shape:
-                raise RuntimeError(f"assigned grad has data of a different size: the tensor has "
-                                   f"shape {tuple(self.shape)}, the grad {tuple(value.shape)}")
-            if value._data.dtype != self._data.dtype:
-                raise RuntimeError(f"assigned grad has dtype {value.dtype}; the tensor has "
-                                   f"dtype {self.dtype}")
-            if value._be is not self._be:
-                raise RuntimeError(f"assigned grad is on backend {value._be.name!r}; the tensor is "
-                                   f"on {self._be.name!r}")
-        self._grad = value
-
-    @grad.deleter
-    def grad(self):
-        self._grad = None
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate the gradient of this tensor into ``.grad`` of the leaves."""
+        _engine.backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph,
+                         inputs=inputs)
 
     @property
     def data(self):
         """This tensor's data as a tensor outside the graph (shares memory; PyTorch's ``.data``)."""
-        return self.detach()
+        return make_alias(self)
 
     @data.setter
     def data(self, value):
-        if not isinstance(value, Tensor):
+        if not isinstance(value, Variable):
             raise TypeError(f"data must be set to a Tensor, got {type(value).__name__}")
         if value._be is not self._be:
             raise RuntimeError(f"data must stay on backend {self._be.name!r}, got one on "
                                f"{value._be.name!r}")
         self._data = value._data
 
-    @property
-    def requires_grad(self):
-        return self._node is not None
-
-    @requires_grad.setter
-    def requires_grad(self, flag):
-        self.requires_grad_(flag)
-
-    def requires_grad_(self, requires_grad=True):
-        if not isinstance(requires_grad, bool):
-            raise TypeError(f"requires_grad_ expected a bool, got {type(requires_grad).__name__}")
-        n = self._node
-        if n is not None and n.__class__ is not _AccumulateGrad:
-            if not requires_grad:
-                raise RuntimeError("you can only change requires_grad flags of leaf variables. If you "
-                                   "want to use a computed variable in a subgraph that doesn't require "
-                                   "differentiation use var_no_grad = var.detach().")
-            return self
-        if requires_grad:
-            dt = self.dtype
-            if not (dt.is_floating_point or dt.is_complex):
-                raise RuntimeError(f"only tensors of floating point or complex dtype can require "
-                                   f"gradients, got dtype {dt}")
-            if n is None:
-                acc = self.__dict__.get("_acc")
-                if acc is None:
-                    acc = self.__dict__["_acc"] = _AccumulateGrad(weakref.ref(self), self._be)
-                self._node = acc
-        else:
-            self._node = None
-        return self
-
-    @property
-    def is_leaf(self):
-        n = self._node
-        return n is None or n.__class__ is _AccumulateGrad
-
-    @property
-    def grad_fn(self):
-        n = self._node
-        if n is None or n.__class__ is _AccumulateGrad:
-            return None
-        return n[0] if n.__class__ is tuple else n
-
-    @property
-    def output_nr(self):
-        return self._oidx
-
-    def retain_grad(self):
-        """Keep this non-leaf tensor's gradient in ``.grad`` during backward."""
-        n = self._node
-        if n is None:
-            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
-        if n.__class__ is _AccumulateGrad or self._retains_grad:
-            return
-        node, idx = (n if n.__class__ is tuple else (n, 0))
-        if node._retain is None:
-            node._retain = {}
-        node._retain[idx] = weakref.ref(self)
-        node._hooked = True
-        self._retains_grad = True
-
-    @property
-    def retains_grad(self):
-        return self._retains_grad
-
-    def register_hook(self, hook):
-        """``hook(grad) -> Tensor or None`` runs when this tensor's gradient is computed."""
-        from .autograd.hooks import RemovableHandle
-        n = self._node
-        if n is None:
-            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        node, idx = (n if n.__class__ is tuple else (n, 0))
-        if node._pre_hooks is None:
-            node._pre_hooks = {}
-        node._hooked = True
-        return RemovableHandle(node._pre_hooks.setdefault(idx, {}), hook)
-
-    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        """Accumulate the gradient of this tensor into ``.grad`` of the leaves."""
-        from .autograd import backward as _backward
-        _backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph,
-                  inputs=inputs)
-
     def detach(self):
         """A tensor sharing this one's data, cut from the graph."""
-        t = Tensor._make(self._writable_data(), self._be, None)    # so writes reach both
-        t._base = self._base if self._base is not None else self
-        return t
+        return make_alias(self)
+
+    def detach_(self):
+        if self._base is not None:
+            raise RuntimeError("detach_() on a view is not allowed; use detach()")
+        self._node = None
+        return self
 
     def _writable_data(self):
         """The data as an array that accepts writes (NumPy gives 0-d results as immutable
@@ -255,12 +199,6 @@ class Tensor:
         if not d.shape:
             d = self._data = self._be.writable(d)
         return d
-
-    def detach_(self):
-        if self._base is not None and self._view_ops:
-            raise RuntimeError("detach_() on a view is not allowed; use detach()")
-        self._node = None
-        return self
 
     # ----------------------------------------------------------- conversions
     def item(self):
@@ -282,11 +220,22 @@ class Tensor:
         if self._node is not None and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
                                "tensor.detach().numpy() instead.")
-        if self._be.device.type != "cpu":
-            if not force:
-                raise TypeError(f"can't convert a {self._be.device} tensor to numpy; use .cpu() "
-                                f"first (or numpy(force=True) to copy)")
+        if self._be.device.type != "cpu" and not force:
+            raise TypeError(f"can't convert a {self._be.device} tensor to numpy; use .cpu() "
+                            f"first (or numpy(force=True) to copy)")
         return self._be.to_host(self._data)
+
+    def __array__(self, dtype=None, copy=None):
+        """``numpy.asarray(t)``: the data of a CPU tensor (a copy where memory cannot be shared)."""
+        if self._be.device.type != "cpu":
+            raise TypeError(f"can't convert a {self._be.device} tensor to a NumPy array; use "
+                            f".cpu() first")
+        a = self._be.to_host(self._data)
+        if dtype is not None:
+            a = a.astype(dtype, copy=bool(copy))
+        elif copy:
+            a = a.copy()
+        return a
 
     def tolist(self):
         return self._be.to_host(self._data).tolist()
@@ -327,15 +276,21 @@ class Tensor:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self._data.shape[0]))
 
-    def __hash__(self):
-        return id(self)
+    def __contains__(self, element):
+        """``v in t``: some element equals ``v`` (PyTorch's rule)."""
+        if not isinstance(element, (Variable, bool, int, float, complex)):
+            raise RuntimeError(f"Tensor.__contains__ only supports Tensor or scalar, but you passed "
+                               f"in a {type(element).__name__}")
+        return bool((self == element).any().item())
 
     def __array_namespace__(self, api_version=None):
-        import interop
-        if api_version is not None and api_version not in ("2023.12", "2024.12", "2025.12"):
+        """The interop namespace (an Array API namespace, revision 2025.12)."""
+        if api_version is not None and api_version not in _API_VERSIONS:
             raise ValueError(f"interop implements Array API version 2025.12 (also accepts 2023.12 "
                              f"and 2024.12), got api_version={api_version!r}")
-        return interop
+        # The package that defines Tensor is the namespace; it imports this module, so it
+        # is loaded whenever a tensor exists.
+        return sys.modules[__package__]
 
     def __repr__(self):
         body = self._be.format(self._data, prefix="tensor(")
@@ -343,7 +298,8 @@ class Tensor:
         dt = self.dtype
         if self.numel() == 0 and self._data.ndim != 1:
             extras.append(f"size={tuple(self.shape)}")
-        if dt not in (_dt.float32, _dt.int64, _dt.bool, _dt.complex64) or self.numel() == 0 and dt is not _dt.float32:
+        if dt not in (_dt.float32, _dt.int64, _dt.bool, _dt.complex64) or \
+                self.numel() == 0 and dt is not _dt.float32:
             extras.append(f"dtype={dt}")
         if self._be.name != "cpu":
             extras.append(f"device='{self._be.device}'" if self._be.device.type != "cpu"
@@ -373,17 +329,54 @@ class Tensor:
         if self._node is not None and not self.is_leaf:
             raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support "
                                "the deepcopy protocol at the moment")
-        t = self.detach().clone()
-        t._base = None
+        t = self._make(self._be.xp.asarray(self._data, copy=True), self._be, None)
+        if self.__class__ is not Tensor:
+            t = t.as_subclass(self.__class__)
+            t._vroot = None
         if self._node is not None:
             t.requires_grad_(True)
-        if self.grad is not None:
-            t.grad = self.grad.detach().clone()
+        if self._grad is not None:
+            t.grad = self._make(self._be.xp.asarray(self._grad._data, copy=True), self._be, None)
         memo[id(self)] = t
         return t
 
+    # ------------------------------------------------------- new tensors like this one
+    def _new_like(self, data_fn, size, dtype, device, requires_grad):
+        be = backend_for(device) if device is not None else self._be
+        dt = interop_dtype(be, dtype) or self.dtype
+        t = self._make(data_fn(be, size_arg(size, "new"), be.native_dtype(dt)), be, None)
+        return t.requires_grad_(True) if requires_grad else t
 
-_new = object.__new__
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        return self._new_like(lambda be, s, nd: be.xp.zeros(s, dtype=nd, **be.device_kwargs),
+                              size, dtype, device, requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return self._new_like(lambda be, s, nd: be.xp.ones(s, dtype=nd, **be.device_kwargs),
+                              size, dtype, device, requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        return self._new_like(lambda be, s, nd: be.xp.empty(s, dtype=nd, **be.device_kwargs),
+                              size, dtype, device, requires_grad)
+
+    def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+        return self._new_like(lambda be, s, nd: be.xp.full(s, fill_value, dtype=nd,
+                                                            **be.device_kwargs),
+                              (size,), dtype, device, requires_grad)
+
+    def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
+        be = backend_for(device) if device is not None else self._be
+        dt = interop_dtype(be, dtype) or self.dtype
+        t = self._make(from_object(data, dt, be, True), be, None)
+        return t.requires_grad_(True) if requires_grad else t
+
+
+def _float_default(be, data):
+    """``Tensor(data)`` is float32 for Python data (PyTorch's ``torch.Tensor`` is a float
+    tensor type); arrays keep their dtype."""
+    if isinstance(data, (list, tuple, bool, int, float)):
+        return be.default_float if scalar_kind(data) != "c" else default_for_kind(be, "c")
+    return None
 
 
 class Size(tuple):
@@ -395,23 +388,4 @@ class Size(tuple):
         return f"interop.Size({list(self)})"
 
     def numel(self):
-        n = 1
-        for s in self:
-            n *= s
-        return n
-
-
-def _norm_dim(dim, ndim, who="dim"):
-    """Normalize a possibly negative ``dim`` for a tensor of ``ndim`` dims."""
-    try:
-        d = dim.__index__()
-    except AttributeError:
-        raise TypeError(f"{who}: dim must be an int, got {type(dim).__name__} {dim!r}") from None
-    n = ndim if ndim > 0 else 1
-    if not -n <= d < n:
-        raise IndexError(f"{who}: dimension out of range (expected to be in range of [{-n}, {n - 1}], "
-                         f"but got {dim})")
-    return d + n if d < 0 else d
-
-
-_graph.Tensor = Tensor
+        return math.prod(self)

@@ -1,12 +1,17 @@
-"""Unary elementwise primitives, defined by a table of derivative formulas."""
+"""Unary elementwise primitives, defined by a table of derivative formulas.
+In-place forms (``exp_``) are in ``interop._mutation``."""
 
 import math
 
-from ._tensor import Tensor, _new
-from ._common import Node, make, grad_state, real_only
+from ._args import real_only
 from .autograd import graph as _graph
+from .autograd.graph import Node
+from .autograd.grad_mode import state as grad_state
+from .autograd.variable import Variable
 
 __all__ = []
+
+_new = object.__new__
 
 
 class UnaryBackward(Node):
@@ -35,13 +40,13 @@ def _float_data(x, op):
 def unary(x, fwd, cls, save, op, promote=True):
     """Apply ``fwd`` (a backend function name, or ``fwd(xp, data)``) to x's data and
     record ``cls``. ``save``: 0 none, 1 input, 2 output, 3 both."""
-    if x.__class__ is not Tensor and not isinstance(x, Tensor):
+    if not isinstance(x, Variable):
         raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
     xd = _float_data(x, op) if promote else x._data
     data = getattr(x._be.xp, fwd)(xd) if fwd.__class__ is str else fwd(x._be.xp, xd)
     n = x._node
     if n is None or not grad_state.enabled:
-        return make(data, x._be, None)
+        return x._make(data, x._be, None)
     node = _new(cls)
     node.next = (n,)
     node.seq = _graph.next_seq()
@@ -58,7 +63,7 @@ def unary(x, fwd, cls, save, op, promote=True):
         node.saved = (x, None)
         node.arrs = (xd, data)
     node.cplx = data.dtype in x._be.complex_natives
-    return make(data, x._be, node)
+    return x._make(data, x._be, node)
 
 
 _LN2 = math.log(2.0)
@@ -174,7 +179,7 @@ def relu(x):
 
 
 def rsqrt(x):
-    return _g["reciprocal"](_g["sqrt"](x))
+    return reciprocal(sqrt(x))
 
 
 def conj(x):
@@ -204,9 +209,9 @@ def round(x, *, decimals=0):
 
 def _nograd_unary(name):
     def op(x):
-        if not isinstance(x, Tensor):
+        if not isinstance(x, Variable):
             raise TypeError(f"{name}: expected a Tensor, got {type(x).__name__}")
-        return make(getattr(x._be.xp, name)(x._data), x._be, None)
+        return x._make(getattr(x._be.xp, name)(x._data), x._be, None)
     op.__name__ = name
     op.__doc__ = f"Elementwise ``{name}`` (not differentiable)."
     return op
@@ -238,22 +243,29 @@ class ImagBackward(RealBackward):
 
 def _part(name, cls):
     def op(x):
-        if not isinstance(x, Tensor):
+        if not isinstance(x, Variable):
             raise TypeError(f"{name}: expected a Tensor, got {type(x).__name__}")
         be = x._be
         cplx = x._data.dtype in be.complex_natives
-        if name == "imag" and not cplx:
-            raise TypeError(f"imag: expected a complex tensor, got dtype {x.dtype}")
-        data = getattr(be.xp, name)(x._data) if cplx else x._data
+        if not cplx:
+            if name == "imag":
+                raise TypeError(f"imag: expected a complex tensor, got dtype {be.dtype_of(x._data)}")
+            return x                        # the real part of a real tensor is the tensor
+        # a copy (NumPy would give a view that writes would go through untracked)
+        data = be.xp.asarray(getattr(be.xp, name)(x._data), copy=True)
+        out = x._make(data, be, None)
+        out._readonly = (f"{name} of a complex tensor is a copy, not a view: write the complex "
+                         f"tensor instead")
         if x._node is None or not grad_state.enabled:
-            return make(data, be, None)
+            return out
         node = _new(cls)
         node.next = (x._node,)
         node.seq = _graph.next_seq()
         node.be = be
         node.saved = node.arrs = ()
-        node.cdtype = x._data.dtype if cplx else None
-        return make(data, be, node)
+        node.cdtype = x._data.dtype
+        out._node = node
+        return out
     op.__name__ = name
     op.__doc__ = f"The {name} part of a complex tensor (differentiable)."
     return op
@@ -265,3 +277,81 @@ imag = _part("imag", ImagBackward)
 __all__ += ["negative", "positive", "sigmoid", "relu", "rsqrt", "conj", "floor", "ceil", "trunc",
             "sign", "round", "isnan", "isinf", "isfinite", "signbit", "logical_not",
             "bitwise_invert", "real", "imag"]
+
+
+def _method(fn):
+    def m(self):
+        return fn(self)
+    m.__name__ = fn.__name__
+    m.__doc__ = fn.__doc__
+    return m
+
+
+class UnaryMethods:
+    """Tensor methods for unary elementwise ops (in-place forms are in ``interop._mutation``)."""
+
+    __slots__ = ()
+
+    def __neg__(self):
+        return negative(self)
+
+    def __pos__(self):
+        return positive(self)
+
+    def __abs__(self):
+        return abs(self)
+
+    def __invert__(self):
+        if self._be.dtype_of(self._data).kind == "b":
+            return logical_not(self)
+        return bitwise_invert(self)
+
+    exp = _method(exp)
+    expm1 = _method(expm1)
+    log = _method(log)
+    log1p = _method(log1p)
+    log2 = _method(log2)
+    log10 = _method(log10)
+    sqrt = _method(sqrt)
+    rsqrt = _method(rsqrt)
+    sin = _method(sin)
+    cos = _method(cos)
+    tan = _method(tan)
+    tanh = _method(tanh)
+    sinh = _method(sinh)
+    cosh = _method(cosh)
+    asin = arcsin = _method(asin)
+    acos = arccos = _method(acos)
+    atan = arctan = _method(atan)
+    asinh = arcsinh = _method(asinh)
+    acosh = arccosh = _method(acosh)
+    atanh = arctanh = _method(atanh)
+    reciprocal = _method(reciprocal)
+    square = _method(square)
+    abs = absolute = _method(abs)
+    neg = negative = _method(negative)
+    positive = _method(positive)
+    sigmoid = _method(sigmoid)
+    relu = _method(relu)
+    conj = _method(conj)
+    floor = _method(floor)
+    ceil = _method(ceil)
+    trunc = _method(trunc)
+    sign = _method(sign)
+    isnan = _method(isnan)
+    isinf = _method(isinf)
+    isfinite = _method(isfinite)
+    signbit = _method(signbit)
+    logical_not = _method(logical_not)
+    bitwise_not = _method(bitwise_invert)
+
+    def round(self, decimals=0):
+        return round(self, decimals=decimals)
+
+    @property
+    def real(self):
+        return real(self)
+
+    @property
+    def imag(self):
+        return imag(self)

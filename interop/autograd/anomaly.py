@@ -1,7 +1,11 @@
 """``detect_anomaly``: find the forward op whose backward produced NaN."""
 
+import functools
 import threading
 import traceback
+
+from . import graph as _graph
+from .variable import Variable
 
 __all__ = ["detect_anomaly", "set_detect_anomaly", "anomaly_enabled"]
 
@@ -24,22 +28,18 @@ _depth = [0]
 _PKG = __file__.rsplit("autograd", 1)[0]     # frames inside interop itself are left out
 
 
-def _traced_next_seq():
-    from . import graph
-    seq = graph._counter.__next__()
+def _record_stack(seq):
     frames = [f for f in traceback.extract_stack(limit=24) if not f.filename.startswith(_PKG)]
     _traces[seq] = traceback.format_list(frames[-8:])
-    return seq
 
 
 def _switch(on):
     """Record the forward stack of every node created while any detection is active."""
-    from . import graph
     _depth[0] += 1 if on else -1
     if _depth[0] > 0:
-        graph.next_seq = _traced_next_seq
+        _graph.trace_creation(_record_stack)
     else:
-        graph.next_seq = graph._counter.__next__
+        _graph.trace_creation(None)
         _traces.clear()
 
 
@@ -64,8 +64,6 @@ class detect_anomaly:
         return False
 
     def __call__(self, func):
-        import functools
-
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
             with detect_anomaly(self.check_nan):
@@ -94,11 +92,10 @@ class set_detect_anomaly(detect_anomaly):
 
 
 def check_grads(node, grads):
-    from . import graph
     for i, g in enumerate(grads):
         if g is None:
             continue
-        data = g._data if isinstance(g, graph.Tensor) else g
+        data = g._data if isinstance(g, Variable) else g
         xp = node.be.xp
         if not (xp.isdtype(data.dtype, "real floating") or xp.isdtype(data.dtype, "complex floating")):
             continue

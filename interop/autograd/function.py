@@ -19,10 +19,14 @@ with recording on only under ``create_graph=True`` (so a backward written with
 interop ops is differentiable again).
 """
 
+import functools
+import warnings
 import weakref
 
 from . import graph as _graph
+from .engine import FREED_MSG, check_versions
 from .grad_mode import state as _gm
+from .variable import Variable
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable"]
 
@@ -36,7 +40,7 @@ class FunctionCtx:
         if hasattr(self, "_to_save"):
             raise RuntimeError("save_for_backward can be called at most once")
         for i, t in enumerate(tensors):
-            if t is not None and not isinstance(t, _graph.Tensor):
+            if t is not None and not isinstance(t, Variable):
                 raise TypeError(f"save_for_backward expects tensors or None, got "
                                 f"{type(t).__name__} at position {i}")
         self._to_save = tensors
@@ -48,10 +52,10 @@ class FunctionCtx:
             return tuple(getattr(self, "_to_save", ()))
         node = ref()
         if node is None or node.saved is None:
-            raise RuntimeError(_graph._FREED_MSG)
+            raise RuntimeError(FREED_MSG)
         if _graph.inplace[0] > node.seq:
-            _graph._check_versions(node)
-        Tensor = _graph.Tensor
+            check_versions(node)
+        make = node.make
         cg = self._create_graph
         be = node.be
         out = []
@@ -60,11 +64,11 @@ class FunctionCtx:
                 out.append(None)
             elif m[0] == "t":
                 t = node.saved[m[1]]
-                out.append(t if cg else Tensor._make(node.arrs[m[1]], be, None))
+                out.append(t if cg else make(node.arrs[m[1]], be, None))
             else:
                 # an output saved by forward: wired to this node under create_graph
                 edge = ((node, m[2]) if node.nout > 1 else node) if cg else None
-                out.append(Tensor._make(node.arrs[m[1]], be, edge))
+                out.append(make(node.arrs[m[1]], be, edge))
         return tuple(out)
 
     def mark_non_differentiable(self, *tensors):
@@ -79,16 +83,16 @@ class FunctionCtx:
 
 
 class _FunctionNodeBase(_graph.Node):
-    __slots__ = ("ctx", "fn", "out_meta")
+    __slots__ = ("ctx", "fn", "out_meta", "make")
 
     @classmethod
     def name(cls):
         return cls.__name__
 
     def backward(self, xp, g, s):
-        Tensor = _graph.Tensor
+        make = self.make
         ctx = self.ctx
-        create_graph = xp is _graph.interop_ns
+        create_graph = xp is not self.be.ns
         gs = list(g) if self.nout > 1 else [g]
         wrapped = []
         for gi, (shape, be, dt) in zip(gs, self.out_meta):
@@ -96,10 +100,9 @@ class _FunctionNodeBase(_graph.Node):
                 gi = None
             elif gi is None:
                 if getattr(ctx, "_materialize", True):
-                    gi = be.xp.zeros(shape, dtype=dt, **be._dev_kw())
-                    gi = Tensor._make(gi, be, None)
-            elif gi.__class__ is not Tensor:
-                gi = Tensor._make(gi, be, None)
+                    gi = make(be.xp.zeros(shape, dtype=dt, **be.device_kwargs), be, None)
+            elif not isinstance(gi, Variable):
+                gi = make(gi, be, None)
             wrapped.append(gi)
         ctx._create_graph = create_graph
         prev = _gm.enabled
@@ -123,13 +126,13 @@ class _FunctionNodeBase(_graph.Node):
             if r is None or e is None:
                 out.append(None)
                 continue
-            if not isinstance(r, Tensor):
+            if not isinstance(r, Variable):
                 raise TypeError(f"function {self.name()} returned a {type(r).__name__} as gradient "
                                 f"{i}; expected a Tensor or None")
             shape = self.in_shapes[i]
-            if tuple(r.shape) != shape:
+            if tuple(r._data.shape) != shape:
                 raise RuntimeError(f"function {self.name()} returned an invalid gradient at index {i} "
-                                   f"- got {list(r.shape)} but expected shape compatible with "
+                                   f"- got {list(r._data.shape)} but expected shape compatible with "
                                    f"{list(shape)}")
             out.append(r if create_graph else r._data)
         return tuple(out)
@@ -148,7 +151,6 @@ class Function(metaclass=FunctionMeta):
     """Base class for custom differentiable ops; call them with ``MyFn.apply(...)``."""
 
     def __init__(self, *args, **kwargs):
-        import warnings
         warnings.warn(f"{type(self).__name__} should not be instantiated; call "
                       f"{type(self).__name__}.apply(...) instead", DeprecationWarning, stacklevel=2)
 
@@ -169,10 +171,9 @@ class Function(metaclass=FunctionMeta):
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        Tensor = _graph.Tensor
         ctx = FunctionCtx()
         ctx._node_ref = None
-        tensor_args = [a if isinstance(a, Tensor) else None for a in args]
+        tensor_args = [a if isinstance(a, Variable) else None for a in args]
         ctx.needs_input_grad = tuple(a is not None and a._node is not None for a in tensor_args)
         record = _gm.enabled and any(ctx.needs_input_grad)
         ctx._in_forward = True
@@ -191,14 +192,16 @@ class Function(metaclass=FunctionMeta):
         node = node_cls.__new__(node_cls)
         node.next = tuple(a._node if a is not None else None for a in tensor_args)
         node.seq = _graph.next_seq()
-        be = next(a._be for a in tensor_args if a is not None)
+        first = next(a for a in tensor_args if a is not None)
+        be = first._be
         node.be = be
+        node.make = first._make
         node.ctx = ctx
         node.fn = cls
-        node.in_shapes = tuple(tuple(a.shape) if a is not None else () for a in tensor_args)
+        node.in_shapes = tuple(tuple(a._data.shape) if a is not None else () for a in tensor_args)
         to_save = getattr(ctx, "_to_save", ())
         in_ids = {id(a) for a in tensor_args if a is not None}
-        out_ids = {id(o): i for i, o in enumerate(outs) if isinstance(o, Tensor)}
+        out_ids = {id(o): i for i, o in enumerate(outs) if isinstance(o, Variable)}
         # What backward will unpack: ("t", k) a saved tensor (node.saved[k], data node.arrs[k]),
         # ("out", k, i) output i (data node.arrs[k]; rebuilt on this node under create_graph).
         saved, arrs, save_map = [], [], []
@@ -215,7 +218,7 @@ class Function(metaclass=FunctionMeta):
             arrs.append(t._data)
         node.saved = tuple(saved)
         node.arrs = tuple(arrs)
-        node.out_meta = tuple((tuple(o.shape), o._be, o._data.dtype) if isinstance(o, Tensor)
+        node.out_meta = tuple((tuple(o._data.shape), o._be, o._data.dtype) if isinstance(o, Variable)
                               else ((), be, None) for o in outs)
         if len(outs) > 1:
             node.nout = len(outs)
@@ -223,11 +226,12 @@ class Function(metaclass=FunctionMeta):
         dirty = getattr(ctx, "_dirty", set())
         results = []
         for i, o in enumerate(outs):
-            if not isinstance(o, Tensor):
+            if not isinstance(o, Variable):
                 results.append(o)
                 continue
             edge = None if id(o) in non_diff else ((node, i) if len(outs) > 1 else node)
-            if edge is not None and not (o.dtype.is_floating_point or o.dtype.is_complex):
+            odt = o._be.dtype_of(o._data)
+            if edge is not None and not (odt.is_floating_point or odt.is_complex):
                 edge = None
             if id(o) in dirty:
                 # an input modified in place and returned: the same tensor, now on this node
@@ -235,9 +239,11 @@ class Function(metaclass=FunctionMeta):
                 o._node = edge
                 r = o
             else:
-                r = Tensor._make(o._data, o._be, edge)
-                # an input returned as is, or a view made in forward, shares its storage
-                r._base = o._base if o._base is not None else (o if id(o) in in_ids else None)
+                r = o._make(o._data, o._be, edge)
+                # an input returned as is, or a view made in forward, shares its memory
+                root = o if o._vroot is None else o._vroot
+                if id(o) in in_ids or o._vroot is not None:
+                    r._vroot = root
             if len(outs) > 1:
                 r._oidx = i
             results.append(r)
@@ -249,25 +255,23 @@ class Function(metaclass=FunctionMeta):
 
 def once_differentiable(fn):
     """Decorate a ``backward``: it runs without recording; differentiating it again raises."""
-    import functools
 
     @functools.wraps(fn)
     def wrapper(ctx, *grads):
-        Tensor = _graph.Tensor
         prev = _gm.enabled
         _gm.enabled = False
         try:
-            res = fn(ctx, *[g.detach() if isinstance(g, Tensor) else g for g in grads])
+            res = fn(ctx, *[g.detach() if isinstance(g, Variable) else g for g in grads])
         finally:
             _gm.enabled = prev
-        live = [g for g in grads if isinstance(g, Tensor) and g._node is not None]
+        live = [g for g in grads if isinstance(g, Variable) and g._node is not None]
         if not prev or not live:
             return res
         single = not isinstance(res, tuple)
         outs = (res,) if single else res
         wrapped = []
         for r in outs:
-            if isinstance(r, Tensor):
+            if isinstance(r, Variable):
                 r = _DelayedError.apply(r, *live)
             wrapped.append(r)
         return wrapped[0] if single else tuple(wrapped)

@@ -1,6 +1,6 @@
 """The ``cuda:N`` backends: CuPy through array-api-compat, one backend per GPU."""
 
-from . import Backend, BackendUnavailable, HostRNG
+from ._base import Backend, BackendUnavailable, HostRNG
 
 _INSTALL = 'pip install "interop[cuda12]" (CUDA 12) or pip install "interop[cuda13]" (CUDA 13)'
 

@@ -3,7 +3,7 @@
 import numpy as np
 import array_api_compat.numpy as xp_numpy
 
-from . import Backend
+from ._base import Backend
 
 
 class NumpyBackend(Backend):
@@ -44,6 +44,9 @@ class NumpyBackend(Backend):
         key = (slice(None),) * axis + (index,)
         np.add.at(out, key, src)
         return out
+
+    def ascontiguous(self, array):
+        return np.ascontiguousarray(array)
 
     def make_rng(self, seed):
         return NumpyRNG(seed)

@@ -1,0 +1,412 @@
+"""Reading by index: ``x[key]`` (basic, integer-array and boolean-mask keys), gather,
+take, index_select, and the accumulating writes that are their gradients (scatter_add,
+index_add, add_at), all differentiable. Writing ``x[key] = v`` is in ``interop._mutation``.
+
+Index arrays a node needs in backward are recorded as constants in ``saved``: an
+ordinary backward reads them as raw arrays, a recorded one (create_graph) as tensors.
+"""
+
+from . import dtypes as _dt
+from ._args import norm_dim, mixed_backends, SCALAR_TYPES
+from ._views import make_view, broadcast_to, reshape
+from .autograd.graph import Node
+from .autograd.grad_mode import state as grad_state
+from .autograd.variable import Variable, record
+
+__all__ = ["getitem", "normalize_key", "gather", "take_along_axis", "scatter_add", "index_add",
+           "take", "index_select", "add_at"]
+
+
+def _index_array(be, k):
+    """An index or mask given as a list, range or foreign array, as an array of ``be``."""
+    if isinstance(k, (list, range)):
+        if len(k) == 0:
+            return be.xp.asarray([], dtype=be.native_dtype(be.default_int), **be.device_kwargs)
+        return be.xp.asarray(list(k), **be.device_kwargs)
+    return be.convert(k)
+
+
+def normalize_key(x, key):
+    """A key for the backend: tensors become arrays, lists and array-likes become integer or
+    bool arrays of x's backend, and a trailing ``...`` is added where the key covers fewer
+    dims (the standard needs it). Always returns a tuple."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    be = x._be
+    out = []
+    used = 0
+    ell = False
+    for k in key:
+        kc = k.__class__
+        if kc is int or kc is slice:
+            out.append(k)
+            used += 1
+            continue
+        if k is None:
+            out.append(None)
+            continue
+        if k is Ellipsis:
+            if ell:
+                raise IndexError("an index can only have a single ellipsis ('...')")
+            ell = True
+            out.append(k)
+            continue
+        if kc is bool:
+            raise IndexError("indexing with a Python bool is not supported; use None or a bool tensor")
+        if isinstance(k, Variable):
+            if k._be is not be:
+                raise mixed_backends(x, k, "indexing")
+            arr = k._data
+        elif kc is not list and kc is not range and hasattr(k, "__index__"):
+            out.append(k.__index__())
+            used += 1
+            continue
+        elif kc is list or kc is range or hasattr(k, "__array__") or hasattr(k, "__dlpack__"):
+            arr = _index_array(be, k)
+        else:
+            raise IndexError(f"unsupported index of type {type(k).__name__}: {k!r}; expected int, "
+                             f"slice, None, ..., a list or an integer/bool Tensor")
+        dt = be.dtype_of(arr)
+        if dt is _dt.bool:
+            used += arr.ndim
+        elif dt.kind in "iu":
+            used += 1
+        else:
+            raise IndexError(f"tensors used as indices must be integer or bool, got dtype {dt}")
+        out.append(arr)
+    nd = x._data.ndim
+    if used > nd:
+        raise IndexError(f"too many indices for tensor of dimension {nd} (shape "
+                         f"{tuple(x._data.shape)}): the index covers {used} dims")
+    if not ell and (used < nd or is_basic(out)):
+        # (also for basic keys: with a trailing ``...`` NumPy returns a 0-d view, not a copy)
+        out.append(Ellipsis)
+    return tuple(out)
+
+
+def is_basic(key):
+    """True for keys of ints, slices, None and ``...`` only (their results are views)."""
+    for k in key:
+        c = k.__class__
+        if not (c is int or c is slice or k is None or k is Ellipsis):
+            return False
+    return True
+
+
+def check_bounds(x, key):
+    """Integer indices out of range name the dim and the size (NumPy would too; strict may not).
+    Returns the key, with slice bounds past the ends clipped (Python's rule; the standard
+    leaves such slices unspecified and array-api-strict refuses them)."""
+    dim = 0
+    shp = x._data.shape
+    out = None
+    for i, k in enumerate(key):
+        if k is Ellipsis:
+            dim = len(shp) - sum(1 for q in key[i + 1:] if q is not None)
+            continue
+        if k is None:
+            continue
+        if k.__class__ is int:
+            n = shp[dim]
+            if not -n <= k < n:
+                raise IndexError(f"index {k} is out of bounds for dimension {dim} with size {n}")
+        elif k.__class__ is slice:
+            n = shp[dim]
+            if not ((k.start is None or -n <= k.start < n) and (k.stop is None or -n <= k.stop < n)):
+                if out is None:
+                    out = list(key)
+                out[i] = _clip_slice(k, n)
+        dim += 1
+    return key if out is None else tuple(out)
+
+
+def _clip_slice(s, n):
+    start, stop, step = s.indices(n)
+    if (step > 0 and start >= stop) or (step < 0 and start <= stop):
+        return slice(0, 0, 1)
+    if step > 0:
+        return slice(start, None if stop >= n else stop, step)
+    return slice(start, None if stop < 0 else stop, step)
+
+
+class GetItemBackward(Node):
+    """``basic``: False (array keys), True, or -- for a basic key that had ``None`` entries,
+    stored without them -- the shape to which g's inserted unit axes are dropped.
+    ``s[0]`` is the key."""
+    __slots__ = ("shape", "basic")
+
+    def backward(self, xp, g, s):
+        key = s[0]
+        z = xp.zeros(self.shape, dtype=g.dtype, device=g.device)
+        if self.basic.__class__ is tuple:
+            g = xp.reshape(g, self.basic)
+        if self.basic is not False and xp is self.be.ns:
+            z[key] = g
+            return z,
+        return xp.add_at(z, key, g),
+
+
+def getitem(x, key):
+    k = normalize_key(x, key)
+    basic = is_basic(k)
+    if basic:
+        k = check_bounds(x, k)
+    try:
+        data = x._data[k] if basic else x._be.getitem(x._data, k)
+    except IndexError as e:
+        raise IndexError(f"index {key!r} for tensor of shape {tuple(x._data.shape)}: {e}") from None
+    node = None
+    if x._node is not None and grad_state.enabled:
+        wk = k
+        shape = basic
+        if basic and any(q is None for q in k):
+            # (some namespaces refuse None in a write key: write through the key without it)
+            wk = tuple(q for q in k if q is not None)
+            shape = tuple(x._data[wk].shape)
+        node = record(GetItemBackward, x._be, (x,), (wk,), (wk,))
+        node.shape, node.basic = x._data.shape, shape
+    if basic:
+        return make_view(data, x, node, ("index", k))
+    return x._make(data, x._be, node)
+
+
+# ------------------------------------------------------------ gather/scatter
+
+def index_data(index, x, op, name="index"):
+    """The raw array of an integer index tensor on x's backend (clear errors otherwise)."""
+    if not isinstance(index, Variable):
+        raise TypeError(f"{op}: {name} must be an integer Tensor, got {type(index).__name__}")
+    if index._be is not x._be:
+        raise mixed_backends(x, index, op)
+    dt = index._be.dtype_of(index._data)
+    if dt.kind not in "iu":
+        raise TypeError(f"{op}: {name} must have an integer dtype, got {dt}")
+    return index._data
+
+
+def _in_range(be, idx, n, op, name="index"):
+    """``idx`` with negative entries counted from the end; an IndexError for entries outside
+    ``[-n, n)`` (they would read or write out of bounds)."""
+    xp = be.xp
+    if idx.ndim and all(idx.shape):
+        if bool(xp.any((idx >= n) | (idx < -n))):
+            raise IndexError(f"{op}: {name} out of range for a dimension of size {n}")
+        idx = xp.where(idx < 0, idx + n, idx)
+    return idx
+
+
+class GatherBackward(Node):
+    __slots__ = ("axis", "shape")
+
+    def backward(self, xp, g, s):
+        z = xp.zeros(self.shape, dtype=g.dtype, device=g.device)
+        return xp.scatter_add(z, self.axis, s[0], g),
+
+
+def gather(x, dim, index):
+    """``out[i][j] = x[index[i][j]][j]`` along ``dim`` (torch.gather)."""
+    idx = index_data(index, x, "gather")
+    nd = x._data.ndim
+    ax = norm_dim(dim, nd, "gather")
+    if idx.ndim != nd:
+        raise ValueError(f"gather: index must have as many dims as input; got index shape "
+                         f"{tuple(idx.shape)} and input shape {tuple(x._data.shape)}")
+    for d, (i, n) in enumerate(zip(idx.shape, x._data.shape)):
+        if d != ax and i > n:
+            raise ValueError(f"gather: index shape {tuple(idx.shape)} exceeds input shape "
+                             f"{tuple(x._data.shape)} in dim {d}")
+    if nd == 0:
+        return x._make(x._data, x._be, None) if x._node is None else x * 1
+    idx = _in_range(x._be, idx, x._data.shape[ax], "gather")
+    src = x._data[tuple(slice(0, n) if d != ax else slice(None) for d, n in enumerate(idx.shape))]
+    data = x._be.xp.take_along_axis(src, idx, axis=ax)
+    if x._node is None or not grad_state.enabled:
+        return x._make(data, x._be, None)
+    node = record(GatherBackward, x._be, (x,), (idx,), (idx,))
+    node.axis, node.shape = ax, x._data.shape
+    return x._make(data, x._be, node)
+
+
+def take_along_axis(x, indices, /, *, axis=-1):
+    ax = norm_dim(axis, x._data.ndim, "take_along_axis")
+    idx = index_data(indices, x, "take_along_axis", "indices")
+    if idx.shape != x._data.shape:
+        from_shape = tuple(max(a, b) if d != ax else idx.shape[d]
+                           for d, (a, b) in enumerate(zip(idx.shape, x._data.shape)))
+        x_shape = tuple(max(a, b) if d != ax else x._data.shape[d]
+                        for d, (a, b) in enumerate(zip(idx.shape, x._data.shape)))
+        return gather(broadcast_to(x, x_shape), ax, broadcast_to(indices, from_shape))
+    return gather(x, ax, indices)
+
+
+class ScatterAddBackward(Node):
+    __slots__ = ("axis", "src_shape")
+
+    def backward(self, xp, g, s):
+        index = s[0]
+        gsrc = None
+        if self.next[1] is not None:
+            # along ``axis`` the index addresses all of g; elsewhere only its first entries
+            key = tuple(slice(None) if d == self.axis else slice(0, n)
+                        for d, n in enumerate(index.shape))
+            gsrc = xp.take_along_axis(g[key], index, axis=self.axis)
+            if tuple(gsrc.shape) != tuple(self.src_shape):
+                full = xp.zeros(self.src_shape, dtype=g.dtype, device=g.device)
+                gsrc = xp.add_at(full, tuple(slice(0, n) for n in index.shape), gsrc)
+        return g, gsrc
+
+
+def scatter_add(x, dim, index, src):
+    """``torch.scatter_add`` out of place: ``out[index[i][j]][j] += src[i][j]`` along ``dim``."""
+    idx = index_data(index, x, "scatter_add")
+    if not isinstance(src, Variable):
+        raise TypeError(f"scatter_add: src must be a Tensor, got {type(src).__name__}")
+    if src._be is not x._be:
+        raise mixed_backends(x, src, "scatter_add")
+    nd = x._data.ndim
+    ax = norm_dim(dim, nd, "scatter_add")
+    if idx.ndim != nd or src._data.ndim != nd:
+        raise ValueError(f"scatter_add: index, src and input must have the same number of dims; got "
+                         f"{tuple(idx.shape)}, {tuple(src._data.shape)} and {tuple(x._data.shape)}")
+    if any(i > n for i, n in zip(idx.shape, src._data.shape)):
+        raise ValueError(f"scatter_add: index shape {tuple(idx.shape)} exceeds src shape "
+                         f"{tuple(src._data.shape)}")
+    if src._data.dtype != x._data.dtype:
+        raise TypeError(f"scatter_add: src dtype {src._be.dtype_of(src._data)} differs from input "
+                        f"dtype {x._be.dtype_of(x._data)}")
+    if nd:
+        idx = _in_range(x._be, idx, x._data.shape[ax], "scatter_add")
+    data = x._be.ns.scatter_add(x._data, ax, idx, src._data)
+    if not grad_state.enabled or (x._node is None and src._node is None):
+        return x._make(data, x._be, None)
+    node = record(ScatterAddBackward, x._be, (x, src), (idx,), (idx,))
+    node.axis, node.src_shape = ax, src._data.shape
+    return x._make(data, x._be, node)
+
+
+class IndexAddBackward(Node):
+    __slots__ = ("axis",)
+
+    def backward(self, xp, g, s):
+        gsrc = xp.take(g, s[0], axis=self.axis) if self.next[1] is not None else None
+        return g, gsrc
+
+
+def index_add(x, dim, index, source, *, alpha=1):
+    """``x`` with ``source`` slices added along ``dim`` at ``index`` (duplicates accumulate)."""
+    idx = index_data(index, x, "index_add")
+    nd = x._data.ndim
+    ax = norm_dim(dim, nd, "index_add")
+    if not isinstance(source, Variable):
+        raise TypeError(f"index_add: source must be a Tensor, got {type(source).__name__}")
+    if source._be is not x._be:
+        raise mixed_backends(x, source, "index_add")
+    if alpha != 1:
+        source = source * alpha
+    if nd == 0:
+        return x + source.reshape(()) if idx.shape == (1,) else x * 1
+    if idx.ndim != 1 or source._data.shape[ax] != idx.shape[0]:
+        raise ValueError(f"index_add: index must be 1-d with one entry per slice of source along dim "
+                         f"{ax}; got index shape {tuple(idx.shape)}, source shape "
+                         f"{tuple(source._data.shape)}")
+    idx = _in_range(x._be, idx, x._data.shape[ax], "index_add")
+    data = x._be.ns.index_add(x._data, ax, idx, source._data)
+    if not grad_state.enabled or (x._node is None and source._node is None):
+        return x._make(data, x._be, None)
+    node = record(IndexAddBackward, x._be, (x, source), (idx,), (idx,))
+    node.axis = ax
+    return x._make(data, x._be, node)
+
+
+class TakeBackward(Node):
+    __slots__ = ("axis", "shape")
+
+    def backward(self, xp, g, s):
+        z = xp.zeros(self.shape, dtype=g.dtype, device=g.device)
+        return xp.index_add(z, self.axis, s[0], g),
+
+
+def take(x, indices, /, *, axis=None):
+    """Elements of ``x`` at ``indices`` along ``axis`` (over the flattened ``x`` without one);
+    negative indices count from the end, as in PyTorch."""
+    idx = index_data(indices, x, "take", "indices")
+    if axis is None:
+        if x._data.ndim != 1:
+            x = reshape(x, (-1,))
+        axis = 0
+    ax = norm_dim(axis, x._data.ndim, "take")
+    shape = tuple(idx.shape)
+    if idx.ndim != 1:
+        idx = x._be.xp.reshape(idx, (-1,))
+    idx = _in_range(x._be, idx, x._data.shape[ax], "take", "indices")
+    data = x._be.xp.take(x._data, idx, axis=ax)
+    node = None
+    if x._node is not None and grad_state.enabled:
+        node = record(TakeBackward, x._be, (x,), (idx,), (idx,))
+        node.axis, node.shape = ax, x._data.shape
+    out = x._make(data, x._be, node)
+    if len(shape) != 1:
+        out = reshape(out, x._data.shape[:ax] + shape + x._data.shape[ax + 1:])
+    return out
+
+
+def index_select(x, dim, index):
+    return take(x, index, axis=dim)
+
+
+class AddAtBackward(Node):
+    __slots__ = ("vshape",)
+
+    def backward(self, xp, g, s):
+        gv = None
+        if self.next[1] is not None:
+            gv = xp.sum_to(xp.getitem(g, s[0]), self.vshape)
+        return g, gv
+
+
+def add_at(x, key, values):
+    """``x`` with ``values`` added at ``x[key]``, repeated indices accumulating (out of place)."""
+    k = normalize_key(x, key)
+    if isinstance(values, Variable):
+        if values._be is not x._be:
+            raise mixed_backends(x, values, "add_at")
+        vd = values._data
+    elif values.__class__ in SCALAR_TYPES:
+        vd = values
+    else:
+        raise TypeError(f"add_at: values must be a Tensor or a Python scalar, got "
+                        f"{type(values).__name__}")
+    data = x._be.ns.add_at(x._data, k, vd)
+    ins = (x, values)
+    if not grad_state.enabled or not any(isinstance(t, Variable) and t._node is not None for t in ins):
+        return x._make(data, x._be, None)
+    node = record(AddAtBackward, x._be, ins, (k,), (k,))
+    node.vshape = tuple(vd.shape) if hasattr(vd, "shape") else ()
+    return x._make(data, x._be, node)
+
+
+class IndexingMethods:
+    """Tensor methods that read by index."""
+
+    __slots__ = ()
+
+    def __getitem__(self, key):
+        return getitem(self, key)
+
+    def gather(self, dim, index):
+        return gather(self, dim, index)
+
+    def take_along_dim(self, indices, dim):
+        return take_along_axis(self, indices, axis=dim)
+
+    def scatter_add(self, dim, index, src):
+        return scatter_add(self, dim, index, src)
+
+    def index_select(self, dim, index):
+        return index_select(self, dim, index)
+
+    def index_add(self, dim, index, source, *, alpha=1):
+        return index_add(self, dim, index, source, alpha=alpha)
+
+    def take(self, index):
+        return take(self, index)

@@ -1,0 +1,194 @@
+"""Joins, splits and reorderings: concat/stack, split/chunk/unbind (views), flip."""
+
+from ._args import norm_dim, norm_dims, same_backend
+from ._views import make_view, reshape, unsqueeze, squeeze
+from .autograd.graph import Node
+from .autograd.grad_mode import state as grad_state
+from .autograd.variable import Variable, record
+
+__all__ = ["concat", "cat", "concatenate", "stack", "split", "chunk", "unbind", "unstack", "flip"]
+
+class ConcatBackward(Node):
+    __slots__ = ("axis", "sizes")
+
+    def backward(self, xp, g, s):
+        out = []
+        start = 0
+        nd = len(g.shape)
+        for n in self.sizes:
+            key = (slice(None),) * self.axis + (slice(start, start + n),) + (Ellipsis,) * (nd > self.axis + 1)
+            out.append(g[key])
+            start += n
+        return tuple(out)
+
+
+def _tensor_list(tensors, op):
+    if isinstance(tensors, Variable) or not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"{op}: expected a list or tuple of tensors, got {type(tensors).__name__}")
+    if not tensors:
+        raise ValueError(f"{op}: expected a non-empty list of tensors")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Variable):
+            raise TypeError(f"{op}: element {i} is a {type(t).__name__}, expected a Tensor")
+    return same_backend(tensors, op)
+
+
+def concat(arrays, /, *, axis=0, dim=None):
+    if dim is not None:
+        axis = dim
+    be = _tensor_list(arrays, "concat")
+    if axis is None:
+        arrays = [reshape(a, (-1,)) for a in arrays]
+        axis = 0
+    nd = arrays[0]._data.ndim
+    ax = norm_dim(axis, nd, "concat")
+    for i, a in enumerate(arrays):
+        sa, s0 = a._data.shape, arrays[0]._data.shape
+        if a._data.ndim != nd or any(p != q for j, (p, q) in enumerate(zip(sa, s0)) if j != ax):
+            raise ValueError(f"concat: sizes of tensors must match except in dimension {ax}; tensor 0 "
+                             f"has shape {tuple(s0)}, tensor {i} has shape {tuple(sa)}")
+    data = be.xp.concat([a._data for a in arrays], axis=ax)
+    node = None
+    if grad_state.enabled and any(a._node is not None for a in arrays):
+        node = record(ConcatBackward, be, arrays)
+        node.axis = ax
+        node.sizes = tuple(a._data.shape[ax] for a in arrays)
+    return arrays[0]._make(data, be, node)
+
+
+cat = concat
+concatenate = concat
+
+
+def stack(arrays, /, *, axis=0, dim=None):
+    if dim is not None:
+        axis = dim
+    _tensor_list(arrays, "stack")
+    s0 = arrays[0]._data.shape
+    for i, a in enumerate(arrays):
+        if a._data.shape != s0:
+            raise ValueError(f"stack: expects each tensor to be equal size, but got {tuple(s0)} at "
+                             f"entry 0 and {tuple(a._data.shape)} at entry {i}")
+    ax = norm_dim(axis, len(s0) + 1, "stack")
+    return concat([unsqueeze(a, ax) for a in arrays], axis=ax)
+
+
+class SplitBackward(Node):
+    __slots__ = ("axis", "sizes", "shape")
+
+    def backward(self, xp, g, s):
+        if len(self.sizes) == 1:      # one piece: a single-output node, g is that piece's grad
+            return g,
+        parts = []
+        for gi, n in zip(g, self.sizes):
+            if gi is None:
+                shp = list(self.shape)
+                shp[self.axis] = n
+                gi = _zeros_like_grad(xp, g, tuple(shp))
+            parts.append(gi)
+        return xp.concat(parts, axis=self.axis),
+
+
+def _zeros_like_grad(xp, gs, shape):
+    ref = next(x for x in gs if x is not None)
+    return xp.zeros(shape, dtype=ref.dtype, device=ref.device)
+
+
+def split(x, split_size_or_sections, dim=0):
+    """PyTorch's ``split``: chunks of ``split_size`` (the last may be smaller), or a list of sizes."""
+    ax = norm_dim(dim, x._data.ndim, "split")
+    n = x._data.shape[ax]
+    if isinstance(split_size_or_sections, int):
+        k = split_size_or_sections
+        if k <= 0:
+            raise ValueError(f"split: split_size must be positive, got {k}")
+        sizes = [k] * (n // k) + ([n % k] if n % k else [])
+        if not sizes:
+            sizes = [0]
+    else:
+        sizes = [int(s) for s in split_size_or_sections]
+        if sum(sizes) != n:
+            raise ValueError(f"split: sizes {sizes} sum to {sum(sizes)}, but dim {ax} has size {n}")
+    return _split_sizes(x, ax, sizes)
+
+
+def _split_sizes(x, ax, sizes):
+    be = x._be
+    nd = x._data.ndim
+    datas = []
+    keys = []
+    start = 0
+    for k in sizes:
+        key = (slice(None),) * ax + (slice(start, start + k),) + (Ellipsis,) * (nd > ax + 1)
+        datas.append(x._data[key])
+        keys.append(key)
+        start += k
+    if x._node is None or not grad_state.enabled:
+        return tuple(make_view(d, x, None, ("index", key)) for d, key in zip(datas, keys))
+    node = record(SplitBackward, be, (x,))
+    node.axis, node.sizes, node.shape = ax, tuple(sizes), x._data.shape
+    node.nout = len(sizes)
+    outs = []
+    for i, (d, key) in enumerate(zip(datas, keys)):
+        t = make_view(d, x, (node, i) if len(sizes) > 1 else node, ("index", key))
+        t._oidx = i
+        outs.append(t)
+    return tuple(outs)
+
+
+def chunk(x, chunks, dim=0):
+    ax = norm_dim(dim, x._data.ndim, "chunk")
+    n = x._data.shape[ax]
+    if chunks <= 0:
+        raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+    k = -(-n // chunks) if n else 1
+    return split(x, k, ax)
+
+
+def unbind(x, dim=0):
+    ax = norm_dim(dim, x._data.ndim, "unbind")
+    parts = _split_sizes(x, ax, [1] * x._data.shape[ax])
+    return tuple(squeeze(p, ax) for p in parts)
+
+
+unstack = unbind
+
+
+class FlipBackward(Node):
+    __slots__ = ("axes",)
+
+    def backward(self, xp, g, s):
+        return xp.flip(g, axis=self.axes),
+
+
+def flip(x, /, *, axis=None, dims=None):
+    if dims is not None:
+        axis = dims
+    axes = norm_dims(axis, x._data.ndim, "flip")
+    # always a copy (NumPy and array-api-strict return a view that writes would go through)
+    data = x._be.xp.asarray(x._be.xp.flip(x._data, axis=axes), copy=True)
+    if x._node is None or not grad_state.enabled:
+        return x._make(data, x._be, None)
+    node = record(FlipBackward, x._be, (x,))
+    node.axes = axes
+    return x._make(data, x._be, node)
+
+
+class JoinMethods:
+    """Tensor methods that split or reorder the tensor."""
+
+    __slots__ = ()
+
+    def split(self, split_size_or_sections, dim=0):
+        return split(self, split_size_or_sections, dim)
+
+    def chunk(self, chunks, dim=0):
+        return chunk(self, chunks, dim)
+
+    def unbind(self, dim=0):
+        return unbind(self, dim)
+
+    def flip(self, *dims):
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        return flip(self, axis=dims)

@@ -1,0 +1,130 @@
+"""Type promotion, and how gradients return through promotion and broadcasting.
+
+Same-kind pairs follow the Array API standard's promotion table. Where the standard is
+silent (bool with numbers, integers with floating point) the rules are PyTorch's: the
+higher kind wins and keeps its own dtype (``int64 + float32`` is float32, ``bool + int8``
+is int8). Python scalars take part only through their kind: a float scalar with integer
+tensors gives the default float dtype, a complex scalar the matching complex dtype, an int
+scalar with bool tensors the default integer dtype. ``int64`` with ``uint64`` (no integer
+dtype holds both) is a ``TypeError``: NumPy would silently give float64.
+"""
+
+from . import dtypes as _dt
+from .autograd.variable import Variable
+
+__all__ = ["promote_types", "result_type", "cast_back", "unbroadcast"]
+
+_SIGNED = (_dt.int8, _dt.int16, _dt.int32, _dt.int64)
+_UNSIGNED = (_dt.uint8, _dt.uint16, _dt.uint32, _dt.uint64)
+_FLOAT = (_dt.float16, _dt.float32, _dt.float64)
+_COMPLEX = (_dt.complex64, _dt.complex128)
+# A real float's precision as a complex dtype (float16 has no complex counterpart here).
+_AS_COMPLEX = {_dt.float16: _dt.complex64, _dt.float32: _dt.complex64, _dt.float64: _dt.complex128}
+
+
+def _mixed_int(u, i):
+    """Unsigned ``u`` with signed ``i``: the smallest signed dtype that holds both."""
+    for s in _SIGNED:
+        if s.itemsize > u.itemsize and s.itemsize >= i.itemsize:
+            return s
+    raise TypeError("no integer dtype holds both")
+
+
+def _promote(a, b):
+    if a is b:
+        return a
+    ka, kb = a.kind, b.kind
+    if ka == kb:
+        return a if a.itemsize >= b.itemsize else b
+    if ka in "fc" and kb in "fc":           # real and complex floating: the standard's table
+        c, f = (a, b) if ka == "c" else (b, a)
+        fc = _AS_COMPLEX[f]
+        return fc if fc.itemsize > c.itemsize else c
+    if ka in "iu" and kb in "iu":
+        return _mixed_int(a, b) if ka == "u" else _mixed_int(b, a)
+    # mixed kinds (the standard is silent): PyTorch's rule, the higher kind's dtype
+    order = "biufc"      # (i and u never meet here)
+    return a if order.index(ka) > order.index(kb) else b
+
+
+_TABLE = {}
+for _a in _dt.ALL_DTYPES:
+    for _b in _dt.ALL_DTYPES:
+        try:
+            _TABLE[_a, _b] = _promote(_a, _b)
+        except TypeError:
+            pass
+
+
+def promote_types(a, b):
+    """The dtype two tensors of dtypes ``a`` and ``b`` combine to (see the module doc)."""
+    try:
+        return _TABLE[a, b]
+    except KeyError:
+        if not (isinstance(a, _dt.dtype) and isinstance(b, _dt.dtype)):
+            raise TypeError(f"promote_types: expected two interop dtypes, got {a!r} and {b!r}") \
+                from None
+        raise TypeError(f"cannot combine dtypes {a} and {b}: no integer dtype holds both (the "
+                        f"standard leaves it undefined; NumPy would silently give float64). Cast "
+                        f"one operand explicitly") from None
+
+
+def _scalar_dtype(value, current, be):
+    """The dtype ``current`` becomes when a Python scalar ``value`` joins it."""
+    c = value.__class__
+    k = current.kind
+    if c is bool:
+        return current
+    if c is int:
+        return be.default_int if k == "b" else current
+    if c is float:
+        return current if k in "fc" else be.default_float
+    if c is complex:
+        if k == "c":
+            return current
+        return _AS_COMPLEX[current] if k == "f" else _AS_COMPLEX[be.default_float]
+    raise TypeError(f"expected a Tensor or a Python scalar (bool, int, float, complex), got "
+                    f"{type(value).__name__}")
+
+
+def result_type(*args, be=None):
+    """The dtype of an op combining ``args`` (tensors, interop dtypes and Python scalars)."""
+    out = None
+    scalars = []
+    for a in args:
+        if isinstance(a, Variable):
+            d = a._be.dtype_of(a._data)
+            be = be or a._be
+        elif isinstance(a, _dt.dtype):
+            d = a
+        else:
+            scalars.append(a)
+            continue
+        out = d if out is None else promote_types(out, d)
+    if out is None:
+        raise TypeError("result_type: expected at least one tensor or dtype")
+    for s in scalars:
+        out = _scalar_dtype(s, out, be)
+    return out
+
+
+def cast_back(be, input_dtype, output_dtype):
+    """How a gradient in ``output_dtype`` returns to an input of ``input_dtype``: None (same
+    dtype) or (native dtype, take the real part first). A real input promoted into a complex
+    result gets the real part of its gradient, as in PyTorch."""
+    if input_dtype == output_dtype:
+        return None
+    c = be.complex_natives
+    return (input_dtype, output_dtype in c and input_dtype not in c)
+
+
+def unbroadcast(xp, g, shape, cast):
+    """Reduce ``g`` to ``shape`` (sum over broadcast axes) and apply ``cast`` (see
+    :func:`cast_back`) when the forward promoted the input."""
+    if g.shape != shape:
+        g = xp.sum_to(g, shape)
+    if cast is not None:
+        if cast[1]:
+            g = xp.real(g)
+        g = xp.astype(g, cast[0])
+    return g
