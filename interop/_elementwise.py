@@ -13,7 +13,7 @@ from ._args import mixed_backends, real_only, SCALAR_TYPES
 from ._cast import astype
 from ._promotion import promote_types, cast_back, unbroadcast
 from .autograd import graph as _graph
-from .autograd.graph import Node
+from .autograd.graph import Node, UNSAVED
 from .autograd.grad_mode import state as grad_state
 from .autograd.variable import Variable     # the base of every tensor
 
@@ -29,9 +29,22 @@ _new = object.__new__
 class BinaryBackward(Node):
     """Base of binary nodes. ``fix`` is None, or (shape_a, cast_a, shape_b, cast_b, complex):
     shapes to reduce to (None for a scalar operand), casts from ``cast_back``, and whether
-    the result is complex (then derivatives are conjugated)."""
+    the result is complex (then derivatives are conjugated).
+
+    ``saves`` says which gradient reads which saved value: three strings for the inputs
+    ``a``, ``b`` and the output, each naming the gradients ("a", "b") whose formula reads
+    it. Only what a needed gradient reads is saved (as PyTorch does), so an in-place change
+    to anything else is no error. Unsaved slots hold ``UNSAVED``."""
 
     __slots__ = ("fix",)
+    saves = ("", "", "")
+
+    def __init_subclass__(cls, **kw):
+        super().__init_subclass__(**kw)
+        sa, sb, so = cls.saves
+        # plans[(a needs grad) << 1 | (b needs grad)] = (save a, save b, save output)
+        cls.plans = [tuple(bool(set(need) & set(who)) for who in (sa, sb, so))
+                     for need in ("", "b", "a", "ab")]
 
     def backward(self, xp, g, s):
         nxt = self.next
@@ -111,12 +124,12 @@ def _broadcast_error(op, a, b, e):
     return ValueError(f"{op}: shapes {sa} and {sb} cannot be broadcast together: {e}")
 
 
-def binary(a, b, fwd, cls, save, op, reverse=False):
-    """Run ``fwd(a_data, b_data)`` and record ``cls`` (None: never record). ``save``: 0 nothing,
-    1 inputs, 2 inputs and output. ``reverse``: ``b`` is the left operand (``2 - x``)."""
+def binary(a, b, fwd, cls, op, reverse=False):
+    """Run ``fwd(a_data, b_data)`` and record ``cls`` (None: never record), saving what
+    ``cls.saves`` asks for. ``reverse``: ``b`` is the left operand (``2 - x``)."""
     if not isinstance(a, Variable):
         if isinstance(b, Variable):
-            return binary(b, a, fwd, cls, save, op, not reverse)
+            return binary(b, a, fwd, cls, op, not reverse)
         raise TypeError(f"{op}: expected at least one Tensor, got {type(a).__name__} and "
                         f"{type(b).__name__}")
     be = a._be
@@ -136,7 +149,7 @@ def binary(a, b, fwd, cls, save, op, reverse=False):
     else:
         for st in SCALAR_TYPES:          # subclasses (numpy.float64 is a float): plain scalars
             if isinstance(b, st):
-                return binary(a, st(b), fwd, cls, save, op, reverse)
+                return binary(a, st(b), fwd, cls, op, reverse)
         return NotImplemented
     at = True
     if reverse:
@@ -153,14 +166,15 @@ def binary(a, b, fwd, cls, save, op, reverse=False):
     node.next = (an, bn)
     node.seq = _graph.next_seq()     # looked up per call: trace_creation swaps it
     node.be = be
-    if save == 0:
-        node.saved = node.arrs = ()
-    elif save == 1:
-        node.saved = (a, b)
-        node.arrs = (ad, bd)
+    sa, sb, so = cls.plans[(an is not None) << 1 | (bn is not None)]
+    if so:
+        node.saved = (a if sa else UNSAVED, b if sb else UNSAVED, None)
+        node.arrs = (ad if sa else UNSAVED, bd if sb else UNSAVED, data)
+    elif sa or sb:
+        node.saved = (a if sa else UNSAVED, b if sb else UNSAVED)
+        node.arrs = (ad if sa else UNSAVED, bd if sb else UNSAVED)
     else:
-        node.saved = (a, b, None)
-        node.arrs = (ad, bd, data)
+        node.saved = node.arrs = ()
     # Reduce/cast in backward only where the forward broadcast or promoted.
     ds = data.shape
     dd = data.dtype
@@ -187,20 +201,24 @@ class SubBackward(BinaryBackward):
 
 class MulBackward(BinaryBackward):
     __slots__ = ()
+    saves = ("b", "a", "")
     def da(self, xp, g, s): return g * self.conj(xp, s[1])
     def db(self, xp, g, s): return g * self.conj(xp, s[0])
 
 
 class DivBackward(BinaryBackward):
     __slots__ = ()
+    saves = ("b", "ab", "")
     def da(self, xp, g, s): return g / self.conj(xp, s[1])
     def db(self, xp, g, s):
-        # d(a/b)/db = -a/b^2 = -out/b
-        return -g * self.conj(xp, s[2] / s[1])
+        # d(a/b)/db = -a/b^2
+        b = s[1]
+        return -g * self.conj(xp, s[0] / (b * b))
 
 
 class PowBackward(BinaryBackward):
     __slots__ = ()
+    saves = ("ab", "a", "b")
     def da(self, xp, g, s):
         a, b = s[0], s[1]
         if b.__class__ in (int, float):
@@ -224,6 +242,7 @@ class PowBackward(BinaryBackward):
 class MaximumBackward(BinaryBackward):
     """Ties split the gradient evenly, as in PyTorch."""
     __slots__ = ()
+    saves = ("ab", "ab", "")
     def da(self, xp, g, s):
         a, b = s[0], s[1]
         return xp.where(a > b, g, xp.where(a == b, g / 2, xp.zeros_like(g)))
@@ -234,6 +253,7 @@ class MaximumBackward(BinaryBackward):
 
 class MinimumBackward(BinaryBackward):
     __slots__ = ()
+    saves = ("ab", "ab", "")
     def da(self, xp, g, s):
         a, b = s[0], s[1]
         return xp.where(a < b, g, xp.where(a == b, g / 2, xp.zeros_like(g)))
@@ -244,6 +264,7 @@ class MinimumBackward(BinaryBackward):
 
 class Atan2Backward(BinaryBackward):
     __slots__ = ()
+    saves = ("ab", "ab", "")
     def da(self, xp, g, s):
         a, b = s[0], s[1]
         return g * b / (a * a + b * b)
@@ -254,6 +275,7 @@ class Atan2Backward(BinaryBackward):
 
 class RemainderBackward(BinaryBackward):
     __slots__ = ()
+    saves = ("b", "b", "")
     def da(self, xp, g, s): return g
     def db(self, xp, g, s):
         a, b = s[0], s[1]
@@ -262,12 +284,14 @@ class RemainderBackward(BinaryBackward):
 
 class LogAddExpBackward(BinaryBackward):
     __slots__ = ()
-    def da(self, xp, g, s): return g * xp.exp(s[0] - s[2])
-    def db(self, xp, g, s): return g * xp.exp(s[1] - s[2])
+    saves = ("ab", "ab", "")
+    def da(self, xp, g, s): return g / (1 + xp.exp(s[1] - s[0]))
+    def db(self, xp, g, s): return g / (1 + xp.exp(s[0] - s[1]))
 
 
 class HypotBackward(BinaryBackward):
     __slots__ = ()
+    saves = ("a", "b", "ab")
     def da(self, xp, g, s): return g * s[0] / s[2]
     def db(self, xp, g, s): return g * s[1] / s[2]
 
@@ -284,17 +308,17 @@ def _fdiv(x, y): return x // y
 def add(x1, x2, *, alpha=None):
     if alpha is not None:
         x2 = multiply(x2, alpha)
-    return binary(x1, x2, _add, AddBackward, 0, "add")
+    return binary(x1, x2, _add, AddBackward, "add")
 
 
 def subtract(x1, x2, *, alpha=None):
     if alpha is not None:
         x2 = multiply(x2, alpha)
-    return binary(x1, x2, _sub, SubBackward, 0, "subtract")
+    return binary(x1, x2, _sub, SubBackward, "subtract")
 
 
 def multiply(x1, x2):
-    return binary(x1, x2, _mul, MulBackward, 1, "multiply")
+    return binary(x1, x2, _mul, MulBackward, "multiply")
 
 
 def _int_kind(x):
@@ -313,7 +337,7 @@ def divide(x1, x2, *, rounding_mode=None):
         if _int_kind(x1) and _int_kind(x2):
             x1 = _to_default_float(x1)
             x2 = _to_default_float(x2)
-        return binary(x1, x2, _div, DivBackward, 2, "divide")
+        return binary(x1, x2, _div, DivBackward, "divide")
     if rounding_mode == "floor":
         return floor_divide(x1, x2)
     if rounding_mode == "trunc":
@@ -322,11 +346,11 @@ def divide(x1, x2, *, rounding_mode=None):
 
 
 def pow(x1, x2):
-    return binary(x1, x2, _pow, PowBackward, 2, "pow")
+    return binary(x1, x2, _pow, PowBackward, "pow")
 
 
 def remainder(x1, x2):
-    return binary(x1, x2, _mod, RemainderBackward, 1, "remainder")
+    return binary(x1, x2, _mod, RemainderBackward, "remainder")
 
 
 def floor_divide(x1, x2):
@@ -345,30 +369,30 @@ def _xp_of(x1, x2, op):
 def maximum(x1, x2):
     real_only(x1, "maximum")
     real_only(x2, "maximum")
-    return binary(x1, x2, _xp_of(x1, x2, "maximum").maximum, MaximumBackward, 1, "maximum")
+    return binary(x1, x2, _xp_of(x1, x2, "maximum").maximum, MaximumBackward, "maximum")
 
 
 def minimum(x1, x2):
     real_only(x1, "minimum")
     real_only(x2, "minimum")
-    return binary(x1, x2, _xp_of(x1, x2, "minimum").minimum, MinimumBackward, 1, "minimum")
+    return binary(x1, x2, _xp_of(x1, x2, "minimum").minimum, MinimumBackward, "minimum")
 
 
 def atan2(x1, x2):
-    return binary(x1, x2, _xp_of(x1, x2, "atan2").atan2, Atan2Backward, 1, "atan2")
+    return binary(x1, x2, _xp_of(x1, x2, "atan2").atan2, Atan2Backward, "atan2")
 
 
 def logaddexp(x1, x2):
-    return binary(x1, x2, _xp_of(x1, x2, "logaddexp").logaddexp, LogAddExpBackward, 2, "logaddexp")
+    return binary(x1, x2, _xp_of(x1, x2, "logaddexp").logaddexp, LogAddExpBackward, "logaddexp")
 
 
 def hypot(x1, x2):
-    return binary(x1, x2, _xp_of(x1, x2, "hypot").hypot, HypotBackward, 2, "hypot")
+    return binary(x1, x2, _xp_of(x1, x2, "hypot").hypot, HypotBackward, "hypot")
 
 
 def _nograd(x1, x2, fwd, op):
     """An elementwise op without a useful gradient (comparisons, floor_divide): never recorded."""
-    return binary(x1, x2, fwd, None, 0, op)
+    return binary(x1, x2, fwd, None, op)
 
 
 def _cmp(fname, sym):
@@ -437,40 +461,40 @@ class ArithmeticMethods:
 
     # hot operators: straight to binary()
     def __add__(self, other):
-        return binary(self, other, _add, AddBackward, 0, "add")
+        return binary(self, other, _add, AddBackward, "add")
 
     __radd__ = __add__
 
     def __sub__(self, other):
-        return binary(self, other, _sub, SubBackward, 0, "subtract")
+        return binary(self, other, _sub, SubBackward, "subtract")
 
     def __rsub__(self, other):
-        return binary(self, other, _sub, SubBackward, 0, "subtract", True)
+        return binary(self, other, _sub, SubBackward, "subtract", True)
 
     def __mul__(self, other):
-        return binary(self, other, _mul, MulBackward, 1, "multiply")
+        return binary(self, other, _mul, MulBackward, "multiply")
 
     __rmul__ = __mul__
 
     def __truediv__(self, other):
         if self._data.dtype in self._be.inexact_natives:
-            return binary(self, other, _div, DivBackward, 2, "divide")
+            return binary(self, other, _div, DivBackward, "divide")
         return divide(self, other)
 
     def __rtruediv__(self, other):
         return divide(other, self)
 
     def __pow__(self, other):
-        return binary(self, other, _pow, PowBackward, 2, "pow")
+        return binary(self, other, _pow, PowBackward, "pow")
 
     def __rpow__(self, other):
-        return binary(self, other, _pow, PowBackward, 2, "pow", True)
+        return binary(self, other, _pow, PowBackward, "pow", True)
 
     def __mod__(self, other):
-        return binary(self, other, _mod, RemainderBackward, 1, "remainder")
+        return binary(self, other, _mod, RemainderBackward, "remainder")
 
     def __rmod__(self, other):
-        return binary(self, other, _mod, RemainderBackward, 1, "remainder", True)
+        return binary(self, other, _mod, RemainderBackward, "remainder", True)
 
     def __floordiv__(self, other):
         return floor_divide(self, other)

@@ -175,7 +175,7 @@ def sigmoid(x):
 
 def relu(x):
     real_only(x, "relu")
-    return unary(x, _relu, ReluBackward, 1, "relu", False)
+    return unary(x, _relu, ReluBackward, 2, "relu", False)   # saves its output, as PyTorch
 
 
 def rsqrt(x):

@@ -33,7 +33,7 @@ import itertools
 
 from .hooks import RemovableHandle
 
-__all__ = ["Node", "AccumulateGrad", "next_seq", "bump_version", "trace_creation"]
+__all__ = ["Node", "AccumulateGrad", "UNSAVED", "next_seq", "bump_version", "trace_creation"]
 
 _counter = itertools.count(1)
 # Every node creation calls ``graph.next_seq()`` through the module, so that
@@ -42,6 +42,9 @@ next_seq = _counter.__next__
 
 # The last in-place stamp handed out anywhere (0: none yet).
 inplace = [0]
+
+# A slot of ``saved`` that the gradients needed by this node do not read (not saved).
+UNSAVED = "<not saved>"
 
 
 def trace_creation(record):
