@@ -248,15 +248,32 @@ def copy_slices(base, view, res):
     """Rewire ``base``'s graph after ``view`` got the values of ``res`` in place; then every
     view of the base (``view`` too) reads from the new graph."""
     be = base._be
-    xp = be.xp
-    m = xp.zeros(base._data.shape, dtype=xp.bool, **be.device_kwargs)
     ops = view._view_ops
-    apply_view_ops(m, ops, be)[...] = True
+    m = _covered(be, base._data.shape, ops)
     node = record(CopySlicesBackward, be, (base, res), (m,), (m,))
     node.ops = ops
     base._node = node
     view._node = apply_view_ops(base._make(base._data, be, node), ops, be)._node
     refresh_views(base)
+
+
+def _covered(be, shape, ops):
+    """A bool array of ``shape``: True at the elements a view taken by ``ops`` reads."""
+    xp = be.xp
+    if be.mutable:
+        m = xp.zeros(shape, dtype=xp.bool, **be.device_kwargs)
+        apply_view_ops(m, ops, be)[...] = True
+        return m
+    n = 1
+    for d in shape:
+        n *= d
+    itype = be.native_dtype(be.default_int)
+    pos = xp.reshape(xp.arange(n, dtype=itype, **be.device_kwargs), shape)
+    sel = xp.reshape(apply_view_ops(pos, ops, be), (-1,))
+    f = be.native_dtype(be.default_float)
+    hits = be.ns.add_at(xp.zeros((n,), dtype=f, **be.device_kwargs), (sel,),
+                        xp.ones((), dtype=f, **be.device_kwargs))
+    return xp.reshape(hits > 0, shape)
 
 
 # ---------------------------------------------------------------- overwrite
@@ -318,8 +335,8 @@ def _key_mask(x, k):
     """A bool array, True where ``x[k]`` selects (for the gradient of a write)."""
     be = x._be
     xp = be.xp
-    m = xp.zeros(x._data.shape, dtype=xp.bool, **be.device_kwargs)
-    if is_basic(k):
+    if is_basic(k) and be.mutable:
+        m = xp.zeros(x._data.shape, dtype=xp.bool, **be.device_kwargs)
         m[k] = True
         return m
     f = be.native_dtype(be.default_float)

@@ -41,12 +41,22 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("be", names, indirect=True)
 
 
+def _register_torch():
+    """``--backend torch``: PyTorch's namespace through array-api-compat, registered as any
+    user namespace is (the proof that a third-party namespace carries interop)."""
+    if "torch" not in it.backends.list_backends():
+        import array_api_compat.torch as compat_torch
+        it.backends.register_backend("torch", compat_torch)
+
+
 @pytest.fixture
 def be(request):
     """The backend under test, made current for the test's duration."""
     name = request.param
     if name.startswith("cuda") and not _cuda_available():
         pytest.skip("no CUDA GPU with CuPy here")
+    if name == "torch":
+        _register_torch()
     with it.use_backend(name) as backend:
         yield backend
 

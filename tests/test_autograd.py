@@ -3,6 +3,7 @@ hooks, gradcheck, anomaly detection and the engine's guarantees (no recursion li
 freed saved tensors, version counters), on every backend (the ``be`` fixture)."""
 
 import math
+import warnings
 import weakref
 
 import numpy as np
@@ -49,11 +50,15 @@ def test_retain_grad_on_non_leaf(be):
     z.sum().backward()
     assert_close(y.grad, [4.0, 8.0])          # dz/dy = 2y
     assert_close(x.grad, [8.0, 16.0])         # dz/dx = 8x
-    # a non-leaf that does not retain its grad keeps .grad None
+    # a non-leaf that does not retain its grad keeps .grad None, and reading it warns
     x2 = f64([1.0], requires_grad=True)
     y2 = x2 * 2.0
     (y2 * 1.0).sum().backward()
-    assert y2.grad is None
+    with pytest.warns(UserWarning, match="not a leaf Tensor"):
+        assert y2.grad is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert x2.grad is not None and y.grad is not None   # leaves and retained: no warning
 
 
 def test_detach(be):
@@ -1012,3 +1017,34 @@ def test_detect_anomaly_shows_the_forward_call(be):
     assert "test_autograd.py" in msg and "the culprit line" in msg
     # outside detection nothing is recorded any more
     assert it.autograd.graph.next_seq == it.autograd.graph._counter.__next__
+
+
+def test_function_with_setup_context_pytorch2_style(be):
+    torch = pytest.importorskip("torch")
+
+    def make(base, lib):
+        class Cube(base):
+            @staticmethod
+            def forward(x, k):
+                return x * x * x * k
+
+            @staticmethod
+            def setup_context(ctx, inputs, output):
+                x, k = inputs
+                ctx.save_for_backward(x)
+                ctx.k = k
+
+            @staticmethod
+            def backward(ctx, g):
+                x, = ctx.saved_tensors
+                return g * 3 * x * x * ctx.k, None
+        return Cube
+
+    Cube = make(Function, it)
+    TCube = make(torch.autograd.Function, torch)
+    x = f64([0.5, -2.0], requires_grad=True)
+    tx = torch.tensor([0.5, -2.0], dtype=torch.float64, requires_grad=True)
+    (g,) = it.autograd.grad(Cube.apply(x, 2.0).sum(), x, create_graph=True)
+    (tg,) = torch.autograd.grad(TCube.apply(tx, 2.0).sum(), tx, create_graph=True)
+    assert_close(g, tg.detach().numpy())
+    assert gradcheck(lambda v: Cube.apply(v, 2.0), (x,))

@@ -14,6 +14,9 @@
 
     y = Exp.apply(x)
 
+PyTorch 2's form works too: ``forward(x)`` without ``ctx`` plus a static
+``setup_context(ctx, inputs, output)`` that saves for backward.
+
 ``forward`` runs on Tensors with recording off; ``backward`` gets Tensors and runs
 with recording on only under ``create_graph=True`` (so a backward written with
 interop ops is differentiable again).
@@ -169,6 +172,13 @@ class Function(metaclass=FunctionMeta):
         raise NotImplementedError("You must implement the backward function for custom "
                                   "autograd.Function.")
 
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        """PyTorch 2's split form: a Function that defines ``setup_context`` has a
+        ``forward(*args)`` without ``ctx``; ``setup_context(ctx, inputs, output)`` then saves
+        what backward needs."""
+        raise NotImplementedError("setup_context is not overridden")
+
     @classmethod
     def apply(cls, *args, **kwargs):
         ctx = FunctionCtx()
@@ -180,7 +190,11 @@ class Function(metaclass=FunctionMeta):
         prev = _gm.enabled
         _gm.enabled = False
         try:
-            outputs = cls.forward(ctx, *args, **kwargs)
+            if cls.setup_context is Function.setup_context:
+                outputs = cls.forward(ctx, *args, **kwargs)
+            else:
+                outputs = cls.forward(*args, **kwargs)
+                cls.setup_context(ctx, args, outputs)
         finally:
             _gm.enabled = prev
             ctx._in_forward = None

@@ -23,6 +23,7 @@ set in ``__dict__`` only where they apply):
   graph, and an in-place op on the base replays them to refresh the view's graph.
 """
 
+import warnings
 import weakref
 
 from . import graph as _graph
@@ -51,8 +52,18 @@ class Variable:
     # ------------------------------------------------------------------ gradient
     @property
     def grad(self):
-        """The accumulated gradient (a tensor or None)."""
-        return self._grad
+        """The accumulated gradient (a tensor or None). Reading it on a non-leaf tensor that
+        does not retain its gradient warns, as in PyTorch: it is never filled there."""
+        g = self._grad
+        if g is None and self._node is not None and self._node.__class__ is not _AccumulateGrad \
+                and not self._retains_grad:
+            warnings.warn("The .grad attribute of a Tensor that is not a leaf Tensor is being "
+                          "accessed. Its .grad attribute won't be populated during backward(). If "
+                          "you indeed want the .grad field to be populated for a non-leaf Tensor, "
+                          "use .retain_grad() on the non-leaf Tensor. If you access the non-leaf "
+                          "Tensor by mistake, make sure you access the leaf Tensor instead.",
+                          UserWarning, stacklevel=2)
+        return g
 
     @grad.setter
     def grad(self, value):

@@ -1,0 +1,243 @@
+"""In-place ops, views and aliases against PyTorch: stale views after an in-place op,
+aliasing that must not reach a leaf, dtypes kept through in-place promotion, saved
+values that an in-place op may change without error, and backends whose arrays are
+immutable. Each case runs the same program in interop and torch and compares values
+and gradients (the random-program version of these checks is tests/test_fuzz.py)."""
+
+import numpy as np
+import pytest
+
+import interop as it
+
+from helpers import to_np
+
+torch = pytest.importorskip("torch")
+
+
+def _both(program, *data, dtype="float64"):
+    """Run ``program(lib, *leaves)`` with interop and with torch on leaves made from
+    ``data``; return (interop outputs, torch outputs, interop grads, torch grads)."""
+    xs = [it.tensor(d, dtype=getattr(it, dtype), requires_grad=True) for d in data]
+    ts = [torch.tensor(d, dtype=getattr(torch, dtype), requires_grad=True) for d in data]
+    out = program(it, *xs)
+    tout = program(torch, *ts)
+    out.sum().backward()
+    tout.sum().backward()
+    return out, tout, [x.grad for x in xs], [t.grad for t in ts]
+
+
+def _check(program, *data, dtype="float64"):
+    out, tout, gs, tgs = _both(program, *data, dtype=dtype)
+    np.testing.assert_allclose(to_np(out), tout.detach().numpy(), rtol=1e-12)
+    assert str(out.dtype).split(".")[-1] == str(tout.dtype).split(".")[-1]
+    for g, tg in zip(gs, tgs):
+        if tg is None:
+            assert g is None
+            continue
+        assert str(g.dtype).split(".")[-1] == str(tg.dtype).split(".")[-1]
+        np.testing.assert_allclose(to_np(g), tg.numpy(), rtol=1e-12)
+
+
+# -------------------------------------------------------------- stale views (item 1)
+
+def test_other_view_sees_inplace_through_a_sibling_view(be):
+    def prog(lib, x):
+        y = x * 1
+        a, b = y[:], y[:]
+        b.mul_(10)
+        return a
+    _check(prog, [1.0, 2.0])
+
+
+def test_view_sees_inplace_on_its_base(be):
+    def prog(lib, x):
+        y = x * 1
+        a = y.view(2)
+        y.mul_(10)
+        return a
+    _check(prog, [1.0, 2.0])
+
+
+def test_views_of_views_and_permuted_views_follow_their_base(be):
+    def prog(lib, x):
+        y = x * 1
+        t = y.t()
+        row = y[1]
+        col = t[:, 0][1:]
+        y[0, 1:].mul_(3.0)
+        row.add_(y[0])          # through a view, reading another view of the same base
+        return t.sum(1) * 2 + row + col.sum()
+    _check(prog, [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+
+
+def test_view_of_plain_tensor_joins_the_graph_when_its_base_does(be):
+    def prog(lib, w):
+        y = lib.zeros(3, dtype=w.dtype)
+        v1 = y[:2]
+        v2 = y[1:]
+        v2.copy_(w)
+        return v1 * 1
+    _check(prog, [1.0, 2.0])
+
+
+def test_expanded_view_is_refreshed_but_not_written(be):
+    def prog(lib, x):
+        y = x * 1
+        e = y.expand(3, 2)
+        y.mul_(2)
+        return e
+    _check(prog, [1.0, 2.0])
+    x = it.tensor([1.0, 2.0])
+    with pytest.raises(RuntimeError, match="expanded"):
+        x.expand(3, 2).add_(1)
+
+
+# ----------------------------------------------------------------- aliasing (item 2)
+
+def test_flip_is_a_copy_on_every_backend(be):
+    x = it.tensor([1.0, 2.0, 3.0])
+    y = x.flip([0])
+    y[0] = 5.0
+    y.mul_(2)
+    assert x.tolist() == [1.0, 2.0, 3.0]
+
+
+def test_contiguous_copies_a_non_contiguous_layout(be):
+    t = it.tensor([[1.0, 2.0], [3.0, 4.0]])
+    assert t.is_contiguous() and not t.t().is_contiguous()
+    c = t.t().contiguous()
+    assert c.is_contiguous()
+    c.add_(100)
+    assert t.tolist() == [[1.0, 2.0], [3.0, 4.0]]
+    assert t.t().contiguous().view(-1).tolist() == [1.0, 3.0, 2.0, 4.0]
+    assert t.contiguous() is t          # already contiguous: itself, as in PyTorch
+
+
+def test_contiguous_matches_torch_strides(be):
+    x = it.arange(24).reshape(2, 3, 4)
+    tx = torch.arange(24).reshape(2, 3, 4)
+    for f in (lambda a: a, lambda a: a.permute(2, 0, 1), lambda a: a[:, 1:, ::2],
+              lambda a: a.transpose(0, 1)):
+        assert f(x).is_contiguous() == f(tx).is_contiguous()
+        assert f(x).contiguous().stride() == f(tx).contiguous().stride()
+        assert f(x).contiguous().tolist() == f(tx).contiguous().tolist()
+
+
+def test_real_part_of_a_complex_tensor_refuses_writes(be):
+    z = it.tensor([1 + 2j, 3 - 1j])
+    r = z.real
+    with pytest.raises(RuntimeError, match="copy"):
+        r.add_(1)
+    x = it.tensor([1.0, 2.0])
+    assert x.real is x
+
+
+def test_sum_to_same_shape_is_the_tensor_itself(be):
+    x = it.tensor([1.0, 2.0])
+    assert it.sum_to(x, (2,)) is x
+
+
+# -------------------------------------------------------- dtypes in place (item 5)
+
+def test_float64_operand_into_float32_tensor_keeps_its_gradient_dtype(be):
+    x32 = it.tensor([1.0, 2.0], requires_grad=True)
+    x64 = it.tensor([3.0, 4.0], dtype=it.float64, requires_grad=True)
+    t32 = torch.tensor([1.0, 2.0], requires_grad=True)
+    t64 = torch.tensor([3.0, 4.0], dtype=torch.float64, requires_grad=True)
+    y = x32 * 1
+    y += x64 * x64
+    ty = t32 * 1
+    ty += t64 * t64
+    assert y.dtype is it.float32
+    (y * y).sum().backward()
+    (ty * ty).sum().backward()
+    assert x64.grad.dtype is it.float64 and x32.grad.dtype is it.float32
+    np.testing.assert_allclose(to_np(x64.grad), t64.grad.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(to_np(x32.grad), t32.grad.numpy(), rtol=1e-6)
+
+
+def test_setitem_of_float64_value_keeps_its_gradient_dtype(be):
+    v = it.tensor([3.0], dtype=it.float64, requires_grad=True)
+    tv = torch.tensor([3.0], dtype=torch.float64, requires_grad=True)
+    y = it.zeros(2)
+    ty = torch.zeros(2)
+    y[0:1] = v
+    ty[0:1] = tv
+    (y * 2).sum().backward()
+    (ty * 2).sum().backward()
+    assert v.grad.dtype is it.float64
+    np.testing.assert_allclose(to_np(v.grad), tv.grad.numpy())
+
+
+# ----------------------------------------- saved values PyTorch does not save
+
+@pytest.mark.parametrize("name", ["mul_scalar", "div", "logaddexp", "pow", "relu", "remainder",
+                                  "add_alpha", "sub_alpha"])
+def test_inplace_on_values_the_backward_does_not_read_is_fine(be, name):
+    def prog(lib, x, w):
+        y = x * 1
+        if name == "mul_scalar":
+            z = y * 2.0
+            y.add_(1)           # y is not needed for the gradient of y * 2
+        elif name == "div":
+            z = y / w
+            z.add_(1)           # the output of / is not saved
+        elif name == "logaddexp":
+            z = lib.logaddexp(y, w)
+            z.mul_(2)
+        elif name == "pow":
+            z = y ** 2.0
+            z.add_(1)           # y ** scalar saves y, not the output
+        elif name == "relu":
+            z = lib.relu(y)
+            y.add_(1)           # relu saves its output, not its input
+        elif name == "remainder":
+            z = lib.remainder(y, w.detach())
+            y.mul_(3)
+        elif name == "add_alpha":
+            z = y.add(w, alpha=2.0)
+            y.mul_(2)
+        else:
+            z = y.sub(w, alpha=0.5)
+            y.mul_(2)
+        return z
+    _check(prog, [1.0, 2.5], [0.5, 1.5])
+
+
+def test_inplace_on_a_saved_value_still_raises(be):
+    x = it.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 1
+    z = y * y
+    y.add_(1)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        z.sum().backward()
+
+
+# ------------------------------------------------------ immutable arrays (item 9)
+
+def test_immutable_backend_refuses_writes_through_views_and_rebinds_owners():
+    jnp = pytest.importorskip("jax.numpy")
+    it.register_backend("jax-inplace-test", jnp)
+    with it.use_backend("jax-inplace-test") as be:
+        assert not be.mutable
+        x = it.tensor([1.0, 2.0, 3.0])
+        x.add_(1)                                  # owns its memory: rebinding is exact
+        x[1] = 10.0
+        assert x.tolist() == [2.0, 10.0, 4.0]
+        v = x[0]
+        with pytest.raises(RuntimeError, match="immutable"):
+            v.add_(1)                              # a view: the write could not reach x
+        with pytest.raises(RuntimeError, match="immutable"):
+            x.mul_(2)                              # x has a live view that would go stale
+        del v
+        d = x.detach()
+        with pytest.raises(RuntimeError, match="immutable"):
+            d.zero_()
+        del d
+        x.mul_(2)
+        assert x.tolist() == [4.0, 20.0, 8.0]
+        w = it.tensor([1.0, 2.0], requires_grad=True)
+        y = w * 1
+        y.mul_(w)                                  # recorded in-place ops work too
+        y.sum().backward()
+        assert w.grad.tolist() == [2.0, 4.0]
