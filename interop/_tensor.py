@@ -61,6 +61,11 @@ class Tensor(Variable, ArithmeticMethods, UnaryMethods, ReductionMethods, ViewMe
 
     # ---------------------------------------------------------------- creation
     def __init__(self, *data, dtype=None, device=None, requires_grad=False):
+        try:
+            self._data
+            return      # already built by a subclass's __new__ (e.g. from as_subclass)
+        except AttributeError:
+            pass
         be = backend_for(device)
         dt = interop_dtype(be, dtype)
         is_size = all(d.__class__ is int for d in data) or (len(data) == 1 and

@@ -819,6 +819,53 @@ def test_gradgradcheck(be, op, data):
     assert it.autograd.gradgradcheck(op.f, inputs, **op.gc)
 
 
+class Param(it.Tensor):
+    """A Tensor subclass made the way ``nn.Parameter`` is: ``Param(tensor)`` shares the data
+    and is a leaf that requires grad."""
+
+    def __new__(cls, data, requires_grad=True):
+        return data.detach().as_subclass(cls).requires_grad_(requires_grad)
+
+
+def _plain_results(op, args, dtype, subclass):
+    inputs = _to_interop(args, dtype)
+    if subclass:
+        inputs = [Param(x) if isinstance(x, it.Tensor) and x.requires_grad else x for x in inputs]
+    outs = _tuple(op.f(*inputs))
+    loss = None
+    for o in outs:
+        if o.requires_grad:
+            term = (o * o).sum()
+            loss = term if loss is None else loss + term
+    if loss is not None:
+        loss.backward()
+    return inputs, outs
+
+
+@pytest.mark.parametrize("op", OPS, ids=repr)
+@settings(suppress_health_check=_HC, max_examples=max(2, settings.default.max_examples // 4))
+@given(data=st.data())
+def test_subclass_inputs(be, op, data):
+    """Every op accepts Tensor subclasses (as nn.Parameter is one), returns plain Tensors,
+    and computes the same values and gradients as with plain tensors."""
+    args, _ = _draw_args(op, data)
+    dt = _float_dtype(op, "float64")
+    xs, outs = _plain_results(op, args, dt, subclass=False)
+    ps, pouts = _plain_results(op, args, dt, subclass=True)
+    assert any(isinstance(p, Param) for p in ps)
+    for o, po in zip(outs, pouts):
+        assert type(po) is it.Tensor or po is not None and any(po is p for p in ps), \
+            f"{op.name}: result of type {type(po).__name__}"
+        assert po.dtype == o.dtype and tuple(po.shape) == tuple(o.shape)
+        np.testing.assert_array_equal(to_np(po), to_np(o))
+    for x, p in zip(xs, ps):
+        if isinstance(p, Param):
+            assert (x.grad is None) == (p.grad is None)
+            if x.grad is not None:
+                assert type(p.grad) is it.Tensor
+                np.testing.assert_array_equal(to_np(p.grad), to_np(x.grad))
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("op", [o for o in OPS if o.torch], ids=repr)
 @settings(suppress_health_check=_HC)

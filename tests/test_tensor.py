@@ -891,3 +891,58 @@ def test_ordering_ops_refuse_complex_on_every_backend(be, call):
     z = it.tensor([1 + 1j, 2 - 1j])
     with pytest.raises(TypeError, match="complex"):
         call(z)
+
+
+# ---------------------------------------------------------------- Tensor subclasses
+
+class _Param(it.Tensor):
+    def __new__(cls, data, requires_grad=True):
+        return data.detach().as_subclass(cls).requires_grad_(requires_grad)
+
+
+class _Tagged(it.Tensor):
+    """A subclass that asks for results of its own type (it overrides ``_make``)."""
+
+    @staticmethod
+    def _make(data, be, node):
+        return it.Tensor._make(data, be, node).as_subclass(_Tagged)
+
+
+def test_subclass_instances_work_in_every_operator(be):
+    p = _Param(it.tensor([1.0, 2.0]))
+    x = it.tensor([3.0, 4.0])
+    assert isinstance(p, it.Tensor) and isinstance(p, it.autograd.Variable) and p.is_leaf
+    for r in (p * x, x * p, p * 2.0, 2.0 * p, p + p, p @ x, -p, p.exp(), p[0], p.sum(), p > 1):
+        assert type(r) is it.Tensor
+    (p * x).sum().backward()
+    assert p.grad.tolist() == [3.0, 4.0]
+    with it.no_grad():
+        p -= 0.5 * p.grad                       # an optimizer step on a subclass
+    assert type(p) is _Param and p.tolist() == [-0.5, 0.0]
+
+
+def test_subclass_can_ask_for_results_of_its_type(be):
+    t = it.tensor([1.0, 2.0]).as_subclass(_Tagged)
+    assert type(t * 2) is _Tagged and type(t.exp()) is _Tagged and type(t[0]) is _Tagged
+    assert (t * 2).tolist() == [2.0, 4.0]
+
+
+def test_tensor_constructor_pytorch_forms(be):
+    t = it.Tensor([1, 2])
+    assert t.dtype is it.float32 and t.tolist() == [1.0, 2.0]
+    assert it.Tensor(2, 3).shape == (2, 3) and it.Tensor(2, 3).dtype is it.float32
+    assert it.Tensor().shape == (0,)
+    assert it.Tensor((2, 3)).tolist() == [2.0, 3.0]
+    with pytest.raises(TypeError, match="data"):
+        it.Tensor([1.0], [2.0])
+
+
+def test_contains_and_numpy_asarray(be):
+    t = it.tensor([1.0, 2.0, 3.0])
+    assert 2.0 in t and 5 not in t and it.tensor(3.0) in t
+    with pytest.raises(RuntimeError, match="Tensor or scalar"):
+        "a" in t
+    if be.device.type == "cpu":
+        a = np.asarray(t)
+        assert a.dtype == np.float32 and a.tolist() == [1.0, 2.0, 3.0]
+        assert np.asarray(it.tensor([1, 2])).dtype == np.int64
