@@ -175,13 +175,16 @@ def binary(a, b, fwd, cls, op, reverse=False):
         node.arrs = (ad if sa else UNSAVED, bd if sb else UNSAVED)
     else:
         node.saved = node.arrs = ()
-    # Reduce/cast in backward only where the forward broadcast or promoted.
+    # Reduce/cast in backward only where the forward broadcast or promoted (judged on the
+    # operands as given: ad/bd may be promoted copies).
     ds = data.shape
     dd = data.dtype
     cplx = dd in be.complex_natives
-    if cplx or (at and (ad.shape != ds or ad.dtype != dd)) or (bt and (bd.shape != ds or bd.dtype != dd)):
-        node.fix = (ad.shape if at else None, cast_back(be, ad.dtype, dd) if at else None,
-                    bd.shape if bt else None, cast_back(be, bd.dtype, dd) if bt else None, cplx)
+    oa = a._data if at else None
+    ob = b._data if bt else None
+    if cplx or (at and (oa.shape != ds or oa.dtype != dd)) or (bt and (ob.shape != ds or ob.dtype != dd)):
+        node.fix = (oa.shape if at else None, cast_back(be, oa.dtype, dd) if at else None,
+                    ob.shape if bt else None, cast_back(be, ob.dtype, dd) if bt else None, cplx)
     else:
         node.fix = None
     return (a if at else b)._make(data, be, node)
