@@ -11,9 +11,13 @@ __all__ = ["astype", "clone", "to", "move"]
 
 
 class AstypeBackward(Node):
-    __slots__ = ("dtype",)
+    """The gradient returns in the input's dtype; a real input cast to complex gets the real
+    part (PyTorch's convention)."""
+    __slots__ = ("dtype", "real")
 
     def backward(self, xp, g, s):
+        if self.real:
+            g = xp.real(g)
         return xp.astype(g, self.dtype),
 
 
@@ -37,6 +41,7 @@ def astype(x, dtype, /, *, copy=True, device=None):
                                    f"and is not differentiable; use .real")
             node = record(AstypeBackward, be, (x,))
             node.dtype = x._data.dtype
+            node.real = target.is_complex and not be.dtype_of(x._data).is_complex
     return x._make(data, be, node)
 
 

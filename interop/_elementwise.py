@@ -70,45 +70,34 @@ class BinaryBackward(Node):
         return xp.conj(v)
 
 
-def _scalar_operand(a, c, op):
-    """Check a Python scalar against tensor ``a``; return ``a``'s data, promoted if the
-    scalar's kind is higher (float scalar with an integer tensor gives float32, as in PyTorch)."""
-    ad = a._data
+def _scalar_dtype(a, c, op):
+    """None when Python scalar ``c`` leaves tensor ``a``'s dtype as it is, else the dtype ``a``
+    is promoted to (a float scalar with an integer tensor gives float32, as in PyTorch)."""
     be = a._be
+    ad = a._data
     ct = c.__class__
     if ct is not complex and ad.dtype in be.inexact_natives:
-        return ad                       # the common case: a real scalar with a float tensor
+        return None                     # the common case: a real scalar with a float tensor
     k = be.from_native[ad.dtype].kind
     if ct is float:
-        if k in "fc":
-            return ad
-        return be.xp.astype(ad, be.native_dtype(be.default_float))
+        return None if k in "fc" else be.default_float
     if ct is int:
-        if k != "b":
-            return ad
-        return be.xp.astype(ad, be.native_dtype(be.default_int))
+        return None if k != "b" else be.default_int
     if ct is complex:
         if k == "c":
-            return ad
-        d = be.from_native[ad.dtype]
-        target = d.to_complex() if k == "f" else be.default_float.to_complex()
-        return be.xp.astype(ad, be.native_dtype(target))
+            return None
+        return be.from_native[ad.dtype].to_complex() if k == "f" else be.default_float.to_complex()
     if ct is bool:
-        return ad
+        return None
     raise TypeError(f"{op}: expected a Tensor or a Python scalar (bool, int, float, complex), "
                     f"got {type(c).__name__}")
 
 
-def _promote_pair(be, ad, bd):
-    """Both operands cast to the dtype they combine to (see ``interop._promotion``)."""
-    da = be.from_native[ad.dtype]
-    db = be.from_native[bd.dtype]
-    rt = promote_types(da, db)
-    if rt is not da:
-        ad = be.xp.astype(ad, be.native_dtype(rt))
-    if rt is not db:
-        bd = be.xp.astype(bd, be.native_dtype(rt))
-    return ad, bd
+def _promoted(x, dtype):
+    """``x`` cast to ``dtype`` as a recorded op where ``x`` requires grad: the cast copy is what
+    the next node saves (so an in-place change of ``x`` afterwards is no error), and the cast's
+    own backward returns the gradient in ``x``'s dtype."""
+    return astype(x, dtype) if x._be.from_native[x._data.dtype] is not dtype else x
 
 
 def _describe(v):
@@ -137,15 +126,20 @@ def binary(a, b, fwd, cls, op, reverse=False):
     if bt:
         if b._be is not be:
             raise mixed_backends(a, b, op)
+        if a._data.dtype != b._data.dtype:     # (see interop._promotion)
+            rt = promote_types(be.from_native[a._data.dtype], be.from_native[b._data.dtype])
+            a, b = _promoted(a, rt), _promoted(b, rt)
         ad = a._data
         bd = b._data
-        if ad.dtype != bd.dtype:
-            ad, bd = _promote_pair(be, ad, bd)
     elif b.__class__ in SCALAR_TYPES:
-        ad = _scalar_operand(a, b, op)
+        if b.__class__ is not float or a._data.dtype not in be.inexact_natives:
+            rt = _scalar_dtype(a, b, op)
+            if rt is not None:
+                a = _promoted(a, rt)
+            if b.__class__ is bool and be.from_native[a._data.dtype].kind != "b":
+                b = int(b)      # the standard promotes Python bools with bool arrays only
+        ad = a._data
         bd = b
-        if bd.__class__ is bool and be.from_native[ad.dtype].kind != "b":
-            bd = int(b)         # the standard promotes Python bools with bool arrays only
     else:
         for st in SCALAR_TYPES:          # subclasses (numpy.float64 is a float): plain scalars
             if isinstance(b, st):
@@ -175,16 +169,14 @@ def binary(a, b, fwd, cls, op, reverse=False):
         node.arrs = (ad if sa else UNSAVED, bd if sb else UNSAVED)
     else:
         node.saved = node.arrs = ()
-    # Reduce/cast in backward only where the forward broadcast or promoted (judged on the
-    # operands as given: ad/bd may be promoted copies).
+    # Reduce in backward only where the forward broadcast (a promoted operand is a recorded
+    # cast, whose own node casts the gradient back).
     ds = data.shape
     dd = data.dtype
     cplx = dd in be.complex_natives
-    oa = a._data if at else None
-    ob = b._data if bt else None
-    if cplx or (at and (oa.shape != ds or oa.dtype != dd)) or (bt and (ob.shape != ds or ob.dtype != dd)):
-        node.fix = (oa.shape if at else None, cast_back(be, oa.dtype, dd) if at else None,
-                    ob.shape if bt else None, cast_back(be, ob.dtype, dd) if bt else None, cplx)
+    if cplx or (at and (ad.shape != ds or ad.dtype != dd)) or (bt and (bd.shape != ds or bd.dtype != dd)):
+        node.fix = (ad.shape if at else None, cast_back(be, ad.dtype, dd) if at else None,
+                    bd.shape if bt else None, cast_back(be, bd.dtype, dd) if bt else None, cplx)
     else:
         node.fix = None
     return (a if at else b)._make(data, be, node)

@@ -44,11 +44,13 @@ UNARY = {
     "float": lambda lib, x: x.float(),
     "double": lambda lib, x: x.double(),
 }
-def _standard(f):
+def _standard(f, prepare_b=None):
     """A binary op as the Array API standard promotes: a 0-d tensor takes part in float
     promotion like any other (PyTorch would keep the dimensioned operand's float dtype;
-    interop follows the standard there)."""
+    interop follows the standard there). ``prepare_b`` runs on ``b`` first, in b's dtype."""
     def g(lib, a, b):
+        if prepare_b is not None:
+            b = prepare_b(b)
         if lib is torch and a.dtype != b.dtype:
             common = torch.promote_types(a.dtype, b.dtype)
             a, b = a.to(common), b.to(common)
@@ -60,7 +62,7 @@ BINARY = {
     "add": _standard(lambda lib, a, b: a + b),
     "sub": _standard(lambda lib, a, b: a - b),
     "mul": _standard(lambda lib, a, b: a * b),
-    "div": _standard(lambda lib, a, b: a / (b * b + 1)),
+    "div": _standard(lambda lib, a, b: a / b, prepare_b=lambda b: b * b + 1),
     "maximum": _standard(lambda lib, a, b: lib.maximum(a, b)),
     "where": _standard(lambda lib, a, b: lib.where(a > b, a, b)),
 }
