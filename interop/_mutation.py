@@ -123,6 +123,8 @@ def inplace(a, b, op_fn, native, op):
     bt = isinstance(b, Variable)
     if bt and b._be is not a._be:
         raise mixed_backends(a, b, op)
+    if b.__class__ is bool and a._be.dtype_of(a._data).kind != "b":
+        b = int(b)          # the standard promotes Python bools with bool arrays only
     if _needs_graph(a, b):
         return inplace_graph(a, lambda old: op_fn(old, b), op)
     if not a._be.mutable or (a._base is not None and not writable_view(a)):
@@ -398,10 +400,16 @@ def setitem(x, key, value):
     vshape = tuple(vd.shape) if vt else ()
     if vt:
         try:
-            be.xp.broadcast_to(vd, sel_shape)
+            vd = be.xp.broadcast_to(vd, sel_shape)
         except (ValueError, RuntimeError):
             raise ValueError(f"setitem: shape mismatch: value of shape {vshape} cannot be broadcast "
                              f"to the indexed shape {tuple(sel_shape)}") from None
+    read_key = k
+    if any(q is None for q in k):
+        # None inserts unit dims in the selection only: write through the key without it
+        k = tuple(q for q in k if q is not None)
+        if vt:
+            vd = be.xp.reshape(vd, tuple(be.getitem(x._data, k).shape))
     if _needs_graph(x, value):
         if x._base is not None and not writable_view(x):
             raise RuntimeError("setitem: cannot write into an expanded/broadcast view: its elements "
@@ -409,7 +417,8 @@ def setitem(x, key, value):
         old_edge = x._node
         _assign(x, k, vd)
         mask = _key_mask(x, k)
-        node = record(SetItemBackward, be, (x, value if vt else None), (k, mask), (k, mask))
+        node = record(SetItemBackward, be, (x, value if vt else None), (read_key, mask),
+                      (read_key, mask))
         node.next = (old_edge, value._node if vt else None)
         node.vshape = vshape
         node.vdtype = value._data.dtype if vt and value._data.dtype != x._data.dtype else None

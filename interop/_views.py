@@ -115,12 +115,15 @@ def reshape(x, /, shape, *, copy=None):
         try:
             data = xp.reshape(xd, shape, copy=False)
         except _NO_VIEW:
-            if copy is False:
+            if 0 in xd.shape:          # no elements: any shape is a view of nothing
+                data = xp.reshape(xd, shape)
+            elif copy is False:
                 raise RuntimeError(f"view size is not compatible with input tensor's size and stride "
                                    f"(shape {tuple(xd.shape)} -> {shape}); use .reshape(...) "
                                    f"instead") from None
-            data = xp.reshape(xd, shape, copy=True)
-            is_view = False
+            else:
+                data = xp.reshape(xd, shape, copy=True)
+                is_view = False
     node = None
     if x._node is not None and grad_state.enabled:
         node = record(ReshapeBackward, x._be, (x,))

@@ -153,14 +153,16 @@ def _apply(fn, a, b):
     return out, err
 
 
-def _agree(pair, where):
+def _agree(pair, where, loose=False):
+    """Same shape, dtype, requires_grad and values (``loose``: float32 took part somewhere,
+    so values carry float32 rounding, which NumPy and PyTorch do not round alike)."""
     x, t = pair
     assert tuple(x.shape) == tuple(t.shape), f"{where}: shape {tuple(x.shape)} vs {tuple(t.shape)}"
     assert str(x.dtype).split(".")[-1] == str(t.dtype).split(".")[-1], \
         f"{where}: dtype {x.dtype} vs {t.dtype}"
     assert x.requires_grad == t.requires_grad, \
         f"{where}: requires_grad {x.requires_grad} vs {t.requires_grad}"
-    tol = 1e-4 if x.dtype is it.float32 else 1e-10
+    tol = 1e-4 if loose or x.dtype is it.float32 else 1e-10
     np.testing.assert_allclose(to_np(x), t.detach().numpy(), rtol=tol, atol=tol, err_msg=where)
 
 
@@ -284,12 +286,14 @@ def _run_program(prog):
             continue
         if x is None or not hasattr(x, "shape") or x.dtype not in (it.float32, it.float64):
             continue
-        _agree((x, t), where)
+        loose = any(v[0].dtype is it.float32 for v in vals) or x.dtype is it.float32
+        _agree((x, t), where, loose)
         vals.append((x, t, u))
         log[-1] = f"v{len(vals) - 1} = " + log[-1]
     where = " ; ".join(log)
+    loose = any(v[0].dtype is it.float32 for v in vals)
     for i, (x, t, _) in enumerate(vals):     # in-place steps changed earlier values: all agree
-        _agree((x, t), f"{where}\n  final v{i}")
+        _agree((x, t), f"{where}\n  final v{i}", loose)
     return vals, leaves, where, rng
 
 

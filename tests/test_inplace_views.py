@@ -241,3 +241,39 @@ def test_immutable_backend_refuses_writes_through_views_and_rebinds_owners():
         y.mul_(w)                                  # recorded in-place ops work too
         y.sum().backward()
         assert w.grad.tolist() == [2.0, 4.0]
+
+
+# ------------------------------------------- writes that crashed on strict only
+
+def test_setitem_with_none_in_the_key(be):
+    x = it.zeros(2, 3)
+    tx = torch.zeros(2, 3)
+    x[None, 0] = 5.0
+    tx[None, 0] = 5.0
+    w = it.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
+    tw = torch.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
+    x[None, 1] = w
+    tx[None, 1] = tw
+    assert x.tolist() == tx.tolist()
+    (x * 2).sum().backward()
+    (tx * 2).sum().backward()
+    assert w.grad.tolist() == tw.grad.tolist()
+
+
+def test_empty_tensors_view_and_masked_write(be):
+    assert it.zeros(2, 0).view(0).shape == (0,)
+    assert it.zeros(2, 0).view(-1, 2).shape == (0, 2)
+    x = it.zeros(0, 3)
+    x[x > 0] = 1.0
+    assert x.shape == (0, 3)
+    y = it.zeros(2, 3)
+    y[y > 0] = it.tensor(1.0)
+    assert y.tolist() == [[0.0] * 3] * 2
+
+
+def test_integer_tensor_plus_python_bool_in_place(be):
+    y = it.tensor([1, 2])
+    y += True
+    ty = torch.tensor([1, 2])
+    ty += True
+    assert y.tolist() == ty.tolist() and y.dtype is it.int64
