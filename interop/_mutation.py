@@ -259,10 +259,27 @@ def copy_slices(base, view, res):
     refresh_views(base)
 
 
+def fill_through_broadcast(view, ops, value, op):
+    """Write the constant ``value`` through a view that has a broadcast step (``fill_``,
+    ``zero_``, ``v[key] = 0.``): every element of it aliases memory of its base, and the
+    aliased memory takes the value, as in PyTorch. Done as an in-place op on the base."""
+    base = view._base
+    be = base._be
+    m = _covered(be, base._data.shape, ops)
+    if _needs_graph(base):
+        mask = base._make(m, be, None)
+        return inplace_graph(base, lambda old: where(mask, value, old), op)
+    check_inplace(base, op)
+    write(base, be.xp.where(m, be.xp.asarray(value, dtype=base._data.dtype, **be.device_kwargs),
+                            base._data), op)
+    bump_version(base)
+    return view
+
+
 def _covered(be, shape, ops):
     """A bool array of ``shape``: True at the elements a view taken by ``ops`` reads."""
     xp = be.xp
-    if be.mutable:
+    if be.mutable and all(kind != "expand" for kind, _ in ops):
         m = xp.zeros(shape, dtype=xp.bool, **be.device_kwargs)
         apply_view_ops(m, ops, be)[...] = True
         return m
@@ -291,6 +308,8 @@ def overwrite(a, value, op):
             raise mixed_backends(a, value, op)
         vt = value
     elif value.__class__ in SCALAR_TYPES:
+        if a._base is not None and not writable_view(a):
+            return fill_through_broadcast(a, a._view_ops, value, op)
         vt = value
     else:
         vt = a._make(value, be, None)        # a raw array drawn for this tensor
@@ -410,10 +429,13 @@ def setitem(x, key, value):
         k = tuple(q for q in k if q is not None)
         if vt:
             vd = be.xp.reshape(vd, tuple(be.getitem(x._data, k).shape))
+    if x._base is not None and not writable_view(x):
+        if vt:
+            raise RuntimeError("setitem: cannot write a tensor into an expanded/broadcast view: "
+                               "its elements share memory locations; clone() it first")
+        fill_through_broadcast(x, x._view_ops + (("index", read_key),), vd, "setitem")
+        return
     if _needs_graph(x, value):
-        if x._base is not None and not writable_view(x):
-            raise RuntimeError("setitem: cannot write into an expanded/broadcast view: its elements "
-                               "share memory locations; clone() it first")
         old_edge = x._node
         _assign(x, k, vd)
         mask = _key_mask(x, k)

@@ -277,3 +277,19 @@ def test_integer_tensor_plus_python_bool_in_place(be):
     ty = torch.tensor([1, 2])
     ty += True
     assert y.tolist() == ty.tolist() and y.dtype is it.int64
+
+
+def test_constant_written_through_an_expanded_view_reaches_the_aliased_memory(be):
+    for write in (lambda v: v.fill_(0.5), lambda v: v.zero_(), lambda v: v.__setitem__(0, 2.0),
+                  lambda v: v.__setitem__((0, slice(1, 3)), 2.0)):
+        b, tb = it.zeros(1, 4), torch.zeros(1, 4)
+        write(b.expand(3, 4))
+        write(tb.expand(3, 4))
+        assert b.tolist() == tb.tolist()
+    with pytest.raises(RuntimeError, match="expanded"):
+        it.zeros(1, 4).expand(3, 4).copy_(it.ones(3, 4))   # a tensor value: refused, as torch
+    x = it.tensor([[1.0, 2.0]], requires_grad=True)
+    v = (x * 1).expand(3, 2)
+    v.fill_(0.5)
+    (v * x).sum().backward()                  # PyTorch cannot differentiate this; interop can
+    assert x.grad.tolist() == [[1.5, 1.5]] and v.tolist() == [[0.5, 0.5]] * 3
