@@ -186,8 +186,8 @@ def _kernel_backends():
     fb = _fallback()
     strict = it.get_backend("strict")
     # the cpu backend really has native kernels; the fallback really uses the generic ones
-    assert type(cpu).add_at is not Backend.add_at and type(cpu).index_add is not Backend.index_add
-    assert type(fb) is Backend
+    assert cpu.kernel_paths["add_at"] == "native" and cpu.kernel_paths["index_add"] == "native"
+    assert type(fb) is Backend and set(fb.kernel_paths.values()) == {"fallback"}
     return [cpu, fb, strict]
 
 
