@@ -355,8 +355,8 @@ class Backend:
         return bool(self.xp.any(bad))
 
     def _key_in_bounds(self, x, key, op):
-        """An IndexError for an integer-array entry of ``key`` out of range for the dim of ``x``
-        it indexes (for libraries whose array indexing wraps around instead: CuPy)."""
+        """An IndexError for an integer or integer-array entry of ``key`` out of range for the
+        dim of ``x`` it indexes (one synchronization per array on an accelerator)."""
         key = key if isinstance(key, tuple) else (key,)
         is_mask = [hasattr(k, "dtype") and self.from_native.get(k.dtype) is _dt.bool for k in key]
         used = sum(k.ndim if m else int(k is not None and k is not Ellipsis)
@@ -368,12 +368,15 @@ class Backend:
             elif m:
                 dim += k.ndim
             elif k is not None:
-                if dim < x.ndim and hasattr(k, "dtype") and math.prod(k.shape):
-                    n = x.shape[dim]
-                    if self._outside(k, n):
-                        raise IndexError(f"{op}: index out of range for dimension {dim} with "
-                                         f"size {n} (entries from {int(self.xp.min(k))} to "
-                                         f"{int(self.xp.max(k))})")
+                n = x.shape[dim] if dim < x.ndim else None
+                if n is not None and k.__class__ is int and not -n <= k < n:
+                    raise IndexError(f"{op}: index {k} out of range for dimension {dim} with "
+                                     f"size {n}")
+                if n is not None and hasattr(k, "dtype") and math.prod(k.shape) and \
+                        self._outside(k, n):
+                    raise IndexError(f"{op}: index out of range for dimension {dim} with size "
+                                     f"{n} (entries from {int(self.xp.min(k))} to "
+                                     f"{int(self.xp.max(k))})")
                 dim += 1
 
     # ---- standard-only fallbacks (what array-api-strict and registered namespaces run)
@@ -386,10 +389,19 @@ class Backend:
         return xp.reshape(x, shape) if lead else x
 
     def _fallback_getitem(self, x, key):
+        key = key if isinstance(key, tuple) else (key,)
+        if not all(_is_basic_index(k) for k in key):
+            # the standard leaves out-of-range entries unspecified: JAX clamps them, CuPy
+            # wraps them around; the table says IndexError
+            self._key_in_bounds(x, key, "getitem")
+        return self._getitem_native_first(x, key)
+
+    def _getitem_native_first(self, x, key):
+        """``x[key]`` by the library's own indexing where it takes the key, else rewritten
+        into the standard's integer-array form (for a library that checks bounds itself)."""
         try:
             return x[key]
         except IndexError:
-            key = key if isinstance(key, tuple) else (key,)
             if all(_is_basic_index(k) for k in key):
                 raise
         return self._getitem_by_arrays(x, key)
@@ -462,7 +474,8 @@ class Backend:
         shape = tuple(x.shape)
         pos = xp.reshape(xp.arange(math.prod(shape), dtype=self.to_native[self.default_int], **kw),
                          shape)
-        lin = self.getitem(pos, key)
+        self._key_in_bounds(x, key, "add_at")
+        lin = self._getitem_native_first(pos, key)
         try:
             values = xp.broadcast_to(values, tuple(lin.shape))
         except (ValueError, RuntimeError):

@@ -43,16 +43,12 @@ class CupyBackend(Backend):
 
     # Native kernels: the table's semantics (interop/backends/_kernels.py), on arguments
     # Backend has already checked. CuPy's integer-array indexing and cupyx.scatter_add wrap
-    # out-of-range indices around instead of raising, so keys are checked here first; and
-    # scatter_add takes only the dtypes CUDA's atomicAdd has (float32, int32, ...): other
-    # dtypes (int64, bool, complex, ...) take the standard-only fallback.
+    # out-of-range indices around instead of raising, so add_at checks its key first (as
+    # Backend's getitem does); and scatter_add takes only the dtypes CUDA's atomicAdd has
+    # (float32, int32, ...): other dtypes (int64, bool, complex, ...) take the fallback.
     def native_kernels(self):
-        return {"getitem": self._getitem, "add_at": self._add_at, "index_add": self._index_add,
+        return {"add_at": self._add_at, "index_add": self._index_add,
                 "scatter_add": self._scatter_add}
-
-    def _getitem(self, x, key):
-        self._key_in_bounds(x, key, "getitem")
-        return self._fallback_getitem(x, key)
 
     def _scatter(self, x, key, values):
         """``x`` copied with ``values`` scatter-added at ``key``, or None where CuPy lacks an

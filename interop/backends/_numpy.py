@@ -27,9 +27,9 @@ class NumpyBackend(Backend):
     # Native kernels: the table's semantics (interop/backends/_kernels.py), on arguments
     # Backend has already checked; results agree with the standard-only fallbacks.
     def native_kernels(self):
-        # (getitem: Backend's own, which already tries NumPy's indexing first)
-        return {"add_at": self._add_at, "index_add": self._index_add,
-                "scatter_add": self._scatter_add, "sum_to": self._sum_to}
+        return {"getitem": self._getitem_native_first, "add_at": self._add_at,
+                "index_add": self._index_add, "scatter_add": self._scatter_add,
+                "sum_to": self._sum_to}
 
     def _sum_to(self, x, shape):
         lead = x.ndim - len(shape)
