@@ -230,6 +230,8 @@ class Backend:
             return fn
 
         def run(x, *args):
+            if name == "sum_to":
+                _sum_to_axes(tuple(x.shape), args[0])     # (raises for a shape x cannot reach)
             out = fn(x, *args)
             shape = tuple(args[0]) if name == "sum_to" else tuple(x.shape)
             if (out is x or tuple(getattr(out, "shape", ())) != shape
@@ -304,11 +306,11 @@ class Backend:
 
     def sum_to(self, x, shape):
         """``x`` summed over broadcast axes down to ``shape``; ``x`` itself when it already has
-        that shape (kernel table: ``KERNELS["sum_to"]``)."""
+        that shape (kernel table: ``KERNELS["sum_to"]``). (Its implementations check the
+        shapes themselves, with ``_sum_to_axes``: this one is on every broadcast's backward.)"""
         shape = tuple(shape)
         if tuple(x.shape) == shape:
             return x
-        _sum_to_axes(tuple(x.shape), shape)          # (raises for a shape x cannot reduce to)
         return self._kernels["sum_to"](x, shape)
 
     # ---- argument checks shared by every implementation
@@ -339,20 +341,15 @@ class Backend:
             raise TypeError(f"{op}: {name} must be an array of integers, got {got}")
         if math.prod(index.shape) == 0:
             return index
-        xp = self.xp
-        if self._outside(index, n):
+        lo, hi = self._min_max(index)
+        if lo < -n or hi >= n:
             raise IndexError(f"{op}: {name} entries must lie in [{-n}, {n}) for a dimension of "
-                             f"size {n}; got entries from {int(xp.min(index))} to "
-                             f"{int(xp.max(index))}")
-        return xp.where(index < 0, index + n, index) if dt.kind == "i" else index
+                             f"size {n}; got entries from {lo} to {hi}")
+        return self.xp.where(index < 0, index + n, index) if lo < 0 else index
 
-    def _outside(self, index, n):
-        """Whether an entry of the integer array ``index`` lies outside ``[-n, n)`` (one
-        synchronization on an accelerator)."""
-        bad = index >= n
-        if self.from_native[index.dtype].kind == "i":
-            bad = bad | (index < -n)
-        return bool(self.xp.any(bad))
+    def _min_max(self, index):
+        """The smallest and the largest entry of a non-empty integer array, as Python ints."""
+        return int(self.xp.min(index)), int(self.xp.max(index))
 
     def _key_in_bounds(self, x, key, op):
         """An IndexError for an integer or integer-array entry of ``key`` out of range for the
@@ -372,11 +369,11 @@ class Backend:
                 if n is not None and k.__class__ is int and not -n <= k < n:
                     raise IndexError(f"{op}: index {k} out of range for dimension {dim} with "
                                      f"size {n}")
-                if n is not None and hasattr(k, "dtype") and math.prod(k.shape) and \
-                        self._outside(k, n):
-                    raise IndexError(f"{op}: index out of range for dimension {dim} with size "
-                                     f"{n} (entries from {int(self.xp.min(k))} to "
-                                     f"{int(self.xp.max(k))})")
+                if n is not None and hasattr(k, "dtype") and math.prod(k.shape):
+                    lo, hi = self._min_max(k)
+                    if lo < -n or hi >= n:
+                        raise IndexError(f"{op}: index out of range for dimension {dim} with "
+                                         f"size {n} (entries from {lo} to {hi})")
                 dim += 1
 
     # ---- standard-only fallbacks (what array-api-strict and registered namespaces run)

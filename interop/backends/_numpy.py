@@ -3,7 +3,7 @@
 import numpy as np
 import array_api_compat.numpy as xp_numpy
 
-from ._base import Backend
+from ._base import Backend, _sum_to_axes
 
 
 class NumpyBackend(Backend):
@@ -32,10 +32,11 @@ class NumpyBackend(Backend):
                 "sum_to": self._sum_to}
 
     def _sum_to(self, x, shape):
-        lead = x.ndim - len(shape)
-        axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape)
-                                          if n == 1 and x.shape[i + lead] != 1)
+        lead, axes = _sum_to_axes(x.shape, shape)
         return x.sum(axis=axes, keepdims=True).reshape(shape) if axes else x.reshape(shape)
+
+    def _min_max(self, index):
+        return int(index.min()), int(index.max())
 
     def _add_at(self, x, key, values):
         out = np.array(x, copy=True)
