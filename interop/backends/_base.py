@@ -247,7 +247,7 @@ class Backend:
     def getitem(self, x, key):
         """``x[key]`` with NumPy's semantics for integer-array and boolean-mask keys
         (kernel table: ``KERNELS["getitem"]``)."""
-        return self._kernels["getitem"](x, key)
+        return self._kernels["getitem"](x, key if isinstance(key, tuple) else (key,))
 
     def add_at(self, x, key, values):
         """``x`` with ``values`` added at ``x[key]``, repeated positions accumulating
@@ -386,7 +386,6 @@ class Backend:
         return xp.reshape(x, shape) if lead else x
 
     def _fallback_getitem(self, x, key):
-        key = key if isinstance(key, tuple) else (key,)
         if not all(_is_basic_index(k) for k in key):
             # the standard leaves out-of-range entries unspecified: JAX clamps them, CuPy
             # wraps them around; the table says IndexError
