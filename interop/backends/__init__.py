@@ -18,13 +18,14 @@ import os
 
 from .._device import device as _device_cls
 from ._base import Backend, BackendUnavailable, HostRNG, REQUIRED_FUNCTIONS
+from ._kernels import KERNELS, Kernel, check_kernels
 from ._numpy import make_numpy_backend
 from ._strict import make_strict_backend
 from ._cupy import make_cupy_backend
 
 __all__ = [
-    "Backend", "BackendUnavailable", "HostRNG", "register_backend", "set_backend",
-    "get_backend", "use_backend", "list_backends", "current_backend", "backend_for",
+    "Backend", "BackendUnavailable", "HostRNG", "KERNELS", "Kernel", "register_backend",
+    "set_backend", "get_backend", "use_backend", "list_backends", "current_backend", "backend_for",
 ]
 
 
@@ -51,17 +52,28 @@ def _canonical(name):
     return _ALIASES.get(name, name)
 
 
-def register_backend(name, namespace_or_factory, *, device=None):
+def register_backend(name, namespace_or_factory, *, device=None, kernels=None):
     """Register a backend under ``name``.
 
     ``namespace_or_factory`` is an Array API namespace (``array_api_compat.torch``,
     ``jax.numpy``, a module of your own), a :class:`Backend`, or a zero-argument
     callable returning either; a callable is called on first use. ``device`` is
     the native device passed to creation functions (default: the namespace's).
+
+    ``kernels`` (for a namespace) maps kernel names of the table ``KERNELS`` to the
+    namespace's own implementations, e.g. ``{"index_add": my_index_add}``; they are
+    called with the table's arguments after interop's checks, and kernels not given
+    use the standard-only fallbacks. Unknown names, non-callables and callables that
+    cannot take the table's arguments are refused here.
     """
     name = _canonical(name)
     if not name:
         raise ValueError("backend name must be non-empty")
+    who = f"register_backend({name!r}, ...)"
+    kernels = check_kernels(kernels, who) or None
+    if kernels is not None and isinstance(namespace_or_factory, Backend):
+        raise TypeError(f"{who}: kernels= is for a namespace; a Backend brings its own "
+                        f"(Backend(..., kernels=...) or native_kernels())")
 
     def factory(obj=namespace_or_factory):
         if isinstance(obj, Backend):
@@ -69,16 +81,19 @@ def register_backend(name, namespace_or_factory, *, device=None):
         if callable(obj) and not hasattr(obj, "asarray"):
             obj = obj()
             if isinstance(obj, Backend):
+                if kernels is not None:
+                    raise TypeError(f"{who}: kernels= is for a namespace, but the factory "
+                                    f"returned a Backend, which brings its own")
                 return obj
         if not hasattr(obj, "asarray"):
-            raise TypeError(f"register_backend({name!r}, ...): expected an Array API namespace "
+            raise TypeError(f"{who}: expected an Array API namespace "
                             f"(a module with asarray, zeros, ...) or a Backend, got {obj!r}")
         missing = [f for f in REQUIRED_FUNCTIONS if not hasattr(obj, f)]
         if missing:
-            raise TypeError(f"register_backend({name!r}, ...): namespace {getattr(obj, '__name__', obj)!r} "
+            raise TypeError(f"{who}: namespace {getattr(obj, '__name__', obj)!r} "
                             f"lacks standard functions interop needs: {', '.join(missing)}")
         return Backend(name, obj, native_device=device, library=getattr(obj, "__name__", "custom"),
-                       device=_device_name(obj, device))
+                       device=_device_name(obj, device), kernels=kernels)
 
     _FACTORIES[name] = factory
     _INSTANCES.pop(name, None)

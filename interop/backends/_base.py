@@ -6,8 +6,9 @@ A :class:`Backend` is one Array API namespace on one device. It owns
 * ``ns``: ``xp``'s public names plus the backend's named kernels; backward
   formulas are written against this object (see ``interop.autograd``),
 * its device, its dtype tables, a random-number source (the standard has none),
-* a short table of named kernels: a pure-standard fallback here, overridden by
-  a native fast path in the backend modules where the library has one.
+* the named kernels of the table in ``_kernels.py`` (``Backend.KERNELS``): each checked
+  here, then run by a registered implementation, a native fast path of the backend
+  module, or the pure-standard fallback here, in that order of preference.
 """
 
 import math
@@ -19,6 +20,7 @@ import numpy as np
 from .. import dtypes as _dt
 from .._device import device as _device_cls
 from ._format import format_array
+from ._kernels import KERNELS, check_kernels, segment_add
 
 __all__ = ["Backend", "BackendUnavailable", "HostRNG", "REQUIRED_FUNCTIONS"]
 
@@ -34,23 +36,26 @@ REQUIRED_FUNCTIONS = (
     "stack", "where", "sum", "max", "min", "prod", "mean", "exp", "log", "tanh",
     "sqrt", "matmul", "astype", "take_along_axis", "equal", "abs", "sign",
     "tensordot", "cumulative_sum", "argmax", "argmin", "sort", "argsort",
+    "take", "searchsorted", "any", "logical_or", "zeros_like",   # (the kernel fallbacks)
 )
 
 
 class Backend:
     """One array namespace on one device, with its kernels and RNG.
 
-    Subclasses override kernels with native fast paths; every kernel here is
+    Subclasses add native fast paths (``native_kernels``); every fallback here is
     written against the standard only, so a bare ``Backend(name, xp)`` works for
-    any conforming namespace (that is how user namespaces are registered).
+    any conforming namespace (that is how user namespaces are registered), and
+    ``kernels={name: callable}`` brings a namespace's own implementations.
 
     Kernel side effects: none. Every kernel returns a new array and leaves its
-    inputs unchanged, on every backend.
+    inputs unchanged, on every backend (``sum_to`` returns ``x`` itself when there
+    is nothing to sum). ``KERNELS`` is the table: signature and semantics of each.
     """
 
     library = "generic"
 
-    def __init__(self, name, xp, *, device=None, native_device=None, library=None):
+    def __init__(self, name, xp, *, device=None, native_device=None, library=None, kernels=None):
         self.name = name
         self.xp = xp
         if library is not None:
@@ -62,6 +67,7 @@ class Backend:
         # functions of ``xp``: ``xp.zeros(shape, dtype=..., **be.device_kwargs)``).
         self.device_kwargs = {} if native_device is None else {"device": native_device}
         self._build_dtype_tables()
+        self._install_kernels(kernels)
         self.ns = self._build_kernel_namespace()
         self.mutable = self._probe_mutable()
         self.default_float = _dt.float32
@@ -123,7 +129,7 @@ class Backend:
                             f"(it has {', '.join(d.name for d in self.to_native)})") from None
 
     # --------------------------------------------------------------- namespace
-    KERNELS = ("index_add", "scatter_add", "add_at", "sum_to", "getitem")
+    KERNELS = KERNELS    # name -> Kernel(signature, semantics, twin); see _kernels.py
 
     def _build_kernel_namespace(self):
         ns = types.SimpleNamespace()
@@ -189,32 +195,209 @@ class Backend:
         return format_array(self.to_host(array), **options)
 
     # ----------------------------------------------------------------- kernels
-    def sum_to(self, g, shape):
-        """Sum ``g`` over broadcast axes so that its shape becomes ``shape``."""
-        xp = self.xp
-        shape = tuple(shape)
-        if tuple(g.shape) == shape:
-            return g
-        lead = g.ndim - len(shape)
-        axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape)
-                                          if n == 1 and g.shape[i + lead] != 1)
-        if axes:
-            g = xp.sum(g, axis=axes, keepdims=True)
-        if lead:
-            g = xp.reshape(g, shape)
-        return g
+    #
+    # The public kernel methods (also in ``ns``) check and normalize their arguments, then
+    # call this backend's implementation: a registered one, else a native fast path
+    # (``native_kernels``), else the standard-only ``_fallback_<name>`` below. The table,
+    # with each kernel's semantics, is ``KERNELS`` (interop/backends/_kernels.py).
+
+    def native_kernels(self):
+        """Native fast paths of this backend: kernel name -> callable taking the arguments of
+        the table's signature, already checked (see ``_kernels.IMPLEMENTATION_ARGUMENTS``).
+        A bare Backend has none; backend modules override this."""
+        return {}
+
+    def _install_kernels(self, kernels):
+        registered = check_kernels(kernels, f"backend {self.name!r}")
+        native = self.native_kernels()
+        self._kernels = {}
+        self.kernel_paths = {}     # name -> "registered" | "native" | "fallback"
+        for k in KERNELS:
+            if k in registered:
+                self._kernels[k] = self._checked_result(k, registered[k])
+                self.kernel_paths[k] = "registered"
+            elif k in native:
+                self._kernels[k] = native[k]
+                self.kernel_paths[k] = "native"
+            else:
+                self._kernels[k] = getattr(self, "_fallback_" + k)
+                self.kernel_paths[k] = "fallback"
+
+    def _checked_result(self, name, fn):
+        """A registered kernel, with its result checked against the table (shape, dtype, a new
+        array): a wrong one is an error at the call, not a wrong gradient later."""
+        if name == "getitem":
+            return fn
+
+        def run(x, *args):
+            if name == "sum_to":
+                _sum_to_axes(tuple(x.shape), args[0])     # (raises for a shape x cannot reach)
+            out = fn(x, *args)
+            shape = tuple(args[0]) if name == "sum_to" else tuple(x.shape)
+            if (out is x or tuple(getattr(out, "shape", ())) != shape
+                    or getattr(out, "dtype", None) != x.dtype):
+                got = ("the input x itself" if out is x else f"{type(out).__name__} of shape "
+                       f"{getattr(out, 'shape', None)} and dtype {getattr(out, 'dtype', None)}")
+                raise RuntimeError(f"kernel {name!r} registered for backend {self.name!r} returned "
+                                   f"{got}; expected a new array of shape {shape} and dtype "
+                                   f"{x.dtype} ({KERNELS[name].signature})")
+            return out
+        return run
 
     def getitem(self, x, key):
-        """``x[key]`` with NumPy's semantics for integer-array and boolean-mask keys.
+        """``x[key]`` with NumPy's semantics for integer-array and boolean-mask keys
+        (kernel table: ``KERNELS["getitem"]``)."""
+        return self._kernels["getitem"](x, key if isinstance(key, tuple) else (key,))
 
-        The standard specifies integer arrays only beside integers, and a boolean array only
-        as the sole index. Other keys (``x[idx, ...]``, ``x[:, mask]``, ``x[:, i, j]``) are
-        rewritten into one key of integer arrays alone, broadcast to NumPy's result layout.
-        """
+    def add_at(self, x, key, values):
+        """``x`` with ``values`` added at ``x[key]``, repeated positions accumulating
+        (``np.add.at`` out of place; kernel table: ``KERNELS["add_at"]``)."""
+        key = key if isinstance(key, tuple) else (key,)
+        values = self._values_like(x, values, "add_at", "values", scalars=True)
+        return self._kernels["add_at"](x, key, values)
+
+    def index_add(self, x, dim, index, source):
+        """``x`` with ``source`` slices added along ``dim`` at the positions in the 1-D ``index``
+        (``torch.index_add`` out of place; kernel table: ``KERNELS["index_add"]``)."""
+        op = "index_add"
+        source = self._values_like(x, source, op, "source")
+        if x.ndim == 0:                      # one slot: as a 1-element vector
+            _axis(dim, 0, op)
+            xp = self.xp
+            s1 = xp.reshape(source, (1,)) if source.ndim == 0 else source
+            return xp.reshape(self.index_add(xp.reshape(x, (1,)), 0, index, s1), ())
+        dim = _axis(dim, x.ndim, op)
+        index = self._index(index, x.shape[dim], op)
+        want = tuple(x.shape[:dim]) + (math.prod(index.shape),) + tuple(x.shape[dim + 1:])
+        if index.ndim != 1 or tuple(source.shape) != want:
+            raise ValueError(f"{op}: expected a 1-d index and source of shape {want} (x's shape "
+                             f"{tuple(x.shape)} with one slice per index entry along dim {dim}); "
+                             f"got index shape {tuple(index.shape)} and source shape "
+                             f"{tuple(source.shape)}")
+        return self._kernels[op](x, dim, index, source)
+
+    def scatter_add(self, x, dim, index, src):
+        """``torch.scatter_add`` out of place: ``out[..., index[p], ...] += src[p]`` along ``dim``
+        (kernel table: ``KERNELS["scatter_add"]``)."""
+        op = "scatter_add"
+        src = self._values_like(x, src, op, "src")
+        if x.ndim == 0:                      # one slot: as 1-element vectors
+            _axis(dim, 0, op)
+            xp = self.xp
+            if index.ndim or src.ndim:
+                raise ValueError(f"{op}: a 0-d x takes a 0-d index and src; got index shape "
+                                 f"{tuple(index.shape)} and src shape {tuple(src.shape)}")
+            one = (1,)
+            return xp.reshape(self.scatter_add(xp.reshape(x, one), 0, xp.reshape(index, one),
+                                               xp.reshape(src, one)), ())
+        dim = _axis(dim, x.ndim, op)
+        ishape, sshape, xshape = tuple(index.shape), tuple(src.shape), tuple(x.shape)
+        if (len(ishape) != len(xshape) or len(sshape) != len(xshape)
+                or any(i > s for i, s in zip(ishape, sshape))
+                or any(i > n for d, (i, n) in enumerate(zip(ishape, xshape)) if d != dim)):
+            raise ValueError(f"{op}: index, src and x must have the same number of dims, with "
+                             f"index no larger than src in any dim and no larger than x outside "
+                             f"dim {dim}; got index shape {ishape}, src shape {sshape}, x shape "
+                             f"{xshape}")
+        index = self._index(index, xshape[dim], op)
+        if sshape != ishape:
+            src = src[tuple(slice(0, n) for n in ishape)]
+        return self._kernels[op](x, dim, index, src)
+
+    def sum_to(self, x, shape):
+        """``x`` summed over broadcast axes down to ``shape``; ``x`` itself when it already has
+        that shape (kernel table: ``KERNELS["sum_to"]``). (Its implementations check the
+        shapes themselves, with ``_sum_to_axes``: this one is on every broadcast's backward.)"""
+        shape = tuple(shape)
+        if tuple(x.shape) == shape:
+            return x
+        return self._kernels["sum_to"](x, shape)
+
+    # ---- argument checks shared by every implementation
+
+    def _values_like(self, x, values, op, name, scalars=False):
+        """``values`` as an array of x's dtype: a Python scalar of a kind x's dtype holds is
+        converted (where ``scalars``); an array must already have x's dtype."""
+        if not hasattr(values, "dtype"):
+            kind = self.dtype_of(x).kind
+            if scalars and values.__class__ in _SCALARS_FOR_KIND[kind]:
+                return self.xp.asarray(values, dtype=x.dtype, **self.device_kwargs)
+            allowed = ("a Python " + "/".join(c.__name__ for c in _SCALARS_FOR_KIND[kind]) + " or "
+                       if scalars else "")
+            raise TypeError(f"{op}: {name} must be {allowed}an array of x's dtype "
+                            f"{self.dtype_of(x)}, got {type(values).__name__} {values!r}")
+        if values.dtype != x.dtype:
+            got = self.from_native.get(values.dtype, values.dtype)
+            raise TypeError(f"{op}: {name} has dtype {got} but x has dtype {self.dtype_of(x)}; "
+                            f"they must match (cast one first)")
+        return values
+
+    def _index(self, index, n, op, name="index"):
+        """An integer index array for a dim of size ``n``, negative entries counted from the
+        end; an IndexError naming the range for entries outside ``[-n, n)``."""
+        dt = self.from_native.get(getattr(index, "dtype", None))
+        if dt is None or dt.kind not in "iu":
+            got = dt if dt is not None else f"{type(index).__name__}"
+            raise TypeError(f"{op}: {name} must be an array of integers, got {got}")
+        if math.prod(index.shape) == 0:
+            return index
+        lo, hi = self._min_max(index)
+        if lo < -n or hi >= n:
+            raise IndexError(f"{op}: {name} entries must lie in [{-n}, {n}) for a dimension of "
+                             f"size {n}; got entries from {lo} to {hi}")
+        return self.xp.where(index < 0, index + n, index) if lo < 0 else index
+
+    def _min_max(self, index):
+        """The smallest and the largest entry of a non-empty integer array, as Python ints."""
+        return int(self.xp.min(index)), int(self.xp.max(index))
+
+    def _key_in_bounds(self, x, key, op):
+        """An IndexError for an integer or integer-array entry of ``key`` out of range for the
+        dim of ``x`` it indexes (one synchronization per array on an accelerator)."""
+        key = key if isinstance(key, tuple) else (key,)
+        is_mask = [hasattr(k, "dtype") and self.from_native.get(k.dtype) is _dt.bool for k in key]
+        used = sum(k.ndim if m else int(k is not None and k is not Ellipsis)
+                   for k, m in zip(key, is_mask))
+        dim = 0
+        for k, m in zip(key, is_mask):
+            if k is Ellipsis:
+                dim += x.ndim - used
+            elif m:
+                dim += k.ndim
+            elif k is not None:
+                n = x.shape[dim] if dim < x.ndim else None
+                if n is not None and k.__class__ is int and not -n <= k < n:
+                    raise IndexError(f"{op}: index {k} out of range for dimension {dim} with "
+                                     f"size {n}")
+                if n is not None and hasattr(k, "dtype") and math.prod(k.shape):
+                    lo, hi = self._min_max(k)
+                    if lo < -n or hi >= n:
+                        raise IndexError(f"{op}: index out of range for dimension {dim} with "
+                                         f"size {n} (entries from {lo} to {hi})")
+                dim += 1
+
+    # ---- standard-only fallbacks (what array-api-strict and registered namespaces run)
+
+    def _fallback_sum_to(self, x, shape):
+        lead, axes = _sum_to_axes(tuple(x.shape), shape)
+        xp = self.xp
+        if axes:
+            x = xp.sum(x, axis=axes, keepdims=True)
+        return xp.reshape(x, shape) if lead else x
+
+    def _fallback_getitem(self, x, key):
+        if not all(_is_basic_index(k) for k in key):
+            # the standard leaves out-of-range entries unspecified: JAX clamps them, CuPy
+            # wraps them around; the table says IndexError
+            self._key_in_bounds(x, key, "getitem")
+        return self._getitem_native_first(x, key)
+
+    def _getitem_native_first(self, x, key):
+        """``x[key]`` by the library's own indexing where it takes the key, else rewritten
+        into the standard's integer-array form (for a library that checks bounds itself)."""
         try:
             return x[key]
         except IndexError:
-            key = key if isinstance(key, tuple) else (key,)
             if all(_is_basic_index(k) for k in key):
                 raise
         return self._getitem_by_arrays(x, key)
@@ -279,59 +462,66 @@ class Backend:
             index[d] = xp.reshape(xp.arange(y.shape[d], dtype=itype, **kw), tuple(shape))
         return y[tuple(index)]
 
-    def _flat_add(self, x, lin, values):
-        """x with ``values`` (1-D) added at flat positions ``lin`` (1-D), by a one-hot product."""
+    def _fallback_add_at(self, x, key, values):
+        # Each element of x gets its flat position; x[key] of those positions says where each
+        # value goes. Then one segment-sum over flat positions (interop/backends/_kernels.py).
         xp = self.xp
-        n = 1
-        for s in x.shape:
-            n *= s
-        if values.shape[0] == 0 or n == 0:
-            return xp.asarray(x, copy=True)
-        pos = xp.arange(n, dtype=lin.dtype, **self.device_kwargs)
-        onehot = xp.astype(xp.expand_dims(lin, axis=1) == xp.expand_dims(pos, axis=0), values.dtype)
-        return x + xp.reshape(xp.matmul(values, onehot), x.shape)
+        kw = self.device_kwargs
+        shape = tuple(x.shape)
+        pos = xp.reshape(xp.arange(math.prod(shape), dtype=self.to_native[self.default_int], **kw),
+                         shape)
+        self._key_in_bounds(x, key, "add_at")
+        lin = self._getitem_native_first(pos, key)
+        try:
+            values = xp.broadcast_to(values, tuple(lin.shape))
+        except (ValueError, RuntimeError):
+            raise ValueError(f"add_at: values of shape {tuple(values.shape)} do not broadcast to "
+                             f"the indexed shape {tuple(lin.shape)}") from None
+        out = segment_add(xp, xp.reshape(x, (-1,)), xp.reshape(lin, (-1,)),
+                          xp.reshape(values, (-1,)), kw)
+        return xp.reshape(out, shape)
 
-    def add_at(self, x, key, values):
-        """``x`` with ``values`` added at ``x[key]``, repeated indices accumulating
-        (NumPy's ``np.add.at`` semantics, out of place)."""
+    def _fallback_index_add(self, x, dim, index, source):
+        # Rows along dim: move dim first, segment-sum whole rows, move it back.
         xp = self.xp
-        n = 1
-        for s in x.shape:
-            n *= s
-        pos = xp.reshape(xp.arange(n, dtype=self.to_native[self.default_int], **self.device_kwargs), x.shape)
-        lin = self.getitem(pos, key)
-        values = xp.broadcast_to(values, lin.shape)
-        return self._flat_add(x, xp.reshape(lin, (-1,)), xp.reshape(values, (-1,)))
+        if dim == 0:
+            return segment_add(xp, x, index, source, self.device_kwargs)
+        perm = (dim,) + tuple(d for d in range(x.ndim) if d != dim)
+        out = segment_add(xp, xp.permute_dims(x, perm), index, xp.permute_dims(source, perm),
+                          self.device_kwargs)
+        return xp.permute_dims(out, tuple(perm.index(d) for d in range(x.ndim)))
 
-    def index_add(self, x, axis, index, src):
-        """``x`` with ``src`` slices added along ``axis`` at the positions in the 1-D ``index``."""
+    def _fallback_scatter_add(self, x, dim, index, src):
+        # The flat position in x of every element of index (row-major), then one segment-sum.
         xp = self.xp
-        n = x.shape[axis]
-        pos = xp.arange(n, dtype=index.dtype, **self.device_kwargs)
-        onehot = xp.astype(xp.expand_dims(index, axis=1) == xp.expand_dims(pos, axis=0), src.dtype)
-        contrib = xp.tensordot(onehot, src, axes=([0], [axis]))   # (n, *other dims)
-        if axis != 0:
-            contrib = xp.moveaxis(contrib, 0, axis)
-        return x + contrib
+        kw = self.device_kwargs
+        itype = self.to_native[self.default_int]
+        shape = tuple(x.shape)
+        strides = [math.prod(shape[d + 1:]) for d in range(len(shape))]
+        lin = xp.astype(index, itype) * strides[dim]
+        for d, coord in enumerate(self._scatter_coords(dim, index, itype)):
+            if d != dim:
+                lin = lin + coord * strides[d]
+        out = segment_add(xp, xp.reshape(x, (-1,)), xp.reshape(lin, (-1,)),
+                          xp.reshape(src, (-1,)), kw)
+        return xp.reshape(out, shape)
 
-    def _scatter_coords(self, axis, index):
-        """Coordinates in the target of every element of ``index`` (torch.scatter layout)."""
+    def _scatter_coords(self, dim, index, itype=None):
+        """For each dim d != ``dim``, the coordinate along d of every element of ``index``, as an
+        arange shaped to broadcast against ``index`` (``index`` itself at ``dim``): the target
+        coordinates of torch.scatter's layout."""
         xp = self.xp
+        itype = index.dtype if itype is None else itype
         coords = []
         for d in range(index.ndim):
-            if d == axis:
+            if d == dim:
                 coords.append(index)
                 continue
             shape = [1] * index.ndim
             shape[d] = index.shape[d]
-            r = xp.reshape(xp.arange(index.shape[d], dtype=index.dtype, **self.device_kwargs), tuple(shape))
-            coords.append(xp.broadcast_to(r, index.shape))
+            coords.append(xp.reshape(xp.arange(index.shape[d], dtype=itype, **self.device_kwargs),
+                                     tuple(shape)))
         return tuple(coords)
-
-    def scatter_add(self, x, axis, index, src):
-        """``torch.scatter_add`` out of place: ``out[..., index[p], ...] += src[p]`` along ``axis``."""
-        src = src[tuple(slice(0, n) for n in index.shape)]
-        return self.add_at(x, self._scatter_coords(axis, index), src)
 
     # --------------------------------------------------------------------- RNG
     def make_rng(self, seed):
@@ -341,6 +531,37 @@ class Backend:
 
 def _is_basic_index(k):
     return k is None or k is Ellipsis or k.__class__ in (int, slice)
+
+
+# Python scalars a kernel accepts as values, by the kind of x's dtype (the standard's rules,
+# with bool as a 0/1 integer as in NumPy).
+_SCALARS_FOR_KIND = {"b": (bool,), "i": (bool, int), "u": (bool, int), "f": (bool, int, float),
+                     "c": (bool, int, float, complex)}
+
+
+def _axis(dim, ndim, op):
+    """``dim`` for an array of ``ndim`` dims as a non-negative int (a 0-d array takes 0 and -1)."""
+    try:
+        d = dim.__index__()
+    except AttributeError:
+        raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__} {dim!r}") from None
+    n = max(ndim, 1)
+    if not -n <= d < n:
+        raise IndexError(f"{op}: dim {dim} is out of range for an array of {ndim} dims "
+                         f"(expected one in [{-n}, {n - 1}])")
+    return d + n if d < 0 else d
+
+
+def _sum_to_axes(xshape, shape):
+    """(number of leading axes to drop, axes to sum with keepdims) to reduce ``xshape`` to
+    ``shape``; a ValueError when ``shape`` does not broadcast to ``xshape``."""
+    lead = len(xshape) - len(shape)
+    if lead < 0 or any(n != 1 and n != m for n, m in zip(shape, xshape[lead:])):
+        raise ValueError(f"sum_to: cannot sum an array of shape {xshape} to shape {shape}: the "
+                         f"target must broadcast to the array's shape")
+    axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape)
+                                      if n == 1 and xshape[i + lead] != 1)
+    return lead, axes
 
 
 class HostRNG:

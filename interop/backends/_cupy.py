@@ -8,6 +8,7 @@ _INSTALL = 'pip install "interop[cuda12]" (CUDA 12) or pip install "interop[cuda
 def make_cupy_backend(name, index):
     try:
         import cupy
+        import cupyx
         import array_api_compat.cupy as xp_cupy
     except ImportError as e:
         raise BackendUnavailable(
@@ -21,14 +22,15 @@ def make_cupy_backend(name, index):
     if index >= count:
         raise BackendUnavailable(f"backend {name!r}: GPU index {index} requested but this machine "
                                  f"has {count} CUDA device(s)")
-    return CupyBackend(name, index, cupy, xp_cupy)
+    return CupyBackend(name, index, cupy, cupyx, xp_cupy)
 
 
 class CupyBackend(Backend):
     library = "cupy"
 
-    def __init__(self, name, index, cupy, xp):
+    def __init__(self, name, index, cupy, cupyx, xp):
         self.cupy = cupy
+        self.cupyx = cupyx
         self.index = index
         super().__init__(name, xp, device=f"cuda:{index}", native_device=cupy.cuda.Device(index))
 
@@ -39,17 +41,37 @@ class CupyBackend(Backend):
         with self.native_device:
             return self.cupy.asarray(host_array, dtype=None if dtype is None else dtype.name)
 
-    def add_at(self, x, key, values):
-        import cupyx
+    # Native kernels: the table's semantics (interop/backends/_kernels.py), on arguments
+    # Backend has already checked. CuPy's integer-array indexing and cupyx.scatter_add wrap
+    # out-of-range indices around instead of raising, so add_at checks its key first (as
+    # Backend's getitem does); and scatter_add takes only the dtypes CUDA's atomicAdd has
+    # (float32, int32, ...): other dtypes (int64, bool, complex, ...) take the fallback.
+    def native_kernels(self):
+        return {"add_at": self._add_at, "index_add": self._index_add,
+                "scatter_add": self._scatter_add}
+
+    def _scatter(self, x, key, values):
+        """``x`` copied with ``values`` scatter-added at ``key``, or None where CuPy lacks an
+        atomic add for the dtype."""
         out = x.copy()
-        cupyx.scatter_add(out, key, values)
+        try:
+            self.cupyx.scatter_add(out, key, values)
+        except TypeError:
+            return None
         return out
 
-    def index_add(self, x, axis, index, src):
-        import cupyx
-        out = x.copy()
-        cupyx.scatter_add(out, (slice(None),) * axis + (index,), src)
-        return out
+    def _add_at(self, x, key, values):
+        self._key_in_bounds(x, key, "add_at")
+        out = self._scatter(x, key, values)
+        return self._fallback_add_at(x, key, values) if out is None else out
+
+    def _index_add(self, x, dim, index, source):
+        out = self._scatter(x, (slice(None),) * dim + (index,), source)
+        return self._fallback_index_add(x, dim, index, source) if out is None else out
+
+    def _scatter_add(self, x, dim, index, src):
+        out = self._scatter(x, self._scatter_coords(dim, index), src)
+        return self._fallback_scatter_add(x, dim, index, src) if out is None else out
 
     def make_rng(self, seed):
         return CupyRNG(self, seed)

@@ -3,7 +3,7 @@
 import numpy as np
 import array_api_compat.numpy as xp_numpy
 
-from ._base import Backend
+from ._base import Backend, _sum_to_axes
 
 
 class NumpyBackend(Backend):
@@ -24,25 +24,42 @@ class NumpyBackend(Backend):
     def from_host(self, host_array, dtype=None):
         return np.asarray(host_array, dtype=None if dtype is None else dtype.name)
 
-    # Native kernels: same results as the standard fallbacks in Backend.
-    def sum_to(self, g, shape):
-        shape = tuple(shape)
-        if g.shape == shape:
-            return g
-        lead = g.ndim - len(shape)
-        axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape)
-                                          if n == 1 and g.shape[i + lead] != 1)
-        return g.sum(axis=axes, keepdims=True).reshape(shape) if axes else g.reshape(shape)
+    # Native kernels: the table's semantics (interop/backends/_kernels.py), on arguments
+    # Backend has already checked; results agree with the standard-only fallbacks.
+    def native_kernels(self):
+        return {"getitem": self._getitem_native_first, "add_at": self._add_at,
+                "index_add": self._index_add, "scatter_add": self._scatter_add,
+                "sum_to": self._sum_to}
 
-    def add_at(self, x, key, values):
+    def _sum_to(self, x, shape):
+        lead, axes = _sum_to_axes(x.shape, shape)
+        return x.sum(axis=axes, keepdims=True).reshape(shape) if axes else x.reshape(shape)
+
+    def _min_max(self, index):
+        return int(index.min()), int(index.max())
+
+    def _add_at(self, x, key, values):
         out = np.array(x, copy=True)
-        np.add.at(out, key, values)
+        try:
+            np.add.at(out, key, values)
+        except ValueError:
+            sel = np.shape(x[key])
+            try:
+                np.broadcast_to(values, sel)
+            except ValueError:
+                raise ValueError(f"add_at: values of shape {np.shape(values)} do not broadcast "
+                                 f"to the indexed shape {sel}") from None
+            raise
         return out
 
-    def index_add(self, x, axis, index, src):
+    def _index_add(self, x, dim, index, source):
         out = np.array(x, copy=True)
-        key = (slice(None),) * axis + (index,)
-        np.add.at(out, key, src)
+        np.add.at(out, (slice(None),) * dim + (index,), source)
+        return out
+
+    def _scatter_add(self, x, dim, index, src):
+        out = np.array(x, copy=True)
+        np.add.at(out, self._scatter_coords(dim, index), src)
         return out
 
     def ascontiguous(self, array):

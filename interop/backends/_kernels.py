@@ -1,0 +1,150 @@
+"""The kernel contract: the table of named kernels every :class:`Backend` offers, and the
+standard-only algorithm behind the accumulating ones.
+
+A kernel is a function of raw backend arrays that the standard lacks (or spells too
+slowly). Every backend has all of them: :class:`Backend` implements each with standard
+functions only (array-api-strict runs exactly these), a backend module may override one
+with a native fast path (NumPy's ``np.add.at``, ``cupyx.scatter_add``), and a namespace
+registered with ``register_backend(..., kernels={...})`` may bring its own.
+
+Backward formulas call ``xp.<kernel>(...)`` where ``xp`` is either ``be.ns`` (raw arrays)
+or the ``interop`` namespace (tensors, under ``create_graph``), so each kernel has a
+differentiable twin of the same signature in ``interop`` (see ``Kernel.twin``).
+
+Side effects: none. A kernel returns a new array and leaves every input unchanged (the
+one exception is ``sum_to``, which returns ``x`` itself when there is nothing to sum).
+"""
+
+from collections import namedtuple
+import inspect
+
+__all__ = ["Kernel", "KERNELS", "check_kernels", "segment_add"]
+
+
+Kernel = namedtuple("Kernel", "signature semantics twin")
+
+# What every accumulating kernel promises about values (shared text).
+_ACCUMULATE = (
+    "Each position receives x plus the sum of the values added there; a value touches only "
+    "the positions it is added to (an inf or nan added at one position never reaches "
+    "another), and positions nothing is added to keep x bit for bit. The order of the sum "
+    "within one position is unspecified, so float results may differ between backends in "
+    "the last bits. On a bool x adding is logical or (as NumPy's add on bools).")
+
+KERNELS = {
+    "getitem": Kernel(
+        "getitem(x, key)",
+        "x[key] with NumPy's semantics: key is a tuple of ints, slices, None, ..., integer "
+        "arrays (negative entries count from the end, all arrays broadcast together) and at "
+        "most one boolean mask; the indexed dims go where NumPy puts them. An integer out of "
+        "range raises IndexError. For a key without arrays the result may be a view of x: "
+        "never write into it. x is unchanged.",
+        "interop.getitem"),
+    "add_at": Kernel(
+        "add_at(x, key, values)",
+        "x with values added at x[key], repeated positions accumulating (np.add.at, out of "
+        "place). key as for getitem; values is an array of x's dtype that broadcasts to "
+        "x[key].shape, or a Python scalar of a kind x's dtype holds. Returns a new array of "
+        "x's shape and dtype; x and values are unchanged. " + _ACCUMULATE,
+        "interop.add_at"),
+    "index_add": Kernel(
+        "index_add(x, dim, index, source)",
+        "x with source[..., i, ...] added at x[..., index[i], ...] along dim, repeated "
+        "entries accumulating (torch.index_add, out of place). dim may be negative; index is "
+        "a 1-D integer array with entries in [-n, n), n = x.shape[dim], negative ones "
+        "counting from the end; source has x's dtype and x's shape except len(index) along "
+        "dim. Returns a new array of x's shape and dtype; inputs are unchanged. "
+        + _ACCUMULATE,
+        "interop.index_add"),
+    "scatter_add": Kernel(
+        "scatter_add(x, dim, index, src)",
+        "torch.scatter_add out of place: for every position p of index, src[p] is added at "
+        "x[p with p[dim] replaced by index[p]]. x, index and src have the same number of "
+        "dims; index.shape[d] <= src.shape[d] for every d and <= x.shape[d] for d != dim "
+        "(only src's leading index.shape block is used); index entries lie in [-n, n), "
+        "n = x.shape[dim]; src has x's dtype. Returns a new array of x's shape and dtype; "
+        "inputs are unchanged. " + _ACCUMULATE,
+        "interop.scatter_add"),
+    "sum_to": Kernel(
+        "sum_to(x, shape)",
+        "x summed over the axes that broadcasting shape to x.shape added or stretched (the "
+        "inverse of broadcast_to); shape must broadcast to x.shape, else ValueError. Returns "
+        "x itself when x.shape == shape, else a new array of that shape and x's dtype. x is "
+        "unchanged.",
+        "interop.sum_to"),
+}
+
+# What a native or registered implementation is handed: the table's arguments after the
+# checks of Backend (the public kernel methods), so that it can skip them.
+IMPLEMENTATION_ARGUMENTS = (
+    "dim in [0, x.ndim) (0 for a 0-d x); index entries in [0, n); values, source and src "
+    "arrays of x's dtype (never Python scalars); src cut to index's shape; key a tuple; "
+    "sum_to only when x.shape differs from shape.")
+
+
+def check_kernels(kernels, who):
+    """``kernels`` (a mapping name -> callable, or None) checked against the table: unknown
+    names, non-callables and callables that cannot take the table's arguments are errors
+    that name them. Returns a plain dict."""
+    if kernels is None:
+        return {}
+    if not hasattr(kernels, "items"):
+        raise TypeError(f"{who}: kernels must be a dict of kernel name -> callable, got "
+                        f"{type(kernels).__name__} {kernels!r}")
+    unknown = [k for k in kernels if k not in KERNELS]
+    if unknown:
+        raise ValueError(f"{who}: unknown kernel name(s) {', '.join(map(repr, unknown))}; "
+                         f"the kernel table has {', '.join(KERNELS)}")
+    bad = [f"{k!r} ({type(f).__name__})" for k, f in kernels.items() if not callable(f)]
+    if bad:
+        raise TypeError(f"{who}: kernel(s) {', '.join(bad)} must be callable")
+    for k, f in kernels.items():
+        params = KERNELS[k].signature[len(k) + 1:-1].split(", ")
+        try:
+            sig = inspect.signature(f)
+        except (TypeError, ValueError):       # builtins without a signature: trust them
+            continue
+        try:
+            sig.bind(*params)
+        except TypeError as e:
+            raise TypeError(f"{who}: kernel {k!r} must accept {KERNELS[k].signature}; "
+                            f"{getattr(f, '__name__', f)!r}{sig} does not ({e})") from None
+    return dict(kernels)
+
+
+def segment_add(xp, x, pos, values, device_kwargs):
+    """``x`` (shape ``(K, *rest)``) with row ``values[i]`` (``values``: ``(N, *rest)``, x's
+    dtype) added to row ``pos[i]`` (``pos``: 1-D integers in ``[0, K)``), repeated rows
+    accumulating (logical or for bool). Standard functions only; a new array;
+    O((N + K) log N) work.
+
+    1. Sort the rows by target (stable argsort), so that each target's rows are one run.
+    2. Segmented inclusive scan (Hillis-Steele doubling): at step s, row i adds row i - s
+       when both have the same target. After ceil(log2 N) steps the last row of each run
+       holds the run's total. A run never adds another run's rows (no cumsum-difference
+       cancellation, no inf - inf between targets).
+    3. For each target t, the run is sorted rows [searchsorted(t, left),
+       searchsorted(t, right)); its total is the run's last row. Targets with an empty run
+       keep x's row as it is (one ``where``), others get x's row plus the total.
+    """
+    n = pos.shape[0]
+    k = x.shape[0]
+    if n == 0 or 0 in tuple(x.shape):
+        return xp.asarray(x, copy=True)
+    add = xp.logical_or if x.dtype == xp.bool else xp.add
+    order = xp.argsort(pos, stable=True)
+    p = xp.take(pos, order)
+    v = xp.take(values, order, axis=0)
+    row = (1,) * (v.ndim - 1)               # shape that broadcasts a per-row flag over a row
+    s = 1
+    while s < n:
+        same = xp.reshape(p[s:] == p[:-s], (n - s,) + row)
+        head, tail, prev = v[:s, ...], v[s:, ...], v[:-s, ...]
+        v = xp.concat([head, xp.where(same, add(tail, prev), tail)], axis=0)
+        s *= 2
+    targets = xp.arange(k, dtype=p.dtype, **device_kwargs)
+    start = xp.searchsorted(p, targets, side="left")
+    end = xp.searchsorted(p, targets, side="right")
+    hit = end > start
+    total = xp.take(v, xp.where(hit, end - 1, xp.zeros_like(end)), axis=0)
+    return xp.where(xp.reshape(hit, (k,) + row), add(x, total), x)
