@@ -121,11 +121,6 @@ def _promote_pair(be, ad, bd, op):
     return ad, bd
 
 
-def _dtype_of(be, v):
-    """The interop dtype of raw array ``v``, or the name of a Python scalar's type."""
-    return be.dtype_of(v) if hasattr(v, "dtype") else type(v).__name__
-
-
 def _kind(be, v):
     if hasattr(v, "dtype"):
         return be.dtype_of(v).kind
@@ -137,8 +132,14 @@ _BOOL_LOGICAL = {"add": "logical_or", "multiply": "logical_and"}
 _BOOL_NUMERIC = ("less", "less_equal", "greater", "greater_equal", "maximum", "minimum")
 
 
-def _fallback(fwd, op, ad, bd, be):
-    """``fwd(ad, bd)`` raised in the backend. Return the result PyTorch gives where a
+def _operand_dtype(v):
+    if isinstance(v, Variable):
+        return str(v._be.dtype_of(v._data))
+    return f"a Python {type(v).__name__}"
+
+
+def _fallback(fwd, op, a, b, ad, bd, be):
+    """``fwd(ad, bd)`` (the data of operands ``a``, ``b``, promoted) raised in the backend. Return the result PyTorch gives where a
     namespace refuses what PyTorch defines (bools on a standard-only namespace; integer
     powers with negative exponents), or raise an error in interop's own words (the
     backend's text never reaches the user). Only failing calls come here: the common case
@@ -149,7 +150,6 @@ def _fallback(fwd, op, ad, bd, be):
         raise e from None
     xp = be.xp
     ka, kb = _kind(be, ad), _kind(be, bd)
-    da, db = _dtype_of(be, ad), _dtype_of(be, bd)
     if ka == "b" and kb == "b":
         if op in _BOOL_LOGICAL:
             return getattr(xp, _BOOL_LOGICAL[op])(ad, bd)
@@ -164,9 +164,11 @@ def _fallback(fwd, op, ad, bd, be):
     if op == "pow" and ka in "iub" and kb in "iu":
         if not hasattr(bd, "dtype"):
             raise ArgumentError(f"pow: integers to negative integer powers are not allowed (base "
-                                f"dtype {da}, exponent {bd}); use a floating-point base") from None
+                                f"{_operand_dtype(a)}, exponent {bd}); use a floating-point "
+                                f"base") from None
         return _int_pow(xp, ad, bd)
-    raise DTypeError(f"{op}: not supported for dtypes {da} and {db}") from None
+    raise DTypeError(f"{op}: not supported for operands of dtypes {_operand_dtype(a)} and "
+                     f"{_operand_dtype(b)}") from None
 
 
 def _int_pow(xp, a, b):
@@ -217,7 +219,7 @@ def binary(a, b, fwd, cls, op, reverse=False):
     try:
         data = fwd(ad, bd)
     except (ValueError, TypeError):
-        data = _fallback(fwd, op, ad, bd, be)
+        data = _fallback(fwd, op, a, b, ad, bd, be)
     an = a._node if at else None
     bn = b._node if bt else None
     if (an is None and bn is None) or cls is None or not grad_state.enabled:

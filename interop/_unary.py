@@ -229,6 +229,9 @@ def conj(x):
 
 def _zero_grad_op(name):
     def op(x):
+        if isinstance(x, Variable) and x._data.dtype not in x._be.inexact_natives \
+                and x._be.dtype_of(x._data) is _dt.bool and name != "sign":
+            raise DTypeError(f"{name}: not supported for bool tensors (as in PyTorch)")
         return unary(x, name, ZeroGradBackward, 0, name, False)
     op.__name__ = name
     op.__doc__ = f"Elementwise ``{name}`` (its gradient is zero almost everywhere)."
@@ -280,7 +283,19 @@ def _nograd_unary(name, fixed=None):
 isnan = _nograd_unary("isnan", False)
 isinf = _nograd_unary("isinf", False)
 isfinite = _nograd_unary("isfinite", True)
-signbit = _nograd_unary("signbit")
+_signbit = _nograd_unary("signbit")
+
+
+def signbit(x):
+    """Elementwise: the sign bit is set (-0.0 and NaNs with a sign too). Integers and bools
+    as PyTorch: ``x < 0``."""
+    if isinstance(x, Variable) and x._data.dtype not in x._be.inexact_natives:
+        be = x._be
+        d = x._data
+        if be.dtype_of(d) is _dt.bool:
+            return x._make(be.xp.zeros(d.shape, dtype=d.dtype, **be.device_kwargs), be, None)
+        return x._make(d < 0, be, None)
+    return _signbit(x)
 bitwise_invert = _nograd_unary("bitwise_invert")
 _logical_not = _nograd_unary("logical_not")
 
