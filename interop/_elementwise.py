@@ -433,8 +433,8 @@ def _check_int_division(x1, x2, op):
         zero = x2 == 0
         what = f"the divisor is {x2!r}"
     if zero:
-        raise IntegerDivisionByZero(f"{op}: integer division by zero ({what}); NumPy would give 0 "
-                                    f"silently. Cast to a floating dtype for inf/nan results")
+        raise IntegerDivisionByZero(f"{op}: integer division by zero ({what}), as in PyTorch; cast "
+                                    f"to a floating dtype for inf/nan results")
 
 
 def _trunc_divide(x1, x2):

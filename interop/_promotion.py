@@ -66,7 +66,7 @@ def promote_types(a, b):
             raise TypeError(f"promote_types: expected two interop dtypes, got {a!r} and {b!r}") \
                 from None
         raise DTypeError(f"cannot combine dtypes {a} and {b}: no integer dtype holds both (the "
-                         f"standard leaves it undefined; NumPy would silently give float64). Cast "
+                         f"standard leaves it undefined; some libraries silently give float64). Cast "
                          f"one operand explicitly") from None
 
 
