@@ -71,14 +71,14 @@ def _is_bool(x):
     return x._be.dtype_of(x._data) is _dt.bool
 
 
-def _nonempty(op, x, axes):
+def _nonempty(op, x, axes, all_error=ShapeError):
     """A max/min-like reduction needs an element in each slice (as in PyTorch: IndexError for
-    a dim of size 0, RuntimeError for all dims of an empty tensor)."""
+    a dim of size 0; for all dims of an empty tensor, RuntimeError -- IndexError for argmax)."""
     shape = tuple(x._data.shape)
     if axes is None:
         if 0 in shape:
-            raise ShapeError(f"{op}: cannot reduce an empty tensor (shape {shape}) over all dims; "
-                             f"give a dim of non-zero size")
+            raise all_error(f"{op}: cannot reduce an empty tensor (shape {shape}) over all dims; "
+                            f"give a dim of non-zero size")
         return
     for a in axes:
         if shape[a] == 0:
@@ -367,7 +367,7 @@ def _arg(fname):
                 norm_dim(d, 0, fname)
             return x._make(xp.zeros((), dtype=itype, **be.device_kwargs), be, None)
         if d is None:
-            _nonempty(fname, x, None)
+            _nonempty(fname, x, None, IndexError)
             data = getattr(xp, fname)(xp.reshape(xd, (-1,)))
             if kd:
                 data = xp.reshape(data, (1,) * xd.ndim)
@@ -423,9 +423,26 @@ def var(x, dim=None, *, axis=None, correction=0.0, keepdims=False, keepdim=None,
     return sum(sq, axis=axes, keepdims=kd) / _max(n - correction, 0)
 
 
+class StdBackward(Node):
+    """``std = sqrt(var)``: ``g / (2 std)``, and 0 where std is 0 (PyTorch's convention; the
+    plain sqrt would give inf there, and 0 * inf = NaN on the way to x)."""
+    __slots__ = ()
+
+    def backward(self, xp, g, s):
+        y = s[0]
+        zero = y == 0
+        return xp.where(zero, xp.zeros_like(g), g / (2 * xp.where(zero, xp.ones_like(y), y))),
+
+
 def std(x, dim=None, *, axis=None, correction=0.0, keepdims=False, keepdim=None, unbiased=None):
-    return var(x, dim, axis=axis, correction=correction, keepdims=keepdims, keepdim=keepdim,
-               unbiased=unbiased).sqrt()
+    """Standard deviation, ``sqrt(var)`` (see :func:`var`); the gradient is 0 where it is 0."""
+    v = var(x, dim, axis=axis, correction=correction, keepdims=keepdims, keepdim=keepdim,
+            unbiased=unbiased)
+    be = v._be
+    data = be.xp.sqrt(v._data)
+    if v._node is None or not grad_state.enabled:
+        return v._make(data, be, None)
+    return v._make(data, be, record(StdBackward, be, (v,), (None,), (data,)))
 
 
 def _shift(x, axes):
@@ -578,10 +595,14 @@ class ReductionMethods:
 
     def max(self, dim=None, keepdim=False):
         """``x.max()`` (the value), ``x.max(dim)`` (values and indices), ``x.max(other)``."""
-        return max(self, dim, keepdim if dim is not None else None)
+        if dim is None or isinstance(dim, Variable):
+            return max(self, dim)
+        return max(self, dim, keepdim)
 
     def min(self, dim=None, keepdim=False):
-        return min(self, dim, keepdim if dim is not None else None)
+        if dim is None or isinstance(dim, Variable):
+            return min(self, dim)
+        return min(self, dim, keepdim)
 
     def argmax(self, dim=None, keepdim=False):
         return argmax(self, dim, keepdim)
