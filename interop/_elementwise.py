@@ -139,11 +139,11 @@ def _operand_dtype(v):
 
 
 def _fallback(fwd, op, a, b, ad, bd, be):
-    """``fwd(ad, bd)`` (the data of operands ``a``, ``b``, promoted) raised in the backend. Return the result PyTorch gives where a
-    namespace refuses what PyTorch defines (bools on a standard-only namespace; integer
-    powers with negative exponents), or raise an error in interop's own words (the
-    backend's text never reaches the user). Only failing calls come here: the common case
-    pays nothing."""
+    """``fwd(ad, bd)`` (the data of operands ``a``, ``b``, promoted) raised in the backend.
+    Return the result PyTorch gives where a namespace refuses what PyTorch defines (bools on
+    a standard-only namespace; integer powers with negative exponents), or raise an error in
+    interop's own words (the backend's text never reaches the user). Only failing calls come
+    here: the common case pays nothing."""
     try:
         broadcast_shapes(tuple(getattr(ad, "shape", ())), tuple(getattr(bd, "shape", ())), op=op)
     except ShapeError as e:

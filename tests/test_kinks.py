@@ -85,7 +85,8 @@ ROWS = [
     ("where_scalar_nan_branch", lambda L, c, a: L.where(c, a, NAN), [B(True, False), F(1., 2.)]),
     ("where_sqrt_of_negative", lambda L, x: L.where(x > 0, L.sqrt(x), x * 0), [F(-1., 4.)]),
     # logsumexp / softmax with infinite entries
-    ("logsumexp_minus_inf", lambda L, x: L.logsumexp(x, 1), [F2([[-INF, 0.], [-INF, -INF], [INF, 0.], [NAN, 0.]])]),
+    ("logsumexp_minus_inf", lambda L, x: L.logsumexp(x, 1),
+     [F2([[-INF, 0.], [-INF, -INF], [INF, 0.], [NAN, 0.]])]),
     ("logsumexp_minus_inf_all", lambda L, x: L.logsumexp(x, (0, 1)), [F2([[-INF, 0.], [1., -INF]])]),
     ("softmax_minus_inf", lambda L, x: L.softmax(x, 1), [F2([[-INF, 0., 1.], [-INF, -INF, -INF]])]),
     ("log_softmax_minus_inf", lambda L, x: L.log_softmax(x, 1), [F2([[-INF, 0., 1.]])]),

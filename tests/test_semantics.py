@@ -15,7 +15,6 @@ from torch_compare import In, assert_same, assert_same_error, compare, no_backen
 # inf and NaN arithmetic is the point here: NumPy's floating-point warnings are expected
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
-I = In
 
 
 def F(data, dtype="float32"):
@@ -90,7 +89,8 @@ PROMOTION = [
     ("where_two_bools", lambda L: L.where(L.tensor([True, False]), True, False)),
     ("where_int_tensor_float", lambda L: L.where(L.tensor([True, False]), L.tensor([3, 4]), 1.)),
     ("where_bool_tensor_int", lambda L: L.where(L.tensor([True, False]), L.tensor([True, False]), 1)),
-    ("where_f64_tensor_float", lambda L: L.where(L.tensor([True, False]), L.tensor([3., 4.], dtype=L.float64), 1.)),
+    ("where_f64_tensor_float", lambda L: L.where(L.tensor([True, False]),
+                                                 L.tensor([3., 4.], dtype=L.float64), 1.)),
     ("where_i32_tensor_int", lambda L: L.where(L.tensor([True, False]), L.tensor([3, 4], dtype=L.int32), 1)),
     ("clamp_int_float_bounds", lambda L: L.tensor([1, 5]).clamp(0.5, 3.5)),
     ("clamp_int_float_min", lambda L: L.tensor([1, 5]).clamp(min=2.5)),
@@ -118,7 +118,8 @@ PROMOTION = [
     ("div_trunc_int_negative_divisor", lambda L: L.div(L.tensor([-7, 7, 6]), L.tensor([-2, -2, -3]),
                                                        rounding_mode="trunc")),
     ("div_trunc_scalar_by_int", lambda L: L.div(7, L.tensor([-2, 2, 3]), rounding_mode="trunc")),
-    ("div_trunc_large_int", lambda L: L.div(L.tensor([2 ** 62 + 1, -(2 ** 62) - 1]), 3, rounding_mode="trunc")),
+    ("div_trunc_large_int", lambda L: L.div(L.tensor([2 ** 62 + 1, -(2 ** 62) - 1]), 3,
+                                            rounding_mode="trunc")),
     ("div_trunc_i32_i64", lambda L: L.div(L.tensor([-7], dtype=L.int32), L.tensor([2]), rounding_mode="trunc")),
     ("div_trunc_int_float_scalar", lambda L: L.div(L.tensor([-7, 7]), 2.0, rounding_mode="trunc")),
     ("div_floor_int_float_scalar", lambda L: L.div(L.tensor([-7, 7]), 2.0, rounding_mode="floor")),
