@@ -12,6 +12,7 @@ from .dtypes import (bool, int8, int16, int32, int64, uint8, uint16, uint32, uin
                      float32, float64, complex64, complex128)
 from .dtypes import dtype
 from ._device import device
+from ._errors import ShapeError, DTypeError, ArgumentError, IntegerDivisionByZero
 from . import backends
 from .backends import set_backend, get_backend, use_backend, register_backend, list_backends
 from . import autograd

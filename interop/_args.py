@@ -2,6 +2,7 @@
 name what was expected and what was given."""
 
 from . import dtypes as _dt
+from ._errors import ArgumentError, DTypeError, ShapeError
 from .autograd.variable import Variable
 
 SCALAR_TYPES = (bool, int, float, complex)
@@ -29,7 +30,7 @@ def norm_dims(dim, ndim, who="dim"):
     if isinstance(dim, (tuple, list)):
         axes = tuple(norm_dim(d, ndim, who) for d in dim)
         if len(set(axes)) != len(axes):
-            raise ValueError(f"{who}: dim {tuple(dim)} names an axis twice")
+            raise ArgumentError(f"{who}: dim {tuple(dim)} names an axis twice")
     else:
         axes = (norm_dim(dim, ndim, who),)
     return axes if ndim else ()
@@ -111,14 +112,50 @@ def expect_tensor(x, op, what="input"):
 def real_only(x, op):
     """Ordering ops have no meaning on complex numbers (NumPy would order them anyway)."""
     if isinstance(x, Variable) and x._data.dtype in x._be.complex_natives:
-        raise TypeError(f"{op}: not supported for complex tensors (dtype "
-                        f"{x._be.dtype_of(x._data)}); compare abs() or the real part instead")
+        raise DTypeError(f"{op}: not supported for complex tensors (dtype "
+                         f"{x._be.dtype_of(x._data)}); compare abs() or the real part instead")
+
+
+def both_spellings(op, axis, dim):
+    """The error for an op given both the standard's ``axis=`` and PyTorch's ``dim``."""
+    return TypeError(f"{op}: got both axis={axis!r} (the Array API spelling) and dim={dim!r} "
+                     f"(PyTorch's, also the positional argument); give either axis= or dim=, "
+                     f"not both")
 
 
 def keyword_dim(op, dim, axis):
-    """``dim=`` (PyTorch) or ``axis=`` (the standard), not both."""
+    """``dim`` (PyTorch, keyword or positional) or ``axis=`` (the standard), not both."""
     if dim is not None:
         if axis is not None:
-            raise TypeError(f"{op}: give either axis= or dim=, not both")
+            raise both_spellings(op, axis, dim)
         return dim
     return axis
+
+
+class Unset:
+    """The default of a keyword whose explicit use must be told apart from its absence
+    (``concat``'s ``axis=0`` against PyTorch's positional ``dim``). Reads as its value."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def __repr__(self):
+        return repr(self.value)
+
+
+def broadcast_shapes(*shapes, op=None):
+    """The shape ``shapes`` broadcast to (a :class:`ShapeError` naming them if they do not)."""
+    nd = max((len(s) for s in shapes), default=0)
+    out = [1] * nd
+    for s in shapes:
+        for i, n in enumerate(s):
+            j = nd - len(s) + i
+            if out[j] == 1:
+                out[j] = n
+            elif n != 1 and n != out[j]:
+                raise ShapeError(f"{op + ': ' if op else ''}shapes "
+                                 f"{', '.join(str(tuple(s)) for s in shapes)} cannot be broadcast "
+                                 f"together (size {n} against {out[j]} in dim {j})")
+    return tuple(out)

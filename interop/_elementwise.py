@@ -9,8 +9,10 @@ In-place forms (``+=``, ``add_``) are in ``interop._mutation``.
 
 import math
 
-from ._args import mixed_backends, real_only, SCALAR_TYPES
+from . import dtypes as _dt
+from ._args import broadcast_shapes, mixed_backends, real_only, SCALAR_TYPES
 from ._cast import astype
+from ._errors import ArgumentError, DTypeError, IntegerDivisionByZero, ShapeError
 from ._promotion import promote_types, cast_back, unbroadcast
 from .autograd import graph as _graph
 from .autograd.graph import Node, UNSAVED
@@ -70,15 +72,23 @@ class BinaryBackward(Node):
         return xp.conj(v)
 
 
+_BOOL_SUB = ("subtract: the `-` operator with a bool tensor is not supported (as in PyTorch); to "
+             "invert a mask use `~` or logical_not()")
+
+
 def _scalar_dtype(a, c, op):
     """None when Python scalar ``c`` leaves tensor ``a``'s dtype as it is, else the dtype ``a``
     is promoted to (a float scalar with an integer tensor gives float32, as in PyTorch)."""
     be = a._be
     ad = a._data
     ct = c.__class__
+    if op == "subtract" and ct is bool:
+        raise DTypeError(_BOOL_SUB)
     if ct is not complex and ad.dtype in be.inexact_natives:
         return None                     # the common case: a real scalar with a float tensor
     k = be.from_native[ad.dtype].kind
+    if op == "subtract" and k == "b":
+        raise DTypeError(_BOOL_SUB)
     if ct is float:
         return None if k in "fc" else be.default_float
     if ct is int:
@@ -100,17 +110,67 @@ def _promoted(x, dtype):
     return astype(x, dtype) if x._be.from_native[x._data.dtype] is not dtype else x
 
 
-def _describe(v):
+def _kind(be, v):
+    if hasattr(v, "dtype"):
+        return be.dtype_of(v).kind
+    return "b" if v.__class__ is bool else "i" if v.__class__ is int else "f"
+
+
+# Where a namespace refuses bools that PyTorch takes: the op on bools, as PyTorch defines it.
+_BOOL_LOGICAL = {"add": "logical_or", "multiply": "logical_and"}
+_BOOL_NUMERIC = ("less", "less_equal", "greater", "greater_equal", "maximum", "minimum")
+
+
+def _operand_dtype(v):
     if isinstance(v, Variable):
-        return tuple(v._data.shape), v._be.dtype_of(v._data)
-    return type(v).__name__, type(v).__name__
+        return str(v._be.dtype_of(v._data))
+    return f"a Python {type(v).__name__}"
 
 
-def _broadcast_error(op, a, b, e):
-    (sa, da), (sb, db) = _describe(a), _describe(b)
-    if isinstance(e, TypeError):
-        return TypeError(f"{op}: cannot combine dtypes {da} and {db} (shapes {sa} and {sb}): {e}")
-    return ValueError(f"{op}: shapes {sa} and {sb} cannot be broadcast together: {e}")
+def _fallback(fwd, op, a, b, ad, bd, be):
+    """``fwd(ad, bd)`` (the data of operands ``a``, ``b``, promoted) raised in the backend.
+    Return the result PyTorch gives where a namespace refuses what PyTorch defines (bools on
+    a standard-only namespace; integer powers with negative exponents), or raise an error in
+    interop's own words (the backend's text never reaches the user). Only failing calls come
+    here: the common case pays nothing."""
+    try:
+        broadcast_shapes(tuple(getattr(ad, "shape", ())), tuple(getattr(bd, "shape", ())), op=op)
+    except ShapeError as e:
+        raise e from None
+    xp = be.xp
+    ka, kb = _kind(be, ad), _kind(be, bd)
+    if ka == "b" and kb == "b":
+        if op in _BOOL_LOGICAL:
+            return getattr(xp, _BOOL_LOGICAL[op])(ad, bd)
+        if op == "subtract":
+            raise DTypeError("subtract: the `-` operator with two bool tensors is not supported (as "
+                             "in PyTorch); use `^` or logical_xor() instead") from None
+        if op in _BOOL_NUMERIC:
+            i8 = be.native_dtype(_dt.int8)
+            out = fwd(xp.astype(ad, i8) if hasattr(ad, "dtype") else int(ad),
+                      xp.astype(bd, i8) if hasattr(bd, "dtype") else int(bd))
+            return out if out.dtype == xp.bool else xp.astype(out, xp.bool)
+    if op == "pow" and ka in "iub" and kb in "iu":
+        if not hasattr(bd, "dtype"):
+            raise ArgumentError(f"pow: integers to negative integer powers are not allowed (base "
+                                f"{_operand_dtype(a)}, exponent {bd}); use a floating-point "
+                                f"base") from None
+        return _int_pow(xp, ad, bd)
+    raise DTypeError(f"{op}: not supported for operands of dtypes {_operand_dtype(a)} and "
+                     f"{_operand_dtype(b)}") from None
+
+
+def _int_pow(xp, a, b):
+    """Integer ``a ** b`` where the exponent array ``b`` has negative entries, as PyTorch
+    computes it: 1 and -1 to any power stay +-1, any other base to a negative power is 0."""
+    if not hasattr(a, "dtype"):
+        a = xp.full_like(b, a)
+    neg = b < 0
+    p = a ** xp.where(neg, xp.zeros_like(b), b)
+    one = xp.ones_like(p)
+    sign = xp.where(b % 2 != 0, -one, one)
+    special = xp.where(a == 1, one, xp.where(a == -1, sign, xp.zeros_like(p)))
+    return xp.where(neg, special, p)
 
 
 def binary(a, b, fwd, cls, op, reverse=False):
@@ -127,7 +187,10 @@ def binary(a, b, fwd, cls, op, reverse=False):
         if b._be is not be:
             raise mixed_backends(a, b, op)
         if a._data.dtype != b._data.dtype:     # (see interop._promotion)
-            rt = promote_types(be.from_native[a._data.dtype], be.from_native[b._data.dtype])
+            da, db = be.from_native[a._data.dtype], be.from_native[b._data.dtype]
+            if op == "subtract" and (da is _dt.bool or db is _dt.bool):
+                raise DTypeError(_BOOL_SUB)
+            rt = promote_types(da, db)
             a, b = _promoted(a, rt), _promoted(b, rt)
         ad = a._data
         bd = b._data
@@ -150,8 +213,8 @@ def binary(a, b, fwd, cls, op, reverse=False):
         a, b, ad, bd, at, bt = b, a, bd, ad, bt, at
     try:
         data = fwd(ad, bd)
-    except (ValueError, TypeError) as e:
-        raise _broadcast_error(op, a, b, e) from None
+    except (ValueError, TypeError):
+        data = _fallback(fwd, op, a, b, ad, bd, be)
     an = a._node if at else None
     bn = b._node if bt else None
     if (an is None and bn is None) or cls is None or not grad_state.enabled:
@@ -223,27 +286,35 @@ class PowBackward(BinaryBackward):
         # where a == 0 and b == 0 the gradient is 0 (as in PyTorch), not nan
         return g * self.conj(xp, b * xp.where(b == 0, xp.ones_like(a), a) ** (b - 1))
     def db(self, xp, g, s):
+        # out * log(a); where a == 0, PyTorch's convention: 0 for b >= 0 (out is 0 or 1:
+        # finite), out * log(0) = -inf * out for b < 0 (out is inf). Nothing infinite is
+        # multiplied outside the a == 0 elements (their gradient would be 0 * inf = nan
+        # under create_graph).
         a, out = s[0], s[2]
         if a.__class__ in (int, float):
             if a > 0:
                 return g * (out * math.log(a))
             if a == 0:
-                return g * xp.where(out == 0, xp.zeros_like(out), out * float("-inf"))
+                return g * (out * xp.where(xp.isfinite(out), xp.zeros_like(out),
+                                           xp.full_like(out, float("-inf"))))
             return g * (out * float("nan"))
-        la = xp.log(xp.where(a == 0, xp.ones_like(a), a))
-        return g * self.conj(xp, xp.where(a == 0, xp.zeros_like(out), out * la))
+        zero = a == 0
+        la = xp.log(xp.where(zero, xp.ones_like(a), a))
+        la = xp.where(zero & ~xp.isfinite(out), xp.full_like(la, float("-inf")), la)
+        return g * self.conj(xp, xp.where(zero & xp.isfinite(out), xp.zeros_like(out), out * la))
 
 
 class MaximumBackward(BinaryBackward):
-    """Ties split the gradient evenly, as in PyTorch."""
+    """PyTorch's convention: ties split the gradient evenly, and where either operand is NaN
+    (the result is NaN) both get the full gradient."""
     __slots__ = ()
     saves = ("ab", "ab", "")
     def da(self, xp, g, s):
         a, b = s[0], s[1]
-        return xp.where(a > b, g, xp.where(a == b, g / 2, xp.zeros_like(g)))
+        return xp.where(a < b, xp.zeros_like(g), xp.where(a == b, g / 2, g))
     def db(self, xp, g, s):
         a, b = s[0], s[1]
-        return xp.where(b > a, g, xp.where(a == b, g / 2, xp.zeros_like(g)))
+        return xp.where(b < a, xp.zeros_like(g), xp.where(a == b, g / 2, g))
 
 
 class MinimumBackward(BinaryBackward):
@@ -251,10 +322,10 @@ class MinimumBackward(BinaryBackward):
     saves = ("ab", "ab", "")
     def da(self, xp, g, s):
         a, b = s[0], s[1]
-        return xp.where(a < b, g, xp.where(a == b, g / 2, xp.zeros_like(g)))
+        return xp.where(a > b, xp.zeros_like(g), xp.where(a == b, g / 2, g))
     def db(self, xp, g, s):
         a, b = s[0], s[1]
-        return xp.where(b < a, g, xp.where(a == b, g / 2, xp.zeros_like(g)))
+        return xp.where(b > a, xp.zeros_like(g), xp.where(a == b, g / 2, g))
 
 
 class Atan2Backward(BinaryBackward):
@@ -300,20 +371,30 @@ def _mod(x, y): return x % y
 def _fdiv(x, y): return x // y
 
 
+def _named(x1, x2, fwd, cls, op):
+    """``binary`` for a named function: an operand it cannot take is a TypeError here (an
+    operator returns NotImplemented instead, so that Python can try the other side)."""
+    out = binary(x1, x2, fwd, cls, op)
+    if out is NotImplemented:
+        raise TypeError(f"{op}: expected Tensors or Python scalars (bool, int, float, complex), got "
+                        f"{type(x1).__name__} and {type(x2).__name__}")
+    return out
+
+
 def add(x1, x2, *, alpha=None):
     if alpha is not None:
         x2 = multiply(x2, alpha)
-    return binary(x1, x2, _add, AddBackward, "add")
+    return _named(x1, x2, _add, AddBackward, "add")
 
 
 def subtract(x1, x2, *, alpha=None):
     if alpha is not None:
         x2 = multiply(x2, alpha)
-    return binary(x1, x2, _sub, SubBackward, "subtract")
+    return _named(x1, x2, _sub, SubBackward, "subtract")
 
 
 def multiply(x1, x2):
-    return binary(x1, x2, _mul, MulBackward, "multiply")
+    return _named(x1, x2, _mul, MulBackward, "multiply")
 
 
 def _int_kind(x):
@@ -322,33 +403,83 @@ def _int_kind(x):
     return x.__class__ is int or x.__class__ is bool
 
 
+def _is_bool(x):
+    if isinstance(x, Variable):
+        return x._be.dtype_of(x._data) is _dt.bool
+    return x.__class__ is bool
+
+
 def _to_default_float(x):
     return astype(x, x._be.default_float) if isinstance(x, Variable) else x
 
 
+def _check_int_division(x1, x2, op):
+    """Integer ``//``, ``%`` and rounding division (both operands of integer or bool kind):
+    by zero is an error, as in PyTorch (NumPy gives 0 with a warning); two bools have no
+    such division in PyTorch."""
+    if _is_bool(x1) and _is_bool(x2):
+        raise DTypeError(f"{op}: not supported for two bool operands (as in PyTorch); cast to an "
+                         f"integer dtype first")
+    if isinstance(x2, Variable):
+        d = x2._data
+        xp = x2._be.xp
+        zero = not bool(xp.all(d)) if x2._be.dtype_of(d) is _dt.bool else bool(xp.any(d == 0))
+        what = f"the divisor (shape {tuple(d.shape)}, dtype {x2._be.dtype_of(d)}) holds a 0"
+    else:
+        zero = x2 == 0
+        what = f"the divisor is {x2!r}"
+    if zero:
+        raise IntegerDivisionByZero(f"{op}: integer division by zero ({what}), as in PyTorch; cast "
+                                    f"to a floating dtype for inf/nan results")
+
+
+def _trunc_divide(x1, x2):
+    """Integer division rounded toward zero, exactly (through floating point it would lose
+    precision above 2**53 and give a float)."""
+    _check_int_division(x1, x2, "divide")
+    q = binary(x1, x2, _fdiv, None, "divide")
+    r = binary(x1, x2, _mod, None, "divide")
+    be = q._be
+    xp = be.xp
+    # floor and trunc differ where the quotient is negative and inexact: there floor is 1 lower
+    sa = x1 < 0
+    sb = x2 < 0
+    differ = (sa != sb) if isinstance(sa, Variable) else (sb != sa)
+    adjust = xp.logical_and(r._data != 0, differ._data)
+    return q._make(xp.where(adjust, q._data + 1, q._data), be, None)
+
+
 def divide(x1, x2, *, rounding_mode=None):
-    """True division; integer / integer gives the default float dtype (as in PyTorch)."""
+    """True division; integer / integer gives the default float dtype (as in PyTorch).
+    ``rounding_mode="trunc"`` / ``"floor"`` round the quotient (integer operands give an
+    exact integer result; an integer divisor of 0 is an error)."""
     if rounding_mode is None:
         if _int_kind(x1) and _int_kind(x2):
             x1 = _to_default_float(x1)
             x2 = _to_default_float(x2)
-        return binary(x1, x2, _div, DivBackward, "divide")
+        return _named(x1, x2, _div, DivBackward, "divide")
     if rounding_mode == "floor":
         return floor_divide(x1, x2)
     if rounding_mode == "trunc":
+        if _int_kind(x1) and _int_kind(x2):
+            return _trunc_divide(x1, x2)
         return divide(x1, x2).trunc()
     raise ValueError(f"divide: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
 
 
 def pow(x1, x2):
-    return binary(x1, x2, _pow, PowBackward, "pow")
+    return _named(x1, x2, _pow, PowBackward, "pow")
 
 
 def remainder(x1, x2):
-    return binary(x1, x2, _mod, RemainderBackward, "remainder")
+    if _int_kind(x1) and _int_kind(x2):
+        _check_int_division(x1, x2, "remainder")
+    return _named(x1, x2, _mod, RemainderBackward, "remainder")
 
 
 def floor_divide(x1, x2):
+    if _int_kind(x1) and _int_kind(x2):
+        _check_int_division(x1, x2, "floor_divide")
     return _nograd(x1, x2, _fdiv, "floor_divide")
 
 
@@ -364,30 +495,48 @@ def _xp_of(x1, x2, op):
 def maximum(x1, x2):
     real_only(x1, "maximum")
     real_only(x2, "maximum")
-    return binary(x1, x2, _xp_of(x1, x2, "maximum").maximum, MaximumBackward, "maximum")
+    return _named(x1, x2, _xp_of(x1, x2, "maximum").maximum, MaximumBackward, "maximum")
 
 
 def minimum(x1, x2):
     real_only(x1, "minimum")
     real_only(x2, "minimum")
-    return binary(x1, x2, _xp_of(x1, x2, "minimum").minimum, MinimumBackward, "minimum")
+    return _named(x1, x2, _xp_of(x1, x2, "minimum").minimum, MinimumBackward, "minimum")
 
 
 def atan2(x1, x2):
-    return binary(x1, x2, _xp_of(x1, x2, "atan2").atan2, Atan2Backward, "atan2")
+    """``atan2``; integer and bool operands give the default float dtype (as in PyTorch)."""
+    xp = _xp_of(x1, x2, "atan2")
+    if _int_kind(x1) and _int_kind(x2):
+        x1 = _to_default_float(x1)
+        x2 = _to_default_float(x2)
+    return _named(x1, x2, xp.atan2, Atan2Backward, "atan2")
+
+
+def _floating_only(x1, x2, op):
+    """Ops PyTorch defines for floating point only (NumPy would give float64 for integers)."""
+    if _int_kind(x1) and _int_kind(x2):
+        (t, o) = (x1, x2) if isinstance(x1, Variable) else (x2, x1)
+        other = o._be.dtype_of(o._data) if isinstance(o, Variable) else type(o).__name__
+        raise DTypeError(f"{op}: expected floating-point operands, got {t._be.dtype_of(t._data)} "
+                         f"and {other}; cast to a floating dtype first")
 
 
 def logaddexp(x1, x2):
-    return binary(x1, x2, _xp_of(x1, x2, "logaddexp").logaddexp, LogAddExpBackward, "logaddexp")
+    xp = _xp_of(x1, x2, "logaddexp")
+    _floating_only(x1, x2, "logaddexp")
+    return _named(x1, x2, xp.logaddexp, LogAddExpBackward, "logaddexp")
 
 
 def hypot(x1, x2):
-    return binary(x1, x2, _xp_of(x1, x2, "hypot").hypot, HypotBackward, "hypot")
+    xp = _xp_of(x1, x2, "hypot")
+    _floating_only(x1, x2, "hypot")
+    return _named(x1, x2, xp.hypot, HypotBackward, "hypot")
 
 
 def _nograd(x1, x2, fwd, op):
     """An elementwise op without a useful gradient (comparisons, floor_divide): never recorded."""
-    return binary(x1, x2, fwd, None, op)
+    return _named(x1, x2, fwd, None, op)
 
 
 def _cmp(fname, sym):
@@ -409,14 +558,53 @@ less = _cmp("less", "<")
 less_equal = _cmp("less_equal", "<=")
 greater = _cmp("greater", ">")
 greater_equal = _cmp("greater_equal", ">=")
-logical_and = _cmp("logical_and", "and")
-logical_or = _cmp("logical_or", "or")
-logical_xor = _cmp("logical_xor", "xor")
-bitwise_and = _cmp("bitwise_and", "&")
-bitwise_or = _cmp("bitwise_or", "|")
-bitwise_xor = _cmp("bitwise_xor", "^")
-bitwise_left_shift = _cmp("bitwise_left_shift", "<<")
-bitwise_right_shift = _cmp("bitwise_right_shift", ">>")
+
+
+def _truth(x):
+    """A tensor as bools (nonzero is True, as PyTorch's logical ops read any dtype); Python
+    scalars likewise."""
+    if isinstance(x, Variable):
+        d = x._data
+        if x._be.dtype_of(d) is _dt.bool:
+            return x
+        return x._make(d != 0, x._be, None)
+    return bool(x) if x.__class__ in SCALAR_TYPES else x
+
+
+def _logical(fname, sym):
+    def f(x1, x2):
+        xp = _xp_of(x1, x2, fname)
+        return _nograd(_truth(x1), _truth(x2), getattr(xp, fname), fname)
+    f.__name__ = fname
+    f.__doc__ = (f"Elementwise ``x1 {sym} x2`` of the truth values (nonzero is True, as in "
+                 f"PyTorch); a bool tensor.")
+    return f
+
+
+logical_and = _logical("logical_and", "and")
+logical_or = _logical("logical_or", "or")
+logical_xor = _logical("logical_xor", "xor")
+
+
+def _bitwise(fname, sym):
+    shift = "shift" in fname
+
+    def f(x1, x2):
+        if shift and _is_bool(x1) and _is_bool(x2):
+            raise DTypeError(f"{fname}: not supported for two bool operands (as in PyTorch); cast to "
+                             f"an integer dtype first")
+        return _nograd(x1, x2, getattr(_xp_of(x1, x2, fname), fname), fname)
+    f.__name__ = fname
+    f.__doc__ = (f"Elementwise ``x1 {sym} x2`` of integer or bool tensors; a bool with an integer "
+                 f"operand is promoted (``bool & int64`` is int64, as in PyTorch).")
+    return f
+
+
+bitwise_and = _bitwise("bitwise_and", "&")
+bitwise_or = _bitwise("bitwise_or", "|")
+bitwise_xor = _bitwise("bitwise_xor", "^")
+bitwise_left_shift = _bitwise("bitwise_left_shift", "<<")
+bitwise_right_shift = _bitwise("bitwise_right_shift", ">>")
 
 
 def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
@@ -439,13 +627,6 @@ def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
 
 
 _COMPARABLE = (Variable,) + SCALAR_TYPES
-
-
-def _logic_or_bitwise(logical, bitwise):
-    def op(a, b):
-        kind = a._be.dtype_of(a._data).kind
-        return logical(a, b) if kind == "b" else bitwise(a, b)
-    return op
 
 
 class ArithmeticMethods:
@@ -486,15 +667,27 @@ class ArithmeticMethods:
         return binary(self, other, _pow, PowBackward, "pow", True)
 
     def __mod__(self, other):
-        return binary(self, other, _mod, RemainderBackward, "remainder")
+        if self._data.dtype in self._be.inexact_natives:
+            return binary(self, other, _mod, RemainderBackward, "remainder")
+        if not isinstance(other, _COMPARABLE):
+            return NotImplemented
+        return remainder(self, other)
 
     def __rmod__(self, other):
-        return binary(self, other, _mod, RemainderBackward, "remainder", True)
+        if self._data.dtype in self._be.inexact_natives:
+            return binary(self, other, _mod, RemainderBackward, "remainder", True)
+        if not isinstance(other, _COMPARABLE):
+            return NotImplemented
+        return remainder(other, self)
 
     def __floordiv__(self, other):
+        if not isinstance(other, _COMPARABLE):
+            return NotImplemented
         return floor_divide(self, other)
 
     def __rfloordiv__(self, other):
+        if not isinstance(other, _COMPARABLE):
+            return NotImplemented
         return floor_divide(other, self)
 
     # comparisons (bool results, not differentiable)
@@ -522,26 +715,42 @@ class ArithmeticMethods:
     def __ge__(self, other):
         return greater_equal(self, other)
 
+    # & | ^ are bitwise (on bools: logical, with a bool result; a bool with an integer is
+    # promoted, as in PyTorch)
     def __and__(self, other):
-        return _logic_or_bitwise(logical_and, bitwise_and)(self, other)
+        return binary(self, other, self._be.xp.bitwise_and, None, "bitwise_and")
 
     __rand__ = __and__
 
     def __or__(self, other):
-        return _logic_or_bitwise(logical_or, bitwise_or)(self, other)
+        return binary(self, other, self._be.xp.bitwise_or, None, "bitwise_or")
 
     __ror__ = __or__
 
     def __xor__(self, other):
-        return _logic_or_bitwise(logical_xor, bitwise_xor)(self, other)
+        return binary(self, other, self._be.xp.bitwise_xor, None, "bitwise_xor")
 
     __rxor__ = __xor__
 
     def __lshift__(self, other):
+        if not isinstance(other, _COMPARABLE):
+            return NotImplemented
         return bitwise_left_shift(self, other)
 
+    def __rlshift__(self, other):
+        if not isinstance(other, _COMPARABLE):
+            return NotImplemented
+        return bitwise_left_shift(other, self)
+
     def __rshift__(self, other):
+        if not isinstance(other, _COMPARABLE):
+            return NotImplemented
         return bitwise_right_shift(self, other)
+
+    def __rrshift__(self, other):
+        if not isinstance(other, _COMPARABLE):
+            return NotImplemented
+        return bitwise_right_shift(other, self)
 
     # named methods
     def add(self, other, *, alpha=None):
@@ -615,6 +824,21 @@ class ArithmeticMethods:
 
     def logical_xor(self, other):
         return logical_xor(self, other)
+
+    def bitwise_and(self, other):
+        return bitwise_and(self, other)
+
+    def bitwise_or(self, other):
+        return bitwise_or(self, other)
+
+    def bitwise_xor(self, other):
+        return bitwise_xor(self, other)
+
+    def bitwise_left_shift(self, other):
+        return bitwise_left_shift(self, other)
+
+    def bitwise_right_shift(self, other):
+        return bitwise_right_shift(self, other)
 
     def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
         return isclose(self, other, rtol, atol, equal_nan)

@@ -1,6 +1,7 @@
 """Linear algebra: ``matmul`` (``@``), ``mm``, ``outer``."""
 
 from ._args import mixed_backends
+from ._errors import DTypeError, ShapeError
 from ._views import unsqueeze
 from .autograd.graph import Node
 from .autograd.grad_mode import state as grad_state
@@ -51,21 +52,24 @@ def matmul(x1, x2, /):
         raise mixed_backends(x1, x2, "matmul")
     a, b = x1._data, x2._data
     if a.ndim == 0 or b.ndim == 0:
-        raise ValueError(f"matmul: both arguments must be at least 1-d, got shapes {tuple(a.shape)} "
+        raise ShapeError(f"matmul: both arguments must be at least 1-d, got shapes {tuple(a.shape)} "
                          f"and {tuple(b.shape)}")
     ka = a.shape[-1]
     kb = b.shape[-2] if b.ndim > 1 else b.shape[0]
     if ka != kb:
-        raise ValueError(f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be multiplied "
+        raise ShapeError(f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be multiplied "
                          f"({ka} != {kb})")
     if a.dtype != b.dtype:
-        raise TypeError(f"matmul: expected both tensors to have the same dtype, got "
-                        f"{x1._be.dtype_of(a)} and {x2._be.dtype_of(b)}")
+        raise DTypeError(f"matmul: expected both tensors to have the same dtype, got "
+                         f"{x1._be.dtype_of(a)} and {x2._be.dtype_of(b)}")
     be = x1._be
     try:
         data = be.xp.matmul(a, b)
-    except (ValueError, TypeError) as e:
-        raise ValueError(f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)}: {e}") from None
+    except ValueError:
+        raise ShapeError(f"matmul: the batch dims of shapes {tuple(a.shape)} and {tuple(b.shape)} "
+                         f"cannot be broadcast together") from None
+    except TypeError:
+        raise DTypeError(f"matmul: not supported for dtype {x1._be.dtype_of(a)}") from None
     if (x1._node is None and x2._node is None) or not grad_state.enabled:
         return x1._make(data, be, None)
     node = record(MatmulBackward, be, (x1, x2), (x1, x2), (a, b))
@@ -75,7 +79,7 @@ def matmul(x1, x2, /):
 
 def mm(x1, x2):
     if x1._data.ndim != 2 or x2._data.ndim != 2:
-        raise ValueError(f"mm: expected 2-d tensors, got shapes {tuple(x1._data.shape)} and "
+        raise ShapeError(f"mm: expected 2-d tensors, got shapes {tuple(x1._data.shape)} and "
                          f"{tuple(x2._data.shape)}")
     return matmul(x1, x2)
 

@@ -123,17 +123,20 @@ def inplace(a, b, op_fn, native, op):
     bt = isinstance(b, Variable)
     if bt and b._be is not a._be:
         raise mixed_backends(a, b, op)
-    if b.__class__ is bool and a._be.dtype_of(a._data).kind != "b":
-        b = int(b)          # the standard promotes Python bools with bool arrays only
     if _needs_graph(a, b):
         return inplace_graph(a, lambda old: op_fn(old, b), op)
-    if not a._be.mutable or (a._base is not None and not writable_view(a)):
+    ad = a._data
+    fast = ad.dtype in a._be.inexact_natives and (b.__class__ is float or b.__class__ is int or (
+        bt and b._data.dtype == ad.dtype))
+    if not fast or not a._be.mutable or (a._base is not None and not writable_view(a)):
+        # integers, bools, mixed dtypes: the checked out-of-place op (division by zero,
+        # promotion, bool arithmetic), then the result is written back
         return inplace_compute(a, lambda x: op_fn(x, b), op)
     ad = a._writable_data()
     bd = b._data if bt else b
     try:
         res = native(ad, bd)
-    except (TypeError, ValueError) as e:
+    except Exception as e:      # the backend's own words (NumPy, torch...) name no tensor
         _inplace_error(a, b, op, e)
     if res is not ad:
         write(a, res, op)

@@ -10,6 +10,7 @@ dtype holds both) is a ``TypeError``: NumPy would silently give float64.
 """
 
 from . import dtypes as _dt
+from ._errors import DTypeError
 from .autograd.variable import Variable
 
 __all__ = ["promote_types", "result_type", "cast_back", "unbroadcast"]
@@ -64,9 +65,9 @@ def promote_types(a, b):
         if not (isinstance(a, _dt.dtype) and isinstance(b, _dt.dtype)):
             raise TypeError(f"promote_types: expected two interop dtypes, got {a!r} and {b!r}") \
                 from None
-        raise TypeError(f"cannot combine dtypes {a} and {b}: no integer dtype holds both (the "
-                        f"standard leaves it undefined; NumPy would silently give float64). Cast "
-                        f"one operand explicitly") from None
+        raise DTypeError(f"cannot combine dtypes {a} and {b}: no integer dtype holds both (the "
+                         f"standard leaves it undefined; some libraries silently give float64). Cast "
+                         f"one operand explicitly") from None
 
 
 def _scalar_dtype(value, current, be):
@@ -87,8 +88,13 @@ def _scalar_dtype(value, current, be):
                     f"{type(value).__name__}")
 
 
+_SCALAR_ORDER = (bool, int, float, complex)
+
+
 def result_type(*args, be=None):
-    """The dtype of an op combining ``args`` (tensors, interop dtypes and Python scalars)."""
+    """The dtype of an op combining ``args`` (tensors, interop dtypes and Python scalars).
+    Python scalars alone (given ``be``) give the default dtype of the highest kind among
+    them, as in PyTorch (``where(mask, 1., -1)`` is float32)."""
     out = None
     scalars = []
     for a in args:
@@ -102,7 +108,11 @@ def result_type(*args, be=None):
             continue
         out = d if out is None else promote_types(out, d)
     if out is None:
-        raise TypeError("result_type: expected at least one tensor or dtype")
+        if not scalars or be is None:
+            raise TypeError("result_type: expected at least one tensor or dtype")
+        top = max(scalars, key=lambda s: _SCALAR_ORDER.index(s.__class__)
+                  if s.__class__ in _SCALAR_ORDER else -1)
+        out = _scalar_dtype(top, _dt.bool, be)
     for s in scalars:
         out = _scalar_dtype(s, out, be)
     return out

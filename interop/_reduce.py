@@ -1,11 +1,22 @@
-"""Reductions. Each takes the standard's ``axis=``/``keepdims=`` and PyTorch's
-``dim=``/``keepdim=`` spellings."""
+"""Reductions. Each takes PyTorch's ``dim`` (positional or keyword) and ``keepdim``, and
+the standard's keyword-only ``axis=`` and ``keepdims=`` (giving both ``dim`` and ``axis``
+is an error). Where the two spellings disagree the standard's is kept for ``axis=`` and
+PyTorch's for ``dim``: ``axis=()`` reduces nothing, ``dim=()`` reduces every dim (as
+``torch.sum(x, dim=())``); ``max(x, axis=1)`` is the values, ``max(x, 1)`` (values, indices).
+
+Gradient conventions at ties and NaNs are PyTorch's: ``max(x, dim)`` sends the gradient to
+the returned index; ``max(x)`` over everything shares it evenly among the maxima (the NaNs
+where the result is NaN); ``amax``/``amin`` share it evenly among the elements equal to
+the result."""
 
 from collections import namedtuple
 
-from ._args import norm_dims, dtype_arg, real_only
-from ._cast import astype
-from ._views import reshape, broadcast_to
+from . import dtypes as _dt
+from ._args import both_spellings, dtype_arg, keyword_dim, norm_dim, norm_dims, real_only
+from ._cast import astype, clone
+from ._elementwise import maximum, minimum
+from ._errors import DTypeError, ShapeError
+from ._views import reshape
 from .autograd.graph import Node
 from .autograd.grad_mode import state as grad_state
 from .autograd.variable import Variable, record
@@ -19,14 +30,21 @@ _max = max
 _min = min
 
 
-def _axes_kw(op, x, axis, dim, keepdims, keepdim):
+def _axes(op, x, dim, axis, empty_dim_is_all=True):
+    """The axes to reduce (None: all) from PyTorch's ``dim`` or the standard's ``axis``.
+    ``dim=()`` reduces all dims where PyTorch does so (``empty_dim_is_all``); ``axis=()``
+    reduces none."""
     if dim is not None:
         if axis is not None:
-            raise TypeError(f"{op}: give either axis= or dim=, not both")
-        axis = dim
-    if keepdim is not None:
-        keepdims = keepdim
-    return norm_dims(axis, x._data.ndim, op), bool(keepdims)
+            raise both_spellings(op, axis, dim)
+        if empty_dim_is_all and isinstance(dim, (tuple, list)) and len(dim) == 0:
+            return None
+        return norm_dims(dim, x._data.ndim, op)
+    return norm_dims(axis, x._data.ndim, op)
+
+
+def _keep(keepdims, keepdim):
+    return bool(keepdims if keepdim is None else keepdim)
 
 
 def _kshape(shape, axes):
@@ -36,10 +54,36 @@ def _kshape(shape, axes):
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
+def _rshape(shape, axes):
+    """Shape with reduced axes dropped."""
+    if axes is None:
+        return ()
+    return tuple(n for i, n in enumerate(shape) if i not in axes)
+
+
 def _expand_back(xp, g, shape, axes, keepdims):
     if not keepdims:
         g = xp.reshape(g, _kshape(shape, axes))
     return xp.broadcast_to(g, shape)
+
+
+def _is_bool(x):
+    return x._be.dtype_of(x._data) is _dt.bool
+
+
+def _nonempty(op, x, axes, all_error=ShapeError):
+    """A max/min-like reduction needs an element in each slice (as in PyTorch: IndexError for
+    a dim of size 0; for all dims of an empty tensor, RuntimeError -- IndexError for argmax)."""
+    shape = tuple(x._data.shape)
+    if axes is None:
+        if 0 in shape:
+            raise all_error(f"{op}: cannot reduce an empty tensor (shape {shape}) over all dims; "
+                            f"give a dim of non-zero size")
+        return
+    for a in axes:
+        if shape[a] == 0:
+            raise IndexError(f"{op}: expected reduction dim {a} to have non-zero size (shape "
+                             f"{shape})")
 
 
 class SumBackward(Node):
@@ -52,13 +96,24 @@ class SumBackward(Node):
         return g,
 
 
-def sum(x, axis=None, *, dtype=None, keepdims=False, dim=None, keepdim=None):
-    axes, keepdims = _axes_kw("sum", x, axis, dim, keepdims, keepdim)
+def _int_accumulate(be, xd, nd):
+    """Integer and bool reductions accumulate in the default integer dtype (as in PyTorch);
+    bools are cast first (a standard-only namespace refuses to sum bools)."""
+    if xd.dtype in be.inexact_natives:
+        return xd, nd
+    k = be.dtype_of(xd).kind
+    if k == "b":
+        xd = be.xp.astype(xd, be.native_dtype(be.default_int))
+    if nd is None and k in "bi":
+        nd = be.native_dtype(be.default_int)
+    return xd, nd
+
+
+def sum(x, dim=None, keepdim=None, *, axis=None, keepdims=False, dtype=None):
+    axes = _axes("sum", x, dim, axis)
+    keepdims = _keep(keepdims, keepdim)
     be = x._be
-    nd = dtype_arg(be, dtype)
-    xd = x._data
-    if nd is None and xd.dtype not in be.inexact_natives and be.dtype_of(xd).kind in "bi":
-        nd = be.native_dtype(be.default_int)      # PyTorch: integer sums accumulate in int64
+    xd, nd = _int_accumulate(be, x._data, dtype_arg(be, dtype))
     data = be.xp.sum(xd, axis=axes, dtype=nd, keepdims=keepdims)
     if x._node is None or not grad_state.enabled:
         return x._make(data, be, None)
@@ -76,15 +131,16 @@ def _count(shape, axes):
     return n
 
 
-def mean(x, axis=None, *, dtype=None, keepdims=False, dim=None, keepdim=None):
-    axes, keepdims = _axes_kw("mean", x, axis, dim, keepdims, keepdim)
+def mean(x, dim=None, keepdim=None, *, axis=None, keepdims=False, dtype=None):
+    axes = _axes("mean", x, dim, axis)
+    keepdims = _keep(keepdims, keepdim)
     if dtype is not None:
         x = astype(x, dtype)
     dt = x._be.dtype_of(x._data)
     if not (dt.is_floating_point or dt.is_complex):
-        raise TypeError(f"mean: expected a floating point or complex tensor, got dtype {dt}; "
-                        f"pass dtype= or cast first")
-    return sum(x, axes, keepdims=keepdims) / _count(x._data.shape, axes)
+        raise DTypeError(f"mean: expected a floating point or complex tensor, got dtype {dt}; "
+                         f"pass dtype= or cast first")
+    return sum(x, axis=axes, keepdims=keepdims) / _count(x._data.shape, axes)
 
 
 class ProdBackward(Node):
@@ -131,19 +187,22 @@ def _prod_of_others(xp, x, shape, axes):
     return xp.permute_dims(others, tuple(inv))
 
 
-def prod(x, axis=None, *, dtype=None, keepdims=False, dim=None, keepdim=None):
-    axes, keepdims = _axes_kw("prod", x, axis, dim, keepdims, keepdim)
+def prod(x, dim=None, keepdim=None, *, axis=None, keepdims=False, dtype=None):
+    axes = _axes("prod", x, dim, axis)
+    keepdims = _keep(keepdims, keepdim)
     be = x._be
-    data = be.xp.prod(x._data, axis=axes, dtype=dtype_arg(be, dtype), keepdims=keepdims)
+    xd, nd = _int_accumulate(be, x._data, dtype_arg(be, dtype))
+    data = be.xp.prod(xd, axis=axes, dtype=nd, keepdims=keepdims)
     if x._node is None or not grad_state.enabled:
         return x._make(data, be, None)
-    node = record(ProdBackward, be, (x,), (x,), (x._data,))
+    node = record(ProdBackward, be, (x,), (x,), (xd,))
     node.axes, node.keepdims = axes, keepdims
     return x._make(data, be, node)
 
 
 class AmaxBackward(Node):
-    """Ties share the gradient evenly (PyTorch's amax/amin convention)."""
+    """Ties share the gradient evenly (PyTorch's amax/amin convention: ``g * mask / count``,
+    so a NaN gradient or a NaN result spreads over the slice, as there)."""
     __slots__ = ("axes", "keepdims")
 
     def backward(self, xp, g, s):
@@ -155,13 +214,21 @@ class AmaxBackward(Node):
         return _expand_back(xp, g, shape, self.axes, self.keepdims) * mask / cnt,
 
 
+def _bool_extreme(xp, be, xd, fname, **kw):
+    """max/min of bools (a standard-only namespace refuses them): through int8."""
+    out = getattr(xp, fname)(xp.astype(xd, be.native_dtype(_dt.int8)), **kw)
+    return xp.astype(out, xd.dtype)
+
+
 def _extreme(fname, op):
-    def f(x, axis=None, *, keepdims=False, dim=None, keepdim=None):
-        axes, kd = _axes_kw(op, x, axis, dim, keepdims, keepdim)
+    def f(x, dim=None, keepdim=None, *, axis=None, keepdims=False):
+        axes = _axes(op, x, dim, axis)
+        kd = _keep(keepdims, keepdim)
         real_only(x, op)
+        _nonempty(op, x, axes)
         be = x._be
-        if 0 in x._data.shape:
-            raise ValueError(f"{op}: cannot reduce an empty tensor of shape {tuple(x._data.shape)}")
+        if _is_bool(x):
+            return x._make(_bool_extreme(be.xp, be, x._data, fname, axis=axes, keepdims=kd), be, None)
         data = getattr(be.xp, fname)(x._data, axis=axes, keepdims=kd)
         if x._node is None or not grad_state.enabled:
             return x._make(data, be, None)
@@ -169,6 +236,8 @@ def _extreme(fname, op):
         node.axes, node.keepdims = axes, kd
         return x._make(data, be, node)
     f.__name__ = op
+    f.__doc__ = (f"``{fname}`` over ``dim``/``axis`` (all dims by default); ties share the "
+                 f"gradient evenly, as PyTorch's ``{op}``.")
     return f
 
 
@@ -179,37 +248,135 @@ max_values = namedtuple("max", ["values", "indices"])
 min_values = namedtuple("min", ["values", "indices"])
 
 
-def max(x, axis=None, *, keepdims=False, dim=None, keepdim=None):
-    """Standard ``max(x, axis=...)``; with ``dim=`` (PyTorch) returns ``(values, indices)``."""
-    if dim is not None:
-        kd = bool(keepdim) if keepdim is not None else keepdims
-        return max_values(amax(x, dim=dim, keepdim=kd), argmax(x, dim=dim, keepdim=kd))
-    return amax(x, axis, keepdims=keepdims if keepdim is None else keepdim)
+class MaxAllBackward(Node):
+    """``max(x)``/``min(x)`` over every element (PyTorch's convention): the elements equal to
+    the result share the gradient evenly -- the NaNs, where the result is NaN; the others
+    get 0 (not ``0 * g``: a NaN gradient stays where it belongs)."""
+    __slots__ = ()
+
+    def backward(self, xp, g, s):
+        x, out = s
+        mask = (x == out) | (xp.isnan(x) & xp.isnan(out))
+        cnt = xp.sum(xp.astype(mask, g.dtype))
+        return xp.where(mask, g / cnt, xp.zeros_like(x)),
 
 
-def min(x, axis=None, *, keepdims=False, dim=None, keepdim=None):
-    if dim is not None:
-        kd = bool(keepdim) if keepdim is not None else keepdims
-        return min_values(amin(x, dim=dim, keepdim=kd), argmin(x, dim=dim, keepdim=kd))
-    return amin(x, axis, keepdims=keepdims if keepdim is None else keepdim)
+class MaxDimBackward(Node):
+    """``max(x, dim)``/``min(x, dim)``: the gradient goes to the returned index only (no split
+    at ties, as in PyTorch). ``s[0]`` is the index, with the reduced dim kept; it is all
+    that is saved, so changing ``x`` in place afterwards is no error."""
+    __slots__ = ("axis", "keepdims", "shape")
+
+    def backward(self, xp, g, s):
+        idx = s[0]
+        ax = self.axis
+        if not self.keepdims:
+            g = xp.expand_dims(g, axis=ax)
+        n = self.shape[ax]
+        pos = xp.reshape(xp.arange(n, dtype=idx.dtype, device=idx.device),
+                         tuple(n if d == ax else 1 for d in range(len(self.shape))))
+        # (a mask, not a scatter: g * 0 elsewhere would spread a NaN gradient)
+        return xp.where(pos == idx, g, xp.zeros(self.shape, dtype=g.dtype, device=g.device)),
+
+
+def _max_all(x, kd, fname, op):
+    real_only(x, op)
+    _nonempty(op, x, None)
+    be = x._be
+    xd = x._data
+    if _is_bool(x):
+        return x._make(_bool_extreme(be.xp, be, xd, fname, keepdims=kd), be, None)
+    data = getattr(be.xp, fname)(xd, keepdims=kd)
+    if x._node is None or not grad_state.enabled:
+        return x._make(data, be, None)
+    return x._make(data, be, record(MaxAllBackward, be, (x,), (x, None), (xd, data)))
+
+
+def _max_dim(x, dim, kd, fname, op, result):
+    if isinstance(dim, (tuple, list)):
+        raise TypeError(f"{op}: dim must be an int ({op}(x, dim) gives values and indices along one "
+                        f"dim), got {dim!r}; for several dims use a{op} or axis=")
+    real_only(x, op)
+    be = x._be
+    xp = be.xp
+    xd = x._data
+    itype = be.native_dtype(be.default_int)
+    if xd.ndim == 0:                      # one element: itself, at index 0 (as in PyTorch)
+        norm_dim(dim, 0, op)
+        return result(clone(x), x._make(xp.zeros((), dtype=itype, **be.device_kwargs), be, None))
+    ax = norm_dim(dim, xd.ndim, op)
+    _nonempty(op, x, (ax,))
+    src = xp.astype(xd, be.native_dtype(_dt.int8)) if _is_bool(x) else xd
+    idx = getattr(xp, "arg" + fname)(src, axis=ax, keepdims=True)   # the first max, as PyTorch
+    if idx.dtype != itype:
+        idx = xp.astype(idx, itype)
+    vals = xp.take_along_axis(xd, idx, axis=ax)                      # (NaN where a NaN is)
+    if not kd:
+        vals = xp.squeeze(vals, axis=ax)
+    indices = x._make(idx if kd else xp.squeeze(idx, axis=ax), be, None)
+    if x._node is None or not grad_state.enabled:
+        return result(x._make(vals, be, None), indices)
+    node = record(MaxDimBackward, be, (x,), (idx,), (idx,))
+    node.axis, node.keepdims, node.shape = ax, kd, tuple(xd.shape)
+    return result(x._make(vals, be, node), indices)
+
+
+def _max_min(fname, op, result, elementwise):
+    def f(x, dim=None, keepdim=None, *, axis=None, keepdims=False):
+        if isinstance(dim, Variable):          # PyTorch's max(x, other)
+            if keepdim is not None or axis is not None:
+                raise TypeError(f"{op}(x, other) (elementwise) takes no dim or keepdim")
+            return elementwise(x, dim)
+        if dim is not None:
+            if axis is not None:
+                raise both_spellings(op, axis, dim)
+            return _max_dim(x, dim, _keep(keepdims, keepdim), fname, op, result)
+        kd = _keep(keepdims, keepdim)
+        if axis is None:
+            return _max_all(x, kd, fname, op)
+        return (amax if fname == "max" else amin)(x, axis=axis, keepdims=kd)
+    f.__name__ = op
+    f.__doc__ = (f"The standard's ``{op}(x, axis=...)`` (the values; all dims by default), or "
+                 f"PyTorch's ``{op}(x, dim)`` / ``{op}(x, dim=...)`` (a named tuple of values and "
+                 f"indices; the gradient goes to the index) and ``{op}(x, other)`` (elementwise).")
+    return f
+
+
+max = _max_min("max", "max", max_values, maximum)
+min = _max_min("min", "min", min_values, minimum)
 
 
 def _arg(fname):
-    def f(x, axis=None, *, keepdims=False, dim=None, keepdim=None):
+    def f(x, dim=None, keepdim=None, *, axis=None, keepdims=False):
         real_only(x, fname)
-        if dim is not None:
-            axis = dim
-        if keepdim is not None:
-            keepdims = keepdim
+        if dim is not None and axis is not None:
+            raise both_spellings(fname, axis, dim)
+        d = dim if dim is not None else axis
+        kd = _keep(keepdims, keepdim)
         be = x._be
-        if axis is None:
-            flat = be.xp.reshape(x._data, (-1,))
-            data = getattr(be.xp, fname)(flat)
-            if keepdims:
-                data = be.xp.reshape(data, (1,) * x._data.ndim)
+        xp = be.xp
+        xd = x._data
+        if _is_bool(x):
+            raise DTypeError(f"{fname}: not supported for bool tensors (as in PyTorch); cast to an "
+                             f"integer dtype first")
+        itype = be.native_dtype(be.default_int)
+        if d is not None and isinstance(d, (tuple, list)):
+            raise TypeError(f"{fname}: dim must be an int or None, got {d!r}")
+        if xd.ndim == 0:
+            if d is not None:
+                norm_dim(d, 0, fname)
+            return x._make(xp.zeros((), dtype=itype, **be.device_kwargs), be, None)
+        if d is None:
+            _nonempty(fname, x, None, IndexError)
+            data = getattr(xp, fname)(xp.reshape(xd, (-1,)))
+            if kd:
+                data = xp.reshape(data, (1,) * xd.ndim)
         else:
-            ax = norm_dims(axis, x._data.ndim, fname)[0]
-            data = getattr(be.xp, fname)(x._data, axis=ax, keepdims=bool(keepdims))
+            ax = norm_dim(d, xd.ndim, fname)
+            _nonempty(fname, x, (ax,))
+            data = getattr(xp, fname)(xd, axis=ax, keepdims=kd)
+        if data.dtype != itype:
+            data = xp.astype(data, itype)
         return x._make(data, be, None)
     f.__name__ = fname
     return f
@@ -219,91 +386,140 @@ argmax = _arg("argmax")
 argmin = _arg("argmin")
 
 
-def _logical(fname):
-    def f(x, axis=None, *, keepdims=False, dim=None, keepdim=None):
-        axes, kd = _axes_kw(fname, x, axis, dim, keepdims, keepdim)
+def _truth_reduction(fname):
+    def f(x, dim=None, keepdim=None, *, axis=None, keepdims=False):
+        axes = _axes(fname, x, dim, axis, empty_dim_is_all=False)   # (any(dim=()) reduces none)
+        kd = _keep(keepdims, keepdim)
         return x._make(getattr(x._be.xp, fname)(x._data, axis=axes, keepdims=kd), x._be, None)
     f.__name__ = fname
     return f
 
 
-all = _logical("all")
-any = _logical("any")
+all = _truth_reduction("all")
+any = _truth_reduction("any")
 
 
-def count_nonzero(x, axis=None, *, keepdims=False, dim=None):
-    axes, kd = _axes_kw("count_nonzero", x, axis, dim, keepdims, None)
-    xp = x._be.xp
-    return x._make(xp.sum(xp.astype(x._data != 0, xp.int64), axis=axes, keepdims=kd), x._be, None)
+def count_nonzero(x, dim=None, *, axis=None, keepdims=False):
+    axes = _axes("count_nonzero", x, dim, axis)
+    be = x._be
+    xp = be.xp
+    d = x._data
+    nz = d if _is_bool(x) else d != 0
+    itype = be.native_dtype(be.default_int)
+    return x._make(xp.sum(xp.astype(nz, itype), axis=axes, keepdims=bool(keepdims)), be, None)
 
 
-def var(x, axis=None, *, correction=0.0, keepdims=False, dim=None, keepdim=None, unbiased=None):
+def var(x, dim=None, *, axis=None, correction=0.0, keepdims=False, keepdim=None, unbiased=None):
     """Variance. The standard's default is ``correction=0``; PyTorch's ``Tensor.var``
     defaults to 1 (``unbiased=True``) -- the method form follows PyTorch."""
-    axes, kd = _axes_kw("var", x, axis, dim, keepdims, keepdim)
+    axes = _axes("var", x, dim, axis)
+    kd = _keep(keepdims, keepdim)
     if unbiased is not None:
         correction = 1.0 if unbiased else 0.0
     n = _count(x._data.shape, axes)
-    mu = mean(x, axes, keepdims=True)
+    mu = mean(x, axis=axes, keepdims=True)
     d = x - mu
     sq = d * d if not x.dtype.is_complex else (d * d.conj()).real
-    return sum(sq, axes, keepdims=kd) / _max(n - correction, 0)
+    return sum(sq, axis=axes, keepdims=kd) / _max(n - correction, 0)
 
 
-def std(x, axis=None, *, correction=0.0, keepdims=False, dim=None, keepdim=None, unbiased=None):
-    return var(x, axis, correction=correction, keepdims=keepdims, dim=dim, keepdim=keepdim,
-               unbiased=unbiased).sqrt()
+class StdBackward(Node):
+    """``std = sqrt(var)``: ``g / (2 std)``, and 0 where std is 0 (PyTorch's convention; the
+    plain sqrt would give inf there, and 0 * inf = NaN on the way to x)."""
+    __slots__ = ()
+
+    def backward(self, xp, g, s):
+        y = s[0]
+        zero = y == 0
+        return xp.where(zero, xp.zeros_like(g), g / (2 * xp.where(zero, xp.ones_like(y), y))),
 
 
-def logsumexp(x, axis=None, *, keepdims=False, dim=None, keepdim=None):
-    axes, kd = _axes_kw("logsumexp", x, axis, dim, keepdims, keepdim)
-    m = amax(x.detach(), axes, keepdims=True)
+def std(x, dim=None, *, axis=None, correction=0.0, keepdims=False, keepdim=None, unbiased=None):
+    """Standard deviation, ``sqrt(var)`` (see :func:`var`); the gradient is 0 where it is 0."""
+    v = var(x, dim, axis=axis, correction=correction, keepdims=keepdims, keepdim=keepdim,
+            unbiased=unbiased)
+    be = v._be
+    data = be.xp.sqrt(v._data)
+    if v._node is None or not grad_state.enabled:
+        return v._make(data, be, None)
+    return v._make(data, be, record(StdBackward, be, (v,), (None,), (data,)))
+
+
+def _shift(x, axes):
+    """The max along ``axes`` (kept), outside the graph (softmax and logsumexp do not depend
+    on it); 0 for an empty reduction, which has no max."""
+    if _count(x._data.shape, axes) == 0:
+        return 0.0
+    return amax(x.detach(), axis=axes, keepdims=True)
+
+
+def logsumexp(x, dim=None, keepdim=None, *, axis=None, keepdims=False):
+    """``log(sum(exp(x)))`` along ``dim``, shifted by the max for stability; an empty
+    reduction gives -inf, as in PyTorch."""
+    axes = _axes("logsumexp", x, dim, axis)
+    kd = _keep(keepdims, keepdim)
+    shape = x._data.shape
+    if _count(shape, axes) == 0:
+        return sum(x, axis=axes, keepdims=kd) + float("-inf")
+    m = _shift(x, axes)
     xp = x._be.xp
     m = x._make(xp.where(xp.isfinite(m._data), m._data, xp.zeros_like(m._data)), x._be, None)
-    out = (x - m).exp().sum(axes, keepdims=True).log() + m
-    if not kd:
-        out = reshape(out, tuple(n for i, n in enumerate(x._data.shape)
-                                 if axes is not None and i not in axes))
-    return out
+    out = sum((x - m).exp(), axis=axes, keepdims=True).log() + m
+    return out if kd else reshape(out, _rshape(shape, axes))
 
 
 class CumsumBackward(Node):
-    __slots__ = ("axis",)
+    __slots__ = ("axis", "cast")
 
     def backward(self, xp, g, s):
         a = self.axis
-        return xp.flip(xp.cumulative_sum(xp.flip(g, axis=a), axis=a), axis=a),
+        g = xp.flip(xp.cumulative_sum(xp.flip(g, axis=a), axis=a), axis=a)
+        return (g if self.cast is None else xp.astype(g, self.cast)),
 
 
-def cumulative_sum(x, axis=None, *, dtype=None, include_initial=False, dim=None):
-    if dim is not None:
-        axis = dim
-    if axis is None:
-        if x._data.ndim != 1:
-            raise ValueError(f"cumulative_sum: axis is required for a {x._data.ndim}-d tensor")
-        axis = 0
+def _cumsum(x, axis, dtype, include_initial, op):
     if include_initial:
         raise NotImplementedError("cumulative_sum(include_initial=True) comes with the full namespace")
-    ax = norm_dims(axis, x._data.ndim, "cumulative_sum")[0]
+    xd = x._data
+    if xd.ndim == 0:                  # a 0-d tensor is its own cumulative sum (as in PyTorch)
+        if axis is not None:
+            norm_dim(axis, 0, op)
+        return reshape(_cumsum(reshape(x, (1,)), 0, dtype, False, op), ())
+    if axis is None:
+        if xd.ndim != 1:
+            raise ValueError(f"{op}: axis is required for a {xd.ndim}-d tensor")
+        axis = 0
+    ax = norm_dim(axis, xd.ndim, op)
     be = x._be
-    data = be.xp.cumulative_sum(x._data, axis=ax, dtype=dtype_arg(be, dtype))
+    xd, nd = _int_accumulate(be, xd, dtype_arg(be, dtype))
+    data = be.xp.cumulative_sum(xd, axis=ax, dtype=nd)
     if x._node is None or not grad_state.enabled:
         return x._make(data, be, None)
     node = record(CumsumBackward, be, (x,))
     node.axis = ax
+    node.cast = xd.dtype if data.dtype != xd.dtype else None
     return x._make(data, be, node)
 
 
+def cumulative_sum(x, /, *args, axis=None, dtype=None, include_initial=False, dim=None):
+    """The standard's ``cumulative_sum(x, /, *, axis=None, ...)``; ``dim=`` is accepted too."""
+    if args:
+        raise TypeError(f"cumulative_sum: axis is keyword-only in the Array API standard, got a "
+                        f"positional {args[0]!r}; write axis={args[0]!r} (or cumsum(x, "
+                        f"{args[0]!r}), PyTorch's spelling)")
+    return _cumsum(x, keyword_dim("cumulative_sum", dim, axis), dtype, include_initial,
+                   "cumulative_sum")
+
+
 def cumsum(x, dim, *, dtype=None):
-    return cumulative_sum(x, dim, dtype=dtype)
+    return _cumsum(x, dim, dtype, False, "cumsum")
 
 
 def _softmax_dim(x, dim, axis, op):
-    if axis is not None:
-        dim = axis
-    if dim is None:
+    d = keyword_dim(op, dim, axis)
+    if d is None:
         raise TypeError(f"{op}: dim is required (PyTorch's implicit dim choice is deprecated)")
-    return norm_dims(dim, x._data.ndim, op)
+    return norm_dims(d, x._data.ndim, op)
 
 
 def softmax(x, dim=None, *, axis=None, dtype=None):
@@ -311,8 +527,8 @@ def softmax(x, dim=None, *, axis=None, dtype=None):
     axes = _softmax_dim(x, dim, axis, "softmax")
     if dtype is not None:
         x = astype(x, dtype)
-    e = (x - amax(x.detach(), axes, keepdims=True)).exp()
-    return e / sum(e, axes, keepdims=True)
+    e = (x - _shift(x, axes)).exp()
+    return e / sum(e, axis=axes, keepdims=True)
 
 
 def log_softmax(x, dim=None, *, axis=None, dtype=None):
@@ -320,9 +536,7 @@ def log_softmax(x, dim=None, *, axis=None, dtype=None):
     axes = _softmax_dim(x, dim, axis, "log_softmax")
     if dtype is not None:
         x = astype(x, dtype)
-    return x - logsumexp(x, axes, keepdims=True)
-
-
+    return x - logsumexp(x, axis=axes, keepdims=True)
 
 
 class SumToBackward(Node):
@@ -349,22 +563,23 @@ def sum_to(x, shape):
 
 def _reduction_method(fn):
     def m(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
-        if axis is not None:
+        if axis is not None:                 # (PyTorch's alias of dim)
             if dim is not None:
-                raise TypeError(f"{fn.__name__}: give either axis= or dim=, not both")
+                raise both_spellings(fn.__name__, axis, dim)
             dim = axis
         if keepdims is not None:
             keepdim = keepdims
         if dtype is not None:
-            return fn(self, dim, keepdims=keepdim, dtype=dtype)
-        return fn(self, dim, keepdims=keepdim)
+            return fn(self, dim, keepdim, dtype=dtype)
+        return fn(self, dim, keepdim)
     m.__name__ = fn.__name__
     m.__doc__ = fn.__doc__
     return m
 
 
 class ReductionMethods:
-    """Tensor methods for reductions (PyTorch's positional ``dim`` first)."""
+    """Tensor methods for reductions (PyTorch's spelling: ``dim`` positional first, ``dim=()``
+    reduces every dim)."""
 
     __slots__ = ()
 
@@ -373,47 +588,44 @@ class ReductionMethods:
     prod = _reduction_method(prod)
 
     def amax(self, dim=None, keepdim=False):
-        return amax(self, dim, keepdims=keepdim)
+        return amax(self, dim, keepdim)
 
     def amin(self, dim=None, keepdim=False):
-        return amin(self, dim, keepdims=keepdim)
+        return amin(self, dim, keepdim)
 
     def max(self, dim=None, keepdim=False):
-        if isinstance(dim, Variable):
-            return self.maximum(dim)
-        if dim is None:
-            return amax(self)
-        return max(self, dim=dim, keepdim=keepdim)
+        """``x.max()`` (the value), ``x.max(dim)`` (values and indices), ``x.max(other)``."""
+        if dim is None or isinstance(dim, Variable):
+            return max(self, dim)
+        return max(self, dim, keepdim)
 
     def min(self, dim=None, keepdim=False):
-        if isinstance(dim, Variable):
-            return self.minimum(dim)
-        if dim is None:
-            return amin(self)
-        return min(self, dim=dim, keepdim=keepdim)
+        if dim is None or isinstance(dim, Variable):
+            return min(self, dim)
+        return min(self, dim, keepdim)
 
     def argmax(self, dim=None, keepdim=False):
-        return argmax(self, dim, keepdims=keepdim)
+        return argmax(self, dim, keepdim)
 
     def argmin(self, dim=None, keepdim=False):
-        return argmin(self, dim, keepdims=keepdim)
+        return argmin(self, dim, keepdim)
 
     def all(self, dim=None, keepdim=False):
-        return all(self, dim, keepdims=keepdim)
+        return all(self, dim, keepdim)
 
     def any(self, dim=None, keepdim=False):
-        return any(self, dim, keepdims=keepdim)
+        return any(self, dim, keepdim)
 
     def var(self, dim=None, unbiased=True, keepdim=False, *, correction=None):
         c = (1.0 if unbiased else 0.0) if correction is None else correction
-        return var(self, dim, correction=c, keepdims=keepdim)
+        return var(self, dim, correction=c, keepdim=keepdim)
 
     def std(self, dim=None, unbiased=True, keepdim=False, *, correction=None):
         c = (1.0 if unbiased else 0.0) if correction is None else correction
-        return std(self, dim, correction=c, keepdims=keepdim)
+        return std(self, dim, correction=c, keepdim=keepdim)
 
     def logsumexp(self, dim, keepdim=False):
-        return logsumexp(self, dim, keepdims=keepdim)
+        return logsumexp(self, dim, keepdim)
 
     def softmax(self, dim, dtype=None):
         return softmax(self, dim, dtype=dtype)
@@ -422,7 +634,7 @@ class ReductionMethods:
         return log_softmax(self, dim, dtype=dtype)
 
     def cumsum(self, dim, *, dtype=None):
-        return cumulative_sum(self, dim, dtype=dtype)
+        return _cumsum(self, dim, dtype, False, "cumsum")
 
     def count_nonzero(self, dim=None):
         return count_nonzero(self, dim)

@@ -3,7 +3,9 @@ In-place forms (``exp_``) are in ``interop._mutation``."""
 
 import math
 
+from . import dtypes as _dt
 from ._args import real_only
+from ._errors import DTypeError
 from .autograd import graph as _graph
 from .autograd.graph import Node
 from .autograd.grad_mode import state as grad_state
@@ -37,13 +39,28 @@ def _float_data(x, op):
     return be.xp.astype(ad, be.native_dtype(be.default_float))
 
 
+_BOOL_SIGN = {"negative": "the `-` operator", "positive": "the `+` operator"}
+
+
+def _unary_error(op, x):
+    """The error for a unary op the backend refused (in interop's words, not the backend's)."""
+    dt = x._be.dtype_of(x._data)
+    if dt is _dt.bool and op in _BOOL_SIGN:
+        return DTypeError(f"{op}: {_BOOL_SIGN[op]} on a bool tensor is not supported (as in "
+                          f"PyTorch); to invert a mask use `~` or logical_not()")
+    return DTypeError(f"{op}: not supported for dtype {dt}")
+
+
 def unary(x, fwd, cls, save, op, promote=True):
     """Apply ``fwd`` (a backend function name, or ``fwd(xp, data)``) to x's data and
     record ``cls``. ``save``: 0 none, 1 input, 2 output, 3 both."""
     if not isinstance(x, Variable):
         raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
     xd = _float_data(x, op) if promote else x._data
-    data = getattr(x._be.xp, fwd)(xd) if fwd.__class__ is str else fwd(x._be.xp, xd)
+    try:
+        data = getattr(x._be.xp, fwd)(xd) if fwd.__class__ is str else fwd(x._be.xp, xd)
+    except (TypeError, ValueError):
+        raise _unary_error(op, x) from None
     n = x._node
     if n is None or not grad_state.enabled:
         return x._make(data, x._be, None)
@@ -136,9 +153,11 @@ class SigmoidBackward(UnaryBackward):
 
 
 class ReluBackward(UnaryBackward):
+    """Zero where the output is <= 0 (PyTorch's threshold_backward: the gradient passes at a
+    NaN output, and is 0 at 0)."""
     __slots__ = ()
     def backward(self, xp, g, s):
-        return xp.where(s[0] > 0, g, xp.zeros_like(g)),
+        return xp.where(s[0] <= 0, xp.zeros_like(g), g),
 
 
 class ZeroGradBackward(UnaryBackward):
@@ -165,7 +184,8 @@ def _sigmoid(xp, a):
 
 
 def _relu(xp, a):
-    return xp.where(a > 0, a, xp.zeros_like(a))
+    # NaN stays NaN and -0.0 stays -0.0, as in PyTorch
+    return xp.where(a < 0, xp.zeros_like(a), a)
 
 
 def sigmoid(x):
@@ -175,7 +195,28 @@ def sigmoid(x):
 
 def relu(x):
     real_only(x, "relu")
+    if isinstance(x, Variable) and x._be.dtype_of(x._data) is _dt.bool:
+        raise DTypeError("relu: bool inputs are not supported (as in PyTorch)")
     return unary(x, _relu, ReluBackward, 2, "relu", False)   # saves its output, as PyTorch
+
+
+def square(x):
+    """Elementwise ``x * x`` (differentiable); bools give the default integer dtype, as in
+    PyTorch."""
+    if isinstance(x, Variable) and x._data.dtype not in x._be.inexact_natives \
+            and x._be.dtype_of(x._data) is _dt.bool:
+        be = x._be
+        x = x._make(be.xp.astype(x._data, be.native_dtype(be.default_int)), be, None)
+    return unary(x, "square", SquareBackward, 1, "square", False)
+
+
+def abs(x):
+    """Elementwise ``|x|`` (differentiable; the gradient at 0 is 0). Not defined for bools,
+    as in PyTorch."""
+    if isinstance(x, Variable) and x._data.dtype not in x._be.inexact_natives \
+            and x._be.dtype_of(x._data) is _dt.bool:
+        raise DTypeError("abs: not supported for bool tensors (as in PyTorch)")
+    return unary(x, "abs", AbsBackward, 1, "abs", False)
 
 
 def rsqrt(x):
@@ -188,6 +229,9 @@ def conj(x):
 
 def _zero_grad_op(name):
     def op(x):
+        if isinstance(x, Variable) and x._data.dtype not in x._be.inexact_natives \
+                and x._be.dtype_of(x._data) is _dt.bool and name != "sign":
+            raise DTypeError(f"{name}: not supported for bool tensors (as in PyTorch)")
         return unary(x, name, ZeroGradBackward, 0, name, False)
     op.__name__ = name
     op.__doc__ = f"Elementwise ``{name}`` (its gradient is zero almost everywhere)."
@@ -197,7 +241,15 @@ def _zero_grad_op(name):
 floor = _zero_grad_op("floor")
 ceil = _zero_grad_op("ceil")
 trunc = _zero_grad_op("trunc")
-sign = _zero_grad_op("sign")
+_sign = _zero_grad_op("sign")
+
+
+def sign(x):
+    """Elementwise sign (its gradient is zero); a bool tensor is its own sign, as in PyTorch."""
+    if isinstance(x, Variable) and x._data.dtype not in x._be.inexact_natives \
+            and x._be.dtype_of(x._data) is _dt.bool:
+        return x._make(x._be.xp.asarray(x._data, copy=True), x._be, None)
+    return _sign(x)
 
 
 def round(x, *, decimals=0):
@@ -207,22 +259,52 @@ def round(x, *, decimals=0):
     return _zero_grad_op("round")(x)
 
 
-def _nograd_unary(name):
+def _nograd_unary(name, fixed=None):
+    """A non-differentiable elementwise op. ``fixed``: the bool that a test of floating-point
+    values (isnan...) gives for every element of an integer or bool tensor (PyTorch's
+    answer; some namespaces refuse such inputs)."""
     def op(x):
         if not isinstance(x, Variable):
             raise TypeError(f"{name}: expected a Tensor, got {type(x).__name__}")
-        return x._make(getattr(x._be.xp, name)(x._data), x._be, None)
+        be = x._be
+        d = x._data
+        if fixed is not None and d.dtype not in be.inexact_natives:
+            return x._make(be.xp.full(d.shape, fixed, dtype=be.native_dtype(_dt.bool),
+                                      **be.device_kwargs), be, None)
+        try:
+            return x._make(getattr(be.xp, name)(d), be, None)
+        except (TypeError, ValueError):
+            raise _unary_error(name, x) from None
     op.__name__ = name
     op.__doc__ = f"Elementwise ``{name}`` (not differentiable)."
     return op
 
 
-isnan = _nograd_unary("isnan")
-isinf = _nograd_unary("isinf")
-isfinite = _nograd_unary("isfinite")
-signbit = _nograd_unary("signbit")
-logical_not = _nograd_unary("logical_not")
+isnan = _nograd_unary("isnan", False)
+isinf = _nograd_unary("isinf", False)
+isfinite = _nograd_unary("isfinite", True)
+_signbit = _nograd_unary("signbit")
+
+
+def signbit(x):
+    """Elementwise: the sign bit is set (-0.0 and NaNs with a sign too). Integers and bools
+    as PyTorch: ``x < 0``."""
+    if isinstance(x, Variable) and x._data.dtype not in x._be.inexact_natives:
+        be = x._be
+        d = x._data
+        if be.dtype_of(d) is _dt.bool:
+            return x._make(be.xp.zeros(d.shape, dtype=d.dtype, **be.device_kwargs), be, None)
+        return x._make(d < 0, be, None)
+    return _signbit(x)
 bitwise_invert = _nograd_unary("bitwise_invert")
+_logical_not = _nograd_unary("logical_not")
+
+
+def logical_not(x):
+    """Elementwise ``not x`` of the truth values (nonzero is True, as in PyTorch); a bool tensor."""
+    if isinstance(x, Variable) and x._be.dtype_of(x._data) is not _dt.bool:
+        return x._make(x._data == 0, x._be, None)
+    return _logical_not(x)
 
 
 class RealBackward(Node):

@@ -18,7 +18,8 @@ import math
 import weakref
 
 from . import dtypes as _dt
-from ._args import norm_dim, norm_dims, shape_arg, same_backend
+from ._args import broadcast_shapes, keyword_dim, norm_dim, norm_dims, shape_arg, same_backend
+from ._errors import ArgumentError, ShapeError
 from .autograd.graph import Node
 from .autograd.grad_mode import state as grad_state
 from .autograd.variable import record
@@ -81,17 +82,17 @@ class ReshapeBackward(Node):
 def _resolve_shape(shape, n, old, op):
     neg = [i for i, s in enumerate(shape) if s == -1]
     if len(neg) > 1 or any(s < -1 for s in shape):
-        raise RuntimeError(f"{op}: invalid shape {shape}: only one dimension can be -1 and the "
-                           f"others must be non-negative")
+        raise ShapeError(f"{op}: invalid shape {shape}: only one dimension can be -1 and the "
+                         f"others must be non-negative")
     known = math.prod(s for s in shape if s != -1)
     if neg:
         if known == 0 or n % known:
-            raise RuntimeError(f"{op}: shape {list(shape)} is invalid for input of size {n} "
-                               f"(shape {tuple(old)})")
+            raise ShapeError(f"{op}: shape {list(shape)} is invalid for input of size {n} "
+                             f"(shape {tuple(old)})")
         shape = tuple(n // known if s == -1 else s for s in shape)
     elif known != n:
-        raise RuntimeError(f"{op}: shape {list(shape)} is invalid for input of size {n} "
-                           f"(shape {tuple(old)})")
+        raise ShapeError(f"{op}: shape {list(shape)} is invalid for input of size {n} "
+                         f"(shape {tuple(old)})")
     return shape
 
 
@@ -118,7 +119,7 @@ def reshape(x, /, shape, *, copy=None):
             if 0 in xd.shape:          # no elements: any shape is a view of nothing
                 data = xp.reshape(xd, shape)
             elif copy is False:
-                raise RuntimeError(f"view size is not compatible with input tensor's size and stride "
+                raise ShapeError(f"view size is not compatible with input tensor's size and stride "
                                    f"(shape {tuple(xd.shape)} -> {shape}); use .reshape(...) "
                                    f"instead") from None
             else:
@@ -148,7 +149,7 @@ def flatten(x, start_dim=0, end_dim=-1):
     s = norm_dim(start_dim, nd, "flatten")
     e = norm_dim(end_dim, nd, "flatten")
     if s > e:
-        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+        raise ArgumentError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
     shp = x._data.shape
     return reshape(x, tuple(shp[:s]) + (math.prod(shp[s:e + 1]),) + tuple(shp[e + 1:]))
 
@@ -172,8 +173,8 @@ def permute_dims(x, /, axes):
     nd = x._data.ndim
     axes = tuple(norm_dim(a, nd, "permute") for a in axes)
     if sorted(axes) != list(range(nd)):
-        raise ValueError(f"permute: dims {axes} are not a permutation of the {nd} dims of a tensor "
-                         f"of shape {tuple(x._data.shape)}")
+        raise ArgumentError(f"permute: dims {axes} are not a permutation of the {nd} dims of a "
+                            f"tensor of shape {tuple(x._data.shape)}")
     data = x._be.xp.permute_dims(x._data, axes)
     node = None
     if x._node is not None and grad_state.enabled:
@@ -207,14 +208,14 @@ swapaxes = transpose
 
 def matrix_transpose(x):
     if x._data.ndim < 2:
-        raise ValueError(f"matrix_transpose: expected at least 2 dims, got shape "
+        raise ShapeError(f"matrix_transpose: expected at least 2 dims, got shape "
                          f"{tuple(x._data.shape)}")
     return transpose(x, -1, -2)
 
 
 def t(x):
     if x._data.ndim > 2:
-        raise ValueError(f"t() expects a tensor with <= 2 dims, got shape {tuple(x._data.shape)}; "
+        raise ShapeError(f"t() expects a tensor with <= 2 dims, got shape {tuple(x._data.shape)}; "
                          f"use .mT or transpose")
     return transpose(x, 0, 1) if x._data.ndim == 2 else permute_dims(x, tuple(range(x._data.ndim)))
 
@@ -225,7 +226,8 @@ def moveaxis(x, source, destination):
     dst = norm_dims(destination if isinstance(destination, (tuple, list)) else [destination], nd,
                     "moveaxis")
     if len(src) != len(dst):
-        raise ValueError(f"moveaxis: source {source} and destination {destination} differ in length")
+        raise ArgumentError(f"moveaxis: source {source} and destination {destination} differ in "
+                            f"length")
     order = [a for a in range(nd) if a not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
@@ -242,8 +244,7 @@ def squeeze(x, /, axis=None, *, dim=None):
     PyTorch's ``dim=`` (and ``Tensor.squeeze``) leaves such a dim alone. No axis: every
     size-1 dim."""
     if dim is not None:
-        if axis is not None:
-            raise TypeError("squeeze: give either axis= or dim=, not both")
+        keyword_dim("squeeze", dim, axis)
         return _squeeze(x, dim, strict=False)
     return _squeeze(x, axis, strict=True)
 
@@ -256,7 +257,7 @@ def _squeeze(x, axis, strict):
         axes = norm_dims(axis, x._data.ndim, "squeeze")
         bad = [a for a in axes if shp[a] != 1]
         if bad and strict:
-            raise ValueError(f"squeeze: axis {bad[0]} has size {shp[bad[0]]}, not 1 (shape "
+            raise ShapeError(f"squeeze: axis {bad[0]} has size {shp[bad[0]]}, not 1 (shape "
                              f"{tuple(shp)}); Tensor.squeeze(dim) leaves such a dim alone")
         axes = tuple(a for a in axes if a not in bad)
     return reshape(x, tuple(s for i, s in enumerate(shp) if i not in axes))
@@ -275,7 +276,7 @@ def expand_dims(x, /, axis=0):
         nd = x._data.ndim + len(axis)
         axes = sorted(norm_dim(a, nd, "expand_dims") for a in axis)
         if len(set(axes)) != len(axes):
-            raise ValueError(f"expand_dims: axis {tuple(axis)} names a position twice")
+            raise ArgumentError(f"expand_dims: axis {tuple(axis)} names a position twice")
         shp = list(x._data.shape)
         for a in axes:
             shp.insert(a, 1)
@@ -295,11 +296,14 @@ class BroadcastToBackward(Node):
 
 def broadcast_to(x, /, shape):
     shape = shape_arg(tuple(shape) if isinstance(shape, (tuple, list)) else (shape,), "broadcast_to")
+    old = tuple(x._data.shape)
+    if len(shape) < len(old) or any(n != m and n != 1 for n, m in zip(reversed(old), reversed(shape))):
+        raise ShapeError(f"broadcast_to: cannot broadcast shape {old} to {shape} (a dim of size "
+                         f"other than 1 must match, and no dims can be dropped)")
     try:
         data = x._be.xp.broadcast_to(x._data, shape)
-    except (ValueError, RuntimeError) as e:
-        raise ValueError(f"broadcast_to: cannot broadcast shape {tuple(x._data.shape)} to {shape}: "
-                         f"{e}") from None
+    except (ValueError, RuntimeError):
+        raise ShapeError(f"broadcast_to: cannot broadcast shape {old} to {shape}") from None
     node = None
     if x._node is not None and grad_state.enabled:
         node = record(BroadcastToBackward, x._be, (x,))
@@ -312,7 +316,7 @@ def expand(x, *sizes):
     shp = x._data.shape
     lead = len(sizes) - len(shp)
     if lead < 0:
-        raise ValueError(f"expand: the number of sizes provided ({len(sizes)}) must be greater or "
+        raise ShapeError(f"expand: the number of sizes provided ({len(sizes)}) must be greater or "
                          f"equal to the number of dimensions in the tensor ({len(shp)})")
     target = tuple(shp[i - lead] if (s == -1 and i >= lead) else s for i, s in enumerate(sizes))
     return broadcast_to(x, target)
@@ -322,26 +326,11 @@ def expand_as(x, other):
     return broadcast_to(x, other._data.shape)
 
 
-def broadcast_shapes(*shapes):
-    """The shape ``shapes`` broadcast to (a clear error naming them if they do not)."""
-    nd = max((len(s) for s in shapes), default=0)
-    out = [1] * nd
-    for s in shapes:
-        for i, n in enumerate(s):
-            j = nd - len(s) + i
-            if out[j] == 1:
-                out[j] = n
-            elif n != 1 and n != out[j]:
-                raise ValueError(f"shapes {', '.join(str(tuple(s)) for s in shapes)} cannot be "
-                                 f"broadcast together (size {n} against {out[j]} in dim {j})")
-    return tuple(out)
-
-
 def broadcast_arrays(*arrays):
     if len(arrays) == 1 and isinstance(arrays[0], (list, tuple)):
         arrays = tuple(arrays[0])
     same_backend(arrays, "broadcast_arrays")
-    shape = broadcast_shapes(*[a._data.shape for a in arrays])
+    shape = broadcast_shapes(*[tuple(a._data.shape) for a in arrays], op="broadcast_arrays")
     return tuple(broadcast_to(a, shape) for a in arrays)
 
 
@@ -446,7 +435,13 @@ class ViewMethods:
 
     moveaxis = movedim
 
-    def squeeze(self, dim=None):
+    def squeeze(self, *dims, dim=None):
+        """Remove size-1 dims: all, or those among ``dims`` (ints or one tuple) that have size 1
+        (PyTorch: ``x.squeeze(0, 1)`` leaves a dim of another size alone)."""
+        if dims:
+            if dim is not None:
+                raise TypeError("squeeze: dims given both positionally and as dim=")
+            dim = dims[0] if len(dims) == 1 else dims
         return _squeeze(self, dim, strict=False)
 
     def unsqueeze(self, dim):

@@ -749,6 +749,56 @@ OPS += [
     Op("to_other_backend", _other_backend, lambda x: x * 2.0, g_unary()),
 ]
 
+# ------------------------------------------------------------------ semantics (branch `semantics`)
+# PyTorch's spellings and conventions where the standard is silent: positional dim, max
+# over a dim and over everything (the gradient to the index / shared by the maxima), 0-d
+# inputs, joins and selections across dtypes. Ties and NaNs are in test_kinks.py.
+
+
+def _ties(rng, shape):
+    """Few distinct values: ties in every slice of any size."""
+    return _arr(np.round(rng.uniform(-1, 1, shape)))
+
+
+def g_dim_keep(domain):
+    def g(draw, rng):
+        s = draw(SHAPE1)
+        return domain(rng, s), draw(st.integers(-len(s), len(s) - 1)), draw(st.booleans())
+    return g
+
+
+def g_cat_int(draw, rng):
+    s = list(draw(SHAPE1))
+    d = draw(st.integers(0, len(s) - 1))
+    x = real(rng, tuple(s))
+    s[d] = draw(st.integers(1, 2))
+    return d, x, np.asarray(rng.integers(-3, 3, tuple(s)), dtype=np.int64)
+
+
+def g_where_int(draw, rng):
+    sc, sa, sb = draw(BCAST3).input_shapes
+    return (np.asarray(rng.random(sc) < 0.5), real(rng, sa),
+            np.asarray(rng.integers(-3, 3, sb), dtype=np.int64))
+
+
+OPS += [
+    Op("max_dim_positional", lambda x, d, k: it.max(x, d, k).values,
+       lambda x, d, k: torch.max(x, d, k).values, g_dim_keep(distinct)),
+    Op("min_dim_method_positional", lambda x, d, k: x.min(d, k)[0], None, g_dim_keep(distinct)),
+    Op("max_dim_ties_values_indices", lambda x, d, k: tuple(it.max(x, d, k)),
+       lambda x, d, k: tuple(torch.max(x, d, k)), g_dim_keep(_ties), gradcheck=False),
+    Op("max_all", lambda x: x.max(), None, g_unary(distinct, SHAPE1)),
+    Op("min_all_ties", lambda x: it.min(x), lambda x: torch.min(x), g_unary(_ties, SHAPE1),
+       gradcheck=False),
+    Op("cat_positional_int_part", lambda d, x, i: it.cat([x, i], d),
+       lambda d, x, i: torch.cat([x, i], d), g_cat_int),
+    Op("where_int_branch", lambda c, x, i: it.where(c, x, i),
+       lambda c, x, i: torch.where(c, x, i), g_where_int),
+    Op("flip_positional", lambda x, d: it.flip(x, list(d)), lambda x, d: torch.flip(x, d), g_flip),
+    Op("softmax_any_rank", lambda x: it.softmax(x, -1), lambda x: torch.softmax(x, -1), g_unary()),
+    Op("cumsum_any_rank", lambda x: x.cumsum(-1), lambda x: x.cumsum(-1), g_unary()),
+]
+
 assert len({op.name for op in OPS}) == len(OPS), "op names must be unique"
 
 
