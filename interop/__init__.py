@@ -9,7 +9,7 @@ __array_api_version__ = "2025.12"
 
 from . import dtypes
 from .dtypes import (bool, int8, int16, int32, int64, uint8, uint16, uint32, uint64, float16,
-                     float32, float64, complex64, complex128)
+                     bfloat16, float32, float64, complex64, complex128)
 from .dtypes import dtype
 from ._device import device
 from . import backends
@@ -104,5 +104,25 @@ builtins_any = _builtins.any
 
 
 def get_default_dtype():
+    """The default floating dtype (of the current backend; ``set_default_dtype`` sets all)."""
     return get_backend().default_float
+
+
+def set_default_dtype(d):
+    """Make ``d`` (float16, bfloat16, float32 or float64) the dtype of new floating tensors
+    on every backend: creation without ``dtype=``, Python floats, integer division; the
+    default complex dtype follows (float64 -> complex128), as in PyTorch."""
+    backends.set_default_float(dtypes.by_name(d) if isinstance(d, str) else d)
+
+
+def finfo(type=None):
+    """Limits of a floating (or complex) dtype or tensor: ``bits``, ``eps``, ``max``, ``min``,
+    ``smallest_normal``/``tiny``, ``resolution``, ``dtype``; no argument: the default
+    floating dtype (see :class:`interop.dtypes.finfo`)."""
+    return dtypes.finfo(get_default_dtype() if type is None else type)
+
+
+def iinfo(type):
+    """Limits of an integer dtype or tensor: ``bits``, ``max``, ``min``, ``dtype``."""
+    return dtypes.iinfo(type)
 
