@@ -40,6 +40,7 @@ from ._select import where, clamp, clip, masked_fill
 from ._linalg import matmul, mm, outer
 from ._indexing import (getitem, gather, take_along_axis, scatter_add, index_add, take, index_select,
                         add_at)
+from ._sorting import sort, argsort, topk
 from ._mutation import setitem
 from .random import (Generator, manual_seed, seed, initial_seed, default_generator, rand, randn,
                      randint, randperm, rand_like, randn_like, randint_like, normal, bernoulli,

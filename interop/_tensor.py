@@ -12,6 +12,7 @@ state) with the operations, assembled from one mixin per concern:
 ``LinalgMethods``      ``@``, matmul, mm (``interop._linalg``)
 ``ConversionMethods``  astype, to, cpu, float... (``interop._cast``)
 ``MutationMethods``    every in-place op and ``x[key] = v`` (``interop._mutation``)
+``SortingMethods``     sort, argsort, topk (``interop._sorting``)
 =====================  =============================================================
 
 Op results are built by :meth:`Tensor._make`, the lean constructor, and are plain
@@ -33,6 +34,7 @@ from ._linalg import LinalgMethods
 from ._mutation import MutationMethods
 from ._reduce import ReductionMethods
 from ._select import SelectionMethods
+from ._sorting import SortingMethods
 from ._unary import UnaryMethods
 from ._views import ViewMethods, make_alias
 from .autograd import engine as _engine
@@ -46,7 +48,8 @@ _API_VERSIONS = ("2023.12", "2024.12", "2025.12")
 
 
 class Tensor(Variable, ArithmeticMethods, UnaryMethods, ReductionMethods, ViewMethods, JoinMethods,
-             IndexingMethods, SelectionMethods, LinalgMethods, ConversionMethods, MutationMethods):
+             IndexingMethods, SelectionMethods, LinalgMethods, ConversionMethods, MutationMethods,
+             SortingMethods):
     """A multi-dimensional array on a backend, with autograd.
 
     ``Tensor(data, dtype=None, device=None, requires_grad=False)`` copies ``data`` (as
