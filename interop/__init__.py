@@ -41,6 +41,7 @@ from ._linalg import matmul, mm, outer
 from ._indexing import (getitem, gather, take_along_axis, scatter_add, index_add, take, index_select,
                         add_at)
 from ._sorting import sort, argsort, topk
+from ._rearrange import (roll, tile, repeat, repeat_interleave, narrow, triu, tril, diag, diagonal)
 from ._mutation import setitem
 from .random import (Generator, manual_seed, seed, initial_seed, default_generator, rand, randn,
                      randint, randperm, rand_like, randn_like, randint_like, normal, bernoulli,

@@ -13,6 +13,7 @@ state) with the operations, assembled from one mixin per concern:
 ``ConversionMethods``  astype, to, cpu, float... (``interop._cast``)
 ``MutationMethods``    every in-place op and ``x[key] = v`` (``interop._mutation``)
 ``SortingMethods``     sort, argsort, topk (``interop._sorting``)
+``RearrangeMethods``   roll, repeat, tile, narrow, unfold, triu, diagonal... (``interop._rearrange``)
 =====================  =============================================================
 
 Op results are built by :meth:`Tensor._make`, the lean constructor, and are plain
@@ -32,6 +33,7 @@ from ._indexing import IndexingMethods
 from ._join import JoinMethods
 from ._linalg import LinalgMethods
 from ._mutation import MutationMethods
+from ._rearrange import RearrangeMethods
 from ._reduce import ReductionMethods
 from ._select import SelectionMethods
 from ._sorting import SortingMethods
@@ -49,7 +51,7 @@ _API_VERSIONS = ("2023.12", "2024.12", "2025.12")
 
 class Tensor(Variable, ArithmeticMethods, UnaryMethods, ReductionMethods, ViewMethods, JoinMethods,
              IndexingMethods, SelectionMethods, LinalgMethods, ConversionMethods, MutationMethods,
-             SortingMethods):
+             SortingMethods, RearrangeMethods):
     """A multi-dimensional array on a backend, with autograd.
 
     ``Tensor(data, dtype=None, device=None, requires_grad=False)`` copies ``data`` (as
