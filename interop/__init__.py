@@ -37,7 +37,7 @@ from ._views import (reshape, view, flatten, unflatten, permute_dims, permute, t
 from ._cast import astype, clone
 from ._join import concat, cat, concatenate, stack, split, chunk, unbind, unstack, flip
 from ._select import where, clamp, clip, masked_fill
-from ._linalg import matmul, mm, outer
+from ._linalg import matmul, mm, bmm, dot, outer, einsum, norm
 from ._indexing import (getitem, gather, take_along_axis, scatter_add, index_add, take, index_select,
                         add_at)
 from ._sorting import sort, argsort, topk
