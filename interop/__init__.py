@@ -30,7 +30,8 @@ from ._unary import (exp, expm1, log, log1p, log2, log10, sqrt, sin, cos, tan, t
                      sigmoid, relu, rsqrt, conj, floor, ceil, trunc, sign, round, isnan, isinf,
                      isfinite, signbit, logical_not, bitwise_invert, real, imag)
 from ._reduce import (sum, mean, prod, max, min, amax, amin, var, std, logsumexp, argmax, argmin, all,
-                      any, cumulative_sum, cumsum, count_nonzero, softmax, log_softmax, sum_to)
+                      any, cumulative_sum, cumsum, count_nonzero, softmax, log_softmax, sum_to,
+                      cumulative_prod, cumprod)
 from ._views import (reshape, view, flatten, unflatten, permute_dims, permute, transpose, swapaxes,
                      matrix_transpose, t, moveaxis, movedim, squeeze, unsqueeze, expand_dims,
                      broadcast_to, expand, broadcast_arrays, contiguous)

@@ -14,6 +14,7 @@ state) with the operations, assembled from one mixin per concern:
 ``MutationMethods``    every in-place op and ``x[key] = v`` (``interop._mutation``)
 ``SortingMethods``     sort, argsort, topk (``interop._sorting``)
 ``RearrangeMethods``   roll, repeat, tile, narrow, unfold, triu, diagonal... (``interop._rearrange``)
+``ScanMethods``        cumprod (``interop._reduce``)
 =====================  =============================================================
 
 Op results are built by :meth:`Tensor._make`, the lean constructor, and are plain
@@ -34,7 +35,7 @@ from ._join import JoinMethods
 from ._linalg import LinalgMethods
 from ._mutation import MutationMethods
 from ._rearrange import RearrangeMethods
-from ._reduce import ReductionMethods
+from ._reduce import ReductionMethods, ScanMethods
 from ._select import SelectionMethods
 from ._sorting import SortingMethods
 from ._unary import UnaryMethods
@@ -51,7 +52,7 @@ _API_VERSIONS = ("2023.12", "2024.12", "2025.12")
 
 class Tensor(Variable, ArithmeticMethods, UnaryMethods, ReductionMethods, ViewMethods, JoinMethods,
              IndexingMethods, SelectionMethods, LinalgMethods, ConversionMethods, MutationMethods,
-             SortingMethods, RearrangeMethods):
+             SortingMethods, RearrangeMethods, ScanMethods):
     """A multi-dimensional array on a backend, with autograd.
 
     ``Tensor(data, dtype=None, device=None, requires_grad=False)`` copies ``data`` (as
