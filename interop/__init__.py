@@ -40,7 +40,7 @@ from ._join import concat, cat, concatenate, stack, split, chunk, unbind, unstac
 from ._select import where, clamp, clip, masked_fill
 from ._linalg import matmul, mm, bmm, dot, outer, einsum, norm
 from ._indexing import (getitem, gather, take_along_axis, scatter_add, index_add, take, index_select,
-                        add_at)
+                        add_at, scatter, nonzero)
 from ._sorting import sort, argsort, topk
 from ._rearrange import (roll, tile, repeat, repeat_interleave, narrow, triu, tril, diag, diagonal)
 from ._mutation import setitem

@@ -20,7 +20,7 @@ from ._args import mixed_backends, SCALAR_TYPES
 from ._cast import astype, move
 from ._elementwise import add, subtract, multiply, divide, pow, remainder, floor_divide
 from ._generator import default_generator
-from ._indexing import getitem, normalize_key, is_basic, check_bounds
+from ._indexing import getitem, normalize_key, is_basic, check_bounds, scatter
 from ._select import where, clamp, masked_fill
 from ._unary import UnaryMethods
 from ._views import reshape, permute_dims, broadcast_to, writable_view
@@ -592,3 +592,8 @@ class MutationMethods:
         src = (generator or default_generator).source(self._be)
         u = src.random(tuple(self._data.shape), self._be.dtype_of(self._data))
         return overwrite(self, u * (b - a) + a, "uniform_")
+
+    def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
+        """In-place :func:`interop.scatter` (``src`` a tensor or a scalar value)."""
+        return inplace_compute(self, lambda x: scatter(x, dim, index, src, value=value,
+                                                       reduce=reduce), "scatter_", src)
