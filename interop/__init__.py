@@ -43,6 +43,7 @@ from ._indexing import (getitem, gather, take_along_axis, scatter_add, index_add
                         add_at, scatter, nonzero)
 from ._sorting import sort, argsort, topk
 from ._rearrange import (roll, tile, repeat, repeat_interleave, narrow, triu, tril, diag, diagonal)
+from ._compound import addcmul, addcdiv, lerp
 from ._mutation import setitem
 from .random import (Generator, manual_seed, seed, initial_seed, default_generator, rand, randn,
                      randint, randperm, rand_like, randn_like, randint_like, normal, bernoulli,

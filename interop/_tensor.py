@@ -15,6 +15,7 @@ state) with the operations, assembled from one mixin per concern:
 ``SortingMethods``     sort, argsort, topk (``interop._sorting``)
 ``RearrangeMethods``   roll, repeat, tile, narrow, unfold, triu, diagonal... (``interop._rearrange``)
 ``ScanMethods``        cumprod (``interop._reduce``)
+``CompoundMethods``    addcmul, addcdiv, lerp (``interop._compound``)
 =====================  =============================================================
 
 Op results are built by :meth:`Tensor._make`, the lean constructor, and are plain
@@ -27,6 +28,7 @@ import sys
 
 from . import dtypes as _dt
 from ._cast import ConversionMethods
+from ._compound import CompoundMethods
 from ._convert import from_object, default_for_kind, scalar_kind
 from ._args import interop_dtype, norm_dim, size_arg
 from ._elementwise import ArithmeticMethods
@@ -52,7 +54,7 @@ _API_VERSIONS = ("2023.12", "2024.12", "2025.12")
 
 class Tensor(Variable, ArithmeticMethods, UnaryMethods, ReductionMethods, ViewMethods, JoinMethods,
              IndexingMethods, SelectionMethods, LinalgMethods, ConversionMethods, MutationMethods,
-             SortingMethods, RearrangeMethods, ScanMethods):
+             SortingMethods, RearrangeMethods, CompoundMethods, ScanMethods):
     """A multi-dimensional array on a backend, with autograd.
 
     ``Tensor(data, dtype=None, device=None, requires_grad=False)`` copies ``data`` (as
