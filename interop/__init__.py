@@ -19,7 +19,7 @@ from .autograd import (no_grad, enable_grad, set_grad_enabled, inference_mode, i
                        is_inference_mode_enabled)
 from ._tensor import Tensor, Size
 from ._creation import (tensor, asarray, as_tensor, zeros, ones, full, empty, arange, linspace, eye,
-                        zeros_like, ones_like, full_like, empty_like)
+                        zeros_like, ones_like, full_like, empty_like, from_numpy, meshgrid)
 from ._elementwise import (add, subtract, multiply, divide, pow, remainder, floor_divide, maximum,
                            minimum, atan2, logaddexp, hypot, equal, not_equal, less, less_equal,
                            greater, greater_equal, logical_and, logical_or, logical_xor, bitwise_and,
@@ -47,7 +47,7 @@ from ._compound import addcmul, addcdiv, lerp
 from ._mutation import setitem
 from .random import (Generator, manual_seed, seed, initial_seed, default_generator, rand, randn,
                      randint, randperm, rand_like, randn_like, randint_like, normal, bernoulli,
-                     get_rng_state, set_rng_state)
+                     multinomial, get_rng_state, set_rng_state)
 
 # Aliases PyTorch users reach for.
 sub = subtract

@@ -14,8 +14,9 @@ state) with the operations, assembled from one mixin per concern:
 ``MutationMethods``    every in-place op and ``x[key] = v`` (``interop._mutation``)
 ``SortingMethods``     sort, argsort, topk (``interop._sorting``)
 ``RearrangeMethods``   roll, repeat, tile, narrow, unfold, triu, diagonal... (``interop._rearrange``)
-``ScanMethods``        cumprod (``interop._reduce``)
 ``CompoundMethods``    addcmul, addcdiv, lerp (``interop._compound``)
+``ScanMethods``        cumprod (``interop._reduce``)
+``SamplingMethods``    multinomial (``interop._sampling``)
 =====================  =============================================================
 
 Op results are built by :meth:`Tensor._make`, the lean constructor, and are plain
@@ -38,6 +39,7 @@ from ._linalg import LinalgMethods
 from ._mutation import MutationMethods
 from ._rearrange import RearrangeMethods
 from ._reduce import ReductionMethods, ScanMethods
+from ._sampling import SamplingMethods
 from ._select import SelectionMethods
 from ._sorting import SortingMethods
 from ._unary import UnaryMethods
@@ -54,7 +56,7 @@ _API_VERSIONS = ("2023.12", "2024.12", "2025.12")
 
 class Tensor(Variable, ArithmeticMethods, UnaryMethods, ReductionMethods, ViewMethods, JoinMethods,
              IndexingMethods, SelectionMethods, LinalgMethods, ConversionMethods, MutationMethods,
-             SortingMethods, RearrangeMethods, CompoundMethods, ScanMethods):
+             SortingMethods, RearrangeMethods, CompoundMethods, ScanMethods, SamplingMethods):
     """A multi-dimensional array on a backend, with autograd.
 
     ``Tensor(data, dtype=None, device=None, requires_grad=False)`` copies ``data`` (as
