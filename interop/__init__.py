@@ -9,7 +9,7 @@ __array_api_version__ = "2025.12"
 
 from . import dtypes
 from .dtypes import (bool, int8, int16, int32, int64, uint8, uint16, uint32, uint64, float16,
-                     float32, float64, complex64, complex128)
+                     bfloat16, float32, float64, complex64, complex128)
 from .dtypes import dtype
 from ._device import device
 from ._errors import ShapeError, DTypeError, ArgumentError, IntegerDivisionByZero
@@ -20,7 +20,7 @@ from .autograd import (no_grad, enable_grad, set_grad_enabled, inference_mode, i
                        is_inference_mode_enabled)
 from ._tensor import Tensor, Size
 from ._creation import (tensor, asarray, as_tensor, zeros, ones, full, empty, arange, linspace, eye,
-                        zeros_like, ones_like, full_like, empty_like)
+                        zeros_like, ones_like, full_like, empty_like, from_numpy, meshgrid)
 from ._elementwise import (add, subtract, multiply, divide, pow, remainder, floor_divide, maximum,
                            minimum, atan2, logaddexp, hypot, equal, not_equal, less, less_equal,
                            greater, greater_equal, logical_and, logical_or, logical_xor, bitwise_and,
@@ -31,20 +31,24 @@ from ._unary import (exp, expm1, log, log1p, log2, log10, sqrt, sin, cos, tan, t
                      sigmoid, relu, rsqrt, conj, floor, ceil, trunc, sign, round, isnan, isinf,
                      isfinite, signbit, logical_not, bitwise_invert, real, imag)
 from ._reduce import (sum, mean, prod, max, min, amax, amin, var, std, logsumexp, argmax, argmin, all,
-                      any, cumulative_sum, cumsum, count_nonzero, softmax, log_softmax, sum_to)
+                      any, cumulative_sum, cumsum, count_nonzero, softmax, log_softmax, sum_to,
+                      cumulative_prod, cumprod)
 from ._views import (reshape, view, flatten, unflatten, permute_dims, permute, transpose, swapaxes,
                      matrix_transpose, t, moveaxis, movedim, squeeze, unsqueeze, expand_dims,
                      broadcast_to, expand, broadcast_arrays, contiguous)
 from ._cast import astype, clone
 from ._join import concat, cat, concatenate, stack, split, chunk, unbind, unstack, flip
 from ._select import where, clamp, clip, masked_fill
-from ._linalg import matmul, mm, outer
+from ._linalg import matmul, mm, bmm, dot, outer, einsum, norm
 from ._indexing import (getitem, gather, take_along_axis, scatter_add, index_add, take, index_select,
-                        add_at)
+                        add_at, scatter, nonzero)
+from ._sorting import sort, argsort, topk
+from ._rearrange import (roll, tile, repeat, repeat_interleave, narrow, triu, tril, diag, diagonal)
+from ._compound import addcmul, addcdiv, lerp
 from ._mutation import setitem
 from .random import (Generator, manual_seed, seed, initial_seed, default_generator, rand, randn,
                      randint, randperm, rand_like, randn_like, randint_like, normal, bernoulli,
-                     get_rng_state, set_rng_state)
+                     multinomial, get_rng_state, set_rng_state)
 
 # Aliases PyTorch users reach for.
 sub = subtract
@@ -105,5 +109,25 @@ builtins_any = _builtins.any
 
 
 def get_default_dtype():
+    """The default floating dtype (of the current backend; ``set_default_dtype`` sets all)."""
     return get_backend().default_float
+
+
+def set_default_dtype(d):
+    """Make ``d`` (float16, bfloat16, float32 or float64) the dtype of new floating tensors
+    on every backend: creation without ``dtype=``, Python floats, integer division; the
+    default complex dtype follows (float64 -> complex128), as in PyTorch."""
+    backends.set_default_float(dtypes.by_name(d) if isinstance(d, str) else d)
+
+
+def finfo(type=None):
+    """Limits of a floating (or complex) dtype or tensor: ``bits``, ``eps``, ``max``, ``min``,
+    ``smallest_normal``/``tiny``, ``resolution``, ``dtype``; no argument: the default
+    floating dtype (see :class:`interop.dtypes.finfo`)."""
+    return dtypes.finfo(get_default_dtype() if type is None else type)
+
+
+def iinfo(type):
+    """Limits of an integer dtype or tensor: ``bits``, ``max``, ``min``, ``dtype``."""
+    return dtypes.iinfo(type)
 

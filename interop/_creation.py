@@ -1,14 +1,16 @@
 """Creation functions: ``tensor``, ``asarray``, ``zeros``, ``ones``, ``full``, ``empty``,
 ``arange``, ``linspace``, ``eye`` and the ``*_like`` forms."""
 
-from ._args import interop_dtype, size_arg
+from ._args import interop_dtype, size_arg, same_backend
 from ._convert import from_object, default_for_kind, scalar_kind
 from ._tensor import Tensor
+from ._views import reshape, broadcast_to
 from .autograd.variable import Variable
-from .backends import backend_for
+from .backends import backend_for, get_backend
 
 __all__ = ["tensor", "asarray", "as_tensor", "zeros", "ones", "full", "empty", "arange", "linspace",
-           "eye", "zeros_like", "ones_like", "full_like", "empty_like", "finish"]
+           "eye", "zeros_like", "ones_like", "full_like", "empty_like", "finish", "from_numpy",
+           "meshgrid"]
 
 
 def finish(data, be, requires_grad):
@@ -131,3 +133,74 @@ def eye(n_rows, n_cols=None, /, *, k=0, dtype=None, device=None, requires_grad=F
     dt = interop_dtype(be, dtype) or be.default_float
     data = be.xp.eye(n_rows, n_cols, k=k, dtype=be.native_dtype(dt), **be.device_kwargs)
     return finish(data, be, requires_grad)
+
+
+def _is_ndarray(obj):
+    """True for a NumPy ndarray (or subclass), told without importing NumPy."""
+    return any(c.__name__ == "ndarray" and c.__module__ == "numpy" for c in type(obj).__mro__)
+
+
+def from_numpy(ndarray):
+    """A tensor sharing memory with NumPy array ``ndarray`` (writes through either show in
+    the other), as ``torch.from_numpy``.
+
+    It lives on the current backend when that backend is on the CPU (``cpu`` and
+    ``strict`` share the memory), else -- as PyTorch's is always a CPU tensor -- on the
+    ``cpu`` backend; move it with ``.to(device)``. A backend that cannot share memory with
+    NumPy raises instead of copying (use :func:`tensor` to copy).
+    """
+    if not _is_ndarray(ndarray):
+        raise TypeError(f"from_numpy: expected np.ndarray (got {type(ndarray).__name__})")
+    be = get_backend()
+    if be.device.type != "cpu":
+        be = get_backend("cpu")
+    dt = ndarray.dtype
+    names = {d.name for d in be.to_native}
+    if dt.name not in names or not dt.isnative:
+        raise TypeError(f"from_numpy: can't convert np.ndarray of type {dt}"
+                        f"{'' if dt.isnative else ' (non-native byte order)'}; the supported types "
+                        f"on backend {be.name!r} are {', '.join(sorted(names))}")
+    try:
+        data = be.xp.asarray(ndarray, copy=False, **be.device_kwargs)
+    except Exception as e:
+        raise TypeError(f"from_numpy: backend {be.name!r} cannot share memory with a NumPy array "
+                        f"of dtype {ndarray.dtype} ({e}); use interop.tensor(a) to copy it") from None
+    return finish(data, be, False)
+
+
+def meshgrid(*arrays, indexing="xy"):
+    """The standard's ``meshgrid``: coordinate grids from 1-d tensors, broadcast views of
+    them (as PyTorch's: their elements alias the inputs). ``indexing='xy'`` (the standard's
+    default) swaps the first two output dims; ``'ij'`` keeps the inputs' order.
+
+    PyTorch's ``torch.meshgrid`` defaults to ``'ij'`` (and warns when it is not given):
+    pass ``indexing=`` explicitly when porting. A single list of tensors is accepted too.
+    """
+    if len(arrays) == 1 and isinstance(arrays[0], (list, tuple)):
+        arrays = tuple(arrays[0])
+    if indexing not in ("xy", "ij"):
+        raise ValueError(f"meshgrid: indexing must be 'xy' or 'ij', got {indexing!r}")
+    for i, a in enumerate(arrays):
+        if not isinstance(a, Variable):
+            raise TypeError(f"meshgrid: argument {i} is a {type(a).__name__}, expected a Tensor")
+        if a._data.ndim > 1:
+            raise ValueError(f"meshgrid: expects 0-d or 1-d tensors, got shape "
+                             f"{tuple(a._data.shape)} for argument {i}")
+    same_backend(arrays, "meshgrid")
+    if len({a.dtype for a in arrays}) > 1:
+        raise TypeError(f"meshgrid: expects all tensors to have the same dtype, got "
+                        f"{', '.join(str(a.dtype) for a in arrays)}")
+    n = len(arrays)
+    sizes = [a.numel() for a in arrays]
+    pos = list(range(n))
+    if indexing == "xy" and n >= 2:
+        pos[0], pos[1] = 1, 0
+    shape = [0] * n
+    for i, s in enumerate(sizes):
+        shape[pos[i]] = s
+    out = []
+    for i, a in enumerate(arrays):
+        one = [1] * n
+        one[pos[i]] = sizes[i]
+        out.append(broadcast_to(reshape(a, tuple(one)), tuple(shape)))
+    return tuple(out)

@@ -14,7 +14,7 @@ from .autograd.grad_mode import state as grad_state
 from .autograd.variable import Variable, record
 
 __all__ = ["getitem", "normalize_key", "gather", "take_along_axis", "scatter_add", "index_add",
-           "take", "index_select", "add_at"]
+           "take", "index_select", "add_at", "scatter", "nonzero"]
 
 
 def _index_array(be, k):
@@ -239,20 +239,25 @@ def take_along_axis(x, indices, /, *, axis=-1):
     return gather(x, ax, indices)
 
 
+def _src_grad(xp, g, index, axis, src_shape):
+    """The gradient of a scattered ``src``: ``g`` gathered at ``index`` (zeros for the src
+    entries past the index's shape, which were not used)."""
+    # along ``axis`` the index addresses all of g; elsewhere only its first entries
+    key = tuple(slice(None) if d == axis else slice(0, n) for d, n in enumerate(index.shape))
+    gsrc = xp.take_along_axis(g[key], index, axis=axis)
+    if tuple(gsrc.shape) != tuple(src_shape):
+        full = xp.zeros(src_shape, dtype=g.dtype, device=g.device)
+        gsrc = xp.add_at(full, tuple(slice(0, n) for n in index.shape), gsrc)
+    return gsrc
+
+
 class ScatterAddBackward(Node):
     __slots__ = ("axis", "src_shape")
 
     def backward(self, xp, g, s):
-        index = s[0]
         gsrc = None
         if self.next[1] is not None:
-            # along ``axis`` the index addresses all of g; elsewhere only its first entries
-            key = tuple(slice(None) if d == self.axis else slice(0, n)
-                        for d, n in enumerate(index.shape))
-            gsrc = xp.take_along_axis(g[key], index, axis=self.axis)
-            if tuple(gsrc.shape) != tuple(self.src_shape):
-                full = xp.zeros(self.src_shape, dtype=g.dtype, device=g.device)
-                gsrc = xp.add_at(full, tuple(slice(0, n) for n in index.shape), gsrc)
+            gsrc = _src_grad(xp, g, s[0], self.axis, self.src_shape)
         return g, gsrc
 
 
@@ -282,6 +287,176 @@ def scatter_add(x, dim, index, src):
     node = record(ScatterAddBackward, x._be, (x, src), (idx,), (idx,))
     node.axis, node.src_shape = ax, src._data.shape
     return x._make(data, x._be, node)
+
+
+class ScatterBackward(Node):
+    """``scatter``: the input's gradient is ``g`` where nothing was written; src's is ``g``
+    gathered at ``index``, for every src entry (repeated indices too: PyTorch's formula).
+    ``s`` is (index, mask of the written elements)."""
+    __slots__ = ("axis", "src_shape")
+
+    def backward(self, xp, g, s):
+        index, hit = s
+        gx = xp.where(hit, xp.zeros_like(g), g) if self.next[0] is not None else None
+        gsrc = None
+        if self.next[1] is not None:
+            gsrc = _src_grad(xp, g, index, self.axis, self.src_shape)
+        return gx, gsrc
+
+
+class ScatterMultiplyBackward(Node):
+    __slots__ = ()
+
+    def backward(self, xp, g, s):
+        raise RuntimeError("scatter(reduce='multiply') is not differentiable (PyTorch has no "
+                           "derivative for it either)")
+
+
+def _flat_positions(be, shape, axis, idx):
+    """For each element of ``idx``, the flat (row-major) position in a tensor of ``shape``
+    that ``torch.scatter`` writes it to: ``idx`` along ``axis``, its own position elsewhere."""
+    xp = be.xp
+    lin = None
+    stride = 1
+    for d in range(len(shape) - 1, -1, -1):
+        if d == axis:
+            c = idx
+        else:
+            cs = [1] * idx.ndim
+            cs[d] = idx.shape[d]
+            c = xp.reshape(xp.arange(idx.shape[d], dtype=idx.dtype, **be.device_kwargs), tuple(cs))
+        lin = c * stride if lin is None else lin + c * stride
+        stride *= shape[d]
+    return xp.reshape(xp.broadcast_to(lin, idx.shape), (-1,))
+
+
+def _write_ranks(be, lin):
+    """For each entry of ``lin`` (flat positions, 1-d): how many earlier entries name the
+    same position, and whether it is the last to name it (the write that wins)."""
+    xp = be.xp
+    order = xp.argsort(lin, stable=True)
+    srt = xp.take(lin, order)
+    pos = xp.arange(lin.shape[0], dtype=order.dtype, **be.device_kwargs)
+    first = xp.astype(xp.searchsorted(srt, srt, side="left"), order.dtype)
+    last = xp.astype(xp.searchsorted(srt, srt, side="right"), order.dtype) - 1
+    inv = xp.argsort(order)
+    return xp.take(pos - first, inv), xp.take(pos == last, inv)
+
+
+def scatter(input, dim, index, src=None, *, value=None, reduce=None):
+    """``torch.scatter`` out of place: ``out[index[i][j]][j] = src[i][j]`` along ``dim``
+    (``src`` a tensor, or a Python scalar ``value``). Where indices repeat, the last one
+    (in row-major order of ``index``) wins, as PyTorch on the CPU. ``reduce='add'`` or
+    ``'multiply'`` combines instead of replacing.
+
+    Differentiable in ``input`` and ``src`` (PyTorch's formula: every src entry gets the
+    gradient at its target, repeated or not); ``reduce='add'`` is ``scatter_add``'s
+    gradient, and ``reduce='multiply'`` has none (as in PyTorch).
+    """
+    x = input
+    if not isinstance(x, Variable):
+        raise TypeError(f"scatter: expected a Tensor as input, got {type(x).__name__}")
+    if src is not None and value is not None:
+        raise TypeError("scatter: give either src or value, not both")
+    if src is not None and not isinstance(src, Variable):
+        src, value = None, src
+    if src is None and value is None:
+        raise TypeError("scatter: expected a src tensor or a scalar value")
+    if value is not None and value.__class__ not in SCALAR_TYPES:
+        raise TypeError(f"scatter: value must be a Python scalar, got {type(value).__name__}")
+    if reduce not in (None, "add", "multiply"):
+        raise ValueError(f"scatter: reduce must be 'add' or 'multiply', got {reduce!r}")
+    idx = index_data(index, x, "scatter")
+    be = x._be
+    xp = be.xp
+    nd = x._data.ndim
+    ax = norm_dim(dim, nd, "scatter")
+    if src is not None:
+        if src._be is not be:
+            raise mixed_backends(x, src, "scatter")
+        if src._data.dtype != x._data.dtype:
+            raise TypeError(f"scatter: src dtype {src._be.dtype_of(src._data)} differs from input "
+                            f"dtype {be.dtype_of(x._data)}")
+    if idx.ndim != nd or (src is not None and src._data.ndim != nd):
+        raise ValueError(f"scatter: index, src and input must have the same number of dims; got "
+                         f"index {tuple(idx.shape)}, src "
+                         f"{tuple(src._data.shape) if src is not None else '(a scalar)'} and input "
+                         f"{tuple(x._data.shape)}")
+    if src is not None and any(i > n for i, n in zip(idx.shape, src._data.shape)):
+        raise ValueError(f"scatter: index shape {tuple(idx.shape)} exceeds src shape "
+                         f"{tuple(src._data.shape)}")
+    for d, (i, n) in enumerate(zip(idx.shape, x._data.shape)):
+        if d != ax and i > n:
+            raise ValueError(f"scatter: index shape {tuple(idx.shape)} exceeds input shape "
+                             f"{tuple(x._data.shape)} in dim {d}")
+    if nd == 0:
+        flat_x = reshape(x, (1,))
+        out = scatter(flat_x, 0, index.reshape((1,)), src.reshape((1,)) if src is not None
+                      else None, value=value, reduce=reduce)
+        return reshape(out, ())
+    if reduce == "add":
+        if src is None:
+            src = x._make(xp.full(idx.shape, value, dtype=x._data.dtype, **be.device_kwargs), be,
+                          None)
+        return scatter_add(x, ax, index, src)
+    idx = _in_range(be, idx, x._data.shape[ax], "scatter")
+    if src is not None:
+        vals = src._data[tuple(slice(0, n) for n in idx.shape)]
+    else:
+        vals = xp.full(idx.shape, value, dtype=x._data.dtype, **be.device_kwargs)
+    vals = xp.reshape(vals, (-1,))
+    lin = _flat_positions(be, x._data.shape, ax, idx)
+    xflat = xp.reshape(x._data, (-1,))
+    zeros = xp.zeros_like(xflat)
+    one = xp.ones_like(vals)
+    hit = be.ns.add_at(zeros, (lin,), one) != 0 if lin.shape[0] else xp.zeros_like(xflat) != 0
+    if not lin.shape[0]:
+        data = xp.asarray(x._data, copy=True)
+    elif reduce is None:
+        _, wins = _write_ranks(be, lin)
+        placed = be.ns.add_at(zeros, (lin,), xp.where(wins, vals, xp.zeros_like(vals)))
+        data = xp.reshape(xp.where(hit, placed, xflat), x._data.shape)
+    else:       # multiply: one round per repeat, each round writes distinct positions
+        rank, _ = _write_ranks(be, lin)
+        acc = xflat
+        for r in range(int(xp.max(rank)) + 1):
+            sel = rank == r
+            placed = be.ns.add_at(zeros, (lin,), xp.where(sel, vals, xp.zeros_like(vals)))
+            got = be.ns.add_at(zeros, (lin,), xp.where(sel, one, xp.zeros_like(one))) != 0
+            acc = xp.where(got, acc * placed, acc)
+        data = xp.reshape(acc, x._data.shape)
+    ins = (x, src)
+    if not grad_state.enabled or not any(isinstance(t, Variable) and t._node is not None
+                                         for t in ins):
+        return x._make(data, be, None)
+    if reduce == "multiply":
+        return x._make(data, be, record(ScatterMultiplyBackward, be, ins))
+    mask = xp.reshape(hit, x._data.shape)
+    node = record(ScatterBackward, be, ins, (idx, mask), (idx, mask))
+    node.axis = ax
+    node.src_shape = src._data.shape if src is not None else None
+    return x._make(data, be, node)
+
+
+def nonzero(x, /, *, as_tuple=None):
+    """The standard's ``nonzero``: a tuple of integer tensors, the coordinates of the
+    nonzero elements, one per dim. ``as_tuple=False`` gives PyTorch's default instead
+    (``torch.nonzero(x)``, as ``x.nonzero()``): one ``(count, ndim)`` tensor."""
+    if not isinstance(x, Variable):
+        raise TypeError(f"nonzero: expected a Tensor, got {type(x).__name__}")
+    be = x._be
+    xp = be.xp
+    itype = be.native_dtype(_dt.int64)
+    xd = x._data
+    if xd.ndim == 0:           # PyTorch's rule: as a 1-element 1-d tensor, no coordinates
+        n = 1 if bool(xd != 0) else 0
+        if as_tuple is False:
+            return x._make(xp.zeros((n, 0), dtype=itype, **be.device_kwargs), be, None)
+        return (x._make(xp.zeros((n,), dtype=itype, **be.device_kwargs), be, None),)
+    coords = tuple(xp.astype(c, itype) for c in xp.nonzero(xd))
+    if as_tuple is False:
+        return x._make(xp.stack(coords, axis=1), be, None)
+    return tuple(x._make(c, be, None) for c in coords)
 
 
 class IndexAddBackward(Node):
@@ -401,6 +576,17 @@ class IndexingMethods:
 
     def scatter_add(self, dim, index, src):
         return scatter_add(self, dim, index, src)
+
+    def scatter(self, dim, index, src=None, reduce=None, *, value=None):
+        return scatter(self, dim, index, src, value=value, reduce=reduce)
+
+    def nonzero(self, *, as_tuple=False):
+        """PyTorch's ``Tensor.nonzero``: a ``(count, ndim)`` tensor of coordinates (a tuple
+        of 1-d tensors with ``as_tuple=True``)."""
+        return nonzero(self, as_tuple=bool(as_tuple))
+
+    def argwhere(self):
+        return nonzero(self, as_tuple=False)
 
     def index_select(self, dim, index):
         return index_select(self, dim, index)

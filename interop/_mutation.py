@@ -16,11 +16,15 @@ A result whose dtype differs from the tensor's (a float64 operand into a float32
 is cast back with a recorded cast, so the operand's gradient keeps its own dtype.
 """
 
+import math
+
+from . import dtypes as _dt
 from ._args import mixed_backends, SCALAR_TYPES
 from ._cast import astype, move
+from ._compound import addcmul, addcdiv, lerp
 from ._elementwise import add, subtract, multiply, divide, pow, remainder, floor_divide
 from ._generator import default_generator
-from ._indexing import getitem, normalize_key, is_basic, check_bounds
+from ._indexing import getitem, normalize_key, is_basic, check_bounds, scatter
 from ._select import where, clamp, masked_fill
 from ._unary import UnaryMethods
 from ._views import reshape, permute_dims, broadcast_to, writable_view
@@ -480,6 +484,14 @@ def _binary_inplace(fn, native, op):
     return m
 
 
+def _grad_operand(*operands):
+    """The first operand that requires grad (what makes an in-place op record), or None."""
+    for t in operands:
+        if isinstance(t, Variable) and t._node is not None:
+            return t
+    return None
+
+
 def _unary_inplace(name):
     method = getattr(UnaryMethods, name)
 
@@ -595,3 +607,48 @@ class MutationMethods:
         src = (generator or default_generator).source(self._be)
         u = src.random(tuple(self._data.shape), self._be.dtype_of(self._data))
         return overwrite(self, u * (b - a) + a, "uniform_")
+
+    def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
+        """In-place :func:`interop.scatter` (``src`` a tensor or a scalar value)."""
+        return inplace_compute(self, lambda x: scatter(x, dim, index, src, value=value,
+                                                       reduce=reduce), "scatter_", src)
+
+    def addcmul_(self, tensor1, tensor2, *, value=1):
+        return inplace_compute(self, lambda x: addcmul(x, tensor1, tensor2, value=value),
+                               "addcmul_", _grad_operand(tensor1, tensor2))
+
+    def addcdiv_(self, tensor1, tensor2, *, value=1):
+        return inplace_compute(self, lambda x: addcdiv(x, tensor1, tensor2, value=value),
+                               "addcdiv_", _grad_operand(tensor1, tensor2))
+
+    def lerp_(self, end, weight):
+        return inplace_compute(self, lambda x: lerp(x, end, weight), "lerp_",
+                               _grad_operand(end, weight))
+
+    def bernoulli_(self, p=0.5, *, generator=None):
+        """Fill in place with 0/1 samples, 1 with probability ``p`` (a number, or a tensor
+        broadcast to this one's shape)."""
+        be = self._be
+        if isinstance(p, Variable):
+            if p._be is not be:
+                raise mixed_backends(self, p, "bernoulli_")
+            if not p.dtype.is_floating_point:
+                raise TypeError(f"bernoulli_: p must be a floating point tensor, got {p.dtype}")
+            pd = p._data
+            if math.prod(pd.shape) and bool(be.xp.any((pd < 0) | (pd > 1) | be.xp.isnan(pd))):
+                raise ValueError("bernoulli_: expected all probabilities p in [0, 1]")
+        elif p.__class__ in (int, float, bool) and 0 <= p <= 1:
+            pd = float(p)
+        else:
+            raise ValueError(f"bernoulli_: expected p in [0, 1] (a number or a tensor), got {p!r}")
+        draw = _dt.float64 if _dt.float64 in be.to_native else be.default_float
+        u = (generator or default_generator).source(be).random(tuple(self._data.shape), draw)
+        try:
+            hits = u < pd
+        except (ValueError, TypeError) as e:
+            raise ValueError(f"bernoulli_: p of shape {tuple(pd.shape)} does not broadcast to the "
+                             f"tensor's shape {tuple(self._data.shape)}: {e}") from None
+        if tuple(hits.shape) != tuple(self._data.shape):
+            raise ValueError(f"bernoulli_: p of shape {tuple(pd.shape)} does not broadcast to the "
+                             f"tensor's shape {tuple(self._data.shape)}")
+        return overwrite(self, be.xp.astype(hits, self._data.dtype), "bernoulli_")

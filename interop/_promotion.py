@@ -17,10 +17,14 @@ __all__ = ["promote_types", "result_type", "cast_back", "unbroadcast"]
 
 _SIGNED = (_dt.int8, _dt.int16, _dt.int32, _dt.int64)
 _UNSIGNED = (_dt.uint8, _dt.uint16, _dt.uint32, _dt.uint64)
-_FLOAT = (_dt.float16, _dt.float32, _dt.float64)
+_FLOAT = (_dt.float16, _dt.bfloat16, _dt.float32, _dt.float64)
 _COMPLEX = (_dt.complex64, _dt.complex128)
 # A real float's precision as a complex dtype (float16 has no complex counterpart here).
-_AS_COMPLEX = {_dt.float16: _dt.complex64, _dt.float32: _dt.complex64, _dt.float64: _dt.complex128}
+_AS_COMPLEX = {_dt.float16: _dt.complex64, _dt.bfloat16: _dt.complex64, _dt.float32: _dt.complex64,
+               _dt.float64: _dt.complex128}
+# The two 16-bit floats hold different ranges and precisions: together they need float32
+# (PyTorch's rule).
+_HALVES = {_dt.float16, _dt.bfloat16}
 
 
 def _mixed_int(u, i):
@@ -35,6 +39,8 @@ def _promote(a, b):
     if a is b:
         return a
     ka, kb = a.kind, b.kind
+    if a in _HALVES and b in _HALVES:
+        return _dt.float32
     if ka == kb:
         return a if a.itemsize >= b.itemsize else b
     if ka in "fc" and kb in "fc":           # real and complex floating: the standard's table

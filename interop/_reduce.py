@@ -641,3 +641,101 @@ class ReductionMethods:
 
     def sum_to_size(self, *size):
         return sum_to(self, size[0] if len(size) == 1 and isinstance(size[0], (tuple, list)) else size)
+
+
+# ------------------------------------------------------------------ cumulative products
+
+__all__ += ["cumulative_prod", "cumprod"]
+
+
+def _reverse_cumsum(xp, v, axis):
+    return xp.flip(xp.cumulative_sum(xp.flip(v, axis=axis), axis=axis), axis=axis)
+
+
+def _cumprod_grad_exact(xp, x, g, axis):
+    """``grad_k = sum_{i >= k} g_i * prod_{j <= i, j != k} x_j`` formed without division:
+    ``prod_{j < k} x_j`` times ``prod_{k < j <= i} x_j`` (a cumulative product of an
+    ``n x n`` matrix per slice). Polynomial in x, so right to any order at zeros."""
+    xl = xp.moveaxis(x, axis, -1)
+    gl = xp.moveaxis(g, axis, -1)
+    n = xl.shape[-1]
+    before = xp.cumulative_prod(xp.concat([xp.ones_like(xl[..., :1]), xl[..., :-1]], axis=-1),
+                                axis=-1)
+    r = xp.arange(n, device=x.device)
+    row = xp.reshape(r, (n, 1))
+    col = xp.reshape(r, (1, n))
+    # after[..., k, i] = prod_{k < j <= i} x_j
+    after = xp.cumulative_prod(xp.where(col > row, xp.expand_dims(xl, axis=-2),
+                                        xp.ones_like(xp.expand_dims(xl, axis=-2))), axis=-1)
+    terms = xp.where(col >= row, xp.expand_dims(gl, axis=-2) * after, xp.zeros_like(after))
+    return xp.moveaxis(before * xp.sum(terms, axis=-1), -1, axis)
+
+
+class CumprodBackward(Node):
+    """``y = cumprod(x)``: ``grad_k = sum_{i >= k} g_i y_i / x_k`` where no zero is at or
+    before ``k``; at the first zero the same sum over the products with that zero taken
+    out; after it, 0 (PyTorch's result, with no NaN). A recorded backward (create_graph)
+    uses the division-free form, so second derivatives are right at zeros too."""
+
+    __slots__ = ("axis", "cplx")
+
+    def backward(self, xp, g, s):
+        x, y = s
+        a = self.axis
+        if x.shape[a] == 0:
+            return xp.zeros_like(g),
+        if self.cplx:
+            x, y = xp.conj(x), xp.conj(y)
+        if xp is not self.be.ns:
+            return _cumprod_grad_exact(xp, x, g, a),
+        zero = x == 0
+        if not bool(xp.any(zero)):
+            return _reverse_cumsum(xp, g * y, a) / x,
+        seen = xp.cumulative_sum(xp.astype(zero, g.dtype), axis=a)     # zeros up to here
+        clean = seen == 0
+        first = zero & (seen == 1)
+        t1 = _reverse_cumsum(xp, g * y, a) / xp.where(clean, x, xp.ones_like(x))
+        y1 = xp.cumulative_prod(xp.where(first, xp.ones_like(x), x), axis=a)
+        t2 = _reverse_cumsum(xp, g * y1, a)
+        return xp.where(clean, t1, xp.where(first, t2, xp.zeros_like(t2))),
+
+
+def cumulative_prod(x, /, *, axis=None, dtype=None, include_initial=False, dim=None):
+    """The standard's ``cumulative_prod``: running products along ``axis`` (PyTorch: ``dim``);
+    differentiable, with the right gradient where ``x`` has zeros."""
+    if dim is not None:
+        axis = dim
+    if axis is None:
+        if x._data.ndim != 1:
+            raise ValueError(f"cumulative_prod: axis is required for a {x._data.ndim}-d tensor")
+        axis = 0
+    if include_initial:
+        raise NotImplementedError("cumulative_prod(include_initial=True) comes with the full "
+                                  "namespace")
+    if dtype is not None:
+        x = astype(x, dtype, copy=False)
+    if x._data.ndim == 0:
+        return reshape(cumulative_prod(reshape(x, (1,)), axis=0), ())
+    ax = norm_dims(axis, x._data.ndim, "cumulative_prod")[0]
+    be = x._be
+    data = be.xp.cumulative_prod(x._data, axis=ax)
+    if x._node is None or not grad_state.enabled:
+        return x._make(data, be, None)
+    node = record(CumprodBackward, be, (x,), (x, None), (x._data, data))
+    node.axis = ax
+    node.cplx = data.dtype in be.complex_natives
+    return x._make(data, be, node)
+
+
+def cumprod(input, dim, *, dtype=None):
+    """``torch.cumprod``: running products along ``dim``."""
+    return cumulative_prod(input, axis=dim, dtype=dtype)
+
+
+class ScanMethods:
+    """Tensor methods for cumulative products (kept apart from ``ReductionMethods``)."""
+
+    __slots__ = ()
+
+    def cumprod(self, dim, *, dtype=None):
+        return cumprod(self, dim, dtype=dtype)

@@ -12,6 +12,11 @@ state) with the operations, assembled from one mixin per concern:
 ``LinalgMethods``      ``@``, matmul, mm (``interop._linalg``)
 ``ConversionMethods``  astype, to, cpu, float... (``interop._cast``)
 ``MutationMethods``    every in-place op and ``x[key] = v`` (``interop._mutation``)
+``SortingMethods``     sort, argsort, topk (``interop._sorting``)
+``RearrangeMethods``   roll, repeat, tile, narrow, unfold, triu, diagonal... (``interop._rearrange``)
+``CompoundMethods``    addcmul, addcdiv, lerp (``interop._compound``)
+``ScanMethods``        cumprod (``interop._reduce``)
+``SamplingMethods``    multinomial (``interop._sampling``)
 =====================  =============================================================
 
 Op results are built by :meth:`Tensor._make`, the lean constructor, and are plain
@@ -24,6 +29,7 @@ import sys
 
 from . import dtypes as _dt
 from ._cast import ConversionMethods
+from ._compound import CompoundMethods
 from ._convert import from_object, default_for_kind, scalar_kind
 from ._args import interop_dtype, norm_dim, size_arg
 from ._elementwise import ArithmeticMethods
@@ -31,8 +37,11 @@ from ._indexing import IndexingMethods
 from ._join import JoinMethods
 from ._linalg import LinalgMethods
 from ._mutation import MutationMethods
-from ._reduce import ReductionMethods
+from ._rearrange import RearrangeMethods
+from ._reduce import ReductionMethods, ScanMethods
+from ._sampling import SamplingMethods
 from ._select import SelectionMethods
+from ._sorting import SortingMethods
 from ._unary import UnaryMethods
 from ._views import ViewMethods, make_alias
 from .autograd import engine as _engine
@@ -46,7 +55,8 @@ _API_VERSIONS = ("2023.12", "2024.12", "2025.12")
 
 
 class Tensor(Variable, ArithmeticMethods, UnaryMethods, ReductionMethods, ViewMethods, JoinMethods,
-             IndexingMethods, SelectionMethods, LinalgMethods, ConversionMethods, MutationMethods):
+             IndexingMethods, SelectionMethods, LinalgMethods, ConversionMethods, MutationMethods,
+             SortingMethods, RearrangeMethods, CompoundMethods, ScanMethods, SamplingMethods):
     """A multi-dimensional array on a backend, with autograd.
 
     ``Tensor(data, dtype=None, device=None, requires_grad=False)`` copies ``data`` (as

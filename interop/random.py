@@ -1,17 +1,18 @@
-"""Random sampling: ``rand``, ``randn``, ``randint``, ``randperm``, ``normal``, ``bernoulli``
-and the ``*_like`` forms, drawn from a :class:`~interop.Generator` (``interop._generator``)."""
+"""Random sampling: ``rand``, ``randn``, ``randint``, ``randperm``, ``normal``, ``bernoulli``,
+``multinomial`` and the ``*_like`` forms, drawn from a :class:`~interop.Generator` (``interop._generator``)."""
 
 from . import dtypes as _dt
 from ._args import interop_dtype, size_arg
 from ._creation import finish
 from ._generator import (Generator, manual_seed, seed, initial_seed, default_generator,
                          get_rng_state, set_rng_state)
+from ._sampling import multinomial
 from ._tensor import Tensor
 from .backends import backend_for
 
 __all__ = ["Generator", "manual_seed", "seed", "initial_seed", "default_generator", "rand", "randn",
            "randint", "randperm", "rand_like", "randn_like", "randint_like", "normal", "get_rng_state",
-           "set_rng_state", "bernoulli"]
+           "set_rng_state", "bernoulli", "multinomial"]
 
 
 def _float_dtype(be, dtype, op):

@@ -799,6 +799,368 @@ OPS += [
     Op("cumsum_any_rank", lambda x: x.cumsum(-1), lambda x: x.cumsum(-1), g_unary()),
 ]
 
+
+
+# ------------------------------------------------------------------ PyTorch names
+# sort/topk, rearranging (roll, tile, repeat, narrow, unfold, triu, diagonal...), einsum,
+# bmm, dot, norm, cumprod, scatter, addcmul/addcdiv/lerp (and their in-place forms),
+# meshgrid. Ties, zeros and repeated indices are drawn on purpose: PyTorch's conventions
+# there are what a port meets. Non-differentiable results, named tuples and errors are
+# in tests/test_torch_names.py.
+
+def ties(rng, shape):
+    """Small integers: ties everywhere."""
+    return _arr(rng.integers(-2, 3, shape))
+
+
+def _dim_of(draw, s):
+    n = max(len(s), 1)
+    return draw(st.integers(-n, n - 1))
+
+
+def g_sort(values):
+    def g(draw, rng):
+        s = draw(SHAPE)
+        return values(rng, s), _dim_of(draw, s), draw(st.booleans())
+    return g
+
+
+def g_topk(draw, rng):
+    s = draw(SHAPE1)
+    d = _dim_of(draw, s)
+    return distinct(rng, s), draw(st.integers(0, s[d])), d, draw(st.booleans())
+
+
+def g_topk_ties(draw, rng):
+    """Ties, with k chosen so that no group of equal values straddles the k-th place (which
+    of a straddling group PyTorch keeps is unspecified; test_torch_names checks those)."""
+    s = draw(SHAPE1)
+    d = _dim_of(draw, s)
+    largest = draw(st.booleans())
+    x = ties(rng, s)
+    srt = np.sort(x, axis=d)
+    if largest:
+        srt = np.flip(srt, axis=d)
+    n = s[d]
+    ks = [k for k in range(1, n + 1)
+          if k == n or np.all(np.take(srt, k - 1, axis=d) != np.take(srt, k, axis=d))]
+    return x, draw(st.sampled_from(ks)), d, largest
+
+
+def _t_sort(x, d, desc):
+    return torch.sort(x, dim=d, descending=desc, stable=True)
+
+
+def g_roll(draw, rng):
+    s = draw(SHAPE1)
+    if draw(st.booleans()):
+        return real(rng, s), draw(st.integers(-4, 4)), None
+    dims = tuple(draw(st.lists(st.integers(-len(s), len(s) - 1), min_size=1, max_size=len(s),
+                               unique_by=lambda v: v % len(s))))
+    return real(rng, s), tuple(draw(st.integers(-4, 4)) for _ in dims), dims
+
+
+def g_tile(draw, rng):
+    s = draw(SHAPE)
+    return real(rng, s), tuple(draw(st.lists(st.integers(0, 2), min_size=1, max_size=len(s) + 1)))
+
+
+def g_repeat_method(draw, rng):
+    s = draw(SHAPE)
+    extra = draw(st.integers(0 if s else 1, 1))
+    return real(rng, s), tuple(draw(st.integers(1, 2)) for _ in range(len(s) + extra))
+
+
+def g_repeat_interleave(draw, rng):
+    s = draw(SHAPE)
+    dim = draw(st.sampled_from([None] + list(range(-len(s), len(s)))))
+    n = math.prod(s) if dim is None else s[dim]
+    if draw(st.booleans()):
+        return real(rng, s), draw(st.integers(0, 2)), dim
+    return real(rng, s), np.asarray(rng.integers(0, 3, n), dtype=np.int64), dim
+
+
+def g_narrow(draw, rng):
+    s = draw(SHAPE1)
+    d = _dim_of(draw, s)
+    n = s[d]
+    start = draw(st.integers(-n, n))
+    length = draw(st.integers(0, n - (start + n if start < 0 else start)))
+    return real(rng, s), d, start, length
+
+
+def g_unfold(draw, rng):
+    s = list(draw(SHAPE1))
+    d = draw(st.integers(0, len(s) - 1))
+    s[d] = draw(st.integers(1, 5))
+    return (real(rng, tuple(s)), d - len(s) if draw(st.booleans()) else d,
+            draw(st.integers(1, s[d])), draw(st.integers(1, 3)))
+
+
+def g_tri(draw, rng):
+    return real(rng, draw(SHAPE2)), draw(st.integers(-3, 3))
+
+
+def g_diagonal(draw, rng):
+    s = draw(SHAPE2)
+    n = len(s)
+    d1, d2 = draw(st.permutations(range(n)))[:2]
+    return (real(rng, s), draw(st.integers(-3, 3)), d1 - n if draw(st.booleans()) else d1,
+            d2 - n if draw(st.booleans()) else d2)
+
+
+def g_diag(draw, rng):
+    s = draw(array_shapes(min_dims=1, max_dims=2, min_side=1, max_side=3))
+    return real(rng, s), draw(st.integers(-2, 2))
+
+
+# (equation, operand subscripts): letters get sizes 1-3, '.' marks the ellipsis
+_EINSUM = [
+    "ij,jk->ik", "ij,jk", "bij,bjk->bik", "i,i->", "i,j->ij", "ij->ji", "ij->", "ii->i", "ii",
+    "iij,jk->ki", "bii->b", "iji->j", "Ab,bA->A", "bA,aB", "ab,bc,cd->ad", "i,ij,j", "...ij,...jk->...ik",
+    "...i,i", "i...->...", "ij...,jk...->ik...",
+]
+
+
+def g_einsum(draw, rng):
+    eq = draw(st.sampled_from(_EINSUM))
+    terms = eq.split("->")[0].split(",")
+    size = {c: draw(st.integers(1, 3)) for c in eq if c.isalpha()}
+    ell = [draw(st.integers(1, 3)) for _ in range(draw(st.integers(0, 2)))]
+    ops = []
+    for t in terms:
+        shape, at = [], {}
+        for tok in t.replace("...", "."):
+            if tok == ".":
+                k = draw(st.integers(0, len(ell)))          # fewer leading dims broadcast too
+                shape.extend(1 if draw(st.booleans()) else n for n in ell[len(ell) - k:])
+            else:
+                at.setdefault(tok, []).append(len(shape))
+                shape.append(size[tok])
+        for c, pos in at.items():
+            if len(pos) == 1 and sum(c in u for u in terms) > 1 and draw(st.integers(0, 4)) == 0:
+                shape[pos[0]] = 1     # a size-1 dim broadcasts against the same letter elsewhere
+        ops.append(real(rng, tuple(shape)))
+    return (eq, *ops)
+
+
+def g_bmm(draw, rng):
+    b, n, k, m = (draw(st.integers(1, 3)) for _ in range(4))
+    return real(rng, (b, n, k)), real(rng, (b, k, m))
+
+
+def g_dot(draw, rng):
+    n = draw(st.integers(1, 4))
+    return real(rng, (n,)), real(rng, (n,))
+
+
+def g_norm(domain=away0, fro=False):
+    def g(draw, rng):
+        s = draw(SHAPE1)
+        dim = _dims(draw, len(s))
+        if fro and isinstance(dim, tuple) and len(dim) > 2:
+            dim = dim[:2]
+        return domain(rng, s), dim, draw(st.booleans())
+    return g
+
+
+def with_zeros(rng, shape):
+    """Some elements 0 and, where there are rows, a whole row of zeros."""
+    x = away0(rng, shape)
+    x = np.where(rng.random(shape) < 0.3, 0.0, x)
+    if len(shape) >= 1:
+        x[(rng.integers(0, shape[0]),) + (slice(None),) * (len(shape) - 1)] = 0.0
+    return _arr(x)
+
+
+def abs_ties(rng, shape):
+    """|x| in {0.5, 1}: ties of the max (and min) absolute value."""
+    return _arr(rng.choice([-1.0, -0.5, 0.5, 1.0], shape))
+
+
+def _t_norm(p):
+    return lambda x, d, k: torch.norm(x, p, d, k)
+
+
+def g_cumprod(domain):
+    def g(draw, rng):
+        s = draw(SHAPE1)
+        return domain(rng, s), _dim_of(draw, s)
+    return g
+
+
+def zeros_in(rng, shape):
+    """Values with zeros (often more than one in a slice)."""
+    return _arr(np.where(rng.random(shape) < 0.35, 0.0, real(rng, shape)))
+
+
+def g_addc(div):
+    def g(draw, rng):
+        sa, sb, sc = draw(BCAST3).input_shapes
+        return real(rng, sa), real(rng, sb), (away0 if div else real)(rng, sc), \
+            draw(st.sampled_from([1, 0.5, -2]))
+    return g
+
+
+def g_addc_inplace(div):
+    def g(draw, rng):
+        full, sb, sc = draw(BCAST3).input_shapes
+        full = np.broadcast_shapes(full, sb, sc)
+        return real(rng, full), real(rng, sb), (away0 if div else real)(rng, sc)
+    return g
+
+
+def g_lerp_scalar(draw, rng):
+    sa, sb = draw(BCAST2).input_shapes
+    return real(rng, sa), real(rng, sb), draw(st.sampled_from([0.0, 0.3, 0.5, 0.8, 1.0, 1.5, -0.4]))
+
+
+def g_lerp_tensor(draw, rng):
+    sa, sb, sw = draw(BCAST3).input_shapes
+    return real(rng, sa), real(rng, sb), _arr(rng.uniform(-0.5, 1.5, sw))
+
+
+def g_lerp_inplace(draw, rng):
+    full, sb, sw = draw(BCAST3).input_shapes
+    full = np.broadcast_shapes(full, sb, sw)
+    return real(rng, full), real(rng, sb), _arr(rng.uniform(-0.5, 1.5, sw))
+
+
+def _scatter_index(draw, rng, s, d, unique):
+    ishape = tuple(draw(st.integers(1, n)) for n in s)
+    if not unique:
+        return _index(rng, s[d], ishape, negative=False)
+    keys = rng.random(tuple(s[d] if i == d else n for i, n in enumerate(ishape)))
+    order = np.argsort(keys, axis=d)                 # distinct targets along d per column
+    return np.asarray(np.take(order, range(ishape[d]), axis=d), dtype=np.int64)
+
+
+def g_scatter(unique, value=False):
+    def g(draw, rng):
+        s = draw(SHAPE1)
+        d = draw(st.integers(0, len(s) - 1))
+        idx = _scatter_index(draw, rng, s, d, unique)
+        return real(rng, s), d, idx, (0.75 if value else real(rng, idx.shape))
+    return g
+
+
+def g_meshgrid(draw, rng):
+    return tuple(real(rng, (draw(st.integers(1, 3)),)) for _ in range(draw(st.integers(1, 3))))
+
+
+OPS += [
+    Op("sort", lambda x, d, desc: it.sort(x, d, desc).values, lambda x, d, desc: _t_sort(x, d, desc).values,
+       g_sort(distinct)),
+    Op("sort_standard", lambda x, d, desc: it.sort(x, axis=d, descending=desc),
+       lambda x, d, desc: _t_sort(x, d, desc).values, g_sort(distinct)),
+    Op("sort_method", lambda x, d, desc: x.sort(d, desc).values, None, g_sort(distinct)),
+    # ties: the values match, and each tied element gets the gradient of the slot PyTorch's
+    # stable sort puts it in (not a share of the group's)
+    Op("sort_ties", lambda x, d, desc: it.sort(x, dim=d, descending=desc).values,
+       lambda x, d, desc: _t_sort(x, d, desc).values, g_sort(ties), gradcheck=False),
+    Op("topk", lambda x, k, d, big: it.topk(x, k, d, big).values,
+       lambda x, k, d, big: torch.topk(x, k, d, big).values, g_topk),
+    Op("topk_method", lambda x, k, d, big: x.topk(k, dim=d, largest=big).values, None, g_topk),
+    # every kept tied element gets the whole gradient (not a share, as amax's ties do)
+    Op("topk_ties_sum", lambda x, k, d, big: it.topk(x, k, d, big).values.sum(d),
+       lambda x, k, d, big: torch.topk(x, k, d, big).values.sum(d), g_topk_ties,
+       gradcheck=False),
+    Op("roll", lambda x, s, d: it.roll(x, s, d), lambda x, s, d: torch.roll(x, s, d), g_roll),
+    Op("roll_standard", lambda x, s, d: it.roll(x, shift=s, axis=d),
+       lambda x, s, d: torch.roll(x, s, d), g_roll),
+    Op("roll_method", lambda x, s, d: x.roll(s, d), None, g_roll),
+    Op("tile", lambda x, r: it.tile(x, r), lambda x, r: torch.tile(x, r), g_tile),
+    Op("tile_method", lambda x, r: x.tile(*r), None, g_tile),
+    Op("repeat_method", lambda x, r: x.repeat(*r), None, g_repeat_method),
+    Op("repeat_interleave", lambda x, r, d: it.repeat_interleave(x, r, d),
+       lambda x, r, d: torch.repeat_interleave(x, r, d), g_repeat_interleave),
+    Op("repeat_interleave_method", lambda x, r, d: x.repeat_interleave(r, d), None,
+       g_repeat_interleave),
+    Op("repeat_standard", lambda x, r, d: it.repeat(x, r, axis=d),
+       lambda x, r, d: torch.repeat_interleave(x, r, d), g_repeat_interleave),
+    Op("narrow", lambda x, d, s, n: it.narrow(x, d, s, n), lambda x, d, s, n: torch.narrow(x, d, s, n),
+       g_narrow),
+    Op("narrow_method", lambda x, d, s, n: x.narrow(d, s, n) * 2.0, None, g_narrow),
+    Op("unfold", lambda x, d, size, step: x.unfold(d, size, step), None, g_unfold),
+    Op("triu", lambda x, k: it.triu(x, k), lambda x, k: torch.triu(x, k), g_tri),
+    Op("tril", lambda x, k: it.tril(x, k), lambda x, k: torch.tril(x, k), g_tri),
+    Op("triu_standard", lambda x, k: it.triu(x, k=k), lambda x, k: torch.triu(x, k), g_tri),
+    Op("tril_method", lambda x, k: x.tril(k), None, g_tri),
+    Op("diagonal", lambda x, o, a, b: it.diagonal(x, o, a, b),
+       lambda x, o, a, b: torch.diagonal(x, o, a, b), g_diagonal),
+    Op("diagonal_method", lambda x, o, a, b: x.diagonal(o, a, b) * 2.0, None, g_diagonal),
+    Op("diag", lambda x, k: it.diag(x, k), lambda x, k: torch.diag(x, k), g_diag),
+    Op("diag_method", lambda x, k: x.diag(k), None, g_diag),
+    Op("einsum", lambda eq, *xs: it.einsum(eq, *xs), lambda eq, *xs: torch.einsum(eq, *xs), g_einsum),
+    Op("einsum_list", lambda eq, *xs: it.einsum(eq, list(xs)),
+       lambda eq, *xs: torch.einsum(eq, list(xs)), g_einsum),
+    Op("bmm", it.bmm, lambda a, b: torch.bmm(a, b), g_bmm),
+    Op("bmm_method", lambda a, b: a.bmm(b), None, g_bmm),
+    Op("dot", it.dot, lambda a, b: torch.dot(a, b), g_dot),
+    Op("dot_method", lambda a, b: a.dot(b), None, g_dot),
+    Op("norm", lambda x, d, k: it.norm(x, dim=d, keepdim=k), lambda x, d, k: torch.norm(x, dim=d, keepdim=k),
+       g_norm(fro=True)),
+    Op("norm_method", lambda x, d, k: x.norm(2, d, k), None, g_norm()),
+    Op("norm_p1", lambda x, d, k: it.norm(x, 1, d, k), _t_norm(1), g_norm()),
+    Op("norm_p3", lambda x, d, k: it.norm(x, 3, d, k), _t_norm(3), g_norm()),
+    Op("norm_p_half", lambda x, d, k: it.norm(x, 0.5, d, k), _t_norm(0.5), g_norm()),
+    Op("norm_p_1_5", lambda x, d, k: it.norm(x, 1.5, d, k), _t_norm(1.5), g_norm()),
+    Op("norm_p_neg1", lambda x, d, k: it.norm(x, -1, d, k), _t_norm(-1), g_norm()),
+    Op("norm_inf", lambda x, d, k: it.norm(x, math.inf, d, k), _t_norm(math.inf), g_norm(distinct)),
+    Op("norm_neg_inf", lambda x, d, k: it.norm(x, -math.inf, d, k), _t_norm(-math.inf),
+       g_norm(distinct)),
+    # kinks: PyTorch's subgradients (zero at a zero norm, never NaN; ties of |x| share)
+    Op("norm_zeros", lambda x, d, k: it.norm(x, dim=d, keepdim=k),
+       lambda x, d, k: torch.norm(x, dim=d, keepdim=k), g_norm(with_zeros, fro=True), gradcheck=False),
+    Op("norm_p1_zeros", lambda x, d, k: it.norm(x, 1, d, k), _t_norm(1), g_norm(with_zeros),
+       gradcheck=False),
+    Op("norm_p3_zeros", lambda x, d, k: it.norm(x, 3, d, k), _t_norm(3), g_norm(with_zeros),
+       gradcheck=False),
+    Op("norm_p_half_zeros", lambda x, d, k: it.norm(x, 0.5, d, k), _t_norm(0.5), g_norm(with_zeros),
+       gradcheck=False),
+    Op("norm_p_1_5_zeros", lambda x, d, k: it.norm(x, 1.5, d, k), _t_norm(1.5), g_norm(with_zeros),
+       gradcheck=False),
+    Op("norm_p0", lambda x, d, k: it.norm(x, 0, d, k), _t_norm(0), g_norm(with_zeros), gradcheck=False),
+    Op("norm_inf_ties", lambda x, d, k: it.norm(x, math.inf, d, k), _t_norm(math.inf),
+       g_norm(abs_ties), gradcheck=False),
+    Op("norm_neg_inf_ties", lambda x, d, k: it.norm(x, -math.inf, d, k), _t_norm(-math.inf),
+       g_norm(abs_ties), gradcheck=False),
+    Op("cumprod", lambda x, d: it.cumprod(x, d), lambda x, d: torch.cumprod(x, d), g_cumprod(real)),
+    # zeros: the gradient where a slice has one or more zeros (PyTorch's, no NaN); the
+    # gradient is a polynomial, so gradcheck and gradgradcheck hold there too
+    Op("cumprod_zeros", lambda x, d: it.cumprod(x, d), lambda x, d: torch.cumprod(x, d),
+       g_cumprod(zeros_in)),
+    Op("cumulative_prod", lambda x, d: it.cumulative_prod(x, axis=d),
+       lambda x, d: torch.cumprod(x, d), g_cumprod(zeros_in)),
+    Op("cumprod_method", lambda x, d: x.cumprod(d), None, g_cumprod(zeros_in)),
+    Op("addcmul", lambda a, b, c, v: it.addcmul(a, b, c, value=v),
+       lambda a, b, c, v: torch.addcmul(a, b, c, value=v), g_addc(False)),
+    Op("addcdiv", lambda a, b, c, v: it.addcdiv(a, b, c, value=v),
+       lambda a, b, c, v: torch.addcdiv(a, b, c, value=v), g_addc(True)),
+    Op("addcmul_method", lambda a, b, c, v: a.addcmul(b, c, value=v), None, g_addc(False)),
+    Op("addcmul_", lambda a, b, c: a.clone().addcmul_(b, c, value=0.5), None, g_addc_inplace(False)),
+    Op("addcdiv_", lambda a, b, c: a.clone().addcdiv_(b, c, value=-1.5), None, g_addc_inplace(True)),
+    Op("lerp", lambda a, b, w: it.lerp(a, b, w), lambda a, b, w: torch.lerp(a, b, w), g_lerp_scalar),
+    Op("lerp_tensor", lambda a, b, w: it.lerp(a, b, w), lambda a, b, w: torch.lerp(a, b, w),
+       g_lerp_tensor),
+    Op("lerp_", lambda a, b, w: a.clone().lerp_(b, w), None, g_lerp_inplace),
+    Op("scatter", lambda x, d, i, s: it.scatter(x, d, i, s), lambda x, d, i, s: torch.scatter(x, d, i, s),
+       g_scatter(True)),
+    Op("scatter_method", lambda x, d, i, s: x.scatter(d, i, s), None, g_scatter(True)),
+    Op("scatter_value", lambda x, d, i, v: it.scatter(x, d, i, value=v),
+       lambda x, d, i, v: torch.scatter(x, d, i, v), g_scatter(True, value=True)),
+    Op("scatter_", lambda x, d, i, s: x.clone().scatter_(d, i, s), None, g_scatter(True)),
+    # repeated indices: the last write wins (PyTorch on the CPU), and every src entry gets
+    # the gradient at its target (PyTorch's formula; not the derivative, hence no gradcheck)
+    Op("scatter_repeated", lambda x, d, i, s: it.scatter(x, d, i, s),
+       lambda x, d, i, s: torch.scatter(x, d, i, s), g_scatter(False), gradcheck=False),
+    Op("meshgrid_ij", lambda *xs: it.meshgrid(*xs, indexing="ij"),
+       lambda *xs: torch.meshgrid(*xs, indexing="ij"), g_meshgrid),
+    Op("meshgrid_xy", lambda *xs: it.meshgrid(*xs, indexing="xy"),
+       lambda *xs: torch.meshgrid(*xs, indexing="xy"), g_meshgrid),
+]
+
+
 assert len({op.name for op in OPS}) == len(OPS), "op names must be unique"
 
 

@@ -16,6 +16,7 @@ import contextlib
 import contextvars
 import os
 
+from .. import dtypes as _dt
 from .._device import device as _device_cls
 from ._base import Backend, BackendUnavailable, HostRNG, REQUIRED_FUNCTIONS
 from ._kernels import KERNELS, Kernel, check_kernels
@@ -26,6 +27,7 @@ from ._cupy import make_cupy_backend
 __all__ = [
     "Backend", "BackendUnavailable", "HostRNG", "KERNELS", "Kernel", "register_backend",
     "set_backend", "get_backend", "use_backend", "list_backends", "current_backend", "backend_for",
+    "set_default_float",
 ]
 
 
@@ -33,6 +35,7 @@ _FACTORIES = {}      # name -> zero-argument callable returning a Backend
 _INSTANCES = {}      # name -> Backend
 _ALIASES = {"numpy": "cpu", "cuda": "cuda:0", "cupy": "cuda:0"}
 _current = contextvars.ContextVar("interop_backend", default=None)
+_default_float = None   # set by set_default_float: every backend's default floating dtype
 
 
 def _builtin_factory(name):
@@ -140,6 +143,8 @@ def get_backend(name=None):
         raise ValueError(f"unknown backend {name!r}; known backends: {', '.join(_all_names())} "
                          f"(register others with interop.backends.register_backend)")
     be = factory()
+    if _default_float is not None:
+        be.default_float = _default_float
     _INSTANCES[name] = be
     return be
 
@@ -170,6 +175,18 @@ def backend_for(device=None):
     if dev.type == "cuda":
         return get_backend(f"cuda:{dev.index or 0}")
     raise ValueError(f"unknown device {device!r}; expected 'cpu', 'cuda', 'cuda:N' or a backend name")
+
+
+def set_default_float(dtype):
+    """Make ``dtype`` (a real floating dtype) the default floating dtype of every backend,
+    those made already and those made later (``interop.set_default_dtype``)."""
+    global _default_float
+    if dtype.__class__ is not _dt.dtype or not dtype.is_floating_point:
+        raise TypeError(f"set_default_dtype: only floating point dtypes can be the default, got "
+                        f"{dtype!r}")
+    _default_float = dtype
+    for be in _INSTANCES.values():
+        be.default_float = dtype
 
 
 def set_backend(name):
