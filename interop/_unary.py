@@ -119,7 +119,7 @@ def _make_op(name, save, divide, deriv):
                                             "deriv": staticmethod(deriv)})
     promote = name not in ("abs", "square")
 
-    def op(x, _cls=cls, _save=save, _name=name, _promote=promote):
+    def op(x, *, _cls=cls, _save=save, _name=name, _promote=promote):
         return unary(x, _name, _cls, _save, _name, _promote)
     op.__name__ = name
     op.__qualname__ = name
@@ -361,71 +361,59 @@ __all__ += ["negative", "positive", "sigmoid", "relu", "rsqrt", "conj", "floor",
             "bitwise_invert", "real", "imag"]
 
 
-def _method(fn):
-    def m(self):
-        return fn(self)
-    m.__name__ = fn.__name__
-    m.__doc__ = fn.__doc__
-    return m
-
-
 class UnaryMethods:
-    """Tensor methods for unary elementwise ops (in-place forms are in ``interop._mutation``)."""
+    """Tensor methods for unary elementwise ops (in-place forms are in ``interop._mutation``).
+    The namespace functions themselves are the methods: no extra call on the hot path."""
 
     __slots__ = ()
 
-    def __neg__(self):
-        return negative(self)
-
-    def __pos__(self):
-        return positive(self)
-
-    def __abs__(self):
-        return abs(self)
+    __neg__ = negative
+    __pos__ = positive
+    __abs__ = abs
 
     def __invert__(self):
         if self._be.dtype_of(self._data).kind == "b":
             return logical_not(self)
         return bitwise_invert(self)
 
-    exp = _method(exp)
-    expm1 = _method(expm1)
-    log = _method(log)
-    log1p = _method(log1p)
-    log2 = _method(log2)
-    log10 = _method(log10)
-    sqrt = _method(sqrt)
-    rsqrt = _method(rsqrt)
-    sin = _method(sin)
-    cos = _method(cos)
-    tan = _method(tan)
-    tanh = _method(tanh)
-    sinh = _method(sinh)
-    cosh = _method(cosh)
-    asin = arcsin = _method(asin)
-    acos = arccos = _method(acos)
-    atan = arctan = _method(atan)
-    asinh = arcsinh = _method(asinh)
-    acosh = arccosh = _method(acosh)
-    atanh = arctanh = _method(atanh)
-    reciprocal = _method(reciprocal)
-    square = _method(square)
-    abs = absolute = _method(abs)
-    neg = negative = _method(negative)
-    positive = _method(positive)
-    sigmoid = _method(sigmoid)
-    relu = _method(relu)
-    conj = _method(conj)
-    floor = _method(floor)
-    ceil = _method(ceil)
-    trunc = _method(trunc)
-    sign = _method(sign)
-    isnan = _method(isnan)
-    isinf = _method(isinf)
-    isfinite = _method(isfinite)
-    signbit = _method(signbit)
-    logical_not = _method(logical_not)
-    bitwise_not = _method(bitwise_invert)
+    exp = exp
+    expm1 = expm1
+    log = log
+    log1p = log1p
+    log2 = log2
+    log10 = log10
+    sqrt = sqrt
+    rsqrt = rsqrt
+    sin = sin
+    cos = cos
+    tan = tan
+    tanh = tanh
+    sinh = sinh
+    cosh = cosh
+    asin = arcsin = asin
+    acos = arccos = acos
+    atan = arctan = atan
+    asinh = arcsinh = asinh
+    acosh = arccosh = acosh
+    atanh = arctanh = atanh
+    reciprocal = reciprocal
+    square = square
+    abs = absolute = abs
+    neg = negative = negative
+    positive = positive
+    sigmoid = sigmoid
+    relu = relu
+    conj = conj
+    floor = floor
+    ceil = ceil
+    trunc = trunc
+    sign = sign
+    isnan = isnan
+    isinf = isinf
+    isfinite = isfinite
+    signbit = signbit
+    logical_not = logical_not
+    bitwise_not = bitwise_invert
 
     def round(self, decimals=0):
         return round(self, decimals=decimals)
