@@ -173,9 +173,15 @@ def _int_pow(xp, a, b):
     return xp.where(neg, special, p)
 
 
+def _array_like(v):
+    return hasattr(v, "__array_namespace__") or hasattr(v, "__array__") or hasattr(v, "__dlpack__")
+
+
 def binary(a, b, fwd, cls, op, reverse=False):
     """Run ``fwd(a_data, b_data)`` and record ``cls`` (None: never record), saving what
-    ``cls.saves`` asks for. ``reverse``: ``b`` is the left operand (``2 - x``)."""
+    ``cls.saves`` asks for. ``reverse``: ``b`` is the left operand (``2 - x``).
+    An array of another library is a TypeError; any other unknown operand gives
+    NotImplemented (so that a Python operator can try its reflected method)."""
     if not isinstance(a, Variable):
         if isinstance(b, Variable):
             return binary(b, a, fwd, cls, op, not reverse)
@@ -207,6 +213,10 @@ def binary(a, b, fwd, cls, op, reverse=False):
         for st in SCALAR_TYPES:          # subclasses (numpy.float64 is a float): plain scalars
             if isinstance(b, st):
                 return binary(a, st(b), fwd, cls, op, reverse)
+        if _array_like(b):
+            raise TypeError(f"{op}: expected a Tensor or a Python scalar, got a "
+                            f"{type(b).__module__}.{type(b).__name__}; convert arrays of other "
+                            f"libraries with interop.asarray(...) first")
         return NotImplemented
     at = True
     if reverse:

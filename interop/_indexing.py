@@ -184,14 +184,21 @@ def index_data(index, x, op, name="index"):
     return index._data
 
 
-def _in_range(be, idx, n, op, name="index"):
-    """``idx`` with negative entries counted from the end; an IndexError for entries outside
-    ``[-n, n)`` (they would read or write out of bounds)."""
+def _in_range(be, idx, n, op, name="index", negative=False):
+    """``idx`` checked against a dimension of size ``n``: an IndexError naming the first bad
+    entry for entries outside ``[0, n)`` -- or, with ``negative=True`` (take, as PyTorch's),
+    outside ``[-n, n)``, negative entries then counting from the end."""
     xp = be.xp
     if idx.ndim and all(idx.shape):
-        if bool(xp.any((idx >= n) | (idx < -n))):
-            raise IndexError(f"{op}: {name} out of range for a dimension of size {n}")
-        idx = xp.where(idx < 0, idx + n, idx)
+        lo = -n if negative else 0
+        bad = (idx >= n) | (idx < lo)
+        if bool(xp.any(bad)):
+            first = int(xp.max(xp.where(bad, idx, xp.full_like(idx, lo))) if bool(xp.any(idx >= n))
+                        else xp.min(idx))
+            raise IndexError(f"{op}: {name} {first} is out of bounds for a dimension of size {n} "
+                             f"(expected {'-n <= i < n' if negative else '0 <= i < n'})")
+        if negative:
+            idx = xp.where(idx < 0, idx + n, idx)
     return idx
 
 
@@ -513,7 +520,7 @@ def take(x, indices, /, *, axis=None):
     shape = tuple(idx.shape)
     if idx.ndim != 1:
         idx = x._be.xp.reshape(idx, (-1,))
-    idx = _in_range(x._be, idx, x._data.shape[ax], "take", "indices")
+    idx = _in_range(x._be, idx, x._data.shape[ax], "take", "indices", negative=True)
     data = x._be.xp.take(x._data, idx, axis=ax)
     node = None
     if x._node is not None and grad_state.enabled:
@@ -526,6 +533,11 @@ def take(x, indices, /, *, axis=None):
 
 
 def index_select(x, dim, index):
+    """Slices of ``x`` along ``dim`` at ``index`` (entries in ``[0, n)``, as PyTorch's)."""
+    idx = index_data(index, x, "index_select")
+    if x._data.ndim:
+        _in_range(x._be, idx, x._data.shape[norm_dim(dim, x._data.ndim, "index_select")],
+                  "index_select")
     return take(x, index, axis=dim)
 
 

@@ -315,6 +315,7 @@ def overwrite(a, value, op):
             raise mixed_backends(a, value, op)
         vt = value
     elif value.__class__ in SCALAR_TYPES:
+        value = scalar_for(be.dtype_of(a._data), value, op)
         if a._base is not None and not writable_view(a):
             return fill_through_broadcast(a, a._view_ops, value, op)
         vt = value
@@ -340,6 +341,22 @@ def overwrite(a, value, op):
 
 
 # ------------------------------------------------------------------ setitem
+
+def scalar_for(dtype, value, op):
+    """Python scalar ``value`` as written into a tensor of ``dtype``: ints and bools take the
+    tensor's kind (an int into a bool tensor by its truth, as PyTorch); a float into an
+    integer or bool tensor, or a complex into a real one, would lose information: refused."""
+    kind = dtype.kind
+    c = value.__class__
+    if (c is float and kind in "iub") or (c is complex and kind != "c"):
+        raise TypeError(f"{op}: cannot write a Python {c.__name__} ({value!r}) into a tensor of "
+                        f"dtype {dtype} without losing information; cast explicitly")
+    if kind == "b":
+        return bool(value)
+    if c is bool:
+        return int(value)
+    return value
+
 
 class SetItemBackward(Node):
     """``x[key] = v``: x's gradient is zero at key; v's is the gradient at key, summed to v's
@@ -414,11 +431,7 @@ def setitem(x, key, value):
                                 f"{xdt} without losing information; cast explicitly")
             vd = be.xp.astype(vd, x._data.dtype)
     elif value.__class__ in SCALAR_TYPES:
-        kind = xdt.kind
-        if (value.__class__ is float and kind in "iub") or (value.__class__ is complex and kind != "c"):
-            raise TypeError(f"setitem: cannot assign a Python {type(value).__name__} into a tensor of "
-                            f"dtype {xdt}")
-        vd = int(value) if value.__class__ is bool and kind != "b" else value
+        vd = scalar_for(xdt, value, "setitem")
     else:
         raise TypeError(f"setitem: expected a Tensor or a Python scalar as the value, got "
                         f"{type(value).__name__}")

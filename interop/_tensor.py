@@ -313,8 +313,9 @@ class Tensor(Variable, ArithmeticMethods, UnaryMethods, ReductionMethods, ViewMe
         dt = self.dtype
         if self.numel() == 0 and self._data.ndim != 1:
             extras.append(f"size={tuple(self.shape)}")
-        if dt not in (_dt.float32, _dt.int64, _dt.bool, _dt.complex64) or \
-                self.numel() == 0 and dt is not _dt.float32:
+        default = self._be.default_float       # PyTorch names every dtype but the defaults
+        if dt not in (default, _dt.int64, _dt.bool, default.to_complex()) or \
+                self.numel() == 0 and dt is not default:
             extras.append(f"dtype={dt}")
         if self._be.name != "cpu":
             extras.append(f"device='{self._be.device}'" if self._be.device.type != "cpu"

@@ -33,6 +33,8 @@ def make_view(data, x, node, step):
     """A result that shares ``x``'s memory, taken from it by ``step`` (see the module doc)."""
     t = x._make(data, x._be, node)
     t._vroot = x if x._vroot is None else x._vroot
+    if x._readonly:
+        t._readonly = x._readonly       # a view of a read-only copy is read-only too
     base = x._base
     if base is None:
         base = t._base = x
@@ -49,6 +51,8 @@ def make_alias(x):
     """A tensor over ``x``'s memory, cut from the graph (``detach()``, ``.data``)."""
     t = x._make(x._writable_data(), x._be, None)      # (so that writes reach both)
     t._vroot = x if x._vroot is None else x._vroot
+    if x._readonly:
+        t._readonly = x._readonly
     if not x._be.mutable:        # in-place ops there rebind; they must know who shares
         _register(t._vroot, t)
     return t

@@ -533,3 +533,16 @@ def test_both_spellings_is_a_type_error_naming_both(be, name, fn):
     with pytest.raises(TypeError) as e:
         fn(it.ones(1, 3))
     assert "axis=" in str(e.value) and "dim=" in str(e.value)
+
+
+def test_negative_indices_where_pytorch_refuses_them(be):
+    x = it.tensor([[1.0, 2.0, 3.0]])
+    neg = it.tensor([[-1]])
+    for f in (lambda: x.gather(1, neg), lambda: it.zeros(1, 3).scatter_add(1, neg, x[:, :1]),
+              lambda: it.zeros(3).index_add(0, it.tensor([-1]), it.ones(1)),
+              lambda: x.index_select(1, it.tensor([-1])), lambda: it.zeros(1, 3).scatter(1, neg, 5.0),
+              lambda: x.gather(1, it.tensor([[3]]))):
+        with pytest.raises(IndexError, match="out of bounds"):
+            f()
+    assert it.take(x, it.tensor([-1])).tolist() == [3.0]       # take counts from the end, as torch
+    assert torch.take(torch.tensor([[1.0, 2.0, 3.0]]), torch.tensor([-1])).tolist() == [3.0]

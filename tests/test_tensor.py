@@ -948,3 +948,17 @@ def test_contains_and_numpy_asarray(be):
         a = np.asarray(t)
         assert a.dtype == np.float32 and a.tolist() == [1.0, 2.0, 3.0]
         assert np.asarray(it.tensor([1, 2])).dtype == np.int64
+
+
+def test_arrays_of_other_libraries_are_refused_alike_on_every_backend(be):
+    # promise 1: the same code behaves the same on every backend, so a raw NumPy array is
+    # never taken as a tensor (it would be this backend's own array on cpu only)
+    x = it.tensor([1.0, 2.0])
+    m = np.array([True, False])
+    for f in (lambda: it.where(m, x, 0.0), lambda: it.add(x, np.ones(2)), lambda: x + np.ones(2),
+              lambda: np.ones(2) * x, lambda: it.maximum(x, np.ones(2)), lambda: x < np.ones(2)):
+        with pytest.raises(TypeError, match="Tensor"):
+            f()
+    with pytest.raises(TypeError):
+        x + "a"
+    assert (x + it.asarray(np.ones(2))).tolist() == [2.0, 3.0]     # converted explicitly: fine

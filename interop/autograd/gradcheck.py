@@ -109,7 +109,9 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
                 for j in range(len(numerical[i])):
                     a = an[r][j]
                     nval = numerical[i][j][k][r]
-                    if abs(a - nval) > atol + rtol * abs(nval):
+                    # (written so that a NaN on one side only is a mismatch)
+                    same_nan = a != a and nval != nval
+                    if not same_nan and not abs(a - nval) <= atol + rtol * abs(nval):
                         msg = (f"Jacobian mismatch for output {k} with respect to input {i}: "
                                f"d out[{r}] / d in[{j}] numerical {nval!r} analytical {a!r} "
                                f"(input shape {tuple(x.shape)}, output shape {tuple(o.shape)}, "

@@ -145,7 +145,10 @@ class Backend:
 
     # ------------------------------------------------------------------ host I/O
     def to_host(self, array):
-        """A NumPy array with the data of ``array`` (a copy where the data is not on the host)."""
+        """A NumPy array with the data of ``array`` (a copy where the data is not on the host).
+        Dtypes NumPy lacks (bfloat16) arrive as float32."""
+        if self.from_native.get(array.dtype) is _dt.bfloat16:
+            array = self.xp.astype(array, self.to_native[_dt.float32])
         try:
             return np.from_dlpack(array)
         except Exception:
