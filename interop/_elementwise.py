@@ -223,7 +223,7 @@ def binary(a, b, fwd, cls, op, reverse=False):
         a, b, ad, bd, at, bt = b, a, bd, ad, bt, at
     try:
         data = fwd(ad, bd)
-    except (ValueError, TypeError):
+    except Exception:           # (each library words its refusal differently)
         data = _fallback(fwd, op, a, b, ad, bd, be)
     an = a._node if at else None
     bn = b._node if bt else None

@@ -8,6 +8,7 @@ ordinary backward reads them as raw arrays, a recorded one (create_graph) as ten
 
 from . import dtypes as _dt
 from ._args import norm_dim, mixed_backends, SCALAR_TYPES
+from ._join import flip
 from ._views import make_view, broadcast_to, reshape
 from .autograd.graph import Node
 from .autograd.grad_mode import state as grad_state
@@ -146,6 +147,37 @@ class GetItemBackward(Node):
         return xp.add_at(z, key, g),
 
 
+def positive_steps(x, key):
+    """A basic ``key`` with negative-step slices (which some namespaces refuse, torch's among
+    them) as (the same key with each such slice replaced by a positive-step slice over the
+    same elements, the axes of ``x[new_key]`` to flip to get ``x[key]``)."""
+    out, flips = [], []
+    dim = axis = 0
+    shape = x._data.shape
+    for i, k in enumerate(key):
+        if k is Ellipsis:
+            n = len(shape) - sum(1 for q in key[i + 1:] if q is not None and q is not Ellipsis) - dim
+            dim += n
+            axis += n
+        elif k is None:
+            axis += 1
+        elif k.__class__ is int:
+            dim += 1
+        else:
+            if k.step is not None and k.step < 0:
+                r = range(*k.indices(shape[dim]))
+                k = slice(r[-1], r[0] + 1, -k.step) if len(r) else slice(0, 0)
+                flips.append(axis)
+            dim += 1
+            axis += 1
+        out.append(k)
+    return tuple(out), tuple(flips)
+
+
+def _has_negative_step(key):
+    return any(k.__class__ is slice and k.step is not None and k.step < 0 for k in key)
+
+
 def getitem(x, key):
     k = normalize_key(x, key)
     basic = is_basic(k)
@@ -153,7 +185,15 @@ def getitem(x, key):
         k = check_bounds(x, k)
     try:
         data = x._data[k] if basic else x._be.getitem(x._data, k)
-    except IndexError as e:
+    except Exception as e:
+        if basic and not x._be.negative_steps and _has_negative_step(k):
+            # the namespace cannot view negative steps: a flipped copy, read-only so that a
+            # write meant for x does not land in it
+            pk, axes = positive_steps(x, k)
+            out = flip(getitem(x, pk), axis=axes)
+            out._readonly = (f"backend {x._be.name!r} cannot view negative-step slices: this is a "
+                             f"copy")
+            return out
         raise IndexError(f"index {key!r} for tensor of shape {tuple(x._data.shape)}: {e}") from None
     node = None
     if x._node is not None and grad_state.enabled:

@@ -73,11 +73,11 @@ def matmul(x1, x2, /):
     be = x1._be
     try:
         data = be.xp.matmul(a, b)
-    except ValueError:
-        raise ShapeError(f"matmul: the batch dims of shapes {tuple(a.shape)} and {tuple(b.shape)} "
-                         f"cannot be broadcast together") from None
     except TypeError:
         raise DTypeError(f"matmul: not supported for dtype {x1._be.dtype_of(a)}") from None
+    except Exception:           # (each library words its refusal differently)
+        raise ShapeError(f"matmul: the batch dims of shapes {tuple(a.shape)} and {tuple(b.shape)} "
+                         f"cannot be broadcast together") from None
     if (x1._node is None and x2._node is None) or not grad_state.enabled:
         return x1._make(data, be, None)
     node = record(MatmulBackward, be, (x1, x2), (x1, x2), (a, b))

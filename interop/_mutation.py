@@ -24,7 +24,8 @@ from ._cast import astype, move
 from ._compound import addcmul, addcdiv, lerp
 from ._elementwise import add, subtract, multiply, divide, pow, remainder, floor_divide
 from ._generator import default_generator
-from ._indexing import getitem, normalize_key, is_basic, check_bounds, scatter
+from ._indexing import getitem, normalize_key, is_basic, check_bounds, positive_steps, scatter
+from ._join import flip
 from ._select import where, clamp, masked_fill
 from ._unary import UnaryMethods
 from ._views import reshape, permute_dims, broadcast_to, writable_view
@@ -96,7 +97,7 @@ def write(a, res, op):
     ad = a._writable_data()
     try:
         ad[...] = res
-    except (ValueError, TypeError) as e:
+    except Exception as e:
         raise RuntimeError(f"{op}: cannot write into this tensor (shape {tuple(ad.shape)}): {e}") \
             from None
 
@@ -334,7 +335,7 @@ def overwrite(a, value, op):
         ad = a._writable_data()
         try:
             ad[...] = vd
-        except (TypeError, ValueError) as e:
+        except Exception as e:
             _inplace_error(a, value, op, e)
     bump_version(a)
     return a
@@ -400,7 +401,7 @@ def _assign(x, k, vd):
         try:
             xd[k] = vd
             return
-        except (IndexError, TypeError, NotImplementedError) as e:
+        except Exception:
             if is_basic(k):
                 raise
     xd = x._data
@@ -418,6 +419,14 @@ def setitem(x, key, value):
     be = x._be
     if is_basic(k):
         k = check_bounds(x, k)
+        if not be.negative_steps and any(q.__class__ is slice and q.step is not None and q.step < 0
+                                         for q in k):
+            # the namespace refuses negative steps: the same elements through positive steps,
+            # the value flipped to match (recorded, so its gradient follows)
+            pk, axes = positive_steps(x, k)
+            if isinstance(value, Variable):
+                value = flip(broadcast_to(value, tuple(be.getitem(x._data, pk).shape)), axis=axes)
+            k = pk
     vt = isinstance(value, Variable)
     xdt = be.dtype_of(x._data)
     if vt:
@@ -440,7 +449,7 @@ def setitem(x, key, value):
     if vt:
         try:
             vd = be.xp.broadcast_to(vd, sel_shape)
-        except (ValueError, RuntimeError):
+        except Exception:
             raise ValueError(f"setitem: shape mismatch: value of shape {vshape} cannot be broadcast "
                              f"to the indexed shape {tuple(sel_shape)}") from None
     read_key = k
@@ -658,7 +667,7 @@ class MutationMethods:
         u = (generator or default_generator).source(be).random(tuple(self._data.shape), draw)
         try:
             hits = u < pd
-        except (ValueError, TypeError) as e:
+        except Exception as e:
             raise ValueError(f"bernoulli_: p of shape {tuple(pd.shape)} does not broadcast to the "
                              f"tensor's shape {tuple(self._data.shape)}: {e}") from None
         if tuple(hits.shape) != tuple(self._data.shape):

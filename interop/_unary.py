@@ -59,7 +59,7 @@ def unary(x, fwd, cls, save, op, promote=True):
     xd = _float_data(x, op) if promote else x._data
     try:
         data = getattr(x._be.xp, fwd)(xd) if fwd.__class__ is str else fwd(x._be.xp, xd)
-    except (TypeError, ValueError):
+    except Exception:           # (each library words its refusal differently)
         raise _unary_error(op, x) from None
     n = x._node
     if n is None or not grad_state.enabled:
@@ -273,7 +273,7 @@ def _nograd_unary(name, fixed=None):
                                       **be.device_kwargs), be, None)
         try:
             return x._make(getattr(be.xp, name)(d), be, None)
-        except (TypeError, ValueError):
+        except Exception:           # (each library words its refusal differently)
             raise _unary_error(name, x) from None
     op.__name__ = name
     op.__doc__ = f"Elementwise ``{name}`` (not differentiable)."
@@ -372,8 +372,12 @@ class UnaryMethods:
     __abs__ = abs
 
     def __invert__(self):
-        if self._be.dtype_of(self._data).kind == "b":
+        kind = self._be.dtype_of(self._data).kind
+        if kind == "b":
             return logical_not(self)
+        if kind not in "iu":
+            raise DTypeError(f"~ (bitwise_not) is only defined for integer and bool tensors, got "
+                             f"dtype {self._be.dtype_of(self._data)}")
         return bitwise_invert(self)
 
     exp = exp

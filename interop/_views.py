@@ -306,7 +306,7 @@ def broadcast_to(x, /, shape):
                          f"other than 1 must match, and no dims can be dropped)")
     try:
         data = x._be.xp.broadcast_to(x._data, shape)
-    except (ValueError, RuntimeError):
+    except Exception:
         raise ShapeError(f"broadcast_to: cannot broadcast shape {old} to {shape}") from None
     node = None
     if x._node is not None and grad_state.enabled:

@@ -1,8 +1,10 @@
 """Every test that takes the ``be`` fixture runs once per selected backend.
 
-``--backend cpu,strict`` (default: cpu and strict), ``--backend all`` (cpu, strict and
-cuda where a GPU is usable), or a single name. Hypothesis uses the bounded "ci" profile
-when HYPOTHESIS_PROFILE=ci (CI sets it), "dev" otherwise.
+``--backend cpu,strict,torch`` is the default: NumPy, array-api-strict (the proof that only
+the standard is used) and PyTorch's namespace registered through array-api-compat as any
+user namespace is (the proof that a third-party namespace carries interop). ``--backend
+all`` adds cuda where a GPU is usable; a single name runs one. Hypothesis uses the bounded
+"ci" profile when HYPOTHESIS_PROFILE=ci (CI sets it), "dev" otherwise, "soak" for long runs.
 """
 
 import os
@@ -22,8 +24,8 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
 def pytest_addoption(parser):
-    parser.addoption("--backend", default="cpu,strict",
-                     help="comma-separated backends to run on (cpu, strict, cuda, all)")
+    parser.addoption("--backend", default="cpu,strict,torch",
+                     help="comma-separated backends to run on (cpu, strict, torch, cuda, all)")
 
 
 def _cuda_available():
@@ -37,7 +39,8 @@ def _cuda_available():
 def pytest_generate_tests(metafunc):
     if "be" in metafunc.fixturenames:
         opt = metafunc.config.getoption("--backend")
-        names = ["cpu", "strict", "cuda:0"] if opt == "all" else [n.strip() for n in opt.split(",")]
+        names = ["cpu", "strict", "torch", "cuda:0"] if opt == "all" else \
+            [n.strip() for n in opt.split(",")]
         metafunc.parametrize("be", names, indirect=True)
 
 
@@ -45,7 +48,7 @@ def _register_torch():
     """``--backend torch``: PyTorch's namespace through array-api-compat, registered as any
     user namespace is (the proof that a third-party namespace carries interop)."""
     if "torch" not in it.backends.list_backends():
-        import array_api_compat.torch as compat_torch
+        compat_torch = pytest.importorskip("array_api_compat.torch")
         it.backends.register_backend("torch", compat_torch)
 
 

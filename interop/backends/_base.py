@@ -70,6 +70,7 @@ class Backend:
         self._install_kernels(kernels)
         self.ns = self._build_kernel_namespace()
         self.mutable = self._probe_mutable()
+        self.negative_steps = self._probe_negative_steps()
         self.default_float = _dt.float32
         self.default_int = _dt.int64 if _dt.int64 in self.to_native else _dt.int32
 
@@ -105,6 +106,14 @@ class Backend:
         try:
             a = self.xp.zeros((1,), **self.device_kwargs)
             a[...] = 1
+            return True
+        except Exception:
+            return False
+
+    def _probe_negative_steps(self):
+        """Whether basic indexing takes negative slice steps (torch's namespace does not)."""
+        try:
+            self.xp.zeros((2,), **self.device_kwargs)[::-1]
             return True
         except Exception:
             return False
