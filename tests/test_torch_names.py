@@ -568,7 +568,8 @@ def test_from_numpy_refuses_what_it_cannot_share(be):
 
 def test_meshgrid_follows_the_standard_default(be):
     a, b = np.array([1., 2]), np.array([3., 4, 5])
-    grids = it.meshgrid(from_np(a), from_np(b))          # the standard's default: 'xy'
+    with pytest.warns(UserWarning, match="indexing defaults to 'xy'"):
+        grids = it.meshgrid(from_np(a), from_np(b))      # the standard's default: 'xy'
     for g, r in zip(grids, torch.meshgrid(_t(a), _t(b), indexing="xy")):
         np.testing.assert_array_equal(to_np(g), r.numpy())
     for g, r in zip(it.meshgrid([from_np(a), from_np(b)], indexing="ij"),
@@ -579,7 +580,7 @@ def test_meshgrid_follows_the_standard_default(be):
     ta = _t(a)
     tgrid = torch.meshgrid(ta, _t(b), indexing="xy")[0]
     src = from_np(a)
-    grid = it.meshgrid(src, from_np(b))[0]
+    grid = it.meshgrid(src, from_np(b), indexing="xy")[0]
     grid[0, 1] = 10.0
     tgrid[0, 1] = 10.0
     np.testing.assert_array_equal(to_np(src), ta.numpy())
@@ -589,7 +590,7 @@ def test_meshgrid_follows_the_standard_default(be):
     with pytest.raises(ValueError, match="1-d"):
         it.meshgrid(it.ones(2, 2))
     with pytest.raises(TypeError, match="same dtype"):
-        it.meshgrid(it.ones(2), it.ones(2, dtype=it.float64))
+        it.meshgrid(it.ones(2), it.ones(2, dtype=it.float64), indexing="ij")
 
 
 # ------------------------------------------------------------------ dtypes
