@@ -276,7 +276,8 @@ def fill_through_broadcast(view, ops, value, op):
     m = _covered(be, base._data.shape, ops)
     if _needs_graph(base):
         mask = base._make(m, be, None)
-        return inplace_graph(base, lambda old: where(mask, value, old), op)
+        inplace_graph(base, lambda old: where(mask, value, old), op)
+        return view
     check_inplace(base, op)
     write(base, be.xp.where(m, be.xp.asarray(value, dtype=base._data.dtype, **be.device_kwargs),
                             base._data), op)

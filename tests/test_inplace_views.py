@@ -290,6 +290,6 @@ def test_constant_written_through_an_expanded_view_reaches_the_aliased_memory(be
         it.zeros(1, 4).expand(3, 4).copy_(it.ones(3, 4))   # a tensor value: refused, as torch
     x = it.tensor([[1.0, 2.0]], requires_grad=True)
     v = (x * 1).expand(3, 2)
-    v.fill_(0.5)
+    assert v.fill_(0.5) is v
     (v * x).sum().backward()                  # PyTorch cannot differentiate this; interop can
     assert x.grad.tolist() == [[1.5, 1.5]] and v.tolist() == [[0.5, 0.5]] * 3
