@@ -242,6 +242,14 @@ def _in_range(be, idx, n, op, name="index", negative=False):
     return idx
 
 
+def _index_fits(idx, x, ax, op):
+    """gather/scatter: outside ``ax`` the index may not be larger than the input."""
+    for d, (i, n) in enumerate(zip(idx.shape, x._data.shape)):
+        if d != ax and i > n:
+            raise ValueError(f"{op}: index shape {tuple(idx.shape)} exceeds input shape "
+                             f"{tuple(x._data.shape)} in dim {d}")
+
+
 class GatherBackward(Node):
     __slots__ = ("axis", "shape")
 
@@ -258,10 +266,7 @@ def gather(x, dim, index):
     if idx.ndim != nd:
         raise ValueError(f"gather: index must have as many dims as input; got index shape "
                          f"{tuple(idx.shape)} and input shape {tuple(x._data.shape)}")
-    for d, (i, n) in enumerate(zip(idx.shape, x._data.shape)):
-        if d != ax and i > n:
-            raise ValueError(f"gather: index shape {tuple(idx.shape)} exceeds input shape "
-                             f"{tuple(x._data.shape)} in dim {d}")
+    _index_fits(idx, x, ax, "gather")
     if nd == 0:
         return x._make(x._data, x._be, None) if x._node is None else x * 1
     idx = _in_range(x._be, idx, x._data.shape[ax], "gather")
@@ -432,10 +437,7 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
     if src is not None and any(i > n for i, n in zip(idx.shape, src._data.shape)):
         raise ValueError(f"scatter: index shape {tuple(idx.shape)} exceeds src shape "
                          f"{tuple(src._data.shape)}")
-    for d, (i, n) in enumerate(zip(idx.shape, x._data.shape)):
-        if d != ax and i > n:
-            raise ValueError(f"scatter: index shape {tuple(idx.shape)} exceeds input shape "
-                             f"{tuple(x._data.shape)} in dim {d}")
+    _index_fits(idx, x, ax, "scatter")
     if nd == 0:
         flat_x = reshape(x, (1,))
         out = scatter(flat_x, 0, index.reshape((1,)), src.reshape((1,)) if src is not None

@@ -257,7 +257,7 @@ def _deliberate_difference(torch_error):
     aliased memory's gradient), and in-place ops around the outputs of multi-output view
     functions (split, unbind), which PyTorch cannot regenerate and interop can."""
     text = str(torch_error)
-    return ("refer to a single memory location" in text
+    return ("to a single memory location" in text
             or "function that returns multiple views" in text)
 
 
