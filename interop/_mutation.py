@@ -91,9 +91,8 @@ def write(a, res, op):
         _rebind(a, res, op)
         return
     if a._base is not None and not writable_view(a):
-        raise RuntimeError(f"{op}: cannot write into an expanded/broadcast view (shape "
-                           f"{tuple(ad.shape)}): its elements share memory locations; clone() it "
-                           f"first")
+        _write_through_base(a, res, op)
+        return
     ad = a._writable_data()
     try:
         ad[...] = res
@@ -170,10 +169,6 @@ def inplace_graph(a, compute, op):
     of ``a``, write the values into ``a``'s memory, and point ``a`` (or its base, for a view)
     at the new node."""
     be = a._be
-    if a._base is not None and not writable_view(a):
-        raise RuntimeError(f"{op}: cannot write into an expanded/broadcast view (shape "
-                           f"{tuple(a._data.shape)}): its elements share memory locations; clone() "
-                           f"it first")
     # A snapshot of the old values: the recorded op may save them.
     old = a._make(be.xp.asarray(a._data, copy=True), be, a._node)
     res = compute(old)
@@ -292,16 +287,42 @@ def _covered(be, shape, ops):
         m = xp.zeros(shape, dtype=xp.bool, **be.device_kwargs)
         apply_view_ops(m, ops, be)[...] = True
         return m
-    n = 1
-    for d in shape:
-        n *= d
-    itype = be.native_dtype(be.default_int)
-    pos = xp.reshape(xp.arange(n, dtype=itype, **be.device_kwargs), shape)
-    sel = xp.reshape(apply_view_ops(pos, ops, be), (-1,))
+    n = math.prod(shape)
     f = be.native_dtype(be.default_float)
-    hits = be.ns.add_at(xp.zeros((n,), dtype=f, **be.device_kwargs), (sel,),
+    hits = be.ns.add_at(xp.zeros((n,), dtype=f, **be.device_kwargs), (_positions(be, shape, ops),),
                         xp.ones((), dtype=f, **be.device_kwargs))
     return xp.reshape(hits > 0, shape)
+
+
+def _positions(be, shape, ops):
+    """The flat positions in a base of ``shape`` that the elements of the view taken by
+    ``ops`` read, in the view's element order (a 1-d integer array)."""
+    xp = be.xp
+    itype = be.native_dtype(be.default_int)
+    pos = xp.reshape(xp.arange(math.prod(shape), dtype=itype, **be.device_kwargs), shape)
+    return xp.reshape(apply_view_ops(pos, ops, be), (-1,))
+
+
+def _write_through_base(view, res, op):
+    """Write ``res`` into a view with a broadcast step (its own array refuses writes): when its
+    elements read distinct memory (a row of an expanded tensor), the base takes the values
+    at those positions, as PyTorch allows; when some share a location, an error."""
+    base = view._base
+    be = base._be
+    xp = be.xp
+    pos = _positions(be, base._data.shape, view._view_ops)
+    if pos.shape[0] > 1:
+        srt = xp.sort(pos)
+        if bool(xp.any(srt[1:] == srt[:-1])):
+            raise RuntimeError(f"{op}: cannot write into this expanded/broadcast view (shape "
+                               f"{tuple(view._data.shape)}): some of its elements share a memory "
+                               f"location; clone() it first")
+    n = math.prod(base._data.shape)
+    dt = base._data.dtype
+    placed = be.ns.add_at(xp.zeros((n,), dtype=dt, **be.device_kwargs), (pos,),
+                          xp.reshape(xp.astype(res, dt), (-1,)))
+    mask = _covered(be, base._data.shape, view._view_ops)
+    write(base, xp.where(mask, xp.reshape(placed, base._data.shape), base._data), op)
 
 
 # ---------------------------------------------------------------- overwrite
@@ -459,10 +480,7 @@ def setitem(x, key, value):
         k = tuple(q for q in k if q is not None)
         if vt:
             vd = be.xp.reshape(vd, tuple(be.getitem(x._data, k).shape))
-    if x._base is not None and not writable_view(x):
-        if vt:
-            raise RuntimeError("setitem: cannot write a tensor into an expanded/broadcast view: "
-                               "its elements share memory locations; clone() it first")
+    if x._base is not None and not writable_view(x) and not vt:
         fill_through_broadcast(x, x._view_ops + (("index", read_key),), vd, "setitem")
         return
     if _needs_graph(x, value):

@@ -293,3 +293,14 @@ def test_constant_written_through_an_expanded_view_reaches_the_aliased_memory(be
     assert v.fill_(0.5) is v
     (v * x).sum().backward()                  # PyTorch cannot differentiate this; interop can
     assert x.grad.tolist() == [[1.5, 1.5]] and v.tolist() == [[0.5, 0.5]] * 3
+
+
+def test_write_into_a_row_of_an_expanded_tensor_reaches_its_base(be):
+    def prog(lib, x):
+        b = x * 1
+        r = b.expand(3, 4)[1]            # distinct memory: writable, as in PyTorch
+        r.mul_(x[0])
+        return b * b
+    _check(prog, [[1.0, 2.0, 3.0, 4.0]])
+    with pytest.raises(RuntimeError, match="share a memory location"):
+        it.zeros(1, 4).expand(3, 4).add_(1)
