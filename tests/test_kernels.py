@@ -317,8 +317,6 @@ def test_add_at_non_finite_and_empty(bname, dtype):
 
 @pytest.mark.parametrize("bname", BACKENDS)
 def test_add_at_bool_is_logical_or(bname):
-    if bname.startswith("torch"):
-        pytest.skip("torch has no bool add")
     x = np.array([False, True, False, False])
     check(bname, "add_at", x, (np.array([0, 0, 1, 3]),), np.array([True, False, False, True]))
 
