@@ -2,11 +2,13 @@
 against the pure-standard fallbacks) and the rule that only ``interop/backends/``
 imports an array library."""
 
+import contextvars
 import importlib.util
 import os
 import pathlib
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -364,3 +366,20 @@ def test_standard_only_indexing_matches_numpy(case):
         got = np.asarray(be.to_host(fn(be.xp.asarray(x), bkey)))
         assert got.shape == expected.shape, (be.name, key)
         np.testing.assert_array_equal(got, expected, err_msg=f"{be.name} {key}")
+
+
+def test_current_backend_is_per_context_as_documented():
+    # set_backend is a ContextVar: a new thread starts from the default, and
+    # contextvars.copy_context().run carries the caller's choice into it
+    seen = {}
+    with it.use_backend("strict"):
+        t = threading.Thread(target=lambda: seen.setdefault("thread", it.get_backend().name))
+        t.start()
+        t.join()
+        ctx = contextvars.copy_context()
+        t = threading.Thread(target=lambda: ctx.run(
+            lambda: seen.setdefault("copied", it.get_backend().name)))
+        t.start()
+        t.join()
+    default = os.environ.get("INTEROP_BACKEND") or "cpu"
+    assert seen == {"thread": default, "copied": "strict"}
