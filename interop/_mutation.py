@@ -81,11 +81,7 @@ def write(a, res, op):
         raise RuntimeError(f"{op}: output with shape {tuple(ad.shape)} doesn't match the broadcast "
                            f"shape {tuple(res.shape)}")
     if res.dtype != ad.dtype:
-        rk, ak = be.dtype_of(res), be.dtype_of(ad)
-        if rk.kind != ak.kind and not (rk.kind in "iub" and ak.kind in "fc") \
-                and not (rk.kind == "f" and ak.kind == "c"):
-            raise RuntimeError(f"{op}: result type {rk} can't be cast to the desired output type "
-                               f"{ak}")
+        _check_castable(be.dtype_of(res), be.dtype_of(ad), op)
         res = be.xp.astype(res, ad.dtype)
     if not be.mutable:
         _rebind(a, res, op)
@@ -99,6 +95,15 @@ def write(a, res, op):
     except Exception as e:
         raise RuntimeError(f"{op}: cannot write into this tensor (shape {tuple(ad.shape)}): {e}") \
             from None
+
+
+def _check_castable(result, target, op):
+    """An in-place result goes into the tensor's dtype only within its kind or to a higher one
+    (int into float, float into complex), as PyTorch: never float into int, complex into real."""
+    rk, ak = result.kind, target.kind
+    if rk != ak and not (rk in "iub" and ak in "fc") and not (rk == "f" and ak == "c"):
+        raise RuntimeError(f"{op}: result type {result} can't be cast to the desired output type "
+                           f"{target}")
 
 
 def _rebind(a, res, op):
@@ -175,6 +180,7 @@ def inplace_graph(a, compute, op):
     if not isinstance(res, Variable):
         raise TypeError(f"{op}: unsupported operand")
     if res._data.dtype != a._data.dtype:
+        _check_castable(be.dtype_of(res._data), be.dtype_of(a._data), op)
         res = astype(res, be.dtype_of(a._data))      # recorded: operands keep their dtype
     write(a, res._data, op)
     bump_version(a)

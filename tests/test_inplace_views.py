@@ -304,3 +304,13 @@ def test_write_into_a_row_of_an_expanded_tensor_reaches_its_base(be):
     _check(prog, [[1.0, 2.0, 3.0, 4.0]])
     with pytest.raises(RuntimeError, match="share a memory location"):
         it.zeros(1, 4).expand(3, 4).add_(1)
+
+
+def test_float_result_into_an_integer_tensor_is_refused_in_a_graph_too(be):
+    i = it.tensor([1, 2])
+    f = it.tensor([0.5, 1.5], requires_grad=True)
+    with pytest.raises(RuntimeError, match="can't be cast"):
+        i += f
+    with pytest.raises(RuntimeError, match="can't be cast"):
+        i += 0.5
+    assert i.tolist() == [1, 2]
