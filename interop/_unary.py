@@ -161,7 +161,8 @@ class ReluBackward(UnaryBackward):
 
 
 class ZeroGradBackward(UnaryBackward):
-    """floor, ceil, round, trunc, sign: the gradient is zero almost everywhere."""
+    """Base of floor, ceil, round, trunc, sign: the gradient is zero almost everywhere (each
+    op has its own subclass, named after it)."""
     __slots__ = ()
     def backward(self, xp, g, s): return xp.zeros_like(g),
 
@@ -228,11 +229,13 @@ def conj(x):
 
 
 def _zero_grad_op(name):
+    cls = type(name.capitalize() + "Backward", (ZeroGradBackward,), {"__slots__": ()})
+
     def op(x):
         if isinstance(x, Variable) and x._data.dtype not in x._be.inexact_natives \
                 and x._be.dtype_of(x._data) is _dt.bool and name != "sign":
             raise DTypeError(f"{name}: not supported for bool tensors (as in PyTorch)")
-        return unary(x, name, ZeroGradBackward, 0, name, False)
+        return unary(x, name, cls, 0, name, False)
     op.__name__ = name
     op.__doc__ = f"Elementwise ``{name}`` (its gradient is zero almost everywhere)."
     return op
@@ -242,6 +245,7 @@ floor = _zero_grad_op("floor")
 ceil = _zero_grad_op("ceil")
 trunc = _zero_grad_op("trunc")
 _sign = _zero_grad_op("sign")
+_round = _zero_grad_op("round")
 
 
 def sign(x):
@@ -255,8 +259,8 @@ def sign(x):
 def round(x, *, decimals=0):
     if decimals:
         f = 10.0 ** decimals
-        return _zero_grad_op("round")(x * f) / f
-    return _zero_grad_op("round")(x)
+        return _round(x * f) / f
+    return _round(x)
 
 
 def _nograd_unary(name, fixed=None):
