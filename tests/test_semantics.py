@@ -380,7 +380,8 @@ def test_mask_indexing_double_backward_of_0d(be):
         g, = L.autograd.grad(x[x > 0].sum(), x, create_graph=True)
         return x, g
     (xi, gi), (xt, gt) = first(it), first(torch)
-    assert_same(gi, gt) and gi.requires_grad == gt.requires_grad == False  # noqa: E712
+    assert_same(gi, gt)
+    assert not gi.requires_grad and not gt.requires_grad
     assert_same_error(be, lambda L: first(L)[1].backward())
     # through a nonlinear function the second derivative exists and matches
     for v in (2., -2.):
