@@ -639,6 +639,8 @@ class MutationMethods:
     def copy_(self, src):
         if not isinstance(src, Variable):
             raise TypeError(f"copy_: expected a Tensor to copy from, got {type(src).__name__}")
+        if src is self:
+            return self         # copying a tensor onto itself changes nothing (as in PyTorch)
         if src._be is not self._be:
             src = move(src, self._be)
         return overwrite(self, src, "copy_")
