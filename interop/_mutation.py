@@ -640,6 +640,7 @@ class MutationMethods:
         if not isinstance(src, Variable):
             raise TypeError(f"copy_: expected a Tensor to copy from, got {type(src).__name__}")
         if src is self:
+            check_inplace(self, "copy_")
             return self         # copying a tensor onto itself changes nothing (as in PyTorch)
         if src._be is not self._be:
             src = move(src, self._be)
