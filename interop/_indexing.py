@@ -364,24 +364,6 @@ class ScatterMultiplyBackward(Node):
                            "derivative for it either)")
 
 
-def _flat_positions(be, shape, axis, idx):
-    """For each element of ``idx``, the flat (row-major) position in a tensor of ``shape``
-    that ``torch.scatter`` writes it to: ``idx`` along ``axis``, its own position elsewhere."""
-    xp = be.xp
-    lin = None
-    stride = 1
-    for d in range(len(shape) - 1, -1, -1):
-        if d == axis:
-            c = idx
-        else:
-            cs = [1] * idx.ndim
-            cs[d] = idx.shape[d]
-            c = xp.reshape(xp.arange(idx.shape[d], dtype=idx.dtype, **be.device_kwargs), tuple(cs))
-        lin = c * stride if lin is None else lin + c * stride
-        stride *= shape[d]
-    return xp.reshape(xp.broadcast_to(lin, idx.shape), (-1,))
-
-
 def _write_ranks(be, lin):
     """For each entry of ``lin`` (flat positions, 1-d): how many earlier entries name the
     same position, and whether it is the last to name it (the write that wins)."""
@@ -454,7 +436,7 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
     else:
         vals = xp.full(idx.shape, value, dtype=x._data.dtype, **be.device_kwargs)
     vals = xp.reshape(vals, (-1,))
-    lin = _flat_positions(be, x._data.shape, ax, idx)
+    lin = be.scatter_positions(tuple(x._data.shape), ax, idx)
     xflat = xp.reshape(x._data, (-1,))
     zeros = xp.zeros_like(xflat)
     one = xp.ones_like(vals)

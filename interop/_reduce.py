@@ -349,9 +349,7 @@ min = _max_min("min", "min", min_values, minimum)
 def _arg(fname):
     def f(x, dim=None, keepdim=None, *, axis=None, keepdims=False):
         real_only(x, fname)
-        if dim is not None and axis is not None:
-            raise both_spellings(fname, axis, dim)
-        d = dim if dim is not None else axis
+        d = keyword_dim(fname, dim, axis)
         kd = _keep(keepdims, keepdim)
         be = x._be
         xp = be.xp

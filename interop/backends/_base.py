@@ -504,19 +504,26 @@ class Backend:
         return xp.permute_dims(out, tuple(perm.index(d) for d in range(x.ndim)))
 
     def _fallback_scatter_add(self, x, dim, index, src):
-        # The flat position in x of every element of index (row-major), then one segment-sum.
+        # The flat position in x of every element of index, then one segment-sum.
         xp = self.xp
-        kw = self.device_kwargs
+        lin = self.scatter_positions(tuple(x.shape), dim, index)
+        out = segment_add(xp, xp.reshape(x, (-1,)), lin, xp.reshape(src, (-1,)),
+                          self.device_kwargs)
+        return xp.reshape(out, tuple(x.shape))
+
+    def scatter_positions(self, shape, dim, index):
+        """For each element of ``index`` (row-major order), the flat row-major position in an
+        array of ``shape`` that torch.scatter's layout sends it to: ``index``'s entry along
+        ``dim``, its own coordinate along every other dim. A 1-d array of the default integer
+        dtype."""
+        xp = self.xp
         itype = self.to_native[self.default_int]
-        shape = tuple(x.shape)
         strides = [math.prod(shape[d + 1:]) for d in range(len(shape))]
         lin = xp.astype(index, itype) * strides[dim]
         for d, coord in enumerate(self._scatter_coords(dim, index, itype)):
             if d != dim:
                 lin = lin + coord * strides[d]
-        out = segment_add(xp, xp.reshape(x, (-1,)), xp.reshape(lin, (-1,)),
-                          xp.reshape(src, (-1,)), kw)
-        return xp.reshape(out, shape)
+        return xp.reshape(xp.broadcast_to(lin, tuple(index.shape)), (-1,))
 
     def _scatter_coords(self, dim, index, itype=None):
         """For each dim d != ``dim``, the coordinate along d of every element of ``index``, as an
