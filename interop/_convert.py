@@ -74,16 +74,11 @@ def from_object(obj, dtype, be, copy):
             raise ValueError(f"tensor(): could not build a {dtype} tensor from the given "
                              f"{type(obj).__name__}: {e}") from None
     # An array from some library (NumPy, the backend's own, anything with __dlpack__).
-    nd = None if dtype is None else be.native_dtype(dtype)
     try:
-        data = xp.asarray(obj, dtype=nd, copy=copy, **be.device_kwargs) if copy is not None \
-            else xp.asarray(obj, dtype=nd, **be.device_kwargs)
-    except Exception:
-        try:
-            data = be.from_host(obj, dtype)
-        except Exception as e:
-            raise TypeError(f"tensor(): cannot make a tensor on backend {be.name!r} from "
-                            f"{type(obj).__name__}: {e}") from None
+        data = be.convert(obj, dtype, copy)
+    except Exception as e:
+        raise TypeError(f"tensor(): cannot make a tensor on backend {be.name!r} from "
+                        f"{type(obj).__name__}: {e}") from None
     try:
         be.dtype_of(data)
     except TypeError:

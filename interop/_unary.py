@@ -127,12 +127,39 @@ def _make_op(name, save, divide, deriv):
     return cls, op
 
 
-_g = globals()
-for _name, (_save, _div, _deriv) in _TABLE.items():
-    _cls, _op = _make_op(_name, _save, _div, _deriv)
-    _g[_cls.__name__] = _cls
-    _g[_name] = _op
-    __all__.append(_name)
+def _op(name):
+    """The namespace function of table entry ``name`` (bound below by name, so that editors
+    and type checkers see it)."""
+    return _make_op(name, *_TABLE[name])[1]
+
+
+exp = _op("exp")
+expm1 = _op("expm1")
+log = _op("log")
+log1p = _op("log1p")
+log2 = _op("log2")
+log10 = _op("log10")
+sqrt = _op("sqrt")
+sin = _op("sin")
+cos = _op("cos")
+tan = _op("tan")
+tanh = _op("tanh")
+sinh = _op("sinh")
+cosh = _op("cosh")
+asin = _op("asin")
+acos = _op("acos")
+atan = _op("atan")
+asinh = _op("asinh")
+acosh = _op("acosh")
+atanh = _op("atanh")
+reciprocal = _op("reciprocal")
+
+# square and abs have functions of their own (bools); the table gives their nodes
+SquareBackward = _make_op("square", *_TABLE["square"])[0]
+AbsBackward = _make_op("abs", *_TABLE["abs"])[0]
+__all__ += ["exp", "expm1", "log", "log1p", "log2", "log10", "sqrt", "sin", "cos", "tan",
+            "tanh", "sinh", "cosh", "asin", "acos", "atan", "asinh", "acosh", "atanh",
+            "reciprocal"]
 
 
 class NegativeBackward(UnaryBackward):

@@ -379,7 +379,7 @@ def test_mask_indexing_double_backward_of_0d(be):
         x = L.tensor(2., dtype=L.float64, requires_grad=True)
         g, = L.autograd.grad(x[x > 0].sum(), x, create_graph=True)
         return x, g
-    (xi, gi), (xt, gt) = first(it), first(torch)
+    (_, gi), (_, gt) = first(it), first(torch)
     assert_same(gi, gt)
     assert not gi.requires_grad and not gt.requires_grad
     assert_same_error(be, lambda L: first(L)[1].backward())

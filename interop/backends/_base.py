@@ -168,13 +168,18 @@ class Backend:
         nd = None if dtype is None else self.native_dtype(dtype)
         return self.xp.asarray(host_array, dtype=nd, **self.device_kwargs)
 
-    def convert(self, obj, dtype=None):
+    def convert(self, obj, dtype=None, copy=None):
         """An array of this backend from an array of any library (NumPy, CuPy, torch,
-        anything with ``__dlpack__`` or ``__array__``); a copy where memory cannot be shared."""
+        anything with ``__dlpack__`` or ``__array__``). ``copy`` as the standard's
+        ``asarray``: True always copies, None where memory cannot be shared, False never
+        (the namespace's error then)."""
         nd = None if dtype is None else self.native_dtype(dtype)
+        kw = self.device_kwargs if copy is None else dict(self.device_kwargs, copy=copy)
         try:
-            return self.xp.asarray(obj, dtype=nd, **self.device_kwargs)
+            return self.xp.asarray(obj, dtype=nd, **kw)
         except Exception:
+            if copy is False:
+                raise
             return self.from_host(self.to_host(obj), dtype)
 
     def writable(self, array):
