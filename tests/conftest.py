@@ -8,19 +8,61 @@ all`` adds cuda where a GPU is usable; a single name runs one. Hypothesis uses t
 """
 
 import os
+import platform
+import resource
+import sys
+import time
 
+import hypothesis
 import pytest
 from hypothesis import settings, HealthCheck
+from hypothesis.database import InMemoryExampleDatabase
 
 import interop as it
 
-settings.register_profile("ci", max_examples=12, deadline=None,
+# Every profile starts from hypothesis's "default" profile, never from whatever it loaded by
+# itself: when $CI is set it loads its own "ci" profile (derandomize=True, database=None), and
+# with no database its pytest plugin fails this suite. The plugin chains one settings object
+# per parametrized case of a test function (about a thousand for test_matches_torch), and with
+# no database every lookup of `settings.database` walks that chain recursively: a
+# RecursionError, then every later test failing inside hypothesis (a CI run died that way).
+# CI keeps its examples in memory; a failure prints its seed and blob to reproduce it.
+_BASE = settings.get_profile("default")
+settings.register_profile("ci", parent=_BASE, max_examples=12, deadline=None,
+                          database=InMemoryExampleDatabase(), print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("dev", max_examples=25, deadline=None,
+settings.register_profile("dev", parent=_BASE, max_examples=25, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("soak", max_examples=500, deadline=None,
+settings.register_profile("soak", parent=_BASE, max_examples=500, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+try:   # the tests' tensors are tiny: one intra-op thread avoids oversubscribing small CI machines
+    import torch
+    torch.set_num_threads(1)
+except ImportError:
+    pass
+
+_START = (time.perf_counter(), sys.getrecursionlimit())
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line of environment facts at the end of every run, so a CI log that shows only
+    its tail still says where and how the suite ran."""
+    try:
+        cpus = f"{len(os.sched_getaffinity(0))}/{os.cpu_count()}"
+    except AttributeError:
+        cpus = str(os.cpu_count())
+    torch_mod = sys.modules.get("torch")
+    threads = torch_mod.get_num_threads() if torch_mod is not None else "-"
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    terminalreporter.write_line(
+        f"env: python {platform.python_version()} ({sys.executable}), {platform.machine()}, "
+        f"cpus {cpus}, torch threads {threads}, hypothesis {hypothesis.__version__} profile "
+        f"{os.environ.get('HYPOTHESIS_PROFILE', 'dev')}, "
+        f"recursion limit {_START[1]} -> {sys.getrecursionlimit()}, peak RSS {peak_mb:.0f} MB, "
+        f"{time.perf_counter() - _START[0]:.0f} s since conftest import")
 
 
 def pytest_addoption(parser):
