@@ -1,4 +1,5 @@
-"""Command line: ``python -m benchmarks perop [--quick] [--backend NAME] [--json FILE]``."""
+"""Command line: ``python -m benchmarks perop [--quick] [--backend NAME] [--json FILE]`` and
+``python -m benchmarks dlpack [--quick] [--json FILE]``."""
 
 from __future__ import annotations
 
@@ -40,6 +41,19 @@ def main(argv: list[str] | None = None) -> int:
         help="also write the figures to FILE as JSON",
     )
 
+    dlpack = sub.add_parser(
+        "dlpack",
+        help="DLPack hand-off time with numpy, torch and jax at 1 KB and 256 MB",
+        description=(
+            "Time of one DLPack hand-off (consumer.from_dlpack(producer)) between interop "
+            "and NumPy, PyTorch and JAX in each direction, at 1 KB and 256 MB, side by side "
+            "with the same hand-off between those libraries."
+        ),
+    )
+    dlpack.add_argument("--quick", action="store_true", help="fewer and shorter samples")
+    dlpack.add_argument("--json", metavar="FILE", default=None,
+                        help="also write the figures to FILE as JSON")
+
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help(sys.stderr)
@@ -48,6 +62,10 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks import perop as perop_mod
 
         return perop_mod.main(quick=args.quick, backend=args.backend, json_path=args.json)
+    if args.command == "dlpack":
+        from benchmarks import dlpack as dlpack_mod
+
+        return dlpack_mod.main(quick=args.quick, json_path=args.json)
     parser.error(f"unknown command {args.command!r}")
     return 2
 

@@ -20,7 +20,8 @@ from .autograd import (no_grad, enable_grad, set_grad_enabled, inference_mode, i
                        is_inference_mode_enabled)
 from ._tensor import Tensor, Size
 from ._creation import (tensor, asarray, as_tensor, zeros, ones, full, empty, arange, linspace, eye,
-                        zeros_like, ones_like, full_like, empty_like, from_numpy, meshgrid)
+                        zeros_like, ones_like, full_like, empty_like, from_numpy, from_dlpack,
+                        meshgrid)
 from ._elementwise import (add, subtract, multiply, divide, pow, remainder, floor_divide, maximum,
                            minimum, atan2, logaddexp, hypot, equal, not_equal, less, less_equal,
                            greater, greater_equal, logical_and, logical_or, logical_xor, bitwise_and,
@@ -49,6 +50,8 @@ from ._mutation import setitem
 from .random import (Generator, manual_seed, seed, initial_seed, default_generator, rand, randn,
                      randint, randperm, rand_like, randn_like, randint_like, normal, bernoulli,
                      multinomial, get_rng_state, set_rng_state)
+from . import cuda
+from . import utils
 
 # Aliases PyTorch users reach for.
 sub = subtract

@@ -5,14 +5,17 @@ import warnings
 
 from ._args import interop_dtype, size_arg, same_backend
 from ._convert import from_object, default_for_kind, scalar_kind
+from ._cast import move
 from ._tensor import Tensor
 from ._views import reshape, broadcast_to
 from .autograd.variable import Variable
 from .backends import backend_for, get_backend
+from .backends._dlpack import CPU, CUDA, CUDA_HOST, CUDA_MANAGED, DEVICE_NAMES, CapsuleProducer, \
+    is_capsule
 
 __all__ = ["tensor", "asarray", "as_tensor", "zeros", "ones", "full", "empty", "arange", "linspace",
            "eye", "zeros_like", "ones_like", "full_like", "empty_like", "finish", "from_numpy",
-           "meshgrid"]
+           "from_dlpack", "meshgrid"]
 
 
 def finish(data, be, requires_grad):
@@ -50,23 +53,34 @@ def as_tensor(data, dtype=None, device=None):
     return asarray(data, dtype=dtype, device=device)
 
 
-def _filled(fname, op):
+# Creation allocates through the backend (Backend.empty/full), which picks the alignment:
+# large CPU tensors are 64-byte aligned, so JAX imports them without a copy.
+_EMPTY = object()     # the fill of empty(): none
+
+
+def _alloc(be, fill, shape, dt):
+    nd = be.native_dtype(dt)
+    return be.empty(shape, nd) if fill is _EMPTY else be.full(shape, fill, nd)
+
+
+def _filled(fill, op):
     def f(*size, dtype=None, device=None, requires_grad=False, shape=None):
         if shape is not None:
             size = (shape,)
         shp = size_arg(size, op)
         be = backend_for(device)
         dt = interop_dtype(be, dtype) or be.default_float
-        data = getattr(be.xp, fname)(shp, dtype=be.native_dtype(dt), **be.device_kwargs)
-        return finish(data, be, requires_grad)
+        return finish(_alloc(be, fill, shp, dt), be, requires_grad)
     f.__name__ = op
-    f.__doc__ = f"A tensor of the given size filled by ``{fname}`` (default dtype float32)."
+    f.__doc__ = (f"A tensor of the given size " +
+                 ("left uninitialized" if fill is _EMPTY else f"filled with {fill}") +
+                 " (default dtype float32).")
     return f
 
 
-zeros = _filled("zeros", "zeros")
-ones = _filled("ones", "ones")
-empty = _filled("empty", "empty")
+zeros = _filled(0, "zeros")
+ones = _filled(1, "ones")
+empty = _filled(_EMPTY, "empty")
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
@@ -75,30 +89,27 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
     dt = interop_dtype(be, dtype)
     if dt is None:
         dt = default_for_kind(be, scalar_kind(fill_value))
-    data = be.xp.full(shp, fill_value, dtype=be.native_dtype(dt), **be.device_kwargs)
-    return finish(data, be, requires_grad)
+    return finish(_alloc(be, fill_value, shp, dt), be, requires_grad)
 
 
-def _like(fname):
+def _like(fill, op):
     def f(x, /, *, dtype=None, device=None, requires_grad=False):
         be = backend_for(device) if device is not None else x._be
         dt = interop_dtype(be, dtype) or x.dtype
-        data = getattr(be.xp, fname)(x._data.shape, dtype=be.native_dtype(dt), **be.device_kwargs)
-        return finish(data, be, requires_grad)
-    f.__name__ = fname + "_like"
+        return finish(_alloc(be, fill, tuple(x._data.shape), dt), be, requires_grad)
+    f.__name__ = op
     return f
 
 
-zeros_like = _like("zeros")
-ones_like = _like("ones")
-empty_like = _like("empty")
+zeros_like = _like(0, "zeros_like")
+ones_like = _like(1, "ones_like")
+empty_like = _like(_EMPTY, "empty_like")
 
 
 def full_like(x, /, fill_value, *, dtype=None, device=None, requires_grad=False):
     be = backend_for(device) if device is not None else x._be
     dt = interop_dtype(be, dtype) or x.dtype
-    data = be.xp.full(x._data.shape, fill_value, dtype=be.native_dtype(dt), **be.device_kwargs)
-    return finish(data, be, requires_grad)
+    return finish(_alloc(be, fill_value, tuple(x._data.shape), dt), be, requires_grad)
 
 
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False, stop=None):
@@ -168,6 +179,56 @@ def from_numpy(ndarray):
         raise TypeError(f"from_numpy: backend {be.name!r} cannot share memory with a NumPy array "
                         f"of dtype {ndarray.dtype} ({e}); use interop.tensor(a) to copy it") from None
     return finish(data, be, False)
+
+
+def _dlpack_source_backend(kind, index):
+    """The backend holding memory on DLPack device ``(kind, index)``: the current backend
+    where it is on the CPU (so ``strict`` imports stay ``strict``), else ``cpu``; ``cuda:N``
+    for CUDA GPU N."""
+    if kind in (CPU, CUDA_HOST):
+        cur = get_backend()
+        return cur if cur.device.type == "cpu" else get_backend("cpu")
+    if kind in (CUDA, CUDA_MANAGED):
+        return get_backend(f"cuda:{index}")
+    raise BufferError(f"from_dlpack: the data lives on DLPack device "
+                      f"{DEVICE_NAMES.get(kind, f'type {kind}')}:{index}, which no interop backend "
+                      f"serves (cpu and cuda are supported)")
+
+
+def from_dlpack(x, /, *, device=None, copy=None):
+    """A tensor sharing memory with ``x``: any object with ``__dlpack__`` (arrays and tensors of
+    NumPy, PyTorch, JAX, CuPy, cuDF columns...) or a raw DLPack capsule.
+
+    Zero-copy, O(1) in the size: writes through either side show in the other, and the
+    producer's memory lives as long as the tensor needs it. Memory the producer marks
+    read-only (a read-only NumPy array, any JAX array) gives a tensor that refuses in-place
+    writes. ``copy=True`` always copies; ``copy=False`` raises BufferError where a view is
+    impossible. ``device`` (default: where the data is) other than the data's device copies
+    there (not under ``copy=False``). The tensor does not require grad.
+    """
+    if copy is not None and copy is not True and copy is not False:
+        raise ValueError(f"from_dlpack: copy must be None, True or False, got {copy!r}")
+    if is_capsule(x):
+        x = CapsuleProducer(x)
+    elif not (hasattr(x, "__dlpack__") and hasattr(x, "__dlpack_device__")):
+        raise TypeError(f"from_dlpack: expected an object with __dlpack__ and __dlpack_device__ "
+                        f"(an array of NumPy, PyTorch, JAX, CuPy...) or a DLPack capsule, got "
+                        f"{type(x).__name__}")
+    kind, index = x.__dlpack_device__()
+    src = _dlpack_source_backend(int(kind), int(index))
+    target = src if device is None else backend_for(device)
+    if target.device != src.device:
+        if copy is False:
+            raise BufferError(f"from_dlpack(copy=False): the data is on {src.device} and device="
+                              f"{target.device} was asked for; moving it needs a copy")
+        data, _ = src.from_dlpack(x, copy=None)
+        return move(Tensor._make(data, src, None), target)
+    data, read_only = target.from_dlpack(x, copy=copy)
+    t = Tensor._make(data, target, None)
+    if read_only:
+        t._readonly = ("imported through DLPack from memory its producer marks read-only, as "
+                       "NumPy does for read-only arrays and for JAX's immutable ones")
+    return t
 
 
 def meshgrid(*arrays, indexing=None):

@@ -17,6 +17,7 @@ state) with the operations, assembled from one mixin per concern:
 ``CompoundMethods``    addcmul, addcdiv, lerp (``interop._compound``)
 ``ScanMethods``        cumprod (``interop._reduce``)
 ``SamplingMethods``    multinomial (``interop._sampling``)
+``DLPackMethods``      ``__dlpack__``, ``__dlpack_device__`` (``interop._dlpack``)
 =====================  =============================================================
 
 Op results are built by :meth:`Tensor._make`, the lean constructor, and are plain
@@ -31,6 +32,7 @@ from . import dtypes as _dt
 from ._cast import ConversionMethods
 from ._compound import CompoundMethods
 from ._convert import from_object, default_for_kind, scalar_kind
+from ._dlpack import DLPackMethods
 from ._args import interop_dtype, norm_dim, size_arg
 from ._elementwise import ArithmeticMethods
 from ._indexing import IndexingMethods
@@ -56,7 +58,8 @@ _API_VERSIONS = ("2023.12", "2024.12", "2025.12")
 
 class Tensor(Variable, ArithmeticMethods, UnaryMethods, ReductionMethods, ViewMethods, JoinMethods,
              IndexingMethods, SelectionMethods, LinalgMethods, ConversionMethods, MutationMethods,
-             SortingMethods, RearrangeMethods, CompoundMethods, ScanMethods, SamplingMethods):
+             SortingMethods, RearrangeMethods, CompoundMethods, ScanMethods, SamplingMethods,
+             DLPackMethods):
     """A multi-dimensional array on a backend, with autograd.
 
     ``Tensor(data, dtype=None, device=None, requires_grad=False)`` copies ``data`` (as
@@ -82,8 +85,7 @@ class Tensor(Variable, ArithmeticMethods, UnaryMethods, ReductionMethods, ViewMe
                                                           isinstance(data[0], Size))
         if is_size:
             shape = size_arg(data, "Tensor") if data else (0,)
-            arr = be.xp.empty(shape, dtype=be.native_dtype(dt or be.default_float),
-                              **be.device_kwargs)
+            arr = be.empty(shape, be.native_dtype(dt or be.default_float))
         elif len(data) == 1:
             arr = from_object(data[0], dt if dt is not None else _float_default(be, data[0]),
                               be, True)
@@ -364,20 +366,19 @@ class Tensor(Variable, ArithmeticMethods, UnaryMethods, ReductionMethods, ViewMe
         return t.requires_grad_(True) if requires_grad else t
 
     def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
-        return self._new_like(lambda be, s, nd: be.xp.zeros(s, dtype=nd, **be.device_kwargs),
+        return self._new_like(lambda be, s, nd: be.full(s, 0, nd),
                               size, dtype, device, requires_grad)
 
     def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
-        return self._new_like(lambda be, s, nd: be.xp.ones(s, dtype=nd, **be.device_kwargs),
+        return self._new_like(lambda be, s, nd: be.full(s, 1, nd),
                               size, dtype, device, requires_grad)
 
     def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
-        return self._new_like(lambda be, s, nd: be.xp.empty(s, dtype=nd, **be.device_kwargs),
+        return self._new_like(lambda be, s, nd: be.empty(s, nd),
                               size, dtype, device, requires_grad)
 
     def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
-        return self._new_like(lambda be, s, nd: be.xp.full(s, fill_value, dtype=nd,
-                                                            **be.device_kwargs),
+        return self._new_like(lambda be, s, nd: be.full(s, fill_value, nd),
                               (size,), dtype, device, requires_grad)
 
     def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):

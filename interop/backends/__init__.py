@@ -22,12 +22,12 @@ from ._base import Backend, BackendUnavailable, HostRNG, REQUIRED_FUNCTIONS
 from ._kernels import KERNELS, Kernel, check_kernels
 from ._numpy import make_numpy_backend
 from ._strict import make_strict_backend
-from ._cupy import make_cupy_backend
+from ._cupy import make_cupy_backend, cuda_device_count
 
 __all__ = [
     "Backend", "BackendUnavailable", "HostRNG", "KERNELS", "Kernel", "register_backend",
     "set_backend", "get_backend", "use_backend", "list_backends", "current_backend", "backend_for",
-    "set_default_float",
+    "set_default_float", "cuda_device_count", "set_cuda_device", "current_cuda_device",
 ]
 
 
@@ -173,8 +173,24 @@ def backend_for(device=None):
     if dev.type == "cpu":
         return get_backend("cpu")
     if dev.type == "cuda":
-        return get_backend(f"cuda:{dev.index or 0}")
+        return get_backend(f"cuda:{current_cuda_device() if dev.index is None else dev.index}")
     raise ValueError(f"unknown device {device!r}; expected 'cpu', 'cuda', 'cuda:N' or a backend name")
+
+
+def current_cuda_device():
+    """The index of the GPU that "cuda" (with no index) names: 0 unless set_cuda_device."""
+    return int(_ALIASES["cuda"][5:])
+
+
+def set_cuda_device(index):
+    """Make "cuda" (and device("cuda")) name GPU ``index`` (``interop.cuda.set_device``)."""
+    if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+        raise ValueError(f"set_device: expected a GPU index (a non-negative int), got {index!r}")
+    count = cuda_device_count()
+    if index >= count:
+        raise ValueError(f"set_device({index}): this machine has {count} CUDA device(s)")
+    _ALIASES["cuda"] = _ALIASES["cupy"] = f"cuda:{index}"
+    get_backend(f"cuda:{index}").use_device()
 
 
 def set_default_float(dtype):

@@ -19,6 +19,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from .._device import device as _device_cls
+from ._dlpack import CapsuleProducer, capsule_info, is_capsule
 from ._format import format_array
 from ._kernels import KERNELS, check_kernels, segment_add
 
@@ -210,6 +211,82 @@ class Backend:
 
     def format(self, array, **options):
         return format_array(self.to_host(array), **options)
+
+    # ------------------------------------------------------------------ allocation
+    def empty(self, shape, dtype):
+        """A new uninitialized array of native ``dtype`` (creation functions allocate here,
+        so a backend can choose the alignment: see the NumPy backend)."""
+        return self.xp.empty(shape, dtype=dtype, **self.device_kwargs)
+
+    def full(self, shape, fill_value, dtype):
+        """A new array of native ``dtype`` filled with ``fill_value``."""
+        return self.xp.full(shape, fill_value, dtype=dtype, **self.device_kwargs)
+
+    # ------------------------------------------------------------------ DLPack
+    def read_only(self, array):
+        """True where ``array``'s memory must not be written (a read-only import); a
+        namespace that does not say is taken as writable."""
+        return False
+
+    def dlpack_device(self, array):
+        """``array.__dlpack_device__()`` as plain ints ``(device type code, index)``."""
+        kind, index = array.__dlpack_device__()
+        return int(kind), int(index)
+
+    def to_dlpack(self, array, *, stream=None, max_version=None, dl_device=None, copy=None):
+        """A DLPack capsule of ``array`` with the standard's keywords (legacy or versioned
+        as the producer decides from ``max_version``). A layout with negative strides, which
+        some consumers cannot take (torch aborts the process on one), goes out as a compact
+        copy where ``copy`` allows it, else as a BufferError."""
+        st = self.strides(array)
+        if st is not None and any(s < 0 for s in st):
+            if copy is False:
+                raise BufferError(f"DLPack export with copy=False: this tensor's memory layout has "
+                                  f"negative strides {st}, which consumers such as torch cannot "
+                                  f"take; export with copy=None or copy=True for a compact copy")
+            array, copy = self.ascontiguous(array), None     # already a fresh copy
+        kw = {}
+        if stream is not None:
+            kw["stream"] = stream
+        if max_version is not None:
+            kw["max_version"] = max_version
+        if dl_device is not None:
+            kw["dl_device"] = dl_device
+        if copy is not None:
+            kw["copy"] = copy
+        return array.__dlpack__(**kw)
+
+    def from_dlpack(self, obj, copy=None):
+        """``(array, read_only)``: an array of this backend importing ``obj`` (anything with
+        ``__dlpack__`` on this backend's device; a raw capsule is wrapped first). A view of
+        the producer's memory unless ``copy`` is True; ``copy=False`` raises where a view is
+        impossible. A backend whose namespace cannot view negative strides (torch's aborts
+        on them) gets such data as a compact copy, or a BufferError under ``copy=False``."""
+        if is_capsule(obj):
+            obj = CapsuleProducer(obj)
+        read_only = False
+        if not self.negative_steps:
+            capsule = _take_capsule(obj)
+            info = capsule_info(capsule)
+            read_only = info.read_only
+            obj = CapsuleProducer(capsule, info)
+            if info.negative_strides:
+                if copy is False:
+                    raise BufferError(f"from_dlpack with copy=False: the data has negative strides "
+                                      f"{info.strides}, which backend {self.name!r} cannot view")
+                return self.from_host(np.ascontiguousarray(np.from_dlpack(obj))), False
+            if copy:
+                return self.xp.asarray(self.xp.from_dlpack(obj), copy=True), False
+            return self.xp.from_dlpack(obj), read_only
+        try:
+            array = self.xp.from_dlpack(obj, copy=copy)
+        except TypeError:      # a namespace from before the standard's copy keyword
+            if copy is False:
+                raise
+            array = self.xp.from_dlpack(obj)
+            if copy:
+                array = self.xp.asarray(array, copy=True)
+        return array, self.read_only(array)
 
     # ----------------------------------------------------------------- kernels
     #
@@ -551,6 +628,15 @@ class Backend:
     def make_rng(self, seed):
         """A fresh random source seeded with ``seed``; see :class:`HostRNG`."""
         return HostRNG(self, seed)
+
+
+def _take_capsule(obj):
+    """The capsule of a producer, asked as NumPy asks (versioned where the producer can
+    give one; producers that predate those keywords are asked plainly)."""
+    try:
+        return obj.__dlpack__(max_version=(1, 0), dl_device=None, copy=None)
+    except TypeError:
+        return obj.__dlpack__()
 
 
 def _is_basic_index(k):

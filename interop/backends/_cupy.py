@@ -76,6 +76,22 @@ class CupyBackend(Backend):
     def make_rng(self, seed):
         return CupyRNG(self, seed)
 
+    # Streams and synchronization (interop.cuda): CuPy's, on this backend's GPU.
+    def synchronize(self):
+        with self.native_device:
+            self.cupy.cuda.runtime.deviceSynchronize()
+
+    def new_stream(self, priority=0):
+        with self.native_device:
+            return self.cupy.cuda.Stream(non_blocking=False, priority=priority)
+
+    def current_stream(self):
+        with self.native_device:
+            return self.cupy.cuda.get_current_stream()
+
+    def use_device(self):
+        self.native_device.use()
+
 
 class CupyRNG(HostRNG):
     """Random numbers drawn on the GPU with CuPy's generator."""
@@ -106,3 +122,12 @@ class CupyRNG(HostRNG):
 
     def set_state(self, state):
         raise NotImplementedError("restoring the CuPy generator state is not supported yet")
+
+
+def cuda_device_count():
+    """How many CUDA GPUs CuPy can use here (0 without CuPy, a driver or a GPU)."""
+    try:
+        import cupy
+        return cupy.cuda.runtime.getDeviceCount()
+    except Exception:   # CuPy missing, or installed without a usable driver
+        return 0

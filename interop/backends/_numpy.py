@@ -1,9 +1,36 @@
 """The ``cpu`` backend: NumPy through array-api-compat, with native kernels."""
 
+import math
+
 import numpy as np
 import array_api_compat.numpy as xp_numpy
 
 from ._base import Backend, _sum_to_axes
+
+# Large arrays that interop allocates itself (creation functions, copies of imported data,
+# random draws) start on a 64-byte boundary: JAX imports a DLPack buffer without a copy only
+# when it is so aligned, and NumPy's allocator guarantees 16 bytes (glibc's mmap'd blocks, every
+# allocation of 1 MB or more, sit at 16 past a page). Arrays under 1 KB keep NumPy's allocator.
+ALIGNMENT = 64
+ALIGN_FROM_BYTES = 1 << 10
+
+
+def _aligned(shape, dtype, zero):
+    """A new array of ``shape`` and ``dtype`` whose data starts on an ALIGNMENT boundary,
+    zero-filled (lazily, by calloc) where ``zero``."""
+    n = math.prod(shape) * dtype.itemsize
+    buf = (np.zeros if zero else np.empty)(n + ALIGNMENT, np.uint8)
+    start = -buf.__array_interface__["data"][0] % ALIGNMENT
+    return buf[start:start + n].view(dtype).reshape(shape)
+
+
+def _into_aligned(a):
+    """``a`` itself when it is small or already aligned, else an aligned copy of it."""
+    if a.nbytes < ALIGN_FROM_BYTES or a.__array_interface__["data"][0] % ALIGNMENT == 0:
+        return a
+    out = _aligned(a.shape, a.dtype, False)
+    np.copyto(out, a)
+    return out
 
 
 class NumpyBackend(Backend):
@@ -20,6 +47,39 @@ class NumpyBackend(Backend):
 
     def to_host(self, array):
         return np.asarray(array)
+
+    def empty(self, shape, dtype):
+        dtype = np.dtype(dtype)
+        if math.prod(shape) * dtype.itemsize >= ALIGN_FROM_BYTES:
+            return _aligned(shape, dtype, False)
+        return np.empty(shape, dtype)
+
+    def full(self, shape, fill_value, dtype):
+        dtype = np.dtype(dtype)
+        if math.prod(shape) * dtype.itemsize < ALIGN_FROM_BYTES:
+            return np.zeros(shape, dtype) if fill_value == 0 else np.full(shape, fill_value, dtype)
+        out = _aligned(shape, dtype, fill_value == 0)
+        if fill_value != 0:
+            out[...] = fill_value
+        return out
+
+    def convert(self, obj, dtype=None, copy=None):
+        if not copy:
+            return super().convert(obj, dtype, copy)
+        a = super().convert(obj, dtype, None)
+        a = a if isinstance(a, np.ndarray) else np.asarray(a)
+        if a.nbytes < ALIGN_FROM_BYTES:
+            return np.array(a, copy=True)
+        out = _aligned(a.shape, a.dtype, False)
+        np.copyto(out, a)
+        return out
+
+    def read_only(self, array):
+        return isinstance(array, np.ndarray) and not array.flags.writeable
+
+    def to_dlpack(self, array, **kw):
+        # 0-d results are NumPy scalars here, which have no __dlpack__
+        return super().to_dlpack(array if isinstance(array, np.ndarray) else np.asarray(array), **kw)
 
     def from_host(self, host_array, dtype=None):
         return np.asarray(host_array, dtype=None if dtype is None else dtype.name)
@@ -81,14 +141,16 @@ class NumpyRNG:
 
     # np.asarray: 0-d draws come back from NumPy as scalars; tensors hold arrays.
     def random(self, shape, dtype):
-        return np.asarray(self.gen.random(shape, dtype="float64").astype(dtype.name))
+        return _into_aligned(np.asarray(self.gen.random(shape, dtype="float64")
+                                        .astype(dtype.name, copy=False)))
 
     def normal(self, shape, dtype, mean=0.0, std=1.0):
-        return np.asarray((self.gen.standard_normal(shape, dtype="float64") * std + mean)
-                          .astype(dtype.name))
+        return _into_aligned(np.asarray((self.gen.standard_normal(shape, dtype="float64") * std
+                                         + mean).astype(dtype.name, copy=False)))
 
     def integers(self, low, high, shape, dtype):
-        return np.asarray(self.gen.integers(low, high, size=shape, dtype="int64").astype(dtype.name))
+        return _into_aligned(np.asarray(self.gen.integers(low, high, size=shape, dtype="int64")
+                                        .astype(dtype.name, copy=False)))
 
     def permutation(self, n, dtype):
         return self.gen.permutation(n).astype(dtype.name)

@@ -27,6 +27,9 @@ class StrictBackend(Backend):
         # array-api-strict exposes no layout; the NumPy array it wraps does.
         return super().strides(array._array)
 
+    def read_only(self, array):
+        return not array._array.flags.writeable
+
     def from_host(self, host_array, dtype=None):
         nd = None if dtype is None else self.native_dtype(dtype)
         return self.xp.asarray(host_array, dtype=nd)

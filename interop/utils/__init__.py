@@ -1,0 +1,5 @@
+"""Utilities under PyTorch's names: ``interop.utils.dlpack``."""
+
+from . import dlpack
+
+__all__ = ["dlpack"]
