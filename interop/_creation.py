@@ -214,6 +214,19 @@ def from_dlpack(x, /, *, device=None, copy=None):
         raise TypeError(f"from_dlpack: expected an object with __dlpack__ and __dlpack_device__ "
                         f"(an array of NumPy, PyTorch, JAX, CuPy...) or a DLPack capsule, got "
                         f"{type(x).__name__}")
+    if device is None and not isinstance(x, CapsuleProducer):
+        # The common case, data on the CPU and a CPU backend current: import straight away
+        # (the consumer reads the device from the capsule and refuses another; only then is
+        # the device asked for, which costs a microsecond on torch tensors).
+        cur = get_backend()
+        if cur.device.type == "cpu":
+            try:
+                data, read_only = cur.from_dlpack(x, copy=copy)
+            except (BufferError, RuntimeError, ValueError, TypeError):
+                if int(x.__dlpack_device__()[0]) in (CPU, CUDA_HOST):
+                    raise
+            else:
+                return _imported(data, cur, read_only)
     kind, index = x.__dlpack_device__()
     src = _dlpack_source_backend(int(kind), int(index))
     target = src if device is None else backend_for(device)
@@ -224,7 +237,11 @@ def from_dlpack(x, /, *, device=None, copy=None):
         data, _ = src.from_dlpack(x, copy=None)
         return move(Tensor._make(data, src, None), target)
     data, read_only = target.from_dlpack(x, copy=copy)
-    t = Tensor._make(data, target, None)
+    return _imported(data, target, read_only)
+
+
+def _imported(data, be, read_only):
+    t = Tensor._make(data, be, None)
     if read_only:
         t._readonly = ("imported through DLPack from memory its producer marks read-only, as "
                        "NumPy does for read-only arrays and for JAX's immutable ones")
