@@ -23,7 +23,7 @@ from ._creation import (tensor, asarray, as_tensor, zeros, ones, full, empty, ar
                         zeros_like, ones_like, full_like, empty_like, from_numpy, from_dlpack,
                         meshgrid)
 from ._elementwise import (add, subtract, multiply, divide, pow, remainder, floor_divide, maximum,
-                           minimum, atan2, logaddexp, hypot, equal, not_equal, less, less_equal,
+                           minimum, atan2, logaddexp, hypot, copysign, nextafter, equal, not_equal, less, less_equal,
                            greater, greater_equal, logical_and, logical_or, logical_xor, bitwise_and,
                            bitwise_or, bitwise_xor, bitwise_left_shift, bitwise_right_shift, isclose,
                            allclose)
@@ -40,7 +40,7 @@ from ._views import (reshape, view, flatten, unflatten, permute_dims, permute, t
 from ._cast import astype, clone
 from ._join import concat, cat, concatenate, stack, split, chunk, unbind, unstack, flip
 from ._select import where, clamp, clip, masked_fill
-from ._linalg import matmul, mm, bmm, dot, outer, einsum, norm
+from ._linalg import matmul, mm, bmm, dot, outer, einsum, norm, tensordot, vecdot
 from ._indexing import (getitem, gather, take_along_axis, scatter_add, index_add, take, index_select,
                         add_at, scatter, nonzero)
 from ._sorting import sort, argsort, topk
@@ -51,6 +51,10 @@ from .random import (Generator, manual_seed, seed, initial_seed, default_generat
                      randint, randperm, rand_like, randn_like, randint_like, normal, bernoulli,
                      multinomial, get_rng_state, set_rng_state)
 from . import cuda
+from ._info import __array_namespace_info__
+from ._namespace import result_type, can_cast, broadcast_shapes
+from ._sets import (searchsorted, isin, unique_all, unique_counts, unique_inverse, unique_values,
+                    diff)
 from . import utils
 
 # Aliases PyTorch users reach for.

@@ -119,6 +119,11 @@ class ConversionMethods:
     def cpu(self):
         return to(self, "cpu")
 
+    def to_device(self, device, /, *, stream=None):
+        """The standard's ``to_device``: this tensor on ``device`` (itself if already there;
+        differentiable)."""
+        return to(self, device=device)
+
     def cuda(self, device=None, non_blocking=False):
         if isinstance(device, str):
             return to(self, device)

@@ -63,18 +63,26 @@ def _alloc(be, fill, shape, dt):
     return be.empty(shape, nd) if fill is _EMPTY else be.full(shape, fill, nd)
 
 
+def _dims(shape, more, size, op):
+    if size is None:
+        return ((shape,) if shape is not None else ()) + more
+    if shape is not None or more:
+        raise TypeError(f"{op}: the shape is given twice (positionally and as size=)")
+    return (size,)
+
+
 def _filled(fill, op):
-    def f(*size, dtype=None, device=None, requires_grad=False, shape=None):
-        if shape is not None:
-            size = (shape,)
-        shp = size_arg(size, op)
+    def f(shape=None, *more, size=None, dtype=None, device=None, requires_grad=False):
+        # the standard's f(shape) and f(shape=...), and PyTorch's f(2, 3) and f(size=...)
+        shp = size_arg(_dims(shape, more, size, op), op)
         be = backend_for(device)
         dt = interop_dtype(be, dtype) or be.default_float
         return finish(_alloc(be, fill, shp, dt), be, requires_grad)
     f.__name__ = op
-    f.__doc__ = (f"A tensor of the given size " +
+    f.__doc__ = (f"A tensor of the given shape " +
                  ("left uninitialized" if fill is _EMPTY else f"filled with {fill}") +
-                 " (default dtype float32).")
+                 f" (default dtype float32): ``{op}((2, 3))``, ``{op}(2, 3)`` or "
+                 f"``{op}(shape=(2, 3))``.")
     return f
 
 
@@ -83,8 +91,13 @@ ones = _filled(1, "ones")
 empty = _filled(_EMPTY, "empty")
 
 
-def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
-    shp = size_arg((size,) if not isinstance(size, (tuple, list)) else (tuple(size),), "full")
+def full(shape=None, fill_value=None, *, size=None, dtype=None, device=None, requires_grad=False):
+    """A tensor of ``shape`` (PyTorch: ``size=``) filled with ``fill_value``."""
+    shape = _dims(shape, (), size, "full")
+    if len(shape) != 1 or fill_value is None:
+        raise TypeError("full: expected a shape and a fill value, as full((2, 3), 1.5)")
+    shape = shape[0]
+    shp = size_arg((shape,) if not isinstance(shape, (tuple, list)) else (tuple(shape),), "full")
     be = backend_for(device)
     dt = interop_dtype(be, dtype)
     if dt is None:
@@ -112,9 +125,13 @@ def full_like(x, /, fill_value, *, dtype=None, device=None, requires_grad=False)
     return finish(_alloc(be, fill_value, tuple(x._data.shape), dt), be, requires_grad)
 
 
-def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False, stop=None):
-    if stop is not None:
-        end = stop
+def arange(start, stop=None, step=1, *, dtype=None, device=None, requires_grad=False, end=None):
+    """The standard's ``arange(start, stop, step)``; PyTorch's ``end=`` is ``stop``."""
+    if end is not None:
+        if stop is not None:
+            raise TypeError("arange: give stop or end (PyTorch's name), not both")
+        stop = end
+    end = stop
     if end is None:
         start, end = 0, start
     be = backend_for(device)

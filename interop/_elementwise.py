@@ -20,7 +20,7 @@ from .autograd.grad_mode import state as grad_state
 from .autograd.variable import Variable     # the base of every tensor
 
 __all__ = ["add", "subtract", "multiply", "divide", "pow", "remainder", "floor_divide", "maximum",
-           "minimum", "atan2", "logaddexp", "hypot", "equal", "not_equal", "less", "less_equal",
+           "minimum", "atan2", "logaddexp", "hypot", "copysign", "nextafter", "equal", "not_equal", "less", "less_equal",
            "greater", "greater_equal", "logical_and", "logical_or", "logical_xor", "bitwise_and",
            "bitwise_or", "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift", "isclose",
            "allclose"]
@@ -372,6 +372,24 @@ class HypotBackward(BinaryBackward):
     def db(self, xp, g, s): return g * s[1] / s[2]
 
 
+class CopysignBackward(BinaryBackward):
+    """``|x1|`` with the sign of ``x2``: the gradient reaches x1 with the sign flip (zero at
+    x1 = 0, as PyTorch's); x2 only picks a sign, its gradient is zero."""
+    __slots__ = ()
+    saves = ("a", "", "a")
+    def da(self, xp, g, s): return g * xp.sign(s[0]) * xp.sign(s[2])
+    def db(self, xp, g, s): return xp.zeros_like(g)
+
+
+class NextafterBackward(BinaryBackward):
+    """nextafter steps to the neighbouring float: no derivative (PyTorch has none either)."""
+    __slots__ = ()
+    def da(self, xp, g, s):
+        raise RuntimeError("nextafter is not differentiable: its result is the neighbouring "
+                           "floating-point number, a step function of its inputs; detach() them")
+    db = da
+
+
 def _add(x, y): return x + y
 def _sub(x, y): return x - y
 def _mul(x, y): return x * y
@@ -488,9 +506,30 @@ def remainder(x1, x2):
 
 
 def floor_divide(x1, x2):
+    """``floor(x1 / x2)`` as Python's ``//``. With an infinite operand and a finite other, the
+    standard's values (``inf // 2`` is inf, ``1 // -inf`` is -0), where NumPy and PyTorch give
+    NaN and -1; otherwise PyTorch's."""
     if _int_kind(x1) and _int_kind(x2):
         _check_int_division(x1, x2, "floor_divide")
-    return _nograd(x1, x2, _fdiv, "floor_divide")
+    out = _nograd(x1, x2, _fdiv, "floor_divide")
+    if out.__class__ is not NotImplemented.__class__ and out._data.dtype in out._be.inexact_natives:
+        out._data = _floor_div_infinities(out._be.xp, out._data, _operand(x1, out), _operand(x2, out))
+    return out
+
+
+def _operand(v, out):
+    """An operand of ``out``'s op as an array of ``out``'s dtype."""
+    xp, nd = out._be.xp, out._data.dtype
+    if isinstance(v, Variable):
+        return v._data if v._data.dtype == nd else xp.astype(v._data, nd)
+    return xp.asarray(v, dtype=nd, **out._be.device_kwargs)
+
+
+def _floor_div_infinities(xp, q, a, b):
+    special = (xp.isinf(a) & xp.isfinite(b)) | (xp.isfinite(a) & xp.isinf(b))
+    if not xp.any(special):
+        return q
+    return xp.where(special, xp.floor(a / b), q)
 
 
 def _xp_of(x1, x2, op):
@@ -536,6 +575,25 @@ def logaddexp(x1, x2):
     xp = _xp_of(x1, x2, "logaddexp")
     _floating_only(x1, x2, "logaddexp")
     return _named(x1, x2, xp.logaddexp, LogAddExpBackward, "logaddexp")
+
+
+def copysign(x1, x2, /):
+    """Elementwise ``|x1|`` with the sign of ``x2`` (real floating dtypes)."""
+    xp = _xp_of(x1, x2, "copysign")
+    real_only(x1, "copysign")
+    real_only(x2, "copysign")
+    _floating_only(x1, x2, "copysign")
+    return _named(x1, x2, xp.copysign, CopysignBackward, "copysign")
+
+
+def nextafter(x1, x2, /):
+    """Elementwise: the next representable floating-point value after ``x1`` toward ``x2``
+    (real floating dtypes; not differentiable)."""
+    xp = _xp_of(x1, x2, "nextafter")
+    real_only(x1, "nextafter")
+    real_only(x2, "nextafter")
+    _floating_only(x1, x2, "nextafter")
+    return _named(x1, x2, xp.nextafter, NextafterBackward, "nextafter")
 
 
 def hypot(x1, x2):
@@ -807,6 +865,12 @@ class ArithmeticMethods:
 
     def hypot(self, other):
         return hypot(self, other)
+
+    def copysign(self, other):
+        return copysign(self, other)
+
+    def nextafter(self, other):
+        return nextafter(self, other)
 
     def eq(self, other):
         return equal(self, other)

@@ -471,7 +471,7 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
 
 def nonzero(x, /, *, as_tuple=None):
     """The standard's ``nonzero``: a tuple of integer tensors, the coordinates of the
-    nonzero elements, one per dim. ``as_tuple=False`` gives PyTorch's default instead
+    nonzero elements, one per dim (a 0-d tensor is a ValueError). ``as_tuple=False`` gives PyTorch's default instead
     (``torch.nonzero(x)``, as ``x.nonzero()``): one ``(count, ndim)`` tensor."""
     if not isinstance(x, Variable):
         raise TypeError(f"nonzero: expected a Tensor, got {type(x).__name__}")
@@ -479,8 +479,12 @@ def nonzero(x, /, *, as_tuple=None):
     xp = be.xp
     itype = be.native_dtype(_dt.int64)
     xd = x._data
-    if xd.ndim == 0:           # PyTorch's rule: as a 1-element 1-d tensor, no coordinates
-        n = 1 if bool(xd != 0) else 0
+    if xd.ndim == 0:
+        if as_tuple is None:       # the standard's form: a 0-d input has no coordinates
+            raise ValueError("nonzero: a 0-d tensor has no dims to give coordinates along (the "
+                             "standard's rule); x.nonzero() and nonzero(x, as_tuple=True) follow "
+                             "PyTorch and treat it as 1-d")
+        n = 1 if bool(xd) else 0        # PyTorch's rule: as a 1-element 1-d tensor
         if as_tuple is False:
             return x._make(xp.zeros((n, 0), dtype=itype, **be.device_kwargs), be, None)
         return (x._make(xp.zeros((n,), dtype=itype, **be.device_kwargs), be, None),)

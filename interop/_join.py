@@ -183,7 +183,9 @@ def unbind(x, dim=0):
     return tuple(squeeze(p, ax) for p in parts)
 
 
-unstack = unbind
+def unstack(x, /, *, axis=0):
+    """The standard's ``unstack``: the tensors along ``axis``, as a tuple (``unbind``)."""
+    return unbind(x, axis)
 
 
 class FlipBackward(Node):

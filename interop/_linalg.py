@@ -6,6 +6,9 @@ from collections import Counter
 
 from ._args import mixed_backends, norm_dims, same_backend, interop_dtype
 from ._cast import astype, clone
+from ._elementwise import multiply
+from ._promotion import result_type
+from ._unary import conj
 from ._errors import DTypeError, ShapeError
 from ._promotion import promote_types
 from ._rearrange import diagonal
@@ -15,7 +18,7 @@ from .autograd.graph import Node
 from .autograd.grad_mode import state as grad_state
 from .autograd.variable import Variable, record
 
-__all__ = ["matmul", "mm", "bmm", "dot", "outer", "einsum", "norm"]
+__all__ = ["matmul", "mm", "bmm", "dot", "outer", "einsum", "norm", "tensordot", "vecdot"]
 
 
 class MatmulBackward(Node):
@@ -83,6 +86,70 @@ def matmul(x1, x2, /):
     node = record(MatmulBackward, be, (x1, x2), (x1, x2), (a, b))
     node.fix = data.dtype in be.complex_natives
     return x1._make(data, be, node)
+
+
+def _common_dtype(x1, x2):
+    """Both tensors in their promoted dtype (recorded casts, so gradients return in each
+    input's own dtype)."""
+    rt = result_type(x1, x2)
+    return (x1 if x1.dtype is rt else astype(x1, rt)), (x2 if x2.dtype is rt else astype(x2, rt))
+
+
+def tensordot(x1, x2, /, *, axes=2, dims=None):
+    """The standard's ``tensordot``: sum the products over ``axes`` -- an int N (the last N
+    dims of ``x1`` with the first N of ``x2``) or two sequences of dims (PyTorch spells the
+    keyword ``dims``). The result has the remaining dims of ``x1``, then those of ``x2``.
+    Differentiable (a permute, a reshape and one matmul)."""
+    if dims is not None:
+        axes = dims
+    if not isinstance(x1, Variable) or not isinstance(x2, Variable):
+        raise TypeError(f"tensordot: expected two Tensors, got {type(x1).__name__} and "
+                        f"{type(x2).__name__}")
+    same_backend((x1, x2), "tensordot")
+    s1, s2 = tuple(x1._data.shape), tuple(x2._data.shape)
+    if isinstance(axes, int) or (isinstance(axes, Variable) and axes.ndim == 0):
+        n = int(axes)
+        if n < 0 or n > len(s1) or n > len(s2):
+            raise ValueError(f"tensordot: axes={n} must be in [0, {min(len(s1), len(s2))}] for "
+                             f"shapes {s1} and {s2}")
+        a1, a2 = list(range(len(s1) - n, len(s1))), list(range(n))
+    else:
+        try:
+            a1, a2 = (list(norm_dims(tuple(a), len(s), "tensordot")) for a, s in
+                      zip(axes, (s1, s2)))
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"tensordot: axes must be an int or two sequences of dims, got "
+                             f"{axes!r} ({e})") from None
+        if len(a1) != len(a2):
+            raise ValueError(f"tensordot: axes {axes!r} name {len(a1)} and {len(a2)} dims")
+    for i, j in zip(a1, a2):
+        if s1[i] != s2[j]:
+            raise ShapeError(f"tensordot: contracted dim {i} of shape {s1} has size {s1[i]}, dim "
+                             f"{j} of shape {s2} has size {s2[j]}")
+    x1, x2 = _common_dtype(x1, x2)
+    f1 = [d for d in range(len(s1)) if d not in a1]
+    f2 = [d for d in range(len(s2)) if d not in a2]
+    k = math.prod(s1[i] for i in a1)
+    m = reshape(permute_dims(x1, tuple(f1 + a1)), (math.prod(s1[i] for i in f1), k))
+    v = reshape(permute_dims(x2, tuple(a2 + f2)), (k, math.prod(s2[j] for j in f2)))
+    return reshape(matmul(m, v), tuple(s1[i] for i in f1) + tuple(s2[j] for j in f2))
+
+
+def vecdot(x1, x2, /, *, axis=-1):
+    """The standard's ``vecdot``: ``sum(conj(x1) * x2)`` over ``axis``, the other dims
+    broadcast. Differentiable."""
+    if not isinstance(x1, Variable) or not isinstance(x2, Variable):
+        raise TypeError(f"vecdot: expected two Tensors, got {type(x1).__name__} and "
+                        f"{type(x2).__name__}")
+    n1, n2 = x1._data.shape, x2._data.shape
+    if not -min(len(n1), len(n2)) <= axis < min(len(n1), len(n2)) or (
+            n1[axis] != n2[axis]):
+        raise ShapeError(f"vecdot: axis {axis} must name a dim of equal size in shapes "
+                         f"{tuple(n1)} and {tuple(n2)}")
+    if axis >= 0:       # the standard counts the axis from the end of the broadcast shape
+        axis -= max(len(n1), len(n2))
+    x1, x2 = _common_dtype(x1, x2)
+    return _sum(multiply(conj(x1) if x1.dtype.is_complex else x1, x2), axis, dtype=x1.dtype)
 
 
 def mm(x1, x2):

@@ -143,6 +143,11 @@ def inplace(a, b, op_fn, native, op):
         return inplace_compute(a, lambda x: op_fn(x, b), op)
     ad = a._writable_data()
     bd = b._data if bt else b
+    if bt and b is not a and (b._vroot if b._vroot is not None else b) is (
+            a._vroot if a._vroot is not None else a):
+        # the operand shares the written memory: read it first (NumPy's rule) on every
+        # backend; torch's kernels would read it while writing
+        bd = a._be.xp.asarray(bd, copy=True)
     try:
         res = native(ad, bd)
     except Exception as e:      # the backend's own words (NumPy, torch...) name no tensor
@@ -573,6 +578,8 @@ class MutationMethods:
         return inplace(self, other, pow, _ipow, "pow_")
 
     def __ifloordiv__(self, other):
+        if self._data.dtype in self._be.inexact_natives:    # (the standard's infinities)
+            return inplace_compute(self, lambda x: floor_divide(x, other), "floor_divide_", other)
         return inplace(self, other, floor_divide, _ifloordiv, "floor_divide_")
 
     def __imod__(self, other):

@@ -13,7 +13,7 @@ from . import dtypes as _dt
 from ._errors import DTypeError
 from .autograd.variable import Variable
 
-__all__ = ["promote_types", "result_type", "cast_back", "unbroadcast"]
+__all__ = ["promote_types", "result_type", "can_cast", "cast_back", "unbroadcast"]
 
 _SIGNED = (_dt.int8, _dt.int16, _dt.int32, _dt.int64)
 _UNSIGNED = (_dt.uint8, _dt.uint16, _dt.uint32, _dt.uint64)
@@ -74,6 +74,24 @@ def promote_types(a, b):
         raise DTypeError(f"cannot combine dtypes {a} and {b}: no integer dtype holds both (the "
                          f"standard leaves it undefined; some libraries silently give float64). Cast "
                          f"one operand explicitly") from None
+
+
+_KIND_LEVEL = {"b": 0, "i": 1, "u": 1, "f": 2, "c": 3}
+
+
+def can_cast(from_, to, /):
+    """Whether ``from_`` (a dtype or a tensor) casts to dtype ``to`` without loss of kind:
+    within a kind, when promotion of the two gives ``to`` (the standard's table); across
+    kinds, toward a higher kind (bool < integer < real floating < complex), as PyTorch's
+    casting rules allow."""
+    if isinstance(from_, Variable):
+        from_ = from_._be.dtype_of(from_._data)
+    if not isinstance(from_, _dt.dtype) or not isinstance(to, _dt.dtype):
+        raise TypeError(f"can_cast: expected a dtype or tensor and a dtype, got {from_!r} and {to!r}")
+    lf, lt = _KIND_LEVEL[from_.kind], _KIND_LEVEL[to.kind]
+    if lf != lt:
+        return lf < lt
+    return _TABLE.get((from_, to)) is to
 
 
 def _scalar_dtype(value, current, be):

@@ -314,3 +314,19 @@ def test_float_result_into_an_integer_tensor_is_refused_in_a_graph_too(be):
     with pytest.raises(RuntimeError, match="can't be cast"):
         i += 0.5
     assert i.tolist() == [1, 2]
+
+
+def test_inplace_operand_overlapping_the_written_memory_is_read_first(be):
+    # x += x[:, :1]: interop reads the operand before writing (NumPy's rule); PyTorch reads it
+    # while writing, so its result depends on the kernel's traversal order (undefined there).
+    a = np.array([[0.5, 1.0, 2.0], [1.5, 3.0, 4.0]])
+    x = it.tensor(a, requires_grad=True)
+    y = x * 1.0
+    y.add_(y[:, :1])
+    np.testing.assert_array_equal(to_np(y.detach()), a + a[:, :1])
+    y.sum().backward()
+    # d/dx of y = x + x[:, :1] (broadcast): 1 everywhere, plus the row length at column 0
+    np.testing.assert_array_equal(to_np(x.grad), [[4.0, 1.0, 1.0], [4.0, 1.0, 1.0]])
+    z = it.tensor(a)
+    z.mul_(z[:, :1])
+    np.testing.assert_array_equal(to_np(z), a * a[:, :1])

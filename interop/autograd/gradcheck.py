@@ -33,52 +33,84 @@ def _ravel(v):
 
 
 def _numerical_jacobian(fn, inputs, eps):
-    """J[k][i] = d outputs[k].ravel() / d inputs[i].ravel(), as nested lists of floats."""
+    """J[i][j][k][r] = d outputs[k].ravel()[r] / d inputs[i].ravel()[j] by central differences
+    along the real axis, and for a complex input also along the imaginary one:
+    ``(along real, along imaginary or None)``."""
     jac = []
     for i, x in enumerate(inputs):
         if not (isinstance(x, Variable) and x.requires_grad):
             jac.append(None)
             continue
-        n = x.numel()
+        steps = (eps, 1j * eps) if x.dtype.is_complex else (eps,)
         cols = []
         flat = x.__array_namespace__().reshape(x.detach(), (-1,))
-        for j in range(n):
+        for j in range(x.numel()):
             orig = flat[j].item()
-            with no_grad():
-                flat[j] = orig + eps
-            plus = [_flat_values(o) for o in _as_tuple(fn(*inputs))]
-            with no_grad():
-                flat[j] = orig - eps
-            minus = [_flat_values(o) for o in _as_tuple(fn(*inputs))]
-            with no_grad():
-                flat[j] = orig
-            cols.append([[(p - m) / (2 * eps) for p, m in zip(po, mo)] for po, mo in zip(plus, minus)])
-        jac.append(cols)   # cols[j][k][r]
+            per_step = []
+            for h in steps:
+                with no_grad():
+                    flat[j] = orig + h
+                plus = [_flat_values(o) for o in _as_tuple(fn(*inputs))]
+                with no_grad():
+                    flat[j] = orig - h
+                minus = [_flat_values(o) for o in _as_tuple(fn(*inputs))]
+                with no_grad():
+                    flat[j] = orig
+                per_step.append([[(p - m) / (2 * eps) for p, m in zip(po, mo)]
+                                 for po, mo in zip(plus, minus)])
+            cols.append(per_step if len(per_step) == 2 else per_step + [None])
+        jac.append(cols)   # cols[j] = (real step, imaginary step)[k][r]
     return jac
 
 
 def _analytical_jacobian(outputs, inputs):
+    """Per input, per output k, per output element r: the gradients that backward gives for
+    grad_output 1 there and, for a complex output, for 1j: ``(for 1, for 1j or None)``.
+
+    PyTorch's convention, which interop follows: for grad_output ``g`` at ``w = u + iv`` the
+    gradient of input ``z = x + iy`` is ``dL/dx + i dL/dy`` with ``L = Re(conj(g) w)``: ``g = 1``
+    gives ``du/dx + i du/dy``, ``g = 1j`` gives ``dv/dx + i dv/dy``."""
     diff_inputs = [x for x in inputs if isinstance(x, Variable) and x.requires_grad]
-    result = {id(x): [] for x in diff_inputs}    # per input: per output k: per r: grad vector
+    result = {id(x): [] for x in diff_inputs}
     for k, o in enumerate(outputs):
         if not isinstance(o, Variable) or not o.requires_grad:
             for x in diff_inputs:
                 result[id(x)].append(None)
             continue
-        m = o.numel()
         rows = {id(x): [] for x in diff_inputs}
         xp = o.__array_namespace__()
-        for r in range(m):
-            go = xp.zeros_like(o)
-            flat = xp.reshape(go, (-1,))
-            with no_grad():
-                flat[r] = 1.0
-            grads = _grad(o, diff_inputs, grad_outputs=go, retain_graph=True, allow_unused=True)
-            for x, gx in zip(diff_inputs, grads):
-                rows[id(x)].append([0.0] * x.numel() if gx is None else _flat_values(gx))
+        seeds = (1.0, 1j) if o.dtype.is_complex else (1.0,)
+        for r in range(o.numel()):
+            per_seed = {id(x): [] for x in diff_inputs}
+            for seed in seeds:
+                go = xp.zeros_like(o)
+                flat = xp.reshape(go, (-1,))
+                with no_grad():
+                    flat[r] = seed
+                grads = _grad(o, diff_inputs, grad_outputs=go, retain_graph=True, allow_unused=True)
+                for x, gx in zip(diff_inputs, grads):
+                    per_seed[id(x)].append([0.0] * x.numel() if gx is None else _flat_values(gx))
+            for x in diff_inputs:
+                got = per_seed[id(x)]
+                rows[id(x)].append((got[0], got[1] if len(got) == 2 else None))
         for x in diff_inputs:
             result[id(x)].append(rows[id(x)])
     return result
+
+
+def _pairs(an_r, num_j, k, r, j):
+    """(what, analytical, numerical) for each real partial derivative of output element r
+    with respect to input element j (see _analytical_jacobian for the convention)."""
+    g1, gi = an_r[0][j], (an_r[1][j] if an_r[1] is not None else None)
+    along_x = num_j[0][k][r]
+    along_y = num_j[1][k][r] if num_j[1] is not None else None
+    yield "d Re(out)/d Re(in)", complex(g1).real, complex(along_x).real
+    if along_y is not None:
+        yield "d Re(out)/d Im(in)", complex(g1).imag, complex(along_y).real
+    if gi is not None:
+        yield "d Im(out)/d Re(in)", complex(gi).real, complex(along_x).imag
+        if along_y is not None:
+            yield "d Im(out)/d Im(in)", complex(gi).imag, complex(along_y).imag
 
 
 def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
@@ -107,18 +139,17 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
                 continue
             for r in range(len(an)):
                 for j in range(len(numerical[i])):
-                    a = an[r][j]
-                    nval = numerical[i][j][k][r]
-                    # (written so that a NaN on one side only is a mismatch)
-                    same_nan = a != a and nval != nval
-                    if not same_nan and not abs(a - nval) <= atol + rtol * abs(nval):
-                        msg = (f"Jacobian mismatch for output {k} with respect to input {i}: "
-                               f"d out[{r}] / d in[{j}] numerical {nval!r} analytical {a!r} "
-                               f"(input shape {tuple(x.shape)}, output shape {tuple(o.shape)}, "
-                               f"atol={atol}, rtol={rtol})")
-                        if raise_exception:
-                            raise GradcheckError(msg)
-                        return False
+                    for what, a, nval in _pairs(an[r], numerical[i][j], k, r, j):
+                        # (written so that a NaN on one side only is a mismatch)
+                        same_nan = a != a and nval != nval
+                        if not same_nan and not abs(a - nval) <= atol + rtol * abs(nval):
+                            msg = (f"Jacobian mismatch for output {k} with respect to input {i}: "
+                                   f"{what} at out[{r}], in[{j}]: numerical {nval!r} analytical "
+                                   f"{a!r} (input shape {tuple(x.shape)}, output shape "
+                                   f"{tuple(o.shape)}, atol={atol}, rtol={rtol})")
+                            if raise_exception:
+                                raise GradcheckError(msg)
+                            return False
     return True
 
 
