@@ -51,6 +51,8 @@ from .random import (Generator, manual_seed, seed, initial_seed, default_generat
                      randint, randperm, rand_like, randn_like, randint_like, normal, bernoulli,
                      multinomial, get_rng_state, set_rng_state)
 from . import cuda
+from . import linalg
+from . import fft
 from ._info import __array_namespace_info__
 from ._namespace import result_type, can_cast, broadcast_shapes
 from ._sets import (searchsorted, isin, unique_all, unique_counts, unique_inverse, unique_values,

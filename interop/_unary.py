@@ -194,6 +194,22 @@ class ZeroGradBackward(UnaryBackward):
     def backward(self, xp, g, s): return xp.zeros_like(g),
 
 
+class SgnBackward(UnaryBackward):
+    """sign of a complex z, ``z / |z|`` (0 at 0), is not piecewise constant: its gradient is
+    the upstream one without its component along sign(z), over |z| (0 at z = 0), as
+    PyTorch's ``sgn``."""
+    __slots__ = ()
+
+    def backward(self, xp, g, s):
+        z = s[0]
+        r = xp.abs(z)
+        zero = r == 0
+        safe = xp.where(zero, xp.ones_like(r), r)
+        sgn = z / safe
+        out = (g - sgn * xp.real(xp.conj(sgn) * g)) / safe
+        return xp.where(zero, xp.zeros_like(out), out),
+
+
 class ConjBackward(UnaryBackward):
     __slots__ = ()
     def backward(self, xp, g, s): return xp.conj(g),
@@ -276,10 +292,13 @@ _round = _zero_grad_op("round")
 
 
 def sign(x):
-    """Elementwise sign (its gradient is zero); a bool tensor is its own sign, as in PyTorch."""
+    """Elementwise sign (its gradient is zero); a bool tensor is its own sign, as in PyTorch.
+    For complex ``z`` it is ``z / |z|`` (0 at 0), differentiable (PyTorch's ``sgn``)."""
     if isinstance(x, Variable) and x._data.dtype not in x._be.inexact_natives \
             and x._be.dtype_of(x._data) is _dt.bool:
         return x._make(x._be.xp.asarray(x._data, copy=True), x._be, None)
+    if isinstance(x, Variable) and x._data.dtype in x._be.complex_natives:
+        return unary(x, "sign", SgnBackward, 1, "sign", False)
     return _sign(x)
 
 

@@ -603,6 +603,29 @@ def test_gradcheck_checks_complex_functions_in_all_four_real_directions(be):
     assert gradcheck(lambda a: a * (1 + 2j), (f64([0.5, -1.5], requires_grad=True),))
 
 
+def test_complex_sign_and_second_derivative_of_abs_match_torch(be):
+    # sign(z) = z / |z| is not piecewise constant for complex z: its gradient (and so the
+    # second derivative of abs) was zero here before, silently.
+    if it.complex128 not in be.to_native:
+        pytest.skip(f"backend {be.name} has no complex128")
+    torch = pytest.importorskip("torch")
+    c = np.array([0.3 + 0.4j, -1.2 + 0.5j, 0.0 + 0.0j])
+    w = np.array([1 + 1j, 2 - 1j, 0.5 + 0.5j])
+    z = it.tensor(c, requires_grad=True)
+    zt = torch.tensor(c, requires_grad=True)
+    (it.sign(z) * it.tensor(w)).real.sum().backward()
+    (torch.sgn(zt) * torch.tensor(w)).real.sum().backward()
+    np.testing.assert_allclose(to_np(z.grad), zt.grad.numpy(), rtol=1e-12, atol=1e-12)
+    z = it.tensor(c[:2], requires_grad=True)
+    zt = torch.tensor(c[:2], requires_grad=True)
+    (g,) = it.autograd.grad(z.abs().sum(), z, create_graph=True)
+    (gt,) = torch.autograd.grad(zt.abs().sum(), zt, create_graph=True)
+    (h,) = it.autograd.grad((g.real * 0.3 + g.imag * 0.7).sum(), z)
+    (ht,) = torch.autograd.grad((gt.real * 0.3 + gt.imag * 0.7).sum(), zt)
+    np.testing.assert_allclose(to_np(h), ht.numpy(), rtol=1e-12, atol=1e-12)
+    assert gradgradcheck(lambda t: t.abs(), (z,))
+
+
 # -------------------------------------------------------------------------- hooks
 
 def test_hook_on_leaf(be):

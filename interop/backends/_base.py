@@ -146,6 +146,11 @@ class Backend:
         for k in dir(self.xp):
             if not k.startswith("_"):
                 setattr(ns, k, getattr(self.xp, k))
+        for ext in ("linalg", "fft"):     # extensions some namespaces resolve only on access
+            if not hasattr(ns, ext):
+                mod = getattr(self.xp, ext, None)
+                if mod is not None:
+                    setattr(ns, ext, mod)
         for k in self.KERNELS:
             setattr(ns, k, getattr(self, k))
         return ns
