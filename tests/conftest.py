@@ -8,6 +8,11 @@ all`` adds cuda where a GPU is usable; a single name runs one. Hypothesis uses t
 """
 
 import os
+
+# scikit-learn's array-API dispatch needs SciPy's array-API mode, which SciPy reads once, when
+# it is first imported (tests/test_consumers.py)
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
 import platform
 import resource
 import sys
