@@ -12,7 +12,6 @@ from collections import namedtuple
 
 from . import dtypes as _dt
 from ._args import norm_dim, SCALAR_TYPES
-from ._cast import astype
 from ._elementwise import subtract, logical_xor
 from ._indexing import getitem, take
 from ._join import concat

@@ -244,8 +244,8 @@ def test_lifetime_outlives_the_producer(be):
     z = np.from_dlpack(x)
     del x, junk
     gc.collect()
-    junk = [np.full(n, 7.0) for _ in range(4)]
-    assert float(y[-1]) == n - 1 and z[-1] == n - 1
+    junk = [np.full(n, 7.0) for _ in range(4)]      # reuse the freed memory, if it were freed
+    assert float(y[-1]) == n - 1 and z[-1] == n - 1 and len(junk) == 4
 
 
 def test_torch_producer_outlives_too(be):
