@@ -7,9 +7,9 @@ are differentiable again to any order. (This costs one more factorization per ba
 
 Gradients follow PyTorch's formulas and convention (conjugate Wirtinger for complex
 inputs). Not differentiable yet, and saying so when backward reaches them rather than giving
-a wrong gradient: the ``U``/``Vh`` factors of ``svd`` (``S`` is: use ``svdvals``), ``qr``,
-``eig``/``eigvals``, ``pinv``, the eigenvectors of a complex ``eigh``, and the sign of a
-complex ``slogdet``.
+a wrong gradient: ``eig``/``eigvals``; for complex inputs the ``U``/``Vh`` of ``svd`` (its
+``S`` is differentiable), ``qr``, ``pinv``, the eigenvectors of ``eigh`` and the sign from
+``slogdet``; ``qr`` of a wide matrix and the extra columns of ``full_matrices``/``complete``.
 """
 
 import math
@@ -21,8 +21,9 @@ from ._elementwise import multiply, subtract
 from ._join import stack
 from ._linalg import matmul, outer, tensordot, vecdot, _common_dtype, _vector_norm
 from ._rearrange import diagonal as _diagonal
+from ._select import where
 from ._reduce import sum as _sum, max as _max, min as _min
-from ._unary import abs as _abs, sqrt as _sqrt
+from ._unary import abs as _abs, sqrt as _sqrt, conj
 from ._views import matrix_transpose, unsqueeze
 from .autograd.graph import Node
 from .autograd.grad_mode import state as grad_state
@@ -296,23 +297,109 @@ def svdvals(x, /):
     return _recorded(x, _run(x, lambda la, a: la.svdvals(a), "svdvals"), SvdvalsBackward)
 
 
+def _svd_parts(xp, a):
+    """The reduced SVD and ``E[i, j] = S[j]^2 - S[i]^2`` (1 on the diagonal)."""
+    u, sv, vh = xp.linalg.svd(a, full_matrices=False)
+    s2 = sv * sv
+    e = xp.expand_dims(s2, axis=-2) - xp.expand_dims(s2, axis=-1)
+    return u, sv, vh, e + _eye_like(xp, e)
+
+
+class SvdUBackward(Node):
+    """The part of svd's gradient that comes through ``U`` (PyTorch's formula; real inputs,
+    distinct nonzero singular values)."""
+    __slots__ = ()
+
+    def backward(self, xp, g, s):
+        u, sv, vh, e = _svd_parts(xp, s[0])
+        uhgu = xp.matmul(_mH(xp, u), g)
+        inner = (uhgu - _mH(xp, uhgu)) / e * xp.expand_dims(sv, axis=-2)
+        ga = xp.matmul(xp.matmul(u, inner), vh)
+        if s[0].shape[-2] > sv.shape[-1]:           # tall: U does not span the columns
+            rest = (g - xp.matmul(u, uhgu)) / xp.expand_dims(sv, axis=-2)
+            ga = ga + xp.matmul(rest, vh)
+        return ga,
+
+
+class SvdVhBackward(Node):
+    """The part of svd's gradient that comes through ``Vh``."""
+    __slots__ = ()
+
+    def backward(self, xp, g, s):
+        u, sv, vh, e = _svd_parts(xp, s[0])
+        vhgv = xp.matmul(vh, _mH(xp, g))              # V^H gV with gV = g^H
+        inner = xp.expand_dims(sv, axis=-1) * ((vhgv - _mH(xp, vhgv)) / e)
+        ga = xp.matmul(xp.matmul(u, inner), vh)
+        if s[0].shape[-1] > sv.shape[-1]:           # wide: Vh does not span the rows
+            rest = (g - xp.matmul(xp.matmul(g, _mH(xp, vh)), vh)) / xp.expand_dims(sv, axis=-1)
+            ga = ga + xp.matmul(u, rest)
+        return ga,
+
+
 def svd(x, /, *, full_matrices=True):
-    """``(U, S, Vh)`` with ``x = U @ diag(S) @ Vh``. ``S`` is differentiable; ``U`` and ``Vh``
-    are not yet (backward through them raises)."""
+    """``(U, S, Vh)`` with ``x = U @ diag(S) @ Vh``. Differentiable for real matrices with
+    distinct nonzero singular values, through a function that does not depend on the signs
+    of the singular vectors (as PyTorch's); with ``full_matrices=True`` on a non-square
+    matrix, and for complex ``U``/``Vh``, backward raises (not implemented)."""
     _matrices(x, "svd", square=False)
     u, sv, vh = _run(x, lambda la, a: la.svd(a, full_matrices=full_matrices), "svd")
-    return SVDResult(_undifferentiable(x, u, "U from svd"), _recorded(x, sv, SvdvalsBackward),
-                     _undifferentiable(x, vh, "Vh from svd"))
+    m, n = x._data.shape[-2], x._data.shape[-1]
+    if x.dtype.is_complex or (full_matrices and m != n):
+        why = "complex svd" if x.dtype.is_complex else "svd(full_matrices=True) of a non-square matrix"
+        return SVDResult(_undifferentiable(x, u, f"U from {why}"), _recorded(x, sv, SvdvalsBackward),
+                         _undifferentiable(x, vh, f"Vh from {why}"))
+    return SVDResult(_recorded(x, u, SvdUBackward), _recorded(x, sv, SvdvalsBackward),
+                     _recorded(x, vh, SvdVhBackward))
+
+
+def _qr_parts(xp, a):
+    q, r = xp.linalg.qr(a)
+    return q, r, xp.linalg.inv(r)
+
+
+def _copyltu(xp, m):
+    """The lower triangle of ``m`` mirrored onto the upper one (the diagonal kept)."""
+    low = xp.tril(m, k=-1)
+    return low + xp.matrix_transpose(low) + (xp.tril(m) - low)
+
+
+class QrQBackward(Node):
+    """The part of qr's gradient through ``Q`` (PyTorch's formula; real, tall or square)."""
+    __slots__ = ()
+
+    def backward(self, xp, g, s):
+        q, r, ri = _qr_parts(xp, s[0])
+        m = -xp.matmul(xp.matrix_transpose(g), q)
+        b = g + xp.matmul(q, _copyltu(xp, m))
+        return xp.matmul(b, xp.matrix_transpose(ri)),
+
+
+class QrRBackward(Node):
+    """The part of qr's gradient through ``R``."""
+    __slots__ = ()
+
+    def backward(self, xp, g, s):
+        q, r, ri = _qr_parts(xp, s[0])
+        m = xp.matmul(r, xp.matrix_transpose(g))
+        b = xp.matmul(q, _copyltu(xp, m))
+        return xp.matmul(b, xp.matrix_transpose(ri)),
 
 
 def qr(x, /, *, mode="reduced"):
-    """``(Q, R)`` with ``x = Q @ R`` (``mode`` "reduced" or "complete"); not differentiable
-    yet."""
+    """``(Q, R)`` with ``x = Q @ R`` (``mode`` "reduced" or "complete"). Differentiable for
+    real matrices with at least as many rows as columns in the reduced mode (R invertible);
+    elsewhere backward raises (not implemented)."""
     _matrices(x, "qr", square=False)
     if mode not in ("reduced", "complete"):
         raise ValueError(f"linalg.qr: mode must be 'reduced' or 'complete', got {mode!r}")
     q, r = _run(x, lambda la, a: la.qr(a, mode=mode), "qr")
-    return QRResult(_undifferentiable(x, q, "Q from qr"), _undifferentiable(x, r, "R from qr"))
+    m, n = x._data.shape[-2], x._data.shape[-1]
+    if x.dtype.is_complex or m < n or (mode == "complete" and m != n):
+        why = ("complex qr" if x.dtype.is_complex else
+               "qr of a wide matrix" if m < n else "qr(mode='complete') of a tall matrix")
+        return QRResult(_undifferentiable(x, q, f"Q from {why}"),
+                        _undifferentiable(x, r, f"R from {why}"))
+    return QRResult(_recorded(x, q, QrQBackward), _recorded(x, r, QrRBackward))
 
 
 def eig(x, /):
@@ -329,9 +416,20 @@ def eigvals(x, /):
 
 
 def pinv(x, /, *, rtol=None):
-    """The Moore-Penrose pseudo-inverse of each matrix; not differentiable yet."""
+    """The Moore-Penrose pseudo-inverse of each matrix: singular values at or below
+    ``rtol * max(S)`` (default ``rtol``: ``max(M, N) * eps``) count as zero. Differentiable
+    through ``svd`` (real matrices whose rank does not change nearby)."""
     _matrices(x, "pinv", square=False)
-    return _undifferentiable(x, _run(x, lambda la, a: la.pinv(a, rtol=rtol), "pinv"), "pinv")
+    if x._node is None or not grad_state.enabled:
+        return x._make(_run(x, lambda la, a: la.pinv(a, rtol=rtol), "pinv"), x._be, None)
+    u, sv, vh = svd(x, full_matrices=False)
+    if rtol is None:
+        rtol = max(x._data.shape[-2:]) * _dt.finfo(x.dtype.to_real()).eps
+    keep = sv > multiply(_max(sv, axis=-1, keepdims=True), rtol)
+    inv_s = where(keep, 1.0 / where(keep, sv, 1.0), 0.0)
+    vs = multiply(conj(matrix_transpose(vh)) if x.dtype.is_complex else matrix_transpose(vh),
+                  unsqueeze(inv_s, -2))
+    return matmul(vs, conj(matrix_transpose(u)) if x.dtype.is_complex else matrix_transpose(u))
 
 
 def matrix_rank(x, /, *, rtol=None):

@@ -166,16 +166,39 @@ def test_built_from_other_ops(be):
         assert callable(getattr(L, name))
 
 
-def test_not_yet_differentiable_outputs_raise_in_backward(be):
-    rng = np.random.default_rng(5)
-    a = _t(rng.standard_normal((3, 3)))
-    q, r = L.qr(a)
-    np.testing.assert_allclose((q @ r).detach().numpy(), a.detach().numpy(), atol=1e-12)
-    u, s, vh = L.svd(a)
-    for out in (q, r, u, vh, L.pinv(a)):
-        with pytest.raises(RuntimeError, match="not implemented"):
-            out.sum().backward()
-    s.sum().backward()                                      # S is differentiable
-    assert a.grad is not None
+@pytest.mark.parametrize("shape", [(3, 3), (4, 3), (2, 3, 5)])
+def test_svd_qr_pinv_gradients(be, shape):
+    rng = np.random.default_rng(6)
+    a = _t(rng.standard_normal(shape))
+    svd = lambda x: L.svd(x, full_matrices=False)                      # noqa: E731
+    # the signs of singular vectors are arbitrary: check sign-invariant functions of them
+    assert gradcheck(lambda x: svd(x).U ** 2, (a,))
+    assert gradcheck(lambda x: svd(x).Vh ** 2, (a,))
+    assert gradcheck(lambda x: svd(x).U @ svd(x).Vh, (a,))
+    assert gradcheck(L.pinv, (a,))
     np.testing.assert_allclose(L.pinv(a).detach().numpy(), np.linalg.pinv(a.detach().numpy()),
                                rtol=1e-9, atol=1e-12)
+    if shape[-2] >= shape[-1]:
+        assert gradcheck(lambda x: L.qr(x).Q, (a,))
+        assert gradcheck(lambda x: L.qr(x).R, (a,))
+        q, r = L.qr(a)
+        np.testing.assert_allclose((q @ r).detach().numpy(), a.detach().numpy(), atol=1e-12)
+    u, s, vh = L.svd(a, full_matrices=False)
+    np.testing.assert_allclose((u * s.unsqueeze(-2) @ vh).detach().numpy(), a.detach().numpy(),
+                               atol=1e-12)
+
+
+def test_not_yet_differentiable_outputs_raise_in_backward(be):
+    rng = np.random.default_rng(5)
+    wide = _t(rng.standard_normal((2, 3)))
+    q, r = L.qr(wide)
+    outs = [q, r, L.svd(wide).U, L.eigvals(_t(rng.standard_normal((3, 3))))]
+    if it.complex128 in be.to_native:
+        z = _t(rng.standard_normal((3, 3)) + 1j * rng.standard_normal((3, 3)))
+        outs += [L.svd(z).U, L.qr(z).Q, L.pinv(z)]
+    for out in outs:
+        with pytest.raises(RuntimeError, match="not implemented"):
+            out.abs().sum().backward()
+    s = L.svd(wide).S                                     # S is differentiable anyway
+    s.sum().backward()
+    assert wide.grad is not None
