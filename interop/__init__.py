@@ -10,7 +10,7 @@ __array_api_version__ = "2025.12"
 from . import dtypes
 from .dtypes import (bool, int8, int16, int32, int64, uint8, uint16, uint32, uint64, float16,
                      bfloat16, float32, float64, complex64, complex128)
-from .dtypes import dtype
+from .dtypes import dtype, isdtype
 from ._device import device
 from ._errors import ShapeError, DTypeError, ArgumentError, IntegerDivisionByZero
 from . import backends
@@ -101,20 +101,6 @@ def is_complex(x):
     return x.dtype.is_complex
 
 
-def isdtype(dtype, kind):
-    """The standard's ``isdtype``: kind is a dtype, a kind name or a tuple of them."""
-    if isinstance(kind, tuple):
-        return builtins_any(isdtype(dtype, k) for k in kind)
-    if isinstance(kind, dtypes.dtype):
-        return dtype is kind
-    kinds = {"bool": "b", "signed integer": "i", "unsigned integer": "u", "integral": "iu",
-             "real floating": "f", "complex floating": "c", "numeric": "iufc"}
-    if kind not in kinds:
-        raise ValueError(f"isdtype: unknown kind {kind!r}; expected a dtype or one of {sorted(kinds)}")
-    return dtype.kind in kinds[kind]
-
-
-builtins_any = _builtins.any
 
 
 def get_default_dtype():

@@ -123,6 +123,16 @@ def both_spellings(op, axis, dim):
                      f"not both")
 
 
+def either(op, name, value, alias_name, alias):
+    """One argument with two spellings (the standard's and PyTorch's): the one given (None if
+    neither), a TypeError if both are."""
+    if alias is None:
+        return value
+    if value is not None:
+        raise TypeError(f"{op}: give either {name} or {alias_name}, not both")
+    return alias
+
+
 def keyword_dim(op, dim, axis):
     """``dim`` (PyTorch, keyword or positional) or ``axis=`` (the standard), not both."""
     if dim is not None:

@@ -3,7 +3,7 @@
 
 import warnings
 
-from ._args import interop_dtype, size_arg, same_backend
+from ._args import either, interop_dtype, size_arg, same_backend
 from ._convert import from_object, default_for_kind, scalar_kind
 from ._cast import move
 from ._tensor import Tensor
@@ -79,7 +79,7 @@ def _filled(fill, op):
         dt = interop_dtype(be, dtype) or be.default_float
         return finish(_alloc(be, fill, shp, dt), be, requires_grad)
     f.__name__ = op
-    f.__doc__ = (f"A tensor of the given shape " +
+    f.__doc__ = ("A tensor of the given shape " +
                  ("left uninitialized" if fill is _EMPTY else f"filled with {fill}") +
                  f" (default dtype float32): ``{op}((2, 3))``, ``{op}(2, 3)`` or "
                  f"``{op}(shape=(2, 3))``.")
@@ -127,11 +127,7 @@ def full_like(x, /, fill_value, *, dtype=None, device=None, requires_grad=False)
 
 def arange(start, stop=None, step=1, *, dtype=None, device=None, requires_grad=False, end=None):
     """The standard's ``arange(start, stop, step)``; PyTorch's ``end=`` is ``stop``."""
-    if end is not None:
-        if stop is not None:
-            raise TypeError("arange: give stop or end (PyTorch's name), not both")
-        stop = end
-    end = stop
+    end = either("arange", "stop", stop, "end (PyTorch's name)", end)
     if end is None:
         start, end = 0, start
     be = backend_for(device)

@@ -512,17 +512,17 @@ def floor_divide(x1, x2):
     if _int_kind(x1) and _int_kind(x2):
         _check_int_division(x1, x2, "floor_divide")
     out = _nograd(x1, x2, _fdiv, "floor_divide")
-    if out.__class__ is not NotImplemented.__class__ and out._data.dtype in out._be.inexact_natives:
-        out._data = _floor_div_infinities(out._be.xp, out._data, _operand(x1, out), _operand(x2, out))
+    be, nd = out._be, out._data.dtype
+    if nd in be.inexact_natives:
+        out._data = _floor_div_infinities(be.xp, out._data, operand(x1, be, nd), operand(x2, be, nd))
     return out
 
 
-def _operand(v, out):
-    """An operand of ``out``'s op as an array of ``out``'s dtype."""
-    xp, nd = out._be.xp, out._data.dtype
+def operand(v, be, nd):
+    """A tensor or Python scalar operand as an array of backend ``be`` in native dtype ``nd``."""
     if isinstance(v, Variable):
-        return v._data if v._data.dtype == nd else xp.astype(v._data, nd)
-    return xp.asarray(v, dtype=nd, **out._be.device_kwargs)
+        return v._data if v._data.dtype == nd else be.xp.astype(v._data, nd)
+    return be.xp.asarray(v, dtype=nd, **be.device_kwargs)
 
 
 def _floor_div_infinities(xp, q, a, b):

@@ -9,21 +9,8 @@ from .backends import backend_for, cuda_device_count, get_backend
 
 __all__ = ["Info", "__array_namespace_info__"]
 
-_KIND_NAMES = {"bool": "b", "signed integer": "i", "unsigned integer": "u", "integral": "iu",
-               "real floating": "f", "complex floating": "c", "numeric": "iufc"}
-
-
 def _matches(d, kind):
-    if kind is None:
-        return True
-    if isinstance(kind, tuple):
-        return any(_matches(d, k) for k in kind)
-    if isinstance(kind, _dt.dtype):
-        return d is kind
-    if kind not in _KIND_NAMES:
-        raise ValueError(f"dtypes(kind=...): unknown kind {kind!r}; expected a dtype, one of "
-                         f"{sorted(_KIND_NAMES)} or a tuple of them")
-    return d.kind in _KIND_NAMES[kind]
+    return kind is None or _dt.isdtype(d, kind)
 
 
 class Info:

@@ -15,7 +15,7 @@ through PyTorch's view fails loudly here instead of writing into a copy.
 
 import math
 
-from ._args import norm_dim, norm_dims, shape_arg, keyword_dim
+from ._args import either, norm_dim, norm_dims, shape_arg, keyword_dim
 from ._cast import clone
 from ._indexing import getitem, take, index_data
 from ._join import concat
@@ -52,10 +52,7 @@ def roll(x, /, shift=None, dims=None, *, axis=None, shifts=None):
     """Elements shifted along ``axis`` (PyTorch: ``dims``), wrapping around; with no axis
     the tensor is rolled as if flattened, then given its shape back."""
     _tensor(x, "roll")
-    if shifts is not None:
-        if shift is not None:
-            raise TypeError("roll: give either shift or shifts, not both")
-        shift = shifts
+    shift = either("roll", "shift", shift, "shifts", shifts)
     if shift is None:
         raise TypeError("roll: missing the shift (shifts=)")
     axis = keyword_dim("roll", dims, axis)
@@ -104,10 +101,7 @@ def tile(x, /, repetitions=None, *, dims=None):
     repeated as a whole along each dim. Fewer repetitions than dims are padded with 1s
     in front; more make ``x`` gain leading dims. Always a copy."""
     _tensor(x, "tile")
-    if dims is not None:
-        if repetitions is not None:
-            raise TypeError("tile: give either repetitions or dims, not both")
-        repetitions = dims
+    repetitions = either("tile", "repetitions", repetitions, "dims", dims)
     if repetitions is None:
         raise TypeError("tile: missing the repetitions")
     if not isinstance(repetitions, (tuple, list)):

@@ -12,7 +12,7 @@ from collections import namedtuple
 
 from . import dtypes as _dt
 from ._args import norm_dim, SCALAR_TYPES
-from ._elementwise import subtract, logical_xor
+from ._elementwise import operand, subtract, logical_xor
 from ._indexing import getitem, take
 from ._join import concat
 from ._promotion import result_type
@@ -46,13 +46,7 @@ def _pair(x1, x2, op):
         if isinstance(v, Variable) and v._be is not be:
             raise ValueError(f"{op}: tensors on backends {t._be.name!r} and {v._be.name!r}")
     nd = be.native_dtype(result_type(x1, x2))
-    out = []
-    for v in (x1, x2):
-        if isinstance(v, Variable):
-            out.append(v._data if v._data.dtype == nd else be.xp.astype(v._data, nd))
-        else:
-            out.append(be.xp.asarray(v, dtype=nd, **be.device_kwargs))
-    return be, out[0], out[1]
+    return be, operand(x1, be, nd), operand(x2, be, nd)
 
 
 def _index_result(be, data):

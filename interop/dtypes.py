@@ -9,7 +9,7 @@ nothing, so every layer may use it.
 __all__ = [
     "dtype", "bool", "int8", "int16", "int32", "int64", "uint8", "uint16",
     "uint32", "uint64", "float16", "bfloat16", "float32", "float64", "complex64",
-    "complex128", "ALL_DTYPES", "by_name", "finfo", "iinfo",
+    "complex128", "ALL_DTYPES", "by_name", "finfo", "iinfo", "isdtype",
 ]
 
 _builtin_bool = bool
@@ -163,3 +163,20 @@ class iinfo:
 
     def __repr__(self):
         return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype.name})"
+
+
+_dtype = dtype      # (isdtype's first parameter is named dtype, as in the standard)
+_KINDS = {"bool": "b", "signed integer": "i", "unsigned integer": "u", "integral": "iu",
+          "real floating": "f", "complex floating": "c", "numeric": "iufc"}
+
+
+def isdtype(dtype, kind):
+    """The standard's ``isdtype``: kind is a dtype, a kind name or a tuple of them."""
+    if isinstance(kind, tuple):
+        return any(isdtype(dtype, k) for k in kind)
+    if isinstance(kind, _dtype):
+        return dtype is kind
+    if kind not in _KINDS:
+        raise ValueError(f"isdtype: unknown kind {kind!r}; expected a dtype or one of "
+                         f"{sorted(_KINDS)}")
+    return dtype.kind in _KINDS[kind]

@@ -182,15 +182,10 @@ def irfftn(x, /, *, s=None, axes=None, norm="backward"):
     """The inverse of ``rfftn``: a real signal of sizes ``s`` over ``axes``."""
     _check(x, "irfftn", norm)
     x = _complex(x, "irfftn")
-    nd = x._data.ndim
-    if axes is None:
-        axes = tuple(range(nd)) if s is None else tuple(range(nd - len(s), nd))
-    axes = tuple(norm_dims(tuple(axes), nd, "fft.irfftn"))
-    if s is None:
-        s = tuple(x._data.shape[a] for a in axes[:-1]) + (2 * (x._data.shape[axes[-1]] - 1),)
-    s = tuple(s)
-    if len(s) != len(axes):
-        raise ValueError(f"fft.irfftn: s {s} and axes {axes} differ in length")
+    given = s
+    s, axes = _sizes(x, s, axes, "irfftn")
+    if given is None:                  # the last axis holds half a spectrum
+        s = s[:-1] + (2 * (s[-1] - 1),)
     if len(axes) > 1:
         x = ifftn(x, s=s[:-1], axes=axes[:-1], norm=norm)
     return irfft(x, n=s[-1], axis=axes[-1], norm=norm)

@@ -77,22 +77,26 @@ def _eye_like(xp, a):
     return xp.eye(a.shape[-1], dtype=a.dtype)
 
 
-def _run(x, fn, op):
+def _run(x, fn, op, *more):
+    """``fn(the backend's linalg, x's data, *more)``, with the backend's own errors
+    (LinAlgError...) turned into a ValueError that names the function."""
     try:
-        return fn(x._be.xp.linalg, x._data)
+        return fn(x._be.xp.linalg, x._data, *more)
     except (ValueError, TypeError, RuntimeError):
         raise
     except Exception as e:     # LinAlgError and the like: the backend's words, named here
         raise ValueError(f"linalg.{op}: {type(e).__name__}: {e}") from None
 
 
-def _recorded(x, data, cls, op_inputs=None):
-    """A tensor over ``data``, recorded with ``cls`` saving the inputs (recomputed in
-    backward) when a graph is needed."""
+def _recorded(x, data, cls, op_inputs=None, **attrs):
+    """A tensor over ``data``, recorded with ``cls`` (its fields set from ``attrs``) saving
+    the inputs (recomputed in backward) when a graph is needed."""
     inputs = op_inputs or (x,)
     if not grad_state.enabled or all(t._node is None for t in inputs):
         return x._make(data, x._be, None)
     node = record(cls, x._be, inputs, inputs, tuple(t._data for t in inputs))
+    for name, value in attrs.items():
+        setattr(node, name, value)
     return x._make(data, x._be, node)
 
 
@@ -155,24 +159,15 @@ def solve(x1, x2, /):
     _floating(x2, "solve")
     x1, x2 = _common_dtype(x1, x2)
     vector = x2._data.ndim == 1
+    xp = x1._be.xp
+    b = xp.expand_dims(x2._data, axis=-1) if vector else x2._data
+    if b.shape[-2] != x1._data.shape[-1]:
+        raise ValueError(f"linalg.solve: x1 of shape {tuple(x1._data.shape)} and x2 of shape "
+                         f"{tuple(x2._data.shape)}: x2 must have {x1._data.shape[-1]} rows")
+    data = _run(x1, lambda la, a, bd: la.solve(a, bd), "solve", b)
     if vector:
-        bd = x1._be.xp.expand_dims(x2._data, axis=-1)
-        data = x1._be.xp.linalg.solve(x1._data, bd)
-        data = x1._be.xp.reshape(data, tuple(data.shape[:-1]))
-    else:
-        if x2._data.shape[-2] != x1._data.shape[-1]:
-            raise ValueError(f"linalg.solve: x1 of shape {tuple(x1._data.shape)} and x2 of shape "
-                             f"{tuple(x2._data.shape)}: x2 must have {x1._data.shape[-1]} rows")
-        try:
-            data = x1._be.xp.linalg.solve(x1._data, x2._data)
-        except (ValueError, TypeError, RuntimeError):
-            raise
-        except Exception as e:
-            raise ValueError(f"linalg.solve: {type(e).__name__}: {e}") from None
-    out = _recorded(x1, data, SolveBackward, (x1, x2))
-    if out._node is not None:
-        out._node.vector = vector
-    return out
+        data = xp.reshape(data, tuple(data.shape[:-1]))
+    return _recorded(x1, data, SolveBackward, (x1, x2), vector=vector)
 
 
 class DetBackward(Node):
@@ -238,10 +233,7 @@ def cholesky(x, /, *, upper=False):
         data = x._be.xp.matrix_transpose(data)
         if x.dtype.is_complex:
             data = x._be.xp.conj(data)
-    out = _recorded(x, data, CholeskyBackward)
-    if out._node is not None:
-        out._node.upper = upper
-    return out
+    return _recorded(x, data, CholeskyBackward, upper=upper)
 
 
 class EigvalshBackward(Node):
