@@ -4,7 +4,7 @@
 import math
 from collections import Counter
 
-from ._args import mixed_backends, norm_dims, same_backend, interop_dtype
+from ._args import Unset, either, mixed_backends, norm_dims, same_backend, interop_dtype
 from ._cast import astype, clone
 from ._elementwise import multiply
 from ._promotion import result_type
@@ -95,13 +95,17 @@ def _common_dtype(x1, x2):
     return (x1 if x1.dtype is rt else astype(x1, rt)), (x2 if x2.dtype is rt else astype(x2, rt))
 
 
-def tensordot(x1, x2, /, *, axes=2, dims=None):
+_AXES = Unset(2)
+
+
+def tensordot(x1, x2, /, *, axes=_AXES, dims=None):
     """The standard's ``tensordot``: sum the products over ``axes`` -- an int N (the last N
     dims of ``x1`` with the first N of ``x2``) or two sequences of dims (PyTorch spells the
     keyword ``dims``). The result has the remaining dims of ``x1``, then those of ``x2``.
     Differentiable (a permute, a reshape and one matmul)."""
-    if dims is not None:
-        axes = dims
+    axes = either("tensordot", "axes", None if axes is _AXES else axes, "dims", dims)
+    if axes is None:
+        axes = 2
     if not isinstance(x1, Variable) or not isinstance(x2, Variable):
         raise TypeError(f"tensordot: expected two Tensors, got {type(x1).__name__} and "
                         f"{type(x2).__name__}")

@@ -11,7 +11,7 @@ differentiable to any order. NaNs are distinct from each other in ``unique_*`` a
 from collections import namedtuple
 
 from . import dtypes as _dt
-from ._args import norm_dim, SCALAR_TYPES
+from ._args import Unset, either, norm_dim, SCALAR_TYPES
 from ._elementwise import operand, subtract, logical_xor
 from ._indexing import getitem, take
 from ._join import concat
@@ -55,13 +55,21 @@ def _index_result(be, data):
     return data if data.dtype == nd else be.xp.astype(data, nd)
 
 
-def searchsorted(x1, x2, /, *, side="left", sorter=None, right=None):
+_LEFT = Unset("left")
+_LAST = Unset(-1)
+
+
+def searchsorted(x1, x2, /, *, side=_LEFT, sorter=None, right=None):
     """Indices where the elements of ``x2`` would go into the sorted 1-d ``x1`` to keep it
     sorted: before equal elements (``side="left"``) or after them (``"right"``; PyTorch's
     ``right=True``). ``sorter``: indices that sort ``x1``. ``x2`` may be a Python scalar."""
     _tensor_arg(x1, "searchsorted", "x1")
     if right is not None:
+        if side is not _LEFT and (side == "right") != bool(right):
+            raise TypeError(f"searchsorted: side={side!r} and right={right!r} disagree; give one")
         side = "right" if right else "left"
+    elif side is _LEFT:
+        side = "left"
     if side not in ("left", "right"):
         raise ValueError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
     if x1._data.ndim != 1:
@@ -169,12 +177,13 @@ def unique_values(x, /):
     return _values(x, be, res)
 
 
-def diff(x, /, *, axis=-1, n=1, prepend=None, append=None, dim=None):
+def diff(x, /, *, axis=_LAST, n=1, prepend=None, append=None, dim=None):
     """The ``n``-th forward difference along ``axis`` (PyTorch: ``dim``), after joining
     ``prepend`` and ``append`` along it; bool tensors give ``x[i+1] != x[i]``."""
     _tensor_arg(x, "diff")
-    if dim is not None:
-        axis = dim
+    axis = either("diff", "axis", None if axis is _LAST else axis, "dim", dim)
+    if axis is None:
+        axis = -1
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise ValueError(f"diff: n must be a non-negative int, got {n!r}")
     if x._data.ndim == 0:

@@ -162,6 +162,8 @@ def test_tensordot_explicit_axes_dtypes_and_errors(be):
         it.tensordot(it.ones(2, 3), it.ones(2, 3), axes=1)
     with pytest.raises(ValueError, match="axes"):
         it.tensordot(it.ones(2), it.ones(2), axes=3)
+    with pytest.raises(TypeError, match="not both"):
+        it.tensordot(x, y, axes=1, dims=1)
 
 
 @settings(suppress_health_check=_HC)
@@ -210,6 +212,9 @@ def test_searchsorted_errors(be):
         it.searchsorted(it.ones(2, 2), it.ones(2))
     with pytest.raises(ValueError, match="side"):
         it.searchsorted(it.ones(2), it.ones(2), side="middle")
+    with pytest.raises(TypeError, match="disagree"):
+        it.searchsorted(it.ones(2), it.ones(2), side="right", right=False)
+    assert it.searchsorted(it.tensor([1.0, 2.0]), 1.0, side="right", right=True).item() == 1
 
 
 @settings(suppress_health_check=_HC)
@@ -295,6 +300,8 @@ def test_diff_bools_ints_and_errors(be):
         it.diff(it.tensor(1.0))
     with pytest.raises(ValueError, match="non-negative"):
         it.diff(it.ones(3), n=-1)
+    with pytest.raises(TypeError, match="not both"):
+        it.diff(it.ones(2, 2), axis=0, dim=1)
 
 
 # ------------------------------------------------------------------ the standard over PyTorch
