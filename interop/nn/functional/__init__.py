@@ -1,0 +1,10 @@
+"""``interop.nn.functional``: PyTorch's functional layers, activations and losses, written
+against the interop namespace only (so they run, and differentiate, on every backend)."""
+
+from ._activation import *      # noqa: F401,F403
+from ._loss import *            # noqa: F401,F403
+from ._conv import *            # noqa: F401,F403
+from ._shape import *           # noqa: F401,F403
+from ._norm import *            # noqa: F401,F403
+from ._linear import *          # noqa: F401,F403
+from ._attention import *       # noqa: F401,F403

@@ -1,0 +1,2 @@
+"""``interop.nn.utils``: gradient clipping, parameter vectors, parametrizations and the
+packed-sequence helpers of recurrent layers."""
