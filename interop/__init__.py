@@ -3,6 +3,7 @@ Array API standard, on swappable array backends (NumPy, CuPy, array-api-strict,
 any standard namespace)."""
 
 import builtins as _builtins
+import importlib as _importlib
 
 __version__ = "0.1.0"
 __array_api_version__ = "2025.12"
@@ -101,6 +102,15 @@ def is_complex(x):
     return x.dtype.is_complex
 
 
+# The layers above the namespace (nn, and next optim, data, io) import it, so it cannot import
+# them: `it.nn` loads interop.nn on first use, as `torch.nn` works after `import torch`.
+_UPPER_LAYERS = ("nn", "optim", "data", "io")
+
+
+def __getattr__(name):
+    if name in _UPPER_LAYERS:
+        return _importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'interop' has no attribute {name!r}")
 
 
 def get_default_dtype():

@@ -13,6 +13,8 @@ import importlib
 import pathlib
 import types
 
+import pytest
+
 import interop as it
 
 PKG = pathlib.Path(it.__file__).resolve().parent
@@ -126,11 +128,16 @@ def _cycles(edges):
     return out
 
 
+_UPPER = ("interop.nn", "interop.optim", "interop.data", "interop.io")
+
+
 def _layer(mod):
     if mod.startswith("interop.backends") or mod in ("interop.dtypes", "interop._device"):
         return 0
     if mod.startswith("interop.autograd"):
         return 1
+    if mod.startswith(_UPPER):
+        return 3
     return 2
 
 
@@ -232,6 +239,21 @@ def test_tensor_methods_are_defined_in_class_bodies():
         if name not in defined.get(owner.__name__, ()):
             missing.append(f"{owner.__name__}.{name}")
     assert not missing, "Tensor attributes not written in a class body:\n" + "\n".join(missing)
+
+
+def test_upper_layers_use_the_namespace_and_load_lazily():
+    """nn (and optim, data, io) sit above the namespace: nothing below imports them, and
+    `interop.nn` is reached through the namespace's module __getattr__, which loads exactly
+    those packages by name (the one import not written as an import statement)."""
+    import interop.nn as nn_pkg
+    assert it.nn is nn_pkg
+    assert set(it._UPPER_LAYERS) == {m.split(".")[1] for m in _UPPER}
+    with pytest.raises(AttributeError, match="no attribute 'nonexistent'"):
+        it.nonexistent
+    modules = _sources()
+    below = sorted(f"{a} -> {b}" for a, bs in _graph(modules).items() for b in bs
+                   if _layer(b) == 3 and _layer(a) < 3)
+    assert not below, below
 
 
 # ------------------------------------------------------- the checkers catch what they must
