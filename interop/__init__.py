@@ -43,7 +43,7 @@ from ._join import concat, cat, concatenate, stack, split, chunk, unbind, unstac
 from ._select import where, clamp, clip, masked_fill
 from ._linalg import matmul, mm, bmm, dot, outer, einsum, norm, tensordot, vecdot
 from ._indexing import (getitem, gather, take_along_axis, scatter_add, index_add, take, index_select,
-                        add_at, scatter, nonzero)
+                        add_at, scatter, nonzero, windows, windows_add)
 from ._sorting import sort, argsort, topk
 from ._rearrange import (roll, tile, repeat, repeat_interleave, narrow, triu, tril, diag, diagonal)
 from ._compound import addcmul, addcdiv, lerp
@@ -102,14 +102,18 @@ def is_complex(x):
     return x.dtype.is_complex
 
 
-# The layers above the namespace (nn, and next optim, data, io) import it, so it cannot import
-# them: `it.nn` loads interop.nn on first use, as `torch.nn` works after `import torch`.
+# The layers above the namespace (nn, optim, data, io) import it, so it cannot import them:
+# `it.nn` loads interop.nn on first use, as `torch.nn` works after `import torch`; `it.save`
+# and `it.load` come from interop.io the same way.
 _UPPER_LAYERS = ("nn", "optim", "data", "io")
+_FROM_UPPER_LAYERS = {"save": "io", "load": "io"}
 
 
 def __getattr__(name):
     if name in _UPPER_LAYERS:
         return _importlib.import_module(f"{__name__}.{name}")
+    if name in _FROM_UPPER_LAYERS:
+        return getattr(_importlib.import_module(f"{__name__}.{_FROM_UPPER_LAYERS[name]}"), name)
     raise AttributeError(f"module 'interop' has no attribute {name!r}")
 
 

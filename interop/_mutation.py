@@ -651,6 +651,9 @@ class MutationMethods:
             return self         # copying a tensor onto itself changes nothing (as in PyTorch)
         if src._be is not self._be:
             src = move(src, self._be)
+        dt = self._be.dtype_of(self._data)
+        if src._be.dtype_of(src._data) is not dt:
+            src = astype(src, dt)       # PyTorch's copy_ casts; the standard's setitem may not
         return overwrite(self, src, "copy_")
 
     def normal_(self, mean=0.0, std=1.0, *, generator=None):

@@ -379,3 +379,30 @@ def test_parameter_is_a_tensor_subclass(be):
 def test_forward_not_implemented():
     with pytest.raises(NotImplementedError, match='missing the required "forward"'):
         nn.Module()(1)
+
+
+def test_failing_load_changes_nothing(be):
+    m = _model(it)
+    before = {k: to_np(v).copy() for k, v in m.state_dict().items()}
+    sd = {k: v.clone() + 1 for k, v in m.state_dict().items()}
+    sd["heads.a.weight"] = it.zeros(3, 3)       # one bad entry, after good ones
+    with pytest.raises(RuntimeError, match="Nothing was loaded"):
+        m.load_state_dict(sd)
+    for k, v in m.state_dict().items():
+        np.testing.assert_array_equal(to_np(v), before[k])
+    del sd["heads.a.weight"]
+    with pytest.raises(RuntimeError, match="Missing key"):
+        m.load_state_dict(sd)
+    np.testing.assert_array_equal(to_np(m.first.weight), before["first.weight"])
+    m.load_state_dict(sd, strict=False)
+    np.testing.assert_array_equal(to_np(m.first.weight), before["first.weight"] + 1)
+
+
+def test_load_state_dict_casts_and_moves_like_pytorch(be):
+    m = _model(it)
+    sd = {k: v.to(dtype=it.float64) if v.dtype.is_floating_point else v
+          for k, v in m.state_dict().items()}
+    with it.use_backend("cpu"):
+        sd = {k: it.asarray(to_np(v)) for k, v in sd.items()}      # from another backend
+    m.load_state_dict(sd)
+    assert m.first.weight.dtype == it.float32 and m.first.weight.backend is be

@@ -496,6 +496,10 @@ class Module:
                                 ((k, v) for k, v in self._buffers.items()
                                  if k not in self._non_persistent_buffers_set))
         assign = local_metadata.get("assign_to_params_buffers", False)
+        # load_state_dict defers the copies until every key has been checked, so a failing
+        # load changes nothing; called on its own, this method copies as it goes
+        deferred = local_metadata.get("interop_pending")
+        pending = deferred if deferred is not None else []
         for name, param in local:
             key = prefix + name
             if key not in state_dict:
@@ -515,21 +519,17 @@ class Module:
                                   f"{_size(value.shape)} from checkpoint, the shape in current "
                                   f"model is {_size(param.shape)}.")
                 continue
-            try:
-                if assign:
-                    if isinstance(param, Parameter):
-                        value = Parameter(value, requires_grad=param.requires_grad)
-                        self._parameters[name] = value
-                    else:
-                        self._buffers[name] = value
+            if assign:
+                if isinstance(param, Parameter):
+                    value = Parameter(value, requires_grad=param.requires_grad)
+                    pending.append(functools.partial(self._parameters.__setitem__, name, value))
                 else:
-                    with it.no_grad():
-                        param.copy_(_same_place(value, param))
-            except Exception as e:      # a dtype or device that cannot be copied: say which
-                error_msgs.append(f'While copying the parameter named "{key}", whose '
-                                  f'dimensions in the model are {_size(param.shape)} and whose '
-                                  f'dimensions in the checkpoint are {_size(value.shape)}, an '
-                                  f'exception occurred : {e.args}.')
+                    pending.append(functools.partial(self._buffers.__setitem__, name, value))
+                continue
+            pending.append(functools.partial(_copy_into, param, value))
+        if deferred is None:
+            for copy in pending:
+                copy()
         extra_key = prefix + "_extra_state"
         if type(self).set_extra_state is not Module.set_extra_state:
             if extra_key in state_dict:
@@ -554,12 +554,13 @@ class Module:
         a shape mismatch always is. Returns ``(missing_keys, unexpected_keys)``."""
         if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
-        missing, unexpected, errors = [], [], []
+        missing, unexpected, errors, pending = [], [], [], []
         metadata = getattr(state_dict, "_metadata", None) or {}
         state_dict = OrderedDict(state_dict)
 
         def load(module, prefix=""):
             local_metadata = dict(metadata.get(prefix[:-1], {}))
+            local_metadata["interop_pending"] = pending
             if assign:
                 local_metadata["assign_to_params_buffers"] = True
             module._load_from_state_dict(state_dict, prefix, local_metadata, True, missing,
@@ -581,7 +582,9 @@ class Module:
                               ", ".join(f'"{k}"' for k in missing) + ". ")
         if errors:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
-                               + "\n\t".join(errors))
+                               + "\n\t".join(errors) + "\n\tNothing was loaded.")
+        for copy in pending:
+            copy()
         return _IncompatibleKeys(missing, unexpected)
 
     def register_state_dict_pre_hook(self, hook):
@@ -724,11 +727,12 @@ def _size(shape):
     return "interop.Size([" + ", ".join(str(int(d)) for d in shape) + "])"
 
 
-def _same_place(value, like):
-    """``value`` as a tensor on ``like``'s backend (state_dicts may come from another)."""
-    if value.backend is like.backend:
-        return value
-    return value.to(like.device)
+def _copy_into(param, value):
+    """Copies checkpoint tensor ``value`` into ``param`` in place (from any backend)."""
+    if value.backend is not param.backend:
+        value = value.to(param.device)
+    with it.no_grad():
+        param.copy_(value)
 
 
 def _reparent(old, new):
