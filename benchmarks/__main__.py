@@ -54,6 +54,22 @@ def main(argv: list[str] | None = None) -> int:
     dlpack.add_argument("--json", metavar="FILE", default=None,
                         help="also write the figures to FILE as JSON")
 
+    for name, text in (("mlp", "MLP 784-1024-1024-10 training steps/s against PyTorch's"),
+                       ("cnn", "LeNet-like CNN training steps/s against PyTorch's"),
+                       ("memory", "peak RSS of 50 CNN training steps against PyTorch's")):
+        cmd = sub.add_parser(name, help=text, description=text + " (benchmarks/train.py).")
+        cmd.add_argument("--quick", action="store_true", help="fewer and shorter samples")
+        cmd.add_argument("--backend", default="cpu", metavar="NAME",
+                         help="interop backend to measure (default: cpu)")
+        cmd.add_argument("--json", metavar="FILE", default=None,
+                         help="also write the figures to FILE as JSON")
+
+    data = sub.add_parser("data", help="DataLoader batches/s with 0 and 2 workers against "
+                          "PyTorch's", description="DataLoader throughput (benchmarks/data.py).")
+    data.add_argument("--quick", action="store_true", help="a smaller dataset, fewer epochs")
+    data.add_argument("--json", metavar="FILE", default=None,
+                      help="also write the figures to FILE as JSON")
+
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help(sys.stderr)
@@ -66,6 +82,15 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks import dlpack as dlpack_mod
 
         return dlpack_mod.main(quick=args.quick, json_path=args.json)
+    if args.command in ("mlp", "cnn", "memory"):
+        from benchmarks import train
+
+        return train.main(which=(args.command,), quick=args.quick, backend=args.backend,
+                          json_path=args.json)
+    if args.command == "data":
+        from benchmarks import data as data_mod
+
+        return data_mod.main(quick=args.quick, json_path=args.json)
     parser.error(f"unknown command {args.command!r}")
     return 2
 

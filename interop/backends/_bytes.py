@@ -1,12 +1,12 @@
-"""Tensor data as bytes and back, for serialization (safetensors' layout: C order,
-little-endian). The only place interop turns array data into bytes; the I/O layer above
-calls these two functions and never sees an array library."""
+"""Host data for the I/O layers: tensor data as bytes and back (safetensors' layout: C order,
+little-endian), into shared memory, and NumPy samples stacked into a batch. The layers above
+(interop.io, interop.data) call these and never see an array library."""
 
 import numpy as np
 
 from .. import dtypes as _dt
 
-__all__ = ["to_bytes", "from_bytes"]
+__all__ = ["to_bytes", "from_bytes", "to_buffer", "stack_host"]
 
 
 def _host_dtype(dtype):
@@ -34,3 +34,19 @@ def from_bytes(data, dtype, shape):
         raise ValueError(f"{len(data)} bytes cannot hold a {dtype.name} array of shape "
                          f"{tuple(shape)} ({n * nd.itemsize} bytes)")
     return np.frombuffer(data, dtype=nd).astype(nd.newbyteorder("="), copy=True).reshape(shape)
+
+
+def to_buffer(x, dtype, buffer):
+    """Writes the data of ``x`` (as for :func:`to_bytes`) into the writable ``buffer`` (a
+    memoryview, e.g. of shared memory) without an intermediate copy; returns the byte count."""
+    host = np.from_dlpack(x)
+    nd = _host_dtype(dtype)
+    dest = np.frombuffer(buffer, dtype=nd, count=host.size).reshape(host.shape)
+    np.copyto(dest, host)
+    return host.size * nd.itemsize
+
+
+def stack_host(arrays):
+    """Host (NumPy) arrays of one shape and dtype stacked along a new first axis: one host
+    array that any backend's ``asarray`` takes in one go (a list of arrays is slow there)."""
+    return np.stack(arrays)
