@@ -520,21 +520,62 @@ def _softmax_dim(x, dim, axis, op):
     return norm_dims(d, x._data.ndim, op)
 
 
-def softmax(x, dim=None, *, axis=None, dtype=None):
-    """``exp(x) / sum(exp(x))`` along ``dim``, shifted by the max for stability."""
-    axes = _softmax_dim(x, dim, axis, "softmax")
+class SoftmaxBackward(Node):
+    """``y * (g - sum(g * y))`` with y the saved output (one node, as PyTorch's)."""
+    __slots__ = ("axes",)
+
+    def backward(self, xp, g, s):
+        y = s[0]
+        gy = g * y
+        return gy - y * xp.sum(gy, axis=self.axes, keepdims=True),
+
+
+class LogSoftmaxBackward(Node):
+    """``g - exp(y) * sum(g)`` with y the saved output (one node, as PyTorch's)."""
+    __slots__ = ("axes",)
+
+    def backward(self, xp, g, s):
+        return g - xp.exp(s[0]) * xp.sum(g, axis=self.axes, keepdims=True),
+
+
+def _softmax(x, dim, axis, dtype, log, op):
+    """softmax / log_softmax along ``dim`` as one primitive: shifted by the max (a row with
+    a NaN or +inf gives NaN, as PyTorch's); integer input computes in the default float."""
+    if not isinstance(x, Variable):
+        raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
+    axes = _softmax_dim(x, dim, axis, op)
     if dtype is not None:
         x = astype(x, dtype)
-    e = (x - _shift(x, axes)).exp()
-    return e / sum(e, axis=axes, keepdims=True)
+    be = x._be
+    xp = be.xp
+    xd = x._data
+    if xd.dtype not in be.inexact_natives:
+        xd = xp.astype(xd, be.native_dtype(be.default_float))
+    if _count(xd.shape, axes) == 0:
+        data = xp.asarray(xd, copy=True)      # nothing to normalise over
+    else:
+        shifted = xd - xp.max(xd, axis=axes, keepdims=True)
+        e = xp.exp(shifted)
+        if log:
+            data = shifted - xp.log(xp.sum(e, axis=axes, keepdims=True))
+        else:
+            data = e / xp.sum(e, axis=axes, keepdims=True)
+    if x._node is None or not grad_state.enabled:
+        return x._make(data, be, None)
+    node = record(LogSoftmaxBackward if log else SoftmaxBackward, be, (x,), (None,), (data,))
+    node.axes = axes
+    return x._make(data, be, node)
+
+
+def softmax(x, dim=None, *, axis=None, dtype=None):
+    """``exp(x) / sum(exp(x))`` along ``dim``, shifted by the max for stability."""
+    return _softmax(x, dim, axis, dtype, False, "softmax")
 
 
 def log_softmax(x, dim=None, *, axis=None, dtype=None):
-    """``x - logsumexp(x)`` along ``dim``."""
-    axes = _softmax_dim(x, dim, axis, "log_softmax")
-    if dtype is not None:
-        x = astype(x, dtype)
-    return x - logsumexp(x, axis=axes, keepdims=True)
+    """``x - logsumexp(x)`` along ``dim``, computed as ``(x - max) - log(sum(exp(x - max)))``
+    so that huge logits keep their differences."""
+    return _softmax(x, dim, axis, dtype, True, "log_softmax")
 
 
 class SumToBackward(Node):
