@@ -441,9 +441,30 @@ def _assign(x, k, vd):
     mask = _key_mask(x, k)
     if not hasattr(vd, "shape"):
         vd = xp.asarray(vd, dtype=xd.dtype, **be.device_kwargs)
-    # With repeated indices the last write wins in NumPy; here they must not repeat.
-    placed = be.ns.add_at(xp.zeros_like(xd), k, xp.broadcast_to(vd, be.getitem(xd, k).shape))
+    vb = xp.broadcast_to(vd, be.getitem(xd, k).shape)
+    if any(hasattr(q, "shape") and not isinstance(q, slice) for q in k):
+        vb = _last_writes(be, xd, k, vb)
+    placed = be.ns.add_at(xp.zeros_like(xd), k, vb)
     write(x, xp.where(mask, placed, xd), "setitem")
+
+
+def _last_writes(be, xd, k, vb):
+    """``vb`` with every write but the last to each position of ``xd`` zeroed, so that adding
+    them all places the last one (NumPy's rule for repeated indices: the last write wins)."""
+    xp = be.xp
+    n = 1
+    for d in xd.shape:
+        n *= d
+    flat = xp.reshape(be.getitem(xp.reshape(xp.arange(n, **be.device_kwargs), xd.shape), k),
+                      (-1,))
+    if flat.shape[0] < 2:
+        return vb
+    order = xp.argsort(flat, stable=True)
+    ranked = xp.take(flat, order)
+    last = xp.concat([ranked[1:] != ranked[:-1], xp.ones((1,), dtype=xp.bool,
+                                                           **be.device_kwargs)])
+    keep = xp.reshape(xp.take(last, xp.argsort(order)), vb.shape)
+    return xp.where(keep, vb, xp.zeros_like(vb))
 
 
 def setitem(x, key, value):
@@ -658,12 +679,17 @@ class MutationMethods:
 
     def normal_(self, mean=0.0, std=1.0, *, generator=None):
         """Fill in place with normal samples."""
+        if not std >= 0.0:
+            raise ValueError(f"normal_ expects std >= 0.0, but found std {std}")
         src = (generator or default_generator).source(self._be)
         return overwrite(self, src.normal(tuple(self._data.shape), self._be.dtype_of(self._data),
                                           mean, std), "normal_")
 
     def uniform_(self, a=0.0, b=1.0, *, generator=None):
         """Fill in place with samples uniform on [a, b)."""
+        if not a <= b:
+            raise ValueError(f"uniform_ expects to return a [from, to) range, but found "
+                             f"from={a} > to={b}")
         src = (generator or default_generator).source(self._be)
         u = src.random(tuple(self._data.shape), self._be.dtype_of(self._data))
         return overwrite(self, u * (b - a) + a, "uniform_")

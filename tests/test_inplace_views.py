@@ -330,3 +330,21 @@ def test_inplace_operand_overlapping_the_written_memory_is_read_first(be):
     z = it.tensor(a)
     z.mul_(z[:, :1])
     np.testing.assert_array_equal(to_np(z), a * a[:, :1])
+
+
+def test_setitem_with_repeated_indices_keeps_the_last_write(be):
+    """NumPy's rule (and PyTorch's on the CPU): the last write to a position wins, on every
+    backend; the standard-only path used to add the repeated writes up."""
+    w = it.zeros(4)
+    w[it.asarray([1, 1, 2])] = it.asarray([5.0, 6.0, 7.0])
+    assert w.tolist() == [0.0, 6.0, 7.0, 0.0]
+    m = it.zeros(3, 3)
+    m[it.asarray([0, 0, 2]), it.asarray([1, 1, 1])] = it.asarray([1.0, 2.0, 3.0])
+    assert m.tolist() == [[0.0, 2.0, 0.0], [0.0, 0.0, 0.0], [0.0, 3.0, 0.0]]
+    v = it.zeros(3)
+    v[it.asarray([2, 0, 2, 2])] = it.asarray([1.0, 2.0, float("nan"), 4.0])
+    assert v.tolist() == [2.0, 0.0, 4.0]
+    with pytest.raises(ValueError, match="from=1 > to=0"):
+        it.zeros(2).uniform_(1, 0)
+    with pytest.raises(ValueError, match="std >= 0.0"):
+        it.zeros(2).normal_(0, -1)

@@ -151,8 +151,9 @@ class ModuleList(_Indexed):
     def __repr__(self):
         """Runs of layers with the same repr are folded (``(0-2): 3 x Linear(...)``), as in
         PyTorch."""
+        name = self._get_name()
         if not self._modules:
-            return "ModuleList()"
+            return name + "()"
         reprs = [repr(m) for m in self]
         lines, start = [], 0
         for i in range(1, len(reprs) + 1):
@@ -163,7 +164,7 @@ class ModuleList(_Indexed):
                 else:
                     lines.append(f"({start}-{i - 1}): {i - start} x {body}")
                 start = i
-        return "ModuleList(\n  " + "\n  ".join(lines) + "\n)"
+        return name + "(\n  " + "\n  ".join(lines) + "\n)"
 
 
 class ModuleDict(Module):
