@@ -298,7 +298,20 @@ def _run_pre_hooks(node, g, create_graph, make):
 
 
 def _copy(array, like):
-    return like._be.xp.asarray(array, copy=True)
+    """A copy of gradient ``array`` to become ``like.grad``, row-major as PyTorch keeps a
+    gradient in its (contiguous) parameter's layout: a transposed gradient (``x @ w.T``
+    gives one) would make every optimizer update on it strided, and several times slower."""
+    be = like._be
+    strides = be.strides(array)
+    if strides is not None:
+        expected = 1
+        for n, st in zip(reversed(array.shape), reversed(strides)):
+            if n == 0:
+                break
+            if n != 1 and st != expected:
+                return be.ascontiguous(array)      # (a new array: the layout differs)
+            expected *= n
+    return be.xp.asarray(array, copy=True)
 
 
 def accumulate(t, g, create_graph):
