@@ -1094,3 +1094,11 @@ def test_function_with_setup_context_pytorch2_style(be):
     (tg,) = torch.autograd.grad(TCube.apply(tx, 2.0).sum(), tx, create_graph=True)
     assert_close(g, tg.detach().numpy())
     assert gradcheck(lambda v: Cube.apply(v, 2.0), (x,))
+
+
+def test_leaf_gradient_is_row_major_like_its_parameter(be):
+    """x @ w.T hands w a transposed gradient; .grad is stored row-major (PyTorch's layout
+    contract), so optimizer updates on it are not strided."""
+    w = it.randn(3, 4, requires_grad=True)
+    (it.randn(5, 4) @ w.T).sum().backward()
+    assert w.grad.is_contiguous() and tuple(w.grad.shape) == (3, 4)
