@@ -492,23 +492,22 @@ class Module:
         for hook in self._load_state_dict_pre_hooks.values():
             hook(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
                  error_msgs)
-        local = itertools.chain(self._parameters.items(),
-                                ((k, v) for k, v in self._buffers.items()
-                                 if k not in self._non_persistent_buffers_set))
+        local = {k: v for k, v in itertools.chain(
+            self._parameters.items(),
+            ((k, v) for k, v in self._buffers.items()
+             if k not in self._non_persistent_buffers_set)) if v is not None}
         assign = local_metadata.get("assign_to_params_buffers", False)
         # load_state_dict defers the copies until every key has been checked, so a failing
         # load changes nothing; called on its own, this method copies as it goes
         deferred = local_metadata.get("interop_pending")
         pending = deferred if deferred is not None else []
-        for name, param in local:
+        for name, param in local.items():
             key = prefix + name
             if key not in state_dict:
                 if strict:
                     missing_keys.append(key)
                 continue
             value = state_dict[key]
-            if param is None:
-                continue
             if not isinstance(value, it.Tensor):
                 error_msgs.append(f'While copying the parameter named "{key}", expected an '
                                   f'interop Tensor from checkpoint but received '
@@ -541,11 +540,7 @@ class Module:
                 if key.startswith(prefix) and key != extra_key:
                     rest = key[len(prefix):]
                     head = rest.split(".", 1)[0]
-                    if head not in self._modules and rest not in self._parameters and \
-                            rest not in self._buffers:
-                        unexpected_keys.append(key)
-                    elif "." not in rest and rest in self._buffers and \
-                            rest in self._non_persistent_buffers_set:
+                    if head not in self._modules and rest not in local:
                         unexpected_keys.append(key)
 
     def load_state_dict(self, state_dict, strict=True, assign=False):
