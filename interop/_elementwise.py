@@ -359,10 +359,11 @@ class RemainderBackward(BinaryBackward):
 
 
 class LogAddExpBackward(BinaryBackward):
+    """``exp(a - out)`` and ``exp(b - out)``: from the output, never overflowing."""
     __slots__ = ()
-    saves = ("ab", "ab", "")
-    def da(self, xp, g, s): return g / (1 + xp.exp(s[1] - s[0]))
-    def db(self, xp, g, s): return g / (1 + xp.exp(s[0] - s[1]))
+    saves = ("a", "b", "ab")
+    def da(self, xp, g, s): return g * xp.exp(s[0] - s[2])
+    def db(self, xp, g, s): return g * xp.exp(s[1] - s[2])
 
 
 class HypotBackward(BinaryBackward):
