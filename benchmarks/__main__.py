@@ -70,6 +70,30 @@ def main(argv: list[str] | None = None) -> int:
     data.add_argument("--json", metavar="FILE", default=None,
                       help="also write the figures to FILE as JSON")
 
+    layers = sub.add_parser(
+        "layers",
+        help="per-layer forward + backward time (conv2d, max_pool2d...) against PyTorch's",
+        description="Forward + backward time of single layer calls (LeNet's convolutions and "
+                    "poolings, ...) in interop and PyTorch on the same data (benchmarks/layers.py).",
+    )
+    layers.add_argument("--quick", action="store_true", help="fewer and shorter samples")
+    layers.add_argument("--backend", default="cpu", metavar="NAME",
+                        help="interop backend to measure (default: cpu)")
+    layers.add_argument("--rows", default=None, metavar="NAME[,NAME]",
+                        help="only these rows (default: all)")
+    layers.add_argument("--threads", type=int, default=None, metavar="N",
+                        help="limit PyTorch and NumPy's BLAS to N threads (default: all cores)")
+    layers.add_argument("--json", metavar="FILE", default=None,
+                        help="also write the figures to FILE as JSON")
+
+    optim = sub.add_parser("optim", help="Adam steps/s over the MLP's parameters against "
+                           "PyTorch's Adam", description="Optimizer steps (benchmarks/optim.py).")
+    optim.add_argument("--quick", action="store_true", help="fewer and shorter samples")
+    optim.add_argument("--backend", default="cpu", metavar="NAME",
+                       help="interop backend to measure (default: cpu)")
+    optim.add_argument("--json", metavar="FILE", default=None,
+                       help="also write the figures to FILE as JSON")
+
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help(sys.stderr)
@@ -91,6 +115,16 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks import data as data_mod
 
         return data_mod.main(quick=args.quick, json_path=args.json)
+    if args.command == "layers":
+        from benchmarks import layers as layers_mod
+
+        return layers_mod.main(quick=args.quick, backend=args.backend, json_path=args.json,
+                               only=args.rows.split(",") if args.rows else None,
+                               threads=args.threads)
+    if args.command == "optim":
+        from benchmarks import optim as optim_mod
+
+        return optim_mod.main(quick=args.quick, backend=args.backend, json_path=args.json)
     parser.error(f"unknown command {args.command!r}")
     return 2
 

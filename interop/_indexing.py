@@ -15,7 +15,7 @@ from .autograd.grad_mode import state as grad_state
 from .autograd.variable import Variable, record
 
 __all__ = ["getitem", "normalize_key", "gather", "take_along_axis", "scatter_add", "index_add",
-           "take", "index_select", "add_at", "scatter", "nonzero"]
+           "take", "index_select", "add_at", "scatter", "nonzero", "windows", "windows_add"]
 
 
 def _index_array(be, k):
@@ -526,6 +526,58 @@ def index_add(x, dim, index, source, *, alpha=1):
     node = record(IndexAddBackward, x._be, (x, source), (idx,), (idx,))
     node.axis = ax
     return x._make(data, x._be, node)
+
+
+class WindowsBackward(Node):
+    """The gradient of ``windows`` is its adjoint, ``windows_add``."""
+    __slots__ = ("shape", "args")
+
+    def backward(self, xp, g, s):
+        return xp.windows_add(self.shape, g, *self.args),
+
+
+def windows(x, kernel, stride, dilation):
+    """The sliding windows of ``x`` over its last ``n = len(kernel)`` dims (the ``windows``
+    kernel, differentiable): shape ``x.shape[:-n] + kernel + out``, ``out`` the number of
+    windows along each dim; ``kernel``, ``stride``, ``dilation`` are tuples of n ints.
+    Convolution is a reshape of these and one matmul. The result may read ``x``'s memory
+    (its windows overlap), so it refuses writes, and a node that saved it sees in-place
+    changes of ``x`` (the version check)."""
+    if not isinstance(x, Variable):
+        raise TypeError(f"windows: expected a Tensor, got {type(x).__name__}")
+    be = x._be
+    data = be.ns.windows(x._data, kernel, stride, dilation)
+    node = None
+    if x._node is not None and grad_state.enabled:
+        node = record(WindowsBackward, be, (x,))
+        node.shape, node.args = tuple(x._data.shape), (kernel, stride, dilation)
+    out = x._make(data, be, node)
+    out._vroot = x if x._vroot is None else x._vroot
+    out._readonly = "the windows of a tensor may overlap in its memory; clone() them first"
+    return out
+
+
+class WindowsAddBackward(Node):
+    """The gradient of ``windows_add`` is ``windows`` of the gradient."""
+    __slots__ = ("args",)
+
+    def backward(self, xp, g, s):
+        return xp.windows(g, *self.args),
+
+
+def windows_add(shape, cols, kernel, stride, dilation):
+    """The adjoint of :func:`windows` (col2im; the ``windows_add`` kernel, differentiable):
+    zeros of ``shape`` with every entry of ``cols`` added where ``windows`` of an array of
+    ``shape`` reads it from, overlapping windows accumulating."""
+    if not isinstance(cols, Variable):
+        raise TypeError(f"windows_add: cols must be a Tensor, got {type(cols).__name__}")
+    be = cols._be
+    data = be.ns.windows_add(shape, cols._data, kernel, stride, dilation)
+    node = None
+    if cols._node is not None and grad_state.enabled:
+        node = record(WindowsAddBackward, be, (cols,))
+        node.args = (kernel, stride, dilation)
+    return cols._make(data, be, node)
 
 
 class TakeBackward(Node):

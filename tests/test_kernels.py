@@ -10,6 +10,7 @@ unchanged and that the result has x's shape and dtype.
 """
 
 import inspect
+import math
 import tracemalloc
 
 import numpy as np
@@ -606,3 +607,206 @@ def test_out_of_range_keys_raise_where_the_library_would_clamp():
     finally:
         it.backends._FACTORIES.pop("test-kernels-jax", None)
         it.backends._INSTANCES.pop("test-kernels-jax", None)
+
+
+# ------------------------------------------------------------- windows / windows_add
+
+def _windows_reference(x, kernel, stride, dilation):
+    """The windows of x by explicit loops: (*lead, *kernel, *out)."""
+    n = len(kernel)
+    lead, size = x.shape[:x.ndim - n], x.shape[x.ndim - n:]
+    out = tuple(max(0, (m - d * (k - 1) - 1) // s + 1)
+                for m, k, s, d in zip(size, kernel, stride, dilation))
+    res = np.zeros(lead + kernel + out, dtype=x.dtype)
+    for k in np.ndindex(*kernel):
+        for o in np.ndindex(*out):
+            src = tuple(oi * s + ki * d for oi, ki, s, d in zip(o, k, stride, dilation))
+            res[(Ellipsis,) + k + o] = x[(Ellipsis,) + src]
+    return res
+
+
+def _windows_add_reference(shape, cols, kernel, stride, dilation):
+    n = len(kernel)
+    out = cols.shape[len(shape):]
+    acc = np.zeros(shape, dtype=_acc(cols.dtype))
+    for k in np.ndindex(*kernel):
+        for o in np.ndindex(*out):
+            dst = tuple(oi * s + ki * d for oi, ki, s, d in zip(o, k, stride, dilation))
+            acc[(Ellipsis,) + dst] += cols[(Ellipsis,) + k + o]
+    return acc.astype(cols.dtype) if cols.dtype != bool else acc
+
+
+WINDOWS = [
+    # (x shape, kernel, stride, dilation)
+    ((2, 3, 7), (3,), (1,), (1,)),
+    ((2, 3, 7), (2,), (3,), (2,)),
+    ((2, 3, 7, 6), (3, 2), (2, 1), (1, 2)),
+    ((7, 6), (2, 2), (2, 2), (1, 1)),
+    ((3, 5, 4, 6), (2, 1, 3), (1, 2, 2), (2, 1, 1)),
+    ((2, 4, 5), (4, 5), (1, 1), (1, 1)),           # one window
+    ((2, 2, 3), (4,), (1,), (1,)),                  # no window fits: empty
+    ((0, 3, 5), (2,), (1,), (2,)),                  # empty lead dim
+    ((2, 3, 8, 6), (2, 3), (2, 3), (1, 1)),         # windows tile the array
+    ((2, 9), (3,), (2,), (3,)),                     # dilated, yet disjoint
+]
+
+
+@pytest.mark.parametrize("bname", BACKENDS)
+@pytest.mark.parametrize("case", WINDOWS)
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
+def test_windows_and_windows_add_against_loops(bname, case, dtype):
+    shape, kernel, stride, dilation = case
+    be = _backend(bname)
+    rng = np.random.default_rng(len(shape))
+    x = _finite(rng, shape, dtype)
+    xb = be.from_host(x)
+    got = _host(be, be.ns.windows(xb, kernel, stride, dilation))
+    want = _windows_reference(x, kernel, stride, dilation)
+    assert got.shape == want.shape and got.dtype == x.dtype
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(_host(be, xb), x)
+    cols = _finite(rng, want.shape, dtype)
+    cb = be.from_host(cols)
+    got = _host(be, be.ns.windows_add(shape, cb, kernel, stride, dilation))
+    want = _windows_add_reference(shape, cols, kernel, stride, dilation)
+    assert got.shape == shape and got.dtype == cols.dtype
+    np.testing.assert_allclose(got, want, rtol=1e-6 if dtype == "float32" else 1e-12)
+    np.testing.assert_array_equal(_host(be, cb), cols)
+
+
+@pytest.mark.parametrize("bname", ["cpu", "std", "strict"])
+def test_windows_add_of_a_transposed_cols(bname):
+    """cols laid out channel-major (a convolution's gradient arrives so)."""
+    be = _backend(bname)
+    rng = np.random.default_rng(7)
+    for shape, kernel, stride, dilation in [((4, 3, 7, 6), (3, 2), (1, 2), (1, 1)),
+                                            ((4, 3, 8, 6), (2, 2), (2, 2), (1, 1))]:
+        want_shape = _windows_reference(np.zeros(shape), kernel, stride, dilation).shape
+        cols = rng.standard_normal((want_shape[1], want_shape[0]) + want_shape[2:])
+        cols = cols.transpose((1, 0) + tuple(range(2, cols.ndim)))
+        got = _host(be, be.ns.windows_add(shape, be.from_host(cols), kernel, stride, dilation))
+        np.testing.assert_allclose(got, _windows_add_reference(shape, cols, kernel, stride,
+                                                               dilation), rtol=1e-12)
+
+
+@pytest.mark.parametrize("bname", BACKENDS)
+def test_windows_add_is_the_adjoint_of_windows(bname):
+    """<windows(x), c> == <x, windows_add(c)>: each is the other's gradient."""
+    be = _backend(bname)
+    rng = np.random.default_rng(3)
+    for shape, kernel, stride, dilation in WINDOWS[:6]:
+        x = rng.standard_normal(shape)
+        w = _windows_reference(x, kernel, stride, dilation)
+        c = rng.standard_normal(w.shape)
+        left = float((_host(be, be.ns.windows(be.from_host(x), kernel, stride, dilation)) * c)
+                     .sum())
+        right = float((x * _host(be, be.ns.windows_add(shape, be.from_host(c), kernel, stride,
+                                                       dilation))).sum())
+        assert math.isclose(left, right, rel_tol=1e-12, abs_tol=1e-12)
+
+
+@pytest.mark.parametrize("bname", BACKENDS)
+def test_windows_add_non_finite_and_bool(bname):
+    be = _backend(bname)
+    rng = np.random.default_rng(4)
+    shape, kernel, stride, dilation = (2, 9, 8), (3, 2), (2, 3), (1, 2)
+    for dtype in ("float32", "float64"):
+        cols = _sprinkle(rng, _finite(rng, (2, 3, 2, 4, 2), dtype))
+        got = _host(be, be.ns.windows_add(shape, be.from_host(cols), kernel, stride, dilation))
+        want = _windows_add_reference(shape, cols, kernel, stride, dilation)
+        np.testing.assert_allclose(got, want, rtol=1e-6, equal_nan=True)
+        touched = _windows_add_reference(shape, np.ones(cols.shape, bool), kernel, stride,
+                                         dilation)
+        assert (got[~touched] == 0).all() and not np.signbit(got[~touched]).any()
+    cols = rng.random((2, 3, 2, 4, 2)) < 0.3
+    got = _host(be, be.ns.windows_add(shape, be.from_host(cols), kernel, stride, dilation))
+    np.testing.assert_array_equal(got, _windows_add_reference(shape, cols, kernel, stride,
+                                                              dilation))
+
+
+@pytest.mark.parametrize("bname", BACKENDS)
+def test_windows_errors_name_what_was_given(bname):
+    be = _backend(bname)
+    x = be.from_host(np.zeros((2, 5, 6)))
+    with pytest.raises(ValueError, match=r"1 <= n <= 3.*kernel \(1, 1, 1, 1\)"):
+        be.ns.windows(x, (1, 1, 1, 1), (1, 1, 1, 1), (1, 1, 1, 1))
+    with pytest.raises(ValueError, match=r"one length.*stride \(1,\)"):
+        be.ns.windows(x, (2, 2), (1,), (1, 1))
+    with pytest.raises(ValueError, match=r"positive.*dilation \(0, 1\)"):
+        be.ns.windows(x, (2, 2), (1, 1), (0, 1))
+    with pytest.raises(TypeError, match="kernel must be a tuple of ints, got 2"):
+        be.ns.windows(x, 2, (1,), (1,))
+    with pytest.raises(ValueError, match=r"cols must have shape \(2, 2, 2, 4, 5\).*\(2, 2, 2, 5, 5\)"):
+        be.ns.windows_add((2, 5, 6), be.from_host(np.zeros((2, 2, 2, 5, 5))), (2, 2), (1, 1),
+                          (1, 1))
+    with pytest.raises(ValueError, match="negative size"):
+        be.ns.windows_add((2, -1), be.from_host(np.zeros((2, 1, 0))), (1,), (1,), (1,))
+
+
+def test_registered_windows_kernels_are_checked():
+    import array_api_compat.numpy as xp_np
+    it.register_backend("bad-windows", xp_np, kernels={
+        "windows": lambda x, kernel, stride, dilation: x,
+        "windows_add": lambda shape, cols, kernel, stride, dilation: np.zeros(shape, np.float32)})
+    try:
+        be = it.get_backend("bad-windows")
+        assert be.kernel_paths["windows"] == be.kernel_paths["windows_add"] == "registered"
+        with pytest.raises(RuntimeError, match=r"'windows'.*input x itself.*\(2, 2, 3\)"):
+            be.ns.windows(np.zeros((2, 4)), (2,), (1,), (1,))
+        with pytest.raises(RuntimeError, match=r"'windows_add'.*float32.*float64"):
+            be.ns.windows_add((2, 4), np.zeros((2, 2, 3)), (2,), (1,), (1,))
+    finally:
+        it.backends._FACTORIES.pop("bad-windows", None)
+        it.backends._INSTANCES.pop("bad-windows", None)
+
+
+def test_windows_add_on_a_namespace_without_item_assignment():
+    """JAX arrays take no item assignment: the fallback spreads each offset with zeros."""
+    jnp = pytest.importorskip("jax.numpy")
+    it.register_backend("test-windows-jax", jnp)
+    try:
+        be = it.get_backend("test-windows-jax")
+        assert not be.mutable
+        rng = np.random.default_rng(5)
+        for shape, kernel, stride, dilation in (WINDOWS[2], WINDOWS[6]):
+            want = _windows_reference(np.zeros(shape), kernel, stride, dilation)
+            cols = rng.standard_normal(want.shape).astype(np.float32)
+            got = _host(be, be.ns.windows_add(shape, be.from_host(cols), kernel, stride, dilation))
+            np.testing.assert_allclose(got, _windows_add_reference(shape, cols, kernel, stride,
+                                                                   dilation), rtol=1e-5,
+                                       atol=1e-5)
+    finally:
+        it.backends._FACTORIES.pop("test-windows-jax", None)
+        it.backends._INSTANCES.pop("test-windows-jax", None)
+
+
+def test_windows_twins_agree_and_differentiate(be):
+    """The twins give the kernels' results and are each other's gradients, to second order
+    (gradcheck and gradgradcheck in float64)."""
+    rng = np.random.default_rng(6)
+    x = it.asarray(rng.standard_normal((2, 3, 6, 5))).requires_grad_()
+    args = ((3, 2), (2, 1), (1, 2))
+    w = it.windows(x, *args)
+    np.testing.assert_array_equal(to_np(w), np.asarray(be.to_host(be.ns.windows(x._data, *args))))
+    c = it.asarray(rng.standard_normal(tuple(w.shape))).requires_grad_()
+    np.testing.assert_array_equal(to_np(it.windows_add((2, 3, 6, 5), c, *args)),
+                                  np.asarray(be.to_host(be.ns.windows_add((2, 3, 6, 5), c._data,
+                                                                          *args))))
+    small = it.asarray(rng.standard_normal((1, 2, 4, 4))).requires_grad_()
+    assert it.autograd.gradcheck(lambda t: it.windows(t, *args) ** 2, (small,))
+    assert it.autograd.gradgradcheck(lambda t: it.windows(t, *args) ** 2, (small,))
+    cs = it.asarray(rng.standard_normal((1, 2, 3, 2, 1, 2))).requires_grad_()
+    assert it.autograd.gradcheck(lambda t: it.windows_add((1, 2, 4, 4), t, *args) ** 2, (cs,))
+    assert it.autograd.gradgradcheck(lambda t: it.windows_add((1, 2, 4, 4), t, *args) ** 2, (cs,))
+
+
+def test_windows_twin_refuses_writes_and_sees_in_place_changes(be):
+    x = it.arange(12.0).reshape(3, 4).requires_grad_()
+    y = x * 1
+    w = it.windows(y, (2,), (1,), (1,))
+    with pytest.raises(RuntimeError, match="read-only"):
+        w.add_(1)
+    z = (w * w).sum()
+    y.mul_(2)
+    with pytest.raises(RuntimeError):
+        z.backward()

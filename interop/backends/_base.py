@@ -11,7 +11,9 @@ A :class:`Backend` is one Array API namespace on one device. It owns
   module, or the pure-standard fallback here, in that order of preference.
 """
 
+import itertools
 import math
+import operator
 import types
 import warnings
 
@@ -21,7 +23,7 @@ from .. import dtypes as _dt
 from .._device import device as _device_cls
 from ._dlpack import CapsuleProducer, capsule_info, is_capsule
 from ._format import format_array
-from ._kernels import KERNELS, check_kernels, segment_add
+from ._kernels import KERNELS, check_kernels, segment_add, window_counts
 
 __all__ = ["Backend", "BackendUnavailable", "HostRNG", "REQUIRED_FUNCTIONS"]
 
@@ -332,14 +334,19 @@ class Backend:
             if name == "sum_to":
                 _sum_to_axes(tuple(x.shape), args[0])     # (raises for a shape x cannot reach)
             out = fn(x, *args)
-            shape = tuple(args[0]) if name == "sum_to" else tuple(x.shape)
+            if name == "windows_add":                    # (x is the shape here)
+                shape, dtype = tuple(x), args[0].dtype
+            elif name == "windows":
+                shape, dtype = _windows_shape(tuple(x.shape), *args), x.dtype
+            else:
+                shape, dtype = tuple(args[0]) if name == "sum_to" else tuple(x.shape), x.dtype
             if (out is x or tuple(getattr(out, "shape", ())) != shape
-                    or getattr(out, "dtype", None) != x.dtype):
+                    or getattr(out, "dtype", None) != dtype):
                 got = ("the input x itself" if out is x else f"{type(out).__name__} of shape "
                        f"{getattr(out, 'shape', None)} and dtype {getattr(out, 'dtype', None)}")
                 raise RuntimeError(f"kernel {name!r} registered for backend {self.name!r} returned "
                                    f"{got}; expected a new array of shape {shape} and dtype "
-                                   f"{x.dtype} ({KERNELS[name].signature})")
+                                   f"{dtype} ({KERNELS[name].signature})")
             return out
         return run
 
@@ -411,6 +418,31 @@ class Backend:
         if tuple(x.shape) == shape:
             return x
         return self._kernels["sum_to"](x, shape)
+
+    def windows(self, x, kernel, stride, dilation):
+        """The sliding windows of ``x`` over its last ``len(kernel)`` dims, shaped
+        ``x.shape[:-n] + kernel + out`` (im2col before the copy; may be a view of ``x``:
+        never write into it; kernel table: ``KERNELS["windows"]``)."""
+        kernel, stride, dilation = _window_args(x.ndim, kernel, stride, dilation, "windows")
+        return self._kernels["windows"](x, kernel, stride, dilation)
+
+    def windows_add(self, shape, cols, kernel, stride, dilation):
+        """The adjoint of ``windows``: zeros of ``shape`` with every entry of ``cols`` added
+        where ``windows`` reads it from (col2im; kernel table: ``KERNELS["windows_add"]``)."""
+        try:
+            shape = tuple(operator.index(n) for n in shape)
+        except TypeError:
+            raise TypeError(f"windows_add: shape must be a tuple of ints, got {shape!r}") from None
+        if any(n < 0 for n in shape):
+            raise ValueError(f"windows_add: shape {shape} has a negative size")
+        kernel, stride, dilation = _window_args(len(shape), kernel, stride, dilation,
+                                                "windows_add")
+        want = _windows_shape(shape, kernel, stride, dilation)
+        if tuple(cols.shape) != want:
+            raise ValueError(f"windows_add: cols must have shape {want} (the windows of an array "
+                             f"of shape {shape} with kernel {kernel}, stride {stride} and "
+                             f"dilation {dilation}); got shape {tuple(cols.shape)}")
+        return self._kernels["windows_add"](shape, cols, kernel, stride, dilation)
 
     # ---- argument checks shared by every implementation
 
@@ -629,6 +661,56 @@ class Backend:
                                      tuple(shape)))
         return tuple(coords)
 
+    def _fallback_windows(self, x, kernel, stride, dilation):
+        # One strided slice per kernel offset, stacked: (*lead, K, *out), then split K.
+        xp = self.xp
+        n = len(kernel)
+        shape = _windows_shape(tuple(x.shape), kernel, stride, dilation)
+        if math.prod(shape) == 0:
+            return xp.zeros(shape, dtype=x.dtype, **self.device_kwargs)
+        lead = x.ndim - n
+        out = shape[lead + n:]
+        pieces = [x[_window_key(lead, k, out, stride, dilation)]
+                  for k in itertools.product(*map(range, kernel))]
+        return xp.reshape(xp.stack(pieces, axis=lead), shape)
+
+    def _fallback_windows_add(self, shape, cols, kernel, stride, dilation):
+        # The sum over kernel offsets of one strided-slice add each (no scatter); namespaces
+        # whose arrays take no item assignment spread each offset's slice with zeros instead.
+        xp = self.xp
+        n = len(kernel)
+        lead = len(shape) - n
+        out = tuple(cols.shape[lead + n:])
+        acc = xp.zeros(shape, dtype=cols.dtype, **self.device_kwargs)
+        if math.prod(cols.shape) == 0:
+            return acc
+        add = xp.logical_or if self.dtype_of(cols) is _dt.bool else xp.add
+        for k in itertools.product(*map(range, kernel)):
+            piece = cols[(slice(None),) * lead + k + (Ellipsis,)]
+            if self.mutable:
+                key = _window_key(lead, k, out, stride, dilation)
+                acc[key] = add(acc[key], piece)
+            else:
+                for i in range(n):
+                    piece = self._spread(piece, lead + i, shape[lead + i], k[i] * dilation[i],
+                                         stride[i])
+                acc = add(acc, piece)
+        return acc
+
+    def _spread(self, a, axis, size, start, step):
+        """``a`` placed along ``axis`` at ``start, start + step, ...`` in zeros of length
+        ``size`` there (standard functions only, no item assignment)."""
+        xp = self.xp
+        m = a.shape[axis]
+        if step > 1 and m > 1:
+            a = xp.stack([a] + [xp.zeros_like(a)] * (step - 1), axis=axis + 1)
+            a = xp.reshape(a, tuple(a.shape[:axis]) + (m * step,) + tuple(a.shape[axis + 2:]))
+            a = a[(slice(None),) * axis + (slice(0, (m - 1) * step + 1), Ellipsis)]
+        rest = size - start - a.shape[axis]
+        parts = [xp.zeros(tuple(a.shape[:axis]) + (w,) + tuple(a.shape[axis + 1:]), dtype=a.dtype,
+                          **self.device_kwargs) for w in (start, rest)]
+        return xp.concat([parts[0], a, parts[1]], axis=axis)
+
     # --------------------------------------------------------------------- RNG
     def make_rng(self, seed):
         """A fresh random source seeded with ``seed``; see :class:`HostRNG`."""
@@ -665,6 +747,39 @@ def _axis(dim, ndim, op):
         raise IndexError(f"{op}: dim {dim} is out of range for an array of {ndim} dims "
                          f"(expected one in [{-n}, {n - 1}])")
     return d + n if d < 0 else d
+
+
+def _window_args(ndim, kernel, stride, dilation, op):
+    """``kernel``, ``stride`` and ``dilation`` as tuples of one length n in ``[1, ndim]`` of
+    positive Python ints; errors name what was given."""
+    out = []
+    for name, v in (("kernel", kernel), ("stride", stride), ("dilation", dilation)):
+        try:
+            out.append(tuple(operator.index(k) for k in v))
+        except TypeError:
+            raise TypeError(f"{op}: {name} must be a tuple of ints, got {v!r}") from None
+    n = len(out[0])
+    if not 1 <= n <= ndim or any(len(t) != n for t in out):
+        raise ValueError(f"{op}: kernel, stride and dilation must be tuples of one length n with "
+                         f"1 <= n <= {ndim} (the dims of the array); got kernel {out[0]}, stride "
+                         f"{out[1]}, dilation {out[2]}")
+    if any(k <= 0 for t in out for k in t):
+        raise ValueError(f"{op}: kernel, stride and dilation must be positive; got kernel "
+                         f"{out[0]}, stride {out[1]}, dilation {out[2]}")
+    return tuple(out)
+
+
+def _windows_shape(shape, kernel, stride, dilation):
+    """The shape ``windows`` gives for an array of ``shape``: lead dims, kernel, counts."""
+    n = len(kernel)
+    return (tuple(shape[:len(shape) - n]) + tuple(kernel)
+            + window_counts(shape[len(shape) - n:], kernel, stride, dilation))
+
+
+def _window_key(lead, k, out, stride, dilation):
+    """The strided slice of an array that kernel offset ``k`` of its windows reads."""
+    return (slice(None),) * lead + tuple(
+        slice(i * d, i * d + (o - 1) * s + 1, s) for i, o, s, d in zip(k, out, stride, dilation))
 
 
 def _sum_to_axes(xshape, shape):

@@ -1,6 +1,6 @@
 """The ``cuda:N`` backends: CuPy through array-api-compat, one backend per GPU."""
 
-from ._base import Backend, BackendUnavailable, HostRNG
+from ._base import Backend, BackendUnavailable, HostRNG, _windows_shape
 
 _INSTALL = 'pip install "interop[cuda12]" (CUDA 12) or pip install "interop[cuda13]" (CUDA 13)'
 
@@ -48,7 +48,16 @@ class CupyBackend(Backend):
     # (float32, int32, ...): other dtypes (int64, bool, complex, ...) take the fallback.
     def native_kernels(self):
         return {"add_at": self._add_at, "index_add": self._index_add,
-                "scatter_add": self._scatter_add}
+                "scatter_add": self._scatter_add, "windows": self._windows}
+
+    def _windows(self, x, kernel, stride, dilation):
+        # A strided view (no copy), as on NumPy; windows_add is the fallback's strided adds.
+        shape = _windows_shape(tuple(x.shape), kernel, stride, dilation)
+        n = len(kernel)
+        st = x.strides[x.ndim - n:]
+        strides = (x.strides[:x.ndim - n] + tuple(t * d for t, d in zip(st, dilation))
+                   + tuple(t * s for t, s in zip(st, stride)))
+        return self.cupy.lib.stride_tricks.as_strided(x, shape, strides)
 
     def _scatter(self, x, key, values):
         """``x`` copied with ``values`` scatter-added at ``key``, or None where CuPy lacks an

@@ -18,7 +18,7 @@ one exception is ``sum_to``, which returns ``x`` itself when there is nothing to
 from collections import namedtuple
 import inspect
 
-__all__ = ["Kernel", "KERNELS", "check_kernels", "segment_add"]
+__all__ = ["Kernel", "KERNELS", "check_kernels", "segment_add", "window_counts"]
 
 
 Kernel = namedtuple("Kernel", "signature semantics twin")
@@ -72,6 +72,29 @@ KERNELS = {
         "x itself when x.shape == shape, else a new array of that shape and x's dtype. x is "
         "unchanged.",
         "interop.sum_to"),
+    "windows": Kernel(
+        "windows(x, kernel, stride, dilation)",
+        "The sliding windows of x over its last n = len(kernel) dims (im2col before the copy): "
+        "an array of shape x.shape[:-n] + kernel + out with result[..., k_1..k_n, o_1..o_n] = "
+        "x[..., o_1 * stride[0] + k_1 * dilation[0], ..., o_n * stride[n-1] + k_n * "
+        "dilation[n-1]], where out[i] = (x.shape[-n + i] - dilation[i] * (kernel[i] - 1) - 1) "
+        "// stride[i] + 1, or 0 where the dilated kernel is longer than the dim (then the "
+        "result is empty). kernel, stride and dilation are tuples of n positive ints, "
+        "1 <= n <= x.ndim. The result may be a view of x whose windows overlap in memory: "
+        "never write into it. x is unchanged.",
+        "interop.windows"),
+    "windows_add": Kernel(
+        "windows_add(shape, cols, kernel, stride, dilation)",
+        "The adjoint of windows (col2im): a new array of shape `shape` and cols' dtype, zero "
+        "except that every entry of cols is added at the position of an array of that shape "
+        "that windows would read it from, entries of overlapping windows accumulating. cols "
+        "has the shape windows gives for an array of `shape` (shape[:-n] + kernel + out); "
+        "kernel, stride and dilation as for windows. Each position receives the sum of the "
+        "entries added there and is zero where nothing is added; an inf or nan touches only "
+        "its own position. The order of the sum within one position is unspecified, so float "
+        "results may differ between backends in the last bits; on bool cols adding is logical "
+        "or. cols is unchanged.",
+        "interop.windows_add"),
 }
 
 # What a native or registered implementation is handed: the table's arguments after the
@@ -79,7 +102,9 @@ KERNELS = {
 IMPLEMENTATION_ARGUMENTS = (
     "dim in [0, x.ndim) (0 for a 0-d x); index entries in [0, n); values, source and src "
     "arrays of x's dtype (never Python scalars); src cut to index's shape; key a tuple; "
-    "sum_to only when x.shape differs from shape.")
+    "sum_to only when x.shape differs from shape; kernel, stride and dilation tuples of one "
+    "length n of positive Python ints, n at most x.ndim (len(shape) for windows_add), and cols "
+    "of the shape windows gives for `shape`.")
 
 
 def check_kernels(kernels, who):
@@ -148,3 +173,10 @@ def segment_add(xp, x, pos, values, device_kwargs):
     hit = end > start
     total = xp.take(v, xp.where(hit, end - 1, xp.zeros_like(end)), axis=0)
     return xp.where(xp.reshape(hit, (k,) + row), add(x, total), x)
+
+
+def window_counts(size, kernel, stride, dilation):
+    """How many windows fit along each dim: ``out`` of the ``windows`` kernel for the last
+    ``len(kernel)`` dims of sizes ``size`` (0 where the dilated kernel does not fit)."""
+    return tuple(max(0, (n - d * (k - 1) - 1) // s + 1)
+                 for n, k, s, d in zip(size, kernel, stride, dilation))

@@ -1,11 +1,12 @@
 """The ``cpu`` backend: NumPy through array-api-compat, with native kernels."""
 
+import itertools
 import math
 
 import numpy as np
 import array_api_compat.numpy as xp_numpy
 
-from ._base import Backend, _sum_to_axes
+from ._base import Backend, _sum_to_axes, _window_key, _windows_shape
 
 # Large arrays that interop allocates itself (creation functions, copies of imported data,
 # random draws) start on a 64-byte boundary: JAX imports a DLPack buffer without a copy only
@@ -89,7 +90,8 @@ class NumpyBackend(Backend):
     def native_kernels(self):
         return {"getitem": self._getitem_native_first, "add_at": self._add_at,
                 "index_add": self._index_add, "scatter_add": self._scatter_add,
-                "sum_to": self._sum_to}
+                "sum_to": self._sum_to, "windows": self._windows,
+                "windows_add": self._windows_add}
 
     def _sum_to(self, x, shape):
         lead, axes = _sum_to_axes(x.shape, shape)
@@ -121,6 +123,45 @@ class NumpyBackend(Backend):
         out = np.array(x, copy=True)
         np.add.at(out, self._scatter_coords(dim, index), src)
         return out
+
+    def _windows(self, x, kernel, stride, dilation):
+        # A read-only strided view: no copy until a reshape needs one (before the matmul).
+        shape = _windows_shape(x.shape, kernel, stride, dilation)
+        n = len(kernel)
+        st = x.strides[x.ndim - n:]
+        strides = (x.strides[:x.ndim - n] + tuple(t * d for t, d in zip(st, dilation))
+                   + tuple(t * s for t, s in zip(st, stride)))
+        return np.lib.stride_tricks.as_strided(x, shape, strides, writeable=False)
+
+    def _windows_add(self, shape, cols, kernel, stride, dilation):
+        # One strided add per kernel offset (+= on bools is logical or); an assignment where
+        # no two windows share a position (3x faster), into an uninitialized array where they
+        # also cover it all. The lead dims are laid out in cols' memory order (a conv's
+        # gradient arrives channel-major), so each add runs along both operands' rows.
+        lead = len(shape) - len(kernel)
+        counts = cols.shape[lead + len(kernel):]
+        disjoint = all(_injective(o, k, s, d) for o, k, s, d in zip(counts, kernel, stride,
+                                                                    dilation))
+        tiled = disjoint and all(o * k == n for o, k, n in zip(counts, kernel, shape[lead:]))
+        order = sorted(range(lead), key=lambda a: -cols.strides[a])
+        cols = cols.transpose(order + list(range(lead, cols.ndim)))
+        layout = tuple(shape[a] for a in order) + tuple(shape[lead:])
+        if tiled and cols.size:
+            buf = self.empty(layout, cols.dtype)
+        else:
+            buf = self.full(layout, 0, cols.dtype)
+        if cols.size:
+            for k in itertools.product(*map(range, kernel)):
+                key = _window_key(lead, k, counts, stride, dilation)
+                piece = cols[(slice(None),) * lead + k]
+                if disjoint:
+                    buf[key] = piece
+                else:
+                    buf[key] += piece
+        if order == list(range(lead)):
+            return buf
+        inverse = [order.index(a) for a in range(lead)]
+        return np.ascontiguousarray(buf.transpose(inverse + list(range(lead, len(shape)))))
 
     def ascontiguous(self, array):
         return np.ascontiguousarray(array)
@@ -164,3 +205,11 @@ class NumpyRNG:
 
 def make_numpy_backend():
     return NumpyBackend()
+
+
+def _injective(count, kernel, stride, dilation):
+    """Whether windows along one dim (``count`` of them) read each position at most once:
+    no offset difference t in [1, kernel) moves by a whole number of strides that another
+    window starts at."""
+    return all((t * dilation) % stride or t * dilation // stride >= count
+               for t in range(1, kernel))

@@ -1,0 +1,473 @@
+"""Convolution and pooling against PyTorch: conv1d/2d/3d, conv_transpose1d/2d/3d,
+unfold/fold, max/avg/lp/adaptive pooling (functional and modules): outputs, indices, input
+and parameter gradients over strides, paddings, dilations, groups, ceil_mode, float32 and
+float64, unbatched and empty batches; ties, NaN and -inf in max pooling; gradients of
+gradients; default-init statistics, reprs and the errors for bad input."""
+
+import math
+
+import numpy as np
+import pytest
+
+import interop as it
+from interop import nn
+import interop.nn.functional as F
+from helpers import to_np
+from nn_twin import assert_same, check_function, check_module
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+TNN = torch.nn
+
+
+def _rand(shape, dtype="float32", seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+
+
+def _ties(shape, dtype="float32", seed=0):
+    """Small integers as floats: windows full of equal maxima."""
+    return np.random.default_rng(seed).integers(0, 3, shape).astype(dtype)
+
+
+# ------------------------------------------------------------------------- convolution
+
+CONV = [
+    # (n, input shape, weight shape, keyword arguments)
+    (1, (2, 4, 9), (6, 4, 3), {}),
+    (1, (2, 4, 9), (6, 4, 3), dict(stride=2, padding=1)),
+    (1, (2, 4, 10), (6, 2, 4), dict(groups=2, dilation=2, padding="same")),
+    (1, (3, 9), (6, 3, 2), dict(padding="valid", stride=(3,))),
+    (2, (2, 4, 7, 6), (6, 4, 3, 2), {}),
+    (2, (2, 4, 7, 6), (6, 4, 3, 2), dict(stride=(2, 1), padding=(1, 2))),
+    (2, (2, 4, 7, 6), (6, 2, 3, 3), dict(groups=2, dilation=(2, 1), padding=1)),
+    (2, (2, 4, 7, 6), (8, 1, 2, 3), dict(groups=4, padding="same", dilation=2)),
+    (2, (4, 7, 6), (3, 4, 3, 3), dict(stride=3, padding=2)),
+    (2, (0, 4, 7, 6), (6, 4, 3, 2), dict(padding=1)),
+    (3, (1, 2, 5, 4, 5), (3, 2, 2, 3, 2), {}),
+    (3, (2, 2, 5, 4, 5), (4, 1, 3, 2, 2), dict(stride=2, padding=(1, 0, 1), groups=2)),
+]
+
+
+@pytest.mark.parametrize("case", CONV, ids=lambda c: f"{c[0]}d-{c[1]}-{c[3]}")
+@pytest.mark.parametrize("bias", [True, False])
+def test_conv_matches_pytorch(be, case, bias):
+    n, xs, ws, kw = case
+    fn = f"conv{n}d"
+    args = (_rand(xs), _rand(ws, seed=1), _rand((ws[0],), seed=2) if bias else None)
+    check_function(getattr(F, fn), getattr(TF, fn), *args, **kw)
+
+
+@pytest.mark.parametrize("case", CONV[::3], ids=lambda c: f"{c[0]}d-{c[3]}")
+def test_conv_float64_matches_pytorch(be, case):
+    n, xs, ws, kw = case
+    fn = f"conv{n}d"
+    check_function(getattr(F, fn), getattr(TF, fn), _rand(xs, "float64"),
+                   _rand(ws, "float64", 1), _rand((ws[0],), "float64", 2), **kw)
+
+
+def test_conv_weight_only_gradient(be):
+    """An input that needs no gradient: only the weight's matmul runs in backward."""
+    x = it.asarray(_rand((2, 3, 5, 5)))
+    w = it.asarray(_rand((4, 3, 3, 3), seed=1)).requires_grad_()
+    F.conv2d(x, w).sum().backward()
+    xt = torch.from_numpy(_rand((2, 3, 5, 5)))
+    wt = torch.from_numpy(_rand((4, 3, 3, 3), seed=1)).requires_grad_()
+    TF.conv2d(xt, wt).sum().backward()
+    assert_same(w.grad, wt.grad, "weight gradient")
+
+
+CONV_T = [
+    (1, (2, 4, 5), (4, 3, 3), {}),
+    (1, (2, 4, 5), (4, 2, 3), dict(stride=2, padding=1, output_padding=1, groups=2)),
+    (1, (4, 6), (4, 3, 2), dict(dilation=3, output_padding=2, stride=1)),
+    (2, (2, 4, 4, 5), (4, 3, 3, 2), {}),
+    (2, (2, 4, 4, 5), (4, 3, 3, 3), dict(stride=(2, 3), padding=(1, 2), output_padding=(1, 2))),
+    (2, (2, 4, 4, 5), (4, 1, 2, 3), dict(groups=4, dilation=2, padding=1)),
+    (2, (0, 4, 4, 5), (4, 3, 3, 2), dict(stride=2)),
+    (3, (1, 2, 3, 4, 3), (2, 2, 2, 3, 2), dict(stride=2, padding=1, output_padding=(1, 0, 1))),
+]
+
+
+@pytest.mark.parametrize("case", CONV_T, ids=lambda c: f"{c[0]}d-{c[1]}-{c[3]}")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_conv_transpose_matches_pytorch(be, case, dtype):
+    n, xs, ws, kw = case
+    fn = f"conv_transpose{n}d"
+    groups = kw.get("groups", 1)
+    check_function(getattr(F, fn), getattr(TF, fn), _rand(xs, dtype), _rand(ws, dtype, 1),
+                   _rand((ws[1] * groups,), dtype, 2), **kw)
+
+
+@pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=(2, 3), stride=(2, 1)),
+                                dict(kernel_size=3, dilation=2, padding=1, stride=2)])
+@pytest.mark.parametrize("shape", [(2, 3, 7, 6), (3, 7, 6)])
+def test_unfold_and_fold_match_pytorch(be, kw, shape):
+    cols, _ = check_function(F.unfold, TF.unfold, _rand(shape), **kw)
+    check_function(F.fold, TF.fold, _rand(tuple(cols.shape), seed=1), output_size=(7, 6), **kw)
+
+
+def test_fold_is_the_adjoint_of_unfold(be):
+    x, c = _rand((2, 3, 6, 5), "float64"), _rand((2, 3 * 6, 9), "float64", 1)
+    kw = dict(kernel_size=(3, 2), dilation=(1, 2), padding=1, stride=2)
+    left = float((F.unfold(it.asarray(x), **kw) * it.asarray(c)).sum())
+    right = float((it.asarray(x) * F.fold(it.asarray(c), (6, 5), **kw)).sum())
+    assert math.isclose(left, right, rel_tol=1e-12)
+
+
+# ---------------------------------------------------------------------------- max pooling
+
+MAX_POOL = [
+    (1, (2, 3, 9), dict(kernel_size=3, stride=2, padding=1)),
+    (1, (2, 3, 9), dict(kernel_size=2)),
+    (1, (3, 10), dict(kernel_size=3, stride=1, dilation=2, ceil_mode=True)),
+    (2, (2, 3, 8, 8), dict(kernel_size=2)),
+    (2, (2, 3, 7, 8), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)),
+    (2, (2, 3, 7, 8), dict(kernel_size=(2, 3), stride=(1, 2), dilation=(2, 1), padding=(1, 1))),
+    (2, (3, 5, 6), dict(kernel_size=2, stride=1)),
+    (2, (0, 3, 6, 6), dict(kernel_size=2)),
+    (3, (1, 2, 5, 4, 5), dict(kernel_size=2)),
+    (3, (1, 2, 5, 4, 5), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)),
+]
+
+
+@pytest.mark.parametrize("case", MAX_POOL, ids=lambda c: f"{c[0]}d-{c[1]}-{c[2]}")
+@pytest.mark.parametrize("indices", [False, True])
+@pytest.mark.parametrize("data", [_rand, _ties])
+def test_max_pool_matches_pytorch(be, case, indices, data):
+    """Random values, and small integers (ties: the gradient goes to the first maximum)."""
+    n, shape, kw = case
+    fn = f"max_pool{n}d"
+    check_function(getattr(F, fn), getattr(TF, fn), data(shape), return_indices=indices, **kw)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_max_pool_nan_and_inf_match_pytorch(be, dtype):
+    """A window with NaNs gives NaN, its gradient to the last NaN; -inf inputs beside -inf
+    padding send the gradient to the first real element."""
+    x = _rand((1, 2, 6, 7), dtype)
+    x[0, 0, 1, 1] = x[0, 0, 0, 1] = x[0, 1, 4, 4] = np.nan
+    x[0, 1, :3, :3] = -np.inf
+    for kw in (dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
+               dict(kernel_size=3, stride=1, padding=1, return_indices=True)):
+        check_function(F.max_pool2d, TF.max_pool2d, x, **kw)
+    check_function(F.max_pool1d, TF.max_pool1d, x[0], kernel_size=2, stride=1, padding=1,
+                   return_indices=True)
+
+
+def test_max_pool_with_indices_functions(be):
+    x = _rand((2, 3, 6, 6))
+    check_function(F.max_pool2d_with_indices, TF.max_pool2d_with_indices, x, 3, 2, 1)
+    check_function(F.max_pool1d_with_indices, TF.max_pool1d_with_indices, x[0], 2)
+
+
+# ------------------------------------------------------------------------ average pooling
+
+AVG_POOL = [
+    (1, (2, 3, 9), dict(kernel_size=3, stride=2, padding=1)),
+    (1, (3, 10), dict(kernel_size=4, stride=3, padding=2, ceil_mode=True,
+                      count_include_pad=False)),
+    (2, (2, 3, 8, 8), dict(kernel_size=2)),
+    (2, (2, 3, 7, 8), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)),
+    (2, (2, 3, 7, 8), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True,
+                           count_include_pad=False)),
+    (2, (2, 3, 7, 8), dict(kernel_size=(2, 3), stride=(3, 1), padding=(1, 1),
+                           divisor_override=5)),
+    (2, (0, 3, 7, 8), dict(kernel_size=2)),
+    (3, (1, 2, 5, 4, 5), dict(kernel_size=2, stride=1)),
+    (3, (2, 5, 4, 5), dict(kernel_size=3, stride=2, padding=1, count_include_pad=False,
+                           ceil_mode=True)),
+]
+
+
+@pytest.mark.parametrize("case", AVG_POOL, ids=lambda c: f"{c[0]}d-{c[1]}-{c[2]}")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_avg_pool_matches_pytorch(be, case, dtype):
+    n, shape, kw = case
+    fn = f"avg_pool{n}d"
+    check_function(getattr(F, fn), getattr(TF, fn), _rand(shape, dtype), **kw)
+
+
+@pytest.mark.parametrize("n, shape, kw", [
+    (1, (2, 3, 9), dict(norm_type=2, kernel_size=3, stride=2)),
+    (1, (3, 9), dict(norm_type=3.0, kernel_size=2, ceil_mode=True)),
+    (2, (2, 3, 7, 8), dict(norm_type=2, kernel_size=(2, 3))),
+    (2, (2, 3, 7, 8), dict(norm_type=1.5, kernel_size=3, stride=2, ceil_mode=True)),
+    (3, (1, 2, 4, 5, 4), dict(norm_type=2, kernel_size=2)),
+])
+def test_lp_pool_matches_pytorch(be, n, shape, kw):
+    fn = f"lp_pool{n}d"
+    check_function(getattr(F, fn), getattr(TF, fn), np.abs(_rand(shape)) + 0.1, **kw)
+
+
+# ----------------------------------------------------------------------- adaptive pooling
+
+ADAPTIVE = [
+    (1, (2, 3, 9), 4),
+    (1, (3, 7), 7),
+    (1, (2, 3, 5), 8),
+    (2, (2, 3, 7, 9), (3, 4)),
+    (2, (2, 3, 7, 9), (None, 2)),
+    (2, (3, 6, 6), 1),
+    (2, (2, 3, 5, 4), (7, 6)),
+    (2, (0, 3, 6, 6), 2),
+    (3, (1, 2, 5, 4, 6), (2, 3, 4)),
+]
+
+
+@pytest.mark.parametrize("case", ADAPTIVE, ids=lambda c: f"{c[0]}d-{c[1]}-{c[2]}")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_adaptive_avg_pool_matches_pytorch(be, case, dtype):
+    n, shape, size = case
+    fn = f"adaptive_avg_pool{n}d"
+    check_function(getattr(F, fn), getattr(TF, fn), _rand(shape, dtype), size)
+
+
+@pytest.mark.parametrize("case", ADAPTIVE, ids=lambda c: f"{c[0]}d-{c[1]}-{c[2]}")
+@pytest.mark.parametrize("data", [_rand, _ties])
+def test_adaptive_max_pool_matches_pytorch(be, case, data):
+    n, shape, size = case
+    fn = f"adaptive_max_pool{n}d"
+    check_function(getattr(F, fn), getattr(TF, fn), data(shape), size, return_indices=True)
+    check_function(getattr(F, fn), getattr(TF, fn), data(shape), size)
+
+
+def test_adaptive_max_pool_nan_matches_pytorch(be):
+    x = _rand((1, 2, 5, 7))
+    x[0, 0, 1, 2] = x[0, 0, 2, 2] = x[0, 1, 4, 6] = np.nan
+    check_function(F.adaptive_max_pool2d, TF.adaptive_max_pool2d, x, (3, 4), True)
+
+
+# ------------------------------------------------------------------- second order
+
+def test_conv_and_pool_double_backward_match_pytorch(be):
+    x, w = _rand((2, 3, 6, 6), "float64"), _rand((4, 3, 3, 3), "float64", 1)
+
+    def run(lib, fns):
+        xt, wt = (lib.asarray(a.copy()).requires_grad_() for a in (x, w))
+        h = fns.conv2d(xt, wt, stride=2, padding=1)
+        y = (fns.max_pool2d(h.tanh(), 2, 1) + fns.avg_pool2d(h ** 2, 2, 1)).sum()
+        gx, gw = lib.autograd.grad(y, (xt, wt), create_graph=True)
+        ((gx ** 2).sum() + (gw ** 3).sum()).backward()
+        return xt.grad, wt.grad
+
+    for o, t, name in zip(run(it, F), run(torch, TF), "xw"):
+        assert_same(o, t, f"second-order gradient of {name}")
+
+
+@pytest.mark.parametrize("fn, args", [
+    (lambda x, w: F.conv2d(x, w, stride=(2, 1), padding=1, dilation=(1, 2)), ((1, 2, 5, 6),
+                                                                            (3, 2, 2, 2))),
+    (lambda x, w: F.conv_transpose2d(x, w, stride=2, output_padding=1, groups=2),
+     ((1, 2, 3, 3), (2, 1, 2, 2))),
+    (lambda x: F.max_pool2d(x, 3, 2, 1), ((1, 2, 5, 5),)),
+    (lambda x: F.avg_pool2d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False),
+     ((1, 2, 5, 5),)),
+    (lambda x: F.adaptive_max_pool2d(x, (2, 3)), ((1, 1, 5, 4),)),
+])
+@pytest.mark.parametrize("backend", ["cpu", "strict"])
+def test_gradcheck_and_gradgradcheck(backend, fn, args):
+    """Finite differences in float64 on the NumPy and standard-only backends."""
+    with it.use_backend(backend):
+        inputs = tuple(it.asarray(_rand(s, "float64", i)).requires_grad_()
+                       for i, s in enumerate(args))
+        assert it.autograd.gradcheck(fn, inputs)
+        assert it.autograd.gradgradcheck(fn, inputs)
+
+
+# -------------------------------------------------------------------------------- modules
+
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_conv_modules_match_pytorch(be, n, mode):
+    cls = f"Conv{n}d"
+    kw = dict(kernel_size=3, stride=2, padding=1, padding_mode=mode, groups=2)
+    ours, theirs = getattr(nn, cls)(4, 6, **kw), getattr(TNN, cls)(4, 6, **kw)
+    check_module(ours, theirs, _rand((2, 4) + (6, 5, 4)[:n]))
+
+
+@pytest.mark.parametrize("padding", ["same", "valid", (1, 0)])
+def test_conv2d_module_padding_strings_and_dtype(be, padding):
+    kw = dict(kernel_size=(4, 3), padding=padding, padding_mode="reflect", dilation=(1, 2),
+              bias=False)
+    ours = nn.Conv2d(3, 2, **kw, dtype=it.float64)
+    theirs = TNN.Conv2d(3, 2, **kw, dtype=torch.float64)
+    check_module(ours, theirs, _rand((2, 3, 7, 8), "float64"))
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_conv_transpose_modules_match_pytorch(be, n):
+    cls = f"ConvTranspose{n}d"
+    kw = dict(kernel_size=3, stride=2, padding=1, output_padding=1, dilation=1)
+    ours, theirs = getattr(nn, cls)(4, 2, **kw), getattr(TNN, cls)(4, 2, **kw)
+    check_module(ours, theirs, _rand((2, 4) + (4, 3, 4)[:n]))
+
+
+def test_conv_transpose_output_size(be):
+    ours, theirs = nn.ConvTranspose2d(3, 2, 3, stride=3), TNN.ConvTranspose2d(3, 2, 3, stride=3)
+    for size in [(12, 13), (1, 2, 14, 12), [13, 14]]:
+        check_module(ours, theirs, _rand((1, 3, 4, 4)), output_size=size, grad=False)
+    with pytest.raises(ValueError, match=r"valid sizes range from \[12, 12\] to \[14, 14\]"):
+        ours(it.asarray(_rand((1, 3, 4, 4))), output_size=(20, 12))
+    with pytest.raises(ValueError, match="output_size must have 2 or 4 elements"):
+        ours(it.asarray(_rand((1, 3, 4, 4))), output_size=(12,))
+
+
+@pytest.mark.parametrize("make", [
+    lambda m: m.MaxPool1d(3, 2, 1), lambda m: m.MaxPool2d(2), lambda m: m.MaxPool2d(3, 2, 1,
+                                                                                   ceil_mode=True),
+    lambda m: m.MaxPool2d(2, return_indices=True), lambda m: m.MaxPool3d(2),
+    lambda m: m.AvgPool1d(3, 2, 1), lambda m: m.AvgPool2d(3, 2, 1, count_include_pad=False),
+    lambda m: m.AvgPool2d(2, divisor_override=3), lambda m: m.AvgPool3d(2, 1),
+    lambda m: m.LPPool1d(2, 3), lambda m: m.LPPool2d(2, (2, 3), 2), lambda m: m.LPPool3d(2, 2),
+    lambda m: m.AdaptiveAvgPool1d(3), lambda m: m.AdaptiveAvgPool2d((None, 2)),
+    lambda m: m.AdaptiveAvgPool3d(2), lambda m: m.AdaptiveMaxPool1d(4),
+    lambda m: m.AdaptiveMaxPool2d((3, 2), return_indices=True), lambda m: m.AdaptiveMaxPool3d(2),
+    lambda m: m.Unfold(2, padding=1), lambda m: m.Fold((4, 5), 2),
+])
+def test_pool_modules_match_pytorch_and_repr(be, make):
+    ours, theirs = make(nn), make(TNN)
+    assert repr(ours) == repr(theirs)
+    name = type(ours).__name__
+    n = int(name[-2]) if name[-2].isdigit() else 2
+    shape = (2, 3) + (6, 5, 4)[:n]
+    x = np.abs(_rand(shape)) + 0.1
+    if name == "Fold":
+        x = _rand((2, 12, 12))
+    check_module(ours, theirs, x)
+
+
+@pytest.mark.parametrize("make", [
+    lambda m: m.Conv2d(1, 32, 3),
+    lambda m: m.Conv2d(4, 8, (3, 5), stride=2, padding=1, dilation=2, groups=2, bias=False,
+                       padding_mode="reflect"),
+    lambda m: m.Conv1d(2, 4, 3, padding="same"),
+    lambda m: m.Conv3d(2, 4, (1, 2, 3), padding="valid"),
+    lambda m: m.ConvTranspose2d(4, 8, 3, stride=2, output_padding=1),
+    lambda m: m.ConvTranspose1d(4, 8, 3, groups=2, dilation=2, bias=False),
+    lambda m: m.ConvTranspose3d(2, 2, 2),
+])
+def test_conv_repr_and_attributes(be, make):
+    ours, theirs = make(nn), make(TNN)
+    assert repr(ours) == repr(theirs)
+    for name in ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation",
+                 "transposed", "output_padding", "groups", "padding_mode",
+                 "_reversed_padding_repeated_twice"):
+        assert getattr(ours, name) == getattr(theirs, name), name
+    assert {k: tuple(v.shape) for k, v in ours.state_dict().items()} == \
+        {k: tuple(v.shape) for k, v in theirs.state_dict().items()}
+
+
+def _same_distribution(ours, theirs, bound):
+    """Same mean, spread and range as PyTorch's draw (uniform on [-bound, bound])."""
+    a, b = to_np(ours).ravel().astype(np.float64), theirs.detach().numpy().ravel()
+    n = a.size
+    std = bound / math.sqrt(3)
+    assert abs(a.mean()) < 5 * std / math.sqrt(n) and abs(b.mean()) < 5 * std / math.sqrt(n)
+    assert abs(a.std() - b.std()) < 8 * std / math.sqrt(2 * n)
+    assert -bound <= a.min() and a.max() <= bound
+    assert a.max() > (1 - 30 / n) * bound and a.min() < -(1 - 30 / n) * bound
+
+
+@pytest.mark.parametrize("make, fan_in", [
+    (lambda m: m.Conv2d(64, 128, 3), 64 * 9),
+    (lambda m: m.Conv1d(32, 4096, 5, groups=4), 8 * 5),
+    (lambda m: m.ConvTranspose2d(32, 1024, 3, groups=2), 512 * 9),
+])
+def test_default_init_matches_pytorch(be, make, fan_in):
+    ours, theirs = make(nn), make(TNN)
+    bound = 1 / math.sqrt(fan_in)
+    _same_distribution(ours.weight, theirs.weight, bound)
+    _same_distribution(ours.bias, theirs.bias, bound)
+
+
+def test_factory_kwargs_and_reset(be):
+    c = nn.Conv2d(2, 3, 3, dtype=it.float64, device=be.name)
+    assert c.weight.dtype == it.float64 and c.bias.dtype == it.float64
+    assert c.weight.requires_grad and c.weight.is_leaf and c.weight.device == be.device
+    before = to_np(c.weight).copy()
+    c.reset_parameters()
+    assert not np.array_equal(before, to_np(c.weight))
+
+
+# --------------------------------------------------------------------------------- errors
+
+def _x(*shape):
+    return it.asarray(_rand(shape))
+
+
+@pytest.mark.parametrize("call, exc, match", [
+    (lambda: F.conv2d(_x(1, 5, 8, 8), _x(4, 3, 3, 3)), it.ShapeError,
+     r"expected input\[1, 5, 8, 8\] to have 3 channels, but got 5 channels instead"),
+    (lambda: F.conv2d(_x(1, 4, 8, 8), _x(4, 3, 3, 3), groups=2), it.ShapeError,
+     "groups=2.*to have 6 channels, but got 4"),
+    (lambda: F.conv2d(_x(8, 8), _x(4, 3, 3, 3)), it.ShapeError,
+     r"Expected 3D \(unbatched\) or 4D \(batched\) input to conv2d, but got input of size: "
+     r"\[8, 8\]"),
+    (lambda: F.conv2d(_x(1, 3, 8, 8), _x(4, 3, 3)), it.ShapeError, r"4-D weight.*\[4, 3, 3\]"),
+    (lambda: F.conv2d(_x(1, 6, 8, 8), _x(5, 3, 3, 3), groups=2), it.ShapeError,
+     "divisible by 2"),
+    (lambda: F.conv2d(_x(1, 3, 2, 2), _x(4, 3, 3, 3)), it.ShapeError,
+     r"\(2 x 2\).*\(3 x 3\).*can't be greater"),
+    (lambda: F.conv2d(_x(1, 3, 8, 8), _x(4, 3, 3, 3), stride=0), it.ArgumentError,
+     "non-positive stride"),
+    (lambda: F.conv2d(_x(1, 3, 8, 8), _x(4, 3, 3, 3), padding=-1), it.ArgumentError,
+     "negative padding"),
+    (lambda: F.conv2d(_x(1, 3, 8, 8), _x(4, 3, 3, 3), padding="same", stride=2),
+     it.ArgumentError, "strided convolutions"),
+    (lambda: F.conv2d(_x(1, 3, 8, 8), _x(4, 3, 3, 3), padding="full"), it.ArgumentError,
+     "'full'"),
+    (lambda: F.conv2d(_x(1, 3, 8, 8), _x(4, 3, 3, 3), stride=(1, 1, 1)), it.ArgumentError,
+     r"list of 2 values.*\[1, 1, 1\]"),
+    (lambda: F.conv2d(_x(1, 3, 8, 8), _x(4, 3, 3, 3), groups=0), it.ArgumentError,
+     "non-positive groups"),
+    (lambda: F.conv2d(_x(1, 3, 8, 8), _x(4, 3, 3, 3), _x(3)), it.ShapeError,
+     r"bias to be 1-dimensional with 4 elements, but got bias of size \[3\]"),
+    (lambda: F.conv2d(_x(1, 3, 8, 8), _x(4, 3, 3, 3).astype(it.float64)), it.DTypeError,
+     "float32.*float64"),
+    (lambda: F.conv_transpose2d(_x(1, 3, 8, 8), _x(4, 2, 3, 3)), it.ShapeError,
+     "transposed=1.*to have 4 channels, but got 3"),
+    (lambda: F.conv_transpose2d(_x(1, 3, 8, 8), _x(3, 2, 3, 3), output_padding=1),
+     it.ArgumentError, "output padding must be smaller than either stride or dilation"),
+    (lambda: F.conv_transpose2d(_x(1, 3, 2, 2), _x(3, 2, 3, 3), padding=3), it.ShapeError,
+     "Output size is too small"),
+    (lambda: F.unfold(_x(3, 4), 2), it.ShapeError, r"3-D or 4-D.*\[3, 4\]"),
+    (lambda: F.unfold(_x(1, 3, 4, 4), 5), it.ShapeError, r"sliding blocks as \(0, 0\)"),
+    (lambda: F.fold(_x(1, 13, 9), (4, 4), 2), it.ShapeError,
+     r"divisible by the product of kernel_size.*13"),
+    (lambda: F.fold(_x(1, 12, 8), (4, 4), 2), it.ShapeError, r"3 \* 3 = 9.*input.size\(2\)=8"),
+    (lambda: F.max_pool2d(_x(1, 1, 5, 5), 3, padding=2), it.ArgumentError,
+     r"at most half of kernel size, but got pad=\[2, 2\] and kernel_size=\[3, 3\]"),
+    (lambda: F.max_pool1d(_x(1, 1, 9), 2, dilation=3, padding=2), it.ArgumentError,
+     "at most half of kernel size"),
+    (lambda: F.max_pool2d(_x(1, 1, 5, 5), 0), it.ArgumentError, "kernel_size must be greater"),
+    (lambda: F.max_pool2d(_x(1, 1, 5, 5), 2, 0), it.ArgumentError, "stride must be greater"),
+    (lambda: F.max_pool2d(_x(1, 1, 1, 1), 2), it.ShapeError, "Output size is too small"),
+    (lambda: F.max_pool2d(_x(5, 5), 2), it.ShapeError, r"3-D \(unbatched\) or 4-D.*\[5, 5\]"),
+    (lambda: F.max_pool2d(_x(1, 0, 4, 4), 2), it.ShapeError, r"non-zero.*\[1, 0, 4, 4\]"),
+    (lambda: F.max_pool2d(it.ones((1, 1, 4, 4), dtype=it.int64), 2), it.DTypeError, "int64"),
+    (lambda: F.avg_pool2d(_x(1, 1, 5, 5), 3, divisor_override=0), it.ArgumentError,
+     "divisor must be not zero"),
+    (lambda: F.adaptive_avg_pool2d(_x(1, 1, 5, 5), (2, 2, 2)), it.ArgumentError,
+     "output_size must be 2"),
+    (lambda: F.adaptive_max_pool2d(_x(5, 5), 2), it.ShapeError, r"\[5, 5\]"),
+])
+def test_errors_name_what_was_expected_and_given(be, call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_module_constructor_errors(be):
+    for kw, match in [(dict(groups=2), "in_channels must be divisible by groups"),
+                      (dict(groups=0), "groups must be a positive integer"),
+                      (dict(padding="foo"), "Invalid padding string 'foo'"),
+                      (dict(padding="same", stride=2), "strided convolutions"),
+                      (dict(padding_mode="foo"), "padding_mode must be one of")]:
+        with pytest.raises(ValueError, match=match):
+            nn.Conv2d(3, 4, 3, **kw)
+    with pytest.raises(ValueError, match="out_channels must be divisible by groups"):
+        nn.Conv2d(4, 3, 3, groups=2)
+    with pytest.raises(ValueError, match='Only "zeros" padding mode'):
+        nn.ConvTranspose2d(4, 4, 3, padding_mode="reflect")
+    conv = nn.Conv2d(4, 8, 3)
+    with pytest.raises(it.ShapeError, match=r"to have 4 channels, but got 3 channels instead"):
+        conv(_x(1, 3, 8, 8))
