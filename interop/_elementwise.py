@@ -359,11 +359,12 @@ class RemainderBackward(BinaryBackward):
 
 
 class LogAddExpBackward(BinaryBackward):
-    """``exp(a - out)`` and ``exp(b - out)``: from the output, never overflowing."""
+    """``sigmoid(a - b)`` and ``sigmoid(b - a)`` from the inputs (PyTorch saves those, not
+    the output), as ``0.5 tanh(d / 2) + 0.5``, which never overflows."""
     __slots__ = ()
-    saves = ("a", "b", "ab")
-    def da(self, xp, g, s): return g * xp.exp(s[0] - s[2])
-    def db(self, xp, g, s): return g * xp.exp(s[1] - s[2])
+    saves = ("ab", "ab", "")
+    def da(self, xp, g, s): return g * (0.5 * xp.tanh((s[0] - s[1]) * 0.5) + 0.5)
+    def db(self, xp, g, s): return g * (0.5 * xp.tanh((s[1] - s[0]) * 0.5) + 0.5)
 
 
 class HypotBackward(BinaryBackward):
