@@ -19,7 +19,8 @@ from ..modules.module import Module
 from ..parameter import Parameter
 
 __all__ = ["register_parametrization", "remove_parametrizations", "is_parametrized", "cached",
-           "type_before_parametrizations", "ParametrizationList"]
+           "type_before_parametrizations", "transfer_parametrizations_and_params",
+           "ParametrizationList"]
 
 # The cache of parametrized tensors inside ``with cached():`` (depth, values by module+name).
 _cache_depth = 0
@@ -291,3 +292,31 @@ def remove_parametrizations(module, tensor_name, leave_parametrized=True):
         delattr(module, "parametrizations")
         module.__class__ = module.__class__.__bases__[0]
     return module
+
+
+def transfer_parametrizations_and_params(from_module, to_module, tensor_name=None):
+    """Gives ``to_module`` the parametrizations ``from_module`` has on ``tensor_name`` (on
+    every tensor when None): the same parametrization modules, registered in the same order,
+    then the same original tensors (shared, not copied), so both modules compute the same
+    value. A tensor that ``to_module`` lacks is first created there as a Parameter holding
+    ``from_module``'s current value. Nothing happens when ``from_module`` is not
+    parametrized. Returns ``to_module``."""
+    if not is_parametrized(from_module):
+        return to_module
+    names = list(from_module.parametrizations) if tensor_name is None else [tensor_name]
+    for name in names:
+        if not is_parametrized(from_module, name):
+            raise KeyError(f"transfer_parametrizations_and_params: {type(from_module).__name__} "
+                           f"has no parametrization on '{name}' (it has "
+                           f"{sorted(from_module.parametrizations)})")
+        source = from_module.parametrizations[name]
+        if not hasattr(to_module, name):
+            setattr(to_module, name, Parameter(getattr(from_module, name).detach()))
+        for parametrization in source:
+            register_parametrization(to_module, name, parametrization)
+        target = to_module.parametrizations[name]
+        originals = ["original"] if source.is_tensor else \
+            [f"original{i}" for i in range(source.ntensors)]
+        for key in originals:
+            setattr(target, key, getattr(source, key))
+    return to_module
