@@ -70,6 +70,55 @@ add_row("max_pool2d_odd", "max_pool2d 2x2 on (64, 64, 11, 11) (the last row, col
         lambda F, x: F.max_pool2d(x, 2), (64, 64, 11, 11))
 
 
+# Layers beyond LeNet's (the issue's list). Modules and integer inputs are made once per
+# library: ``_once(F, key, make)`` builds them with that library (``make(lib)``, where
+# ``lib`` is ``interop`` or ``torch``), parameters filled from a seeded NumPy generator by
+# name, so both libraries hold the same weights.
+_MADE = {}
+
+
+def _once(F, key, make):
+    lib_name = F.__name__.split(".")[0]
+    got = _MADE.get((lib_name, key))
+    if got is None:
+        lib = sys.modules[lib_name]
+        got = make(lib)
+        if hasattr(got, "named_parameters"):
+            rng = np.random.default_rng(7)
+            with lib.no_grad():
+                for _, p in sorted(got.named_parameters(), key=lambda kv: kv[0]):
+                    p.copy_(lib.asarray(
+                        (rng.standard_normal(tuple(p.shape)) * 0.1).astype(np.float32)))
+        _MADE[(lib_name, key)] = got
+    return got
+
+
+def _indices(high, shape, seed):
+    return lambda lib: lib.asarray(np.random.default_rng(seed).integers(0, high, shape))
+
+
+add_row("batch_norm2d", "batch_norm, training, on (64, 32, 26, 26)",
+        lambda F, x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+        (64, 32, 26, 26), (32,), (32,))
+add_row("layer_norm", "layer_norm over 256 on (32, 128, 256)",
+        lambda F, x, w, b: F.layer_norm(x, (256,), w, b), (32, 128, 256), (256,), (256,))
+add_row("embedding", "embedding of 4096 indices into a (10000, 128) table",
+        lambda F, w: F.embedding(_once(F, "emb", _indices(10000, (32, 128), 1)), w),
+        (10000, 128))
+add_row("cross_entropy", "cross_entropy on (128, 10) logits (the MLP's loss)",
+        lambda F, x: F.cross_entropy(x, _once(F, "ce10", _indices(10, (128,), 2))), (128, 10))
+add_row("cross_entropy_1k", "cross_entropy on (128, 1000) logits",
+        lambda F, x: F.cross_entropy(x, _once(F, "ce1k", _indices(1000, (128,), 3))),
+        (128, 1000))
+add_row("lstm", "LSTM 128->128, seq 32, batch 16",
+        lambda F, x: _once(F, "lstm", lambda lib: lib.nn.LSTM(128, 128))(x)[0], (32, 16, 128))
+add_row("mha", "MultiheadAttention d 256, 8 heads, self-attention, seq 128, batch 8",
+        lambda F, x: _once(F, "mha", lambda lib: lib.nn.MultiheadAttention(
+            256, 8, batch_first=True))(x, x, x, need_weights=False)[0], (8, 128, 256))
+add_row("matmul", "a @ b, 1024 x 1024 float32, both requiring grad",
+        lambda F, a, b: a @ b, (1024, 1024), (1024, 1024))
+
+
 class _Case:
     """One row on one library: its leaves, cotangent and one timed call (fwd + bwd)."""
 

@@ -30,7 +30,7 @@ from ._elementwise import (add, subtract, multiply, divide, pow, remainder, floo
                            allclose)
 from ._unary import (exp, expm1, log, log1p, log2, log10, sqrt, sin, cos, tan, tanh, sinh, cosh, asin,
                      acos, atan, asinh, acosh, atanh, reciprocal, square, abs, negative, positive,
-                     sigmoid, relu, rsqrt, conj, floor, ceil, trunc, sign, round, isnan, isinf,
+                     sigmoid, relu, rsqrt, conj, sgn, floor, ceil, trunc, sign, round, isnan, isinf,
                      isfinite, signbit, logical_not, bitwise_invert, real, imag)
 from ._reduce import (sum, mean, prod, max, min, amax, amin, var, std, logsumexp, argmax, argmin, all,
                       any, cumulative_sum, cumsum, count_nonzero, softmax, log_softmax, sum_to,

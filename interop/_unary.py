@@ -10,6 +10,7 @@ from .autograd import graph as _graph
 from .autograd.graph import Node
 from .autograd.grad_mode import state as grad_state
 from .autograd.variable import Variable
+from ._views import matrix_transpose
 
 __all__ = []
 
@@ -271,6 +272,11 @@ def conj(x):
     return unary(x, "conj", ConjBackward, 0, "conj", False)
 
 
+def sgn(x):
+    """PyTorch's ``sgn``: ``sign``, which is already ``z / |z|`` for complex input."""
+    return sign(x)
+
+
 def _zero_grad_op(name):
     cls = type(name.capitalize() + "Backward", (ZeroGradBackward,), {"__slots__": ()})
 
@@ -406,7 +412,7 @@ def _part(name, cls):
 real = _part("real", RealBackward)
 imag = _part("imag", ImagBackward)
 
-__all__ += ["negative", "positive", "sigmoid", "relu", "rsqrt", "conj", "floor", "ceil", "trunc",
+__all__ += ["negative", "positive", "sigmoid", "relu", "rsqrt", "conj", "sgn", "floor", "ceil", "trunc",
             "sign", "round", "isnan", "isinf", "isfinite", "signbit", "logical_not",
             "bitwise_invert", "real", "imag"]
 
@@ -458,10 +464,25 @@ class UnaryMethods:
     sigmoid = sigmoid
     relu = relu
     conj = conj
+
+    @property
+    def mH(self):
+        """The conjugate transpose of the last two dims (PyTorch's ``Tensor.mH``)."""
+        return conj(matrix_transpose(self)) if self._data.dtype in self._be.complex_natives \
+            else matrix_transpose(self)
+
+    @property
+    def H(self):
+        """The conjugate transpose of a matrix (2-D only, as PyTorch's ``Tensor.H``)."""
+        if self._data.ndim != 2:
+            raise ValueError(f"tensor.H is only supported on matrices (2-D tensors), got "
+                             f"{self._data.ndim}-D; use .mH for batches of matrices")
+        return self.mH
+
     floor = floor
     ceil = ceil
     trunc = trunc
-    sign = sign
+    sign = sgn = sign
     isnan = isnan
     isinf = isinf
     isfinite = isfinite

@@ -1,6 +1,8 @@
 """Random sampling: ``rand``, ``randn``, ``randint``, ``randperm``, ``normal``, ``bernoulli``,
 ``multinomial`` and the ``*_like`` forms, drawn from a :class:`~interop.Generator` (``interop._generator``)."""
 
+import math
+
 from . import dtypes as _dt
 from ._args import interop_dtype, size_arg
 from ._creation import finish
@@ -32,11 +34,21 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
-    """Standard normal samples."""
+    """Standard normal samples; for a complex dtype, real and imaginary parts each of
+    variance 1/2 (so ``E|z|^2 = 1``, as PyTorch)."""
     be = backend_for(device)
+    dt = interop_dtype(be, dtype)
+    src = (generator or default_generator).source(be)
+    shape = size_arg(size, "randn")
+    if dt is not None and dt.is_complex:
+        real = _dt.float32 if dt is _dt.complex64 else _dt.float64
+        xp = be.xp
+        cdt = be.native_dtype(dt)
+        re = xp.astype(src.normal(shape, real, 0.0, math.sqrt(0.5)), cdt)
+        im = xp.astype(src.normal(shape, real, 0.0, math.sqrt(0.5)), cdt)
+        return finish(re + im * 1j, be, requires_grad)
     dt = _float_dtype(be, dtype, "randn")
-    data = (generator or default_generator).source(be).normal(size_arg(size, "randn"), dt)
-    return finish(data, be, requires_grad)
+    return finish(src.normal(shape, dt), be, requires_grad)
 
 
 def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None,

@@ -1,0 +1,149 @@
+"""The nn catalogue as a whole: every layer, activation and loss the issue lists exists under
+PyTorch's name, each has a twin test against PyTorch somewhere in tests/test_nn_*.py, and
+every layer with parameters initialises them with PyTorch's default distributions (same
+shapes, names, bounds, mean and spread)."""
+
+import math
+import pathlib
+import re
+
+import numpy as np
+import pytest
+
+import interop as it
+from interop import nn
+from nn_twin import check_module, torch_to_numpy
+from helpers import to_np
+
+torch = pytest.importorskip("torch")
+
+REQUIRED = """
+Identity Linear Bilinear LazyLinear Flatten Unflatten Conv1d Conv2d Conv3d ConvTranspose1d
+ConvTranspose2d MaxPool1d MaxPool2d AvgPool1d AvgPool2d AdaptiveAvgPool1d AdaptiveAvgPool2d
+AdaptiveMaxPool1d AdaptiveMaxPool2d Upsample PixelShuffle ZeroPad2d ConstantPad1d ReflectionPad2d
+ReplicationPad2d CircularPad2d BatchNorm1d BatchNorm2d BatchNorm3d LayerNorm GroupNorm
+InstanceNorm1d InstanceNorm2d RMSNorm LocalResponseNorm Dropout Dropout1d Dropout2d AlphaDropout
+Embedding EmbeddingBag RNN LSTM GRU RNNCell LSTMCell GRUCell MultiheadAttention
+TransformerEncoderLayer TransformerDecoderLayer TransformerEncoder TransformerDecoder Transformer
+ReLU ReLU6 LeakyReLU PReLU RReLU ELU SELU CELU GELU SiLU Mish Sigmoid Tanh Hardtanh Hardsigmoid
+Hardswish LogSigmoid Softplus Softsign Softshrink Hardshrink Tanhshrink Threshold GLU Softmax
+LogSoftmax Softmin Softmax2d L1Loss MSELoss CrossEntropyLoss NLLLoss BCELoss BCEWithLogitsLoss
+KLDivLoss HuberLoss SmoothL1Loss SoftMarginLoss MultiLabelSoftMarginLoss MultiLabelMarginLoss
+MultiMarginLoss MarginRankingLoss HingeEmbeddingLoss CosineEmbeddingLoss TripletMarginLoss
+TripletMarginWithDistanceLoss PoissonNLLLoss GaussianNLLLoss CTCLoss PairwiseDistance
+CosineSimilarity Sequential ModuleList ModuleDict ParameterList ParameterDict
+""".split()
+
+TESTS = pathlib.Path(__file__).parent
+
+
+def _our_modules():
+    return sorted(n for n in dir(nn) if isinstance(getattr(nn, n), type)
+                  and issubclass(getattr(nn, n), nn.Module))
+
+
+def test_every_required_layer_exists_under_pytorchs_name():
+    missing = [n for n in REQUIRED if not hasattr(nn, n)]
+    assert not missing, f"missing from interop.nn: {missing}"
+    for n in REQUIRED:
+        assert hasattr(torch.nn, n), n
+
+
+def test_every_module_class_is_twin_tested():
+    """Each class of interop.nn is named in a test file that compares it with PyTorch
+    (the files build PyTorch's twin and load its state_dict into ours)."""
+    sources = {p.name: p.read_text() for p in TESTS.glob("test_nn_*.py")}
+    untested = []
+    for name in _our_modules():
+        if name in ("Module", "RNNBase", "RNNCellBase"):     # abstract bases
+            continue
+        pattern = re.compile(rf"\b{name}\b")
+        if not any(pattern.search(text) for text in sources.values()):
+            untested.append(name)
+    assert not untested, f"no twin test names these interop.nn classes: {untested}"
+
+
+def test_every_functional_matches_a_pytorch_name():
+    ours = [n for n in dir(nn.functional) if not n.startswith("_")
+            and callable(getattr(nn.functional, n))]
+    foreign = [n for n in ours if not hasattr(torch.nn.functional, n)]
+    assert not foreign, f"interop.nn.functional names PyTorch does not have: {foreign}"
+
+
+# Layers with parameters, built the same way on both sides, large enough for statistics.
+INIT = {
+    "Linear": (256, 128),
+    "Bilinear": (64, 32, 16),
+    "Conv1d": (16, 32, 5),
+    "Conv2d": (16, 32, 3),
+    "Conv3d": (8, 16, 3),
+    "ConvTranspose1d": (16, 32, 5),
+    "ConvTranspose2d": (16, 32, 3),
+    "Embedding": (300, 64),
+    "EmbeddingBag": (300, 64),
+    "BatchNorm2d": (64,),
+    "LayerNorm": (64,),
+    "GroupNorm": (4, 64),
+    "RMSNorm": (64,),
+    "PReLU": (64,),
+    "RNN": (32, 64),
+    "LSTM": (32, 64),
+    "GRU": (32, 64),
+    "RNNCell": (32, 64),
+    "LSTMCell": (32, 64),
+    "GRUCell": (32, 64),
+    "MultiheadAttention": (64, 4),
+    "TransformerEncoderLayer": (64, 4, 128),
+}
+
+
+def _stats(a):
+    a = np.asarray(a, dtype=np.float64).ravel()
+    return a.min(), a.max(), a.mean(), a.std()
+
+
+@pytest.mark.parametrize("name", sorted(INIT))
+def test_default_init_matches_pytorch(be, name):
+    args = INIT[name]
+    samples_o, samples_t = {}, {}
+    for seed in range(3):
+        it.manual_seed(seed)
+        torch.manual_seed(seed)
+        ours, theirs = getattr(nn, name)(*args), getattr(torch.nn, name)(*args)
+        p_o = dict(ours.named_parameters())
+        p_t = dict(theirs.named_parameters())
+        assert list(p_o) == list(p_t), name
+        for k, t in p_t.items():
+            assert tuple(p_o[k].shape) == tuple(t.shape), k
+            samples_o.setdefault(k, []).append(to_np(p_o[k]))
+            samples_t.setdefault(k, []).append(torch_to_numpy(t))
+    for k in samples_t:
+        lo_o, hi_o, mean_o, std_o = _stats(samples_o[k])
+        lo_t, hi_t, mean_t, std_t = _stats(samples_t[k])
+        n = sum(a.size for a in samples_t[k])
+        if std_t == 0:                       # constant init (ones, zeros)
+            assert (lo_o, hi_o) == (lo_t, hi_t), (name, k)
+            continue
+        assert abs(std_o - std_t) <= 0.1 * std_t, (name, k, std_o, std_t)
+        assert abs(mean_o - mean_t) <= 5 * std_t / math.sqrt(n) + 1e-12, (name, k, mean_o,
+                                                                          mean_t)
+        if n >= 2000 and abs(hi_t + lo_t) < 0.05 * (hi_t - lo_t) and abs(hi_t) < 4 * std_t:
+            # a bounded symmetric (uniform) init, sampled densely enough: the same bound
+            assert abs(hi_o - hi_t) <= 0.05 * hi_t and abs(lo_o - lo_t) <= 0.05 * abs(lo_t), \
+                (name, k, (lo_o, hi_o), (lo_t, hi_t))
+
+
+@pytest.mark.parametrize("name, shape", [("LazyBatchNorm1d", (4, 3)),
+                                         ("LazyBatchNorm2d", (4, 3, 5, 5)),
+                                         ("LazyBatchNorm3d", (2, 3, 2, 3, 3)),
+                                         ("LazyInstanceNorm1d", (2, 3, 6)),
+                                         ("LazyInstanceNorm2d", (2, 3, 4, 4)),
+                                         ("LazyInstanceNorm3d", (2, 3, 2, 3, 3))])
+def test_lazy_norms_infer_features_and_match_pytorch(be, name, shape):
+    ours, theirs = getattr(nn, name)(), getattr(torch.nn, name)()
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    ours(it.asarray(x))
+    theirs(torch.from_numpy(x))
+    assert type(ours).__name__ == type(theirs).__name__      # became the eager class
+    check_module(ours, theirs, x)
+    check_module(ours, theirs, x, train=False)
