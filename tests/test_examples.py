@@ -1,0 +1,23 @@
+"""The README's first command runs examples/quickstart.py: it must run and learn."""
+
+import importlib.util
+import pathlib
+import re
+
+EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_quickstart_trains_saves_and_reloads(be, capsys):
+    _load("quickstart").main(["--backend", be.name, "--epochs", "3"])
+    out = capsys.readouterr().out
+    accs = [float(a) for a in re.findall(r"test accuracy ([\d.]+)%", out)]
+    assert len(accs) == 3 and accs[-1] > 80.0, out
+    assert accs[-1] == accs[-2], "the reloaded model must score as the trained one"
+    assert f"backend {be.name}" in out
