@@ -810,3 +810,56 @@ def test_windows_twin_refuses_writes_and_sees_in_place_changes(be):
     y.mul_(2)
     with pytest.raises(RuntimeError):
         z.backward()
+
+
+# ------------------------------------------------- the NumPy backend's large-array paths
+
+def test_numpy_accumulating_kernels_on_many_values_agree_with_the_fallbacks():
+    """Past SEGMENT_FROM added values the NumPy backend sums repeated positions by sort and
+    reduceat: the same sums as np.add.at (and the standard-only fallback), inf and nan kept
+    where they are added, untouched positions (a -0.0 among them) bit for bit."""
+    cpu, std = it.get_backend("cpu"), _backend("std")
+    rng = np.random.default_rng(0)
+    for dt in (np.float32, np.float64, np.int64, np.bool_):
+        x = (rng.standard_normal((60, 5)) * 4).astype(dt)
+        if dt == np.float32:
+            x[59] = -0.0
+        idx = rng.integers(0, 50, 3000)
+        src = (rng.standard_normal((3000, 5)) * 4).astype(dt)
+        if dt == np.float64:
+            src[7, 1], src[9, 2] = INF, NAN
+        ref = x.copy()
+        np.add.at(ref, idx, src)
+        for be in (cpu, std):
+            got = np.asarray(be.index_add(be.xp.asarray(x), 0, be.xp.asarray(idx),
+                                          be.xp.asarray(src)))
+            np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-4)
+            assert np.array_equal(np.isnan(got), np.isnan(ref))
+        if dt == np.float32:
+            assert np.signbit(got[59]).all()
+        index = rng.integers(0, 60, (900, 5))
+        big = (rng.standard_normal((950, 7)) * 4).astype(dt)
+        ref = x.copy()
+        np.add.at(ref, cpu._scatter_coords(0, index), big[:900, :5])
+        got = cpu.scatter_add(x, 0, index, big)
+        np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "int64", "bool", "float16"])
+def test_numpy_where_on_large_arrays_is_np_where(dtype):
+    """The NumPy backend's bit-mask where picks exactly np.where's elements (NaN payloads,
+    signed zeros and all)."""
+    xp = it.get_backend("cpu").xp
+    rng = np.random.default_rng(1)
+    shape = (70, 90)                      # past SELECT_FROM elements
+    a = (rng.standard_normal(shape) * 5).astype(dtype)
+    b = (rng.standard_normal(shape) * 5).astype(dtype)
+    if dtype.startswith("float"):
+        a[0, :3] = [np.nan, -0.0, np.inf]
+        b[0, :3] = [-0.0, np.nan, -np.inf]
+    c = rng.random(shape) < 0.5
+    got = xp.where(c, a, b)
+    ref = np.where(c, a, b)
+    assert got.dtype == ref.dtype and got.shape == ref.shape
+    assert np.array_equal(got.view(np.uint8), ref.view(np.uint8))
+    assert np.array_equal(xp.where(c[:1], a, b), np.where(c[:1], a, b), equal_nan=True)
