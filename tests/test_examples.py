@@ -21,3 +21,13 @@ def test_quickstart_trains_saves_and_reloads(be, capsys):
     assert len(accs) == 3 and accs[-1] > 80.0, out
     assert accs[-1] == accs[-2], "the reloaded model must score as the trained one"
     assert f"backend {be.name}" in out
+
+
+def test_readme_training_example_runs(tmp_path, monkeypatch):
+    """The README's PyTorch-style training snippet runs as printed (in a scratch folder)."""
+    readme = (EXAMPLES.parent / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", readme, re.S)
+    snippet = next(b for b in blocks if "DataLoader(" in b and "it.save" in b)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(snippet, "README.md", "exec"), {})
+    assert (tmp_path / "checkpoint.safetensors").exists()

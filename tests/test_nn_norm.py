@@ -399,8 +399,13 @@ def test_instancenorm_errors_and_warning(be):
 
 def test_instancenorm_refuses_stale_running_stats_in_state_dict(be):
     """A checkpoint with running statistics for an instance norm that tracks none is an
-    error naming the keys (PyTorch's rule for pre-0.4 checkpoints)."""
+    error naming the keys: PyTorch's rule for pre-0.4 checkpoints (no version metadata); a
+    current checkpoint (with versions) reports them as unexpected keys, as PyTorch's."""
     state = nn.InstanceNorm1d(3, affine=True, track_running_stats=True).state_dict()
+    with pytest.raises(RuntimeError, match=r"Unexpected key\(s\) in state_dict: "
+                                           r"\"running_mean\", \"running_var\""):
+        nn.InstanceNorm1d(3, affine=True).load_state_dict(state)
+    del state._metadata
     with pytest.raises(RuntimeError, match=r"Unexpected running stats buffer\(s\) 'running_mean'"
                                            r" and 'running_var' for InstanceNorm1d"):
         nn.InstanceNorm1d(3, affine=True).load_state_dict(state)

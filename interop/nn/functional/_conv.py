@@ -1,5 +1,5 @@
 """Convolution and pooling: ``conv1d/2d/3d``, ``conv_transpose1d/2d/3d``, ``unfold``/``fold``,
-max, average, power-average and adaptive pooling.
+max, average, power-average, adaptive and fractional max pooling, and max unpooling.
 
 Convolution is im2col and one matmul. ``it.windows`` (the backends' sliding-window kernel)
 gives the padded input's windows as (N, C, *kernel, *out) -- a view where the backend can
@@ -15,6 +15,9 @@ back with ``windows_add``. Composites would be wrong or slow here: the max's gra
 goes to one element per window (PyTorch's: the first maximum in row-major kernel order,
 or the last NaN), which ``maximum``'s even split at ties does not give; and reducing the
 kernel axes of a window view takes NumPy ~15x the time of these few elementwise ops.
+Fractional max pooling gathers each plane's pseudo-random windows into a regular grid of
+blocks and reuses ``_WindowMax``; max unpooling is a ``scatter`` into zero planes, whose
+gradient is the gather at the indices.
 """
 
 import itertools
@@ -31,7 +34,9 @@ __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
            "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d",
            "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices",
-           "adaptive_max_pool3d_with_indices"]
+           "adaptive_max_pool3d_with_indices", "max_unpool1d", "max_unpool2d", "max_unpool3d",
+           "fractional_max_pool2d", "fractional_max_pool3d", "fractional_max_pool2d_with_indices",
+           "fractional_max_pool3d_with_indices"]
 
 
 # ------------------------------------------------------------------------------ arguments
@@ -592,6 +597,102 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
                      return_indices)
 
 
+# ---------------------------------------------------------------------------- max unpool
+
+def _unpool_size(op, n, x, kernel, stride, pad, output_size):
+    """The spatial output size of a max unpool: the size the max pool had, ``(in - 1) *
+    stride + kernel - 2 * padding``, or ``output_size`` (its last ``n`` entries; each within
+    a stride of that default, as PyTorch requires)."""
+    default = [(m - 1) * s + k - 2 * p
+               for m, k, s, p in zip(x.shape[-n:], kernel, stride, pad)]
+    if output_size is None:
+        size = default
+    else:
+        size = [operator.index(v) for v in output_size]
+        if len(size) == n + 2:
+            size = size[2:]
+        if len(size) != n:
+            raise ValueError(f"{op}(): output_size should be a sequence containing {n} or "
+                             f"{n + 2} elements, but it has a length of {len(size)}")
+        for d, (v, base, s) in enumerate(zip(size, default, stride)):
+            if not base - s < v < base + s:
+                raise ValueError(f"{op}(): invalid output_size {list(output_size)} (dim {d} "
+                                 f"must be between {base - s} and {base + s}, exclusive)")
+    for d, v in enumerate(size):
+        if v < 0:
+            raise ValueError(f"{op}(): output_size must contain non-negative spatial "
+                             f"dimensions, but got output_size[{d}]={v}")
+    return tuple(size)
+
+
+def _max_unpool(op, n, input, indices, kernel_size, stride, padding, output_size):
+    _tensor(input, "input", op)
+    _tensor(indices, "indices", op)
+    shape = tuple(input.shape)
+    if input.ndim not in (n + 1, n + 2) or 0 in shape[-(n + 1):]:
+        raise it.ShapeError(f"{op}(): expected a {n + 1}-D (unbatched) or {n + 2}-D (batched) "
+                            f"input with non-zero sizes except the batch, but got input of size: "
+                            f"{list(shape)}")
+    if not input.dtype.is_floating_point:
+        raise it.DTypeError(f"{op}(): expected a floating-point input, got dtype {input.dtype}")
+    if indices.dtype != it.int64:
+        raise it.DTypeError(f"{op}(): expected indices of dtype int64 (as max_pool returns "
+                            f"them), got {indices.dtype}")
+    if tuple(indices.shape) != shape:
+        raise it.ShapeError(f"{op}(): expected indices to have the input's shape {list(shape)}, "
+                            f"got indices of shape {list(indices.shape)}")
+    kernel = _ints(kernel_size, n, op, "kernel_size")
+    stride = kernel if stride is None else _ints(stride, n, op, "stride")
+    pad = _ints(padding, n, op, "padding")
+    if any(s <= 0 for s in stride):
+        raise it.ArgumentError(f"{op}(): stride must be greater than zero, but got stride="
+                               f"{list(stride)}")
+    size = _unpool_size(op, n, input, kernel, stride, pad, output_size)
+    batched = input.ndim == n + 2
+    x = input if batched else it.unsqueeze(input, 0)
+    idx = indices if batched else it.unsqueeze(indices, 0)
+    nb, c = x.shape[0], x.shape[1]
+    plane = math.prod(size)
+    flat = it.reshape(idx, (nb, c, -1))
+    if nb:
+        bad = (flat < 0) | (flat >= plane)
+        if bool(it.any(bad)):
+            first = int(it.argmax(it.reshape(it.astype(bad, it.int8), (-1,))))
+            raise it.ArgumentError(f"{op}(): found an invalid max index: "
+                                   f"{int(it.reshape(flat, (-1,))[first])} (expected indices "
+                                   f"in [0, {plane}): output planes are of size {_dims(size)})")
+    # each value written at its index of its channel's plane (the last write wins where
+    # indices repeat, as PyTorch on the CPU); the gradient is a gather at the indices
+    out = it.scatter(it.zeros((nb, c, plane), dtype=x.dtype, device=x.device), 2, flat,
+                     it.reshape(x, (nb, c, -1)))
+    out = it.reshape(out, (nb, c) + size)
+    return out if batched else out[0]
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The partial inverse of ``max_pool1d``: each value of ``input`` (N, C, L) or (C, L)
+    put at its position ``indices`` (from ``max_pool1d(..., return_indices=True)``) in a
+    zero output of length ``(L - 1) * stride + kernel_size - 2 * padding`` (or
+    ``output_size``)."""
+    return _max_unpool("max_unpool1d", 1, input, indices, kernel_size, stride, padding,
+                       output_size)
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The partial inverse of ``max_pool2d``: each value of ``input`` (N, C, H, W) or
+    (C, H, W) put at its flat position ``h * W_out + w`` (``indices``) in its channel's
+    zero output plane."""
+    return _max_unpool("max_unpool2d", 2, input, indices, kernel_size, stride, padding,
+                       output_size)
+
+
+def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The partial inverse of ``max_pool3d``: each value of ``input`` (N, C, D, H, W) or
+    (C, D, H, W) put at its flat position in its channel's zero output volume."""
+    return _max_unpool("max_unpool3d", 3, input, indices, kernel_size, stride, padding,
+                       output_size)
+
+
 def _avg_pool(op, n, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
               divisor_override):
     x, batched = _pool_input(input, n, op)
@@ -797,3 +898,150 @@ def adaptive_max_pool2d_with_indices(input, output_size, return_indices=False):
 def adaptive_max_pool3d_with_indices(input, output_size, return_indices=False):
     """``adaptive_max_pool3d`` that returns (values, indices)."""
     return _adaptive_max("adaptive_max_pool3d", 3, input, output_size, True)
+
+
+# ------------------------------------------------------------------ fractional max pooling
+
+def _intervals(u, m, o, k):
+    """PyTorch's window starts along a dim of size ``m`` pooled to ``o`` outputs by windows
+    of ``k``, from one sample ``u`` in [0, 1) per plane ((N, C) -> (N, C, o) int64):
+    ``trunc((i + u) * alpha) - trunc(u * alpha)`` with ``alpha = (m - k) / (o - 1)``, the
+    last window ending at the dim's end. The arithmetic is done in the samples' dtype, as
+    PyTorch's kernel does it, so that the same samples give the same windows."""
+    lead = tuple(u.shape)
+    last = it.full(lead + (min(o, 1),), m - k, dtype=it.int64, device=u.device)
+    if o <= 1:
+        return last
+    alpha = (it.asarray(m - k, dtype=u.dtype, device=u.device)
+             / it.asarray(o - 1, dtype=u.dtype, device=u.device))
+    u = it.unsqueeze(u, -1)
+    i = it.arange(o - 1, dtype=u.dtype, device=u.device)
+    starts = (it.astype(it.trunc((i + u) * alpha), it.int64)
+              - it.astype(it.trunc(u * alpha), it.int64))
+    return it.concat([starts, last], axis=-1)
+
+
+def _fractional_size(op, n, x, output_size, output_ratio):
+    """The output size: ``output_size``, or ``int(input size * output_ratio)`` per dim."""
+    if output_size is None and output_ratio is None:
+        raise ValueError(f"{op} requires specifying either an output_size or an output_ratio")
+    if output_size is not None:
+        size = _ints(output_size, n, op, "output_size")
+    else:
+        ratio = tuple(output_ratio) if isinstance(output_ratio, (tuple, list)) else \
+            (output_ratio,)
+        if len(ratio) == 1:
+            ratio *= n
+        if len(ratio) != n or not all(isinstance(r, (int, float)) for r in ratio):
+            raise ValueError(f"{op} requires output_ratio to be a single number or a tuple of "
+                             f"{n} numbers, got {output_ratio!r}")
+        size = tuple(int(m * r) for m, r in zip(x.shape[2:], ratio))
+    if any(v < 0 for v in size):
+        raise it.ArgumentError(f"{op}(): output_size must be non-negative, got {list(size)}")
+    return size
+
+
+def _fractional_samples(op, n, x, samples):
+    """The (N, C, n) samples in [0, 1) that place the windows: drawn when None, else checked
+    (the first N rows are used, as in PyTorch)."""
+    nb, c = x.shape[0], x.shape[1]
+    if samples is None:
+        return it.rand(nb, c, n, dtype=x.dtype, device=x.device)
+    _tensor(samples, "_random_samples", op)
+    if samples.dtype != x.dtype:
+        raise it.DTypeError(f"{op}(): expected _random_samples to have the input's dtype "
+                            f"{x.dtype}, got {samples.dtype}")
+    got = list(samples.shape)
+    if samples.ndim != 3 or got[0] < nb or got[1] != c or got[2] != n:
+        raise it.ShapeError(f"{op}(): expected _random_samples of shape (N, C, {n}) with N at "
+                            f"least the batch size {nb} and C={c}, got {got}")
+    samples = samples[:nb]
+    if nb and bool(it.any((samples < 0) | (samples >= 1))):
+        raise it.ArgumentError(f"{op}(): expected _random_samples in [0, 1), got values in "
+                               f"[{float(it.min(samples))}, {float(it.max(samples))}]")
+    return samples
+
+
+def _fractional_max_pool(op, n, input, kernel_size, output_size, output_ratio, return_indices,
+                         samples):
+    x, batched = _pool_input(input, n, op)
+    kernel = _positive(_ints(kernel_size, n, op, "kernel_size"), op, "kernel_size")
+    out = _fractional_size(op, n, x, output_size, output_ratio)
+    spatial = tuple(x.shape[2:])
+    names = ("height", "width") if n == 2 else ("time", "height", "width")
+    for name, m, k, o in zip(names, spatial, kernel, out):
+        # PyTorch's bound: the windows fit (2-d), and leave one element to spare (3-d)
+        if o + k - 1 > m or (n == 3 and o + k - 1 == m):
+            raise it.ShapeError(f"{op}(): pool {name} {k} too large relative to input {name} "
+                                f"{m} for an output {name} of {o}")
+    samples = _fractional_samples(op, n, x, samples)
+    nb, c = x.shape[0], x.shape[1]
+    if nb == 0 or 0 in out:
+        y = x[(slice(None),) * 2 + tuple(slice(0, o) for o in out)]
+        y = it.clone(y)
+        if not return_indices:
+            return y if batched else y[0]
+        k = it.zeros(tuple(y.shape), dtype=it.int64, device=x.device)
+        return (y, k) if batched else (y[0], k[0])
+    # 2-d kernels read the width's sample first, 3-d ones the time's
+    order = (1, 0) if n == 2 else (0, 1, 2)
+    starts = [_intervals(samples[:, :, order[d]], spatial[d], out[d], kernel[d])
+              for d in range(n)]
+    # each plane's windows gathered dim by dim into a regular (o * k) grid of blocks, which
+    # a plain window max with stride = kernel reduces (its gradient adds back through the
+    # gathers, so overlapping windows accumulate)
+    g = x
+    for d in range(n):
+        table = it.unsqueeze(starts[d], -1) + it.arange(kernel[d], device=x.device)
+        table = it.reshape(table, (nb, c) + (1,) * d + (out[d] * kernel[d],) + (1,) * (n - 1 - d))
+        g = it.take_along_axis(g, table, axis=2 + d)
+    res = _WindowMax.apply(g, kernel, kernel, (1,) * n, out, None, return_indices)
+    if not return_indices:
+        return res if batched else res[0]
+    m, k = res
+    # the maximum's flat position in its input plane: window start plus kernel offset per dim
+    flat = None
+    step = 1
+    for d in range(n - 1, -1, -1):
+        off = (k // math.prod(kernel[d + 1:])) % kernel[d]
+        start = it.reshape(starts[d], (nb, c) + (1,) * d + (out[d],) + (1,) * (n - 1 - d))
+        term = (start + off) * step
+        flat = term if flat is None else flat + term
+        step *= spatial[d]
+    return (m, flat) if batched else (m[0], flat[0])
+
+
+def fractional_max_pool2d_with_indices(input, kernel_size, output_size=None, output_ratio=None,
+                                       return_indices=False, _random_samples=None):
+    """``fractional_max_pool2d`` that returns (values, indices) whatever ``return_indices``
+    says."""
+    return _fractional_max_pool("fractional_max_pool2d", 2, input, kernel_size, output_size,
+                                output_ratio, True, _random_samples)
+
+
+def fractional_max_pool2d(input, kernel_size, output_size=None, output_ratio=None,
+                          return_indices=False, _random_samples=None):
+    """Fractional max pooling (Graham, 2014) of ``input`` (N, C, H, W) or (C, H, W): the
+    maximum of ``kernel_size`` windows whose starts step pseudo-randomly to give an
+    ``output_size`` (or ``output_ratio`` of the input size) output. ``_random_samples``
+    (N, C, 2) in [0, 1), the input's dtype, places the windows (drawn when None); the same
+    samples give PyTorch's windows. ``return_indices``: also the flat position ``h * W + w``
+    of each maximum in its channel plane."""
+    return _fractional_max_pool("fractional_max_pool2d", 2, input, kernel_size, output_size,
+                                output_ratio, return_indices, _random_samples)
+
+
+def fractional_max_pool3d_with_indices(input, kernel_size, output_size=None, output_ratio=None,
+                                       return_indices=False, _random_samples=None):
+    """``fractional_max_pool3d`` that returns (values, indices) whatever ``return_indices``
+    says."""
+    return _fractional_max_pool("fractional_max_pool3d", 3, input, kernel_size, output_size,
+                                output_ratio, True, _random_samples)
+
+
+def fractional_max_pool3d(input, kernel_size, output_size=None, output_ratio=None,
+                          return_indices=False, _random_samples=None):
+    """Fractional max pooling of ``input`` (N, C, T, H, W) or (C, T, H, W); ``_random_samples``
+    is (N, C, 3) (see ``fractional_max_pool2d``)."""
+    return _fractional_max_pool("fractional_max_pool3d", 3, input, kernel_size, output_size,
+                                output_ratio, return_indices, _random_samples)

@@ -1,4 +1,5 @@
-"""Convolution layers: ``Conv1d/2d/3d``, ``ConvTranspose1d/2d/3d``, and the im2col pair
+"""Convolution layers: ``Conv1d/2d/3d``, ``ConvTranspose1d/2d/3d`` (and their ``Lazy``
+forms, which take ``in_channels`` from the first input), and the im2col pair
 ``Unfold``/``Fold``, with PyTorch's constructor arguments, attributes, parameter names and
 shapes, default initialization and repr."""
 
@@ -8,12 +9,14 @@ import operator
 import interop as it
 from .module import Module
 from .. import init
+from .._lazy import LazyModuleMixin, UninitializedParameter
 from ..functional import _conv as F
 from ..functional import _shape
 from ..parameter import Parameter
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
-           "Unfold", "Fold"]
+           "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d",
+           "LazyConvTranspose3d", "Unfold", "Fold"]
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -239,6 +242,110 @@ class ConvTranspose3d(_ConvTranspose):
     """3-d transposed convolution; weight (C_in, C_out / groups, kD, kH, kW), bias (C_out)."""
     _n = 3
     _fn = F.conv_transpose3d
+
+
+class _LazyConvMixin(LazyModuleMixin):
+    """A convolution whose ``in_channels`` comes from its first input (dim 1 of a batched
+    input, dim 0 of an unbatched one): built as a 0-channel layer whose weight and bias are
+    then made lazy; the first call (or loading a state_dict) shapes them, initializes them
+    as the layer's own, and the module becomes its ``cls_to_become``."""
+
+    def _make_lazy(self, out_channels, bias, device, dtype):
+        cls = type(self).__name__
+        self.out_channels = _count(out_channels, "out_channels", cls)
+        if self.out_channels % self.groups != 0:
+            raise ValueError(f"out_channels must be divisible by groups (got out_channels="
+                             f"{self.out_channels}, groups={self.groups})")
+        self.weight = UninitializedParameter(device=device, dtype=dtype)
+        if bias:
+            self.bias = UninitializedParameter(device=device, dtype=dtype)
+
+    def reset_parameters(self):
+        if not self.has_uninitialized_params() and self.in_channels != 0:
+            super().reset_parameters()
+
+    def initialize_parameters(self, input, *args, **kwargs):
+        """Materializes the weight with the input's channel count, and the bias, and
+        initializes them."""
+        if not self.has_uninitialized_params():
+            return
+        n = self._n
+        name = type(self).__name__
+        if input.ndim not in (n + 1, n + 2):
+            raise it.ShapeError(f"Expected {n + 1}D (unbatched) or {n + 2}D (batched) input to "
+                                f"{name}, but got input of size: {list(input.shape)}")
+        channels = input.shape[1 if input.ndim == n + 2 else 0]
+        if channels % self.groups != 0:
+            raise ValueError(f"{name}: in_channels must be divisible by groups (got "
+                             f"in_channels={channels} from the input, groups={self.groups})")
+        self.in_channels = channels
+        g = self.groups
+        shape = ((channels, self.out_channels // g) if self.transposed
+                 else (self.out_channels, channels // g)) + self.kernel_size
+        with it.no_grad():
+            self.weight.materialize(shape)
+            if self.bias is not None:
+                self.bias.materialize((self.out_channels,))
+            self.reset_parameters()
+
+
+class _LazyConv(_LazyConvMixin, _Conv):
+    """A lazy convolution: ``Conv``'s arguments without ``in_channels``."""
+
+    def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
+                 bias=True, padding_mode="zeros", device=None, dtype=None):
+        # a 0-channel convolution without bias, whose parameters are then made lazy
+        super().__init__(0, 0, kernel_size, stride, padding, dilation, groups, False,
+                         padding_mode, device, dtype)
+        self._make_lazy(out_channels, bias, device, dtype)
+
+
+class LazyConv1d(_LazyConv, Conv1d):
+    """:class:`Conv1d` with ``in_channels`` taken from the first input."""
+
+    cls_to_become = Conv1d
+
+
+class LazyConv2d(_LazyConv, Conv2d):
+    """:class:`Conv2d` with ``in_channels`` taken from the first input."""
+
+    cls_to_become = Conv2d
+
+
+class LazyConv3d(_LazyConv, Conv3d):
+    """:class:`Conv3d` with ``in_channels`` taken from the first input."""
+
+    cls_to_become = Conv3d
+
+
+class _LazyConvTranspose(_LazyConvMixin, _ConvTranspose):
+    """A lazy transposed convolution: ``ConvTranspose``'s arguments without
+    ``in_channels``."""
+
+    def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
+                 groups=1, bias=True, dilation=1, padding_mode="zeros", device=None,
+                 dtype=None):
+        super().__init__(0, 0, kernel_size, stride, padding, output_padding, groups, False,
+                         dilation, padding_mode, device, dtype)
+        self._make_lazy(out_channels, bias, device, dtype)
+
+
+class LazyConvTranspose1d(_LazyConvTranspose, ConvTranspose1d):
+    """:class:`ConvTranspose1d` with ``in_channels`` taken from the first input."""
+
+    cls_to_become = ConvTranspose1d
+
+
+class LazyConvTranspose2d(_LazyConvTranspose, ConvTranspose2d):
+    """:class:`ConvTranspose2d` with ``in_channels`` taken from the first input."""
+
+    cls_to_become = ConvTranspose2d
+
+
+class LazyConvTranspose3d(_LazyConvTranspose, ConvTranspose3d):
+    """:class:`ConvTranspose3d` with ``in_channels`` taken from the first input."""
+
+    cls_to_become = ConvTranspose3d
 
 
 class Unfold(Module):

@@ -3,17 +3,27 @@
 weights (``weight``, ``pos_weight``) are buffers, as in PyTorch, so they move with the
 module and appear in its ``state_dict`` under the same keys. The deprecated
 ``size_average``/``reduce`` arguments set ``reduction`` (with PyTorch's warning); a bad
-``reduction`` is refused when the layer is built."""
+``reduction`` is refused when the layer is built. ``AdaptiveLogSoftmaxWithLoss`` (a head and
+per-cluster tails of ``Linear`` layers, with PyTorch's parameter names) is here too, and
+``NLLLoss2d``, PyTorch's deprecated alias of ``NLLLoss``."""
 
+import collections
+import warnings
+
+import interop as it
+from .container import ModuleList, Sequential
 from .distance import PairwiseDistance
+from .linear import Linear
 from .module import Module
+from ..functional import _activation
 from ..functional import _loss as F
 
 __all__ = ["L1Loss", "MSELoss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss",
            "KLDivLoss", "HuberLoss", "SmoothL1Loss", "SoftMarginLoss", "MultiLabelSoftMarginLoss",
            "MultiLabelMarginLoss", "MultiMarginLoss", "MarginRankingLoss", "HingeEmbeddingLoss",
            "CosineEmbeddingLoss", "TripletMarginLoss", "TripletMarginWithDistanceLoss",
-           "PoissonNLLLoss", "GaussianNLLLoss", "CTCLoss"]
+           "PoissonNLLLoss", "GaussianNLLLoss", "CTCLoss", "NLLLoss2d",
+           "AdaptiveLogSoftmaxWithLoss"]
 
 
 class _Loss(Module):
@@ -78,6 +88,17 @@ class NLLLoss(_WeightedLoss):
     def forward(self, input, target):
         return F.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index,
                           reduction=self.reduction)
+
+
+class NLLLoss2d(NLLLoss):
+    """Deprecated alias of :class:`NLLLoss` (which takes (N, C, H, W) inputs as well); warns
+    with a ``FutureWarning`` when built, as PyTorch does."""
+
+    def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                 reduction="mean"):
+        warnings.warn("NLLLoss2d is deprecated: use NLLLoss, which takes the same arguments "
+                      "and inputs of any number of dims", FutureWarning, stacklevel=2)
+        super().__init__(weight, size_average, ignore_index, reduce, reduction)
 
 
 class BCELoss(_WeightedLoss):
@@ -303,3 +324,145 @@ class CTCLoss(_Loss):
     def forward(self, log_probs, targets, input_lengths, target_lengths):
         return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank,
                           self.reduction, self.zero_infinity)
+
+
+_ASMoutput = collections.namedtuple("_ASMoutput", ["output", "loss"])
+
+
+class AdaptiveLogSoftmaxWithLoss(Module):
+    """Adaptive softmax (Grave et al., 2016) over ``n_classes`` classes split by ``cutoffs``
+    into a shortlist (the classes below ``cutoffs[0]``) and clusters: ``head`` (a
+    ``Linear`` to the shortlist plus one logit per cluster) scores every input, and cluster
+    ``i``'s ``tail[i]`` (``Linear(in_features, in_features // div_value ** (i + 1))`` then
+    ``Linear`` to the cluster's classes, without biases) only the inputs whose target is in
+    it. ``forward(input, target)`` returns ``(output, loss)``: each target's log
+    probability and the mean of their negatives; ``log_prob`` gives every class's,
+    ``predict`` the most likely class."""
+
+    def __init__(self, in_features, n_classes, cutoffs, div_value=4.0, head_bias=False,
+                 device=None, dtype=None):
+        super().__init__()
+        cutoffs = list(cutoffs)
+        if not cutoffs:
+            raise ValueError("cutoffs should be a sequence of length larger than 0")
+        if (cutoffs != sorted(cutoffs) or min(cutoffs) <= 0 or max(cutoffs) > n_classes - 1
+                or len(set(cutoffs)) != len(cutoffs) or any(int(c) != c for c in cutoffs)):
+            raise ValueError(f"cutoffs should be a sequence of unique, positive integers sorted "
+                             f"in an increasing order, where each value is between 1 and "
+                             f"n_classes-1 = {n_classes - 1}, got {cutoffs}")
+        self.in_features = in_features
+        self.n_classes = n_classes
+        self.cutoffs = [int(c) for c in cutoffs] + [n_classes]
+        self.div_value = div_value
+        self.head_bias = head_bias
+        self.shortlist_size = self.cutoffs[0]
+        self.n_clusters = len(self.cutoffs) - 1
+        self.head_size = self.shortlist_size + self.n_clusters
+        self.head = Linear(in_features, self.head_size, bias=head_bias, device=device,
+                           dtype=dtype)
+        self.tail = ModuleList()
+        for i in range(self.n_clusters):
+            hidden = int(in_features // (div_value ** (i + 1)))
+            size = self.cutoffs[i + 1] - self.cutoffs[i]
+            self.tail.append(Sequential(
+                Linear(in_features, hidden, bias=False, device=device, dtype=dtype),
+                Linear(hidden, size, bias=False, device=device, dtype=dtype)))
+
+    def reset_parameters(self):
+        """Re-initializes the head and the tails as ``Linear`` layers are."""
+        self.head.reset_parameters()
+        for projection in self.tail:
+            for layer in projection:
+                layer.reset_parameters()
+
+    def forward(self, input_, target_):
+        if not isinstance(input_, it.Tensor) or not isinstance(target_, it.Tensor):
+            raise TypeError(f"AdaptiveLogSoftmaxWithLoss: expected input and target Tensors, "
+                            f"got {type(input_).__name__} and {type(target_).__name__}")
+        if target_.ndim == 1:
+            if input_.ndim == 0 or input_.shape[0] != target_.shape[0]:
+                raise it.ShapeError(f"Input and target should have the same size in the batch "
+                                    f"dimension, got input of size {list(input_.shape)} and "
+                                    f"target of size {list(target_.shape)}")
+            if input_.ndim != 2:
+                raise it.ShapeError(f"1D target tensor expects 2D input tensors, but found "
+                                    f"inputs with size {list(input_.shape)}")
+        elif target_.ndim == 0:
+            if input_.ndim != 1:
+                raise it.ShapeError(f"0D target tensor expects 1D input tensors, but found "
+                                    f"inputs with size {list(input_.shape)}")
+        else:
+            raise it.ShapeError(f"0D or 1D target tensor expected, multi-target not supported "
+                                f"(got target of size {list(target_.shape)})")
+        if not it.isdtype(target_.dtype, "integral"):
+            raise it.DTypeError(f"AdaptiveLogSoftmaxWithLoss: expected an integer target, got "
+                                f"dtype {target_.dtype}")
+        batched = target_.ndim == 1
+        x = input_ if batched else it.unsqueeze(input_, 0)
+        target = target_ if batched else it.reshape(target_, (1,))
+        target = it.astype(target, it.int64)
+        rows = target.shape[0]
+        output = it.zeros(rows, dtype=x.dtype, device=x.device)
+        head_index = target         # the head's column of each row: its class or its cluster
+        used = 0
+        bounds = [0] + self.cutoffs
+        for i, (low, high) in enumerate(zip(bounds, bounds[1:])):
+            mask = (target >= low) & (target < high)
+            members = it.nonzero(mask)[0]
+            count = members.shape[0]
+            used += count
+            if i == 0 or count == 0:
+                continue
+            # the tail only sees its cluster's rows
+            logprob = _activation.log_softmax(self.tail[i - 1](it.take(x, members, axis=0)),
+                                              dim=1)
+            relative = it.take(target, members) - low
+            local = it.take_along_axis(logprob, it.unsqueeze(relative, 1), axis=1)[:, 0]
+            output = it.index_add(output, 0, members, local)
+            head_index = it.where(mask, self.shortlist_size + i - 1, head_index)
+        if used != rows:
+            raise it.ArgumentError(f"Target values should be in [0, {self.n_classes - 1}], but "
+                                   f"values in range [{int(it.min(target))}, "
+                                   f"{int(it.max(target))}] were found")
+        head_logprob = _activation.log_softmax(self.head(x), dim=1)
+        output = output + it.take_along_axis(head_logprob, it.unsqueeze(head_index, 1),
+                                             axis=1)[:, 0]
+        loss = it.mean(-output)
+        return _ASMoutput(output if batched else output[0], loss)
+
+    def _batch(self, input, op):
+        if not isinstance(input, it.Tensor) or input.ndim != 2:
+            got = list(input.shape) if isinstance(input, it.Tensor) else type(input).__name__
+            raise it.ShapeError(f"AdaptiveLogSoftmaxWithLoss.{op}: expected a 2-D input "
+                                f"(N, in_features={self.in_features}), got {got}")
+        return input
+
+    def _full_log_prob(self, input, head_output):
+        """Every class's log probability: the shortlist's from the head, a cluster's as its
+        tail's plus the head's for the cluster."""
+        head_logprob = _activation.log_softmax(head_output, dim=1)
+        parts = [head_logprob[:, :self.shortlist_size]]
+        for i, projection in enumerate(self.tail):
+            column = self.shortlist_size + i
+            parts.append(_activation.log_softmax(projection(input), dim=1)
+                         + head_logprob[:, column:column + 1])
+        return it.concat(parts, axis=1)
+
+    def log_prob(self, input):
+        """The log probability of every class for each row of ``input`` (N, in_features):
+        (N, n_classes)."""
+        x = self._batch(input, "log_prob")
+        return self._full_log_prob(x, self.head(x))
+
+    def predict(self, input):
+        """The most likely class of each row of ``input`` (N, in_features): the head's
+        choice where it is a shortlist class, else the best over the full distribution
+        (``log_prob(input).argmax(1)``, computed only where needed)."""
+        x = self._batch(input, "predict")
+        head_output = self.head(x)
+        best = it.argmax(head_output, axis=1)
+        outside = best >= self.shortlist_size
+        if not bool(it.any(outside)):
+            return best
+        full = it.argmax(self._full_log_prob(x, head_output), axis=1)
+        return it.where(outside, full, best)

@@ -1,9 +1,9 @@
 """Normalization layers: ``BatchNorm1d/2d/3d``, ``InstanceNorm1d/2d/3d`` (and their
 ``Lazy`` forms, which take ``num_features`` from the first input), ``LayerNorm``,
-``GroupNorm``, ``RMSNorm`` and ``LocalResponseNorm``, with PyTorch's arguments, parameter
-and buffer names (``weight``, ``bias``, ``running_mean``, ``running_var``,
-``num_batches_tracked``), default initialization, input checks and repr, so state_dicts
-load both ways."""
+``GroupNorm``, ``RMSNorm``, ``LocalResponseNorm`` and ``CrossMapLRN2d``, with PyTorch's
+arguments, parameter and buffer names (``weight``, ``bias``, ``running_mean``,
+``running_var``, ``num_batches_tracked``), default initialization, input checks and repr, so
+state_dicts load both ways."""
 
 import numbers
 import warnings
@@ -18,7 +18,7 @@ from ..parameter import Parameter
 __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "InstanceNorm1d", "InstanceNorm2d",
            "InstanceNorm3d", "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d",
            "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d", "LayerNorm",
-           "GroupNorm", "RMSNorm", "LocalResponseNorm"]
+           "GroupNorm", "RMSNorm", "LocalResponseNorm", "CrossMapLRN2d"]
 
 
 def _count(value, name, cls):
@@ -455,6 +455,59 @@ class LocalResponseNorm(Module):
 
     def forward(self, input):
         return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self):
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
+def _cross_map_lrn2d(input, size, alpha, beta, k):
+    """``CrossMapLRN2d``'s normalization of an (N, C, H, W) input, as PyTorch computes it:
+    each element divided by ``(k + alpha / size * s) ** beta``, ``s`` the sum of squares
+    over the channels within ``(size - 1) // 2`` of its own -- and, a quirk of PyTorch's
+    running-sum kernel that is kept so that outputs agree, over channel 0 as well for every
+    channel further than that from it. The gradient is the true one of this function
+    (PyTorch's hand-written backward is not: its window is off by one channel)."""
+    if not isinstance(input, it.Tensor):
+        raise TypeError(f"CrossMapLRN2d: expected a Tensor input, got {type(input).__name__}")
+    if input.ndim != 4:
+        raise it.ShapeError(f"CrossMapLRN2d: Expected input to be 4D, got {input.ndim}D "
+                            f"instead (input of size {list(input.shape)})")
+    if not input.dtype.is_floating_point:
+        raise it.DTypeError(f"CrossMapLRN2d: expected a floating-point input, got dtype "
+                            f"{input.dtype}")
+    if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size <= 0:
+        raise ValueError(f"CrossMapLRN2d: size must be a positive integer, got {size!r}")
+    nb, c, h, w = tuple(input.shape)
+    half = (size - 1) // 2
+    sq = input * input
+    padded = sq
+    if half:
+        zeros = it.zeros((nb, half, h, w), dtype=input.dtype, device=input.device)
+        padded = it.concat([zeros, sq, zeros], axis=1)
+    acc = padded[:, 0:c]
+    for j in range(1, 2 * half + 1):        # one slice per channel offset of the window
+        acc = acc + padded[:, j:j + c]
+    if c > half + 1:                        # channel 0 for the channels past its window
+        acc = acc + it.concat([it.zeros((nb, half + 1, h, w), dtype=input.dtype,
+                                        device=input.device),
+                               it.broadcast_to(sq[:, 0:1], (nb, c - half - 1, h, w))], axis=1)
+    return input * (acc * (alpha / size) + k) ** -beta
+
+
+class CrossMapLRN2d(Module):
+    """Local response normalization across the channels of (N, C, H, W) inputs, Lua
+    Torch's legacy form (see ``_cross_map_lrn2d``; :class:`LocalResponseNorm` is the
+    usual one): ``size`` channels, ``alpha``, ``beta`` and ``k`` as there."""
+
+    def __init__(self, size, alpha=1e-4, beta=0.75, k=1):
+        super().__init__()
+        self.size = size
+        self.alpha = alpha
+        self.beta = beta
+        self.k = k
+
+    def forward(self, input):
+        return _cross_map_lrn2d(input, self.size, self.alpha, self.beta, self.k)
 
     def extra_repr(self):
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"

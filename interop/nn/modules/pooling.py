@@ -1,17 +1,27 @@
 """Pooling layers: ``MaxPool1d/2d/3d``, ``AvgPool1d/2d/3d``, ``LPPool1d/2d/3d``,
-``AdaptiveAvgPool1d/2d/3d`` and ``AdaptiveMaxPool1d/2d/3d``, with PyTorch's constructor
-arguments, attributes and repr (they have no parameters)."""
+``AdaptiveAvgPool1d/2d/3d``, ``AdaptiveMaxPool1d/2d/3d``, ``MaxUnpool1d/2d/3d`` and
+``FractionalMaxPool2d/3d``, with PyTorch's constructor arguments, attributes and repr (they
+have no parameters; ``FractionalMaxPool``'s ``_random_samples`` is a buffer, as in
+PyTorch)."""
 
 from .module import Module
 from ..functional import _conv as F
 
 __all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
            "LPPool1d", "LPPool2d", "LPPool3d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
-           "AdaptiveAvgPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d"]
+           "AdaptiveAvgPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d",
+           "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "FractionalMaxPool2d",
+           "FractionalMaxPool3d"]
 
 
 def _single(v):
     return tuple(v) if isinstance(v, (tuple, list)) else (v,)
+
+
+def _ntuple(v, n):
+    """``v`` as a tuple: a sequence kept, anything else repeated ``n`` times (PyTorch's
+    ``_pair``/``_triple``)."""
+    return tuple(v) if isinstance(v, (tuple, list)) else (v,) * n
 
 
 class _MaxPoolNd(Module):
@@ -206,3 +216,94 @@ class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
 class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
     """Adaptive max pooling over (N, C, D, H, W) or (C, D, H, W) inputs."""
     _fn = F.adaptive_max_pool3d
+
+
+class _MaxUnpoolNd(Module):
+    """The partial inverse of a max pool: each value put at its index (what the max pool
+    returned with ``return_indices=True``) of a zero output; ``stride`` defaults to
+    ``kernel_size``, and ``forward``'s ``output_size`` picks among the sizes that pool
+    could have come from."""
+
+    _n = 0
+    _fn = None
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        n = self._n
+        self.kernel_size = _ntuple(kernel_size, n)
+        self.stride = _ntuple(stride if stride is not None else kernel_size, n)
+        self.padding = _ntuple(padding, n)
+
+    def forward(self, input, indices, output_size=None):
+        return type(self)._fn(input, indices, self.kernel_size, self.stride, self.padding,
+                              output_size)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxUnpool1d(_MaxUnpoolNd):
+    """Max unpooling of (N, C, L) or (C, L) inputs."""
+    _n = 1
+    _fn = F.max_unpool1d
+
+
+class MaxUnpool2d(_MaxUnpoolNd):
+    """Max unpooling of (N, C, H, W) or (C, H, W) inputs."""
+    _n = 2
+    _fn = F.max_unpool2d
+
+
+class MaxUnpool3d(_MaxUnpoolNd):
+    """Max unpooling of (N, C, D, H, W) or (C, D, H, W) inputs."""
+    _n = 3
+    _fn = F.max_unpool3d
+
+
+class _FractionalMaxPoolNd(Module):
+    """Fractional max pooling: ``kernel_size`` windows at pseudo-random steps that give an
+    ``output_size`` output, or one ``output_ratio`` (in (0, 1)) of the input's size. The
+    buffer ``_random_samples`` (N, C, n), when given, fixes the windows; otherwise each call
+    draws new ones."""
+
+    _n = 0
+    _fn = None
+
+    def __init__(self, kernel_size, output_size=None, output_ratio=None, return_indices=False,
+                 _random_samples=None):
+        super().__init__()
+        n = self._n
+        cls = type(self).__name__
+        self.kernel_size = _ntuple(kernel_size, n)
+        self.return_indices = return_indices
+        self.register_buffer("_random_samples", _random_samples)
+        self.output_size = _ntuple(output_size, n) if output_size is not None else None
+        self.output_ratio = _ntuple(output_ratio, n) if output_ratio is not None else None
+        if output_size is None and output_ratio is None:
+            raise ValueError(f"{cls} requires specifying either an output size, or a pooling "
+                             f"ratio")
+        if output_size is not None and output_ratio is not None:
+            raise ValueError(f"{cls}: only one of output_size and output_ratio may be "
+                             f"specified, got output_size={output_size!r} and output_ratio="
+                             f"{output_ratio!r}")
+        if self.output_ratio is not None and not all(0 < r < 1 for r in self.output_ratio):
+            raise ValueError(f"{cls}: output_ratio must be between 0 and 1 (got "
+                             f"{output_ratio})")
+
+    def forward(self, input):
+        return type(self)._fn(input, self.kernel_size, self.output_size, self.output_ratio,
+                              self.return_indices, _random_samples=self._random_samples)
+
+
+class FractionalMaxPool2d(_FractionalMaxPoolNd):
+    """Fractional max pooling over (N, C, H, W) or (C, H, W) inputs; ``_random_samples``
+    (N, C, 2)."""
+    _n = 2
+    _fn = F.fractional_max_pool2d
+
+
+class FractionalMaxPool3d(_FractionalMaxPoolNd):
+    """Fractional max pooling over (N, C, T, H, W) or (C, T, H, W) inputs;
+    ``_random_samples`` (N, C, 3)."""
+    _n = 3
+    _fn = F.fractional_max_pool3d
