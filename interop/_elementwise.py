@@ -223,6 +223,8 @@ def binary(a, b, fwd, cls, op, reverse=False):
         a, b, ad, bd, at, bt = b, a, bd, ad, bt, at
     try:
         data = fwd(ad, bd)
+    except Warning:             # a library's warning turned into an error (-W error): its own
+        raise
     except Exception:           # (each library words its refusal differently)
         data = _fallback(fwd, op, a, b, ad, bd, be)
     an = a._node if at else None

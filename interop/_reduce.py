@@ -140,7 +140,10 @@ def mean(x, dim=None, keepdim=None, *, axis=None, keepdims=False, dtype=None):
     if not (dt.is_floating_point or dt.is_complex):
         raise DTypeError(f"mean: expected a floating point or complex tensor, got dtype {dt}; "
                          f"pass dtype= or cast first")
-    return sum(x, axis=axes, keepdims=keepdims) / _count(x._data.shape, axes)
+    n = _count(x._data.shape, axes)
+    if n == 0:      # the mean of nothing is NaN, as in PyTorch (without NumPy's 0/0 warning)
+        return sum(x, axis=axes, keepdims=keepdims) * float("nan")
+    return sum(x, axis=axes, keepdims=keepdims) / n
 
 
 class ProdBackward(Node):
