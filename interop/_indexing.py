@@ -72,6 +72,7 @@ def normalize_key(x, key):
             used += arr.ndim
         elif dt.kind in "iu":
             used += 1
+            arr = _as_int64(be, arr, dt)
         else:
             raise IndexError(f"tensors used as indices must be integer or bool, got dtype {dt}")
         out.append(arr)
@@ -221,7 +222,15 @@ def index_data(index, x, op, name="index"):
     dt = index._be.dtype_of(index._data)
     if dt.kind not in "iu":
         raise TypeError(f"{op}: {name} must have an integer dtype, got {dt}")
-    return index._data
+    return _as_int64(index._be, index._data, dt)
+
+
+def _as_int64(be, arr, dt):
+    """Integer indices as int64 (the standard allows any integer dtype; torch's namespace
+    takes only int64 in some ops and reads uint8 indices as a boolean mask)."""
+    if dt is _dt.int64 or _dt.int64 not in be.to_native:
+        return arr
+    return be.xp.astype(arr, be.native_dtype(_dt.int64))
 
 
 def _in_range(be, idx, n, op, name="index", negative=False):

@@ -547,3 +547,19 @@ def test_negative_indices_where_pytorch_refuses_them(be):
             f()
     assert it.take(x, it.tensor([-1])).tolist() == [3.0]       # take counts from the end, as torch
     assert torch.take(torch.tensor([[1.0, 2.0, 3.0]]), torch.tensor([-1])).tolist() == [3.0]
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int16", "int32", "int64"])
+def test_every_integer_index_dtype_indexes_alike(be, dtype):
+    """The standard allows any integer dtype for indices; torch's namespace takes only int64
+    in some ops and reads uint8 as a boolean mask (a silent wrong result): interop indexes
+    with int64 on every backend."""
+    x = it.arange(6.0).reshape(2, 3)
+    i = it.asarray([[0], [1]], dtype=getattr(it, dtype))
+    assert it.gather(x, 1, i).tolist() == [[0.0], [4.0]]
+    assert it.take_along_axis(x, i, axis=1).tolist() == [[0.0], [4.0]]
+    assert it.take(x.flatten(), i.flatten()).tolist() == [0.0, 1.0]
+    assert it.index_select(x, 1, i.flatten()).tolist() == [[0.0, 1.0], [3.0, 4.0]]
+    assert x[i.flatten()].tolist() == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
+    assert it.scatter_add(x, 1, i, it.ones(2, 1)).tolist() == [[1.0, 1.0, 2.0],
+                                                               [3.0, 5.0, 5.0]]
