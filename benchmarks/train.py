@@ -11,15 +11,17 @@ in one process, and the peak memory of 50 CNN steps in a fresh process each.
 
 Both libraries start from the same weights (PyTorch's, loaded into interop through
 ``load_state_dict``) and see the same batch, so their losses must agree: the benchmark
-checks that after the timed steps, so a fast wrong step cannot pass. Steps of the two
-libraries are timed in interleaved samples (machine drift falls on both alike); the
-figure is the median step time. Both use every core (PyTorch's default threads; NumPy's
-BLAS threads).
+checks that after the timed steps, so a fast wrong step cannot pass. Each library trains
+in a process of its own (in one process OpenBLAS's and PyTorch's thread pools spin against
+each other); the two take turns, sample by sample, so drift in the machine's speed falls
+on both alike. The figure is the median step time. Both use every core (PyTorch's default
+threads; NumPy's BLAS threads).
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import platform
 import resource
@@ -84,32 +86,66 @@ class Trainer:
         return (time.perf_counter() - t) / n
 
 
-def _pair(model, backend):
-    import interop as it
-    import torch
-
+def _worker(lib_name, model, backend, state, conn):
+    """One library's trainer in a process of its own: runs ``n`` steps per request and
+    answers with the seconds per step; ``None`` asks for the last loss and ends it."""
+    if lib_name == "torch":
+        import torch as lib
+        state = {k: lib.from_numpy(v) for k, v in state.items()}
+    else:
+        import interop as lib
+        lib.set_backend(backend)
+        state = {k: lib.asarray(v) for k, v in state.items()}
     x, y = data(model)
-    torch.manual_seed(0)
-    theirs = Trainer(torch, model, x, y)
-    state = {k: it.asarray(v.detach().numpy()) for k, v in theirs.net.state_dict().items()}
-    with it.use_backend(backend):
-        ours = Trainer(it, model, x, y, state)
-    return it, ours, theirs
+    trainer = Trainer(lib, model, x, y, state)
+    while True:
+        n = conn.recv()
+        if n is None:
+            conn.send(float(trainer.loss.item()))
+            return
+        conn.send(trainer.run(n))
 
 
 def step_times(model, *, quick=False, backend="cpu"):
-    """Median seconds per training step for interop and PyTorch, and their final losses."""
+    """Median seconds per training step for interop and PyTorch, and their final losses.
+
+    Each library trains in a process of its own (both use every core: in one process the
+    two thread pools -- OpenBLAS's and PyTorch's -- spin against each other and slow both
+    down), from the same weights (PyTorch's default init) on the same batch; the processes
+    take turns, so drift in the machine's speed falls on both alike."""
+    import torch
+
     cfg = QUICK if quick else FULL
-    it, ours, theirs = _pair(model, backend)
-    with it.use_backend(backend):
-        ours.run(cfg["warmup"])
-        theirs.run(cfg["warmup"])
-        samples = {"interop": [], "torch": []}
+    torch.manual_seed(0)
+    state = {k: v.detach().numpy().copy() for k, v in build(torch, model).state_dict().items()}
+    ctx = multiprocessing.get_context("spawn")
+    conns, procs = {}, []
+    for name in ("interop", "torch"):
+        here, there = ctx.Pipe()
+        p = ctx.Process(target=_worker, args=(name, model, backend, state, there), daemon=True)
+        p.start()
+        conns[name] = here
+        procs.append(p)
+    try:
+        for c in conns.values():
+            c.send(cfg["warmup"])
+            c.recv()
+        samples = {name: [] for name in conns}
         for _ in range(cfg["repeats"]):
-            samples["interop"].append(ours.run(cfg["steps"]))
-            samples["torch"].append(theirs.run(cfg["steps"]))
-    loss_o, loss_t = float(ours.loss), float(theirs.loss.item())
-    return {name: statistics.median(s) for name, s in samples.items()}, (loss_o, loss_t)
+            for name, c in conns.items():
+                c.send(cfg["steps"])
+                samples[name].append(c.recv())
+        losses = {}
+        for name, c in conns.items():
+            c.send(None)
+            losses[name] = c.recv()
+    finally:
+        for p in procs:
+            p.join(10)
+            if p.is_alive():
+                p.terminate()
+    return ({name: statistics.median(s) for name, s in samples.items()},
+            (losses["interop"], losses["torch"]))
 
 
 _MEMORY_SCRIPT = """

@@ -626,7 +626,6 @@ def _windows_reference(x, kernel, stride, dilation):
 
 
 def _windows_add_reference(shape, cols, kernel, stride, dilation):
-    n = len(kernel)
     out = cols.shape[len(shape):]
     acc = np.zeros(shape, dtype=_acc(cols.dtype))
     for k in np.ndindex(*kernel):
