@@ -289,13 +289,23 @@ def gather(x, dim, index):
 
 
 def take_along_axis(x, indices, /, *, axis=-1):
+    """The standard's ``take_along_axis``: as ``gather``, with ``x`` and ``indices``
+    broadcast against each other outside ``axis`` and negative indices counted from the end
+    (``gather``, PyTorch's, refuses those)."""
     ax = norm_dim(axis, x._data.ndim, "take_along_axis")
     idx = index_data(indices, x, "take_along_axis", "indices")
+    n = x._data.shape[ax] if x._data.ndim else 1
+    xp = x._be.xp
+    if idx.ndim and bool(xp.any(idx < 0)):
+        if bool(xp.any(idx < -n)):
+            raise IndexError(f"take_along_axis: index {int(xp.min(idx))} is out of bounds for "
+                             f"axis {ax} of size {n} (expected -n <= i < n)")
+        idx = xp.where(idx < 0, idx + n, idx)
+        indices = indices._make(idx, x._be, None)
     if idx.shape != x._data.shape:
-        from_shape = tuple(max(a, b) if d != ax else idx.shape[d]
-                           for d, (a, b) in enumerate(zip(idx.shape, x._data.shape)))
-        x_shape = tuple(max(a, b) if d != ax else x._data.shape[d]
-                        for d, (a, b) in enumerate(zip(idx.shape, x._data.shape)))
+        both = [b if a == 1 else a for a, b in zip(idx.shape, x._data.shape)]
+        from_shape = tuple(both[d] if d != ax else idx.shape[d] for d in range(len(both)))
+        x_shape = tuple(both[d] if d != ax else x._data.shape[d] for d in range(len(both)))
         return gather(broadcast_to(x, x_shape), ax, broadcast_to(indices, from_shape))
     return gather(x, ax, indices)
 

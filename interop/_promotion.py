@@ -80,18 +80,18 @@ _KIND_LEVEL = {"b": 0, "i": 1, "u": 1, "f": 2, "c": 3}
 
 
 def can_cast(from_, to, /):
-    """Whether ``from_`` (a dtype or a tensor) casts to dtype ``to`` without loss of kind:
-    within a kind, when promotion of the two gives ``to`` (the standard's table); across
-    kinds, toward a higher kind (bool < integer < real floating < complex), as PyTorch's
-    casting rules allow."""
+    """Whether ``from_`` (a dtype or a tensor) casts to dtype ``to`` without loss: where the
+    promotion table defines the pair (within a kind, and real with complex floating, as the
+    standard's), when promoting the two gives ``to``; across other kinds, toward a higher
+    kind (bool < integer < real floating < complex), as PyTorch's casting rules allow."""
     if isinstance(from_, Variable):
         from_ = from_._be.dtype_of(from_._data)
     if not isinstance(from_, _dt.dtype) or not isinstance(to, _dt.dtype):
         raise TypeError(f"can_cast: expected a dtype or tensor and a dtype, got {from_!r} and {to!r}")
     lf, lt = _KIND_LEVEL[from_.kind], _KIND_LEVEL[to.kind]
-    if lf != lt:
-        return lf < lt
-    return _TABLE.get((from_, to)) is to
+    if lf == lt or from_.kind in "fc" and to.kind in "fc":
+        return _TABLE.get((from_, to)) is to
+    return lf < lt
 
 
 def _scalar_dtype(value, current, be):

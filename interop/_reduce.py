@@ -16,6 +16,7 @@ from ._args import both_spellings, dtype_arg, keyword_dim, norm_dim, norm_dims, 
 from ._cast import astype, clone
 from ._elementwise import maximum, minimum
 from ._errors import DTypeError, ShapeError
+from ._join import concat
 from ._views import reshape
 from .autograd.graph import Node
 from .autograd.grad_mode import state as grad_state
@@ -152,13 +153,15 @@ class ProdBackward(Node):
     others is formed explicitly (O(n^2) in the reduced length), so that second
     derivatives are right at zeros too."""
 
-    __slots__ = ("axes", "keepdims")
+    __slots__ = ("axes", "keepdims", "cplx")
 
     def backward(self, xp, g, s):
         x = s[0]
         shape = tuple(x.shape)
         axes, keepdims = self.axes, self.keepdims
         g = _expand_back(xp, g, shape, axes, keepdims)
+        if self.cplx:                  # PyTorch's convention: the conjugate derivative
+            x = xp.conj(x)
         if xp is not self.be.ns:       # recorded: second derivatives must be right at zeros
             return g * _prod_of_others(xp, x, shape, axes),
         zero = x == 0
@@ -200,6 +203,7 @@ def prod(x, dim=None, keepdim=None, *, axis=None, keepdims=False, dtype=None):
         return x._make(data, be, None)
     node = record(ProdBackward, be, (x,), (x,), (xd,))
     node.axes, node.keepdims = axes, keepdims
+    node.cplx = data.dtype in be.complex_natives
     return x._make(data, be, node)
 
 
@@ -478,9 +482,21 @@ class CumsumBackward(Node):
         return (g if self.cast is None else xp.astype(g, self.cast)),
 
 
+def _with_initial(out, axis, value):
+    """``out`` with one slice of ``value`` (the sum's 0, the product's 1) put before it along
+    ``axis``: the standard's ``include_initial=True``."""
+    ax = axis % out.ndim
+    shape = tuple(1 if d == ax else n for d, n in enumerate(out.shape))
+    first = out._make(out._be.full(shape, value, out._data.dtype), out._be, None)
+    return concat([first, out], axis=ax)
+
+
 def _cumsum(x, axis, dtype, include_initial, op):
     if include_initial:
-        raise NotImplementedError("cumulative_sum(include_initial=True) comes with the full namespace")
+        if x._data.ndim == 0:
+            raise ValueError(f"{op}: include_initial needs at least one dimension")
+        out = _cumsum(x, axis, dtype, False, op)
+        return _with_initial(out, 0 if axis is None else axis, 0)
     xd = x._data
     if xd.ndim == 0:                  # a 0-d tensor is its own cumulative sum (as in PyTorch)
         if axis is not None:
@@ -752,8 +768,10 @@ def cumulative_prod(x, /, *, axis=None, dtype=None, include_initial=False, dim=N
             raise ValueError(f"cumulative_prod: axis is required for a {x._data.ndim}-d tensor")
         axis = 0
     if include_initial:
-        raise NotImplementedError("cumulative_prod(include_initial=True) comes with the full "
-                                  "namespace")
+        if x._data.ndim == 0:
+            raise ValueError("cumulative_prod: include_initial needs at least one dimension")
+        out = cumulative_prod(x, axis=axis, dtype=dtype)
+        return _with_initial(out, axis, 1)
     if dtype is not None:
         x = astype(x, dtype, copy=False)
     if x._data.ndim == 0:

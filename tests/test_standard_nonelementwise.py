@@ -27,14 +27,11 @@ what the standard fixes: interop's default floating dtype is float32 (PyTorch's;
 and array-api-strict's is float64, see DESIGN.md "Conventions"), so a creation call that
 leaves the dtype to the default asks the backend for interop's default explicitly.
 
-Known bugs and gaps of interop are small deterministic tests marked
-``xfail(strict=True)`` with the bug in the reason (test_full_keeps_negative_zero,
-test_can_cast_real_to_complex, test_cumulative_include_initial, test_prod_complex_gradient,
-test_take_along_axis_negative, test_take_along_axis_broadcasts_empty,
-test_linalg_gradient_gaps); the drawers that steer around them name them, so a fix shows as
-an XPASS and the drawer can be widened.
+Known gaps of interop are small deterministic tests marked ``xfail(strict=True)`` with the
+gap in the reason (test_linalg_gradient_gaps); the drawers that steer around them name them,
+so a fix shows as an XPASS and the drawer can be widened.
 
-Runs on cpu (NumPy) and strict (array-api-strict); the torch backend is skipped (its
+Runs on cpu (NumPy) and strict (array-api-strict); not on the torch backend (its
 namespace is checked against PyTorch itself in tests/test_ops.py). Keep shapes tiny:
 array-api-strict costs ~40 us per op and the whole file must stay well under a minute per
 backend with HYPOTHESIS_PROFILE=ci.
@@ -68,12 +65,20 @@ G_REAL = ("float64",)
 G_ALL = ("float64", "complex128")
 
 
+def pytest_generate_tests(metafunc):
+    """``std_be``: the standard's own backends (cpu: NumPy, strict) among those selected with
+    --backend; the torch backend is compared with PyTorch itself in tests/test_ops.py."""
+    if "std_be" in metafunc.fixturenames:
+        opt = metafunc.config.getoption("--backend")
+        chosen = {n.strip() for n in opt.split(",")}
+        metafunc.parametrize("std_be", [n for n in ("cpu", "strict")
+                                        if opt == "all" or n in chosen], indirect=True)
+
+
 @pytest.fixture
-def std_be(be):
-    if be.name not in ("cpu", "strict"):
-        pytest.skip("compared on the standard's own backends (cpu: NumPy, strict); the torch "
-                    "backend is compared with PyTorch itself in tests/test_ops.py")
-    return be
+def std_be(request):
+    with it.use_backend(request.param) as backend:
+        yield backend
 
 
 # ------------------------------------------------------------------ drawing
@@ -465,14 +470,9 @@ def test_creation_values(std_be, name, data):
 
 
 @pytest.mark.parametrize("shape", [(3,), (40, 40)])
-def test_full_keeps_negative_zero(std_be, request, shape):
+def test_full_keeps_negative_zero(std_be, shape):
     """``full``/``full_like`` with -0.0 (or -0.0 + 0j) fill -0.0, as the backend's own
     ``full`` does (small arrays and large, aligned ones)."""
-    if std_be.name == "cpu":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "bug: the cpu backend's full() tests `fill_value == 0`, true for -0.0, and "
-            "returns np.zeros (or a calloc'ed buffer): it.full((3,), -0.0) is [0., 0., 0.], "
-            "the sign of zero is lost (interop/backends/_numpy.py)")))
     xp = std_be.xp
     z = complex(-0.0, 0.0)
     pairs = [(it.full(shape, -0.0, dtype=it.float64), xp.full(shape, -0.0, dtype=xp.float64)),
@@ -631,11 +631,6 @@ def test_data_type_functions_values(std_be, name, data):
     check_values(std_be, DTYPES[name], data, name)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "standard deviation: it.can_cast(float64, complex64) is True (interop/_promotion.py "
-    "allows every cast toward a higher kind, PyTorch's rule), but the standard's promotion "
-    "table defines float64 with complex64 as complex128, so the standard (array-api-strict, "
-    "NumPy) says False"))
 def test_can_cast_real_to_complex(std_be):
     """can_cast between real and complex floating dtypes, which the standard's type
     promotion table covers, against the backend's."""
@@ -1129,10 +1124,6 @@ def test_statistical_values(std_be, name, data):
     check_values(std_be, STATISTICAL[name], data, name)
 
 
-@pytest.mark.xfail(strict=True, raises=NotImplementedError, reason=(
-    "missing: it.cumulative_sum/cumulative_prod(x, include_initial=True) raise "
-    "NotImplementedError ('comes with the full namespace', interop/_reduce.py), where the "
-    "standard gives the sums (products) with a leading 0 (1)"))
 @pytest.mark.parametrize("name", ["cumulative_sum", "cumulative_prod"])
 def test_cumulative_include_initial(std_be, name):
     """cumulative_sum/prod(include_initial=True), values and gradient."""
@@ -1143,11 +1134,6 @@ def test_cumulative_include_initial(std_be, name):
     assert gradcheck(lambda t: f(it, t), (it.asarray(a, requires_grad=True),))
 
 
-@pytest.mark.xfail(strict=True, raises=it.autograd.GradcheckError, reason=(
-    "bug: the complex gradient of prod is not conjugated: it.prod(x).real.backward() for "
-    "x = [1+2j, 3-1j] gives x.grad = [3-1j, 1+2j] where PyTorch gives conj: [3+1j, 1-2j] "
-    "(ProdBackward in interop/_reduce.py multiplies g by prod/x, not by its conjugate, on "
-    "both the plain and the create_graph path)"))
 @pytest.mark.parametrize("axis", [None, 1])
 def test_prod_complex_gradient(std_be, axis):
     """prod of complex128 input, against finite differences."""
@@ -1312,10 +1298,6 @@ def test_take_narrow_index_dtypes(std_be, dtype):
           f(std_be.xp, std_be.from_host(a), std_be.from_host(idx)), Case(f, ()), f"take {dtype}")
 
 
-@pytest.mark.xfail(strict=True, raises=IndexError, reason=(
-    "standard deviation: it.take_along_axis refuses negative indices ('gather: index -1 is "
-    "out of bounds'), which the standard (2024.12, data-apis/array-api#894) counts from the "
-    "end, as NumPy and it.take do"))
 def test_take_along_axis_negative(std_be):
     """take_along_axis with negative indices."""
     a = np.arange(6.0).reshape(2, 3)
@@ -1326,11 +1308,6 @@ def test_take_along_axis_negative(std_be):
           "take_along_axis negative")
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason=(
-    "bug: take_along_axis broadcasts x and indices to max(side, side) "
-    "(interop/_indexing.py), which is 1, not 0, for a side of 1 against 0: "
-    "take_along_axis(zeros((2, 0)), zeros((1, 1), int), axis=0) raises ShapeError where the "
-    "standard's broadcasting (and NumPy) give shape (1, 0)"))
 def test_take_along_axis_broadcasts_empty(std_be):
     """take_along_axis with indices of side 1 against an empty side of x."""
     a, idx = np.zeros((2, 0)), np.zeros((1, 1), dtype=np.int64)

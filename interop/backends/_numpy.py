@@ -102,10 +102,13 @@ class NumpyBackend(Backend):
 
     def full(self, shape, fill_value, dtype):
         dtype = np.dtype(dtype)
+        # zeroed memory is +0 only: a -0.0 (or -0.0 imaginary part) must be written
+        zero = fill_value == 0 and not np.signbit(np.real(fill_value)) \
+            and not np.signbit(np.imag(fill_value))
         if math.prod(shape) * dtype.itemsize < ALIGN_FROM_BYTES:
-            return np.zeros(shape, dtype) if fill_value == 0 else np.full(shape, fill_value, dtype)
-        out = _aligned(shape, dtype, fill_value == 0)
-        if fill_value != 0:
+            return np.zeros(shape, dtype) if zero else np.full(shape, fill_value, dtype)
+        out = _aligned(shape, dtype, zero)
+        if not zero:
             out[...] = fill_value
         return out
 
