@@ -84,11 +84,14 @@ def _cuda_available():
 
 
 def pytest_generate_tests(metafunc):
+    opt = metafunc.config.getoption("--backend")
+    names = ["cpu", "strict", "torch", "cuda:0"] if opt == "all" else \
+        [n.strip() for n in opt.split(",")]
     if "be" in metafunc.fixturenames:
-        opt = metafunc.config.getoption("--backend")
-        names = ["cpu", "strict", "torch", "cuda:0"] if opt == "all" else \
-            [n.strip() for n in opt.split(",")]
         metafunc.parametrize("be", names, indirect=True)
+    if "standard_be" in metafunc.fixturenames:
+        metafunc.parametrize("standard_be", [n for n in ("cpu", "strict") if n in names],
+                             indirect=True)
 
 
 def _register_torch():
@@ -108,6 +111,15 @@ def be(request):
     if name == "torch":
         _register_torch()
     with it.use_backend(name) as backend:
+        yield backend
+
+
+@pytest.fixture
+def standard_be(request):
+    """The standard's own backends (cpu: NumPy, strict) among those selected, made current:
+    for tests that compare interop with the backend namespace itself (the torch backend is
+    compared with PyTorch in tests/test_ops.py)."""
+    with it.use_backend(request.param) as backend:
         yield backend
 
 

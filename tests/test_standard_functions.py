@@ -8,7 +8,6 @@ gradients on top of the backend, never different numbers.
 import warnings
 
 import numpy as np
-import pytest
 from hypothesis import given, settings, HealthCheck, strategies as st
 
 import interop as it
@@ -72,13 +71,6 @@ def _compare(be, got, want, where):
                                       err_msg=f"{where}: sign of zero")
     else:
         np.testing.assert_array_equal(g, w, err_msg=where)
-
-
-@pytest.fixture
-def standard_be(be):
-    if be.name not in ("cpu", "strict"):
-        pytest.skip("compared on the standard's own backends (cpu: NumPy, strict)")
-    return be
 
 
 shapes = st.sampled_from([(), (1,), (4,), (2, 3), (3, 1), (1, 4), (2, 1, 3)])

@@ -65,22 +65,6 @@ G_REAL = ("float64",)
 G_ALL = ("float64", "complex128")
 
 
-def pytest_generate_tests(metafunc):
-    """``std_be``: the standard's own backends (cpu: NumPy, strict) among those selected with
-    --backend; the torch backend is compared with PyTorch itself in tests/test_ops.py."""
-    if "std_be" in metafunc.fixturenames:
-        opt = metafunc.config.getoption("--backend")
-        chosen = {n.strip() for n in opt.split(",")}
-        metafunc.parametrize("std_be", [n for n in ("cpu", "strict")
-                                        if opt == "all" or n in chosen], indirect=True)
-
-
-@pytest.fixture
-def std_be(request):
-    with it.use_backend(request.param) as backend:
-        yield backend
-
-
 # ------------------------------------------------------------------ drawing
 
 
@@ -458,7 +442,7 @@ CREATION = {
 @settings(suppress_health_check=_HC)
 @given(data=st.data())
 @pytest.mark.parametrize("name", sorted(CREATION))
-def test_creation_values(std_be, name, data):
+def test_creation_values(standard_be, name, data):
     """Creation functions: shape (int or tuple, empty and 0-d included), dtype (given, or
     inferred from the Python arguments), values (empty/empty_like: shape and dtype only),
     options: arange's start/stop/step (negative steps, empty ranges), asarray from nested
@@ -466,31 +450,31 @@ def test_creation_values(std_be, name, data):
     -0.0 is test_full_keeps_negative_zero), linspace's num and endpoint (complex too),
     meshgrid's indexing (0 to 3 arrays), tril/triu's k on batches, *_like with a dtype=
     override, from_dlpack of interop's own tensors and of NumPy arrays (copy=)."""
-    check_values(std_be, CREATION[name], data, name)
+    check_values(standard_be, CREATION[name], data, name)
 
 
 @pytest.mark.parametrize("shape", [(3,), (40, 40)])
-def test_full_keeps_negative_zero(std_be, shape):
+def test_full_keeps_negative_zero(standard_be, shape):
     """``full``/``full_like`` with -0.0 (or -0.0 + 0j) fill -0.0, as the backend's own
     ``full`` does (small arrays and large, aligned ones)."""
-    xp = std_be.xp
+    xp = standard_be.xp
     z = complex(-0.0, 0.0)
     pairs = [(it.full(shape, -0.0, dtype=it.float64), xp.full(shape, -0.0, dtype=xp.float64)),
              (it.full_like(it.ones(shape), -0.0), xp.full(shape, -0.0, dtype=xp.float32)),
              (it.full(shape, z, dtype=it.complex128), xp.full(shape, z, dtype=xp.complex128))]
     for got, want in pairs:
-        _same(std_be, got, want, Case(None, ()), f"full({shape}, -0.0)")
+        _same(standard_be, got, want, Case(None, ()), f"full({shape}, -0.0)")
         np.testing.assert_array_equal(np.signbit(got.numpy().real),
-                                      np.signbit(np.asarray(std_be.to_host(want)).real))
+                                      np.signbit(np.asarray(standard_be.to_host(want)).real))
 
 
 @settings(suppress_health_check=_HC)
 @given(data=st.data())
 @pytest.mark.parametrize("name", sorted(n for n in CREATION if CREATION[n].grad))
-def test_creation_gradients(std_be, name, data):
+def test_creation_gradients(standard_be, name, data):
     """meshgrid (both indexings), tril/triu (any k, batched; tril also second order),
     in float64 and complex128."""
-    check_gradient(std_be, CREATION[name], data)
+    check_gradient(standard_be, CREATION[name], data)
 
 
 # ------------------------------------------------------------------ data types
@@ -622,19 +606,19 @@ DTYPES = {
 @settings(suppress_health_check=_HC)
 @given(data=st.data())
 @pytest.mark.parametrize("name", sorted(DTYPES))
-def test_data_type_functions_values(std_be, name, data):
+def test_data_type_functions_values(standard_be, name, data):
     """astype (every pair of dtypes the standard defines, copy=), can_cast and result_type
     (dtypes, arrays and Python scalars; every standard dtype; real with complex floating
     dtypes in result_type), finfo/iinfo (of a dtype or
     an array: every field, Python scalars), isdtype (every kind name, dtypes, tuples),
     broadcast_shapes (the shape, or ValueError from both)."""
-    check_values(std_be, DTYPES[name], data, name)
+    check_values(standard_be, DTYPES[name], data, name)
 
 
-def test_can_cast_real_to_complex(std_be):
+def test_can_cast_real_to_complex(standard_be):
     """can_cast between real and complex floating dtypes, which the standard's type
     promotion table covers, against the backend's."""
-    xp = std_be.xp
+    xp = standard_be.xp
     for a in FLOATS:
         for b in COMPLEX:
             assert it.can_cast(getattr(it, a), getattr(it, b)) == \
@@ -643,9 +627,9 @@ def test_can_cast_real_to_complex(std_be):
 
 @settings(suppress_health_check=_HC)
 @given(data=st.data())
-def test_astype_gradient(std_be, data):
+def test_astype_gradient(standard_be, data):
     """astype float64 -> float64/complex128 and complex128 -> complex128."""
-    check_gradient(std_be, DTYPES["astype"], data)
+    check_gradient(standard_be, DTYPES["astype"], data)
 
 
 # ------------------------------------------------------------------ manipulation
@@ -824,7 +808,7 @@ MANIPULATION = {
 @settings(suppress_health_check=_HC)
 @given(data=st.data())
 @pytest.mark.parametrize("name", sorted(MANIPULATION))
-def test_manipulation_values(std_be, name, data):
+def test_manipulation_values(standard_be, name, data):
     """Manipulation functions, exactly (every dtype, NaN/±inf/-0.0 data, 0-d and empty
     shapes): broadcast_arrays/broadcast_to (1 to 3 inputs, sides of 1), concat (1 to 3
     inputs, axis=None, mixed dtypes of one kind), expand_dims (an int or a tuple of new
@@ -832,16 +816,16 @@ def test_manipulation_values(std_be, name, data):
     and tuples), permute_dims, repeat (an int, or an array of repeats of any integer dtype,
     axis=None), reshape (-1, 0-d, copy=), squeeze (an int or a tuple), stack (every axis),
     tile (repetitions shorter, longer, zero), unstack (every axis; a tuple)."""
-    check_values(std_be, MANIPULATION[name], data, name)
+    check_values(standard_be, MANIPULATION[name], data, name)
 
 
 @settings(suppress_health_check=_HC)
 @given(data=st.data())
 @pytest.mark.parametrize("name", sorted(MANIPULATION))
-def test_manipulation_gradients(std_be, name, data):
+def test_manipulation_gradients(standard_be, name, data):
     """The same draws in float64 and complex128 (every input of concat, stack and
     broadcast_arrays; broadcast_to and repeat also second order)."""
-    check_gradient(std_be, MANIPULATION[name], data)
+    check_gradient(standard_be, MANIPULATION[name], data)
 
 
 # ------------------------------------------------------------------ searching, sets, sorting
@@ -913,20 +897,20 @@ SEARCHING = {
 @settings(suppress_health_check=_HC)
 @given(data=st.data())
 @pytest.mark.parametrize("name", sorted(SEARCHING))
-def test_searching_values(std_be, name, data):
+def test_searching_values(standard_be, name, data):
     """argmax/argmin (ties: the first; axis None or an int; keepdims; 0-d), count_nonzero
     (NaN counts, -0.0 does not; axis tuples; keepdims), nonzero (a tuple of index arrays;
     empty), searchsorted (side, sorter of int32/int64, NaN and ±inf in both arrays, an empty
     x1, 0-d x2), where (broadcasting of all three; a Python scalar for x1 or x2)."""
-    check_values(std_be, SEARCHING[name], data, name)
+    check_values(standard_be, SEARCHING[name], data, name)
 
 
 @settings(suppress_health_check=_HC)
 @given(data=st.data())
-def test_where_gradient(std_be, data):
+def test_where_gradient(standard_be, data):
     """where: both branches, broadcast condition and branches, float64 and complex128,
     first and second order."""
-    check_gradient(std_be, SEARCHING["where"], data)
+    check_gradient(standard_be, SEARCHING["where"], data)
 
 
 def _unique(fname):
@@ -983,20 +967,20 @@ SETS = {
 @settings(suppress_health_check=_HC)
 @given(data=st.data())
 @pytest.mark.parametrize("name", sorted(SETS))
-def test_set_values(std_be, name, data):
+def test_set_values(standard_be, name, data):
     """unique_all/counts/inverse/values (the named tuples' fields, sorted values, first
     indices, inverse indices of x's shape, counts; ties, NaN each its own value, ±inf; 0-d
     and empty), isin (integers, invert, any shapes, x2 a Python int)."""
-    check_values(std_be, SETS[name], data, name)
+    check_values(standard_be, SETS[name], data, name)
 
 
 @settings(suppress_health_check=_HC)
 @given(data=st.data())
 @pytest.mark.parametrize("name", sorted(n for n in SETS if SETS[n].grad))
-def test_set_gradients(std_be, name, data):
+def test_set_gradients(standard_be, name, data):
     """unique_*: the gradient of the values (to the element each came from), on distinct
     data (with ties the unique values are not differentiable: a step splits them)."""
-    check_gradient(std_be, SETS[name], data)
+    check_gradient(standard_be, SETS[name], data)
 
 
 def _sort(fname):
@@ -1033,14 +1017,14 @@ SORTING = {
 @settings(suppress_health_check=_HC)
 @given(data=st.data())
 @pytest.mark.parametrize("name", sorted(SORTING))
-def test_sorting_values(std_be, name, data):
+def test_sorting_values(standard_be, name, data):
     """sort/argsort along every axis, ascending and descending, stable (ties, and -0.0 next
     to 0.0, keep their order, descending too) or not (then the values the indices take);
     NaN and ±inf; empty."""
-    check_values(std_be, SORTING[name], data, name)
+    check_values(standard_be, SORTING[name], data, name)
 
 
-def test_sort_descending_is_stable(std_be):
+def test_sort_descending_is_stable(standard_be):
     """sort(descending=True) keeps equal values in their order (-0.0 and 0.0 show it), as
     argsort(descending=True) and the standard's ``stable`` say. (The backends' own sort
     flips an ascending sort, which reverses ties, so it is not the reference here.)"""
@@ -1053,10 +1037,10 @@ def test_sort_descending_is_stable(std_be):
 
 @settings(suppress_health_check=_HC)
 @given(data=st.data())
-def test_sort_gradient(std_be, data):
+def test_sort_gradient(standard_be, data):
     """sort: the gradient goes to the element each value came from (distinct values; any
     axis, descending), first and second order."""
-    check_gradient(std_be, SORTING["sort"], data)
+    check_gradient(standard_be, SORTING["sort"], data)
 
 
 # ------------------------------------------------------------------ statistics, utility
@@ -1115,27 +1099,27 @@ STATISTICAL = {
 @settings(suppress_health_check=_HC)
 @given(data=st.data())
 @pytest.mark.parametrize("name", sorted(STATISTICAL))
-def test_statistical_values(std_be, name, data):
+def test_statistical_values(standard_be, name, data):
     """Reductions over axis None, an int or a tuple (empty tuple too), keepdims, 0-d and
     empty inputs (max/min: non-empty), NaN and ±inf propagation, the dtype= accumulator of
     sum/prod/cumulative_* (and the default: integers to int64/uint64), std/var's correction
     (0, 1, 0.5, 2: past the number of elements too), cumulative_sum/prod's axis (given or not
     for 1-D); within 8 eps."""
-    check_values(std_be, STATISTICAL[name], data, name)
+    check_values(standard_be, STATISTICAL[name], data, name)
 
 
 @pytest.mark.parametrize("name", ["cumulative_sum", "cumulative_prod"])
-def test_cumulative_include_initial(std_be, name):
+def test_cumulative_include_initial(standard_be, name):
     """cumulative_sum/prod(include_initial=True), values and gradient."""
     a = np.array([[2.0, -1.5, 0.5], [1.0, 3.0, -2.0]])
     f = lambda ns, x: getattr(ns, name)(x, axis=1, include_initial=True)   # noqa: E731
-    _same(std_be, f(it, it.asarray(a)), f(std_be.xp, std_be.from_host(a)), Case(f, (), tol=8),
+    _same(standard_be, f(it, it.asarray(a)), f(standard_be.xp, standard_be.from_host(a)), Case(f, (), tol=8),
           f"{name}(include_initial=True)")
     assert gradcheck(lambda t: f(it, t), (it.asarray(a, requires_grad=True),))
 
 
 @pytest.mark.parametrize("axis", [None, 1])
-def test_prod_complex_gradient(std_be, axis):
+def test_prod_complex_gradient(standard_be, axis):
     """prod of complex128 input, against finite differences."""
     a = np.array([[1 + 2j, 3 - 1j], [0.5 + 0.5j, -1j]])
     assert gradcheck(lambda t: it.prod(t, axis=axis), (it.asarray(a, requires_grad=True),))
@@ -1144,11 +1128,11 @@ def test_prod_complex_gradient(std_be, axis):
 @settings(suppress_health_check=_HC)
 @given(data=st.data())
 @pytest.mark.parametrize("name", sorted(STATISTICAL))
-def test_statistical_gradients(std_be, name, data):
+def test_statistical_gradients(standard_be, name, data):
     """The same draws in float64 (and complex128 for sum/mean/cumulative_*), on
     distinct values (no ties for max/min, no zeros for prod); second order for sum, prod,
     mean, var and the cumulative functions."""
-    check_gradient(std_be, STATISTICAL[name], data)
+    check_gradient(standard_be, STATISTICAL[name], data)
 
 
 def _all_any(fname):
@@ -1187,17 +1171,17 @@ UTILITY = {
 @settings(suppress_health_check=_HC)
 @given(data=st.data())
 @pytest.mark.parametrize("name", sorted(UTILITY))
-def test_utility_values(std_be, name, data):
+def test_utility_values(standard_be, name, data):
     """all/any (every dtype, NaN is true, -0.0 false; axis None/int/tuple, keepdims, 0-d and
     empty), diff (every axis, n from 0 to 3, past the length too, prepend/append)."""
-    check_values(std_be, UTILITY[name], data, name)
+    check_values(standard_be, UTILITY[name], data, name)
 
 
 @settings(suppress_health_check=_HC)
 @given(data=st.data())
-def test_diff_gradient(std_be, data):
+def test_diff_gradient(standard_be, data):
     """diff: gradients of x, prepend and append, float64 and complex128, second order."""
-    check_gradient(std_be, UTILITY["diff"], data)
+    check_gradient(standard_be, UTILITY["diff"], data)
 
 
 # ------------------------------------------------------------------ indexing, clip
@@ -1279,51 +1263,51 @@ INDEXING = {
 @settings(suppress_health_check=_HC)
 @given(data=st.data())
 @pytest.mark.parametrize("name", sorted(INDEXING))
-def test_indexing_and_clip_values(std_be, name, data):
+def test_indexing_and_clip_values(standard_be, name, data):
     """take (axis given or not for 1-D, repeated indices of every integer dtype, negative
     ones in signed dtypes, empty), take_along_axis (every axis, indices of every dtype,
     broadcast against x on the other axes), clip (bounds None, Python scalars or broadcast
     arrays; NaN in x stays NaN)."""
-    check_values(std_be, INDEXING[name], data, name)
+    check_values(standard_be, INDEXING[name], data, name)
 
 
 @pytest.mark.parametrize("dtype", ["uint8", "int8"])
-def test_take_narrow_index_dtypes(std_be, dtype):
+def test_take_narrow_index_dtypes(standard_be, dtype):
     """take with int8/uint8 indices into an axis longer than those dtypes reach (the bounds
     check must not compare in the index dtype: it raised OverflowError before 0cc067d)."""
     a = np.arange(300, dtype=np.float64)
     idx = np.array([2, 0, 4] + ([-1] if dtype == "int8" else [255]), dtype=dtype)
     f = lambda ns, x, i: ns.take(x, i)                              # noqa: E731
-    _same(std_be, f(it, it.asarray(a), it.asarray(idx)),
-          f(std_be.xp, std_be.from_host(a), std_be.from_host(idx)), Case(f, ()), f"take {dtype}")
+    _same(standard_be, f(it, it.asarray(a), it.asarray(idx)),
+          f(standard_be.xp, standard_be.from_host(a), standard_be.from_host(idx)), Case(f, ()), f"take {dtype}")
 
 
-def test_take_along_axis_negative(std_be):
+def test_take_along_axis_negative(standard_be):
     """take_along_axis with negative indices."""
     a = np.arange(6.0).reshape(2, 3)
     idx = np.array([[-1, 0], [-3, -2]])
     f = lambda ns, x, i: ns.take_along_axis(x, i, axis=1)          # noqa: E731
-    _same(std_be, f(it, it.asarray(a), it.asarray(idx)),
-          f(std_be.xp, std_be.from_host(a), std_be.from_host(idx)), Case(f, ()),
+    _same(standard_be, f(it, it.asarray(a), it.asarray(idx)),
+          f(standard_be.xp, standard_be.from_host(a), standard_be.from_host(idx)), Case(f, ()),
           "take_along_axis negative")
 
 
-def test_take_along_axis_broadcasts_empty(std_be):
+def test_take_along_axis_broadcasts_empty(standard_be):
     """take_along_axis with indices of side 1 against an empty side of x."""
     a, idx = np.zeros((2, 0)), np.zeros((1, 1), dtype=np.int64)
     f = lambda ns, x, i: ns.take_along_axis(x, i, axis=0)           # noqa: E731
-    _same(std_be, f(it, it.asarray(a), it.asarray(idx)),
-          f(std_be.xp, std_be.from_host(a), std_be.from_host(idx)), Case(f, ()),
+    _same(standard_be, f(it, it.asarray(a), it.asarray(idx)),
+          f(standard_be.xp, standard_be.from_host(a), standard_be.from_host(idx)), Case(f, ()),
           "take_along_axis empty broadcast")
 
 
 @settings(suppress_health_check=_HC)
 @given(data=st.data())
 @pytest.mark.parametrize("name", sorted(INDEXING))
-def test_indexing_and_clip_gradients(std_be, name, data):
+def test_indexing_and_clip_gradients(standard_be, name, data):
     """take/take_along_axis (repeated indices accumulate; float64 and complex128), clip
     (x and array bounds, away from the kinks); take and clip second order."""
-    check_gradient(std_be, INDEXING[name], data)
+    check_gradient(standard_be, INDEXING[name], data)
 
 
 # ------------------------------------------------------------------ linear algebra
@@ -1637,7 +1621,7 @@ LINALG = {
 @settings(suppress_health_check=_HC)
 @given(data=st.data())
 @pytest.mark.parametrize("name", sorted(LINALG))
-def test_linalg_values(std_be, name, data):
+def test_linalg_values(standard_be, name, data):
     """matmul (batches broadcast, 1-D operands, empty inner sides; integers exactly),
     matrix_transpose, tensordot (axes an int or sequences, in any order), vecdot (broadcast,
     a negative axis; complex conjugates x1), and linalg.*: cholesky (upper), cross
@@ -1648,13 +1632,13 @@ def test_linalg_values(std_be, name, data):
     vector_norm (every kind of ord, axis tuples, keepdims, real NaN/±inf); linalg's
     matmul, matrix_transpose, tensordot and vecdot. Batched shapes, float32 to complex128,
     within 64 eps (pinv 256)."""
-    check_values(std_be, LINALG[name], data, name)
+    check_values(standard_be, LINALG[name], data, name)
 
 
 @settings(suppress_health_check=_HC)
 @given(data=st.data())
 @pytest.mark.parametrize("name", sorted(n for n in LINALG if LINALG[n].grad))
-def test_linalg_gradients(std_be, name, data):
+def test_linalg_gradients(standard_be, name, data):
     """Every differentiable linalg function in float64 and complex128 on batched,
     well-conditioned inputs: positive definite (cholesky), distinct eigenvalues and
     singular values (eigh, svd, pinv, qr, the spectral matrix norms); decompositions
@@ -1662,7 +1646,7 @@ def test_linalg_gradients(std_be, name, data):
     eigenvalues and singular values; complex slogdet: through logabsdet; pinv, qr: real;
     qr: tall or square); the gaps are test_linalg_gradient_gaps. Second order for matmul,
     vecdot, det, inv, outer and trace."""
-    check_gradient(std_be, LINALG[name], data)
+    check_gradient(standard_be, LINALG[name], data)
 
 
 def _gap_inputs(complex_, m=2, n=2):
@@ -1690,11 +1674,10 @@ _GAPS = {
     "(so complex pinv), complex qr, qr of a wide matrix and the complex sign of slogdet; "
     "PyTorch differentiates all of these"))
 @pytest.mark.parametrize("gap", sorted(_GAPS))
-def test_linalg_gradient_gaps(std_be, gap):
+def test_linalg_gradient_gaps(standard_be, gap):
     """Gradients interop does not implement yet, against finite differences."""
     complex_, n, fn = _GAPS[gap]
     assert gradcheck(fn, (_gap_inputs(complex_, 2, n),))
-
 
 
 # ------------------------------------------------------------------ fft
@@ -1791,19 +1774,19 @@ FFT = {
 @settings(suppress_health_check=_HC)
 @given(data=st.data())
 @pytest.mark.parametrize("name", sorted(FFT))
-def test_fft_values(std_be, name, data):
+def test_fft_values(standard_be, name, data):
     """fft/ifft/rfft/irfft/hfft/ihfft (n, axis, norm), fftn/ifftn/rfftn/irfftn (s, axes,
     norm), each in the input dtypes the standard gives it (complex for fft, ifft, the
     n-d complex ones, irfft*, hfft; real for rfft*, ihfft), within 64 eps; fftfreq/rfftfreq
     (n, d, dtype= or the default); fftshift/ifftshift (axes None, int, tuple; exactly)."""
-    check_values(std_be, FFT[name], data, name)
+    check_values(standard_be, FFT[name], data, name)
 
 
 @settings(suppress_health_check=_HC)
 @given(data=st.data())
 @pytest.mark.parametrize("name", sorted(n for n in FFT if FFT[n].grad))
-def test_fft_gradients(std_be, name, data):
+def test_fft_gradients(standard_be, name, data):
     """Every transform and shift, on the same draws, in complex128 (complex-input
     transforms: all four real directions) or float64 (rfft, rfftn, ihfft); second order for
     fft and rfft."""
-    check_gradient(std_be, FFT[name], data)
+    check_gradient(standard_be, FFT[name], data)
