@@ -124,9 +124,9 @@ def _compare_outputs(out_o, out_t, tol, what="output"):
     return flat_o, flat_t
 
 
-def check_function(ours, theirs, *args, tol=None, grad=True, seed=0, **kwargs):
-    """Runs ``ours(*args, **kwargs)`` and ``theirs(...)`` on the same data and compares
-    outputs and (with ``grad``) the gradients of every floating input."""
+def _run_both(ours, theirs, args, kwargs, tol, grad, seed):
+    """Calls both sides on the same inputs, compares the outputs and, after one backward
+    with a shared cotangent, the inputs' gradients; True when that backward ran."""
     a_o, a_t, leaves = _build(args, grad)
     names = list(kwargs)
     k_o, k_t, kleaves = _build([kwargs[k] for k in names], grad)
@@ -134,9 +134,17 @@ def check_function(ours, theirs, *args, tol=None, grad=True, seed=0, **kwargs):
     out_o = ours(*a_o, **dict(zip(names, k_o)))
     out_t = theirs(*a_t, **dict(zip(names, k_t)))
     flat_o, flat_t = _compare_outputs(out_o, out_t, tol)
-    if grad and _backward(flat_o, flat_t, seed):
+    backed = grad and _backward(flat_o, flat_t, seed)
+    if backed:
         for i, (o, t) in enumerate(leaves):
             assert_same(o.grad, t.grad, f"gradient of input {i}", tol)
+    return out_o, out_t, backed
+
+
+def check_function(ours, theirs, *args, tol=None, grad=True, seed=0, **kwargs):
+    """Runs ``ours(*args, **kwargs)`` and ``theirs(...)`` on the same data and compares
+    outputs and (with ``grad``) the gradients of every floating input."""
+    out_o, out_t, _ = _run_both(ours, theirs, args, kwargs, tol, grad, seed)
     return out_o, out_t
 
 
@@ -156,16 +164,8 @@ def check_module(ours, theirs, *args, train=True, tol=None, grad=True, seed=0, l
         load_twin(ours, theirs)
     ours.train(train)
     theirs.train(train)
-    a_o, a_t, leaves = _build(args, grad)
-    names = list(kwargs)
-    k_o, k_t, kleaves = _build([kwargs[k] for k in names], grad)
-    leaves += kleaves
-    out_o = ours(*a_o, **dict(zip(names, k_o)))
-    out_t = theirs(*a_t, **dict(zip(names, k_t)))
-    flat_o, flat_t = _compare_outputs(out_o, out_t, tol)
-    if grad and _backward(flat_o, flat_t, seed):
-        for i, (o, t) in enumerate(leaves):
-            assert_same(o.grad, t.grad, f"gradient of input {i}", tol)
+    out_o, out_t, backed = _run_both(ours, theirs, args, kwargs, tol, grad, seed)
+    if backed:
         params_t = dict(theirs.named_parameters())
         params_o = dict(ours.named_parameters())
         assert sorted(params_o) == sorted(params_t), \
