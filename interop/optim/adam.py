@@ -11,7 +11,7 @@ moment estimates of one complex value are not.
 
 import interop as it
 from .optimizer import (Optimizer, check_betas, check_implementation, check_lr, check_nonnegative,
-                        ema_, flat_partition, grad_of, new_step, scalar)
+                        ema_, flat_partition, grad_of, new_step, scalar, zero_buffers)
 
 __all__ = ["Adam", "AdamW", "Adamax", "NAdam", "RAdam", "SparseAdam"]
 
@@ -167,16 +167,7 @@ class Adamax(Optimizer):
         loss = self._evaluate(closure)
         for group in self.param_groups:
             lr, eps, (beta1, beta2) = scalar(group["lr"]), group["eps"], group["betas"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if not state:
-                    state["step"] = new_step()
-                    state["exp_avg"] = it.zeros_like(p)
-                    state["exp_inf"] = it.zeros_like(p)
-                g = grad_of(p, group["maximize"])
-                state["step"] += 1
+            for p, state, g in self._with_grads(group, zero_buffers("exp_avg", "exp_inf")):
                 g = _decay(p, g, group, lr)
                 exp_avg, exp_inf = state["exp_avg"], state["exp_inf"]
                 ema_(exp_avg, g, 1 - beta1)
@@ -185,6 +176,11 @@ class Adamax(Optimizer):
                 clr = lr / (1 - beta1 ** float(state["step"]))
                 p.sub_((exp_avg / exp_inf).mul_(clr))
         return loss
+
+
+def _nadam_state(state, p):
+    state["mu_product"] = it.ones((), dtype=it.float32, device="cpu")
+    zero_buffers("exp_avg", "exp_avg_sq")(state, p)
 
 
 class NAdam(Optimizer):
@@ -215,17 +211,7 @@ class NAdam(Optimizer):
         for group in self.param_groups:
             lr, eps, (beta1, beta2) = scalar(group["lr"]), group["eps"], group["betas"]
             momentum_decay = group["momentum_decay"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if not state:
-                    state["step"] = new_step()
-                    state["mu_product"] = it.ones((), dtype=it.float32, device="cpu")
-                    state["exp_avg"] = it.zeros_like(p)
-                    state["exp_avg_sq"] = it.zeros_like(p)
-                g = grad_of(p, group["maximize"])
-                state["step"] += 1
+            for p, state, g in self._with_grads(group, _nadam_state):
                 step = float(state["step"])
                 bias_correction2 = 1 - beta2 ** step
                 g = _decay(p, g, group, lr)
@@ -269,16 +255,7 @@ class RAdam(Optimizer):
         for group in self.param_groups:
             lr, eps, (beta1, beta2) = scalar(group["lr"]), group["eps"], group["betas"]
             rho_inf = 2 / (1 - beta2) - 1
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if not state:
-                    state["step"] = new_step()
-                    state["exp_avg"] = it.zeros_like(p)
-                    state["exp_avg_sq"] = it.zeros_like(p)
-                g = grad_of(p, group["maximize"])
-                state["step"] += 1
+            for p, state, g in self._with_grads(group, zero_buffers("exp_avg", "exp_avg_sq")):
                 step = float(state["step"])
                 g = _decay(p, g, group, lr)
                 exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]

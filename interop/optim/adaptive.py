@@ -7,7 +7,7 @@ as pairs of reals).
 
 import interop as it
 from .optimizer import (Optimizer, check_implementation, check_lr, check_nonnegative, ema_,
-                        grad_of, new_step, scalar)
+                        new_step, scalar, zero_buffers)
 
 __all__ = ["Adagrad", "Adadelta", "RMSprop", "Rprop"]
 
@@ -31,28 +31,21 @@ class Adagrad(Optimizer):
                     "maximize": maximize, "differentiable": differentiable, "fused": fused}
         super().__init__(params, defaults)
         check_implementation(differentiable, foreach, fused)
-        for group in self.param_groups:
+        for group in self.param_groups:      # PyTorch makes Adagrad's state up front
             for p in group["params"]:
-                self._init_state(p)
+                self.state[p]["step"] = new_step()
+                self._init_sum(self.state[p], p)
 
-    def _init_state(self, p):
-        state = self.state[p]
-        state["step"] = new_step()
+    def _init_sum(self, state, p):
         state["sum"] = it.full_like(p, self.defaults["initial_accumulator_value"])
-        return state
 
     def step(self, closure=None):
         loss = self._evaluate(closure)
         for group in self.param_groups:
             lr, lr_decay, eps = scalar(group["lr"]), group["lr_decay"], group["eps"]
             weight_decay = group["weight_decay"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p] or self._init_state(p)     # (a group added later)
-                state["step"] += 1
+            for p, state, g in self._with_grads(group, self._init_sum):   # (later groups)
                 step = float(state["step"])
-                g = grad_of(p, group["maximize"])
                 if weight_decay != 0:
                     g = g + weight_decay * p
                 clr = lr / (1 + (step - 1) * lr_decay)
@@ -86,16 +79,7 @@ class Adadelta(Optimizer):
         for group in self.param_groups:
             lr, rho, eps = scalar(group["lr"]), group["rho"], group["eps"]
             weight_decay = group["weight_decay"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if not state:
-                    state["step"] = new_step()
-                    state["square_avg"] = it.zeros_like(p)
-                    state["acc_delta"] = it.zeros_like(p)
-                state["step"] += 1
-                g = grad_of(p, group["maximize"])
+            for p, state, g in self._with_grads(group, zero_buffers("square_avg", "acc_delta")):
                 if weight_decay != 0:
                     g = g + weight_decay * p
                 square_avg, acc_delta = state["square_avg"], state["acc_delta"]
@@ -135,19 +119,9 @@ class RMSprop(Optimizer):
             lr, alpha, eps = scalar(group["lr"]), group["alpha"], group["eps"]
             weight_decay, momentum, centered = group["weight_decay"], group["momentum"], \
                 group["centered"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if not state:
-                    state["step"] = new_step()
-                    state["square_avg"] = it.zeros_like(p)
-                    if momentum > 0:
-                        state["momentum_buffer"] = it.zeros_like(p)
-                    if centered:
-                        state["grad_avg"] = it.zeros_like(p)
-                g = grad_of(p, group["maximize"])
-                state["step"] += 1
+            buffers = ("square_avg",) + ("momentum_buffer",) * (momentum > 0) + \
+                ("grad_avg",) * bool(centered)
+            for p, state, g in self._with_grads(group, zero_buffers(*buffers)):
                 if weight_decay != 0:
                     g = g + weight_decay * p
                 square_avg = state["square_avg"]
@@ -191,16 +165,12 @@ class Rprop(Optimizer):
         for group in self.param_groups:
             (etaminus, etaplus), (step_size_min, step_size_max) = group["etas"], \
                 group["step_sizes"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if not state:
-                    state["step"] = new_step()
-                    state["prev"] = it.zeros_like(p)
-                    state["step_size"] = it.full_like(p, scalar(group["lr"]))
-                g = grad_of(p, group["maximize"])
-                state["step"] += 1
+            lr = scalar(group["lr"])
+
+            def init(state, p):
+                state["prev"] = it.zeros_like(p)
+                state["step_size"] = it.full_like(p, lr)
+            for p, state, g in self._with_grads(group, init):
                 prev, step_size = state["prev"], state["step_size"]
                 sign = (g * prev).sign()
                 flipped = sign < 0

@@ -146,6 +146,14 @@ def ema_(avg, x, weight):
         avg.add_((x - avg).mul_(weight))
 
 
+def zero_buffers(*names):
+    """An ``init`` for :meth:`Optimizer._with_grads`: zero buffers ``names`` shaped like p."""
+    def init(state, p):
+        for name in names:
+            state[name] = it.zeros_like(p)
+    return init
+
+
 def grad_of(p, maximize):
     """The gradient the update descends (``-grad`` when maximizing)."""
     return -p.grad if maximize else p.grad
@@ -410,6 +418,21 @@ class Optimizer:
         """One optimization step; ``closure`` (optional for most optimizers) re-evaluates the
         model and returns the loss, which ``step`` returns."""
         raise NotImplementedError
+
+    def _with_grads(self, group, init):
+        """``(p, state, g)`` for each parameter of ``group`` that has a gradient: its state
+        (made on first sight: the step counter, then what ``init(state, p)`` adds), with the
+        step already counted, and ``g`` the gradient to descend (``-grad`` when maximizing)."""
+        maximize = group["maximize"]
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            state = self.state[p]
+            if not state:
+                state["step"] = new_step()
+                init(state, p)
+            state["step"] += 1
+            yield p, state, grad_of(p, maximize)
 
     @staticmethod
     def _evaluate(closure):

@@ -4,7 +4,7 @@ PyTorch updates them (as pairs of reals)."""
 
 import interop as it
 from .optimizer import (Optimizer, check_implementation, check_lr, check_nonnegative, grad_of,
-                        new_step, scalar)
+                        scalar)
 
 __all__ = ["SGD", "ASGD"]
 
@@ -77,17 +77,11 @@ class ASGD(Optimizer):
         for group in self.param_groups:
             lr, lambd, alpha, t0 = scalar(group["lr"]), group["lambd"], group["alpha"], group["t0"]
             weight_decay = group["weight_decay"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if not state:
-                    state["step"] = new_step()
-                    state["eta"] = it.full((), lr, dtype=it.float32, device="cpu")
-                    state["mu"] = it.ones((), dtype=it.float32, device="cpu")
-                    state["ax"] = it.zeros_like(p)
-                g = grad_of(p, group["maximize"])
-                state["step"] += 1
+            def init(state, p):
+                state["eta"] = it.full((), lr, dtype=it.float32, device="cpu")
+                state["mu"] = it.ones((), dtype=it.float32, device="cpu")
+                state["ax"] = it.zeros_like(p)
+            for p, state, g in self._with_grads(group, init):
                 if weight_decay != 0:
                     g = g + weight_decay * p
                 eta = float(state["eta"])
