@@ -342,18 +342,10 @@ def broadcast_arrays(*arrays):
 
 def is_contiguous(x):
     """True when ``x``'s elements are laid out densely in row-major (C) order."""
-    shape = x._data.shape
-    strides = x._be.strides(x._data)
-    if strides is None:                 # the backend does not say: views may be strided
+    row_major = x._be.row_major(x._data)
+    if row_major is None:               # the backend does not say: views may be strided
         return x._base is None
-    expected = 1
-    for n, s in zip(reversed(shape), reversed(strides)):
-        if n == 0:
-            return True
-        if n != 1 and s != expected:
-            return False
-        expected *= n
-    return True
+    return row_major
 
 
 class ContiguousBackward(Node):

@@ -302,15 +302,8 @@ def _copy(array, like):
     gradient in its (contiguous) parameter's layout: a transposed gradient (``x @ w.T``
     gives one) would make every optimizer update on it strided, and several times slower."""
     be = like._be
-    strides = be.strides(array)
-    if strides is not None:
-        expected = 1
-        for n, st in zip(reversed(array.shape), reversed(strides)):
-            if n == 0:
-                break
-            if n != 1 and st != expected:
-                return be.ascontiguous(array)      # (a new array: the layout differs)
-            expected *= n
+    if be.row_major(array) is False:
+        return be.ascontiguous(array)      # (a new array: the layout differs)
     return be.xp.asarray(array, copy=True)
 
 

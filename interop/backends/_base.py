@@ -211,6 +211,21 @@ class Backend:
             return tuple(s // item for s in st)
         return None
 
+    def row_major(self, array):
+        """True when ``array``'s elements lie densely in row-major (C) order, False when they
+        do not, None where the library does not expose its layout."""
+        strides = self.strides(array)
+        if strides is None:
+            return None
+        expected = 1
+        for n, s in zip(reversed(array.shape), reversed(strides)):
+            if n == 0:
+                return True
+            if n != 1 and s != expected:
+                return False
+            expected *= n
+        return True
+
     def ascontiguous(self, array):
         """A row-major contiguous copy of ``array`` (a flat copy viewed in the old shape)."""
         xp = self.xp
