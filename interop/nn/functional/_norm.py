@@ -219,13 +219,9 @@ def _check_momentum(op, momentum):
 
 # ------------------------------------------------------------------ batch norm
 
-def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
-               momentum=0.1, eps=1e-5):
-    """Normalize each channel (dim 1) of ``input`` ``(N, C, *)`` over the batch and every
-    other dim. In training, the batch's statistics (biased variance) normalize and, where
-    given, ``running_mean``/``running_var`` move towards them by ``momentum`` (with the
-    unbiased variance), in place; otherwise the running statistics normalize."""
-    op = "batch_norm"
+def _channel_args(op, input, momentum, running_mean, running_var, weight, bias):
+    """Checks batch and instance norm's arguments (an (N, C, *) floating input, one value
+    per channel in each vector given); returns the input's shape and C."""
     _floating_input(input, op)
     _check_momentum(op, momentum)
     _check_pair(running_mean, running_var)
@@ -238,6 +234,17 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     for name, t in (("running_mean", running_mean), ("running_var", running_var),
                     ("weight", weight), ("bias", bias)):
         _check_vector(op, name, t, c, input, what)
+    return shape, c
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    """Normalize each channel (dim 1) of ``input`` ``(N, C, *)`` over the batch and every
+    other dim. In training, the batch's statistics (biased variance) normalize and, where
+    given, ``running_mean``/``running_var`` move towards them by ``momentum`` (with the
+    unbiased variance), in place; otherwise the running statistics normalize."""
+    op = "batch_norm"
+    shape, c = _channel_args(op, input, momentum, running_mean, running_var, weight, bias)
     if training and shape[0] * math.prod(shape[2:]) == 1:
         raise ValueError(f"Expected more than 1 value per channel when training, got input "
                          f"size {input.shape}")
@@ -267,18 +274,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     running statistics move towards their mean over the batch; otherwise the running
     statistics normalize."""
     op = "instance_norm"
-    _floating_input(input, op)
-    _check_momentum(op, momentum)
-    _check_pair(running_mean, running_var)
-    shape = _shape(input)
-    if len(shape) < 2:
-        raise it.ShapeError(f"{op}: expected an input of shape (N, C, *) with at least 2 dims, "
-                            f"got shape {shape}")
-    c = shape[1]
-    what = f"one per channel of the input of shape {shape}"
-    for name, t in (("running_mean", running_mean), ("running_var", running_var),
-                    ("weight", weight), ("bias", bias)):
-        _check_vector(op, name, t, c, input, what)
+    shape, c = _channel_args(op, input, momentum, running_mean, running_var, weight, bias)
     if use_input_stats and math.prod(shape[2:]) == 1:
         raise ValueError(f"Expected more than 1 spatial element when training, got input size "
                          f"{input.shape}")
