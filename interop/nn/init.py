@@ -294,3 +294,14 @@ kaiming_uniform = _deprecated(kaiming_uniform_)
 kaiming_normal = _deprecated(kaiming_normal_)
 orthogonal = _deprecated(orthogonal_)
 sparse = _deprecated(sparse_)
+
+
+def _layer_default_(weight, bias):
+    """The default init of PyTorch's Linear and convolution layers: ``kaiming_uniform_`` with
+    ``a=sqrt(5)``, which is U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the bias (if any) on the
+    same bound (zeros when fan_in is 0)."""
+    kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = _calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        uniform_(bias, -bound, bound)

@@ -3,7 +3,6 @@ forms, which take ``in_channels`` from the first input), and the im2col pair
 ``Unfold``/``Fold``, with PyTorch's constructor arguments, attributes, parameter names and
 shapes, default initialization and repr."""
 
-import math
 import operator
 
 import interop as it
@@ -112,13 +111,7 @@ class _ConvNd(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        # kaiming_uniform_ with a=sqrt(5) is U(-1/sqrt(fan_in), 1/sqrt(fan_in)), as the bias
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            if fan_in != 0:
-                bound = 1 / math.sqrt(fan_in)
-                init.uniform_(self.bias, -bound, bound)
+        init._layer_default_(self.weight, self.bias)
 
     def extra_repr(self):
         n = self._n
