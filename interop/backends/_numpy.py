@@ -45,10 +45,10 @@ def where(condition, x1, x2, /):
     """The standard's ``where``. For large arrays of one shape and dtype it selects with bit
     masks: ``np.where`` branches per element and, on an unpredictable condition (a ReLU's
     sign pattern), costs ~10x an arithmetic pass. Exact: the chosen bits are copied."""
-    if (x1.__class__ is np.ndarray and x2.__class__ is np.ndarray
-            and condition.__class__ is np.ndarray and condition.dtype == np.bool_
-            and x1.dtype == x2.dtype and x1.dtype.kind in "fiub"
-            and x1.shape == x2.shape == condition.shape and x1.size >= SELECT_FROM):
+    if (x1.__class__ is np.ndarray and x1.size >= SELECT_FROM     # (small ones leave here)
+            and x2.__class__ is np.ndarray and condition.__class__ is np.ndarray
+            and condition.dtype == np.bool_ and x1.dtype == x2.dtype
+            and x1.dtype.kind in "fiub" and x1.shape == x2.shape == condition.shape):
         u = _UINT[x1.dtype.itemsize]
         mask = condition.astype(u)
         np.negative(mask, out=mask)                  # 1 -> all bits set, 0 -> none
