@@ -24,7 +24,8 @@ from ._cast import astype, move
 from ._compound import addcmul, addcdiv, lerp
 from ._elementwise import add, subtract, multiply, divide, pow, remainder, floor_divide
 from ._generator import default_generator
-from ._indexing import getitem, normalize_key, is_basic, check_bounds, positive_steps, scatter
+from ._indexing import (getitem, normalize_key, is_basic, check_bounds, positive_steps, scatter,
+                        _write_ranks)
 from ._join import flip
 from ._select import where, clamp, masked_fill
 from ._unary import UnaryMethods
@@ -459,12 +460,8 @@ def _last_writes(be, xd, k, vb):
                       (-1,))
     if flat.shape[0] < 2:
         return vb
-    order = xp.argsort(flat, stable=True)
-    ranked = xp.take(flat, order)
-    last = xp.concat([ranked[1:] != ranked[:-1], xp.ones((1,), dtype=xp.bool,
-                                                           **be.device_kwargs)])
-    keep = xp.reshape(xp.take(last, xp.argsort(order)), vb.shape)
-    return xp.where(keep, vb, xp.zeros_like(vb))
+    _, wins = _write_ranks(be, flat)
+    return xp.where(xp.reshape(wins, vb.shape), vb, xp.zeros_like(vb))
 
 
 def setitem(x, key, value):
