@@ -95,10 +95,16 @@ def default_convert(data):
     if _is_numpy(data):
         _numpy_kind_ok(data, "the sample")
         return it.asarray(data)
+    return map_structure(data, default_convert)
+
+
+def map_structure(data, fn):
+    """``fn`` applied to each entry of a dict, named tuple, tuple or list (the container
+    rebuilt); anything else is returned as it is."""
     if isinstance(data, collections.abc.Mapping):
-        return {k: default_convert(v) for k, v in data.items()}
+        return {k: fn(v) for k, v in data.items()}
     if isinstance(data, tuple) and hasattr(data, "_fields"):
-        return type(data)(*(default_convert(d) for d in data))
+        return type(data)(*(fn(v) for v in data))
     if isinstance(data, (list, tuple)):
-        return type(data)(default_convert(d) for d in data)
+        return type(data)(fn(v) for v in data)
     return data

@@ -13,7 +13,6 @@ Workers are forked where the platform allows it (as PyTorch's default on Linux),
 default generator), ``base_seed`` being drawn from ``generator`` once per epoch.
 """
 
-import collections.abc
 import itertools
 import multiprocessing
 import pickle
@@ -25,7 +24,7 @@ import traceback
 from multiprocessing import resource_tracker, shared_memory
 
 import interop as it
-from .collate import default_collate, default_convert
+from .collate import default_collate, default_convert, map_structure
 from .dataset import IterableDataset
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 
@@ -142,7 +141,7 @@ def _pack(data):
             offset = tensors[-1][1] + -(-_nbytes(tensors[-1][0]) // 64) * 64 if tensors else 0
             tensors.append((t, offset))
             return _Shared(offset, t.dtype.name, tuple(t.shape))
-        return _map_structure(d, place)
+        return map_structure(d, place)
     structure = place(data)
     if not tensors:
         return _Batch(None, data)
@@ -171,7 +170,7 @@ def _unpack(batch, device):
                 host = it.backends.from_bytes(shm.buf[d.offset:d.offset + n * dt.itemsize],
                                               dt, d.shape)
                 return it.asarray(host, device=device)
-            return _map_structure(d, get)
+            return map_structure(d, get)
         return get(batch.structure)
     finally:
         shm.close()
@@ -187,16 +186,6 @@ def _free(batch):
             shm.unlink()
         except FileNotFoundError:
             pass
-
-
-def _map_structure(data, fn):
-    if isinstance(data, collections.abc.Mapping):
-        return {k: fn(v) for k, v in data.items()}
-    if isinstance(data, tuple) and hasattr(data, "_fields"):
-        return type(data)(*(fn(v) for v in data))
-    if isinstance(data, (list, tuple)):
-        return type(data)(fn(v) for v in data)
-    return data
 
 
 # ------------------------------------------------------------------ worker processes
