@@ -66,6 +66,17 @@ def register_module_full_backward_pre_hook(hook):
     return _add_hook(_global_backward_pre_hooks, hook)
 
 
+def _remove(name, *stores):
+    """Drops ``name`` from each dict or set in ``stores`` that holds it (an attribute that
+    changes kind: a plain value becoming a parameter, a module becoming a buffer...)."""
+    for store in stores:
+        if name in store:
+            if isinstance(store, set):
+                store.discard(name)
+            else:
+                del store[name]
+
+
 def _forward_unimplemented(self, *args, **kwargs):
     raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required '
                               f'"forward" function')
@@ -219,18 +230,10 @@ class Module:
         d = self.__dict__
         params = d.get("_parameters")
 
-        def remove_from(*dicts):
-            for dd in dicts:
-                if name in dd:
-                    if isinstance(dd, set):
-                        dd.discard(name)
-                    else:
-                        del dd[name]
-
         if isinstance(value, Parameter):
             if params is None:
                 raise AttributeError("cannot assign parameters before Module.__init__() call")
-            remove_from(d, self._buffers, self._modules, self._non_persistent_buffers_set)
+            _remove(name, d, self._buffers, self._modules, self._non_persistent_buffers_set)
             self.register_parameter(name, value)
         elif params is not None and name in params:
             if value is not None:
@@ -240,7 +243,7 @@ class Module:
         elif isinstance(value, Module):
             if params is None:
                 raise AttributeError("cannot assign module before Module.__init__() call")
-            remove_from(d, self._parameters, self._buffers, self._non_persistent_buffers_set)
+            _remove(name, d, self._parameters, self._buffers, self._non_persistent_buffers_set)
             self._modules[name] = value
         elif params is not None and name in d["_modules"]:
             if value is not None:
@@ -250,7 +253,7 @@ class Module:
         elif isinstance(value, Buffer):
             if params is None:
                 raise AttributeError("cannot assign buffers before Module.__init__() call")
-            remove_from(d, self._parameters, self._modules)
+            _remove(name, d, self._parameters, self._modules)
             self.register_buffer(name, value, value.persistent)
         elif params is not None and name in d["_buffers"]:
             if value is not None and not isinstance(value, it.Tensor):
@@ -799,13 +802,12 @@ class _BackwardHookState:
         self.hooks = hooks
         self.pre_hooks = pre_hooks
         self.n_inputs = 0
-        self.input_positions = ()
+        self.wraps_inputs = False
         self.grad_output = None
 
     def wrap_inputs(self, args):
         pos = [i for i, a in enumerate(args) if isinstance(a, it.Tensor)]
         self.n_inputs = len(pos)
-        self.input_positions = pos
         if not any(args[i].requires_grad for i in pos):
             return args
         out = _HookIdentity.apply(self._on_input_grads, *(args[i] for i in pos))
@@ -838,7 +840,7 @@ class _BackwardHookState:
             if res is not None:
                 grads = tuple(res) if isinstance(res, (tuple, list)) else (res,)
         self.grad_output = grads
-        if not getattr(self, "wraps_inputs", False) and self.hooks:
+        if not self.wraps_inputs and self.hooks:
             # no input needs a gradient: the hooks run now, with None for every input
             for hook in self.hooks:
                 hook(module, (None,) * self.n_inputs, grads)
