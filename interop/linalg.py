@@ -1,15 +1,22 @@
 """``interop.linalg``: the standard's linear-algebra extension, with gradients.
 
-The decompositions run in the backend's ``linalg``. Their backward nodes save the input
-and recompute the factorization in backward, with whatever namespace backward runs on:
-the backend's for a first derivative, interop's under ``create_graph``, so the gradients
-are differentiable again to any order. (This costs one more factorization per backward.)
+The decompositions run in the backend's ``linalg``. Every function has PyTorch's
+gradient, in its convention (conjugate Wirtinger for complex inputs), differentiable again
+to any order:
 
-Gradients follow PyTorch's formulas and convention (conjugate Wirtinger for complex
-inputs). Not differentiable yet, and saying so when backward reaches them rather than giving
-a wrong gradient: ``eig``/``eigvals``; for complex inputs the ``U``/``Vh`` of ``svd`` (its
-``S`` is differentiable), ``qr``, ``pinv``, the eigenvectors of ``eigh`` and the sign from
-``slogdet``; ``qr`` of a wide matrix and the extra columns of ``full_matrices``/``complete``.
+* single-output functions (inv, det, solve, cholesky, eigvalsh, eigvals, svdvals, pinv)
+  save the input and recompute the factorization in backward, with whatever namespace
+  backward runs on: the backend's for a first derivative, interop's under
+  ``create_graph``;
+* the multi-output decompositions (eigh, eig, svd, qr, complex slogdet) are one node
+  each, saving the input and the outputs; under ``create_graph`` the outputs are wired to
+  that node, so the second derivative sees a single factorization.
+
+Where a gradient is not defined, backward raises and says why instead of returning one
+choice of it: a loss that depends on the arbitrary phase of complex eigen/singular
+vectors, or on the extra (arbitrary-basis) columns of ``svd(full_matrices=True)`` /
+``qr(mode="complete")`` of a non-square matrix. Repeated eigenvalues or singular values
+give inf/NaN, as PyTorch's.
 """
 
 import math
@@ -21,9 +28,8 @@ from ._elementwise import multiply, subtract
 from ._join import stack
 from ._linalg import matmul, outer, tensordot, vecdot, _common_dtype, _vector_norm
 from ._rearrange import diagonal as _diagonal
-from ._select import where
 from ._reduce import sum as _sum, max as _max, min as _min
-from ._unary import abs as _abs, sqrt as _sqrt, conj
+from ._unary import abs as _abs, sqrt as _sqrt
 from ._views import matrix_transpose, unsqueeze
 from .autograd.graph import Node
 from .autograd.grad_mode import state as grad_state
@@ -74,7 +80,7 @@ def _mH(xp, a):
 
 
 def _eye_like(xp, a):
-    return xp.eye(a.shape[-1], dtype=a.dtype)
+    return xp.eye(a.shape[-1], dtype=a.dtype, device=a.device)
 
 
 def _run(x, fn, op, *more):
@@ -100,22 +106,68 @@ def _recorded(x, data, cls, op_inputs=None, **attrs):
     return x._make(data, x._be, node)
 
 
-class _NotDifferentiable(Node):
-    """Backward of an output whose gradient is not implemented: an error, never zeros."""
-    __slots__ = ("what",)
-
-    def backward(self, xp, g, s):
-        raise RuntimeError(f"linalg: the gradient of {self.what} is not implemented yet; "
-                           f"detach() it, or differentiate through another function "
-                           f"(svdvals, eigvalsh, solve, inv...)")
-
-
-def _undifferentiable(x, data, what):
+def _outputs(x, datas, cls, **attrs):
+    """Tensors over ``datas``, the outputs of one ``cls`` node that saves ``x`` and the
+    outputs (``s = (x, *outputs)`` in backward; under ``create_graph`` the outputs are
+    wired to this node, so a second derivative sees one factorization, not two whose
+    arbitrary phases would have to agree). Backward gets one gradient per output, ``None``
+    for the outputs nothing used."""
     if not grad_state.enabled or x._node is None:
-        return x._make(data, x._be, None)
-    node = record(_NotDifferentiable, x._be, (x,))
-    node.what = what
-    return x._make(data, x._be, node)
+        return tuple(x._make(d, x._be, None) for d in datas)
+    node = record(cls, x._be, (x,), (x,) + (None,) * len(datas), (x._data,) + tuple(datas))
+    node.nout = len(datas)
+    for name, value in attrs.items():
+        setattr(node, name, value)
+    outs = []
+    for i, d in enumerate(datas):
+        t = x._make(d, x._be, (node, i))
+        t._oidx = i
+        outs.append(t)
+    return tuple(outs)
+
+
+# --- pieces of the backward formulas, for both namespaces backward runs on
+
+def _diag(xp, a):
+    return xp.linalg.diagonal(a)
+
+
+def _diag_embed(xp, v, like):
+    """The matrices with ``v`` on the diagonal, in ``like``'s dtype."""
+    return _eye_like(xp, like) * xp.expand_dims(v, axis=-2)
+
+
+def _off_diagonal(xp, a):
+    return a * (1 - _eye_like(xp, a))
+
+
+def _real(xp, a):
+    return xp.real(a) if _is_complex(xp, a) else a
+
+
+def _skew(xp, a):
+    return a - _mH(xp, a)
+
+
+def _host_max_abs(xp, a):
+    """``max |a|`` as a Python float (0 for an empty ``a``)."""
+    if math.prod(a.shape) == 0:
+        return 0.0
+    return float(xp.max(xp.abs(a)))
+
+
+def _check_phase_free(xp, im_diag, refs, what):
+    """Complex eigen/singular vectors are defined up to a phase each (``v -> v e^{i phi}``).
+    A loss that depends on those phases has no gradient: then ``Im diag(V^H gV)`` is not
+    zero (next to the size of ``refs``, the ``V^H gV`` matrices) and backward raises, as
+    PyTorch's does, rather than pick one phase silently."""
+    scale = max(_host_max_abs(xp, r) for r in refs)
+    eps = 1.2e-7 if refs[0].dtype == xp.complex64 else 2.3e-16
+    if scale and _host_max_abs(xp, im_diag) > math.sqrt(eps) * scale:
+        raise RuntimeError(
+            f"linalg.{what}: the loss depends on the phase of the complex singular or "
+            f"eigenvectors, which is arbitrary (v -> v e^(i phi) is as valid), so it has no "
+            f"gradient; use phase-free quantities such as abs(v), or U @ Vh")
 
 
 # ------------------------------------------------------------------ inverse, solve, det
@@ -195,17 +247,33 @@ class LogAbsDetBackward(Node):
         return g * _mH(xp, xp.linalg.inv(s[0])),
 
 
+class SlogdetBackward(Node):
+    """Both outputs of a complex slogdet: with ``log det = logabsdet + i theta`` and
+    ``sign = e^(i theta)``, the gradient is ``c A^-H`` for ``c = g_logabsdet -
+    i Im(conj(g_sign) sign)`` (conjugate Wirtinger)."""
+    __slots__ = ()
+
+    def backward(self, xp, g, s):
+        gsign, glog = g
+        a, sign, _ = s
+        c = 0
+        if glog is not None:
+            c = xp.astype(glog, a.dtype)
+        if gsign is not None:
+            c = c - xp.astype(xp.imag(xp.conj(gsign) * sign), a.dtype) * 1j
+        c = xp.expand_dims(xp.expand_dims(c, axis=-1), axis=-1)
+        return c * _mH(xp, xp.linalg.inv(a)),
+
+
 def slogdet(x, /):
     """``(sign, logabsdet)`` of each square matrix: the determinant is
-    ``sign * exp(logabsdet)``, without overflow."""
+    ``sign * exp(logabsdet)``, without overflow. Both are differentiable for complex
+    matrices; a real sign is piecewise constant (no gradient)."""
     _matrices(x, "slogdet")
     sign, logabs = _run(x, lambda la, a: la.slogdet(a), "slogdet")
-    logabsdet = _recorded(x, logabs, LogAbsDetBackward)
     if x.dtype.is_complex:
-        sign_t = _undifferentiable(x, sign, "the sign from slogdet of a complex matrix")
-    else:
-        sign_t = x._make(sign, x._be, None)           # piecewise constant: no gradient
-    return SlogdetResult(sign_t, logabsdet)
+        return SlogdetResult(*_outputs(x, (sign, logabs), SlogdetBackward))
+    return SlogdetResult(x._make(sign, x._be, None), _recorded(x, logabs, LogAbsDetBackward))
 
 
 # ------------------------------------------------------------------ factorizations
@@ -244,35 +312,94 @@ class EigvalshBackward(Node):
         return xp.matmul(v * xp.expand_dims(g, axis=-2), _mH(xp, v)),
 
 
-class EigvecshBackward(Node):
+class EighBackward(Node):
+    """Both outputs of eigh (PyTorch's formula): ``V (diag(gL) + skew(V^H gV) / 2E) V^H``
+    with ``E[i, j] = L[j] - L[i]``, a Hermitian gradient. Distinct eigenvalues; complex
+    eigenvectors through a loss free of their phases."""
     __slots__ = ()
 
     def backward(self, xp, g, s):
-        w, v = xp.linalg.eigh(s[0])
-        e = xp.expand_dims(w, axis=-2) - xp.expand_dims(w, axis=-1)   # e[i, j] = w[j] - w[i]
-        eye = _eye_like(xp, e)
-        f = (1 - eye) / (e + eye)
-        inner = f * xp.matmul(_mH(xp, v), g)
-        return xp.matmul(xp.matmul(v, inner), _mH(xp, v)),
+        gl, gv = g
+        _, w, v = s
+        vh = _mH(xp, v)
+        if gv is None:
+            inner = _diag_embed(xp, gl, v)
+        else:
+            k = xp.matmul(vh, gv)
+            if _is_complex(xp, k):
+                _check_phase_free(xp, xp.imag(_diag(xp, k)), (k,), "eigh")
+            e = xp.expand_dims(w, axis=-2) - xp.expand_dims(w, axis=-1)
+            eye = _eye_like(xp, e)
+            inner = _off_diagonal(xp, _skew(xp, k) / (2 * (e + eye)))
+            if gl is not None:
+                inner = inner + _diag_embed(xp, gl, inner)
+        return xp.matmul(xp.matmul(v, inner), vh),
 
 
 def eigh(x, /):
     """Eigenvalues (ascending) and eigenvectors of each Hermitian matrix (its lower triangle
-    is read). Eigenvector gradients assume distinct eigenvalues, as PyTorch's."""
+    is read). Eigenvector gradients assume distinct eigenvalues, as PyTorch's; for complex
+    matrices the loss must not depend on the (arbitrary) phase of each eigenvector."""
     _matrices(x, "eigh")
     w, v = _run(x, lambda la, a: la.eigh(a), "eigh")
-    values = _recorded(x, w, EigvalshBackward)
-    if x.dtype.is_complex:
-        vectors = _undifferentiable(x, v, "the eigenvectors of a complex eigh")
-    else:
-        vectors = _recorded(x, v, EigvecshBackward)
-    return EighResult(values, vectors)
+    return EighResult(*_outputs(x, (w, v), EighBackward))
 
 
 def eigvalsh(x, /):
     """The eigenvalues (ascending) of each Hermitian matrix."""
     _matrices(x, "eigvalsh")
     return _recorded(x, _run(x, lambda la, a: la.eigvalsh(a), "eigvalsh"), EigvalshBackward)
+
+
+def _eig_backward(xp, a, w, v, gl, gv):
+    """PyTorch's formula for a general ``A V = V diag(L)`` (columns of V of norm 1):
+    ``V^-H (diag(gL) + K / conj(E)) V^H`` with ``K = V^H gV - V^H V diag(Re diag(V^H gV))``
+    (the norm constraint) and ``E[i, j] = L[j] - L[i]``; for a real ``A`` its real part."""
+    vh = _mH(xp, v)
+    if gv is None:
+        inner = _diag_embed(xp, gl, v)
+    else:
+        k = xp.matmul(vh, gv)
+        d = _diag(xp, k)
+        _check_phase_free(xp, xp.imag(d), (k,), "eig")
+        k = k - xp.matmul(vh, v) * xp.expand_dims(xp.real(d), axis=-2)
+        wc = xp.conj(w)
+        e = xp.expand_dims(wc, axis=-2) - xp.expand_dims(wc, axis=-1)
+        inner = _off_diagonal(xp, k / (e + _eye_like(xp, e)))
+        if gl is not None:
+            inner = inner + _diag_embed(xp, gl, inner)
+    ga = xp.linalg.solve(vh, xp.matmul(inner, vh))
+    return ga if _is_complex(xp, a) else xp.real(ga)
+
+
+class EigBackward(Node):
+    __slots__ = ()
+
+    def backward(self, xp, g, s):
+        return _eig_backward(xp, *s, *g),
+
+
+class EigvalsBackward(Node):
+    __slots__ = ()
+
+    def backward(self, xp, g, s):
+        w, v = xp.linalg.eig(s[0])
+        return _eig_backward(xp, s[0], w, v, g, None),
+
+
+def eig(x, /):
+    """Eigenvalues and eigenvectors (columns of norm 1) of each square matrix, complex.
+    Differentiable for distinct eigenvalues; the loss must not depend on the (arbitrary)
+    phase of each eigenvector."""
+    _matrices(x, "eig")
+    w, v = _run(x, lambda la, a: la.eig(a), "eig")
+    return EigResult(*_outputs(x, (w, v), EigBackward))
+
+
+def eigvals(x, /):
+    """Eigenvalues of each square matrix, complex. Differentiable for distinct ones."""
+    _matrices(x, "eigvals")
+    return _recorded(x, _run(x, lambda la, a: la.eigvals(a), "eigvals"), EigvalsBackward)
 
 
 class SvdvalsBackward(Node):
@@ -289,139 +416,165 @@ def svdvals(x, /):
     return _recorded(x, _run(x, lambda la, a: la.svdvals(a), "svdvals"), SvdvalsBackward)
 
 
-def _svd_parts(xp, a):
-    """The reduced SVD and ``E[i, j] = S[j]^2 - S[i]^2`` (1 on the diagonal)."""
-    u, sv, vh = xp.linalg.svd(a, full_matrices=False)
-    s2 = sv * sv
-    e = xp.expand_dims(s2, axis=-2) - xp.expand_dims(s2, axis=-1)
-    return u, sv, vh, e + _eye_like(xp, e)
+def _unused_extra(xp, g, part, what):
+    """The gradient of the columns (rows) a full ``svd``/complete ``qr`` adds: they are an
+    arbitrary basis of the complement, so a loss may not depend on them. Zero is ignored
+    (a loss that reads only the first columns); anything else raises."""
+    if _host_max_abs(xp, part) != 0.0:
+        raise RuntimeError(f"linalg.{what}: the loss depends on the extra columns of a "
+                           f"full/complete factorization, which are an arbitrary basis (not "
+                           f"a function of the input), so it has no gradient; use "
+                           f"full_matrices=False / mode='reduced' or only the leading columns")
+    return g
 
 
-class SvdUBackward(Node):
-    """The part of svd's gradient that comes through ``U`` (PyTorch's formula; real inputs,
-    distinct nonzero singular values)."""
+class SvdBackward(Node):
+    """All three outputs of svd (reduced; a full one's extra columns must not be used).
+    With ``J = U^H gU``, ``K = V^H gV``, ``E[i, j] = S[j]^2 - S[i]^2``:
+    ``U ((skew(J) S + S skew(K)) / E + diag(gS + i Im(diag(J - K)) / 2S)) V^H``, plus the
+    parts of gU (tall) or gV (wide) outside the span. Distinct nonzero singular values;
+    for complex matrices a loss free of the phases of the singular vector pairs."""
     __slots__ = ()
 
     def backward(self, xp, g, s):
-        u, sv, vh, e = _svd_parts(xp, s[0])
-        uhgu = xp.matmul(_mH(xp, u), g)
-        inner = (uhgu - _mH(xp, uhgu)) / e * xp.expand_dims(sv, axis=-2)
-        ga = xp.matmul(xp.matmul(u, inner), vh)
-        if s[0].shape[-2] > sv.shape[-1]:           # tall: U does not span the columns
-            rest = (g - xp.matmul(u, uhgu)) / xp.expand_dims(sv, axis=-2)
-            ga = ga + xp.matmul(rest, vh)
-        return ga,
-
-
-class SvdVhBackward(Node):
-    """The part of svd's gradient that comes through ``Vh``."""
-    __slots__ = ()
-
-    def backward(self, xp, g, s):
-        u, sv, vh, e = _svd_parts(xp, s[0])
-        vhgv = xp.matmul(vh, _mH(xp, g))              # V^H gV with gV = g^H
-        inner = xp.expand_dims(sv, axis=-1) * ((vhgv - _mH(xp, vhgv)) / e)
-        ga = xp.matmul(xp.matmul(u, inner), vh)
-        if s[0].shape[-1] > sv.shape[-1]:           # wide: Vh does not span the rows
-            rest = (g - xp.matmul(xp.matmul(g, _mH(xp, vh)), vh)) / xp.expand_dims(sv, axis=-1)
-            ga = ga + xp.matmul(u, rest)
-        return ga,
+        gu, gs, gvh = g
+        a, u, sv, vh = s
+        m, n = a.shape[-2], a.shape[-1]
+        k = sv.shape[-1]
+        u, vh = u[..., :k], vh[..., :k, :]            # (full_matrices: the reduced ones)
+        if gu is not None and gu.shape[-1] > k:
+            gu = _unused_extra(xp, gu[..., :k], gu[..., k:], "svd")
+        if gvh is not None and gvh.shape[-2] > k:
+            gvh = _unused_extra(xp, gvh[..., :k, :], gvh[..., k:, :], "svd")
+        if gu is None and gvh is None:
+            return xp.matmul(u * xp.expand_dims(gs, axis=-2), vh),
+        complex_ = _is_complex(xp, a)
+        s2 = sv * sv
+        e = xp.expand_dims(s2, axis=-2) - xp.expand_dims(s2, axis=-1)
+        e = e + _eye_like(xp, e)
+        inner, refs, im_u, im_v = 0, [], 0, 0
+        if gu is not None:
+            j = xp.matmul(_mH(xp, u), gu)                     # U^H gU
+            inner = _skew(xp, j) * xp.expand_dims(sv, axis=-2)
+            refs.append(j)
+            if complex_:
+                im_u = xp.imag(_diag(xp, j))
+        if gvh is not None:
+            kv = xp.matmul(vh, _mH(xp, gvh))                  # V^H gV
+            inner = inner + xp.expand_dims(sv, axis=-1) * _skew(xp, kv)
+            refs.append(kv)
+            if complex_:
+                im_v = xp.imag(_diag(xp, kv))
+        if complex_:
+            # a column of U and the matching one of V share one free phase
+            _check_phase_free(xp, im_u + im_v, refs, "svd")
+        inner = _off_diagonal(xp, inner / e)
+        if gs is not None:
+            inner = inner + _diag_embed(xp, gs, inner)
+        if complex_:
+            im = xp.astype((im_u - im_v) / (2 * sv), a.dtype) * 1j
+            inner = inner + _diag_embed(xp, im, inner)
+        if m > k and gu is not None:                # tall: gU outside U's span
+            rest = (gu - xp.matmul(u, xp.matmul(_mH(xp, u), gu))) / xp.expand_dims(sv, axis=-2)
+            return xp.matmul(xp.matmul(u, inner) + rest, vh),
+        if n > k and gvh is not None:               # wide: gV outside V's span
+            rest = (gvh - xp.matmul(xp.matmul(gvh, _mH(xp, vh)), vh)) / xp.expand_dims(sv, axis=-1)
+            return xp.matmul(u, xp.matmul(inner, vh) + rest),
+        return xp.matmul(xp.matmul(u, inner), vh),
 
 
 def svd(x, /, *, full_matrices=True):
-    """``(U, S, Vh)`` with ``x = U @ diag(S) @ Vh``. Differentiable for real matrices with
-    distinct nonzero singular values, through a function that does not depend on the signs
-    of the singular vectors (as PyTorch's); with ``full_matrices=True`` on a non-square
-    matrix, and for complex ``U``/``Vh``, backward raises (not implemented)."""
+    """``(U, S, Vh)`` with ``x = U @ diag(S) @ Vh``. Differentiable (PyTorch's formula) for
+    distinct nonzero singular values, through a loss that does not depend on the signs
+    (phases) of the singular vectors; with ``full_matrices=True`` on a non-square matrix
+    the extra columns of ``U`` (rows of ``Vh``) are an arbitrary basis: a loss that uses
+    them raises in backward."""
     _matrices(x, "svd", square=False)
     u, sv, vh = _run(x, lambda la, a: la.svd(a, full_matrices=full_matrices), "svd")
-    m, n = x._data.shape[-2], x._data.shape[-1]
-    if x.dtype.is_complex or (full_matrices and m != n):
-        why = "complex svd" if x.dtype.is_complex else "svd(full_matrices=True) of a non-square matrix"
-        return SVDResult(_undifferentiable(x, u, f"U from {why}"), _recorded(x, sv, SvdvalsBackward),
-                         _undifferentiable(x, vh, f"Vh from {why}"))
-    return SVDResult(_recorded(x, u, SvdUBackward), _recorded(x, sv, SvdvalsBackward),
-                     _recorded(x, vh, SvdVhBackward))
+    return SVDResult(*_outputs(x, (u, sv, vh), SvdBackward))
 
 
-def _qr_parts(xp, a):
-    q, r = xp.linalg.qr(a)
-    return q, r, xp.linalg.inv(r)
+def _qr_tall_backward(xp, q, r, gq, gr):
+    """``(gQ + Q herm(triu(gR R^H - Q^H gQ))) R^-H`` for ``A = QR``, ``m >= n``, where
+    ``herm`` mirrors the strict upper triangle onto the lower one, conjugated, and keeps
+    the real part of the diagonal (R's diagonal is real)."""
+    m = 0
+    if gr is not None:
+        m = xp.matmul(gr, _mH(xp, r))
+    if gq is not None:
+        m = m - xp.matmul(_mH(xp, q), gq)
+    up = xp.triu(m, k=1)
+    herm = up + _mH(xp, up) + _diag_embed(xp, _real(xp, _diag(xp, m)), m)
+    b = xp.matmul(q, herm)
+    if gq is not None:
+        b = b + gq
+    return _mH(xp, xp.linalg.solve(r, _mH(xp, b)))
 
 
-def _copyltu(xp, m):
-    """The lower triangle of ``m`` mirrored onto the upper one (the diagonal kept)."""
-    low = xp.tril(m, k=-1)
-    return low + xp.matrix_transpose(low) + (xp.tril(m) - low)
-
-
-class QrQBackward(Node):
-    """The part of qr's gradient through ``Q`` (PyTorch's formula; real, tall or square)."""
+class QrBackward(Node):
+    """Both outputs of qr. Tall or square: :func:`_qr_tall_backward`. Wide, ``A = [X | Y]``
+    with ``X`` square: ``Q, R[:, :m]`` are the QR of ``X`` and ``R[:, m:] = Q^H Y``, so
+    ``gY = Q gR[:, m:]`` and ``X`` sees ``gQ + Y gR[:, m:]^H``. A complete ``Q`` of a tall
+    matrix: its extra columns must not be used (R's extra rows are zero: no gradient)."""
     __slots__ = ()
 
     def backward(self, xp, g, s):
-        q, r, ri = _qr_parts(xp, s[0])
-        m = -xp.matmul(xp.matrix_transpose(g), q)
-        b = g + xp.matmul(q, _copyltu(xp, m))
-        return xp.matmul(b, xp.matrix_transpose(ri)),
-
-
-class QrRBackward(Node):
-    """The part of qr's gradient through ``R``."""
-    __slots__ = ()
-
-    def backward(self, xp, g, s):
-        q, r, ri = _qr_parts(xp, s[0])
-        m = xp.matmul(r, xp.matrix_transpose(g))
-        b = xp.matmul(q, _copyltu(xp, m))
-        return xp.matmul(b, xp.matrix_transpose(ri)),
+        gq, gr = g
+        a, q, r = s
+        m, n = a.shape[-2], a.shape[-1]
+        if m > n:                                   # (mode="complete": the reduced ones)
+            q, r = q[..., :n], r[..., :n, :]
+            if gq is not None and gq.shape[-1] > n:
+                gq = _unused_extra(xp, gq[..., :n], gq[..., n:], "qr")
+            if gr is not None and gr.shape[-2] > n:
+                gr = gr[..., :n, :]
+        if m >= n:
+            return _qr_tall_backward(xp, q, r, gq, gr),
+        gv = None if gr is None else gr[..., :, m:]
+        if gv is not None:
+            gy_q = xp.matmul(a[..., :, m:], _mH(xp, gv))
+            gq = gy_q if gq is None else gq + gy_q
+        gx = _qr_tall_backward(xp, q, r[..., :, :m], gq, None if gr is None else gr[..., :, :m])
+        gy = xp.zeros_like(a[..., :, m:]) if gv is None else xp.matmul(q, gv)
+        return xp.concat([gx, gy], axis=-1),
 
 
 def qr(x, /, *, mode="reduced"):
-    """``(Q, R)`` with ``x = Q @ R`` (``mode`` "reduced" or "complete"). Differentiable for
-    real matrices with at least as many rows as columns in the reduced mode (R invertible);
-    elsewhere backward raises (not implemented)."""
+    """``(Q, R)`` with ``x = Q @ R`` (``mode`` "reduced" or "complete"). Differentiable
+    (PyTorch's formula) where the leading square block of R is invertible; the extra
+    columns of a complete Q of a tall matrix are an arbitrary basis: a loss that uses them
+    raises in backward."""
     _matrices(x, "qr", square=False)
     if mode not in ("reduced", "complete"):
         raise ValueError(f"linalg.qr: mode must be 'reduced' or 'complete', got {mode!r}")
     q, r = _run(x, lambda la, a: la.qr(a, mode=mode), "qr")
-    m, n = x._data.shape[-2], x._data.shape[-1]
-    if x.dtype.is_complex or m < n or (mode == "complete" and m != n):
-        why = ("complex qr" if x.dtype.is_complex else
-               "qr of a wide matrix" if m < n else "qr(mode='complete') of a tall matrix")
-        return QRResult(_undifferentiable(x, q, f"Q from {why}"),
-                        _undifferentiable(x, r, f"R from {why}"))
-    return QRResult(_recorded(x, q, QrQBackward), _recorded(x, r, QrRBackward))
+    return QRResult(*_outputs(x, (q, r), QrBackward))
 
 
-def eig(x, /):
-    """Eigenvalues and eigenvectors of each square matrix (complex); not differentiable yet."""
-    _matrices(x, "eig")
-    w, v = _run(x, lambda la, a: la.eig(a), "eig")
-    return EigResult(_undifferentiable(x, w, "eig"), _undifferentiable(x, v, "eig"))
+class PinvBackward(Node):
+    """The derivative of ``P = pinv(A)`` at constant rank:
+    ``-P^H gP P^H + (I - A P) gP^H P P^H + P^H P gP^H (I - P A)`` (one pinv, no SVD
+    gradient: zero singular values are fine)."""
+    __slots__ = ("rtol",)
 
-
-def eigvals(x, /):
-    """Eigenvalues of each square matrix (complex); not differentiable yet."""
-    _matrices(x, "eigvals")
-    return _undifferentiable(x, _run(x, lambda la, a: la.eigvals(a), "eigvals"), "eigvals")
+    def backward(self, xp, g, s):
+        a = s[0]
+        p = xp.linalg.pinv(a, rtol=self.rtol)
+        ph, gh = _mH(xp, p), _mH(xp, g)
+        out = -xp.matmul(xp.matmul(ph, g), ph)
+        ap = xp.matmul(a, p)
+        out = out + xp.matmul(gh - xp.matmul(ap, gh), xp.matmul(p, ph))
+        pa = xp.matmul(p, a)
+        return out + xp.matmul(xp.matmul(ph, p), gh - xp.matmul(gh, pa)),
 
 
 def pinv(x, /, *, rtol=None):
     """The Moore-Penrose pseudo-inverse of each matrix: singular values at or below
-    ``rtol * max(S)`` (default ``rtol``: ``max(M, N) * eps``) count as zero. Differentiable
-    through ``svd`` (real matrices whose rank does not change nearby)."""
+    ``rtol * max(S)`` (default ``rtol``: ``max(M, N) * eps``) count as zero.
+    Differentiable where the rank does not change nearby."""
     _matrices(x, "pinv", square=False)
-    if x._node is None or not grad_state.enabled:
-        return x._make(_run(x, lambda la, a: la.pinv(a, rtol=rtol), "pinv"), x._be, None)
-    u, sv, vh = svd(x, full_matrices=False)
-    if rtol is None:
-        rtol = max(x._data.shape[-2:]) * _dt.finfo(x.dtype.to_real()).eps
-    keep = sv > multiply(_max(sv, axis=-1, keepdims=True), rtol)
-    inv_s = where(keep, 1.0 / where(keep, sv, 1.0), 0.0)
-    vs = multiply(conj(matrix_transpose(vh)) if x.dtype.is_complex else matrix_transpose(vh),
-                  unsqueeze(inv_s, -2))
-    return matmul(vs, conj(matrix_transpose(u)) if x.dtype.is_complex else matrix_transpose(u))
+    return _recorded(x, _run(x, lambda la, a: la.pinv(a, rtol=rtol), "pinv"), PinvBackward,
+                     rtol=rtol)
 
 
 def matrix_rank(x, /, *, rtol=None):

@@ -188,17 +188,130 @@ def test_svd_qr_pinv_gradients(be, shape):
                                atol=1e-12)
 
 
-def test_not_yet_differentiable_outputs_raise_in_backward(be):
+def _herm(ns, z):
+    return (z + ns.conj(ns.matrix_transpose(z))) / 2 if z.dtype.is_complex else \
+        (z + ns.matrix_transpose(z)) / 2
+
+
+def _herm_t(z):
+    return (z + z.mH) / 2
+
+
+def _abs2(*ts):
+    return tuple(abs(t) ** 2 for t in ts)
+
+
+# name -> (interop function, torch function, shapes); each function returns what the loss
+# reads: quantities free of the signs (phases) of eigen and singular vectors
+_DECOMPOSITIONS = {
+    "eigh": (lambda x: (lambda w, v: (w, *_abs2(v)))(*L.eigh(_herm(it, x))),
+             lambda x: (lambda w, v: (w, *_abs2(v)))(*torch.linalg.eigh(_herm_t(x))),
+             [(3, 3), (2, 2, 2)]),
+    "eig": (lambda x: (lambda w, v: (w, *_abs2(v)))(*L.eig(x)),
+            lambda x: (lambda w, v: (w, *_abs2(v)))(*torch.linalg.eig(x)), [(3, 3), (2, 2, 2)]),
+    "eigvals": (L.eigvals, torch.linalg.eigvals, [(3, 3)]),
+    "svd": (lambda x: (lambda u, s, vh: (s, *_abs2(u, vh), u @ vh))(*L.svd(x, full_matrices=False)),
+            lambda x: (lambda u, s, vh: (s, *_abs2(u, vh), u @ vh))(
+                *torch.linalg.svd(x, full_matrices=False)), [(3, 3), (4, 2), (2, 4), (2, 3, 2)]),
+    "svd, full_matrices, leading columns": (
+        lambda x: (lambda u, s, vh: (*_abs2(u[..., :2], vh[..., :2, :]),))(*L.svd(x)),
+        lambda x: (lambda u, s, vh: (*_abs2(u[..., :2], vh[..., :2, :]),))(*torch.linalg.svd(x)),
+        [(4, 2), (2, 4)]),
+    "qr": (L.qr, torch.linalg.qr, [(3, 3), (4, 2), (2, 4), (2, 2, 3)]),
+    "qr, complete": (lambda x: tuple(L.qr(x, mode="complete")),
+                     lambda x: tuple(torch.linalg.qr(x, mode="complete")), [(3, 3), (2, 4)]),
+    "pinv": (L.pinv, torch.linalg.pinv, [(3, 3), (4, 2), (2, 4)]),
+    "slogdet": (lambda x: tuple(L.slogdet(x)) if x.dtype.is_complex else L.slogdet(x)[1],
+                lambda x: tuple(torch.linalg.slogdet(x)) if x.is_complex() else
+                torch.linalg.slogdet(x)[1], [(3, 3), (2, 2, 2)]),
+}
+
+
+def _loss(outs, rng, ns):
+    """A random real linear functional of every output (all parts of complex ones)."""
+    outs = outs if isinstance(outs, tuple) else (outs,)
+    total = 0
+    for o in outs:
+        w = rng.standard_normal(tuple(o.shape)) + (1j * rng.standard_normal(tuple(o.shape))
+                                                  if o.dtype.is_complex else 0)
+        wt = ns.asarray(w) if ns is torch else it.asarray(w, dtype=o.dtype)
+        total = total + (ns.real(ns.conj(wt) * o) if o.dtype.is_complex else wt * o).sum()
+    return total
+
+
+@pytest.mark.parametrize("cplx", [False, True], ids=["real", "complex"])
+@pytest.mark.parametrize("name", sorted(_DECOMPOSITIONS))
+def test_decomposition_gradients_match_torch(be, name, cplx):
+    """Every output of eig, eigh, svd, qr, slogdet and pinv, real and complex, tall, square
+    and wide: gradcheck, and the gradient equal to PyTorch's for a random loss."""
+    if cplx:
+        _skip_complex(be)
+    fn, tfn, shapes = _DECOMPOSITIONS[name]
+    for shape in shapes:
+        rng = np.random.default_rng(sum(shape))
+        a = rng.standard_normal(shape) + (1j * rng.standard_normal(shape) if cplx else 0)
+        x = _t(a)
+        assert gradcheck(fn, (x,))
+        _loss(fn(x), np.random.default_rng(1), it).backward()
+        xt = torch.tensor(a, requires_grad=True)
+        _loss(tfn(xt), np.random.default_rng(1), torch).backward()
+        np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-9, atol=1e-11,
+                                   err_msg=f"{name} {shape}")
+
+
+@pytest.mark.parametrize("name", ["eigh", "eig", "svd", "qr", "pinv", "slogdet"])
+def test_decomposition_second_derivatives(be, name):
+    """Second derivatives of the complex decompositions: the outputs are saved and wired to
+    their node, so backward-of-backward sees one factorization (two would each see a loss
+    that depends on phases only their sum cancels)."""
+    _skip_complex(be)
+    fn, _, shapes = _DECOMPOSITIONS[name]
+    rng = np.random.default_rng(8)
+    a = rng.standard_normal(shapes[0]) + 1j * rng.standard_normal(shapes[0])
+    assert gradgradcheck(fn, (_t(a),))
+
+
+def test_phase_dependent_losses_raise(be):
+    """Complex eigen/singular vectors are defined up to a phase each: a loss that depends
+    on it has no gradient, and backward says so (PyTorch's check) instead of picking one."""
+    _skip_complex(be)
     rng = np.random.default_rng(5)
-    wide = _t(rng.standard_normal((2, 3)))
-    q, r = L.qr(wide)
-    outs = [q, r, L.svd(wide).U, L.eigvals(_t(rng.standard_normal((3, 3))))]
-    if it.complex128 in be.to_native:
-        z = _t(rng.standard_normal((3, 3)) + 1j * rng.standard_normal((3, 3)))
-        outs += [L.svd(z).U, L.qr(z).Q, L.pinv(z)]
-    for out in outs:
-        with pytest.raises(RuntimeError, match="not implemented"):
-            out.abs().sum().backward()
-    s = L.svd(wide).S                                     # S is differentiable anyway
-    s.sum().backward()
-    assert wide.grad is not None
+    z = _t(rng.standard_normal((3, 3)) + 1j * rng.standard_normal((3, 3)))
+    for out in (L.eigh(_herm(it, z)).eigenvectors, L.eig(z).eigenvectors,
+                L.svd(z, full_matrices=False).U, L.svd(z, full_matrices=False).Vh):
+        with pytest.raises(RuntimeError, match="phase"):
+            (it.real(out) + it.imag(out)).sum().backward()
+    # U and Vh together: U[:, i] Vh[i, :] is phase-free
+    u, s, vh = L.svd(z, full_matrices=False)
+    it.real(u[:, :1] @ vh[:1, :]).sum().backward()
+    assert z.grad is not None
+
+
+def test_extra_columns_of_full_factorizations_raise(be):
+    """The extra columns of svd(full_matrices=True) / qr(mode="complete") of a non-square
+    matrix are an arbitrary basis: a loss that reads them raises; one that reads only the
+    leading columns is differentiated (as PyTorch's)."""
+    rng = np.random.default_rng(5)
+    x = _t(rng.standard_normal((4, 2)))
+    for out in (L.svd(x).U, L.svd(_t(rng.standard_normal((2, 4)))).Vh,
+                L.qr(x, mode="complete").Q):
+        with pytest.raises(RuntimeError, match="extra columns"):
+            (out ** 2).sum().backward()
+    (L.qr(x, mode="complete").Q[:, :2] ** 2).sum().backward()
+    xt = torch.tensor(x.detach().numpy(), requires_grad=True)
+    (torch.linalg.qr(xt).Q ** 2).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_pinv_gradient_at_constant_rank_matches_torch(be):
+    """pinv of a rank-deficient matrix: PyTorch's derivative at constant rank (finite
+    differences cross the rank jump there, so no gradcheck)."""
+    rng = np.random.default_rng(2)
+    for cplx in ([False, True] if it.complex128 in be.to_native else [False]):
+        a = rng.standard_normal((4, 2)) @ rng.standard_normal((2, 3))
+        if cplx:
+            a = a + 1j * (rng.standard_normal((4, 2)) @ rng.standard_normal((2, 3)))
+        x, xt = _t(a), torch.tensor(a, requires_grad=True)
+        _loss(L.pinv(x), np.random.default_rng(1), it).backward()
+        _loss(torch.linalg.pinv(xt), np.random.default_rng(1), torch).backward()
+        np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-9, atol=1e-11)

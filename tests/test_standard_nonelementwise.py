@@ -27,9 +27,10 @@ what the standard fixes: interop's default floating dtype is float32 (PyTorch's;
 and array-api-strict's is float64, see DESIGN.md "Conventions"), so a creation call that
 leaves the dtype to the default asks the backend for interop's default explicitly.
 
-Known gaps of interop are small deterministic tests marked ``xfail(strict=True)`` with the
-gap in the reason (test_linalg_gradient_gaps); the drawers that steer around them name them,
-so a fix shows as an XPASS and the drawer can be widened.
+Decompositions are differentiated through quantities the standard makes functions of
+the input: eigen and singular vectors only up to a sign (a phase, complex), so their
+cases read ``abs(v)``, ``U @ Vh`` and the like (tests/test_linalg.py checks that a loss
+that depends on a phase raises).
 
 Runs on cpu (NumPy) and strict (array-api-strict); not on the torch backend (its
 namespace is checked against PyTorch itself in tests/test_ops.py). Keep shapes tiny:
@@ -1440,9 +1441,6 @@ def _square(fname, tol=64):
     def draw(d, dtype, for_grad):
         n = d.int(1 if for_grad else 0, 3, "n")
         x = _well_conditioned(d, dtype, _batch(d) + (n, n))
-        if fname == "slogdet" and for_grad and dtype in COMPLEX:
-            # the complex sign has no gradient yet (test_linalg_gradient_gaps)
-            return Case(lambda ns, x: ns.linalg.slogdet(x).logabsdet, (x,), tol=tol)
         return Case(lambda ns, x: getattr(ns.linalg, fname)(x), (x,), tol=tol)
     return draw
 
@@ -1451,6 +1449,28 @@ def _diagonal(d, dtype, for_grad):
     x = _data(d, dtype, d.shape(0, 2) + d.shape(2, 2), for_grad)
     offset = d.int(-3, 3, "offset")
     return Case(lambda ns, x: ns.linalg.diagonal(x, offset=offset), (x,))
+
+
+def _eig(fname):
+    def draw(d, dtype, for_grad):
+        """General square matrices ``P diag(L) P^-1`` with distinct eigenvalues (complex ones
+        for complex dtypes); the gradient through the eigenvalues and |eigenvectors|^2 (each
+        eigenvector has norm 1 and a free phase)."""
+        n = d.int(1 if for_grad else 0, 3, "n")
+        batch = _batch(d)
+        x = np.empty(batch + (n, n), dtype)
+        for i in np.ndindex(*batch):
+            p = _well_conditioned(d, dtype, (n, n))
+            lam = _spectrum(d, n) * (1 if dtype in FLOATS else np.exp(1j * d.rng.uniform(0, 1, n)))
+            x[i] = (p * lam) @ np.linalg.inv(p)
+        if fname == "eigvals" or not for_grad:
+            return Case(lambda ns, x: getattr(ns.linalg, fname)(x), (x,), tol=256)
+
+        def fn(ns, x):
+            w, v = ns.linalg.eig(x)
+            return w, ns.abs(v) ** 2
+        return Case(fn, (x,), tol=256)
+    return draw
 
 
 def _eigh(fname):
@@ -1472,8 +1492,7 @@ def _eigh(fname):
             if fname == "eigvalsh":
                 return ns.linalg.eigvalsh(h)
             w, v = ns.linalg.eigh(h)
-            # complex eigenvectors: no gradient yet (test_linalg_gradient_gaps)
-            return w if dtype in COMPLEX else (w, ns.abs(v) ** 2)
+            return w, ns.abs(v) ** 2
         return Case(fn, (x,), tol=64)
     return draw
 
@@ -1515,18 +1534,23 @@ def _outer(d, dtype, for_grad):
 def _pinv(d, dtype, for_grad):
     m, n = d.int(1, 3, "m"), d.int(1, 3, "n")
     x = _with_spectrum(d, dtype, _batch(d), m, n)
+    if not for_grad and min(m, n) > 1 and d.bool("rank deficient"):
+        # (gradients: a finite step would raise the rank; tests/test_linalg.py checks the
+        # derivative at constant rank against PyTorch's)
+        u, s, vh = np.linalg.svd(x, full_matrices=False)
+        s[..., -1] = 0
+        x = ((u * s[..., None, :]) @ vh).astype(dtype)
     return Case(lambda ns, x: ns.linalg.pinv(x), (x,), tol=256)
 
 
 def _qr(d, dtype, for_grad):
     m, n = d.int(1, 3, "m"), d.int(1, 3, "n")
     mode = d.choice(["reduced", "complete"], "mode")
-    if for_grad:
-        # tall or square, reduced (complete: square): the extra columns of a complete Q
-        # are not unique; wide matrices have no gradient yet (test_linalg_gradient_gaps)
-        m, n = max(m, n), min(m, n)
-        mode = "complete" if m == n and mode == "complete" else "reduced"
     x = _with_spectrum(d, dtype, _batch(d), m, n)
+    if for_grad and mode == "complete" and m > n:
+        # the extra columns of a complete Q are an arbitrary basis: not a function of x
+        return Case(lambda ns, x: (lambda q, r: (q[..., :n], r))(*ns.linalg.qr(x, mode=mode)),
+                    (x,), tol=64)
     return Case(lambda ns, x: ns.linalg.qr(x, mode=mode), (x,), tol=64)
 
 
@@ -1543,19 +1567,21 @@ def _solve(d, dtype, for_grad):
 
 def _svd(fname):
     def draw(d, dtype, for_grad):
-        """Distinct singular values; the gradient of svd through S and |U|^2, |Vh|^2
-        (real; full_matrices=False: the extra singular vectors are not unique)."""
+        """Distinct singular values; the gradient of svd through S, |U|^2, |Vh|^2 and
+        U @ Vh (free of the signs/phases of the singular vectors), of the leading k
+        columns (rows) with full_matrices (the others are an arbitrary basis)."""
         m, n = d.int(1, 3, "m"), d.int(1, 3, "n")
+        k = min(m, n)
         x = _with_spectrum(d, dtype, _batch(d), m, n)
         if fname == "svdvals":
             return Case(lambda ns, x: ns.linalg.svdvals(x), (x,), tol=64)
+        full = d.bool("full_matrices")
         if for_grad:
             def fn(ns, x):
-                u, s, vh = ns.linalg.svd(x, full_matrices=False)
-                # complex U, Vh: no gradient yet (test_linalg_gradient_gaps)
-                return s if dtype in COMPLEX else (s, ns.abs(u) ** 2, ns.abs(vh) ** 2)
+                u, s, vh = ns.linalg.svd(x, full_matrices=full)
+                u, vh = u[..., :k], vh[..., :k, :]
+                return s, ns.abs(u) ** 2, ns.abs(vh) ** 2, ns.matmul(u, vh)
             return Case(fn, (x,), tol=64)
-        full = d.bool("full_matrices")
         return Case(lambda ns, x: ns.linalg.svd(x, full_matrices=full), (x,), tol=64)
     return draw
 
@@ -1596,7 +1622,9 @@ LINALG = {
     "linalg.cross": Spec(_cross, NUMERIC, G_ALL),
     "linalg.det": Spec(_square("det"), INEXACT, G_ALL, True),
     "linalg.diagonal": Spec(_diagonal, ALL, G_ALL),
+    "linalg.eig": Spec(_eig("eig"), INEXACT, G_ALL),
     "linalg.eigh": Spec(_eigh("eigh"), INEXACT, G_ALL),
+    "linalg.eigvals": Spec(_eig("eigvals"), INEXACT, G_ALL),
     "linalg.eigvalsh": Spec(_eigh("eigvalsh"), INEXACT, G_ALL),
     "linalg.inv": Spec(_square("inv"), INEXACT, G_ALL, True),
     "linalg.matmul": Spec(_matmul("linalg.matmul"), NUMERIC, G_REAL),
@@ -1605,8 +1633,8 @@ LINALG = {
     "linalg.matrix_rank": Spec(_matrix_rank, INEXACT),
     "linalg.matrix_transpose": Spec(_matrix_transpose("linalg.matrix_transpose"), ALL),
     "linalg.outer": Spec(_outer, NUMERIC, G_ALL, True),
-    "linalg.pinv": Spec(_pinv, INEXACT, G_REAL),   # complex: test_linalg_gradient_gaps
-    "linalg.qr": Spec(_qr, INEXACT, G_REAL),       # complex: test_linalg_gradient_gaps
+    "linalg.pinv": Spec(_pinv, INEXACT, G_ALL),
+    "linalg.qr": Spec(_qr, INEXACT, G_ALL),
     "linalg.slogdet": Spec(_square("slogdet"), INEXACT, G_ALL),
     "linalg.solve": Spec(_solve, INEXACT, G_ALL),
     "linalg.svd": Spec(_svd("svd"), INEXACT, G_ALL),
@@ -1626,12 +1654,13 @@ def test_linalg_values(standard_be, name, data):
     matrix_transpose, tensordot (axes an int or sequences, in any order), vecdot (broadcast,
     a negative axis; complex conjugates x1), and linalg.*: cholesky (upper), cross
     (broadcast, every axis), det/inv/slogdet (0x0 too), diagonal (offsets past the matrix),
-    eigh/eigvalsh (distinct eigenvalues), matrix_norm (every ord, keepdims), matrix_power
-    (-2 to 3), matrix_rank (drawn rank, rtol), outer, pinv, qr (both modes), solve (batches
+    eig/eigvals (distinct eigenvalues), eigh/eigvalsh (distinct eigenvalues), matrix_norm
+    (every ord, keepdims), matrix_power (-2 to 3), matrix_rank (drawn rank, rtol), outer,
+    pinv (rank deficient too), qr (both modes, tall, square and wide), solve (batches
     broadcast, x2 a vector), svd (full_matrices)/svdvals, trace (offset, dtype=),
     vector_norm (every kind of ord, axis tuples, keepdims, real NaN/±inf); linalg's
     matmul, matrix_transpose, tensordot and vecdot. Batched shapes, float32 to complex128,
-    within 64 eps (pinv 256)."""
+    within 64 eps (pinv, eig 256)."""
     check_values(standard_be, LINALG[name], data, name)
 
 
@@ -1641,43 +1670,11 @@ def test_linalg_values(standard_be, name, data):
 def test_linalg_gradients(standard_be, name, data):
     """Every differentiable linalg function in float64 and complex128 on batched,
     well-conditioned inputs: positive definite (cholesky), distinct eigenvalues and
-    singular values (eigh, svd, pinv, qr, the spectral matrix norms); decompositions
-    through quantities free of the sign gauge (complex eigh and svd: through the
-    eigenvalues and singular values; complex slogdet: through logabsdet; pinv, qr: real;
-    qr: tall or square); the gaps are test_linalg_gradient_gaps. Second order for matmul,
-    vecdot, det, inv, outer and trace."""
+    singular values (eig, eigh, svd, pinv, qr, the spectral matrix norms); eig, eigh and
+    svd through quantities free of the signs (phases) of the vectors; qr tall, square and
+    wide, both modes; slogdet's sign and logabsdet. Second order for matmul, vecdot, det,
+    inv, outer and trace (the decompositions': tests/test_linalg.py)."""
     check_gradient(standard_be, LINALG[name], data)
-
-
-def _gap_inputs(complex_, m=2, n=2):
-    rng = np.random.default_rng(7)
-    a = rng.standard_normal((m, n)) + (1j * rng.standard_normal((m, n)) if complex_ else 0)
-    return it.asarray(a + (2 * np.eye(m, n) if m == n else 0), requires_grad=True)
-
-
-_GAPS = {
-    "eigh, complex eigenvectors": (True, 2, lambda z: it.abs(
-        it.linalg.eigh((z + it.conj(it.matrix_transpose(z))) / 2).eigenvectors) ** 2),
-    "svd, complex U and Vh": (True, 2, lambda z: tuple(
-        it.abs(t) ** 2 for t in it.linalg.svd(z, full_matrices=False)[::2])),
-    "pinv, complex": (True, 2, it.linalg.pinv),
-    "qr, complex": (True, 2, lambda z: it.linalg.qr(z).R),
-    "qr, wide (m < n)": (False, 3, lambda x: it.linalg.qr(x)),
-    "slogdet, complex sign": (True, 2, lambda z: it.linalg.slogdet(z).sign),
-}
-
-
-@pytest.mark.xfail(strict=True, raises=RuntimeError, reason=(
-    "missing gradients (issue 15 asks for every linalg gradient, complex ones PyTorch's "
-    "way): backward raises 'linalg: the gradient of ... is not implemented yet' "
-    "(interop/linalg.py _undifferentiable) for complex eigh eigenvectors, complex svd U/Vh "
-    "(so complex pinv), complex qr, qr of a wide matrix and the complex sign of slogdet; "
-    "PyTorch differentiates all of these"))
-@pytest.mark.parametrize("gap", sorted(_GAPS))
-def test_linalg_gradient_gaps(standard_be, gap):
-    """Gradients interop does not implement yet, against finite differences."""
-    complex_, n, fn = _GAPS[gap]
-    assert gradcheck(fn, (_gap_inputs(complex_, 2, n),))
 
 
 # ------------------------------------------------------------------ fft

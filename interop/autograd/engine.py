@@ -245,13 +245,16 @@ def saved_tensors(node, make):
     if saved is None:
         raise RuntimeError(FREED_MSG + f" (node: {node.name()})")
     out = []
+    k = 0                        # (a multi-output node: the k-th None is output k)
     for t, a in zip(saved, node.arrs):
         if isinstance(t, Variable):
             out.append(t)
         elif t is None:          # the node's own output, wired to the node
             if node.nout > 1:
-                o = make(a, node.be, (node, 0))
-                o._oidx = 0
+                i = k if k < node.nout else 0
+                o = make(a, node.be, (node, i))
+                o._oidx = i
+                k += 1
             else:
                 o = make(a, node.be, node)
             out.append(o)

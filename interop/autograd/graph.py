@@ -9,7 +9,8 @@ primitive; its hot fields are slots:
   nodes in decreasing ``seq`` is a topological order;
 * ``be``: the backend whose kernel namespace ``be.ns`` runs the backward;
 * ``saved``: what backward reads, as recorded: saved input variables, ``None`` for the
-  node's own output, and constants (Python scalars, raw index or mask arrays, keys);
+  node's own output (for a multi-output node, the k-th ``None`` is output k), and
+  constants (Python scalars, raw index or mask arrays, keys);
 * ``arrs``: the same entries as raw arrays (what an ordinary backward reads).
 
 ``backward(self, xp, g, s)`` is written once against a namespace argument:
