@@ -114,14 +114,58 @@ _TABLE = {
 }
 
 
+def _patch_complex(xp, z, y, cases):
+    """``y`` with the standard's complex special values put in: ``cases`` lists
+    ``(where(a, b), value)`` for ``z = a + bj``; a value is for ``b``'s sign bit clear and
+    mirrored (conjugated) for it set, as the standard's values are conjugate-symmetric."""
+    a, b = xp.real(z), xp.imag(z)
+    neg = xp.signbit(b)
+    for where, value in cases:
+        hit = where(xp, a, b)
+        y = xp.where(hit & ~neg, value, y)
+        y = xp.where(hit & neg, value.conjugate(), y)
+    return y
+
+
+_INF, _NAN = math.inf, math.nan
+# The special values NumPy's (and so array-api-strict's) complex expm1 and tanh miss.
+_EXPM1_SPECIAL = (
+    (lambda xp, a, b: (a == 0) & (b == 0), complex(0.0, 0.0)),
+    (lambda xp, a, b: (a == _INF) & (b == 0), complex(_INF, 0.0)),
+    (lambda xp, a, b: xp.isnan(a) & (b == 0), complex(_NAN, 0.0)),
+    (lambda xp, a, b: a == -_INF, complex(-1.0, 0.0)),
+    (lambda xp, a, b: (a == _INF) & ~xp.isfinite(b), complex(_INF, _NAN)),
+)
+_TANH_SPECIAL = (
+    (lambda xp, a, b: (a == _INF) & xp.isfinite(b), complex(1.0, 0.0)),
+    (lambda xp, a, b: (a == -_INF) & xp.isfinite(b), complex(-1.0, 0.0)),
+)
+
+
+def _with_special(name, cases):
+    """The forward ``fwd(xp, data)`` of ``name`` that puts in ``cases`` for complex data
+    (real data: the backend's function alone)."""
+    def fwd(xp, d):
+        y = getattr(xp, name)(d)
+        if xp.isdtype(d.dtype, "complex floating"):
+            y = _patch_complex(xp, d, y, cases)
+        return y
+    return fwd
+
+
+_FORWARD = {"expm1": _with_special("expm1", _EXPM1_SPECIAL),
+            "tanh": _with_special("tanh", _TANH_SPECIAL)}
+
+
 def _make_op(name, save, divide, deriv):
     cls_name = "".join(p.capitalize() for p in name.split("_")) + "Backward"
     cls = type(cls_name, (UnaryBackward,), {"__slots__": (), "divide": divide,
                                             "deriv": staticmethod(deriv)})
     promote = name not in ("abs", "square")
 
-    def op(x, *, _cls=cls, _save=save, _name=name, _promote=promote):
-        return unary(x, _name, _cls, _save, _name, _promote)
+    def op(x, *, _cls=cls, _save=save, _fwd=_FORWARD.get(name, name), _name=name,
+           _promote=promote):
+        return unary(x, _fwd, _cls, _save, _name, _promote)
     op.__name__ = name
     op.__qualname__ = name
     op.__doc__ = f"Elementwise ``{name}`` (differentiable)."
@@ -297,6 +341,12 @@ _sign = _zero_grad_op("sign")
 _round = _zero_grad_op("round")
 
 
+def _complex_sign(xp, z):
+    """``z / |z|``, and ``0 + 0j`` at every complex zero (the standard's value; some
+    namespaces keep a zero's signs)."""
+    return xp.where(z == 0, 0j, xp.sign(z))
+
+
 def sign(x):
     """Elementwise sign (its gradient is zero); a bool tensor is its own sign, as in PyTorch.
     For complex ``z`` it is ``z / |z|`` (0 at 0), differentiable (PyTorch's ``sgn``)."""
@@ -304,7 +354,7 @@ def sign(x):
             and x._be.dtype_of(x._data) is _dt.bool:
         return x._make(x._be.xp.asarray(x._data, copy=True), x._be, None)
     if isinstance(x, Variable) and x._data.dtype in x._be.complex_natives:
-        return unary(x, "sign", SgnBackward, 1, "sign", False)
+        return unary(x, _complex_sign, SgnBackward, 1, "sign", False)
     return _sign(x)
 
 
