@@ -192,6 +192,27 @@ def test_index_add_repeated_indices(bname, dtype, dim):
 
 
 @pytest.mark.parametrize("bname", BACKENDS)
+@pytest.mark.parametrize("positions,rows", [
+    (100_000, (16,)),      # rows, no position repeated
+    (3_000, (16,)),        # rows, most positions once, a few up to ~6 times (rank passes)
+    (40, (3, 2)),          # rows, every position ~25 times (rank passes, then reduceat)
+    (1, (4,)),             # rows, one position 1000 times
+    (300, ()),             # scalars per position (one reduceat)
+])
+def test_index_add_large_repeated_indices(bname, positions, rows):
+    """Past the NumPy backend's size switch (1000 added values), every path of its
+    sort-based accumulation, with inf/nan kept to their positions."""
+    rng = np.random.default_rng(positions)
+    if positions == 100_000:
+        index = rng.permutation(positions)[:1000]
+    else:
+        index = rng.integers(0, positions, size=1000)
+    x = _sprinkle(rng, _finite(rng, (positions,) + rows, "float32"), 0.01)
+    check(bname, "index_add", x, 0, index,
+          _sprinkle(rng, _finite(rng, (1000,) + rows, "float32"), 0.01))
+
+
+@pytest.mark.parametrize("bname", BACKENDS)
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_index_add_non_finite(bname, dtype):
     rng = np.random.default_rng(1)

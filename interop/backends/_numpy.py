@@ -68,15 +68,49 @@ def _namespace():
     return ns
 
 
+# Ranks within a position's run added by one fancy-indexed pass each (see _add_segments).
+_RANK_PASSES = 8
+
+
 def _add_segments(out, pos, values):
-    """``out[pos[i]] += values[i]`` along axis 0, repeated positions accumulating: a stable
-    sort and one ``np.add.reduceat`` (``np.add.at`` is ~10x slower per element). Positions
-    nothing is added to are untouched, bit for bit. Not for bools (reduceat sums them as
-    integers)."""
+    """``out[pos[i]] += values[i]`` along axis 0, repeated positions accumulating (in index
+    order), from a stable sort of ``pos`` (``np.add.at`` is ~10x slower per element).
+    Positions nothing is added to are untouched, bit for bit. Not for bools.
+
+    Scalars per position: one ``np.add.reduceat`` over the sorted runs. Rows per position
+    (an embedding's gradient): ``reduceat`` loops per run, slow when most runs are short,
+    so the first row of every run is gathered and the r-th rows are added in one
+    fancy-indexed pass per rank r; runs longer than ``_RANK_PASSES`` finish with a
+    ``reduceat`` over their remaining rows only."""
+    n = len(pos)
+    if n == 0:
+        return
     order = np.argsort(pos, kind="stable")
     p = pos[order]
-    starts = np.flatnonzero(np.concatenate(([True], p[1:] != p[:-1])))
-    out[p[starts]] += np.add.reduceat(values[order], starts, axis=0)
+    first = np.empty(n, bool)
+    first[0] = True
+    np.not_equal(p[1:], p[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    if values.ndim == 1:
+        out[p[starts]] += np.add.reduceat(values[order], starts)
+        return
+    v = values[order]
+    if len(starts) == n:                     # no position repeats
+        out[p] += v
+        return
+    run = np.cumsum(first) - 1               # the run of each sorted row
+    rank = np.arange(n) - starts[run]        # its place within the run
+    acc = v[starts]
+    top = int(rank.max())
+    for r in range(1, min(top, _RANK_PASSES - 1) + 1):
+        rows = np.flatnonzero(rank == r)
+        acc[run[rows]] += v[rows]
+    if top >= _RANK_PASSES:
+        rows = np.flatnonzero(rank >= _RANK_PASSES)
+        r_ = run[rows]
+        heads = np.flatnonzero(np.concatenate(([True], r_[1:] != r_[:-1])))
+        acc[r_[heads]] += np.add.reduceat(v[rows], heads, axis=0)
+    out[p[starts]] += acc
 
 
 class NumpyBackend(Backend):
