@@ -85,6 +85,12 @@ def _check_eps(op, eps, batch_stats):
 
 # ------------------------------------------------------------------ the primitive
 
+def _trailing(x, axes):
+    """The lead shape when ``axes`` are x's last dims (layer and group norm), else None."""
+    k = len(axes)
+    return tuple(x.shape[:x.ndim - k]) if axes == tuple(range(x.ndim - k, x.ndim)) else None
+
+
 def _moments(x, axes, n):
     """Mean, deviations ``x - mean`` and their sum of squares over ``axes`` (kept as size-1
     dims); ``n`` elements per statistic."""
@@ -106,10 +112,27 @@ class _Normalize(it.autograd.Function):
     @staticmethod
     def forward(ctx, x, weight, bias, axes, wshape, aligned, eps):
         n = math.prod(x.shape[a] for a in axes)
-        mean, xc, ssd = _moments(x, axes, n)
         w = _shaped(weight, wshape)
         b = _shaped(bias, wshape)
-        if aligned:
+        lead = None if aligned else _trailing(x, axes)
+        if lead is not None:
+            # The statistics over one flat trailing dim (a vecdot for the squares, no
+            # x-sized temporary), the affine in place: 5 x-sized passes, not 8.
+            xf = x.reshape(lead + (n,))
+            mean = it.sum(xf, axis=-1, keepdims=True) / n
+            y = xf - mean
+            ssd = it.vecdot(y, y, axis=-1)
+            inv = it.rsqrt(ssd.unsqueeze(-1) / n + eps)
+            y.mul_(inv)
+            y = y.reshape(x.shape)
+            if w is not None:
+                y.mul_(w)
+            if b is not None:
+                y.add_(b)
+            keep = lead + (1,) * len(axes)
+            mean, inv = mean.reshape(keep), inv.reshape(keep)
+        elif aligned:
+            mean, xc, ssd = _moments(x, axes, n)
             # The corrected two-pass algorithm: the deviations' own mean is the rounding
             # error of the first mean, which would shift every output where |mean| >> std
             # (float32 at mean 1e3, std 1e-3: by 2e-2). One reduction; it folds into the shift.
@@ -121,6 +144,7 @@ class _Normalize(it.autograd.Function):
             shift = -d * scale if b is None else b - d * scale
             y = xc * scale + shift
         else:
+            mean, xc, ssd = _moments(x, axes, n)
             inv = it.rsqrt(ssd / n + eps)
             y = xc * inv
             if w is not None:
@@ -138,11 +162,16 @@ class _Normalize(it.autograd.Function):
         x, weight, mean, inv = ctx.saved_tensors
         axes, wshape, aligned, eps, n, bias_shape = ctx.cfg
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        if it.is_grad_enabled():    # create_graph: the statistics as functions of x
+        w = _shaped(weight, wshape)
+        create_graph = it.is_grad_enabled()
+        lead = None if aligned or create_graph else _trailing(x, axes)
+        if lead is not None:
+            return _trailing_backward(g, x, w, mean, inv, lead, n, wshape, weight, bias_shape,
+                                      need_x, need_w, need_b)
+        if create_graph:            # the statistics as functions of x
             mean, _, ssd = _moments(x, axes, n)
             inv = it.rsqrt(ssd / n + eps)
         xc = x - mean
-        w = _shaped(weight, wshape)
         gx = gw = gb = None
         if aligned:
             sg = it.sum(g, axis=axes, keepdims=True) if need_x or need_b else None
@@ -166,6 +195,32 @@ class _Normalize(it.autograd.Function):
         if need_b:
             gb = _shaped(it.sum_to(g, wshape), bias_shape)
         return gx, gw, gb, None, None, None, None
+
+
+def _trailing_backward(g, x, w, mean, inv, lead, n, wshape, weight, bias_shape, need_x, need_w,
+                       need_b):
+    """:class:`_Normalize`'s backward over trailing dims (no create_graph): the row
+    statistics of the gradient as vecdots, the rest in place on fresh arrays."""
+    shape = _shape(x)
+    flat = lead + (n,)
+    inv_f = inv.reshape(lead + (1,))
+    xhat = x.reshape(flat) - mean.reshape(lead + (1,))
+    xhat.mul_(inv_f)
+    gx = gw = gb = None
+    if need_w:
+        gw = _shaped(it.sum_to(g * xhat.reshape(shape), wshape), _shape(weight))
+    if need_b:
+        gb = _shaped(it.sum_to(g, wshape), bias_shape)
+    if need_x:
+        gh = (g if w is None else g * w).reshape(flat)
+        m1 = it.sum(gh, axis=-1, keepdims=True) / n
+        m2 = it.vecdot(gh, xhat, axis=-1).unsqueeze(-1) / n
+        gx = gh - m1                          # (a new array: g itself is never written)
+        xhat.mul_(m2)
+        gx.sub_(xhat)
+        gx.mul_(inv_f)
+        gx = gx.reshape(shape)
+    return gx, gw, gb, None, None, None, None
 
 
 def _normalize(x, weight, bias, axes, wshape, aligned, eps):
