@@ -143,18 +143,16 @@ _TANH_SPECIAL = (
 
 
 def _with_special(name, cases):
-    """The forward ``fwd(xp, data)`` of ``name`` that puts in ``cases`` for complex data
-    (real data: the backend's function alone)."""
+    """The forward ``fwd(xp, data)`` of ``name`` for complex data: the backend's, with
+    ``cases`` put in."""
     def fwd(xp, d):
-        y = getattr(xp, name)(d)
-        if xp.isdtype(d.dtype, "complex floating"):
-            y = _patch_complex(xp, d, y, cases)
-        return y
+        return _patch_complex(xp, d, getattr(xp, name)(d), cases)
     return fwd
 
 
-_FORWARD = {"expm1": _with_special("expm1", _EXPM1_SPECIAL),
-            "tanh": _with_special("tanh", _TANH_SPECIAL)}
+# The complex forwards of the table's ops that need one (real data: the backend's alone).
+_COMPLEX_FORWARD = {"expm1": _with_special("expm1", _EXPM1_SPECIAL),
+                    "tanh": _with_special("tanh", _TANH_SPECIAL)}
 
 
 def _make_op(name, save, divide, deriv):
@@ -163,9 +161,12 @@ def _make_op(name, save, divide, deriv):
                                             "deriv": staticmethod(deriv)})
     promote = name not in ("abs", "square")
 
-    def op(x, *, _cls=cls, _save=save, _fwd=_FORWARD.get(name, name), _name=name,
-           _promote=promote):
-        return unary(x, _fwd, _cls, _save, _name, _promote)
+    def op(x, *, _cls=cls, _save=save, _name=name, _promote=promote,
+           _cfwd=_COMPLEX_FORWARD.get(name)):
+        if _cfwd is not None and isinstance(x, Variable) and \
+                x._data.dtype in x._be.complex_natives:
+            return unary(x, _cfwd, _cls, _save, _name, _promote)
+        return unary(x, _name, _cls, _save, _name, _promote)
     op.__name__ = name
     op.__qualname__ = name
     op.__doc__ = f"Elementwise ``{name}`` (differentiable)."
