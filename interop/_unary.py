@@ -230,7 +230,7 @@ class ReluBackward(UnaryBackward):
     NaN output, and is 0 at 0)."""
     __slots__ = ()
     def backward(self, xp, g, s):
-        return xp.where(s[0] <= 0, xp.zeros_like(g), g),
+        return xp.where(s[0] <= 0, 0, g),
 
 
 class ZeroGradBackward(UnaryBackward):
@@ -275,7 +275,7 @@ def _sigmoid(xp, a):
 
 def _relu(xp, a):
     # NaN stays NaN and -0.0 stays -0.0, as in PyTorch
-    return xp.where(a < 0, xp.zeros_like(a), a)
+    return xp.where(a < 0, 0, a)
 
 
 def sigmoid(x):

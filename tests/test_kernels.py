@@ -883,3 +883,22 @@ def test_numpy_where_on_large_arrays_is_np_where(dtype):
     assert got.dtype == ref.dtype and got.shape == ref.shape
     assert np.array_equal(got.view(np.uint8), ref.view(np.uint8))
     assert np.array_equal(xp.where(c[:1], a, b), np.where(c[:1], a, b), equal_nan=True)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int8", "uint16", "int64", "bool"])
+@pytest.mark.parametrize("zero", [0, 0.0, -0.0])
+def test_numpy_where_with_a_zero_branch_is_np_where(dtype, zero):
+    """The ReLU form, ``where(c, 0, x)`` and ``where(c, x, 0)``: the one-``and`` select gives
+    np.where's bits (a -0.0 branch, a bool x and a float zero with an integer x go the
+    general way)."""
+    xp = it.get_backend("cpu").xp
+    rng = np.random.default_rng(2)
+    shape = (70, 90)
+    x = (rng.standard_normal(shape) * 5).astype(dtype)
+    if dtype.startswith("float"):
+        x[0, :4] = [np.nan, -0.0, np.inf, -np.nan]
+    c = x < 0 if dtype != "bool" else rng.random(shape) < 0.5
+    for got, ref in ((xp.where(c, zero, x), np.where(c, zero, x)),
+                     (xp.where(c, x, zero), np.where(c, x, zero))):
+        assert got.dtype == ref.dtype and got.shape == ref.shape
+        assert np.array_equal(got.view(np.uint8), ref.view(np.uint8))

@@ -44,20 +44,51 @@ _UINT = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 def where(condition, x1, x2, /):
     """The standard's ``where``. For large arrays of one shape and dtype it selects with bit
     masks: ``np.where`` branches per element and, on an unpredictable condition (a ReLU's
-    sign pattern), costs ~10x an arithmetic pass. Exact: the chosen bits are copied."""
-    if (x1.__class__ is np.ndarray and x1.size >= SELECT_FROM     # (small ones leave here)
-            and x2.__class__ is np.ndarray and condition.__class__ is np.ndarray
-            and condition.dtype == np.bool_ and x1.dtype == x2.dtype
-            and x1.dtype.kind in "fiub" and x1.shape == x2.shape == condition.shape):
-        u = _UINT[x1.dtype.itemsize]
-        mask = condition.astype(u)
-        np.negative(mask, out=mask)                  # 1 -> all bits set, 0 -> none
-        b = x2.view(u)
-        out = np.bitwise_xor(x1.view(u), b)
-        np.bitwise_and(out, mask, out=out)
-        np.bitwise_xor(out, b, out=out)
-        return out.view(x1.dtype)
+    sign pattern), costs ~10x an arithmetic pass. Exact: the chosen bits are copied. One
+    branch may be the Python number 0 (a ReLU and its gradient): its bits are all zero, so
+    the select is one ``and`` with the mask."""
+    if condition.__class__ is np.ndarray and condition.dtype == np.bool_ \
+            and condition.size >= SELECT_FROM:
+        c1, c2 = x1.__class__, x2.__class__
+        if c1 is np.ndarray and c2 is np.ndarray:
+            if x1.dtype == x2.dtype and x1.dtype.kind in "fiub" \
+                    and x1.shape == x2.shape == condition.shape:
+                u = _UINT[x1.dtype.itemsize]
+                mask = condition.astype(u)
+                np.negative(mask, out=mask)              # 1 -> all bits set, 0 -> none
+                b = x2.view(u)
+                out = np.bitwise_xor(x1.view(u), b)
+                np.bitwise_and(out, mask, out=out)
+                np.bitwise_xor(out, b, out=out)
+                return out.view(x1.dtype)
+        elif c2 is np.ndarray and _plain_zero(x1, x2):
+            if x2.shape == condition.shape:
+                return _select_or_zero(condition, x2, True)
+        elif c1 is np.ndarray and _plain_zero(x2, x1):
+            if x1.shape == condition.shape:
+                return _select_or_zero(condition, x1, False)
     return xp_numpy.where(condition, x1, x2)
+
+
+def _plain_zero(z, x):
+    """Python number ``z`` is a zero whose bits are all clear and which keeps ``x``'s dtype:
+    the int 0 with a numeric ``x``, the float +0.0 with a floating one."""
+    c = z.__class__
+    if c is int:
+        return z == 0 and x.dtype.kind in "fiu"
+    return c is float and z == 0 and math.copysign(1.0, z) > 0 and x.dtype.kind == "f"
+
+
+def _select_or_zero(condition, x, zero_where):
+    """``x`` where ``condition`` is ``not zero_where``, else +0 (all bits clear)."""
+    u = _UINT[x.dtype.itemsize]
+    mask = condition.astype(u)
+    if zero_where:
+        mask -= 1                                    # True -> 0, False -> all bits set
+    else:
+        np.negative(mask, out=mask)                  # True -> all bits set, False -> 0
+    np.bitwise_and(x.view(u), mask, out=mask)
+    return mask.view(x.dtype)
 
 
 def _namespace():
