@@ -383,3 +383,17 @@ def test_current_backend_is_per_context_as_documented():
         t.join()
     default = os.environ.get("INTEROP_BACKEND") or "cpu"
     assert seen == {"thread": default, "copied": "strict"}
+
+
+def test_numpy_backend_keeps_freed_memory_on_glibc():
+    """The NumPy backend tunes glibc's malloc to keep freed array memory (no page faults on
+    every fresh result); INTEROP_MALLOC=default leaves malloc alone."""
+    from interop.backends import _numpy
+    assert _numpy.tune_malloc({"INTEROP_MALLOC": "default"}) is False
+    try:
+        glibc = os.confstr("CS_GNU_LIBC_VERSION").startswith("glibc")
+    except (ValueError, OSError):
+        glibc = False
+    if not glibc:
+        pytest.skip("not glibc: malloc is left alone")
+    assert _numpy.tune_malloc({}) is True
