@@ -7,6 +7,10 @@ other libraries (torch <-> numpy is the reference every PyTorch user knows). Eac
 the median over samples of a calibrated number of hand-offs; the ``shared`` column says
 whether the consumer's data pointer equals the producer's.
 
+Where CuPy has a CUDA GPU (``interop.cuda.is_available()``), rows prefixed ``cuda`` add the
+same hand-offs on GPU 0 between interop's ``cuda`` backend, CuPy and ``torch.cuda``
+(torch.cuda <-> CuPy as the reference); elsewhere they are left out, and the table says so.
+
 Target (issue: DLPack interchange): O(1), under 5 µs per hand-off with numpy and torch.
 """
 
@@ -29,14 +33,15 @@ FULL = dict(repeats=15, sample_s=0.1)
 
 
 def _pointer(x):
+    if isinstance(x, it.Tensor):
+        x = getattr(x._data, "_array", x._data)          # (array-api-strict wraps NumPy)
     if isinstance(x, np.ndarray):
         return x.__array_interface__["data"][0]
-    if isinstance(x, it.Tensor):
-        d = x._data
-        return _pointer(np.asarray(getattr(d, "_array", d)))
-    if hasattr(x, "data_ptr"):
+    if hasattr(x, "data_ptr"):                          # torch
         return x.data_ptr()
-    return x.unsafe_buffer_pointer()
+    if hasattr(getattr(x, "data", None), "ptr"):        # CuPy
+        return x.data.ptr
+    return x.unsafe_buffer_pointer()                    # JAX
 
 
 def _time(fn, repeats, sample_s, copies=False):
@@ -100,40 +105,88 @@ def _consumers(libs):
     return out
 
 
+def _cuda_libraries(libs):
+    """CuPy and torch.cuda where CuPy has a GPU, else None."""
+    if not it.cuda.is_available():
+        return None
+    import cupy
+    out = {"cupy": cupy}
+    torch = libs.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        out["torch"] = torch
+    return out
+
+
+def _cuda_producers(cuda_libs, nbytes):
+    n = nbytes // 4
+    with it.use_backend("cuda:0"):
+        out = {"interop": it.zeros(n)}
+    out["cupy"] = cuda_libs["cupy"].zeros(n, dtype=cuda_libs["cupy"].float32)
+    if "torch" in cuda_libs:
+        out["torch"] = cuda_libs["torch"].zeros(n, device="cuda:0")
+    cuda_libs["cupy"].cuda.Device(0).synchronize()
+    return out
+
+
+def _cuda_consumers(cuda_libs):
+    out = {"interop": it.from_dlpack, "cupy": cuda_libs["cupy"].from_dlpack}
+    if "torch" in cuda_libs:
+        out["torch"] = cuda_libs["torch"].from_dlpack
+    return out
+
+
+CUDA_PAIRS = [("interop", "cupy"), ("cupy", "interop"), ("interop", "torch"),
+              ("torch", "interop"), ("torch", "cupy"), ("cupy", "torch")]
+
 PAIRS = [("interop", "numpy"), ("numpy", "interop"), ("torch", "numpy"), ("numpy", "torch"),
          ("interop", "torch"), ("torch", "interop"), ("interop", "jax"), ("jax", "interop"),
          ("numpy", "jax"), ("torch", "jax")]
+
+
+def _measure(rows, label, producers, consumers, pairs, cfg, prefix=""):
+    for src, dst in pairs:
+        if src not in producers or dst not in consumers:
+            continue
+        x, take = producers[src], consumers[dst]
+        y = take(x)
+        shared = _pointer(y) == _pointer(x)
+        del y
+        secs = _time(lambda: take(x), **cfg, copies=not shared)
+        rows.append(dict(size=label, pair=f"{prefix}{src} -> {dst}", us=secs * 1e6,
+                         shared=shared))
 
 
 def main(*, quick=False, json_path=None):
     cfg = QUICK if quick else FULL
     libs = _libraries()
     consumers = _consumers(libs)
+    cuda_libs = _cuda_libraries(libs)
     rows = []
     for label, nbytes in SIZES.items():
         producers = _producers(libs, nbytes)
-        for src, dst in PAIRS:
-            if src not in producers or dst not in consumers:
-                continue
-            x, take = producers[src], consumers[dst]
-            y = take(x)
-            shared = _pointer(y) == _pointer(x)
-            del y
-            secs = _time(lambda: take(x), **cfg, copies=not shared)
-            rows.append(dict(size=label, pair=f"{src} -> {dst}", us=secs * 1e6, shared=shared))
+        _measure(rows, label, producers, consumers, PAIRS, cfg)
         del producers
+        if cuda_libs is not None:
+            producers = _cuda_producers(cuda_libs, nbytes)
+            _measure(rows, label, producers, _cuda_consumers(cuda_libs), CUDA_PAIRS, cfg,
+                     prefix="cuda ")
+            del producers
         gc.collect()
 
     print("dlpack: one hand-off = consumer.from_dlpack(producer), float32; median "
           f"({'--quick' if quick else 'full'})")
-    print(f"{'hand-off':<22}" + "".join(f"{s:>14}" for s in SIZES) + "   shared (zero-copy)")
-    print("-" * 74)
+    print(f"{'hand-off':<27}" + "".join(f"{s:>14}" for s in SIZES) + "   shared (zero-copy)")
+    print("-" * 79)
     for pair in dict.fromkeys(r["pair"] for r in rows):
         cells = {r["size"]: r for r in rows if r["pair"] == pair}
         figs = "".join(f"{_fmt(cells[s]['us']):>14}" if s in cells else f"{'-':>14}" for s in SIZES)
         shared = " / ".join("yes" if cells[s]["shared"] else "NO" for s in SIZES if s in cells)
-        print(f"{pair:<22}{figs}   {shared}")
+        print(f"{pair:<27}{figs}   {shared}")
+    if cuda_libs is None:
+        print("(no CUDA GPU here: the cuda rows are left out)")
     versions = {k: getattr(v, "__version__", "?") for k, v in libs.items() if k != "jax"}
+    if cuda_libs is not None:
+        versions["cupy"] = cuda_libs["cupy"].__version__
     if "jax" in libs:
         import jax
         versions["jax"] = jax.__version__
