@@ -106,8 +106,9 @@ _RANK_PASSES = 8
 
 
 def _add_segments(out, pos, values):
-    """``out[pos[i]] += values[i]`` along axis 0, repeated positions accumulating (in index
-    order), from a stable sort of ``pos`` (``np.add.at`` is ~10x slower per element).
+    """``out[pos[i]] += values[i]`` along axis 0, repeated positions accumulating (the values
+    of one position summed, then added to it), from a stable sort of ``pos`` (``np.add.at``
+    is ~10x slower per element).
     Positions nothing is added to are untouched, bit for bit. Not for bools.
 
     Scalars per position: one ``np.add.reduceat`` over the sorted runs. Rows per position
