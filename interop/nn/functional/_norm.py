@@ -91,6 +91,29 @@ def _trailing(x, axes):
     return tuple(x.shape[:x.ndim - k]) if axes == tuple(range(x.ndim - k, x.ndim)) else None
 
 
+def _kept_view(x, axes):
+    """``(A, K, L)``: x's shape folded so that the statistic's dims are A (leading) and L
+    (trailing) and the kept dims K (batch norm: (N, C, H*W); instance norm: (1, N*C,
+    H*W)), when the kept dims are consecutive; else None."""
+    kept = [d for d in range(x.ndim) if d not in axes]
+    if not kept or kept[-1] - kept[0] + 1 != len(kept):
+        return None
+    s = tuple(x.shape)
+    k0, k1 = kept[0], kept[-1] + 1
+    return math.prod(s[:k0]), math.prod(s[k0:k1]), math.prod(s[k1:])
+
+
+def _kept_sum(v):
+    """The sums of an ``(A, K, L)`` tensor over A and L, as a (K, 1) column."""
+    return it.sum(it.sum(v, axis=-1), axis=0).unsqueeze(-1)
+
+
+def _kept_dot(a, b):
+    """Sums of ``a * b`` over A and L of two ``(A, K, L)`` tensors (a vecdot: no
+    x-sized temporary), as a (K, 1) column."""
+    return it.sum(it.vecdot(a, b, axis=-1), axis=0).unsqueeze(-1)
+
+
 def _moments(x, axes, n):
     """Mean, deviations ``x - mean`` and their sum of squares over ``axes`` (kept as size-1
     dims); ``n`` elements per statistic."""
@@ -115,7 +138,29 @@ class _Normalize(it.autograd.Function):
         w = _shaped(weight, wshape)
         b = _shaped(bias, wshape)
         lead = None if aligned else _trailing(x, axes)
-        if lead is not None:
+        view = _kept_view(x, axes) if aligned else None      # (batch, instance norm: always)
+        if view is not None:
+            # Per kept position (a channel), over a (A, K, L) view: sums of L then of A,
+            # the squares as vecdots, the affine in place (6 x-sized passes, 2 arrays).
+            keep = tuple(1 if d in axes else k for d, k in enumerate(x.shape))
+            xc = x.reshape(view)
+            mean = _kept_sum(xc) / n
+            xc = xc - mean
+            # The corrected two-pass algorithm: the deviations' own mean is the rounding
+            # error of the first mean, which would shift every output where |mean| >> std
+            # (float32 at mean 1e3, std 1e-3: by 2e-2). It folds into the shift.
+            d = _kept_sum(xc) / n
+            mean = mean + d
+            ssd = it.clamp(_kept_dot(xc, xc) - d * d * n, min=0)
+            inv = it.rsqrt(ssd / n + eps)
+            d, inv = d.reshape(keep), inv.reshape(keep)
+            scale = inv if w is None else inv * w
+            shift = -d * scale if b is None else b - d * scale
+            xc.mul_(scale.reshape(view[1], 1))
+            xc.add_(shift.reshape(view[1], 1))
+            y = xc.reshape(x.shape)
+            mean = mean.reshape(keep)
+        elif lead is not None:
             # The statistics over one flat trailing dim (a vecdot for the squares, no
             # x-sized temporary), the affine in place: 5 x-sized passes, not 8.
             xf = x.reshape(lead + (n,))
@@ -131,18 +176,6 @@ class _Normalize(it.autograd.Function):
                 y.add_(b)
             keep = lead + (1,) * len(axes)
             mean, inv = mean.reshape(keep), inv.reshape(keep)
-        elif aligned:
-            mean, xc, ssd = _moments(x, axes, n)
-            # The corrected two-pass algorithm: the deviations' own mean is the rounding
-            # error of the first mean, which would shift every output where |mean| >> std
-            # (float32 at mean 1e3, std 1e-3: by 2e-2). One reduction; it folds into the shift.
-            d = it.sum(xc, axis=axes, keepdims=True) / n
-            mean = mean + d
-            ssd = it.clamp(ssd - d * d * n, min=0)
-            inv = it.rsqrt(ssd / n + eps)
-            scale = inv if w is None else inv * w
-            shift = -d * scale if b is None else b - d * scale
-            y = xc * scale + shift
         else:
             mean, xc, ssd = _moments(x, axes, n)
             inv = it.rsqrt(ssd / n + eps)
@@ -168,6 +201,10 @@ class _Normalize(it.autograd.Function):
         if lead is not None:
             return _trailing_backward(g, x, w, mean, inv, lead, n, wshape, weight, bias_shape,
                                       need_x, need_w, need_b)
+        view = _kept_view(x, axes) if aligned and not create_graph else None
+        if view is not None:
+            return _kept_backward(g, x, w, mean, inv, view, n, wshape, weight, bias_shape,
+                                  need_x, need_w, need_b)
         if create_graph:            # the statistics as functions of x
             mean, _, ssd = _moments(x, axes, n)
             inv = it.rsqrt(ssd / n + eps)
@@ -220,6 +257,32 @@ def _trailing_backward(g, x, w, mean, inv, lead, n, wshape, weight, bias_shape, 
         gx.sub_(xhat)
         gx.mul_(inv_f)
         gx = gx.reshape(shape)
+    return gx, gw, gb, None, None, None, None
+
+
+def _kept_backward(g, x, w, mean, inv, view, n, wshape, weight, bias_shape, need_x, need_w,
+                   need_b):
+    """:class:`_Normalize`'s aligned backward (batch and instance norm, no create_graph) over
+    the ``(A, K, L)`` view: the gradient's statistics as sums and vecdots, the input's
+    gradient in place on the fresh deviations."""
+    col = (view[1], 1)
+    keep = _shape(inv)
+    xc = x.reshape(view) - mean.reshape(col)
+    gv = g.reshape(view)
+    sg = _kept_sum(gv).reshape(keep)
+    sgx = _kept_dot(gv, xc).reshape(keep)
+    gx = gw = gb = None
+    if need_x:
+        scale = inv if w is None else inv * w
+        xc.mul_((sgx * (inv * inv) / -n).reshape(col))      # gx = (g - sg/n - xc k) * scale
+        xc.add_(gv)
+        xc.sub_((sg / n).reshape(col))
+        xc.mul_(scale.reshape(col))
+        gx = xc.reshape(x.shape)
+    if need_w:
+        gw = _shaped(it.sum_to(sgx * inv, wshape), _shape(weight))
+    if need_b:
+        gb = _shaped(it.sum_to(sg, wshape), bias_shape)
     return gx, gw, gb, None, None, None, None
 
 
