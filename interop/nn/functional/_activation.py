@@ -281,16 +281,24 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
 def _ndtr(x):
-    """The standard normal CDF of a floating tensor, elementwise (not recorded)."""
+    """The standard normal CDF of a floating tensor, elementwise (not recorded; the
+    polynomial runs in place on fresh arrays)."""
     dt = x.dtype
     if dt != it.float64 and dt != it.float32:
         x = x.astype(it.float32)         # half precision: computed in float32, as PyTorch
     coef = _NDTR_F64 if dt == it.float64 else _NDTR_F32
-    s = 2.0 / (x.abs() * _NDTR_K + 1.0) - 1.0
-    p = s * coef[-1] + coef[-2]
+    s = x.abs()
+    s.mul_(_NDTR_K).add_(1.0)
+    s = 2.0 / s
+    s.sub_(1.0)
+    p = s * coef[-1]
+    p.add_(coef[-2])
     for c in coef[-3::-1]:
-        p = p * s + c
-    tail = it.exp(x * x * -0.5) * p       # Phi(-|x|)
+        p.mul_(s).add_(c)
+    tail = x * x
+    tail.mul_(-0.5)
+    tail = it.exp(tail)
+    tail.mul_(p)                          # Phi(-|x|)
     out = it.where(x > 0, 1.0 - tail, tail)
     return out if out.dtype == dt else out.astype(dt)
 
@@ -315,12 +323,34 @@ _GELU_TANH_C1 = 2.0 * math.sqrt(2.0 / math.pi)
 _GELU_TANH_C3 = _GELU_TANH_C1 * 0.044715
 
 
+class _Gelu(it.autograd.Function):
+    """``x * Phi(x)``, one node: the derivative ``Phi(x) + x phi(x)`` from the saved input
+    and CDF (under ``create_graph``, with the CDF recorded, so it is differentiable again)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        cdf = _ndtr(x)
+        ctx.save_for_backward(x, cdf)
+        return x * cdf
+
+    @staticmethod
+    def backward(ctx, g):
+        x, cdf = ctx.saved_tensors
+        if it.is_grad_enabled():
+            return g * (_NormalCDF.apply(x) + x * (it.exp(x * x * -0.5) * _INV_SQRT_2PI))
+        d = x * x
+        d.mul_(-0.5)
+        d = it.exp(d)
+        d.mul_(x).mul_(_INV_SQRT_2PI).add_(cdf).mul_(g)
+        return d
+
+
 def gelu(input, approximate="none"):
     """``x * Phi(x)`` (Phi the standard normal CDF); ``approximate='tanh'`` gives
     ``0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x**3)))``."""
     _floating(input, "gelu")
     if approximate == "none":
-        return input * _NormalCDF.apply(input)
+        return _Gelu.apply(input)
     if approximate == "tanh":
         # 0.5 * (1 + tanh(z)) is sigmoid(2 z): one op instead of three
         return input * it.sigmoid(input * (input * input * _GELU_TANH_C3 + _GELU_TANH_C1))
