@@ -28,6 +28,15 @@ from ._kernels import KERNELS, check_kernels, segment_add, window_counts
 __all__ = ["Backend", "BackendUnavailable", "HostRNG", "REQUIRED_FUNCTIONS"]
 
 
+class _ZeroDimMask:
+    """A 0-d boolean index in a key being rewritten into integer arrays (``value``: its
+    truth): NumPy reads it as a new dim indexed by ``[0]`` (True) or ``[]`` (False)."""
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
 class BackendUnavailable(RuntimeError):
     """A backend exists by name but its library or hardware is missing here."""
 
@@ -567,6 +576,8 @@ class Backend:
                 dim += fill
             elif k is None:
                 full.append(None)
+            elif hasattr(k, "dtype") and self.from_native.get(k.dtype) is _dt.bool and k.ndim == 0:
+                full.append(_ZeroDimMask(bool(k)))    # a new dim of size 1 (True) or 0 (False)
             elif hasattr(k, "dtype") and self.from_native.get(k.dtype) is _dt.bool:
                 covered = tuple(x.shape[dim:dim + k.ndim])
                 if tuple(k.shape) != covered:
@@ -579,11 +590,13 @@ class Backend:
                 dim += 1
         full.extend([slice(None)] * (x.ndim - dim))
         # 2. Slices and None first (basic indexing keeps a dim for every int/array entry).
-        y = x[tuple(slice(None) if (k.__class__ is int or hasattr(k, "dtype")) else k
-                    for k in full)]
+        y = x[tuple(slice(None) if (k.__class__ is int or hasattr(k, "dtype")) else
+                    None if k.__class__ is _ZeroDimMask else k for k in full)]
         adv, other = [], []       # (dim of y, index array) / dims of y kept whole
         for d, k in enumerate(full):
-            if k.__class__ is int or hasattr(k, "dtype"):
+            if k.__class__ is _ZeroDimMask:      # NumPy: the nonzero() of a 0-d mask, [0] or []
+                adv.append((d, xp.arange(int(k.value), dtype=itype, **kw)))
+            elif k.__class__ is int or hasattr(k, "dtype"):
                 n = y.shape[d]
                 a = xp.asarray(k, dtype=itype, **kw) if k.__class__ is int else xp.astype(k, itype)
                 if math.prod(a.shape) and (bool(xp.any(a >= n)) or bool(xp.any(a < -n))):
