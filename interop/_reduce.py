@@ -778,7 +778,8 @@ def cumulative_prod(x, /, *, axis=None, dtype=None, include_initial=False, dim=N
         return reshape(cumulative_prod(reshape(x, (1,)), axis=0), ())
     ax = norm_dims(axis, x._data.ndim, "cumulative_prod")[0]
     be = x._be
-    data = be.xp.cumulative_prod(x._data, axis=ax)
+    # (dtype given: x is in it already, and the namespace must not widen it again)
+    data = be.xp.cumulative_prod(x._data, axis=ax, dtype=None if dtype is None else x._data.dtype)
     if x._node is None or not grad_state.enabled:
         return x._make(data, be, None)
     node = record(CumprodBackward, be, (x,), (x, None), (x._data, data))

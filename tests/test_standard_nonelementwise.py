@@ -1787,3 +1787,47 @@ def test_fft_gradients(standard_be, name, data):
     transforms: all four real directions) or float64 (rfft, rfftn, ihfft); second order for
     fft and rfft."""
     check_gradient(standard_be, FFT[name], data)
+
+
+def test_matmul_promotes_mixed_dtypes(standard_be):
+    """The standard's type promotion (PyTorch refuses mixed dtypes), found by array-api-tests
+    at 100 examples: the result in the promoted dtype, each gradient in its operand's."""
+    a = np.arange(6, dtype="uint8").reshape(2, 3)
+    b = np.arange(6, dtype="uint16").reshape(3, 2)
+    out = it.matmul(it.asarray(a), it.asarray(b))
+    assert out.dtype == it.uint16
+    np.testing.assert_array_equal(out.numpy(), a.astype("uint16") @ b)
+    x = it.asarray(a.astype("float32"), requires_grad=True)
+    y = it.asarray(b.astype("float64"), requires_grad=True)
+    z = x @ y
+    assert z.dtype == it.float64
+    z.sum().backward()
+    assert x.grad.dtype == it.float32 and y.grad.dtype == it.float64
+    with pytest.raises(TypeError, match="int64 and interop.uint64"):
+        it.ones((2, 3), dtype=it.int64) @ it.ones((3, 2), dtype=it.uint64)
+
+
+def test_cumulative_prod_keeps_the_dtype_asked_for(standard_be):
+    """``dtype=uint8`` on uint8 input stays uint8 (array-api-strict widened it to uint64;
+    found by array-api-tests at 100 examples)."""
+    for shape in ((0,), (4,)):
+        x = it.asarray(np.arange(1, 1 + shape[0], dtype="uint8").reshape(shape))
+        for include_initial in (False, True):
+            out = it.cumulative_prod(x, axis=0, dtype=it.uint8, include_initial=include_initial)
+            assert out.dtype == it.uint8
+
+
+def test_zero_dim_boolean_index(standard_be):
+    """``x[True]``/``x[False]`` (a 0-d mask: a new dim of 1 or 0), alone and beside other
+    indices, as NumPy; array-api-strict's own indexing refuses some of these combinations
+    and interop's rewrite of them once called nonzero() on the 0-d mask."""
+    a = np.arange(6).reshape(2, 3)
+    x = it.asarray(a)
+    keys = [(True,), (False,), (True, 0), (0, False), (False, slice(None), 1), (Ellipsis, True),
+            (np.array([0, 1]), True), (True, np.array([1, 0]))]
+    for key in keys:
+        got = x[tuple(it.asarray(k) if isinstance(k, (bool, np.ndarray)) else k for k in key)]
+        want = a[tuple(np.bool_(k) if isinstance(k, bool) else k for k in key)]
+        assert got.shape == want.shape, key
+        np.testing.assert_array_equal(got.numpy(), want)
+    assert it.asarray(np.zeros(0, bool))[it.asarray(False)].shape == (0, 0)
