@@ -131,6 +131,14 @@ def _clip_slice(s, n):
     return slice(start, None if stop < 0 else stop, step)
 
 
+def zero_base(xp, shape, like):
+    """The zeros an accumulating kernel (``add_at``, ``index_add``, ``scatter_add``) adds a
+    gradient into: a broadcast 0-d zero of ``like``'s dtype, so that the kernel's copy of
+    its (unchanged) input is a fill, not a copy of a zeroed table (an embedding gradient
+    paid both)."""
+    return xp.broadcast_to(xp.zeros((), dtype=like.dtype, device=like.device), tuple(shape))
+
+
 class GetItemBackward(Node):
     """``basic``: False (array keys), True, or -- for a basic key that had ``None`` entries,
     stored without them -- the shape to which g's inserted unit axes are dropped.
@@ -139,13 +147,13 @@ class GetItemBackward(Node):
 
     def backward(self, xp, g, s):
         key = s[0]
-        z = xp.zeros(self.shape, dtype=g.dtype, device=g.device)
         if self.basic.__class__ is tuple:
             g = xp.reshape(g, self.basic)
         if self.basic is not False and xp is self.be.ns:
+            z = xp.zeros(self.shape, dtype=g.dtype, device=g.device)
             z[key] = g
             return z,
-        return xp.add_at(z, key, g),
+        return xp.add_at(zero_base(xp, self.shape, g), key, g),
 
 
 def positive_steps(x, key):
@@ -263,8 +271,7 @@ class GatherBackward(Node):
     __slots__ = ("axis", "shape")
 
     def backward(self, xp, g, s):
-        z = xp.zeros(self.shape, dtype=g.dtype, device=g.device)
-        return xp.scatter_add(z, self.axis, s[0], g),
+        return xp.scatter_add(zero_base(xp, self.shape, g), self.axis, s[0], g),
 
 
 def gather(x, dim, index):
@@ -317,8 +324,8 @@ def _src_grad(xp, g, index, axis, src_shape):
     key = tuple(slice(None) if d == axis else slice(0, n) for d, n in enumerate(index.shape))
     gsrc = xp.take_along_axis(g[key], index, axis=axis)
     if tuple(gsrc.shape) != tuple(src_shape):
-        full = xp.zeros(src_shape, dtype=g.dtype, device=g.device)
-        gsrc = xp.add_at(full, tuple(slice(0, n) for n in index.shape), gsrc)
+        gsrc = xp.add_at(zero_base(xp, src_shape, g), tuple(slice(0, n) for n in index.shape),
+                         gsrc)
     return gsrc
 
 
@@ -603,8 +610,7 @@ class TakeBackward(Node):
     __slots__ = ("axis", "shape")
 
     def backward(self, xp, g, s):
-        z = xp.zeros(self.shape, dtype=g.dtype, device=g.device)
-        return xp.index_add(z, self.axis, s[0], g),
+        return xp.index_add(zero_base(xp, self.shape, g), self.axis, s[0], g),
 
 
 def take(x, indices, /, *, axis=None):

@@ -193,12 +193,16 @@ class _Lookup(it.autograd.Function):
         if ctx.padding_idx is not None:
             g = it.where((idx == ctx.padding_idx)[:, None], it.zeros_like(g), g)
         if ctx.scale:
-            counts = it.index_add(it.zeros(ctx.num, dtype=g.dtype, device=g.device), 0, idx,
+            counts = it.index_add(_zeros(g, (ctx.num,)), 0, idx,
                                   it.ones(idx.shape[0], dtype=g.dtype, device=g.device))
             g = g / it.index_select(counts, 0, idx)[:, None]
-        gw = it.index_add(it.zeros((ctx.num, g.shape[1]), dtype=g.dtype, device=g.device), 0,
-                          idx, g)
-        return gw, None, None, None, None
+        return it.index_add(_zeros(g, (ctx.num, g.shape[1])), 0, idx, g), None, None, None, None
+
+
+def _zeros(like, shape):
+    """Zeros to ``index_add`` into: a broadcast 0-d zero (index_add copies its input, and
+    a broadcast one copies as a fill)."""
+    return it.broadcast_to(it.zeros((), dtype=like.dtype, device=like.device), shape)
 
 
 def _lookup(weight, idx, padding_idx, scale, op):
