@@ -10,7 +10,7 @@ moment estimates of one complex value are not.
 """
 
 import interop as it
-from .optimizer import (Optimizer, check_betas, check_implementation, check_lr, check_nonnegative,
+from .optimizer import (Optimizer, check_betas, check_lr, check_nonnegative,
                         ema_, flat_partition, grad_of, new_step, scalar, zero_buffers)
 
 __all__ = ["Adam", "AdamW", "Adamax", "NAdam", "RAdam", "SparseAdam"]
@@ -60,7 +60,6 @@ class Adam(Optimizer):
                     "capturable": capturable, "differentiable": differentiable, "fused": fused,
                     "decoupled_weight_decay": decoupled_weight_decay}
         super().__init__(params, defaults)
-        check_implementation(differentiable, foreach, fused)
 
     def _init_state(self, p, amsgrad):
         state = self.state[p]
@@ -161,7 +160,6 @@ class Adamax(Optimizer):
                     "foreach": foreach, "maximize": maximize, "differentiable": differentiable,
                     "capturable": capturable}
         super().__init__(params, defaults)
-        check_implementation(differentiable)
 
     def step(self, closure=None):
         loss = self._evaluate(closure)
@@ -204,7 +202,6 @@ class NAdam(Optimizer):
                     "decoupled_weight_decay": decoupled_weight_decay, "maximize": maximize,
                     "foreach": foreach, "capturable": capturable, "differentiable": differentiable}
         super().__init__(params, defaults)
-        check_implementation(differentiable)
 
     def step(self, closure=None):
         loss = self._evaluate(closure)
@@ -248,7 +245,6 @@ class RAdam(Optimizer):
                     "decoupled_weight_decay": decoupled_weight_decay,
                     "differentiable": differentiable}
         super().__init__(params, defaults)
-        check_implementation(differentiable)
 
     def step(self, closure=None):
         loss = self._evaluate(closure)

@@ -6,7 +6,7 @@ as pairs of reals).
 """
 
 import interop as it
-from .optimizer import (Optimizer, check_implementation, check_lr, check_nonnegative, ema_,
+from .optimizer import (Optimizer, check_lr, check_nonnegative, ema_,
                         new_step, scalar, zero_buffers)
 
 __all__ = ["Adagrad", "Adadelta", "RMSprop", "Rprop"]
@@ -30,7 +30,6 @@ class Adagrad(Optimizer):
                     "initial_accumulator_value": initial_accumulator_value, "foreach": foreach,
                     "maximize": maximize, "differentiable": differentiable, "fused": fused}
         super().__init__(params, defaults)
-        check_implementation(differentiable, foreach, fused)
         for group in self.param_groups:      # PyTorch makes Adagrad's state up front
             for p in group["params"]:
                 self.state[p]["step"] = new_step()
@@ -72,7 +71,6 @@ class Adadelta(Optimizer):
                     "maximize": maximize, "capturable": capturable, "foreach": foreach,
                     "differentiable": differentiable}
         super().__init__(params, defaults)
-        check_implementation(differentiable)
 
     def step(self, closure=None):
         loss = self._evaluate(closure)
@@ -111,7 +109,6 @@ class RMSprop(Optimizer):
                     "centered": centered, "weight_decay": weight_decay, "capturable": capturable,
                     "foreach": foreach, "maximize": maximize, "differentiable": differentiable}
         super().__init__(params, defaults)
-        check_implementation(differentiable)
 
     def step(self, closure=None):
         loss = self._evaluate(closure)
@@ -158,7 +155,6 @@ class Rprop(Optimizer):
                     "maximize": maximize, "differentiable": differentiable,
                     "capturable": capturable}
         super().__init__(params, defaults)
-        check_implementation(differentiable)
 
     def step(self, closure=None):
         loss = self._evaluate(closure)

@@ -321,6 +321,8 @@ class Optimizer:
             groups = [{"params": groups}]
         for group in groups:
             self.add_param_group(group)
+        check_implementation(defaults.get("differentiable"), defaults.get("foreach"),
+                             defaults.get("fused"))
 
     def __getstate__(self):
         return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}

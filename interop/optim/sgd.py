@@ -3,7 +3,7 @@
 PyTorch updates them (as pairs of reals)."""
 
 import interop as it
-from .optimizer import (Optimizer, check_implementation, check_lr, check_nonnegative, grad_of,
+from .optimizer import (Optimizer, check_lr, check_nonnegative, grad_of,
                         scalar)
 
 __all__ = ["SGD", "ASGD"]
@@ -30,7 +30,6 @@ class SGD(Optimizer):
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super().__init__(params, defaults)
-        check_implementation(differentiable, foreach, fused)
 
     def step(self, closure=None):
         loss = self._evaluate(closure)
@@ -70,7 +69,6 @@ class ASGD(Optimizer):
                     "weight_decay": weight_decay, "foreach": foreach, "maximize": maximize,
                     "differentiable": differentiable, "capturable": capturable}
         super().__init__(params, defaults)
-        check_implementation(differentiable)
 
     def step(self, closure=None):
         loss = self._evaluate(closure)
