@@ -1,0 +1,291 @@
+"""``export``: run the model once on a tracing backend and write what it did as ONNX."""
+
+import inspect
+import io
+import os
+
+import interop as it
+from interop import backends
+from interop import nn
+
+from ._graph import OPAQUE, Graph, Traced, TracingNamespace, UnsupportedOperatorError
+from ._layers import converter_for
+
+DEFAULT_OPSET = 18
+MIN_OPSET = 18
+
+
+def _flatten(obj, out):
+    """The tensors in ``obj`` (nested tuples, lists and dict values), in order."""
+    if isinstance(obj, it.Tensor):
+        out.append(obj)
+    elif isinstance(obj, (tuple, list)):
+        for o in obj:
+            _flatten(o, out)
+    elif isinstance(obj, dict):
+        for o in obj.values():
+            _flatten(o, out)
+    return out
+
+
+def _axes_spec(spec, name, ndim):
+    """``dynamic_axes[name]`` as {axis: symbolic name}."""
+    if spec is None:
+        return {}
+    if isinstance(spec, dict):
+        out = {}
+        for k, v in spec.items():
+            if not isinstance(k, int) or not -ndim <= k < ndim:
+                raise ValueError(f"export: dynamic_axes[{name!r}] names axis {k!r}, but "
+                                 f"{name!r} has {ndim} dims")
+            out[k % ndim] = str(v)
+        return out
+    if isinstance(spec, (list, tuple)):
+        return {int(k) % ndim: f"{name}_dynamic_axes_{int(k) % ndim + 1}" for k in spec}
+    raise TypeError(f"export: dynamic_axes[{name!r}] must be a dict {{axis: name}} or a list "
+                    f"of axes, got {type(spec).__name__}")
+
+
+class _Tracer:
+    """The module hooks: a layer with a native converter runs with recording suppressed
+    (its values still computed), then its converter writes its nodes."""
+
+    def __init__(self, g, ns, model):
+        self.g, self.ns = g, ns
+        self.paths = {id(m): p for p, m in model.named_modules(remove_duplicate=False)}
+        self.stack = []
+        self.handles = []
+        for m in model.modules():
+            self.handles.append(m.register_forward_pre_hook(self.pre, with_kwargs=True))
+            self.handles.append(m.register_forward_hook(self.post, with_kwargs=True))
+
+    def remove(self):
+        for h in self.handles:
+            h.remove()
+
+    def pre(self, m, args, kwargs):
+        path = self.paths.get(id(m), type(m).__name__)
+        self.g.path.append(path)
+        native = self.ns.suppress == 0 and converter_for(m) is not None
+        if native:
+            try:
+                bound = inspect.signature(m.forward).bind(*args, **kwargs)
+            except TypeError:
+                native = False
+            else:
+                bound.apply_defaults()
+                for t in _flatten(list(bound.arguments.values()), []):
+                    if isinstance(t._data, Traced) and t._data.name is OPAQUE:
+                        self.g.value(t._data)   # raises
+                self.stack.append((m, bound.arguments))
+                self.ns.suppress += 1
+        if not native:
+            self.stack.append(None)
+
+    def post(self, m, args, kwargs, output):
+        entry = self.stack.pop()
+        try:
+            if entry is None:
+                return
+            self.ns.suppress -= 1
+            mod, arguments = entry
+            outs = _flatten(output, [])
+            res = converter_for(mod)(self.g, mod, arguments, outs)
+            if len(res) != len(outs):
+                raise RuntimeError(f"interop.onnx: the converter of {type(mod).__name__} wrote "
+                                   f"{len(res)} outputs, the layer returned {len(outs)}")
+            ins = {id(t._data) for t in _flatten(list(arguments.values()), [])}
+            for t, (name, dyn) in zip(outs, res):
+                if id(t._data) in ins:     # the layer returned its input itself
+                    continue
+                t._data.name = name
+                t._data.dyn = tuple(dyn)
+        finally:
+            self.g.path.pop()
+
+
+def export(model, args, f, input_names=None, output_names=None, dynamic_axes=None,
+           opset_version=None, *, export_params=True, do_constant_folding=True, verbose=False,
+           training=None, keep_initializers_as_inputs=False, kwargs=None):
+    """Export ``model`` (an :class:`interop.nn.Module` or a function of tensors) to ONNX, as
+    ``torch.onnx.export`` does: run it once on ``args`` (a tensor or a tuple of them) and
+    write the graph of what it computed to ``f`` (a path or a binary file object).
+
+    The model runs in eval mode during the export (its mode is restored afterwards), on its
+    own weights, which become the graph's initializers under their ``state_dict`` names.
+    Layers that ONNX has as operators are written as those operators (Linear as Gemm or
+    MatMul, Conv, pooling, normalization, activations, LSTM/GRU/RNN, attention as
+    MatMul/Softmax...); what the forward does between layers (reshapes, concatenation,
+    indexing, arithmetic) is recorded op by op. Anything ONNX cannot express raises
+    :class:`UnsupportedOperatorError` naming it and the module path where it was met.
+
+    ``input_names``/``output_names`` name the graph's inputs and outputs (default
+    ``input_0``..., ``output_0``...). ``dynamic_axes`` maps an input or output name to the
+    axes whose size may change (``{"input": {0: "batch"}}`` or ``{"input": [0]}``).
+    ``opset_version``: the ONNX opset (default 18; 20 and above write ``Gelu`` as one node,
+    21 and above ``GroupNormalization``). Returns the ``onnx.ModelProto``, checked by
+    ``onnx.checker``.
+
+    Python control flow runs once, on the example inputs: a branch on a tensor's values is
+    recorded as the branch taken. Only ``export_params=True`` is supported; the other
+    keyword arguments of ``torch.onnx.export`` are accepted for compatibility.
+    """
+    g = None
+    if opset_version is None:
+        opset_version = DEFAULT_OPSET
+    try:
+        import onnx
+    except ImportError:
+        raise ImportError("interop.onnx.export needs the 'onnx' package: pip install onnx "
+                          "(or pip install 'interop[onnx]', which also brings onnxruntime "
+                          "to run the exported model)") from None
+    top = onnx.defs.onnx_opset_version()
+    if not isinstance(opset_version, int) or not MIN_OPSET <= opset_version <= top:
+        raise ValueError(f"export: opset_version must be an int from {MIN_OPSET} to {top} "
+                         f"(the onnx package installed here), got {opset_version!r}")
+    if not export_params:
+        raise ValueError("export: export_params=False is not supported (the weights are "
+                         "always written as initializers)")
+    if isinstance(args, it.Tensor):
+        args = (args,)
+    elif not isinstance(args, tuple):
+        raise TypeError(f"export: args must be a Tensor or a tuple of them, got "
+                        f"{type(args).__name__}")
+    kwargs = dict(kwargs or {})
+    if args and isinstance(args[-1], dict):
+        kwargs.update(args[-1])
+        args = args[:-1]
+    inputs = _flatten(list(args) + list(kwargs.values()), [])
+    if not inputs:
+        raise ValueError("export: args holds no tensor to feed the graph")
+    be = inputs[0]._be
+    for t in inputs:
+        if t._be is not be:
+            raise ValueError(f"export: all inputs must be on one backend, got {be.name!r} and "
+                             f"{t._be.name!r}")
+    if input_names is None:
+        input_names = [f"input_{i}" for i in range(len(inputs))]
+    input_names = list(input_names)
+    if len(input_names) != len(inputs):
+        raise ValueError(f"export: {len(input_names)} input_names for {len(inputs)} input "
+                         f"tensors")
+    dynamic_axes = dict(dynamic_axes or {})
+
+    g = Graph(be, opset_version)
+    ns = TracingNamespace(g)
+    tbe = backends.Backend(f"onnx-trace:{be.name}", ns)
+    is_module = isinstance(model, nn.Module)
+
+    # Swap every parameter and buffer onto the tracing backend (restored in `finally`).
+    swapped = []
+    state_names = {}
+    if is_module:
+        for name, t in list(model.named_parameters()) + list(model.named_buffers()):
+            if t is None or id(t) in state_names:
+                continue
+            state_names[id(t)] = name
+    graph_inputs = []
+    tracer = None
+    was_training = is_module and model.training
+    try:
+        if is_module:
+            for p in (t for m in model.modules() for t in
+                      list(m._parameters.values()) + list(m._buffers.values())):
+                if p is None or any(p is s[0] for s in swapped):
+                    continue
+                swapped.append((p, p._data, p._be))
+                name = state_names.get(id(p))
+                if name is None:                 # a tensor slot outside the state_dict
+                    p._data = ns.wrap(p._data)
+                else:
+                    g.weights[name] = p._data
+                    p._data = ns.wrap(p._data, name=name)
+                p._be = tbe
+        feed = []
+        for t, name in zip(inputs, input_names):
+            spec = _axes_spec(dynamic_axes.get(name), name, t.ndim)
+            dyn = tuple(i in spec for i in range(t.ndim))
+            tt = it.Tensor._make(ns.wrap(t._data, name=name, dyn=dyn), tbe, None)
+            feed.append(tt)
+            dims = [spec.get(i, t.shape[i]) for i in range(t.ndim)]
+            graph_inputs.append(onnx.helper.make_tensor_value_info(
+                name, g.onnx_dtype(g.dtype_name(t._data)), dims))
+        it_feed = iter(feed)
+        call_args = [next(it_feed) if isinstance(a, it.Tensor) else a for a in args]
+        call_kwargs = {k: (next(it_feed) if isinstance(v, it.Tensor) else v)
+                       for k, v in kwargs.items()}
+        if is_module:
+            model.eval()
+            tracer = _Tracer(g, ns, model)
+        with backends.use_backend(tbe), it.no_grad():
+            out = model(*call_args, **call_kwargs)
+        outs = _flatten(out, [])
+        if not outs:
+            raise ValueError("export: the model returned no tensor")
+        if output_names is None:
+            output_names = [f"output_{i}" for i in range(len(outs))]
+        output_names = list(output_names)
+        if len(output_names) != len(outs):
+            raise ValueError(f"export: {len(output_names)} output_names for {len(outs)} output "
+                             f"tensors")
+        graph_outputs = []
+        renames = {}
+        for t, name in zip(outs, output_names):
+            arr = t._data
+            if not isinstance(arr, Traced) or arr.name is None:
+                raise UnsupportedOperatorError(
+                    f"ONNX export: output {name!r} does not depend on the inputs (a constant)")
+            src = g.value(arr)
+            producers = {o for n in g.nodes for o in n.output}
+            if src in producers and src not in renames and src not in output_names:
+                renames[src] = name
+            else:
+                g.node("Identity", [renames.get(src, src)])
+                g.nodes[-1].output[0] = name
+            spec = _axes_spec(dynamic_axes.get(name), name, arr.ndim)
+            dims = [spec.get(i, f"{name}_dim{i}" if arr.dyn[i] else arr.shape[i])
+                    for i in range(arr.ndim)]
+            graph_outputs.append(onnx.helper.make_tensor_value_info(
+                name, g.onnx_dtype(g.dtype_name(arr.v)), dims))
+        for n in g.nodes:
+            for i, x in enumerate(n.input):
+                if x in renames:
+                    n.input[i] = renames[x]
+            for i, x in enumerate(n.output):
+                if x in renames:
+                    n.output[i] = renames[x]
+    finally:
+        if tracer is not None:
+            tracer.remove()
+        for p, data, pbe in swapped:
+            p._data, p._be = data, pbe
+        if was_training:
+            model.train()
+
+    model_proto = _assemble(onnx, g, graph_inputs, graph_outputs, opset_version,
+                            keep_initializers_as_inputs)
+    onnx.checker.check_model(model_proto)
+    if isinstance(f, (str, os.PathLike)):
+        with open(f, "wb") as fh:
+            fh.write(model_proto.SerializeToString())
+    elif isinstance(f, io.IOBase) or hasattr(f, "write"):
+        f.write(model_proto.SerializeToString())
+    elif f is not None:
+        raise TypeError(f"export: f must be a path or a binary file object, got "
+                        f"{type(f).__name__}")
+    return model_proto
+
+
+def _assemble(onnx, g, graph_inputs, graph_outputs, opset, keep_initializers_as_inputs):
+    used = {x for n in g.nodes for x in n.input} | {o.name for o in graph_outputs}
+    for name, raw in g.weights.items():     # the weights, under their state_dict names
+        if name in used:
+            g.add_initializer(name, raw)
+    inits = [t for t in g.initializers if t.name in used]
+    inputs = list(graph_inputs)
+    if keep_initializers_as_inputs:
+        inputs += [onnx.helper.make_tensor_value_info(t.name, t.data_type, t.dims)
+                   for t in inits]
+    graph = onnx.helper.make_graph(g.nodes, "interop", inputs, graph_outputs, inits)
+    return onnx.helper.make_model(graph, producer_name="interop",
+                                  opset_imports=[onnx.helper.make_opsetid("", opset)])
