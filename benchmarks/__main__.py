@@ -94,6 +94,10 @@ def main(argv: list[str] | None = None) -> int:
     optim.add_argument("--json", metavar="FILE", default=None,
                        help="also write the figures to FILE as JSON")
 
+    sub.add_parser("onnx", help="ONNX export: nodes and onnxruntime latency against "
+                   "torch.onnx.export's (benchmarks/onnx_export.py)").add_argument(
+        "--quick", action="store_true", help="fewer and shorter samples")
+
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help(sys.stderr)
@@ -125,6 +129,10 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks import optim as optim_mod
 
         return optim_mod.main(quick=args.quick, backend=args.backend, json_path=args.json)
+    if args.command == "onnx":
+        from benchmarks import onnx_export
+
+        return onnx_export.main(quick=args.quick)
     parser.error(f"unknown command {args.command!r}")
     return 2
 

@@ -276,7 +276,26 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
     return model_proto
 
 
+def _residual_sums(nodes, initializers):
+    """An ``Add`` of two computed values whose only reader is a ``LayerNormalization`` (a
+    Transformer's residual connection) becomes ``Sum``, the same sum: onnxruntime (1.32,
+    CPU) fuses Add + LayerNormalization into its SkipLayerNormalization kernel, which ran
+    12x slower than the two nodes apart here (299 us against 24 us at 32x16x64)."""
+    consts = {t.name for t in initializers}
+    readers = {}
+    for n in nodes:
+        for x in n.input:
+            readers.setdefault(x, []).append(n)
+    for n in nodes:
+        if n.op_type == "Add" and not consts.intersection(n.input):
+            r = readers.get(n.output[0], [])
+            if len(r) == 1 and r[0].op_type == "LayerNormalization" and \
+                    r[0].input[0] == n.output[0]:
+                n.op_type = "Sum"
+
+
 def _assemble(onnx, g, graph_inputs, graph_outputs, opset, keep_initializers_as_inputs):
+    _residual_sums(g.nodes, g.initializers)
     used = {x for n in g.nodes for x in n.input} | {o.name for o in graph_outputs}
     for name, raw in g.weights.items():     # the weights, under their state_dict names
         if name in used:
