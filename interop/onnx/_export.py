@@ -9,7 +9,9 @@ from interop import backends
 from interop import nn
 
 from ._graph import OPAQUE, Graph, Traced, TracingNamespace, UnsupportedOperatorError
-from ._layers import converter_for
+from interop.nn.functional import _hook as _functional_hook
+
+from ._layers import FUNCTIONAL, converter_for
 
 DEFAULT_OPSET = 18
 MIN_OPSET = 18
@@ -94,14 +96,42 @@ class _Tracer:
             if len(res) != len(outs):
                 raise RuntimeError(f"interop.onnx: the converter of {type(mod).__name__} wrote "
                                    f"{len(res)} outputs, the layer returned {len(outs)}")
-            ins = {id(t._data) for t in _flatten(list(arguments.values()), [])}
-            for t, (name, dyn) in zip(outs, res):
-                if id(t._data) in ins:     # the layer returned its input itself
-                    continue
-                t._data.name = name
-                t._data.dyn = tuple(dyn)
+            self._name_outputs(outs, res)
         finally:
             self.g.path.pop()
+
+    def _name_outputs(self, outs, res):
+        for t, (name, dyn) in zip(outs, res):
+            # (an in-place layer returns its input: it now holds the new value)
+            t._data.name = name
+            t._data.dyn = tuple(dyn)
+
+    def functional(self, name, fn, args, kwargs):
+        """The functional hook: a call with a native form is written as it."""
+        if self.ns.suppress:
+            return fn(*args, **kwargs)
+        bound = inspect.signature(fn).bind(*args, **kwargs)
+        bound.apply_defaults()
+        a = bound.arguments
+        tensors = _flatten(list(a.values()), [])
+        if not tensors or not all(isinstance(t._data, Traced) for t in tensors) or \
+                a[next(iter(a))]._data.name is None:
+            return fn(*args, **kwargs)     # on constants: computed, not recorded
+        spec = FUNCTIONAL[name](a)
+        if spec is None:
+            return fn(*args, **kwargs)
+        conv, call = spec
+        for t in tensors:
+            if t._data.name is OPAQUE:
+                self.g.value(t._data)   # raises
+        self.ns.suppress += 1
+        try:
+            out = fn(*args, **kwargs)
+        finally:
+            self.ns.suppress -= 1
+        outs = _flatten(out, [])
+        self._name_outputs(outs, conv(self.g, call, {"input": a[next(iter(a))]}, outs))
+        return out
 
 
 def export(model, args, f, input_names=None, output_names=None, dynamic_axes=None,
@@ -216,9 +246,13 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
                        for k, v in kwargs.items()}
         if is_module:
             model.eval()
-            tracer = _Tracer(g, ns, model)
-        with backends.use_backend(tbe), it.no_grad():
-            out = model(*call_args, **call_kwargs)
+        tracer = _Tracer(g, ns, model if is_module else nn.Module())
+        previous_hook = _functional_hook.set_hook(tracer.functional)
+        try:
+            with backends.use_backend(tbe), it.no_grad():
+                out = model(*call_args, **call_kwargs)
+        finally:
+            _functional_hook.set_hook(previous_hook)
         outs = _flatten(out, [])
         if not outs:
             raise ValueError("export: the model returned no tensor")

@@ -22,6 +22,10 @@ def _x(t):
     return t._data
 
 
+def _name(m):
+    return getattr(m, "layer_name", None) or type(m).__name__
+
+
 def _tuple(v, n):
     if isinstance(v, int):
         return (v,) * n
@@ -202,9 +206,9 @@ def _shrink(soft):
 
 def activation_fn(g, fn, xn, x):
     """An activation given as a function (the Transformer layers' ``activation``)."""
-    if fn is F.relu:
+    if fn in (F.relu, F.relu.__wrapped__):
         return g.node("Relu", [xn])
-    if fn is F.gelu:
+    if fn in (F.gelu, F.gelu.__wrapped__):
         return gelu(g, xn, _dt(g, x), "none")
     if isinstance(fn, nn.Module) and type(fn) in CONVERTERS:
         raise TypeError   # handled by the caller through the module's converter
@@ -240,7 +244,7 @@ def _conv(nd):
     def conv(g, m, a, outs):
         x = _x(a["input"])
         if x.ndim != nd + 2:
-            raise g.unsupported(f"{type(m).__name__} on unbatched input of {x.ndim} dims")
+            raise g.unsupported(f"{_name(m)} on unbatched input of {x.ndim} dims")
         xn, pads = _pads_for(g, m, nd, x)
         ins = [xn, _tname(g, m.weight)] + ([_tname(g, m.bias)] if m.bias is not None else [])
         y = g.node("Conv", ins, hint="conv", kernel_shape=list(m.weight.shape[2:]),
@@ -254,9 +258,9 @@ def _conv_transpose(nd):
     def conv(g, m, a, outs):
         x = _x(a["input"])
         if a.get("output_size") is not None:
-            raise g.unsupported(f"{type(m).__name__} with output_size")
+            raise g.unsupported(f"{_name(m)} with output_size")
         if x.ndim != nd + 2:
-            raise g.unsupported(f"{type(m).__name__} on unbatched input of {x.ndim} dims")
+            raise g.unsupported(f"{_name(m)} on unbatched input of {x.ndim} dims")
         p = list(_tuple(m.padding, nd))
         ins = [g.value(x), _tname(g, m.weight)] + \
             ([_tname(g, m.bias)] if m.bias is not None else [])
@@ -271,7 +275,7 @@ def _conv_transpose(nd):
 # ---------------------------------------------------------------------- pooling
 def _spatial(g, m, x, nd):
     if x.ndim != nd + 2:
-        raise g.unsupported(f"{type(m).__name__} on unbatched input of {x.ndim} dims")
+        raise g.unsupported(f"{_name(m)} on unbatched input of {x.ndim} dims")
 
 
 def _maxpool(nd):
@@ -279,7 +283,7 @@ def _maxpool(nd):
         x = _x(a["input"])
         _spatial(g, m, x, nd)
         if m.return_indices:
-            raise g.unsupported(f"{type(m).__name__} with return_indices=True")
+            raise g.unsupported(f"{_name(m)} with return_indices=True")
         p = list(_tuple(m.padding, nd))
         y = g.node("MaxPool", [g.value(x)], kernel_shape=list(_tuple(m.kernel_size, nd)),
                    strides=list(_tuple(m.stride, nd)), pads=p + p,
@@ -293,7 +297,7 @@ def _avgpool(nd):
         x = _x(a["input"])
         _spatial(g, m, x, nd)
         if getattr(m, "divisor_override", None):
-            raise g.unsupported(f"{type(m).__name__} with divisor_override")
+            raise g.unsupported(f"{_name(m)} with divisor_override")
         p = list(_tuple(m.padding, nd))
         k = list(_tuple(m.kernel_size, nd))
         s = list(_tuple(m.stride, nd))
@@ -303,7 +307,7 @@ def _avgpool(nd):
                 size = x.shape[2 + i]
                 n = -(-(size + 2 * p[i] - k[i]) // s[i]) + 1
                 if (n - 1) * s[i] >= size + p[i]:
-                    raise g.unsupported(f"{type(m).__name__} with ceil_mode whose last window "
+                    raise g.unsupported(f"{_name(m)} with ceil_mode whose last window "
                                         "starts in the padding")
         y = g.node("AveragePool", [g.value(x)], kernel_shape=k, strides=s, pads=p + p,
                    ceil_mode=int(bool(m.ceil_mode)),
@@ -317,7 +321,7 @@ def _adaptive(nd, kind):
         x = _x(a["input"])
         _spatial(g, m, x, nd)
         if kind == "Max" and m.return_indices:
-            raise g.unsupported(f"{type(m).__name__} with return_indices=True")
+            raise g.unsupported(f"{_name(m)} with return_indices=True")
         size = _tuple(m.output_size, nd)
         ins = x.shape[2:]
         size = [ins[i] if size[i] is None else size[i] for i in range(nd)]
@@ -328,7 +332,7 @@ def _adaptive(nd, kind):
             y = g.node(f"{kind}Pool" if kind == "Max" else "AveragePool", [g.value(x)],
                        kernel_shape=k, strides=k)
         else:
-            raise g.unsupported(f"{type(m).__name__} from {tuple(ins)} to {tuple(size)} "
+            raise g.unsupported(f"{_name(m)} from {tuple(ins)} to {tuple(size)} "
                                 "(not a whole number of windows)")
         return [(y, _lead(x, nd + 2))]
     return conv
@@ -342,7 +346,7 @@ def _ones(g, n, like, value=1.0):
 def _batchnorm(g, m, a, outs):
     x = _x(a["input"])
     if m.running_mean is None:
-        raise g.unsupported(f"{type(m).__name__} with track_running_stats=False "
+        raise g.unsupported(f"{_name(m)} with track_running_stats=False "
                             "(it normalizes by the batch's statistics in eval mode)")
     c = m.num_features
     scale = _tname(g, m.weight) if m.weight is not None else _ones(g, c, x.v)
@@ -355,7 +359,7 @@ def _batchnorm(g, m, a, outs):
 def _instancenorm(g, m, a, outs):
     x = _x(a["input"])
     if m.track_running_stats:
-        raise g.unsupported(f"{type(m).__name__} with track_running_stats=True")
+        raise g.unsupported(f"{_name(m)} with track_running_stats=True")
     c = x.shape[1]
     scale = _tname(g, m.weight) if m.weight is not None else _ones(g, c, x.v)
     bias = _tname(g, m.bias) if m.bias is not None else _ones(g, c, x.v, 0.0)
@@ -480,11 +484,11 @@ def _rnn(g, m, a, outs):
     if mode == "RNN":
         mode = "RNN_TANH" if m.nonlinearity == "tanh" else "RNN_RELU"
     if not isinstance(a["input"], it.Tensor):
-        raise g.unsupported(f"{type(m).__name__} on a packed sequence")
+        raise g.unsupported(f"{_name(m)} on a packed sequence")
     if getattr(m, "proj_size", 0):
-        raise g.unsupported(f"{type(m).__name__} with proj_size")
+        raise g.unsupported(f"{_name(m)} with proj_size")
     if x.ndim != 3:
-        raise g.unsupported(f"{type(m).__name__} on unbatched input")
+        raise g.unsupported(f"{_name(m)} on unbatched input")
     ngates, order = _GATES[mode]
     D = 2 if m.bidirectional else 1
     H = m.hidden_size
@@ -795,3 +799,112 @@ def converter_for(m):
         if conv is not None:
             return conv if cls.forward is base.forward else None
     return None
+
+
+# ---------------------------------------------------------------------- functional calls
+class Call:
+    """A functional call dressed as the layer whose converter writes it."""
+
+    def __init__(self, layer_name, **attrs):
+        self.layer_name = layer_name
+        self.__dict__.update(attrs)
+
+
+def _f_conv(nd):
+    def spec(a):
+        w = a["weight"]
+        return _conv(nd), Call(f"conv{nd}d", weight=w, bias=a["bias"], stride=a["stride"],
+                               padding=a["padding"], dilation=a["dilation"],
+                               groups=a["groups"], kernel_size=tuple(w.shape[2:]))
+    return spec
+
+
+def _f_conv_transpose(nd):
+    def spec(a):
+        return _conv_transpose(nd), Call(
+            f"conv_transpose{nd}d", weight=a["weight"], bias=a["bias"], stride=a["stride"],
+            padding=a["padding"], output_padding=a["output_padding"], groups=a["groups"],
+            dilation=a["dilation"])
+    return spec
+
+
+def _f_maxpool(nd):
+    def spec(a):
+        return _maxpool(nd), Call(
+            f"max_pool{nd}d", kernel_size=a["kernel_size"],
+            stride=a["stride"] if a["stride"] not in (None, (), []) else a["kernel_size"],
+            padding=a["padding"], dilation=a["dilation"], ceil_mode=a["ceil_mode"],
+            return_indices=a["return_indices"])
+    return spec
+
+
+def _f_avgpool(nd):
+    def spec(a):
+        return _avgpool(nd), Call(
+            f"avg_pool{nd}d", kernel_size=a["kernel_size"],
+            stride=a["stride"] if a["stride"] not in (None, (), []) else a["kernel_size"],
+            padding=a["padding"], ceil_mode=a["ceil_mode"],
+            count_include_pad=a["count_include_pad"],
+            divisor_override=a.get("divisor_override"))
+    return spec
+
+
+def _f_adaptive(nd, kind):
+    def spec(a):
+        return _adaptive(nd, kind), Call(
+            f"adaptive_{kind.lower()}_pool{nd}d", output_size=a["output_size"],
+            return_indices=a.get("return_indices", False))
+    return spec
+
+
+def _f_module(cls, **names):
+    """A functional call written by module ``cls``'s converter, its attributes taken from
+    the call's arguments (``attr="argument"``) or given (``attr=("value",)``)."""
+    def spec(a):
+        attrs = {k: (v[0] if isinstance(v, tuple) else a[v]) for k, v in names.items()}
+        if a.get("dtype") is not None:
+            return None
+        return CONVERTERS[cls], Call(cls.__name__, **attrs)
+    return spec
+
+
+def _f_batch_norm(a):
+    if a["training"] or a["running_mean"] is None:
+        return None
+    return _batchnorm, Call("batch_norm", running_mean=a["running_mean"],
+                            running_var=a["running_var"], weight=a["weight"], bias=a["bias"],
+                            eps=a["eps"], num_features=a["input"].shape[1])
+
+
+def _f_layer_norm(a):
+    shape = a["normalized_shape"]
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    return _layernorm, Call("layer_norm", normalized_shape=shape, weight=a["weight"],
+                            bias=a["bias"], eps=a["eps"])
+
+
+# name in interop.nn.functional -> spec(arguments by name) -> (converter, Call) or None
+# (None: this call's options have no native form; it is traced op by op)
+FUNCTIONAL = {
+    "conv1d": _f_conv(1), "conv2d": _f_conv(2), "conv3d": _f_conv(3),
+    "conv_transpose1d": _f_conv_transpose(1), "conv_transpose2d": _f_conv_transpose(2),
+    "conv_transpose3d": _f_conv_transpose(3),
+    "max_pool1d": _f_maxpool(1), "max_pool2d": _f_maxpool(2), "max_pool3d": _f_maxpool(3),
+    "avg_pool1d": _f_avgpool(1), "avg_pool2d": _f_avgpool(2), "avg_pool3d": _f_avgpool(3),
+    "adaptive_avg_pool1d": _f_adaptive(1, "Average"),
+    "adaptive_avg_pool2d": _f_adaptive(2, "Average"),
+    "adaptive_avg_pool3d": _f_adaptive(3, "Average"),
+    "adaptive_max_pool1d": _f_adaptive(1, "Max"), "adaptive_max_pool2d": _f_adaptive(2, "Max"),
+    "adaptive_max_pool3d": _f_adaptive(3, "Max"),
+    "relu": _f_module(nn.ReLU), "relu6": _f_module(nn.ReLU6),
+    "hardtanh": _f_module(nn.Hardtanh, min_val="min_val", max_val="max_val"),
+    "leaky_relu": _f_module(nn.LeakyReLU, negative_slope="negative_slope"),
+    "elu": _f_module(nn.ELU, alpha="alpha"), "gelu": _f_module(nn.GELU,
+                                                               approximate="approximate"),
+    "silu": _f_module(nn.SiLU), "mish": _f_module(nn.Mish),
+    "hardsigmoid": _f_module(nn.Hardsigmoid), "hardswish": _f_module(nn.Hardswish),
+    "softplus": _f_module(nn.Softplus, beta="beta", threshold="threshold"),
+    "softmax": _f_module(nn.Softmax, dim="dim"),
+    "log_softmax": _f_module(nn.LogSoftmax, dim="dim"),
+    "layer_norm": _f_layer_norm, "batch_norm": _f_batch_norm,
+}

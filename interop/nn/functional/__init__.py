@@ -8,3 +8,9 @@ from ._shape import *           # noqa: F401,F403
 from ._norm import *            # noqa: F401,F403
 from ._linear import *          # noqa: F401,F403
 from ._attention import *       # noqa: F401,F403
+from . import _hook
+
+# the functional layers that ONNX has as operators call the export hook (see _hook.py)
+for _name in _hook.HOOKED:
+    globals()[_name] = _hook.hooked(globals()[_name])
+del _name
