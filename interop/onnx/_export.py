@@ -52,8 +52,8 @@ class _Tracer:
     """The module hooks: a layer with a native converter runs with recording suppressed
     (its values still computed), then its converter writes its nodes."""
 
-    def __init__(self, g, ns, model):
-        self.g, self.ns = g, ns
+    def __init__(self, g, ns, tbe, model):
+        self.g, self.ns, self.tbe = g, ns, tbe
         self.paths = {id(m): p for p, m in model.named_modules(remove_duplicate=False)}
         self.stack = []
         self.handles = []
@@ -113,9 +113,12 @@ class _Tracer:
         bound = inspect.signature(fn).bind(*args, **kwargs)
         bound.apply_defaults()
         a = bound.arguments
+        for k, v in a.items():      # a tensor made outside the export (a closure's): a constant
+            if isinstance(v, it.Tensor) and not isinstance(v._data, Traced):
+                a[k] = it.Tensor._make(self.ns.wrap(v._data), self.tbe, None)
+        args, kwargs = bound.args, bound.kwargs
         tensors = _flatten(list(a.values()), [])
-        if not tensors or not all(isinstance(t._data, Traced) for t in tensors) or \
-                a[next(iter(a))]._data.name is None:
+        if not tensors or a[next(iter(a))]._data.name is None:
             return fn(*args, **kwargs)     # on constants: computed, not recorded
         spec = FUNCTIONAL[name](a)
         if spec is None:
@@ -246,7 +249,7 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
                        for k, v in kwargs.items()}
         if is_module:
             model.eval()
-        tracer = _Tracer(g, ns, model if is_module else nn.Module())
+        tracer = _Tracer(g, ns, tbe, model if is_module else nn.Module())
         previous_hook = _functional_hook.set_hook(tracer.functional)
         try:
             with backends.use_backend(tbe), it.no_grad():

@@ -475,7 +475,7 @@ _GATES = {"LSTM": (4, (0, 3, 1, 2)), "GRU": (3, (1, 0, 2)), "RNN_TANH": (1, (0,)
 
 def _reorder(g, w, n, order):
     h = w.shape[0] // n
-    return g.xp.concat([w[i * h:(i + 1) * h] for i in order], axis=0)
+    return g.xp.concat([w[i * h:(i + 1) * h, ...] for i in order], axis=0)
 
 
 def _rnn(g, m, a, outs):
@@ -589,10 +589,10 @@ def mha(g, m, q, k, v, key_padding_mask, need_weights, attn_mask, average_attn_w
     bias = _raw(m.in_proj_bias) if m.in_proj_bias is not None else None
     if m._qkv_same_embed_dim:
         w = _raw(m.in_proj_weight)
-        wq, wk, wv = w[:E], w[E:2 * E], w[2 * E:]
+        wq, wk, wv = w[:E, ...], w[E:2 * E, ...], w[2 * E:, ...]
     else:
         wq, wk, wv = _raw(m.q_proj_weight), _raw(m.k_proj_weight), _raw(m.v_proj_weight)
-    bq, bk, bv = (None, None, None) if bias is None else (bias[:E], bias[E:2 * E], bias[2 * E:])
+    bq, bk, bv = (None, None, None) if bias is None else (bias[:E, ...], bias[E:2 * E, ...], bias[2 * E:, ...])
     if qn == kn == vn:
         # one MatMul for the three projections, then Split
         wall = g.xp.concat([wq * scale, wk, wv], axis=0)
