@@ -8,6 +8,7 @@ outside an export) the function runs as written, at the cost of one list lookup.
 """
 
 import functools
+import inspect
 
 # The functions of ``interop.nn.functional`` that call the hook (see __init__.py).
 HOOKED = (
@@ -32,9 +33,30 @@ def set_hook(hook):
 def hooked(fn):
     """``fn``, calling the hook where one is set."""
     name = fn.__name__
+    params = list(inspect.signature(fn).parameters)
+    if "_stacklevel" in params:
+        return _hooked_with_stacklevel(fn, name, params.index("_stacklevel"))
 
     @functools.wraps(fn)
     def call(*args, **kwargs):
+        hook = _current[0]
+        if hook is None:
+            return fn(*args, **kwargs)
+        return hook(name, fn, args, kwargs)
+    return call
+
+
+def _hooked_with_stacklevel(fn, name, at):
+    """As :func:`hooked`, for a function whose warnings point ``_stacklevel`` frames up:
+    one more, for this wrapper's frame."""
+    default = inspect.signature(fn).parameters["_stacklevel"].default
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        if len(args) > at:
+            args = args[:at] + (args[at] + 1,) + args[at + 1:]
+        else:
+            kwargs["_stacklevel"] = kwargs.get("_stacklevel", default) + 1
         hook = _current[0]
         if hook is None:
             return fn(*args, **kwargs)
