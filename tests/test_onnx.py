@@ -170,9 +170,6 @@ def test_export_restores_the_model_and_runs_it_in_eval_mode():
 
 # ------------------------------------------------------------------ every covered layer
 
-def _same(m):
-    return m
-
 
 LAYERS = [
     # id, layer factory, input shape (batch 2), batch axis, ops the graph must be, opset

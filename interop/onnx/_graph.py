@@ -410,16 +410,6 @@ def _unary(op):
     return emit
 
 
-def _chain(*ops):
-    def emit(g, out, x, **kw):
-        n = g.value(x)
-        for op in ops:
-            n = op(g, n, x)
-        out.name = n
-        out.dyn = x.dyn
-    return emit
-
-
 def _compare_common(g, out, a, b, op, negate=False):
     ts = [t for t in (a, b) if isinstance(t, Traced)]
     want = _dt(g, ts[0]) if len(ts) == 1 else g.dtype_name(
@@ -614,7 +604,6 @@ def _stack(g, out, arrays, /, *, axis=0):
 
 def _where(g, out, c, a, b):
     ts = [t for t in (c, a, b) if isinstance(t, Traced)]
-    vals = [t for t in (a, b) if isinstance(t, Traced)]
     want = _dt(g, out)
     names = [g.value(c) if isinstance(c, Traced) else g.scalar(c, "bool")]
     for x in (a, b):
@@ -625,7 +614,6 @@ def _where(g, out, c, a, b):
         else:
             n = g.scalar(x, want)
         names.append(n)
-    del vals
     out.name = g.node("Where", names)
     out.dyn = _bdyn(*ts)
 
@@ -639,11 +627,8 @@ def _astype(g, out, x, dtype, /, *, copy=True, device=None):
 
 
 def _matmul(g, out, a, b):
-    ts = [t for t in (a, b) if isinstance(t, Traced)]
     out.name = g.node("MatMul", [g.value(a), g.value(b)])
     # batch dims broadcast, rows from a, columns from b
-    da = a.dyn if a.ndim > 1 else ()
-    db = b.dyn if b.ndim > 1 else ()
     n = out.ndim
     dyn = [False] * n
     if a.ndim >= 2:
@@ -653,10 +638,9 @@ def _matmul(g, out, a, b):
     if b.ndim >= 2:
         for i, d in enumerate(b.dyn[:-2]):
             if d:
-                dyn[n - (b.ndim - i)] = True
-        if b.dyn[-1] and a.ndim >= 1:
+                dyn[n - (b.ndim - i) + (0 if a.ndim >= 2 else 1)] = True
+        if b.dyn[-1]:
             dyn[-1] = True
-    del da, db, ts
     out.dyn = tuple(dyn)
 
 

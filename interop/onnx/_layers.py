@@ -33,9 +33,6 @@ def _tuple(v, n):
     return v * n if len(v) == 1 else v
 
 
-def _same(x):
-    return x.dyn
-
 
 def _lead(x, ndim):
     """Dynamic flags of a result that keeps the input's first dim (the batch)."""
