@@ -509,3 +509,20 @@ def test_missing_onnx_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "onnx", None)
     with pytest.raises(ImportError, match=r"pip install onnx"):
         it.onnx.export(nn.Linear(3, 2), it.randn(1, 3), None)
+
+
+def test_in_place_ops_between_layers():
+    def f(x):
+        y = x * 2
+        y.add_(1)
+        y.relu_()
+        return y.mul_(y)
+    got = _check(f, {"x": it.randn(2, 4)}, {"x": it.randn(7, 4)}, {"x": [0]}, 1e-5)
+    assert got == ["Mul", "Add", "Less", "Where", "Mul"]   # (Tensor.relu_ is not a layer)
+
+
+def test_a_constant_shaped_like_the_batch_warns():
+    def f(x):
+        return x + it.ones(x.shape[0], 1)
+    with pytest.warns(UserWarning, match=r"shape \(2, 1\).*size 2 is also the size of a dynamic"):
+        it.onnx.export(f, it.randn(2, 3), None, dynamic_axes={"input_0": [0]})

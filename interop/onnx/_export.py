@@ -80,7 +80,7 @@ class _Tracer:
                     if isinstance(t._data, Traced) and t._data.name is OPAQUE:
                         self.g.value(t._data)   # raises
                 self.stack.append((m, bound.arguments))
-                self.ns.suppress += 1
+                self._suppress(1)
         if not native:
             self.stack.append(None)
 
@@ -89,7 +89,7 @@ class _Tracer:
         try:
             if entry is None:
                 return
-            self.ns.suppress -= 1
+            self._suppress(-1)
             mod, arguments = entry
             outs = _flatten(output, [])
             res = converter_for(mod)(self.g, mod, arguments, outs)
@@ -99,6 +99,14 @@ class _Tracer:
             self._name_outputs(outs, res)
         finally:
             self.g.path.pop()
+
+    def _suppress(self, step):
+        """Enter (1) or leave (-1) a native layer. Inside one, nothing is recorded and arrays
+        are written in place as usual; outside, the backend says its arrays are immutable,
+        so that interop's in-place ops rebind a tensor's array (as on JAX) and the graph
+        gets the new value as a new node."""
+        self.ns.suppress += step
+        self.tbe.mutable = self.ns.suppress > 0
 
     def _name_outputs(self, outs, res):
         for t, (name, dyn) in zip(outs, res):
@@ -127,11 +135,11 @@ class _Tracer:
         for t in tensors:
             if t._data.name is OPAQUE:
                 self.g.value(t._data)   # raises
-        self.ns.suppress += 1
+        self._suppress(1)
         try:
             out = fn(*args, **kwargs)
         finally:
-            self.ns.suppress -= 1
+            self._suppress(-1)
         outs = _flatten(out, [])
         self._name_outputs(outs, conv(self.g, call, {"input": a[next(iter(a))]}, outs))
         return out
@@ -207,6 +215,7 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
     g = Graph(be, opset_version)
     ns = TracingNamespace(g)
     tbe = backends.Backend(f"onnx-trace:{be.name}", ns)
+    tbe.mutable = False        # (see _Tracer._suppress)
     is_module = isinstance(model, nn.Module)
 
     # Swap every parameter and buffer onto the tracing backend (restored in `finally`).
@@ -238,6 +247,7 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
         for t, name in zip(inputs, input_names):
             spec = _axes_spec(dynamic_axes.get(name), name, t.ndim)
             dyn = tuple(i in spec for i in range(t.ndim))
+            g.dynamic_sizes.update(t.shape[i] for i in spec)
             tt = it.Tensor._make(ns.wrap(t._data, name=name, dyn=dyn), tbe, None)
             feed.append(tt)
             dims = [spec.get(i, t.shape[i]) for i in range(t.ndim)]

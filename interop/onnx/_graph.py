@@ -22,6 +22,8 @@ compute it (the table ``_EMITTERS``). A function with no emitter raises
 :class:`UnsupportedOperatorError` naming it and the module path being traced.
 """
 
+import warnings
+
 from ..backends import to_bytes
 
 OPAQUE = "<inside a native layer>"
@@ -57,6 +59,7 @@ class Graph:
         self.opset = opset
         self.nodes = []
         self.initializers = []
+        self.dynamic_sizes = set()  # the sizes the dynamic axes have in the example
         self.weights = {}        # state_dict name -> raw array, written if the graph reads it
         self.path = [""]
         self._n = 0
@@ -144,6 +147,15 @@ class Graph:
     def value(self, t):
         """The graph name of traced array ``t`` (a constant becomes an initializer once)."""
         if t.name is None:
+            shape = tuple(t.v.shape)
+            sizes = sorted(b for b in self.dynamic_sizes if b > 1 and b in shape)
+            if sizes:
+                warnings.warn(
+                    f"ONNX export: a constant of shape {shape}, made during the forward, is read "
+                    f"by the graph (in {self.where()}); its size {sizes[0]} is also the size of a "
+                    f"dynamic axis, and if it follows that axis the graph is wrong for other "
+                    f"sizes (exporting with a distinctive size, e.g. batch 3, tells them apart)",
+                    stacklevel=2)
             t.name = self.array(t.v)
         elif t.name is OPAQUE:
             raise RuntimeError("interop.onnx: a value computed inside a native layer was read "
@@ -533,6 +545,9 @@ def reshape_target(g, x, shape):
             if x.dyn[i]:
                 dsize *= x.shape[i]
         cand = [i for i in range(k, len(shape)) if dsize and shape[i] % dsize == 0]
+        if not cand:   # a dim merged with the batch split again: the one the batch returns to
+            cand = [i for i in range(k, len(shape))
+                    if any(b > 1 and shape[i] % b == 0 for b in g.dynamic_sizes)]
         if not cand:
             raise g.unsupported(f"a reshape of shape {tuple(x.shape)} (dynamic axes "
                                 f"{[i for i, d in enumerate(x.dyn) if d]}) to {tuple(shape)}")
