@@ -407,6 +407,7 @@ def test_glue_between_layers():
     got = _check(Glue().eval(), {"x": it.randn(2, 12)}, {"x": it.randn(7, 12)}, {"x": [0]},
                  1e-5)
     assert "Concat" in got and "Gather" in got and "Slice" in got and "Softmax" in got
+    assert "Relu" in got and "Sigmoid" in got and "Tanh" not in got and "Where" not in got
 
 
 def test_functional_layers_are_native_operators():
@@ -518,7 +519,7 @@ def test_in_place_ops_between_layers():
         y.relu_()
         return y.mul_(y)
     got = _check(f, {"x": it.randn(2, 4)}, {"x": it.randn(7, 4)}, {"x": [0]}, 1e-5)
-    assert got == ["Mul", "Add", "Less", "Where", "Mul"]   # (Tensor.relu_ is not a layer)
+    assert got == ["Mul", "Add", "Relu", "Mul"]
 
 
 def test_a_constant_shaped_like_the_batch_warns():
@@ -526,3 +527,14 @@ def test_a_constant_shaped_like_the_batch_warns():
         return x + it.ones(x.shape[0], 1)
     with pytest.warns(UserWarning, match=r"shape \(2, 1\).*size 2 is also the size of a dynamic"):
         it.onnx.export(f, it.randn(2, 3), None, dynamic_axes={"input_0": [0]})
+
+
+def test_namespace_relu_and_sigmoid_become_their_operators_with_the_same_edges():
+    def f(x):
+        return it.relu(x), it.sigmoid(x), x.relu()
+    x = it.asarray(np.array([np.nan, -0.0, 0.0, -1.0, 2.0, -100.0, 100.0], dtype="float32"))
+    proto, sess = _export(f, {"x": x}, None)
+    assert [n.op_type for n in proto.graph.node] == ["Relu", "Sigmoid", "Relu"]
+    for got, want in zip(sess.run(None, {"x": _np(x)}), f(x)):
+        np.testing.assert_allclose(got, _np(want), rtol=1e-6, atol=1e-7)   # NaN stays NaN
+        assert list(np.signbit(got)) == list(np.signbit(_np(want)))         # -0.0 stays

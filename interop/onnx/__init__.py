@@ -13,7 +13,9 @@ How the graph is recorded (measured 2026-12-07, before choosing):
   ``BatchNormalization``, ``LayerNormalization``, activations, ``Gather``, ``LSTM``/``GRU``/
   ``RNN``, attention as ``MatMul``/``Softmax``), chosen through interop's module forward
   hooks: while such a layer runs, op-level recording is off and its values are still
-  computed; when it returns, its converter writes its nodes.
+  computed; when it returns, its converter writes its nodes. The functional forms
+  (``F.conv2d``, ``F.max_pool2d``, ``F.relu``...) reach the same converters through one
+  hook in ``interop.nn.functional`` (``_hook.py``) that the export sets.
 * Everything between layers (reshape, concat, indexing, arithmetic, a functional call)
   is recorded op by op by a tracing backend: interop runs on any Array API namespace, so
   the export registers one (``_graph.TracingNamespace``) that wraps the model's own

@@ -341,7 +341,20 @@ def _residual_sums(nodes, initializers):
                 n.op_type = "Sum"
 
 
+def _live(nodes, outputs):
+    """``nodes`` less those whose outputs nothing reads (a peephole's leftovers, values
+    computed for checks)."""
+    needed = set(outputs)
+    keep = []
+    for n in reversed(nodes):
+        if needed.intersection(n.output):
+            keep.append(n)
+            needed.update(n.input)
+    return keep[::-1]
+
+
 def _assemble(onnx, g, graph_inputs, graph_outputs, opset, keep_initializers_as_inputs):
+    g.nodes[:] = _live(g.nodes, [o.name for o in graph_outputs])
     _residual_sums(g.nodes, g.initializers)
     used = {x for n in g.nodes for x in n.input} | {o.name for o in graph_outputs}
     for name, raw in g.weights.items():     # the weights, under their state_dict names

@@ -59,6 +59,7 @@ class Graph:
         self.opset = opset
         self.nodes = []
         self.initializers = []
+        self.srcs = {}            # value name -> (op, operands: names or Python scalars)
         self.dynamic_sizes = set()  # the sizes the dynamic axes have in the example
         self.weights = {}        # state_dict name -> raw array, written if the graph reads it
         self.path = [""]
@@ -412,6 +413,9 @@ def _elementwise(op, cast_to_out=False):
             names.append(n)
         out.name = g.node(op, names)
         out.dyn = _bdyn(*ts)
+        g.srcs[out.name] = (op, tuple(a.name if isinstance(a, Traced) else a for a in args))
+        if op == "Add":
+            _sigmoid_peephole(g, out)
     return emit
 
 
@@ -419,7 +423,32 @@ def _unary(op):
     def emit(g, out, x, **kw):
         out.name = g.node(op, [g.value(x)])
         out.dyn = x.dyn
+        g.srcs[out.name] = (op, (x.name,))
     return emit
+
+
+def _src(g, name, op, scalar=None):
+    """The traced operand of ``name``'s producer when it is ``op`` of that operand (and of
+    the Python scalar ``scalar``), else None."""
+    src = g.srcs.get(name)
+    if src is None or src[0] != op:
+        return None
+    names = [a for a in src[1] if isinstance(a, str)]
+    scalars = [a for a in src[1] if not isinstance(a, str)]
+    if len(names) != 1 or (scalars != ([scalar] if scalar is not None else [])):
+        return None
+    return names[0]
+
+
+def _sigmoid_peephole(g, out):
+    """``tanh(x * 0.5) * 0.5 + 0.5`` (interop's sigmoid) is written as Sigmoid(x); the
+    nodes it replaces are dropped when nothing else reads them."""
+    m = _src(g, out.name, "Add", 0.5)
+    t = m and _src(g, m, "Mul", 0.5)
+    h = t and _src(g, t, "Tanh")
+    x = h and _src(g, h, "Mul", 0.5)
+    if x:
+        out.name = g.node("Sigmoid", [x])
 
 
 def _compare_common(g, out, a, b, op, negate=False):
@@ -435,6 +464,8 @@ def _compare_common(g, out, a, b, op, negate=False):
     n = g.node(op, names)
     out.name = g.node("Not", [n]) if negate else n
     out.dyn = _bdyn(*ts)
+    if not negate:
+        g.srcs[out.name] = (op, tuple(x.name if isinstance(x, Traced) else x for x in (a, b)))
 
 
 def _compare(op, negate=False):
@@ -629,7 +660,12 @@ def _where(g, out, c, a, b):
         else:
             n = g.scalar(x, want)
         names.append(n)
-    out.name = g.node("Where", names)
+    # interop's relu, where(x < 0, 0, x), is written as Relu(x)
+    if isinstance(c, Traced) and isinstance(b, Traced) and not isinstance(a, Traced) and \
+            a == 0 and _src(g, c.name, "Less", 0) == b.name and _dt(g, b) == want:
+        out.name = g.node("Relu", [b.name])
+    else:
+        out.name = g.node("Where", names)
     out.dyn = _bdyn(*ts)
 
 
