@@ -66,8 +66,7 @@ class _Tracer:
             h.remove()
 
     def pre(self, m, args, kwargs):
-        path = self.paths.get(id(m), type(m).__name__)
-        self.g.path.append(path)
+        self.g.path.append((self.paths.get(id(m), "?"), type(m).__name__))
         native = self.ns.suppress == 0 and converter_for(m) is not None
         if native:
             try:
@@ -163,15 +162,14 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
     ``input_names``/``output_names`` name the graph's inputs and outputs (default
     ``input_0``..., ``output_0``...). ``dynamic_axes`` maps an input or output name to the
     axes whose size may change (``{"input": {0: "batch"}}`` or ``{"input": [0]}``).
-    ``opset_version``: the ONNX opset (default 18; 20 and above write ``Gelu`` as one node,
-    21 and above ``GroupNormalization``). Returns the ``onnx.ModelProto``, checked by
-    ``onnx.checker``.
+    ``opset_version``: the ONNX opset (default 18; 20 and above write ``Gelu`` as one
+    node, 21 and above ``GroupNormalization``). Returns the ``onnx.ModelProto``, checked by
+    ``onnx.checker`` (``f=None`` writes nothing else).
 
     Python control flow runs once, on the example inputs: a branch on a tensor's values is
     recorded as the branch taken. Only ``export_params=True`` is supported; the other
     keyword arguments of ``torch.onnx.export`` are accepted for compatibility.
     """
-    g = None
     if opset_version is None:
         opset_version = DEFAULT_OPSET
     try:
@@ -184,6 +182,9 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
     if not isinstance(opset_version, int) or not MIN_OPSET <= opset_version <= top:
         raise ValueError(f"export: opset_version must be an int from {MIN_OPSET} to {top} "
                          f"(the onnx package installed here), got {opset_version!r}")
+    if training not in (None, False) and str(training).rsplit(".", 1)[-1].upper() != "EVAL":
+        raise ValueError(f"export: only eval-mode export is supported (training=None or "
+                         f"TrainingMode.EVAL), got training={training!r}")
     if not export_params:
         raise ValueError("export: export_params=False is not supported (the weights are "
                          "always written as initializers)")

@@ -49,8 +49,8 @@ class Graph:
     """Nodes, initializers and names of the graph under construction.
 
     ``be`` is the model's real backend (its namespace ``be.xp`` computes constants such as
-    a transposed weight); ``opset`` the target opset; ``path`` the stack of module paths
-    being traced (for error messages)."""
+    a transposed weight); ``opset`` the target opset; ``path`` the stack of modules being
+    traced, as (path, class name), for error messages."""
 
     def __init__(self, be, opset):
         self.onnx = _onnx()
@@ -62,7 +62,7 @@ class Graph:
         self.srcs = {}            # value name -> (op, operands: names or Python scalars)
         self.dynamic_sizes = set()  # the sizes the dynamic axes have in the example
         self.weights = {}        # state_dict name -> raw array, written if the graph reads it
-        self.path = [""]
+        self.path = [("", "a function")]   # (module path, class name) being traced
         self._n = 0
         self._const_cache = {}
 
@@ -72,8 +72,8 @@ class Graph:
         return f"{hint}_{self._n}"
 
     def where(self):
-        p = self.path[-1]
-        return f"module {p!r}" if p else "the top-level module"
+        p, cls = self.path[-1]
+        return f"module {p!r} ({cls})" if p else f"the top-level module ({cls})"
 
     def unsupported(self, what):
         return UnsupportedOperatorError(
