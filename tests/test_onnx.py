@@ -121,7 +121,8 @@ ACCEPTANCE = [
 ]
 
 
-@pytest.mark.parametrize("name,build,shape,axis,tol,ops", ACCEPTANCE, ids=[r[0] for r in ACCEPTANCE])
+@pytest.mark.parametrize("name,build,shape,axis,tol,ops", ACCEPTANCE,
+                         ids=[r[0] for r in ACCEPTANCE])
 def test_acceptance_models_match_onnxruntime_with_dynamic_batch(standard_be, name, build, shape,
                                                                  axis, tol, ops):
     model = build().eval()
@@ -460,7 +461,8 @@ class Sorts(nn.Module):
 
 def test_unsupported_op_names_it_and_the_module_path():
     model = nn.Sequential(nn.Linear(4, 4), nn.Sequential(nn.ReLU(), Sorts()))
-    with pytest.raises(it.onnx.UnsupportedOperatorError, match=r"'argsort'.*module '1\.1' \(Sorts\)"):
+    with pytest.raises(it.onnx.UnsupportedOperatorError,
+                       match=r"'argsort'.*module '1\.1' \(Sorts\)"):
         it.onnx.export(model, it.randn(2, 4), None)
     assert model[0].weight._be is it.get_backend()       # restored after the failure
 

@@ -589,7 +589,9 @@ def mha(g, m, q, k, v, key_padding_mask, need_weights, attn_mask, average_attn_w
         wq, wk, wv = w[:E, ...], w[E:2 * E, ...], w[2 * E:, ...]
     else:
         wq, wk, wv = _raw(m.q_proj_weight), _raw(m.k_proj_weight), _raw(m.v_proj_weight)
-    bq, bk, bv = (None, None, None) if bias is None else (bias[:E, ...], bias[E:2 * E, ...], bias[2 * E:, ...])
+    bq = bk = bv = None
+    if bias is not None:
+        bq, bk, bv = bias[:E, ...], bias[E:2 * E, ...], bias[2 * E:, ...]
     if qn == kn == vn:
         # one MatMul for the three projections, then Split
         wall = g.xp.concat([wq * scale, wk, wv], axis=0)
@@ -649,7 +651,8 @@ def _mha(g, m, a, outs):
     res = [(out, dyn)]
     if w is not None:
         qd = _x(a["query"]).dyn
-        res.append((w, ((qd[0] if m.batch_first else qd[1]),) + (False,) * (len(outs[1].shape) - 1)))
+        bd = qd[0] if m.batch_first else qd[1]
+        res.append((w, (bd,) + (False,) * (len(outs[1].shape) - 1)))
     return res
 
 
