@@ -507,3 +507,40 @@ def test_without_tensorboard_the_writer_says_what_to_install():
     assert "SummaryWriter needs the 'tensorboard' package" in out.stdout
     assert 'pip install "interop[tensorboard]"' in out.stdout
     assert not os.path.exists(os.path.join(ROOT, "unused"))
+
+
+def test_a_user_script_on_the_strict_backend(tmp_path):
+    """What a user writes, with nothing from this file: tensors made under
+    set_backend("strict") go through every add_* call and read back."""
+    code = f"""
+import interop as it
+from interop.utils.tensorboard import SummaryWriter
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+it.set_backend("strict")
+model = it.nn.Sequential(it.nn.Linear(3, 2), it.nn.Tanh())
+x = it.rand(4, 1, 5, 5)
+assert type(x._data).__module__.startswith("array_api_strict")
+with SummaryWriter({str(tmp_path)!r}) as w:
+    w.add_scalar("loss", model(it.ones(1, 3)).sum(), 1)
+    w.add_scalars("g", {{"a": it.tensor(2.0)}}, 1)
+    w.add_histogram("w", model[0].weight, 1)
+    w.add_image("img", x[0], 1)
+    w.add_images("batch", x, 1)
+    w.add_text("t", "strict", 1)
+    w.add_hparams({{"lr": it.tensor(0.5)}}, {{"m": it.tensor(1.0)}}, run_name="hp")
+    w.add_graph(model, it.ones(2, 3))
+acc = EventAccumulator({str(tmp_path)!r}, size_guidance={{"histograms": 0}}).Reload()
+h = acc.Histograms("w")[0].histogram_value
+assert h.num == 6 and sum(h.bucket) == 6, h
+assert [(i.width, i.height) for i in acc.Images("batch")] == [(20, 5)]
+assert any(n.name == "Sequential/Linear[0]/Linear" for n in acc.Graph().node)
+print("ok", acc.Scalars("loss")[0].value)
+"""
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("ok ")
+
+
+def test_reached_as_an_attribute_of_interop_utils():
+    assert it.utils.tensorboard.SummaryWriter is SummaryWriter

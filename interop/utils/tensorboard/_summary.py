@@ -10,6 +10,7 @@ Every function takes ``who`` (``"add_image('x')"``), the call to name in an erro
 
 import io
 import math
+import numbers
 import operator
 
 import interop as it
@@ -122,7 +123,8 @@ def _bins(bins, who):
                          f"edges; got {bins!r}")
     if isinstance(bins, bool):
         raise TypeError(f"{who}: bins must be a positive int, a str or bin edges, got {bins!r}")
-    if isinstance(bins, int):
+    if isinstance(bins, numbers.Integral):
+        bins = int(bins)
         if bins < 1:
             raise ValueError(f"{who}: bins must be a positive number of bins, got {bins}")
         return bins
