@@ -64,7 +64,7 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
     if high <= low:
         raise ValueError(f"randint: expected low < high, got low={low}, high={high}")
     be = backend_for(device)
-    dt = interop_dtype(be, dtype) or _dt.int64
+    dt = interop_dtype(be, dtype) or be.default_int   # int64, or int32 where the backend lacks it
     data = (generator or default_generator).source(be).integers(low, high, size_arg((size,), "randint"), dt)
     return finish(data, be, requires_grad)
 
@@ -72,7 +72,7 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
     """A random permutation of ``0 .. n-1``."""
     be = backend_for(device)
-    dt = interop_dtype(be, dtype) or _dt.int64
+    dt = interop_dtype(be, dtype) or be.default_int   # int64, or int32 where the backend lacks it
     data = (generator or default_generator).source(be).permutation(int(n), dt)
     return finish(data, be, requires_grad)
 

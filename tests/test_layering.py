@@ -129,7 +129,7 @@ def _cycles(edges):
 
 
 _UPPER = ("interop.nn", "interop.optim", "interop.data", "interop.io", "interop.utils.data",
-          "interop.onnx")
+          "interop.utils.tensorboard", "interop.onnx")
 
 
 def _layer(mod):

@@ -32,6 +32,19 @@ def _ravel(v):
     return [v]
 
 
+def _one_hot_like(x, j, value):
+    """A tensor of x's shape, dtype and device: ``value`` at flat position ``j``, 0 elsewhere."""
+    xp = x.__array_namespace__()
+    pos = xp.arange(x.numel(), device=x.device) == j
+    hot = xp.where(pos, xp.asarray(value, dtype=x.dtype, device=x.device),
+                   xp.zeros((), dtype=x.dtype, device=x.device))
+    return xp.reshape(hot, tuple(x.shape))
+
+
+def _with(inputs, i, value):
+    return inputs[:i] + (value,) + inputs[i + 1:]
+
+
 def _numerical_jacobian(fn, inputs, eps):
     """J[i][j][k][r] = d outputs[k].ravel()[r] / d inputs[i].ravel()[j] by central differences
     along the real axis, and for a complex input also along the imaginary one:
@@ -43,19 +56,18 @@ def _numerical_jacobian(fn, inputs, eps):
             continue
         steps = (eps, 1j * eps) if x.dtype.is_complex else (eps,)
         cols = []
-        flat = x.__array_namespace__().reshape(x.detach(), (-1,))
+        base = x.detach()
         for j in range(x.numel()):
-            orig = flat[j].item()
             per_step = []
             for h in steps:
+                # (perturbed copies, not writes into x: immutable backends such as JAX's
+                # have no memory to write into)
+                # (leaves that require grad as x does: fn may differentiate, as gradgradcheck's)
                 with no_grad():
-                    flat[j] = orig + h
-                plus = [_flat_values(o) for o in _as_tuple(fn(*inputs))]
-                with no_grad():
-                    flat[j] = orig - h
-                minus = [_flat_values(o) for o in _as_tuple(fn(*inputs))]
-                with no_grad():
-                    flat[j] = orig
+                    step = _one_hot_like(base, j, h)
+                    up, down = (base + step).requires_grad_(), (base - step).requires_grad_()
+                plus = [_flat_values(o) for o in _as_tuple(fn(*_with(inputs, i, up)))]
+                minus = [_flat_values(o) for o in _as_tuple(fn(*_with(inputs, i, down)))]
                 per_step.append([[(p - m) / (2 * eps) for p, m in zip(po, mo)]
                                  for po, mo in zip(plus, minus)])
             cols.append(per_step if len(per_step) == 2 else per_step + [None])
@@ -83,10 +95,8 @@ def _analytical_jacobian(outputs, inputs):
         for r in range(o.numel()):
             per_seed = {id(x): [] for x in diff_inputs}
             for seed in seeds:
-                go = xp.zeros_like(o)
-                flat = xp.reshape(go, (-1,))
                 with no_grad():
-                    flat[r] = seed
+                    go = _one_hot_like(o.detach(), r, seed)
                 grads = _grad(o, diff_inputs, grad_outputs=go, retain_graph=True, allow_unused=True)
                 for x, gx in zip(diff_inputs, grads):
                     per_seed[id(x)].append([0.0] * x.numel() if gx is None else _flat_values(gx))

@@ -348,6 +348,14 @@ class Backend:
                 self._kernels[k] = getattr(self, "_fallback_" + k)
                 self.kernel_paths[k] = "fallback"
 
+    def kernel_and_fallback(self, name):
+        """(the installed implementation of kernel ``name``, its standard-only fallback): both
+        take the table's arguments already checked. The conformance suite runs both on the
+        same inputs; they must agree."""
+        if name not in KERNELS:
+            raise KeyError(f"unknown kernel {name!r}; the table has {', '.join(KERNELS)}")
+        return self._kernels[name], getattr(self, "_fallback_" + name)
+
     def _checked_result(self, name, fn):
         """A registered kernel, with its result checked against the table (shape, dtype, a new
         array): a wrong one is an error at the call, not a wrong gradient later."""

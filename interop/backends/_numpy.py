@@ -94,9 +94,10 @@ def _select_or_zero(condition, x, zero_where):
 
 
 def _namespace():
-    """array-api-compat's NumPy namespace with the faster ``where``."""
+    """array-api-compat's NumPy namespace with the faster ``where`` (and the standard's
+    ``__array_namespace_info__``, the one dunder name a namespace must have)."""
     ns = types.SimpleNamespace(**{k: getattr(xp_numpy, k) for k in dir(xp_numpy)
-                                  if not k.startswith("__")})
+                                  if not k.startswith("__") or k == "__array_namespace_info__"})
     ns.where = where
     return ns
 

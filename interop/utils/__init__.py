@@ -1,15 +1,16 @@
-"""Utilities under PyTorch's names: ``interop.utils.dlpack``, and ``interop.utils.data``
-(the data-loading layer, ``interop.data``, which sits above the namespace and so is loaded on
-first use rather than imported here)."""
+"""Utilities under PyTorch's names: ``interop.utils.dlpack``, ``interop.utils.data`` (the
+data-loading layer, ``interop.data``) and ``interop.utils.tensorboard`` (TensorBoard logging);
+the last two sit above the namespace and so are loaded on first use rather than imported
+here."""
 
 import importlib as _importlib
 
 from . import dlpack
 
-__all__ = ["dlpack", "data"]
+__all__ = ["dlpack", "data", "tensorboard"]
 
 
 def __getattr__(name):
-    if name == "data":
-        return _importlib.import_module(f"{__name__}.data")
+    if name in ("data", "tensorboard"):
+        return _importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'interop.utils' has no attribute {name!r}")

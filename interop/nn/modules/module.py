@@ -740,8 +740,8 @@ def _copy_into(param, value):
 def _reparent(old, new):
     """The parameter for data ``new`` that replaces parameter ``old``: ``old`` itself (its
     data swapped) when ``new`` stays on its backend, else a new Parameter."""
-    if new is old or new._data is old._data:
-        return old
+    if new is old or (new._data is old._data and new._be is old._be):
+        return old      # (two backends may share an array type: the same data, moved)
     if new.backend is old.backend:
         old.data = new
         if old._grad is not None and old._grad.dtype != new.dtype:
@@ -765,8 +765,8 @@ def _parse_to(args, kwargs):
             dtype = a
         elif isinstance(a, it.Tensor):
             device, dtype = a.device, a.dtype
-        elif isinstance(a, (str, it.device, int)):
-            device = a
+        elif isinstance(a, (str, it.device, int, it.backends.Backend)):
+            device = a          # (a Backend: a registered namespace, as Tensor.to takes it)
         elif isinstance(a, bool):
             continue
         else:
