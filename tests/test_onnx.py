@@ -496,6 +496,8 @@ def test_bad_arguments():
         it.onnx.export(model, x, None, input_names=["a", "b"])
     with pytest.raises(ValueError, match=r"dynamic_axes\['x'\] names axis 5"):
         it.onnx.export(model, x, None, input_names=["x"], dynamic_axes={"x": {5: "b"}})
+    with pytest.raises(ValueError, match=r"dynamic_axes names \['X'\], which are neither"):
+        it.onnx.export(model, x, None, input_names=["x"], dynamic_axes={"X": [0]})
     with pytest.raises(TypeError, match="args must be a Tensor or a tuple"):
         it.onnx.export(model, [x], None)
     with pytest.raises(ValueError, match="only eval-mode export"):

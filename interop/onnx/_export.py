@@ -276,6 +276,10 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
         if len(output_names) != len(outs):
             raise ValueError(f"export: {len(output_names)} output_names for {len(outs)} output "
                              f"tensors")
+        unknown = sorted(set(dynamic_axes) - set(input_names) - set(output_names))
+        if unknown:
+            raise ValueError(f"export: dynamic_axes names {unknown}, which are neither input "
+                             f"names {input_names} nor output names {output_names}")
         graph_outputs = []
         renames = {}
         for t, name in zip(outs, output_names):

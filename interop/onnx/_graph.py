@@ -112,8 +112,9 @@ class Graph:
     def add_initializer(self, name, raw):
         dname = self.dtype_name(raw)
         dt = self.be.from_native[raw.dtype]
+        host = self.be.to_host(raw)          # (from a GPU too)
         self.initializers.append(self.onnx.helper.make_tensor(
-            name, self.onnx_dtype(dname), tuple(raw.shape), to_bytes(raw, dt), raw=True))
+            name, self.onnx_dtype(dname), tuple(raw.shape), to_bytes(host, dt), raw=True))
 
     def ints(self, values, hint="shape"):
         """An int64 1-d initializer (shapes, axes, slice bounds), shared by equal lists."""
