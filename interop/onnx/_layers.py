@@ -58,7 +58,10 @@ def linear(g, x, weight, bias, hint="linear"):
     if x.ndim == 2:
         ins = [xn, _tname(g, weight)] + ([_tname(g, bias)] if bias is not None else [])
         return g.node("Gemm", ins, hint=hint, transB=1), _lead(x, 2)
-    wt = g.array(g.xp.permute_dims(_raw(weight), (1, 0)), "weight_T")
+    if weight._data.name in g.weights:      # a weight: transposed once, at export
+        wt = g.array(g.xp.permute_dims(_raw(weight), (1, 0)), "weight_T")
+    else:                                   # (F.linear on a computed matrix)
+        wt = g.node("Transpose", [_tname(g, weight)], perm=[1, 0])
     y = g.node("MatMul", [xn, wt], hint=hint)
     if bias is not None:
         y = g.node("Add", [y, _tname(g, bias)])
@@ -876,6 +879,12 @@ def _f_batch_norm(a):
                             eps=a["eps"], num_features=a["input"].shape[1])
 
 
+def _f_linear(a):
+    if a["weight"].ndim != 2:
+        return None
+    return _linear, Call("linear", weight=a["weight"], bias=a["bias"])
+
+
 def _f_layer_norm(a):
     shape = a["normalized_shape"]
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
@@ -906,5 +915,5 @@ FUNCTIONAL = {
     "softplus": _f_module(nn.Softplus, beta="beta", threshold="threshold"),
     "softmax": _f_module(nn.Softmax, dim="dim"),
     "log_softmax": _f_module(nn.LogSoftmax, dim="dim"),
-    "layer_norm": _f_layer_norm, "batch_norm": _f_batch_norm,
+    "layer_norm": _f_layer_norm, "batch_norm": _f_batch_norm, "linear": _f_linear,
 }

@@ -17,7 +17,7 @@ HOOKED = (
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
     "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d",
     "relu", "relu6", "hardtanh", "leaky_relu", "elu", "gelu", "silu", "mish", "hardsigmoid",
-    "hardswish", "softplus", "softmax", "log_softmax", "layer_norm", "batch_norm",
+    "hardswish", "softplus", "softmax", "log_softmax", "layer_norm", "batch_norm", "linear",
 )
 
 _current = [None]
