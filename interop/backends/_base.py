@@ -99,8 +99,9 @@ class Backend:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     probe = xp.empty((0,), dtype=nd, **self.device_kwargs)
-            except Exception:  # a dtype the namespace names but cannot allocate
-                continue
+                    xp.add(probe, probe)
+            except Exception:  # a dtype the namespace names but cannot allocate or add
+                continue       # (PyTorch's uint16/32/64 are storage-only: no arithmetic)
             if str(probe.dtype).rsplit(".", 1)[-1] != d.name:
                 continue   # silently narrowed (JAX without x64 gives float32 for float64)
             self.to_native[d] = nd
