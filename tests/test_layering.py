@@ -128,7 +128,8 @@ def _cycles(edges):
     return out
 
 
-_UPPER = ("interop.nn", "interop.optim", "interop.data", "interop.io", "interop.utils.data")
+_UPPER = ("interop.nn", "interop.optim", "interop.data", "interop.io", "interop.utils.data",
+          "interop.distributions")
 
 
 def _layer(mod):
