@@ -129,7 +129,7 @@ def _cycles(edges):
 
 
 _UPPER = ("interop.nn", "interop.optim", "interop.data", "interop.io", "interop.utils.data",
-          "interop.distributions", "interop.serialization")
+          "interop.distributions", "interop.serialization", "interop.multiprocessing")
 
 
 def _layer(mod):
