@@ -112,7 +112,15 @@ class _Encoder:
             if obj.requires_grad:
                 node["requires_grad"] = True
             return node
-        if obj is None or isinstance(obj, (bool, int, float, str)):
+        if obj is None or type(obj) in (bool, int, float, str):
+            return obj
+        host = it.backends.host_array_info(obj)     # before float: np.float64 is a float
+        if host is not None:
+            node = {"__ndarray__": self._store(obj, path)}
+            if host == "scalar":
+                node["scalar"] = True
+            return node
+        if isinstance(obj, (bool, int, float, str)):
             return obj
         if isinstance(obj, dict):
             tag = "__odict__" if isinstance(obj, OrderedDict) else "__dict__"
@@ -131,12 +139,6 @@ class _Encoder:
             return {"__device__": str(obj)}
         if isinstance(obj, nn.Module):
             return self._module(obj, path)
-        host = it.backends.host_array_info(obj)
-        if host is not None:
-            node = {"__ndarray__": self._store(obj, path)}
-            if host == "scalar":
-                node["scalar"] = True
-            return node
         if isinstance(obj, types.MethodType) and isinstance(obj.__self__, nn.Module):
             name = obj.__func__.__name__
             if getattr(obj.__self__, name, None) != obj:

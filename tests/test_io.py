@@ -302,12 +302,14 @@ def test_numpy_arrays_come_back_as_numpy_arrays(be, tmp_path, dtype):
     assert back.dtype == a.dtype.newbyteorder("=") and back.flags.writeable
     np.testing.assert_array_equal(back, a)
     mixed = {"arr": a[:, :0], "zero_d": np.array(1.5), "scalar": np.int32(7),
+             "f64": np.float64(0.1),
              "t": it.ones(2), "same": a}
     mixed["same2"] = mixed["same"]
     it.save(mixed, path)
     got = it.load(path)
     assert got["arr"].shape == (2, 0) and got["zero_d"].shape == ()
     assert type(got["scalar"]) is np.int32 and got["scalar"] == 7
+    assert type(got["f64"]) is np.float64 and got["f64"] == 0.1
     assert isinstance(got["t"], it.Tensor) and got["same2"] is got["same"]
     with pytest.raises(TypeError, match="'bad' has dtype object"):
         it.save({"bad": np.array([object()])}, path)
