@@ -528,9 +528,14 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, device=
     else:
         try:
             node = json.loads(structure)
+            out = decoder.decode(node)
+        except RecursionError:
+            raise CheckpointError(f"{name}: the stored structure is nested too deeply") \
+                from None
+        except CheckpointError:
+            raise
         except ValueError as e:
             raise CheckpointError(f"{name}: the stored structure is not JSON ({e})") from None
-        out = decoder.decode(node)
     return (out, meta) if metadata else out
 
 

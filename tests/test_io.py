@@ -161,6 +161,12 @@ HOSTILE = {
     "dangling structure": (lambda: _with_header(
         {"__metadata__": {"interop": json.dumps({"__tensor__": "nope"})}}), "'nope'"),
     "pickle": (lambda: pickle.dumps({"a": 1}), "pickle file"),
+    "deeply nested": (lambda: _with_header({"__metadata__": {"interop": "[" * 100_000 +
+                                                             "]" * 100_000}}), "nested too deeply"),
+    "deeply nested modules": (lambda: _with_header({"__metadata__": {"interop": "".join(
+        '{"__module__": {"class": ["interop.nn.modules.container", "Sequential"], '
+        f'"id": {i}, "attrs": [["a", {{"__list__": [' for i in range(200)) + "1" +
+        "]}]]}}" * 200}}), "nested too deeply"),
 }
 
 
