@@ -96,9 +96,10 @@ class _Encoder:
     def _store(self, obj, path):
         key = self.keys.get(id(obj))
         if key is None:
-            key = path or "tensor"
-            if key in self.tensors:
-                raise ValueError(f"save: two tensors would be stored under the key {key!r}")
+            key = base = path or "tensor"
+            n = 1
+            while key in self.tensors:      # {"a.b": t} beside a child "a" with tensor "b"
+                key, n = f"{base}#{n}", n + 1
             self.tensors[key] = obj
             self.keys[id(obj)] = key
             self.keep.append(obj)

@@ -217,6 +217,7 @@ class _Net(it.nn.Module):
                                                                                        None]}
         self.dtype = it.float64
         self.frozen = nn.Parameter(it.ones(2), requires_grad=False)
+        self.cache = {"enc.weight": it.full((3,), 7.0)}    # a path a parameter has too
 
     def forward(self, x):
         h, _ = self.rnn(self.enc(x))
@@ -239,6 +240,7 @@ def test_whole_module_round_trips_without_running_its_constructor(be, tmp_path):
     assert back.act is it.nn.functional.relu
     assert back.config == model.config and isinstance(back.config["sizes"], tuple)
     assert back.dtype is it.float64 and back.blocks[1].p == 0.25
+    assert to_np(back.cache["enc.weight"]).tolist() == [7.0] * 3
     assert list(back.state_dict()) == list(model.state_dict())
     assert "scratch" in dict(back.named_buffers()) and "scratch" not in back.state_dict()
     x = it.tensor([[1, 2], [3, 4], [5, 6]])
