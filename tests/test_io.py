@@ -256,8 +256,19 @@ def test_whole_module_round_trips_without_running_its_constructor(be, tmp_path):
     assert "enc.weight" in st.load_file(str(path)) and "rnn.weight_ih_l0" in st.load_file(str(path))
 
 
+def _user_activation(x):
+    return x * 2
+
+
 def test_module_load_is_pytorch_weights_only_contract(be, tmp_path):
     path = tmp_path / "m.pt"
+    m = it.nn.Linear(2, 2)
+    m.act = _user_activation              # a function is stored by its import path
+    it.save(m, path)
+    with pytest.raises(it.io.CheckpointError, match="function test_io._user_activation"):
+        it.load(path)
+    with it.serialization.safe_globals([_user_activation]):
+        assert it.load(path).act is _user_activation
     it.save(_Net(), path)
     with pytest.raises(it.io.CheckpointError, match=r"class test_io\._Net, which is neither "
                                                     r"interop's own nor allowlisted"):
