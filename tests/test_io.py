@@ -265,7 +265,7 @@ def test_module_load_is_pytorch_weights_only_contract(be, tmp_path):
     m = it.nn.Linear(2, 2)
     m.act = _user_activation              # a function is stored by its import path
     it.save(m, path)
-    with pytest.raises(it.io.CheckpointError, match="function test_io._user_activation"):
+    with pytest.raises(it.io.CheckpointError, match="class test_io._user_activation"):
         it.load(path)
     with it.serialization.safe_globals([_user_activation]):
         assert it.load(path).act is _user_activation
