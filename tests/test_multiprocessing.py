@@ -37,9 +37,10 @@ def test_share_memory_matches_pytorch_on_cpu():
     m, tm = it.nn.Linear(3, 2), torch.nn.Linear(3, 2)
     assert m.share_memory() is m and tm.share_memory() is tm
     assert all(p.is_shared() for p in m.parameters())
-    p = it.nn.Parameter(it.ones(2))
-    t = p.detach()
+    data = it.ones(2)
+    p = it.nn.Parameter(data)
     p.share_memory_()
+    assert data.is_shared()             # the tensor it was made from moves too, as in PyTorch
     assert p.requires_grad and p.is_leaf and isinstance(p, it.nn.Parameter)
     with it.no_grad():
         p.add_(1)
