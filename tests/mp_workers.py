@@ -3,6 +3,7 @@ only interop, so that a spawned process starts quickly (it imports this module, 
 module and PyTorch)."""
 
 import interop as it
+from interop.backends import _shared
 
 
 def add_into(rank, tensor, amount):
@@ -26,3 +27,12 @@ def hogwild_train(rank, model, xs, ys, steps, queue):
 def fails(rank, tensor):
     if rank == 1:
         raise ValueError(f"worker {rank} saw {tensor.tolist()}")
+
+
+KEPT = []
+
+
+def make_shared_and_report(queue):
+    """Makes a shared tensor it keeps until it exits and reports its block's name."""
+    KEPT.append(it.ones(3).share_memory_())
+    queue.put([name for _, name, _ in _shared._ROOTS.values()])

@@ -3,6 +3,7 @@ interop.multiprocessing passing tensors by shared memory to forked and spawned p
 (PyTorch's Hogwild pattern updates the parent's parameters); backends that cannot share
 raise."""
 
+import os
 import pickle
 from multiprocessing.reduction import ForkingPickler
 import sys
@@ -125,6 +126,18 @@ def test_spawn_runs_fn_per_rank_and_reports_a_failure():
     assert len(ctx.pids()) == 1
     while not ctx.join():
         pass
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_a_childs_own_shared_memory_is_freed_when_it_exits(method):
+    ctx = mp.get_context(method)
+    queue = ctx.Queue()
+    p = ctx.Process(target=mp_workers.make_shared_and_report, args=(queue,))
+    p.start()
+    names = queue.get(timeout=60)
+    p.join()
+    assert p.exitcode == 0 and names
+    assert not any(os.path.exists(f"/dev/shm/{n}") for n in names)
 
 
 def test_multiprocessing_namespace_is_pytorchs():

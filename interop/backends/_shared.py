@@ -23,6 +23,7 @@ import multiprocessing
 import os
 import weakref
 from multiprocessing import resource_tracker, shared_memory
+from multiprocessing import util as mp_util
 
 import numpy as np
 
@@ -73,8 +74,9 @@ def _forget(key, shm, owner):
 def _register(root, shm, owner):
     key = id(root)
     _ROOTS[key] = (weakref.ref(root), shm.name, owner)
-    # the finalizer holds the block (so its mapping outlives every view of the array)
-    weakref.finalize(root, _forget, key, shm, owner)
+    # the finalizer holds the block (so its mapping outlives every view of the array); a
+    # multiprocessing Finalize with an exit priority runs at the exit of forked children too
+    mp_util.Finalize(root, _forget, args=(key, shm, owner), exitpriority=0)
 
 
 def _root(a):
