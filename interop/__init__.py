@@ -105,7 +105,8 @@ def is_complex(x):
 # The layers above the namespace (nn, optim, data, io) import it, so it cannot import them:
 # `it.nn` loads interop.nn on first use, as `torch.nn` works after `import torch`; `it.save`
 # and `it.load` come from interop.io the same way.
-_UPPER_LAYERS = ("nn", "optim", "data", "io", "onnx")
+_UPPER_LAYERS = ("nn", "optim", "data", "io", "onnx", "distributions", "serialization",
+                 "multiprocessing")
 _FROM_UPPER_LAYERS = {"save": "io", "load": "io"}
 
 

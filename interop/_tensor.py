@@ -242,6 +242,38 @@ class Tensor(Variable, ArithmeticMethods, UnaryMethods, ReductionMethods, ViewMe
                             f"first (or numpy(force=True) to copy)")
         return self._be.to_host(self._data)
 
+    def share_memory_(self):
+        """Moves the data into memory shared between processes (a no-op when it is there
+        already): processes forked afterwards, and those this tensor is passed to through
+        ``interop.multiprocessing``, read and write the same memory. The cpu backend only;
+        the others raise. A view moves its base along (``x.reshape(...)``), and the tensor
+        that owns the memory moves with an alias (``Parameter(t)`` and ``t``); other views
+        and aliases made before keep the old memory."""
+        be = self._be
+        if be.is_shared(self._data):
+            return self
+        base = self._base
+        if base is not None:
+            old = base._writable_data()
+            base.share_memory_()
+            data = be.rebase_shared(self._data, old, base._data)
+            if data is None:
+                raise RuntimeError("share_memory_: this view was taken before its base moved "
+                                   "to shared memory; take the view again from the base")
+            self._data = data
+            return self
+        old = self._writable_data()
+        new = be.share_memory(old)
+        owner = self._vroot
+        if owner is not None and owner._data is old:
+            owner._data = new
+        self._data = new
+        return self
+
+    def is_shared(self):
+        """True when the data lies in memory shared between processes."""
+        return self._be.is_shared(self._data)
+
     def __array__(self, dtype=None, copy=None):
         """``numpy.asarray(t)``: the data of a CPU tensor (a copy where memory cannot be shared)."""
         if self._be.device.type != "cpu":
@@ -338,7 +370,8 @@ class Tensor(Variable, ArithmeticMethods, UnaryMethods, ReductionMethods, ViewMe
 
     def __reduce__(self):
         raise TypeError("interop tensors are not pickled; save them with interop.save "
-                        "(safetensors) or pass data through DLPack")
+                        "(safetensors), pass them to other processes through "
+                        "interop.multiprocessing (shared memory) or pass data through DLPack")
 
     def __copy__(self):
         raise TypeError("use Tensor.clone() or Tensor.detach() to copy a tensor")

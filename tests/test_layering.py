@@ -129,7 +129,8 @@ def _cycles(edges):
 
 
 _UPPER = ("interop.nn", "interop.optim", "interop.data", "interop.io", "interop.utils.data",
-          "interop.utils.tensorboard", "interop.onnx")
+          "interop.utils.tensorboard", "interop.onnx", "interop.distributions",
+          "interop.serialization", "interop.multiprocessing")
 
 
 def _layer(mod):

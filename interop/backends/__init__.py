@@ -23,14 +23,17 @@ from ._kernels import KERNELS, Kernel, check_kernels
 from ._numpy import make_numpy_backend
 from ._strict import make_strict_backend
 from ._cupy import make_cupy_backend, cuda_device_count
-from ._bytes import to_bytes, from_bytes, to_buffer, stack_host
+from ._bytes import (to_bytes, from_bytes, to_buffer, stack_host, host_array_info,
+                     host_array_dtype)
 from ._histogram import host_histogram
+from ._shared import open_block
 
 __all__ = [
     "Backend", "BackendUnavailable", "HostRNG", "KERNELS", "Kernel", "register_backend",
     "set_backend", "get_backend", "use_backend", "list_backends", "current_backend", "backend_for",
     "set_default_float", "cuda_device_count", "set_cuda_device", "current_cuda_device",
-    "to_bytes", "from_bytes", "to_buffer", "stack_host", "host_histogram",
+    "to_bytes", "from_bytes", "to_buffer", "stack_host", "host_array_info", "host_array_dtype",
+    "open_block", "host_histogram",
 ]
 
 

@@ -254,6 +254,34 @@ class Backend:
         """A new array of native ``dtype`` filled with ``fill_value``."""
         return self.xp.full(shape, fill_value, dtype=dtype, **self.device_kwargs)
 
+    # ------------------------------------------------------------------ sharing
+    def share_memory(self, array):
+        """``array``'s values in memory shared with other processes (forked or spawned):
+        only backends over host memory that can map it can; the others refuse."""
+        raise RuntimeError(
+            f"share_memory_: the {self.name!r} backend ({self.library}) cannot place tensors "
+            f"in memory shared between processes; only the 'cpu' backend can (move the "
+            f"tensor there with .cpu() first)")
+
+    def is_shared(self, array):
+        """True where ``array`` lies in memory shared between processes."""
+        return False
+
+    def rebase_shared(self, view, old, new):
+        """``view`` of array ``old`` re-made over ``new`` (``old``'s data moved to shared
+        memory), or None where it cannot be."""
+        return None
+
+    def shared_handle(self, array):
+        """What another process needs to map shared ``array`` (picklable)."""
+        raise RuntimeError(f"the {self.name!r} backend ({self.library}) cannot pass tensors "
+                           f"to other processes through shared memory; only 'cpu' can")
+
+    def attach_shared(self, handle):
+        """The shared array of ``handle`` (from :meth:`shared_handle`), mapped here."""
+        raise RuntimeError(f"the {self.name!r} backend ({self.library}) cannot map shared "
+                           f"memory")
+
     # ------------------------------------------------------------------ DLPack
     def read_only(self, array):
         """True where ``array``'s memory must not be written (a read-only import); a

@@ -6,7 +6,8 @@ import numpy as np
 
 from .. import dtypes as _dt
 
-__all__ = ["to_bytes", "from_bytes", "to_buffer", "stack_host"]
+__all__ = ["to_bytes", "from_bytes", "to_buffer", "stack_host", "host_array_info",
+           "host_array_dtype"]
 
 
 def _host_dtype(dtype):
@@ -16,10 +17,30 @@ def _host_dtype(dtype):
     return np.dtype(dtype.name).newbyteorder("<")
 
 
+def host_array_info(obj):
+    """``"array"`` for a NumPy array, ``"scalar"`` for a NumPy scalar (``np.float64(1.5)``),
+    None for anything else: what ``interop.save`` stores as a host array."""
+    if isinstance(obj, np.ndarray):
+        return "array"
+    if isinstance(obj, np.generic):
+        return "scalar"
+    return None
+
+
+def host_array_dtype(a, where="array"):
+    """The interop dtype of NumPy array (or scalar) ``a``; a TypeError naming ``where`` for
+    dtypes interop has not (object, strings, datetimes, structured)."""
+    try:
+        return _dt.by_name(np.dtype(a.dtype).newbyteorder("=").name)
+    except (TypeError, ValueError, KeyError):
+        raise TypeError(f"save: the NumPy array at {where!r} has dtype {a.dtype}, which interop "
+                        f"cannot store (numbers and booleans only)") from None
+
+
 def to_bytes(x, dtype):
-    """The data of ``x`` (any CPU array or tensor that exports DLPack, of interop dtype
-    ``dtype``) as bytes in C order, little-endian."""
-    host = np.from_dlpack(x)
+    """The data of ``x`` (any CPU array or tensor that exports DLPack, or a NumPy array or
+    scalar, of interop dtype ``dtype``) as bytes in C order, little-endian."""
+    host = np.asarray(x) if isinstance(x, (np.ndarray, np.generic)) else np.from_dlpack(x)
     return np.ascontiguousarray(host, dtype=_host_dtype(dtype)).tobytes()
 
 

@@ -9,6 +9,7 @@ import types
 import numpy as np
 import array_api_compat.numpy as xp_numpy
 
+from . import _shared
 from ._base import Backend, _sum_to_axes, _window_key, _windows_shape
 
 # Large arrays that interop allocates itself (creation functions, copies of imported data,
@@ -222,6 +223,23 @@ class NumpyBackend(Backend):
 
     def read_only(self, array):
         return isinstance(array, np.ndarray) and not array.flags.writeable
+
+    def share_memory(self, array):
+        return _shared.share_array(array)
+
+    def is_shared(self, array):
+        return _shared.is_shared(array)
+
+    def shared_handle(self, array):
+        if not _shared.is_shared(array):
+            array = _shared.share_array(array)
+        return _shared.handle(array)
+
+    def attach_shared(self, handle):
+        return _shared.attach(handle)
+
+    def rebase_shared(self, view, old, new):
+        return _shared.rebase(view, old, new)
 
     def to_dlpack(self, array, **kw):
         # 0-d results are NumPy scalars here, which have no __dlpack__

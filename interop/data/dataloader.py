@@ -21,7 +21,6 @@ import random
 import signal
 import time
 import traceback
-from multiprocessing import resource_tracker, shared_memory
 
 import interop as it
 from .collate import default_collate, default_convert, map_structure
@@ -109,23 +108,6 @@ class _Batch:
         self.block, self.structure = block, structure
 
 
-def _open_block(name=None, size=0):
-    """A shared-memory block (a new one, or block ``name``) whose lifetime the main process
-    owns: it frees every block after reading it. Python's resource tracker must not free
-    it when the worker that made it exits."""
-    try:
-        return shared_memory.SharedMemory(name=name, create=name is None, size=size,
-                                          track=False)
-    except TypeError:
-        pass
-    # Python < 3.13 has no track=: it registers the block on every open and unregisters on
-    # unlink; the main process's open + unlink balance, the worker's creation is undone here
-    shm = shared_memory.SharedMemory(name=name, create=name is None, size=size)
-    if name is None:
-        resource_tracker.unregister(shm._name, "shared_memory")
-    return shm
-
-
 def _nbytes(t):
     return t.numel() * t.dtype.itemsize
 
@@ -146,7 +128,7 @@ def _pack(data):
     if not tensors:
         return _Batch(None, data)
     last, offset = tensors[-1]
-    shm = _open_block(size=max(offset + _nbytes(last), 1))
+    shm = it.backends.open_block(size=max(offset + _nbytes(last), 1))
     try:
         for t, offset in tensors:
             it.backends.to_buffer(t, t.dtype, shm.buf[offset:offset + _nbytes(t)])
@@ -159,7 +141,7 @@ def _unpack(batch, device):
     """The batch a worker packed, as tensors on ``device``; frees its block."""
     if batch.block is None:
         return batch.structure
-    shm = _open_block(name=batch.block)
+    shm = it.backends.open_block(name=batch.block)
     try:
         def get(d):
             if isinstance(d, _Shared):
@@ -181,7 +163,7 @@ def _free(batch):
     """Frees the block of a batch that will never be read (an epoch that ended early)."""
     if isinstance(batch, _Batch) and batch.block is not None:
         try:
-            shm = _open_block(name=batch.block)
+            shm = it.backends.open_block(name=batch.block)
             shm.close()
             shm.unlink()
         except FileNotFoundError:

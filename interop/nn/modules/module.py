@@ -445,6 +445,14 @@ class Module:
         return self._apply(lambda t: it.empty(t.shape, dtype=t.dtype, device=device), recurse)
 
     def share_memory(self):
+        """Moves every parameter and buffer (and existing gradient) into memory shared
+        between processes (:meth:`Tensor.share_memory_`): processes forked afterwards, or
+        given the module through ``interop.multiprocessing``, train the same weights
+        (PyTorch's Hogwild pattern). The cpu backend only; the others raise."""
+        for t in itertools.chain(self.parameters(), self.buffers()):
+            t.share_memory_()
+            if t.grad is not None:
+                t.grad.share_memory_()
         return self
 
     # ------------------------------------------------------------ state_dict
