@@ -211,3 +211,19 @@ def test_pytest_tests_as_a_library_would_use_it(tmp_path):
                        text=True, timeout=300,
                        env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert r.returncode == 0 and "2 passed" in r.stdout, r.stdout + r.stderr
+
+
+def test_a_wrong_registered_kernel_fails_its_contract_check():
+    """A namespace's own kernel that disagrees with the standard-only fallback is named."""
+    import array_api_compat.numpy as xnp
+
+    def index_add(x, dim, index, source):      # forgets repeated indices accumulate
+        out = xnp.asarray(x, copy=True)
+        out[index] = out[index] + source if dim == 0 else out
+        return out
+
+    it.backends.register_backend("conformance-bad-kernel", xnp, kernels={"index_add": index_add})
+    meta, results = conformance.run(backend="conformance-bad-kernel", only=["contract::kernel"])
+    status = {r.id: r.status for r in results}
+    assert status.pop("contract::kernel[index_add]") == "fail"
+    assert set(status.values()) == {"pass"}, status
