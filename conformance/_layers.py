@@ -83,6 +83,45 @@ T = [
     L("PairwiseDistance", (), inputs=(A(3, 4), A(3, 4))),
     L("PReLU", (3,), inputs=(A(2, 3, 4, dom="nonzero"),)),
     L("Softmax2d", (), inputs=(A(1, 3, 2, 2),)),
+    L("AdaptiveAvgPool1d", (3,), inputs=(A(1, 2, 7),)),
+    L("AdaptiveAvgPool3d", (2,), inputs=(A(1, 1, 3, 3, 3),)),
+    L("AdaptiveMaxPool1d", (3,), inputs=(A(1, 2, 7),)),
+    L("AdaptiveMaxPool3d", (2,), inputs=(A(1, 1, 3, 3, 3),)),
+    L("LPPool1d", (2, 2), inputs=(A(1, 2, 6, dom="pos"),)),
+    L("LPPool3d", (2, 2), inputs=(A(1, 1, 2, 4, 4, dom="pos"),)),
+    L("InstanceNorm1d", (3,), {"affine": True, "track_running_stats": True}, (A(2, 3, 5),)),
+    L("InstanceNorm3d", (2,), inputs=(A(1, 2, 2, 3, 3),)),
+    L("CrossMapLRN2d", (3,), inputs=(A(1, 4, 2, 2),), torch=False),
+    L("AlphaDropout", (0.5,), inputs=(A(3, 4),), eval=True, name="AlphaDropout[eval]"),
+    L("FeatureAlphaDropout", (0.5,), inputs=(A(2, 3, 4),), eval=True,
+      name="FeatureAlphaDropout[eval]"),
+    L("Dropout1d", (0.5,), inputs=(A(2, 3, 4),), eval=True, name="Dropout1d[eval]"),
+    L("Dropout2d", (0.5,), inputs=(A(1, 2, 3, 4),), eval=True, name="Dropout2d[eval]"),
+    L("Dropout3d", (0.5,), inputs=(A(1, 2, 2, 2, 2),), eval=True, name="Dropout3d[eval]"),
+    L("ConstantPad1d", (2, 0.5), inputs=(A(1, 2, 3),)),
+    L("ConstantPad2d", ((1, 0, 2, 1), -1.0), inputs=(A(1, 1, 2, 3),)),
+    L("ConstantPad3d", (1, 0.0), inputs=(A(1, 1, 2, 2, 2),)),
+    L("CircularPad2d", (1,), inputs=(A(1, 1, 3, 3),)),
+    L("CircularPad3d", (1,), inputs=(A(1, 1, 2, 3, 3),)),
+    L("ReflectionPad2d", (1,), inputs=(A(1, 1, 3, 3),)),
+    L("ReflectionPad3d", (1,), inputs=(A(1, 1, 2, 3, 3),)),
+    L("ReplicationPad1d", (2,), inputs=(A(1, 2, 3),)),
+    L("ReplicationPad3d", (1,), inputs=(A(1, 1, 2, 2, 2),)),
+    L("ZeroPad1d", ((1, 2),), inputs=(A(1, 2, 3),)),
+    L("ZeroPad3d", (1,), inputs=(A(1, 1, 2, 2, 2),)),
+    L("PixelUnshuffle", (2,), inputs=(A(1, 1, 4, 2),)),
+    L("ChannelShuffle", (2,), inputs=(A(1, 4, 2, 2),)),
+    L("UpsamplingBilinear2d", (), {"scale_factor": 2}, (A(1, 1, 2, 3),)),
+    L("UpsamplingNearest2d", (), {"size": (3, 4)}, (A(1, 1, 2, 3),)),
+    L("MaxUnpool1d", (2,), inputs=(A(1, 1, 2), Int([[[1, 2]]]))),
+    L("MaxUnpool2d", (2,), inputs=(A(1, 1, 2, 2), Int([[[[0, 3], [9, 14]]]]))),
+    L("MaxUnpool3d", (2,), inputs=(A(1, 1, 1, 1, 2), Int([[[[[0, 3]]]]]))),
+    L("TransformerEncoder", (), {"num_layers": 2, "enable_nested_tensor": False},
+      (A(2, 3, 8),), tol=3, torch=False),
+    L("TransformerDecoder", (), {"num_layers": 2}, (A(3, 2, 8), A(4, 2, 8)), tol=3, torch=False),
+    L("Transformer", (8, 2, 1, 1, 16, 0.0), {"batch_first": True}, (A(2, 3, 8), A(2, 4, 8)),
+      tol=3),
+    L("AdaptiveLogSoftmaxWithLoss", (6, 8, [3, 5]), inputs=(A(4, 6), Int([0, 4, 7, 2]))),
 ]
 
 ACTIVATIONS = ["CELU", "ELU", "GELU", "GLU", "Hardshrink", "Hardsigmoid", "Hardswish",
@@ -116,16 +155,47 @@ LOSSES = [
     L("MultiMarginLoss", (), {}, (A(3, 4), _TGT)),
     L("CosineEmbeddingLoss", (), {}, (A(3, 4), A(3, 4), Int([1, -1, 1]))),
     L("TripletMarginLoss", (), {"margin": 3.0}, (A(3, 4), A(3, 4), A(3, 4))),
+    L("TripletMarginWithDistanceLoss", (), {"margin": 3.0}, (A(3, 4), A(3, 4), A(3, 4))),
+    L("NLLLoss2d", (), {}, (A(2, 3, 2, 2), Int([[[0, 2], [1, 1]], [[2, 2], [0, 1]]])),
+      torch=False),
     L("CTCLoss", (), {}, (A(5, 1, 3), Int([[1, 2]]), Int([5]), Int([2])), torch=False),
 ]
 T += LOSSES
+
+
+# nn classes with no check of their own, and why (the test suite checks every class of
+# interop.nn is in the table or here).
+NOT_CHECKED = {
+    "Module": "the base class", "Sequential": "a container (used by the training section)",
+    "ModuleList": "a container", "ModuleDict": "a container", "ParameterList": "a container",
+    "ParameterDict": "a container", "Parameter": "not a layer", "Buffer": "not a layer",
+    "UninitializedParameter": "not a layer", "UninitializedBuffer": "not a layer",
+    "RNNBase": "the base of RNN/LSTM/GRU (checked)", "RNNCellBase": "the base of the cells",
+    "FractionalMaxPool2d": "random pooling regions", "FractionalMaxPool3d":
+    "random pooling regions", "RReLU": "random in training (checked in eval mode)",
+    "Dropout": "random in training (checked in eval mode)",
+    "AlphaDropout": "random in training (checked in eval mode)",
+    "FeatureAlphaDropout": "random in training (checked in eval mode)",
+    "Dropout1d": "random in training (checked in eval mode)",
+    "Dropout2d": "random in training (checked in eval mode)",
+    "Dropout3d": "random in training (checked in eval mode)",
+}
+for _lazy in ("LazyLinear", "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d",
+              "LazyConvTranspose2d", "LazyConvTranspose3d", "LazyBatchNorm1d",
+              "LazyBatchNorm2d", "LazyBatchNorm3d", "LazyInstanceNorm1d", "LazyInstanceNorm2d",
+              "LazyInstanceNorm3d"):
+    NOT_CHECKED[_lazy] = f"becomes {_lazy[4:]} on its first call (checked)"
 
 
 def _build(row, seed):
     """The module, built on the reference backend (seeded), in float32."""
     it.manual_seed(seed)
     with it.use_backend("cpu"):
-        m = getattr(nn, row.cls)(*row.args, **row.kwargs)
+        if row.cls in ("TransformerEncoder", "TransformerDecoder"):
+            layer = getattr(nn, row.cls + "Layer")(8, 2, 16, dropout=0.0)
+            m = getattr(nn, row.cls)(layer, **row.kwargs)
+        else:
+            m = getattr(nn, row.cls)(*row.args, **row.kwargs)
     return m.eval() if row.eval else m
 
 
@@ -195,10 +265,10 @@ def _against_torch(ctx, row, state, refs, diff, ref_out, ref_in, w):
     tm = getattr(torch.nn, row.cls)(*row.args, **row.kwargs).double()
     if row.eval:
         tm.eval()
-    tm.load_state_dict({k: torch.tensor(v.tolist(), dtype=_torch_dtype(torch, v))
-                        for k, v in state.items()})
-    t_in = [torch.tensor(r.tolist(), dtype=_torch_dtype(torch, r)).requires_grad_(d)
-            for r, d in zip(refs, diff)]
+    as_torch = lambda v: torch.tensor(v.tolist(), dtype=_torch_dtype(torch, v)).reshape(
+        tuple(v.shape))         # (the reshape keeps the shape of an empty tensor)
+    tm.load_state_dict({k: as_torch(v) for k, v in state.items()})
+    t_in = [as_torch(r).requires_grad_(d) for r, d in zip(refs, diff)]
     t_out = _first(tm(*t_in))
     (t_out * torch.tensor(w.tolist(), dtype=torch.float64)).sum().backward()
     as_it = lambda t: it.asarray(t.detach().tolist(), dtype=it.float64, device=ctx.ref)

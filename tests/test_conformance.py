@@ -227,3 +227,11 @@ def test_a_wrong_registered_kernel_fails_its_contract_check():
     status = {r.id: r.status for r in results}
     assert status.pop("contract::kernel[index_add]") == "fail"
     assert set(status.values()) == {"pass"}, status
+
+
+def test_every_nn_class_is_layer_checked_or_says_why():
+    from conformance import _layers
+    checked = {row.cls for row in _layers.T}
+    classes = {n for n in dir(it.nn) if n[:1].isupper() and isinstance(getattr(it.nn, n), type)}
+    missing = sorted(classes - checked - set(_layers.NOT_CHECKED))
+    assert not missing, f"nn classes without a layer check or a reason: {missing}"
