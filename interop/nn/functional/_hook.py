@@ -35,7 +35,7 @@ def hooked(fn):
     name = fn.__name__
     params = list(inspect.signature(fn).parameters)
     if "_stacklevel" in params:
-        return _hooked_with_stacklevel(fn, name, params.index("_stacklevel"))
+        return _public(_hooked_with_stacklevel(fn, name, params.index("_stacklevel")))
 
     @functools.wraps(fn)
     def call(*args, **kwargs):
@@ -43,6 +43,13 @@ def hooked(fn):
         if hook is None:
             return fn(*args, **kwargs)
         return hook(name, fn, args, kwargs)
+    return _public(call)
+
+
+def _public(call):
+    """The wrapper is what ``interop.nn.functional`` holds, so that is its import path
+    (``interop.save`` stores functions such as a layer's activation by import path)."""
+    call.__module__ = "interop.nn.functional"
     return call
 
 
