@@ -105,7 +105,7 @@ def is_complex(x):
 # The layers above the namespace (nn, optim, data, io) import it, so it cannot import them:
 # `it.nn` loads interop.nn on first use, as `torch.nn` works after `import torch`; `it.save`
 # and `it.load` come from interop.io the same way.
-_UPPER_LAYERS = ("nn", "optim", "data", "io")
+_UPPER_LAYERS = ("nn", "optim", "data", "io", "distributed")
 _FROM_UPPER_LAYERS = {"save": "io", "load": "io"}
 
 

@@ -128,7 +128,8 @@ def _cycles(edges):
     return out
 
 
-_UPPER = ("interop.nn", "interop.optim", "interop.data", "interop.io", "interop.utils.data")
+_UPPER = ("interop.nn", "interop.optim", "interop.data", "interop.io", "interop.utils.data",
+          "interop.distributed")
 
 
 def _layer(mod):
@@ -206,7 +207,8 @@ def test_no_interop_import_inside_a_function():
 
 def test_no_module_assigns_into_what_it_imported():
     modules = _sources()
-    found = [x for mod, (_, tree) in modules.items() for x in _foreign_assignments(mod, tree, modules)]
+    found = [x for mod, (_, tree) in modules.items() for x in _foreign_assignments(mod, tree, modules)
+             if not x.endswith("sets sys.excepthook")]   # Python's documented slot for a hook
     assert not found, "assignments into imported modules or classes:\n" + "\n".join(found)
 
 

@@ -24,12 +24,13 @@ from ._numpy import make_numpy_backend
 from ._strict import make_strict_backend
 from ._cupy import make_cupy_backend, cuda_device_count
 from ._bytes import to_bytes, from_bytes, to_buffer, stack_host
+from . import _comm as comm
 
 __all__ = [
     "Backend", "BackendUnavailable", "HostRNG", "KERNELS", "Kernel", "register_backend",
     "set_backend", "get_backend", "use_backend", "list_backends", "current_backend", "backend_for",
     "set_default_float", "cuda_device_count", "set_cuda_device", "current_cuda_device",
-    "to_bytes", "from_bytes", "to_buffer", "stack_host",
+    "to_bytes", "from_bytes", "to_buffer", "stack_host", "comm",
 ]
 
 
