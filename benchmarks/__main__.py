@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from benchmarks import ddp as _ddp
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
@@ -94,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     optim.add_argument("--json", metavar="FILE", default=None,
                        help="also write the figures to FILE as JSON")
 
+    if (sys.argv[1:] if argv is None else argv)[:1] == ["ddp"]:   # [--quick]: benchmarks/ddp.py
+        return _ddp.main(quick="--quick" in (sys.argv if argv is None else argv))
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help(sys.stderr)
