@@ -12,6 +12,7 @@ all the gradients (one flat tensor) is timed as well.
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -43,8 +44,6 @@ def _worker(lib, steps, warmup):
         import torch
         import torch.distributed as dist
         torch.set_num_threads(1)
-        os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
-        os.environ.setdefault("MASTER_PORT", "29533")
         dist.init_process_group("gloo", rank=int(os.environ["OMPI_COMM_WORLD_RANK"]),
                                 world_size=int(os.environ["OMPI_COMM_WORLD_SIZE"]))
         rank, world = dist.get_rank(), dist.get_world_size()
@@ -94,9 +93,15 @@ def _launch(lib, ranks, steps, warmup):
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-run-as-root")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with socket.socket() as s:        # a free port for gloo's rendezvous
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
-               PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "PYTHONPATH"):
+               PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "PYTHONPATH",
+              "MASTER_ADDR", "MASTER_PORT") + (("INTEROP_MPI_THREAD",) if
+                                               "INTEROP_MPI_THREAD" in env else ()):
         cmd += ["-x", k]
     cmd += [sys.executable, "-m", "benchmarks.ddp", "--worker", lib, str(steps), str(warmup)]
     p = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=600)

@@ -8,6 +8,7 @@ Each check raises AssertionError with what differed; the launch passes when ever
 prints its ``OK`` line and mpirun exits with 0.
 """
 
+import os
 import sys
 
 import numpy as np
@@ -189,7 +190,7 @@ def optimizer(name, params):
     return it.optim.Adam(params, lr=1e-2)
 
 
-def ddp_matches_one_process(kind, opt_name, steps=5, B=16, bucket_cap_mb=None):
+def ddp_matches_one_process(kind, opt_name, steps=5, B=16, bucket_cap_mb=None, group=None):
     """Two ranks with batch B end where one process with batch 2B ends."""
     r, n = dist.get_rank(), dist.get_world_size()
     make = mlp if kind == "mlp" else digits_cnn
@@ -197,12 +198,12 @@ def ddp_matches_one_process(kind, opt_name, steps=5, B=16, bucket_cap_mb=None):
     it.manual_seed(0)
     ref = make()
     it.manual_seed(100 + r)                  # the replicas start different: DDP syncs them
-    model = DDP(make(), bucket_cap_mb=bucket_cap_mb)
+    model = DDP(make(), bucket_cap_mb=bucket_cap_mb, process_group=group)
     with it.no_grad():
         for (_, p), (_, q) in zip(ref.named_parameters(), model.module.named_parameters()):
             if r == 0:
                 q.copy_(p)
-    model = DDP(model.module, bucket_cap_mb=bucket_cap_mb)   # construction broadcasts rank 0's
+    model = DDP(model.module, bucket_cap_mb=bucket_cap_mb, process_group=group)  # broadcasts
     for p, q in zip(ref.parameters(), model.module.parameters()):
         close(q, p, 0, f"{kind}: parameters after construction")
     o_ref, o = optimizer(opt_name, ref.parameters()), optimizer(opt_name, model.parameters())
@@ -226,9 +227,15 @@ def ddp_checks():
     for kind in ("mlp", "cnn"):
         for opt_name in ("sgd", "adam"):
             ddp_matches_one_process(kind, opt_name)
-    # small buckets: several reductions in flight in one backward
+    # small buckets: several reductions in flight in one backward, with MPI's non-blocking
+    # collectives (the launch sets INTEROP_MPI_THREAD=0) and with the communication thread
     model = ddp_matches_one_process("mlp", "sgd", steps=2, bucket_cap_mb=0.001)
     assert model.bucket_sizes == [1221, 672], model.bucket_sizes   # last layers first
+    os.environ["INTEROP_MPI_THREAD"] = "1"
+    threaded = dist.new_group([0, 1])
+    assert threaded._threaded
+    ddp_matches_one_process("mlp", "adam", steps=3, bucket_cap_mb=0.001, group=threaded)
+    ddp_matches_one_process("cnn", "sgd", steps=3, group=threaded)
 
     # state_dict keys are PyTorch DDP's: the module's, with the prefix "module."
     keys = list(model.state_dict())

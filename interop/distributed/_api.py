@@ -407,7 +407,7 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     _op(op, "all_reduce")
     if g is None:
         return None
-    return _finish(g.allreduce(tensor, op), async_op)
+    return _finish(g.allreduce(tensor, op, async_op=async_op), async_op)
 
 
 def broadcast(tensor, src=None, group=None, async_op=False, group_src=None):
@@ -416,7 +416,8 @@ def broadcast(tensor, src=None, group=None, async_op=False, group_src=None):
     _tensor(tensor, "broadcast")
     if g is None:
         return None
-    return _finish(g.broadcast(tensor, _peer(g, src, group_src, "broadcast", "src")), async_op)
+    root = _peer(g, src, group_src, "broadcast", "src")
+    return _finish(g.broadcast(tensor, root, async_op=async_op), async_op)
 
 
 def reduce(tensor, dst=None, op=ReduceOp.SUM, group=None, async_op=False, group_dst=None):
@@ -427,7 +428,8 @@ def reduce(tensor, dst=None, op=ReduceOp.SUM, group=None, async_op=False, group_
     _op(op, "reduce")
     if g is None:
         return None
-    return _finish(g.reduce(tensor, _peer(g, dst, group_dst, "reduce", "dst"), op), async_op)
+    root = _peer(g, dst, group_dst, "reduce", "dst")
+    return _finish(g.reduce(tensor, root, op, async_op=async_op), async_op)
 
 
 def all_gather(tensor_list, tensor, group=None, async_op=False):
@@ -437,7 +439,7 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
     if g is None:
         return None
     outs = _tensor_list(tensor_list, g.size(), tensor, "all_gather", "tensor_list")
-    return _finish(g.allgather(outs, tensor), async_op)
+    return _finish(g.allgather(outs, tensor, async_op=async_op), async_op)
 
 
 def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=False):
@@ -450,7 +452,7 @@ def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=Fal
         return None
     _check_flat(output_tensor, input_tensor, g.size(), "all_gather_into_tensor",
                 "output_tensor", "input_tensor")
-    return _finish(g.allgather_into(output_tensor, input_tensor), async_op)
+    return _finish(g.allgather_into(output_tensor, input_tensor, async_op=async_op), async_op)
 
 
 def _check_flat(big, small, n, who, big_name, small_name):
@@ -470,7 +472,7 @@ def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=Fal
     if g is None:
         return None
     ins = _tensor_list(input_list, g.size(), output, "reduce_scatter", "input_list")
-    return _finish(g.reduce_scatter(output, ins, op), async_op)
+    return _finish(g.reduce_scatter(output, ins, op, async_op=async_op), async_op)
 
 
 def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=False):
@@ -483,7 +485,7 @@ def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=F
     if g is None:
         return None
     _check_flat(input, output, g.size(), "reduce_scatter_tensor", "input", "output")
-    return _finish(g.reduce_scatter_tensor(output, input, op), async_op)
+    return _finish(g.reduce_scatter_tensor(output, input, op, async_op=async_op), async_op)
 
 
 def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group_dst=None):
@@ -503,7 +505,7 @@ def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group
     elif gather_list:
         raise ValueError("gather: gather_list must not be given on ranks other than the "
                          "destination")
-    return _finish(g.gather(tensor, outs, root), async_op)
+    return _finish(g.gather(tensor, outs, root, async_op=async_op), async_op)
 
 
 def scatter(tensor, scatter_list=None, src=None, group=None, async_op=False, group_src=None):
@@ -523,7 +525,7 @@ def scatter(tensor, scatter_list=None, src=None, group=None, async_op=False, gro
     elif scatter_list:
         raise ValueError("scatter: scatter_list must not be given on ranks other than the "
                          "source")
-    return _finish(g.scatter(tensor, ins, root), async_op)
+    return _finish(g.scatter(tensor, ins, root, async_op=async_op), async_op)
 
 
 def isend(tensor, dst=None, group=None, tag=0, group_dst=None):
@@ -577,7 +579,7 @@ def barrier(group=None, async_op=False, device_ids=None):
     g = _group(group, "barrier")
     if g is None:
         return None
-    return _finish(g.barrier(), async_op)
+    return _finish(g.barrier(async_op=async_op), async_op)
 
 
 def _progress(group=None):

@@ -3,9 +3,26 @@
 Tensors reach MPI as NumPy arrays over their own memory (``interop.backends.comm``,
 through DLPack): no copy where the tensor is C-contiguous and writable. A strided view, a
 read-only tensor or a GPU tensor goes through a host copy, written back when the
-operation completes. Every operation is MPI's non-blocking one (``Iallreduce``,
-``Ibcast``, ...); a blocking call is the same followed by ``wait()``.
+operation completes.
+
+A collective called with ``async_op=True`` runs MPI's blocking call (``Allreduce``,
+``Bcast``, ...) on the group's communication thread, which takes them one at a time in the
+order they were issued (so every rank issues the same sequence), while the caller goes
+on: mpi4py releases the GIL inside MPI, so the reduction really runs beside the caller's
+computation, and MPI's blocking algorithms are the fast ones (Open MPI's non-blocking
+collectives, libnbc, took twice as long for 7 MiB here, and they move on only inside MPI
+calls). A call without ``async_op`` runs in the caller's thread when nothing is in flight,
+else it queues behind what is. This needs MPI_THREAD_MULTIPLE (mpi4py asks for it; Open
+MPI gives it) and a core for the thread: by default each rank of the node must have two
+(``INTEROP_MPI_THREAD=1`` or ``0`` decides instead). Otherwise an ``async_op=True``
+collective is MPI's non-blocking one (``Iallreduce``, ...), moved on by ``progress()`` and
+``wait()``, and the others MPI's blocking ones.
+Point-to-point operations are MPI's non-blocking ones in any case.
 """
+
+import os
+import queue
+import threading
 
 import interop as it
 from interop.backends import comm as _comm
@@ -52,6 +69,22 @@ def _copy_slices(tensors, host, finish):
     finish.append(run)
 
 
+def _spare_core(MPI, comm):
+    """Whether each rank here has a core for a communication thread besides its own:
+    ``INTEROP_MPI_THREAD=1``/``0`` decides; by default, when this node has at least twice
+    as many cores as ranks (a thread that spins inside MPI on a core the computation needs
+    slows both down)."""
+    flag = os.environ.get("INTEROP_MPI_THREAD")
+    if flag in ("0", "1"):
+        return flag == "1"
+    if flag:
+        raise ValueError(f"INTEROP_MPI_THREAD must be 0 or 1, got {flag!r}")
+    local = comm.Split_type(MPI.COMM_TYPE_SHARED)
+    ranks_here = local.Get_size()
+    local.Free()
+    return (os.cpu_count() or 1) >= 2 * ranks_here
+
+
 class MPIProcessGroup:
     """The ranks of MPI communicator ``comm``; ``ranks`` lists their ranks in the world
     group (in this group's order)."""
@@ -65,6 +98,8 @@ class MPIProcessGroup:
         self._rank = comm.Get_rank()
         self._size = comm.Get_size()
         self._pending = []
+        self._thread = None
+        self._threaded = MPI.Query_thread() >= MPI.THREAD_MULTIPLE and _spare_core(MPI, comm)
         self._ops = {ReduceOp.SUM: MPI.SUM, ReduceOp.AVG: MPI.SUM, ReduceOp.PRODUCT: MPI.PROD,
                      ReduceOp.MIN: MPI.MIN, ReduceOp.MAX: MPI.MAX, ReduceOp.BAND: MPI.BAND,
                      ReduceOp.BOR: MPI.BOR, ReduceOp.BXOR: MPI.BXOR}
@@ -109,6 +144,22 @@ class MPIProcessGroup:
         self._pending.append(work)
         return work
 
+    def _coll(self, name, args, finish, outputs, keep, async_op):
+        """Collective ``name`` (mpi4py's blocking spelling) on ``args``, as a Work."""
+        fn = getattr(self.comm, name)
+        if not self._threaded and async_op:
+            start = getattr(self.comm, "I" + name[0].lower() + name[1:])     # Iallreduce...
+            return self._work(start(*args), finish, outputs, keep)
+        if not self._threaded or not async_op and (self._thread is None or self._thread.idle()):
+            # MPI's blocking call, right here (with the thread: only when it has nothing in
+            # flight; without: after the non-blocking ones in flight, as MPI orders them)
+            fn(*args)
+            return Work(None, None, finish, outputs, keep)._completed_now()
+        if self._thread is None:
+            self._thread = _CommThread(f"interop-mpi-{id(self.comm):x}")
+        job = self._thread.submit(fn, args)
+        return Work(job.wait, job.event.is_set, finish, outputs, keep)
+
     def progress(self):
         """Let MPI advance the operations in flight (it moves non-blocking collectives on
         only inside MPI calls); forgets the completed ones."""
@@ -119,88 +170,86 @@ class MPIProcessGroup:
         finish.insert(0, lambda: host.__itruediv__(n))
 
     # -------------------------------------------------------------- collectives
-    def allreduce(self, t, op):
+    def allreduce(self, t, op, async_op=False):
         finish = []
         host = _write(t, finish)
         mop = self._mpi_op(op, t.dtype, "all_reduce")
         if op is ReduceOp.AVG:
             self._average(host, finish)
-        return self._work(self.comm.Iallreduce(self.MPI.IN_PLACE, host, mop), finish, [t], host)
+        return self._coll("Allreduce", (self.MPI.IN_PLACE, host, mop), finish, [t], host, async_op)
 
-    def broadcast(self, t, root):
+    def broadcast(self, t, root, async_op=False):
         finish = []
         if self._rank == root:
             host = _read(t)
         else:
             host = _write(t, finish)
-        return self._work(self.comm.Ibcast(self._bytes(host), root), finish, [t], host)
+        return self._coll("Bcast", (self._bytes(host), root), finish, [t], host, async_op)
 
-    def reduce(self, t, root, op):
+    def reduce(self, t, root, op, async_op=False):
         mop = self._mpi_op(op, t.dtype, "reduce")
         finish = []
         if self._rank == root:
             host = _write(t, finish)
             if op is ReduceOp.AVG:
                 self._average(host, finish)
-            req = self.comm.Ireduce(self.MPI.IN_PLACE, host, mop, root)
+            args = (self.MPI.IN_PLACE, host, mop, root)
         else:
             host = _read(t)
-            req = self.comm.Ireduce(host, None, mop, root)
-        return self._work(req, finish, [t], host)
+            args = (host, None, mop, root)
+        return self._coll("Reduce", args, finish, [t], host, async_op)
 
-    def allgather(self, outs, t):
+    def allgather(self, outs, t, async_op=False):
         send = _read(t)
         recv = _comm.empty_host((self._size,) + send.shape, send)
         finish = []
         _copy_slices(outs, recv, finish)
-        return self._work(self.comm.Iallgather(self._bytes(send), self._bytes(recv)), finish,
-                          outs, (send, recv))
+        return self._coll("Allgather", (self._bytes(send), self._bytes(recv)), finish, outs,
+                          (send, recv), async_op)
 
-    def allgather_into(self, out, t):
+    def allgather_into(self, out, t, async_op=False):
         send = _read(t)
         finish = []
         recv = _write(out, finish)
-        return self._work(self.comm.Iallgather(self._bytes(send), self._bytes(recv)), finish,
-                          [out], (send, recv))
+        return self._coll("Allgather", (self._bytes(send), self._bytes(recv)), finish, [out],
+                          (send, recv), async_op)
 
-    def reduce_scatter(self, out, ins, op):
+    def reduce_scatter(self, out, ins, op, async_op=False):
         mop = self._mpi_op(op, out.dtype, "reduce_scatter")
         send = _comm.concat_host([_read(x) for x in ins])
         finish = []
         recv = _write(out, finish)
         if op is ReduceOp.AVG:
             self._average(recv, finish)
-        return self._work(self.comm.Ireduce_scatter_block(send, recv, mop), finish, [out],
-                          (send, recv))
+        return self._coll("Reduce_scatter_block", (send, recv, mop), finish, [out],
+                          (send, recv), async_op)
 
-    def reduce_scatter_tensor(self, out, inp, op):
+    def reduce_scatter_tensor(self, out, inp, op, async_op=False):
         mop = self._mpi_op(op, out.dtype, "reduce_scatter_tensor")
         send = _read(inp)
         finish = []
         recv = _write(out, finish)
         if op is ReduceOp.AVG:
             self._average(recv, finish)
-        return self._work(self.comm.Ireduce_scatter_block(send, recv, mop), finish, [out],
-                          (send, recv))
+        return self._coll("Reduce_scatter_block", (send, recv, mop), finish, [out],
+                          (send, recv), async_op)
 
-    def gather(self, t, outs, root):
+    def gather(self, t, outs, root, async_op=False):
         send = _read(t)
         finish = []
         recv = None
         if self._rank == root:
             recv = _comm.empty_host((self._size,) + send.shape, send)
             _copy_slices(outs, recv, finish)
-        req = self.comm.Igather(self._bytes(send),
-                                None if recv is None else self._bytes(recv), root)
-        return self._work(req, finish, outs or [], (send, recv))
+        args = (self._bytes(send), None if recv is None else self._bytes(recv), root)
+        return self._coll("Gather", args, finish, outs or [], (send, recv), async_op)
 
-    def scatter(self, t, ins, root):
+    def scatter(self, t, ins, root, async_op=False):
         finish = []
         recv = _write(t, finish)
         send = _comm.concat_host([_read(x) for x in ins]) if self._rank == root else None
-        req = self.comm.Iscatter(None if send is None else self._bytes(send), self._bytes(recv),
-                                 root)
-        return self._work(req, finish, [t], (send, recv))
+        args = (None if send is None else self._bytes(send), self._bytes(recv), root)
+        return self._coll("Scatter", args, finish, [t], (send, recv), async_op)
 
     def send(self, t, peer, tag):
         host = _read(t)
@@ -217,8 +266,8 @@ class MPIProcessGroup:
                               tag)
         return Work(lambda: req.Wait(status), lambda: req.Test(status), finish, [t], host), status
 
-    def barrier(self):
-        return self._work(self.comm.Ibarrier(), [], [], None)
+    def barrier(self, async_op=False):
+        return self._coll("Barrier", (), [], [], None, async_op)
 
     # -------------------------------------------------------------- groups
     def subgroup(self, ranks):
@@ -234,5 +283,62 @@ class MPIProcessGroup:
         for w in self._pending:
             w.wait()
         self._pending = []
+        if self._thread is not None:
+            self._thread.stop()
+            self._thread = None
         if self.comm != self.MPI.COMM_WORLD:
             self.comm.Free()
+
+
+class _Job:
+    __slots__ = ("fn", "args", "event", "error")
+
+    def __init__(self, fn, args):
+        self.fn = fn
+        self.args = args
+        self.event = threading.Event()
+        self.error = None
+
+    def wait(self):
+        self.event.wait()
+        if self.error is not None:
+            raise self.error
+
+
+class _CommThread:
+    """Runs queued MPI calls one after another, in the order they were submitted."""
+
+    def __init__(self, name):
+        self.queue = queue.SimpleQueue()
+        self.inflight = 0
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self.thread.start()
+
+    def idle(self):
+        return self.inflight == 0
+
+    def submit(self, fn, args):
+        job = _Job(fn, args)
+        with self.lock:
+            self.inflight += 1
+        self.queue.put(job)
+        return job
+
+    def _loop(self):
+        while True:
+            job = self.queue.get()
+            if job is None:
+                return
+            try:
+                job.fn(*job.args)
+            except BaseException as e:          # handed to the caller's wait()
+                job.error = e
+            finally:
+                with self.lock:
+                    self.inflight -= 1
+                job.event.set()
+
+    def stop(self):
+        self.queue.put(None)
+        self.thread.join()

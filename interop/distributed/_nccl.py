@@ -80,7 +80,7 @@ class NCCLProcessGroup:
             finish.insert(0, lambda: self.nc.divide_(buf, self._size))
 
     # -------------------------------------------------------------- collectives
-    def allreduce(self, t, op):
+    def allreduce(self, t, op, async_op=False):
         finish = []
         buf = self._write(t, "all_reduce", finish)
         code, divide = self._op(op, t, "all_reduce")
@@ -90,7 +90,7 @@ class NCCLProcessGroup:
         self._after_sum(buf, divide, finish)
         return self._work(ev, finish, [t], buf)
 
-    def broadcast(self, t, root):
+    def broadcast(self, t, root, async_op=False):
         finish = []
         buf = self._read(t, "broadcast") if self._rank == root else \
             self._write(t, "broadcast", finish)
@@ -99,7 +99,7 @@ class NCCLProcessGroup:
                          self.nc.dtype_code(buf, "broadcast"), root)
         return self._work(ev, finish, [t], buf)
 
-    def reduce(self, t, root, op):
+    def reduce(self, t, root, op, async_op=False):
         finish = []
         code, divide = self._op(op, t, "reduce")
         buf = self._write(t, "reduce", finish) if self._rank == root else \
@@ -111,7 +111,7 @@ class NCCLProcessGroup:
             self._after_sum(buf, divide, finish)
         return self._work(ev, finish, [t], buf)
 
-    def allgather(self, outs, t):
+    def allgather(self, outs, t, async_op=False):
         send = self._read(t, "all_gather")
         recv = self.nc.empty_like(send, (self._size,) + tuple(send.shape))
         ev = self.nc.run("allGather", [send, recv], self.nc.pointer(send), self.nc.pointer(recv),
@@ -124,7 +124,7 @@ class NCCLProcessGroup:
             for i, o in enumerate(outs):
                 self._device(o, "all_gather")[...] = recv[i].reshape(tuple(o.shape))
 
-    def allgather_into(self, out, t):
+    def allgather_into(self, out, t, async_op=False):
         finish = []
         send = self._read(t, "all_gather_into_tensor")
         recv = self._write(out, "all_gather_into_tensor", finish)
@@ -132,11 +132,11 @@ class NCCLProcessGroup:
                          send.size, self.nc.dtype_code(send, "all_gather_into_tensor"))
         return self._work(ev, finish, [out], (send, recv))
 
-    def reduce_scatter(self, out, ins, op):
+    def reduce_scatter(self, out, ins, op, async_op=False):
         send = self.nc.concat([self._read(x, "reduce_scatter") for x in ins])
         return self._reduce_scatter(out, send, op, "reduce_scatter")
 
-    def reduce_scatter_tensor(self, out, inp, op):
+    def reduce_scatter_tensor(self, out, inp, op, async_op=False):
         return self._reduce_scatter(out, self._read(inp, "reduce_scatter_tensor"), op,
                                     "reduce_scatter_tensor")
 
@@ -149,7 +149,7 @@ class NCCLProcessGroup:
         self._after_sum(recv, divide, finish)
         return self._work(ev, finish, [out], (send, recv))
 
-    def gather(self, t, outs, root):
+    def gather(self, t, outs, root, async_op=False):
         # NCCL has no gather: one group of sends to the root and receives on it
         send = self._read(t, "gather")
         dt = self.nc.dtype_code(send, "gather")
@@ -163,7 +163,7 @@ class NCCLProcessGroup:
         ev = self.nc.group(calls)
         return self._work(ev, finish, outs or [], (send, recv))
 
-    def scatter(self, t, ins, root):
+    def scatter(self, t, ins, root, async_op=False):
         finish = []
         recv = self._write(t, "scatter", finish)
         dt = self.nc.dtype_code(recv, "scatter")
@@ -192,7 +192,7 @@ class NCCLProcessGroup:
                          self.nc.dtype_code(buf, "recv"), peer)
         return self._work(ev, finish, [t], buf), peer
 
-    def barrier(self):
+    def barrier(self, async_op=False):
         # an all-reduce of one element; the host waits for the communicator's stream
         one = it.ones(1, device=f"cuda:{self.nc.device.id}")
         self.allreduce(one, ReduceOp.SUM)

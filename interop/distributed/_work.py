@@ -50,6 +50,11 @@ class Work:
             f()
         self._finish = ()
 
+    def _completed_now(self):
+        """This Work's operation has already completed (a blocking call): finish it."""
+        self._complete()
+        return self
+
     def wait(self, timeout=None):
         if not self._done:
             self._wait()
