@@ -3,7 +3,8 @@ interop's DistributedDataParallel over MPI beside PyTorch's over gloo, same mode
 per-rank batch, in the same run; and the time per step spent communicating.
 
 Each measurement is its own ``mpirun -n N`` launch of this module as a worker, every rank
-limited to one BLAS thread (2 ranks on this machine's 2 cores). Communication per step:
+limited to one BLAS thread (2 ranks on this machine's 2 cores); three rounds of the four
+launches, interleaved, and the median launch of each configuration is reported. Communication per step:
 interop's is the host time DDP spends launching and waiting for its reductions
 (``DistributedDataParallel.comm_seconds``); for both libraries, a bare ``all_reduce`` of
 all the gradients (one flat tensor) is timed as well.
@@ -86,6 +87,11 @@ def _worker(lib, steps, warmup):
                           "ddp_comm_ms": None if comm is None else comm * 1e3,
                           "allreduce_ms": bare * 1e3, "numel": int(flat.numel())}), flush=True)
     dist.destroy_process_group()
+    if lib == "torch":
+        # gloo's threads sometimes abort the process at interpreter exit ("terminate called
+        # without an active exception", signal 6) after everything is done: leave at once
+        sys.stdout.flush()
+        os._exit(0)
 
 
 def _launch(lib, ranks, steps, warmup):
@@ -116,9 +122,20 @@ def main(quick=False, json_path=None):
         print("ddp: needs Open MPI's mpirun (apt-get install openmpi-bin libopenmpi-dev) and "
               "mpi4py", file=sys.stderr)
         return 1
-    steps, warmup = (10, 3) if quick else (40, 5)
-    rows = [_launch(lib, n, steps, warmup) for n in (1, 2) for lib in ("interop", "torch")]
-    print(f"MLP {'-'.join(map(str, SIZES))}, batch {BATCH} per rank, SGD; {steps} steps; "
+    steps, warmup, rounds = (10, 3, 1) if quick else (40, 5, 3)
+    # rounds of the four launches, interleaved: the machine's load drifts between launches,
+    # and the median of each configuration over the rounds is what is reported
+    runs = {}
+    for _ in range(rounds):
+        for n in (1, 2):
+            for lib in ("interop", "torch"):
+                runs.setdefault((n, lib), []).append(_launch(lib, n, steps, warmup))
+    rows = []
+    for runs_ in runs.values():
+        runs_.sort(key=lambda r: r["step_ms"])
+        rows.append(runs_[len(runs_) // 2])
+    print(f"MLP {'-'.join(map(str, SIZES))}, batch {BATCH} per rank, SGD; {steps} steps, median "
+          f"of {rounds} launch{'es' if rounds > 1 else ''}; "
           f"one BLAS thread per rank; gradients: {rows[0]['numel']} float32 "
           f"({rows[0]['numel'] * 4 / 2**20:.1f} MiB)")
     print(f"{'library':<22} {'ranks':>5} {'ms/step':>8} {'steps/s':>8} {'samples/s':>10} "

@@ -138,6 +138,7 @@ def _check_arg(name, given, actual, who):
 
 
 def _init_mpi(world_size, rank):
+    _yield_when_cores_are_full()
     MPI = _import_mpi('init_process_group("mpi")')
     comm = MPI.COMM_WORLD
     env_rank, env_size, _, who = _launch_env()
@@ -150,6 +151,18 @@ def _init_mpi(world_size, rank):
     _check_arg("rank", rank, comm.Get_rank(), "mpirun")
     _abort_on_uncaught_exception(MPI)
     return MPIProcessGroup(MPI, comm, range(comm.Get_size()))
+
+
+def _yield_when_cores_are_full():
+    """When mpirun put as many ranks on this node as it has cores, Open MPI's waiting ranks
+    yield the core (``mpi_yield_when_idle``) instead of spinning on it: a spinning rank
+    takes the time slices its peer needs to reach the collective (a 7 MiB all-reduce
+    between 2 ranks on this project's 2 busy cores: 20-26 ms spinning, 5 ms yielding).
+    Open MPI reads it at MPI_Init, so only before mpi4py.MPI is first imported; a value
+    already set in the environment wins."""
+    local = os.environ.get("OMPI_COMM_WORLD_LOCAL_SIZE")
+    if local and local.isdigit() and int(local) >= (os.cpu_count() or 1):
+        os.environ.setdefault("OMPI_MCA_mpi_yield_when_idle", "1")
 
 
 def _abort_on_uncaught_exception(MPI):
