@@ -8,6 +8,7 @@ saying why, where Open MPI's ``mpirun`` or mpi4py is missing. The NCCL checks ne
 import importlib.util
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -36,7 +37,8 @@ def mpirun(*args, timeout=120, thread="0"):
     cmd = ["mpirun", "-n", "2", "--oversubscribe"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-run-as-root")       # containers and CI run as root
-    cmd += ["-x", "PYTHONPATH", "-x", "INTEROP_MPI_THREAD", sys.executable, WORKER, *args]
+    cmd += ["-x", "PYTHONPATH", "-x", "INTEROP_MPI_THREAD", sys.executable,
+            *(args if args[0].endswith(".py") else (WORKER, *args))]
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
                INTEROP_MPI_THREAD=thread)
     p = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
@@ -63,6 +65,15 @@ def test_ddp_two_ranks_match_one_process_and_no_sync_and_unused_parameters():
     rc, out = mpirun("ddp", timeout=300)
     assert rc == 0, out
     assert "rank 0: ddp OK" in out and "rank 1: ddp OK" in out, out
+
+
+@needs_mpi
+def test_ddp_digits_example_learns_on_two_ranks():
+    pytest.importorskip("sklearn")
+    rc, out = mpirun("examples/ddp_digits.py", "--epochs", "6", timeout=300)
+    assert rc == 0, out
+    accs = [float(a) for a in re.findall(r"test accuracy ([\d.]+)% \(2 ranks", out)]
+    assert len(accs) == 6 and accs[-1] > 85.0, out      # (one process: 90.3% at epoch 6)
 
 
 @needs_mpi
