@@ -236,6 +236,8 @@ def ddp_checks():
     assert threaded._threaded
     ddp_matches_one_process("mlp", "adam", steps=3, bucket_cap_mb=0.001, group=threaded)
     ddp_matches_one_process("cnn", "sgd", steps=3, group=threaded)
+    with it.use_backend("strict"):
+        ddp_matches_one_process("mlp", "adam", steps=2, bucket_cap_mb=0.001)
 
     # state_dict keys are PyTorch DDP's: the module's, with the prefix "module."
     keys = list(model.state_dict())

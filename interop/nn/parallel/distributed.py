@@ -14,7 +14,7 @@ How a step goes (as PyTorch's reducer does it):
   bucket's gradients are copied into one flat tensor and an asynchronous ``all_reduce``
   is launched (buckets launch in order, so every rank issues the same collectives), while
   backward goes on to the earlier layers. After the last bucket the reductions are
-  awaited, divided by the world size, and each ``.grad`` becomes its slice of the result.
+  awaited, divided by the world size, and copied back into the ``.grad``s.
 
 ``no_sync()`` skips all of that (gradients accumulate locally); the first backward after
 it averages the accumulated gradients.
@@ -312,7 +312,11 @@ class DistributedDataParallel(Module):
                 for i, p in zip(b.indices, b.params):
                     n = p.numel()
                     if used_anywhere is None or used_anywhere[i]:
-                        p.grad = flat[off:off + n].reshape(p.shape)
+                        avg = flat[off:off + n].reshape(p.shape)
+                        if p.grad is None:          # unused here, used on another rank
+                            p.grad = avg.clone()
+                        else:                       # (a copy: a .grad is never a view)
+                            p.grad.detach().copy_(avg)
                     off += n
                 b.flat = b.work = None
         self._finished = True
