@@ -305,7 +305,21 @@ def fail():
 
 
 def main(argv):
+    for bad, text in (({"world_size": 3}, "world_size=3 was given, but mpirun started this "
+                       "process with world_size 2"), ({"rank": 5}, "rank=5 was given")):
+        try:
+            dist.init_process_group("mpi", **bad)
+            raise AssertionError(f"no error for {bad}")
+        except ValueError as e:
+            assert text in str(e), (text, e)
+    assert not dist.is_initialized()
     dist.init_process_group("mpi")
+    try:
+        dist.init_process_group("mpi")
+        raise AssertionError("a second init_process_group did not raise")
+    except RuntimeError as e:
+        assert "twice" in str(e), e
+    assert dist.get_backend() == "mpi" and dist.is_initialized()
     what = argv[0]
     if what == "collectives":
         for backend in argv[1].split(","):

@@ -175,6 +175,22 @@ def test_ddp_bucket_assignment_follows_pytorch():
     assert sizes == [10 + 10240 + 1024 + 524288, 512 + 262144]
 
 
+def test_nccl_id_reaches_the_other_ranks_through_a_file_store(tmp_path):
+    # how "nccl" ranks meet without MPI (init_method="file://..."): no GPU needed for this part
+    import threading
+    from interop.distributed._api import _FileStore
+    got = []
+    reader = threading.Thread(target=lambda: got.append(
+        _FileStore(str(tmp_path), 10).broadcast("nccl-id-world", None, 0)))
+    reader.start()
+    assert _FileStore(str(tmp_path), 10).broadcast("nccl-id-world", b"\x00\xffid", 0) == \
+        b"\x00\xffid"
+    reader.join(10)
+    assert got == [b"\x00\xffid"]
+    with pytest.raises(TimeoutError, match="no rank wrote .*missing within 0.2 s"):
+        _FileStore(str(tmp_path), 0.2).broadcast("missing", None, 0)
+
+
 @pytest.mark.gpu
 def test_nccl_collectives_on_one_gpu(tmp_path):
     if importlib.util.find_spec("cupy") is None or it.cuda.device_count() == 0:
