@@ -118,6 +118,13 @@ def collectives(backend):
         close(t, vals[1], 0, "recv from any")
     else:
         t = it.zeros(2, 3)
+        t_late = it.zeros(2, 3)
+        late = dist.irecv(t_late, src=0, tag=99)     # rank 0 sends it only after the barrier
+        try:
+            late.wait(timeout=0.2)
+            raise AssertionError("wait(timeout) returned before anything was sent")
+        except TimeoutError as e:
+            assert "did not complete within 0.2 s" in str(e), e
         assert dist.recv(t, src=0, tag=7) == 0
         close(t, vals[0], 0, "send/recv")
         w = dist.irecv(t, src=0)
@@ -126,7 +133,12 @@ def collectives(backend):
         dist.send(mine(), dst=0)
 
     assert dist.barrier() is None
-    dist.barrier(async_op=True).wait()
+    dist.barrier(async_op=True).wait(timeout=60)
+    if r == 0:
+        dist.send(mine() * 3, dst=1, tag=99)
+    else:
+        late.wait()
+        close(t_late, vals[0] * 3, 0, "irecv completed after a timed-out wait")
 
     # argument errors name what was expected
     for call, text in ((lambda: dist.all_gather([it.zeros(2, 3)], mine()), "one tensor per rank"),

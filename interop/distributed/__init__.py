@@ -10,6 +10,6 @@ CuPy (tensors on CUDA GPUs).
     dist.all_reduce(t)                    # in place: the sum over the ranks
 """
 
-from ._work import ReduceOp, Work
+from ._work import ReduceOp, Work   # noqa: F401
 from ._api import *          # noqa: F401,F403
 from ._api import __all__, _progress   # noqa: F401

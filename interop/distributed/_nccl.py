@@ -9,7 +9,6 @@ wait for the operation (the host does not block), as PyTorch's NCCL work does.
 """
 
 import interop as it
-from interop.backends import comm as _comm
 from interop.autograd.graph import bump_version
 
 from ._work import ReduceOp, Work

@@ -1,6 +1,7 @@
 """``ReduceOp`` and ``Work``, the handle an ``async_op=True`` call returns."""
 
 import enum
+import time
 
 __all__ = ["ReduceOp", "Work"]
 
@@ -56,7 +57,19 @@ class Work:
         return self
 
     def wait(self, timeout=None):
+        """Block until complete; with ``timeout`` (seconds or a ``timedelta``), raise
+        TimeoutError if it is not complete by then (the operation stays in flight: a later
+        ``wait()`` can still complete it)."""
         if not self._done:
+            if timeout is not None:
+                secs = timeout.total_seconds() if hasattr(timeout, "total_seconds") \
+                    else float(timeout)
+                deadline = time.monotonic() + secs
+                while not self._test():
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"Work.wait: the operation did not complete within "
+                                           f"{secs} s")
+                    time.sleep(0.0002)
             self._wait()
             self._complete()
         return True
