@@ -251,6 +251,21 @@ def ddp_checks():
     with it.use_backend("strict"):
         ddp_matches_one_process("mlp", "adam", steps=2, bucket_cap_mb=0.001)
 
+    # the first bucket (the last layers) is on its way before backward reaches the first
+    # layer: its reduction is launched from the hooks, in the middle of backward
+    x, y = data("mlp", 8)
+    seen = []
+
+    def watch_first_layer_output(module, inputs, output):
+        output.register_hook(lambda g: seen.append(
+            (model._next_bucket, model._buckets[0].work is not None, model._finished)))
+
+    fh = model.module[0].register_forward_hook(watch_first_layer_output)
+    nn.CrossEntropyLoss()(model(x), y).backward()
+    fh.remove()
+    assert seen == [(1, True, False)], seen     # bucket 0 launched, reductions not finished
+    assert model._finished and model._next_bucket == 2
+
     # state_dict keys are PyTorch DDP's: the module's, with the prefix "module."
     keys = list(model.state_dict())
     assert keys == ["module." + k for k in model.module.state_dict()], keys
