@@ -51,10 +51,9 @@ class NCCLProcessGroup:
     def _write(self, t, who, finish):
         arr = self._device(t, who)
         buf, shared = self.nc.contiguous(arr)
-        if shared:
-            finish.append(lambda: bump_version(t))
-        else:
+        if not shared:                              # a strided view: copy back
             finish.append(lambda: arr.__setitem__(Ellipsis, buf))
+        finish.append(lambda: bump_version(t))
         return buf
 
     def _op(self, op, t, who):
@@ -119,9 +118,9 @@ class NCCLProcessGroup:
         return self._work(ev, finish, outs, (send, recv))
 
     def _copy_slices(self, outs, recv):
-        with it.no_grad():
-            for i, o in enumerate(outs):
-                self._device(o, "all_gather")[...] = recv[i].reshape(tuple(o.shape))
+        for i, o in enumerate(outs):
+            self._device(o, "all_gather")[...] = recv[i].reshape(tuple(o.shape))
+            bump_version(o)
 
     def allgather_into(self, out, t, async_op=False):
         finish = []
