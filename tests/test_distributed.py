@@ -1,8 +1,11 @@
 """interop.distributed and DistributedDataParallel.
 
 The multi-rank checks run ``tests/distributed_worker.py`` on 2 ranks with ``mpirun`` over
-loopback (three launches: collectives on cpu and strict, DDP, a failing rank); they skip,
-saying why, where Open MPI's ``mpirun`` or mpi4py is missing. The NCCL checks need a GPU.
+loopback (five launches of a few seconds each: the collectives with MPI's non-blocking calls
+and with the communication thread, DDP, the digits example, a failing rank); they skip,
+saying why, where Open MPI's ``mpirun`` or mpi4py is missing. A launch that outlives its
+timeout is ended (mpirun gets SIGTERM, which ends its ranks) and the test fails as a hang.
+The NCCL check needs a GPU.
 """
 
 import importlib.util
@@ -41,8 +44,19 @@ def mpirun(*args, timeout=120, thread="0"):
             *(args if args[0].endswith(".py") else (WORKER, *args))]
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
                INTEROP_MPI_THREAD=thread)
-    p = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
-    return p.returncode, p.stdout + p.stderr
+    p = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True)
+    try:
+        out, _ = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.terminate()           # SIGTERM: mpirun ends its ranks (SIGKILL would orphan them)
+        try:
+            out, _ = p.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, _ = p.communicate()
+        pytest.fail(f"mpirun {' '.join(args)} did not finish within {timeout} s (a hang):\n{out}")
+    return p.returncode, out
 
 
 @needs_mpi
