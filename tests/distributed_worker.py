@@ -290,6 +290,15 @@ def ddp_checks():
     for (name, p), q in zip(ref.named_parameters(), model.module.parameters()):
         close(q.grad, p.grad, 1e-5, f"no_sync: grad of {name}")
 
+    # buffers are rank 0's after construction too (BatchNorm's running statistics)
+    net = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3))
+    with it.no_grad():
+        net[1].running_mean.fill_(float(r + 1))
+        net[1].num_batches_tracked.fill_(10 * (r + 1))
+    DDP(net)
+    close(net[1].running_mean, [1.0] * 3, 0, "running_mean broadcast from rank 0")
+    assert net[1].num_batches_tracked.item() == 10
+
     # a parameter the loss does not reach
     class Branchy(nn.Module):
         def __init__(self):

@@ -137,6 +137,26 @@ def test_torchrun_variables_with_backend_mpi_ask_for_mpirun():
         p.stdout + p.stderr
 
 
+def test_launcher_variables_mpi_first_then_torchrun(monkeypatch):
+    from interop.distributed._api import _launch_env
+    for k in list(os.environ):
+        if k.startswith(("OMPI_COMM_WORLD", "PMI", "MV2_")) or k in ("RANK", "WORLD_SIZE",
+                                                                        "LOCAL_RANK"):
+            monkeypatch.delenv(k)
+    assert _launch_env() == (None, None, None, None)
+    monkeypatch.setenv("RANK", "3")
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    assert _launch_env() == (3, 4, 1, "torchrun")
+    monkeypatch.setenv("OMPI_COMM_WORLD_RANK", "0")
+    monkeypatch.setenv("OMPI_COMM_WORLD_SIZE", "2")
+    monkeypatch.setenv("OMPI_COMM_WORLD_LOCAL_RANK", "0")
+    assert _launch_env() == (0, 2, 0, "mpirun")
+    monkeypatch.setenv("OMPI_COMM_WORLD_SIZE", "two")
+    with pytest.raises(ValueError, match="OMPI_COMM_WORLD_SIZE='two' is not an integer"):
+        _launch_env()
+
+
 def test_post_accumulate_grad_hooks_fire_during_backward_as_in_pytorch(be):
     # DDP launches its reductions from these hooks: the last layer's parameters must be
     # ready before the first layer's gradient is computed, as in PyTorch
