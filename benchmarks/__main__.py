@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from benchmarks import ddp as _ddp
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
@@ -97,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("onnx", help="ONNX export: nodes and onnxruntime latency against "
                    "torch.onnx.export's (benchmarks/onnx_export.py)").add_argument(
         "--quick", action="store_true", help="fewer and shorter samples")
-
+    if (sys.argv[1:] if argv is None else argv)[:1] == ["ddp"]:   # [--quick]: benchmarks/ddp.py
+        return _ddp.main(quick="--quick" in (sys.argv if argv is None else argv))
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help(sys.stderr)

@@ -106,7 +106,7 @@ def is_complex(x):
 # `it.nn` loads interop.nn on first use, as `torch.nn` works after `import torch`; `it.save`
 # and `it.load` come from interop.io the same way.
 _UPPER_LAYERS = ("nn", "optim", "data", "io", "onnx", "distributions", "serialization",
-                 "multiprocessing")
+                 "multiprocessing", "distributed")
 _FROM_UPPER_LAYERS = {"save": "io", "load": "io"}
 
 

@@ -130,7 +130,7 @@ def _cycles(edges):
 
 _UPPER = ("interop.nn", "interop.optim", "interop.data", "interop.io", "interop.utils.data",
           "interop.utils.tensorboard", "interop.onnx", "interop.distributions",
-          "interop.serialization", "interop.multiprocessing")
+          "interop.serialization", "interop.multiprocessing", "interop.distributed")
 
 
 def _layer(mod):
@@ -208,7 +208,8 @@ def test_no_interop_import_inside_a_function():
 
 def test_no_module_assigns_into_what_it_imported():
     modules = _sources()
-    found = [x for mod, (_, tree) in modules.items() for x in _foreign_assignments(mod, tree, modules)]
+    found = [x for mod, (_, tree) in modules.items() for x in _foreign_assignments(mod, tree, modules)
+             if not x.endswith("sets sys.excepthook")]   # Python's documented slot for a hook
     assert not found, "assignments into imported modules or classes:\n" + "\n".join(found)
 
 

@@ -11,7 +11,7 @@ import math
 
 from . import grad_mode as _gm
 from .anomaly import anomaly_enabled, check_grads
-from .graph import AccumulateGrad, edge_node, inplace as _inplace
+from .graph import AccumulateGrad, Node, edge_node, inplace as _inplace, post_accumulate_hooked
 from .variable import Variable
 
 __all__ = ["run_backward", "backward", "grad"]
@@ -109,6 +109,9 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
         if e is not None:
             add(e, g)
 
+    if capture is None and post_accumulate_hooked:
+        _schedule_hooked_leaves(roots, pending, heap, leaves, create_graph, make)
+
     simple = needed is None
     ns = roots[0].__array_namespace__() if create_graph else None
     prev_mode = _gm.state.enabled
@@ -168,15 +171,12 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
                 else:
                     add(e, gi)
         for acc, g in leaves.items():
-            if acc._pre_hooks is not None:
-                g = _run_pre_hooks(acc, g, create_graph, make)
             if capture is not None:
+                if acc._pre_hooks is not None:
+                    g = _run_pre_hooks(acc, g, create_graph, make)
                 _capture(capture, acc, g, results, create_graph, make)
                 continue
-            t = acc.variable()
-            if t is None:
-                continue
-            accumulate(t, g, create_graph)
+            _finish_leaf(acc, g, create_graph, make)
     finally:
         _gm.state.enabled = prev_mode
     if inputs is not None:
@@ -188,6 +188,72 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
                     f"Set allow_unused=True if this is the desired behavior.")
         return results
     return None
+
+
+def _finish_leaf(acc, g, create_graph, make):
+    """A leaf's gradient for this backward is complete: its hooks, then ``.grad``, then its
+    post-accumulate hooks."""
+    if acc._pre_hooks is not None:
+        g = _run_pre_hooks(acc, g, create_graph, make)
+    t = acc.variable()
+    if t is None:
+        return
+    accumulate(t, g, create_graph)
+    hooks = acc._post_acc_hooks
+    if hooks:
+        for h in list(hooks.values()):
+            h(t)
+
+
+class _LeafFlush(Node):
+    """Not an operation: a mark in the walk's queue, placed right after the last consumer of
+    some leaves that carry post-accumulate hooks (all their consumers have larger ``seq``, so
+    when the walk reaches the mark their gradients are complete). It accumulates them there,
+    in the middle of the backward, as PyTorch's engine does, instead of at the end."""
+
+    def backward(self, xp, g, s):
+        for acc in self.accs:
+            gl = self.leaves.pop(acc, None)
+            if gl is not None:
+                _finish_leaf(acc, gl, self.create_graph, self.make)
+        return ()
+
+
+def _schedule_hooked_leaves(roots, pending, heap, leaves, create_graph, make):
+    """Put a :class:`_LeafFlush` in the queue for the hooked leaves reachable from ``roots``,
+    each just after its consumer with the smallest ``seq``."""
+    last = {}                   # hooked AccumulateGrad -> smallest seq among its consumers
+    seen = set()
+    stack = [edge_node(r._node) for r in roots if r._node is not None]
+    while stack:
+        n = stack.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        for e in n.next:
+            if e is None:
+                continue
+            m = edge_node(e)
+            if m.__class__ is AccumulateGrad:
+                if m._post_acc_hooks and (m not in last or n.seq < last[m]):
+                    last[m] = n.seq
+            elif m not in seen:
+                stack.append(m)
+    groups = {}
+    for acc, seq in last.items():
+        groups.setdefault(seq, []).append(acc)
+    for seq, accs in groups.items():
+        mark = _LeafFlush.__new__(_LeafFlush)
+        mark.next = ()
+        mark.seq = seq
+        mark.be = accs[0].be
+        mark.saved = mark.arrs = ()
+        mark.accs = accs
+        mark.leaves = leaves
+        mark.create_graph = create_graph
+        mark.make = make
+        pending[mark] = None
+        heapq.heappush(heap, (0.5 - seq, mark))     # just after the node numbered seq
 
 
 def _nodes_leading_to(targets, roots):
@@ -344,6 +410,10 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         for t, g in zip(inputs, res):
             if g is not None:
                 accumulate(t, g if create_graph else g._data, create_graph)
+                hooks = t._node._post_acc_hooks if t.is_leaf else None
+                if hooks:
+                    for h in list(hooks.values()):
+                        h(t)
         return
     run_backward(roots, grads, retain_graph, create_graph)
 

@@ -31,10 +31,12 @@ in-place op ran since the node was made (one integer comparison).
 """
 
 import itertools
+import weakref
 
 from .hooks import RemovableHandle
 
-__all__ = ["Node", "AccumulateGrad", "UNSAVED", "next_seq", "bump_version", "trace_creation"]
+__all__ = ["Node", "AccumulateGrad", "UNSAVED", "next_seq", "bump_version", "trace_creation",
+           "post_accumulate_hooked"]
 
 _counter = itertools.count(1)
 # Every node creation calls ``graph.next_seq()`` through the module, so that
@@ -138,10 +140,20 @@ class Node:
         return RemovableHandle(self._node_prehooks, fn)
 
 
+# The AccumulateGrad nodes that carry post-accumulate-grad hooks: while there is one, a
+# backward first finds, for each of them it reaches, its last consumer, so that the leaf's
+# gradient is accumulated (and its hooks run) as soon as it is complete, during the walk.
+post_accumulate_hooked = weakref.WeakSet()
+
+
 class AccumulateGrad(Node):
-    """The sink for a leaf tensor that requires grad; holds the leaf weakly."""
+    """The sink for a leaf tensor that requires grad; holds the leaf weakly.
+
+    ``_post_acc_hooks`` (``{id: hook}``, from ``register_post_accumulate_grad_hook``):
+    ``hook(leaf)`` runs right after the leaf's ``.grad`` has been accumulated."""
 
     __slots__ = ("variable",)
+    _post_acc_hooks = None
 
     def __init__(self, tensor_ref, be):
         self.variable = tensor_ref      # weakref.ref to the leaf

@@ -164,6 +164,25 @@ class Variable:
         node._hooked = True
         return RemovableHandle(node._pre_hooks.setdefault(idx, {}), hook)
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """``hook(tensor) -> None`` runs right after this leaf's ``.grad`` has been
+        accumulated by a backward (not by ``autograd.grad``), as soon as the gradient is
+        complete: during the backward walk, before the gradients of earlier layers are
+        computed (``DistributedDataParallel`` launches its communication from here)."""
+        n = self._node
+        if n is None:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if n.__class__ is not _AccumulateGrad:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
+                               "tensors")
+        if not callable(hook):
+            raise TypeError(f"register_post_accumulate_grad_hook: expected a callable, got "
+                            f"{type(hook).__name__}")
+        if n._post_acc_hooks is None:
+            n._post_acc_hooks = {}
+        _graph.post_accumulate_hooked.add(n)
+        return RemovableHandle(n._post_acc_hooks, hook)
+
 
 def record(cls, be, inputs, saved=(), arrs=()):
     """A new ``cls`` node with one edge per input (``None`` for non-variables)."""

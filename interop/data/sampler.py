@@ -5,6 +5,7 @@ fresh seed from the default generator per epoch), so a seeded run repeats exactl
 import math
 
 import interop as it
+import interop.distributed as dist
 
 __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
            "WeightedRandomSampler", "BatchSampler", "DistributedSampler"]
@@ -176,8 +177,11 @@ class DistributedSampler(Sampler):
     def __init__(self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0,
                  drop_last=False):
         if num_replicas is None or rank is None:
-            raise ValueError("DistributedSampler needs num_replicas and rank (interop has no "
-                             "process group to ask)")
+            if not dist.is_initialized():
+                raise ValueError("DistributedSampler: pass num_replicas and rank, or call "
+                                 "interop.distributed.init_process_group first")
+            num_replicas = dist.get_world_size() if num_replicas is None else num_replicas
+            rank = dist.get_rank() if rank is None else rank
         if not 0 <= rank < num_replicas:
             raise ValueError(f"Invalid rank {rank}, rank should be in the interval "
                              f"[0, {num_replicas - 1}]")

@@ -7,3 +7,4 @@ from .modules import *          # noqa: F401,F403
 from . import functional
 from . import init
 from . import utils
+from . import parallel
