@@ -774,6 +774,8 @@ def cumulative_prod(x, /, *, axis=None, dtype=None, include_initial=False, dim=N
         return _with_initial(out, axis, 1)
     if dtype is not None:
         x = astype(x, dtype, copy=False)
+    elif _is_bool(x):      # (as sum: bools count in the default integer; strict refuses bools)
+        x = astype(x, x._be.default_int)
     if x._data.ndim == 0:
         return reshape(cumulative_prod(reshape(x, (1,)), axis=0), ())
     ax = norm_dims(axis, x._data.ndim, "cumulative_prod")[0]
