@@ -95,8 +95,9 @@ def _required_dim(op, dim, axis):
 
 
 def logsumexp(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
-    """``torch.logsumexp``: ``log(sum(exp(x)))`` over ``dim`` (required, as PyTorch)."""
-    return _reduce.logsumexp(input, _required_dim("logsumexp", dim, axis),
+    """``torch.logsumexp``: ``log(sum(exp(x)))`` over ``dim`` (every dim when None, where
+    PyTorch requires one)."""
+    return _reduce.logsumexp(input, _dim("logsumexp", dim, axis),
                              _keepdim("logsumexp", keepdim, keepdims))
 
 
@@ -171,17 +172,21 @@ def cumprod(input, dim=None, *, dtype=None, axis=None):
 
 # ---------------------------------------------------------------- sorting and searching
 
-def sort(input, dim=-1, descending=False, *, stable=False, axis=None):
-    """``torch.sort``: the named tuple ``(values, indices)`` along ``dim``. Always stable:
-    ties keep their order (a valid result of ``stable=False`` too)."""
-    d = _dim("sort", None if axis is not None and dim == -1 else dim, axis)
-    return _sorting.sort(input, -1 if d is None else d, descending)
+def _dim_or(op, dim, axis, default):
+    d = _dim(op, dim, axis)
+    return default if d is None else d
 
 
-def argsort(input, dim=-1, descending=False, *, stable=False, axis=None):
-    """``torch.argsort``: the indices that sort ``input`` along ``dim`` (always stably)."""
-    d = _dim("argsort", None if axis is not None and dim == -1 else dim, axis)
-    return _sorting.argsort(input, -1 if d is None else d, descending)
+def sort(input, dim=None, descending=False, *, stable=False, axis=None):
+    """``torch.sort``: the named tuple ``(values, indices)`` along ``dim`` (default the
+    last). Always stable: ties keep their order (a valid result of ``stable=False`` too)."""
+    return _sorting.sort(input, _dim_or("sort", dim, axis, -1), descending)
+
+
+def argsort(input, dim=None, descending=False, *, stable=False, axis=None):
+    """``torch.argsort``: the indices that sort ``input`` along ``dim`` (default the last),
+    always stably."""
+    return _sorting.argsort(input, _dim_or("argsort", dim, axis, -1), descending)
 
 
 def nonzero(input, *, as_tuple=False):
@@ -257,19 +262,19 @@ def take(input, index):
     return _indexing.take(input, index)
 
 
-def concat(tensors, dim=0, *, axis=None):
-    """``torch.cat``/``concat``/``concatenate``: ``tensors`` joined along ``dim``; mixed
-    dtypes promote."""
-    return _join.concat(tensors, _dim("cat", None if axis is not None and dim == 0 else dim, axis))
+def concat(tensors, dim=None, *, axis=None):
+    """``torch.cat``/``concat``/``concatenate``: ``tensors`` joined along ``dim`` (default 0);
+    mixed dtypes promote."""
+    return _join.concat(tensors, _dim_or("cat", dim, axis, 0))
 
 
 cat = concat
 concatenate = concat
 
 
-def stack(tensors, dim=0, *, axis=None):
-    """``torch.stack``: ``tensors`` (of one shape) joined along a new ``dim``."""
-    return _join.stack(tensors, _dim("stack", None if axis is not None and dim == 0 else dim, axis))
+def stack(tensors, dim=None, *, axis=None):
+    """``torch.stack``: ``tensors`` (of one shape) joined along a new ``dim`` (default 0)."""
+    return _join.stack(tensors, _dim_or("stack", dim, axis, 0))
 
 
 def roll(input, shifts, dims=None):
