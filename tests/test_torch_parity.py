@@ -200,10 +200,19 @@ BINARY_NAMES = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "t
 
 CASES = {n: _unary("s") for n in UNARY_NAMES}
 CASES.update({n: _binary() for n in BINARY_NAMES})
+for _n in ("add", "sub", "subtract"):
+    CASES[_n] += [C(lambda f, a, b: f(a, b, alpha=2), X(S, F4), X(S, F4)),
+                  C(lambda f, a, b: f(a, b, alpha=3), X(S, I8), X(S, I8))]
+for _n in ("div", "divide"):
+    CASES[_n] += [C(lambda f, a, b: f(a, b, rounding_mode=m), X(S, t), X(S, t, "nz"))
+                  for m in ("floor", "trunc") for t in (F4, I8)]
 CASES.update({
-    "pow": _binary("p", ((F4, F4), (F8, F8), (I8, I8), (I4, I8), (I8, F4), (F4, F8))) + [C(lambda f, a, b: f(a, b), X(S, I8, "p"), X(S, I8, "p")),
+    "pow": _binary("p", ((F4, F4), (F8, F8), (I8, I8), (I4, I8), (I8, F4), (F4, F8))) + [
+        C(lambda f, b: f(2, b), X(S, F4)), C(lambda f, b: f(2, b), X(S, I8, "p")),C(lambda f, a, b: f(a, b), X(S, I8, "p"), X(S, I8, "p")),
                            C(lambda f, a: f(a, 0.5), X(S, F4, "p"))],
-    "remainder": _binary("nz"), "floor_divide": _binary("nz"),
+    "remainder": _binary("nz") + [C(lambda f, b: f(7, b), X(S, I8, "nz"))],
+    "floor_divide": _binary("nz") + [
+        C(lambda f, a: f(a, 2.0), X((4,), F4, "s"), differs="floor of infinities")],
     "bitwise_left_shift": [C(lambda f, a, b: f(a, b), X(S, t, "p"), X(S, t, "p"))
                            for t in (I8, I4, U1)],
     "bitwise_right_shift": [C(lambda f, a, b: f(a, b), X(S, t, "p"), X(S, t, "p"))
@@ -500,6 +509,8 @@ DIFFERENCES = {
                   "for all) of dims, as sum does; PyTorch refuses"),
     "complex round": ("`torch.round` of a complex tensor", "rounds both parts (the "
                       "standard's rule); PyTorch refuses"),
+    "floor of infinities": ("`inf // 2` is NaN", "floor_divide follows the standard "
+                            "(floor(x1 / x2)) at infinities, as the // operator does"),
     "complex logaddexp": ("`torch.logaddexp` of complex tensors", "refused: the standard "
                           "defines logaddexp for real floats"),
 }
