@@ -51,6 +51,8 @@ class X:
                 a = rng.permutation(n) * 0.5 - n / 4
             elif kind == "t":
                 a = rng.integers(0, 3, n).astype(float)
+            elif kind == "m":                       # well-conditioned square matrices
+                a = (rng.normal(size=self.shape) + 4 * np.eye(self.shape[-1])).reshape(-1)
             else:
                 a = rng.normal(size=n) * 2
                 if kind == "s" and n >= 4:          # special values
@@ -142,10 +144,16 @@ def _same(got, want, what, values):
             assert got == want, f"{what}: {got!r}, torch {want!r}"
 
 
+def _resolve(lib, name):
+    for part in name.split("."):
+        lib = getattr(lib, part)
+    return lib
+
+
 def run(name, case, seed):
     rng = np.random.default_rng(seed)
     ia, ta = _inputs(case.args, rng)
-    fi, ft = getattr(it, name), getattr(torch, name)
+    fi, ft = _resolve(it, name), _resolve(torch, name)
     try:
         want = case.fn(ft, *ta)
     except Exception as e:          # PyTorch refuses: so must interop
@@ -483,6 +491,75 @@ CASES.update({
     "is_inference_mode_enabled": [C(lambda f: f())],
 })
 
+M = X((3, 4, 4), F8, "m")
+M4 = X((2, 4, 4), F4, "m")
+CASES.update({
+    "linalg.det": [C(lambda f, a: f(a), M), C(lambda f, a: f(a), M4)],
+    "linalg.inv": [C(lambda f, a: f(a), M), C(lambda f, a: f(a), M4)],
+    "linalg.slogdet": [C(lambda f, a: f(a), M), C(lambda f, a: f(-a), M4)],
+    "linalg.cholesky": [C(lambda f, a: f(a @ a.mT), M), C(lambda f, a: f(a @ a.mT, upper=True), M)],
+    "linalg.solve": [C(lambda f, a, b: f(a, b), M, X((3, 4, 2), F8)),
+                     C(lambda f, a, b: f(a, b), M, X((4,), F8)),
+                     C(lambda f, a, b: f(a, b, left=False), M, X((3, 2, 4), F8)),
+                     C(lambda f, a, b: f(a, b), M, X((3, 4), F8), differs="solve vectors")],
+    "linalg.matrix_power": [C(lambda f, a: f(a, 3), M), C(lambda f, a: f(a, -2), M), C(lambda f, a: f(a, 0), M4)],
+    "linalg.matmul": [C(lambda f, a, b: f(a, b), M, M), C(lambda f, a, b: f(a, b), X(S, F4), X((4,), F4))],
+    "linalg.eigh": [C(lambda f, a: f(a + a.mT), M, values=False),
+                    C(lambda f, a: f(a + a.mT).eigenvalues, M),
+                    C(lambda f, a: f(a + a.mT).eigenvectors.abs(), M),
+                    C(lambda f, a: f(a, UPLO="U").eigenvalues, M), C(lambda f, a: f(a, "U").eigenvalues, M4)],
+    "linalg.eigvalsh": [C(lambda f, a: f(a + a.mT), M), C(lambda f, a: f(a, UPLO="U"), M)],
+    "linalg.eig": [C(lambda f, a: f(a), M, values=False)],
+    "linalg.eigvals": [C(lambda f, a: f(a), M, values=False)],
+    "linalg.svd": [C(lambda f, a: f(a), X((3, 4, 2), F8), values=False),
+                   C(lambda f, a: f(a, False).S, X((3, 4, 2), F8)),
+                   C(lambda f, a: f(a, full_matrices=False).U.abs(), X((4, 2), F8))],
+    "linalg.svdvals": [C(lambda f, a: f(a), X((3, 4, 2), F8)), C(lambda f, a: f(a), M4)],
+    "linalg.qr": [C(lambda f, a: f(a), X((3, 4, 2), F8), values=False),
+                  C(lambda f, a: f(a, "complete"), X((4, 2), F8), values=False),
+                  C(lambda f, a: f(a).R.abs(), X((4, 3), F8))],
+    "linalg.pinv": [C(lambda f, a: f(a), X((3, 4, 2), F8)), C(lambda f, a: f(a, rtol=0.5), X((4, 3), F8)),
+                    C(lambda f, a: f(a + a.mT, hermitian=True), M)],
+    "linalg.matrix_rank": [C(lambda f, a: f(a), X((3, 4, 2), F8)),
+                           C(lambda f, a: f(a, atol=4.0), M), C(lambda f, a: f(a, rtol=0.5), M),
+                           C(lambda f, a: f(a + a.mT, hermitian=True), M),
+                           C(lambda f, a: f(a, atol=1.0, rtol=0.3), M)],
+    "linalg.diagonal": [C(lambda f, a: f(a), M), C(lambda f, a: f(a, offset=1), X(S, F4)),
+                        C(lambda f, a: f(a, offset=-1, dim1=0, dim2=2), X((2, 3, 4), I8))],
+    "linalg.cross": [C(lambda f, a, b: f(a, b), X((4, 3), F4), X((4, 3), F4)),
+                     C(lambda f, a, b: f(a, b, dim=0), X((3, 2), F8), X((3, 1), F8)),
+                     C(lambda f, a, b: f(a, b), X((2, 3), I8), X((2, 3), I8))],
+    "linalg.vecdot": [C(lambda f, a, b: f(a, b), X(S, F4), X(S, F4)),
+                      C(lambda f, a, b: f(a, b, dim=0), X(S, C8), X(S, C8))],
+    "linalg.vector_norm": [C(fn, X((2, 3, 4), dt)) for dt in (F4, F8, C8) for fn in
+                           (lambda f, x: f(x), lambda f, x: f(x, 1), lambda f, x: f(x, float("inf"), dim=1),
+                            lambda f, x: f(x, 2, (0, 2), True), lambda f, x: f(x, ord=0, dim=-1),
+                            lambda f, x: f(x, 3, dim=1, keepdim=True), lambda f, x: f(x, dtype=f.float64))],
+    "linalg.matrix_norm": [C(fn, X((2, 3, 4), dt)) for dt in (F4, F8) for fn in
+                           (lambda f, x: f(x), lambda f, x: f(x, "nuc"), lambda f, x: f(x, 1, keepdim=True),
+                            lambda f, x: f(x, float("-inf")), lambda f, x: f(x, 2, dim=(0, 2)),
+                            lambda f, x: f(x, "fro", (2, 0), True))],
+    "linalg.norm": [C(fn, X((2, 3, 4), F8)) for fn in
+                    (lambda f, x: f(x), lambda f, x: f(x, dim=1), lambda f, x: f(x, 1, (0, 2)),
+                     lambda f, x: f(x[0], "nuc"), lambda f, x: f(x[0, 0], 3), lambda f, x: f(x, keepdim=True),
+                     lambda f, x: f(x, float("inf"), dim=(1, 2), keepdim=True))],
+})
+_FFT1 = [lambda f, x: f(x), lambda f, x: f(x, 6), lambda f, x: f(x, None, 0), lambda f, x: f(x, norm="ortho"),
+         lambda f, x: f(x, dim=0, norm="forward"), lambda f, x: f(x, n=3, dim=-1)]
+_FFTN = [lambda f, x: f(x), lambda f, x: f(x, (4, 6)), lambda f, x: f(x, None, (0,)),
+         lambda f, x: f(x, dim=(0, 1), norm="ortho"), lambda f, x: f(x, s=(3,), dim=(1,), norm="forward")]
+CASES.update({f"fft.{n}": [C(fn, X(S, dt)) for dt in (F4, F8, C8) for fn in _FFT1]
+              for n in ("fft", "ifft", "hfft")})
+CASES.update({f"fft.{n}": [C(fn, X(S, dt)) for dt in (F4, F8) for fn in _FFT1] for n in ("rfft", "ihfft")})
+CASES["fft.irfft"] = [C(fn, X(S, dt)) for dt in (F4, C8) for fn in _FFT1]
+CASES.update({f"fft.{n}": [C(fn, X(S, dt)) for dt in (F4, C8) for fn in _FFTN] for n in ("fftn", "ifftn")})
+CASES["fft.rfftn"] = [C(fn, X(S, F8)) for fn in _FFTN]
+CASES["fft.irfftn"] = [C(fn, X(S, C8)) for fn in _FFTN]
+CASES.update({f"fft.{n}": [C(lambda f: f(5)), C(lambda f: f(4, 0.5)), C(lambda f: f(6, d=2.0, dtype=f.float64))]
+              for n in ("fftfreq", "rfftfreq")})
+CASES.update({f"fft.{n}": [C(lambda f, x: f(x), X((3, 5), F4)), C(lambda f, x: f(x, 0), X((3, 5), F4)),
+                           C(lambda f, x: f(x, dim=(0, 1)), X((3, 5), I8))] for n in ("fftshift", "ifftshift")})
+
 # Shared names not compared here, and why.
 NOT_COMPARED = {
     "manual_seed": "seeds interop's own generator; its draws differ from PyTorch's (tests/test_random.py)",
@@ -511,6 +588,9 @@ DIFFERENCES = {
                       "standard's rule); PyTorch refuses"),
     "floor of infinities": ("`inf // 2` is NaN", "floor_divide follows the standard "
                             "(floor(x1 / x2)) at infinities, as the // operator does"),
+    "solve vectors": ("`torch.linalg.solve(A, b)` with `b` of shape `A.shape[:-1]`",
+                      "b is a stack of matrices unless it is 1-d (the standard's rule); PyTorch "
+                      "reads it as a batch of vectors"),
     "complex logaddexp": ("`torch.logaddexp` of complex tensors", "refused: the standard "
                           "defines logaddexp for real floats"),
 }
@@ -525,21 +605,23 @@ DIFFERS_BY_TAG = {**{(n, "0-d"): "0-d promotion" for n in _ZERO_D},
                   ("logaddexp", "complex"): "complex logaddexp"}
 
 
-def _shared_names():
+def _shared_names(prefix=""):
+    ours, theirs = _resolve(it, prefix[:-1]) if prefix else it, \
+        _resolve(torch, prefix[:-1]) if prefix else torch
     out = []
-    for n in dir(it):
-        if n.startswith("_") or not hasattr(torch, n):
+    for n in dir(ours):
+        if n.startswith("_") or not hasattr(theirs, n):
             continue
-        o, t = getattr(it, n), getattr(torch, n)
+        o, t = getattr(ours, n), getattr(theirs, n)
         if isinstance(o, (type, types.ModuleType, it.dtype)) or not callable(o):
             continue
         if isinstance(t, types.ModuleType) or not callable(t):
             continue
-        out.append(n)
+        out.append(prefix + n)
     return out
 
 
-SHARED = _shared_names()
+SHARED = _shared_names() + _shared_names("linalg.") + _shared_names("fft.")
 
 
 def test_every_shared_name_has_cases():
