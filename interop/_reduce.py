@@ -1,8 +1,9 @@
-"""Reductions. Each takes PyTorch's ``dim`` (positional or keyword) and ``keepdim``, and
-the standard's keyword-only ``axis=`` and ``keepdims=`` (giving both ``dim`` and ``axis``
-is an error). Where the two spellings disagree the standard's is kept for ``axis=`` and
-PyTorch's for ``dim``: ``axis=()`` reduces nothing, ``dim=()`` reduces every dim (as
-``torch.sum(x, dim=())``); ``max(x, axis=1)`` is the values, ``max(x, 1)`` (values, indices).
+"""Reductions: the primitives under both public spellings (``interop.array_api`` calls them
+with the standard's ``axis=``/``keepdims=``, ``interop._pytorch_style`` and the Tensor
+methods with PyTorch's ``dim``/``keepdim``). Here ``dim`` is PyTorch's and ``axis=`` the
+standard's (giving both is an error); where the two disagree each keeps its own meaning:
+``axis=()`` reduces nothing, ``dim=()`` reduces every dim (as ``torch.sum(x, dim=())``);
+``max(x, axis=1)`` is the values, ``max(x, 1)`` (values, indices).
 
 Gradient conventions at ties and NaNs are PyTorch's: ``max(x, dim)`` sends the gradient to
 the returned index; ``max(x)`` over everything shares it evenly among the maxima (the NaNs
