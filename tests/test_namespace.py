@@ -343,3 +343,18 @@ def test_nonzero_of_a_0d_tensor(be):
     assert it.tensor(True).nonzero().shape == (1, 0)          # PyTorch's, as a 1-d tensor
     assert it.nonzero(it.tensor(True)).shape == (1, 0)
     assert it.nonzero(it.tensor(5), as_tuple=True)[0].tolist() == [0]
+
+
+def test_the_tensor_names_the_standard_namespace(be):
+    x = it.ones(2, 3)
+    assert x.__array_namespace__() is xp and x.__array_namespace__("2024.12") is xp
+    assert xp.__array_api_version__ == "2025.12" and xp.linalg is it.linalg and xp.fft is it.fft
+    assert xp.__array_namespace_info__().default_dtypes()["real floating"] is it.float32
+    # the two namespaces share every function whose spellings agree, and only those
+    assert xp.add is it.add and xp.exp is it.exp and xp.take_along_axis is it.take_along_axis
+    for name in ("sum", "max", "std", "sort", "nonzero", "meshgrid", "flip", "squeeze", "take",
+                 "where", "equal", "concat", "roll", "tril", "eye", "linspace", "arange"):
+        assert getattr(xp, name) is not getattr(it, name), name
+    assert xp.std(it.tensor([1.0, 3.0])).item() == 1.0 and it.var(it.tensor([1.0, 3.0])).item() == 2.0
+    assert it.equal(it.ones(2), it.ones(2)) is True and xp.equal(it.ones(2), it.ones(2)).shape == (2,)
+    assert not hasattr(xp, "float16") and not hasattr(xp, "repeat_interleave")
