@@ -51,12 +51,17 @@ def _keepdim(op, keepdim, keepdims):
 # ---------------------------------------------------------------- reductions
 
 def _reduction(fn, name, takes_dtype):
+    # (the aliases are checked only when given: these wrappers sit on hot paths)
     if takes_dtype:
         def f(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
-            return fn(input, _dim(name, dim, axis), _keepdim(name, keepdim, keepdims), dtype=dtype)
+            if axis is not None or keepdims is not None:
+                dim, keepdim = _dim(name, dim, axis), _keepdim(name, keepdim, keepdims)
+            return fn(input, dim, keepdim, dtype=dtype)
     else:
         def f(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
-            return fn(input, _dim(name, dim, axis), _keepdim(name, keepdim, keepdims))
+            if axis is not None or keepdims is not None:
+                dim, keepdim = _dim(name, dim, axis), _keepdim(name, keepdim, keepdims)
+            return fn(input, dim, keepdim)
     f.__name__ = f.__qualname__ = name
     f.__doc__ = (f"``torch.{name}``: over ``dim`` (an int or a tuple; all dims when None or "
                  f"``()``), keeping the reduced dims with ``keepdim=True``.")
@@ -108,12 +113,13 @@ def count_nonzero(input, dim=None, *, axis=None):
 
 def _extreme(fn, elementwise, name):
     def f(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        dim = _dim(name, dim, axis)
+        if axis is not None:
+            dim = _dim(name, dim, axis)
         if isinstance(dim, Variable):             # torch.max(x, other): elementwise
             if keepdim or keepdims is not None:
                 raise TypeError(f"{name}(input, other) (elementwise) takes no keepdim")
             return elementwise(input, dim)
-        kd = _keepdim(name, keepdim, keepdims)
+        kd = keepdim if keepdims is None else _keepdim(name, keepdim, keepdims)
         if dim is None:
             if kd:
                 raise TypeError(f"{name}: keepdim needs a dim (torch.{name}(input) reduces every "
@@ -265,7 +271,8 @@ def take(input, index):
 def concat(tensors, dim=None, *, axis=None):
     """``torch.cat``/``concat``/``concatenate``: ``tensors`` joined along ``dim`` (default 0);
     mixed dtypes promote."""
-    return _join.concat(tensors, _dim_or("cat", dim, axis, 0))
+    return _join.concat(tensors, dim if dim is not None and axis is None else
+                        _dim_or("cat", dim, axis, 0))
 
 
 cat = concat
