@@ -45,7 +45,7 @@ from ._linalg import matmul, mm, bmm, dot, outer, einsum, norm, tensordot, vecdo
 from ._indexing import (getitem, gather, take_along_axis, scatter_add, index_add, take, index_select,
                         add_at, scatter, nonzero, windows, windows_add)
 from ._sorting import sort, argsort, topk
-from ._rearrange import (roll, tile, repeat, repeat_interleave, narrow, triu, tril, diag, diagonal)
+from ._rearrange import (roll, tile, repeat_interleave, narrow, triu, tril, diag, diagonal)
 from ._compound import addcmul, addcdiv, lerp
 from ._mutation import setitem
 from .random import (Generator, manual_seed, seed, initial_seed, default_generator, rand, randn,
@@ -59,6 +59,16 @@ from ._namespace import result_type, can_cast, broadcast_shapes
 from ._sets import (searchsorted, isin, unique_all, unique_counts, unique_inverse, unique_values,
                     diff)
 from . import utils
+from . import _elementwise
+# PyTorch's signatures and results where they differ from the standard's (which
+# interop.array_api keeps): these names replace the ones imported above.
+from ._pytorch_style import (sum, prod, mean, amax, amin, all, any, logsumexp, argmax, argmin,
+                             count_nonzero, max, min, var, std, cumsum, cumprod, sort, argsort,
+                             equal, nonzero, where, meshgrid, flip, squeeze, take, concat, cat,
+                             concatenate, stack, roll, tile, tril, triu, eye, linspace, clamp,
+                             clip, sign, diff, searchsorted, isin, tensordot, arange,
+                             bernoulli)
+from . import array_api
 
 # Aliases PyTorch users reach for.
 sub = subtract
@@ -69,7 +79,7 @@ neg = negative
 arcsin, arccos, arctan = asin, acos, atan
 arcsinh, arccosh, arctanh = asinh, acosh, atanh
 arctan2 = atan2
-eq, ne, lt, le, gt, ge = equal, not_equal, less, less_equal, greater, greater_equal
+eq, ne, lt, le, gt, ge = _elementwise.equal, not_equal, less, less_equal, greater, greater_equal
 float = float32
 double = float64
 half = float16
@@ -110,7 +120,15 @@ _UPPER_LAYERS = ("nn", "optim", "data", "io", "onnx", "distributions", "serializ
 _FROM_UPPER_LAYERS = {"save": "io", "load": "io"}
 
 
+# Standard names whose PyTorch namesake means something else: only in interop.array_api.
+_STANDARD_ONLY = {"repeat": "torch has no repeat function (x.repeat(...) tiles, as it.tile); the "
+                            "standard's repeat is torch.repeat_interleave: use "
+                            "it.repeat_interleave, or interop.array_api.repeat"}
+
+
 def __getattr__(name):
+    if name in _STANDARD_ONLY:
+        raise AttributeError(f"module 'interop' has no attribute {name!r}: {_STANDARD_ONLY[name]}")
     if name in _UPPER_LAYERS:
         return _importlib.import_module(f"{__name__}.{name}")
     if name in _FROM_UPPER_LAYERS:

@@ -1,7 +1,6 @@
 """Creation functions: ``tensor``, ``asarray``, ``zeros``, ``ones``, ``full``, ``empty``,
 ``arange``, ``linspace``, ``eye`` and the ``*_like`` forms."""
 
-import warnings
 
 from ._args import either, interop_dtype, size_arg, same_backend
 from ._convert import from_object, default_for_kind, scalar_kind
@@ -261,23 +260,15 @@ def _imported(data, be, read_only):
     return t
 
 
-def meshgrid(*arrays, indexing=None):
-    """The standard's ``meshgrid``: coordinate grids from 1-d tensors, broadcast views of
-    them (as PyTorch's: their elements alias the inputs). ``indexing='xy'`` (the standard's
-    default) swaps the first two output dims; ``'ij'`` keeps the inputs' order.
-
-    PyTorch's ``torch.meshgrid`` defaults to ``'ij'``: ported code that leaves ``indexing``
-    out would get transposed grids, so that case warns (as torch.meshgrid warns too). A
-    single list of tensors is accepted too.
+def meshgrid(*arrays, indexing="xy"):
+    """Coordinate grids from 1-d tensors, broadcast views of them (as PyTorch's: their
+    elements alias the inputs). ``indexing='xy'`` swaps the first two output dims; ``'ij'``
+    keeps the inputs' order. A single list of tensors is accepted too. (``interop.meshgrid``
+    defaults to PyTorch's ``'ij'``, ``interop.array_api.meshgrid`` to the standard's
+    ``'xy'``.)
     """
     if len(arrays) == 1 and isinstance(arrays[0], (list, tuple)):
         arrays = tuple(arrays[0])
-    if indexing is None:
-        indexing = "xy"
-        if len(arrays) >= 2:
-            warnings.warn("interop.meshgrid follows the Array API standard: indexing defaults to "
-                          "'xy', where torch.meshgrid's default is 'ij'; pass indexing= to say "
-                          "which", UserWarning, stacklevel=2)
     if indexing not in ("xy", "ij"):
         raise ValueError(f"meshgrid: indexing must be 'xy' or 'ij', got {indexing!r}")
     for i, a in enumerate(arrays):

@@ -586,7 +586,9 @@ def copysign(x1, x2, /):
     xp = _xp_of(x1, x2, "copysign")
     real_only(x1, "copysign")
     real_only(x2, "copysign")
-    _floating_only(x1, x2, "copysign")
+    if _int_kind(x1) and _int_kind(x2):     # integers and bools compute in the default float,
+        x1, x2 = (astype(v, v._be.default_float) if isinstance(v, Variable) else v   # as PyTorch
+                  for v in (x1, x2))
     return _named(x1, x2, xp.copysign, CopysignBackward, "copysign")
 
 
@@ -681,6 +683,8 @@ bitwise_right_shift = _bitwise("bitwise_right_shift", ">>")
 
 def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
     """Elementwise ``|a - b| <= atol + rtol * |b|`` (a bool tensor)."""
+    if all(isinstance(v, Variable) and v._be.dtype_of(v._data) is _dt.bool for v in (a, b)):
+        return equal(a, b)             # (bools are close when equal, as in PyTorch)
     prev = grad_state.enabled
     grad_state.enabled = False
     try:

@@ -1,8 +1,9 @@
-"""Reductions. Each takes PyTorch's ``dim`` (positional or keyword) and ``keepdim``, and
-the standard's keyword-only ``axis=`` and ``keepdims=`` (giving both ``dim`` and ``axis``
-is an error). Where the two spellings disagree the standard's is kept for ``axis=`` and
-PyTorch's for ``dim``: ``axis=()`` reduces nothing, ``dim=()`` reduces every dim (as
-``torch.sum(x, dim=())``); ``max(x, axis=1)`` is the values, ``max(x, 1)`` (values, indices).
+"""Reductions: the primitives under both public spellings (``interop.array_api`` calls them
+with the standard's ``axis=``/``keepdims=``, ``interop._pytorch_style`` and the Tensor
+methods with PyTorch's ``dim``/``keepdim``). Here ``dim`` is PyTorch's and ``axis=`` the
+standard's (giving both is an error); where the two disagree each keeps its own meaning:
+``axis=()`` reduces nothing, ``dim=()`` reduces every dim (as ``torch.sum(x, dim=())``);
+``max(x, axis=1)`` is the values, ``max(x, 1)`` (values, indices).
 
 Gradient conventions at ties and NaNs are PyTorch's: ``max(x, dim)`` sends the gradient to
 the returned index; ``max(x)`` over everything shares it evenly among the maxima (the NaNs
@@ -774,6 +775,8 @@ def cumulative_prod(x, /, *, axis=None, dtype=None, include_initial=False, dim=N
         return _with_initial(out, axis, 1)
     if dtype is not None:
         x = astype(x, dtype, copy=False)
+    elif _is_bool(x):      # (as sum: bools count in the default integer; strict refuses bools)
+        x = astype(x, x._be.default_int)
     if x._data.ndim == 0:
         return reshape(cumulative_prod(reshape(x, (1,)), axis=0), ())
     ax = norm_dims(axis, x._data.ndim, "cumulative_prod")[0]

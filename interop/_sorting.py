@@ -1,10 +1,8 @@
-"""Sorting: ``sort`` and ``argsort`` (the standard's signatures), ``topk`` (PyTorch's).
+"""Sorting: ``sort`` and ``argsort`` (the primitives under both public spellings), ``topk``.
 
-The namespace ``sort(x, axis=...)`` returns the sorted values, as the standard says;
-called the PyTorch way, with ``dim`` (``it.sort(x, 1)``, ``it.sort(x, dim=1)``), and as
-the method ``x.sort(dim)``, it returns PyTorch's named tuple ``(values, indices)``.
-Beware the one call both spell alike: ``it.sort(x)`` is the standard's (values only),
-``torch.sort(x)`` a tuple; write ``x.sort()`` when porting.
+Called with the standard's ``axis=`` (as ``interop.array_api.sort`` does), ``sort`` returns
+the sorted values; with PyTorch's ``dim`` (as ``interop.sort`` and the method ``x.sort``
+do), PyTorch's named tuple ``(values, indices)``.
 
 Every sort here is stable (equal elements keep their order; with ``descending=True`` too),
 also where ``stable=False`` allows otherwise: the indices of ties are then the ones

@@ -333,13 +333,14 @@ class Tensor(Variable, ArithmeticMethods, UnaryMethods, ReductionMethods, ViewMe
         return bool((self == element).any().item())
 
     def __array_namespace__(self, api_version=None):
-        """The interop namespace (an Array API namespace, revision 2025.12)."""
+        """``interop.array_api``: the Array API standard's namespace (revision 2025.12), with
+        gradients (the top-level ``interop`` namespace is PyTorch's spelling)."""
         if api_version is not None and api_version not in _API_VERSIONS:
             raise ValueError(f"interop implements Array API version 2025.12 (also accepts 2023.12 "
                              f"and 2024.12), got api_version={api_version!r}")
-        # The package that defines Tensor is the namespace; it imports this module, so it
-        # is loaded whenever a tensor exists.
-        return sys.modules[__package__]
+        # The package that defines Tensor imports interop.array_api, so it is loaded
+        # whenever a tensor exists.
+        return sys.modules[__package__ + ".array_api"]
 
     def __repr__(self):
         body = self._be.format(self._data, prefix="tensor(")

@@ -313,13 +313,15 @@ def rsqrt(x):
     return reciprocal(sqrt(x))
 
 
+def _copy(xp, d):
+    return xp.asarray(d, copy=True)
+
+
 def conj(x):
+    """The complex conjugate; a copy of a real (or bool) tensor, in its dtype."""
+    if isinstance(x, Variable) and x._data.dtype not in x._be.complex_natives:
+        return unary(x, _copy, ConjBackward, 0, "conj", False)
     return unary(x, "conj", ConjBackward, 0, "conj", False)
-
-
-def sgn(x):
-    """PyTorch's ``sgn``: ``sign``, which is already ``z / |z|`` for complex input."""
-    return sign(x)
 
 
 def _zero_grad_op(name):
@@ -357,6 +359,32 @@ def sign(x):
     if isinstance(x, Variable) and x._data.dtype in x._be.complex_natives:
         return unary(x, _complex_sign, SgnBackward, 1, "sign", False)
     return _sign(x)
+
+
+class TorchSignBackward(ZeroGradBackward):
+    __slots__ = ()
+
+
+def _sign_nan_zero(xp, d):
+    return xp.where(xp.isnan(d), xp.zeros_like(d), xp.sign(d))
+
+
+def sgn(x):
+    """PyTorch's ``sgn``: ``z / |z|`` for complex ``z`` (0 at 0); for a real tensor its sign,
+    0 for a NaN as PyTorch gives (the standard's ``sign`` gives NaN there)."""
+    if isinstance(x, Variable) and x._data.dtype in x._be.inexact_natives \
+            and x._data.dtype not in x._be.complex_natives:
+        return unary(x, _sign_nan_zero, TorchSignBackward, 0, "sgn", False)
+    return sign(x)
+
+
+def pytorch_sign(x):
+    """PyTorch's ``sign``: ``sgn`` of a real tensor (0 for NaN); refused for complex, as in
+    PyTorch (``sgn`` is ``z / |z|``)."""
+    if isinstance(x, Variable) and x._data.dtype in x._be.complex_natives:
+        raise DTypeError(f"sign: not supported for complex tensors (dtype "
+                         f"{x._be.dtype_of(x._data)}), as in PyTorch; use sgn (x / |x|)")
+    return sgn(x)
 
 
 def round(x, *, decimals=0):
@@ -533,7 +561,8 @@ class UnaryMethods:
     floor = floor
     ceil = ceil
     trunc = trunc
-    sign = sgn = sign
+    sign = pytorch_sign
+    sgn = sgn
     isnan = isnan
     isinf = isinf
     isfinite = isfinite

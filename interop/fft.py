@@ -1,4 +1,7 @@
-"""``interop.fft``: the standard's FFT extension, with gradients.
+"""``interop.fft``: the standard's FFT extension, with gradients, and PyTorch's spellings
+of it (``torch.fft.fft(x, n, dim, norm)``: ``n``/``s``, ``dim`` and ``norm`` positional,
+``norm=None``): the two agree on every result, so this module is both ``interop.fft`` and
+``interop.array_api.fft``.
 
 The complex-to-complex transforms (``fft``, ``ifft``, ``fftn``, ``ifftn``) run in the
 backend's ``fft`` and record one node: the transform is linear, so its gradient is the
@@ -28,6 +31,18 @@ __all__ = ["fft", "ifft", "fftn", "ifftn", "rfft", "irfft", "rfftn", "irfftn", "
 
 _NORMS = ("backward", "ortho", "forward")
 _SWAP = {"backward": "forward", "forward": "backward", "ortho": "ortho"}
+
+
+def _spelling(op, dim, axis, default, norm):
+    """The axis (or axes) from the standard's ``axis=``/``axes=`` or PyTorch's ``dim``, and
+    the norm (PyTorch's None is the standard's "backward"). The two spellings never disagree
+    on a result, so this one module serves ``interop.fft`` and ``interop.array_api.fft``."""
+    if dim is not None:
+        if axis is not None:
+            raise TypeError(f"fft.{op}: got both dim={dim!r} (PyTorch's) and axis/axes="
+                            f"{axis!r} (the standard's); give one")
+        axis = dim
+    return (default if axis is None else axis), ("backward" if norm is None else norm)
 
 
 def _check(x, op, norm):
@@ -108,25 +123,29 @@ def _one(n, axis):
     return (None if n is None else (n,)), (axis,)
 
 
-def fft(x, /, *, n=None, axis=-1, norm="backward"):
+def fft(x, /, n=None, dim=None, norm="backward", *, axis=None):
     """The 1-d discrete Fourier transform along ``axis`` (cut or zero-padded to ``n``)."""
+    axis, norm = _spelling("fft", dim, axis, -1, norm)
     s, axes = _one(n, axis)
     return _c2c(x, s, axes, norm, False, "fft")
 
 
-def ifft(x, /, *, n=None, axis=-1, norm="backward"):
+def ifft(x, /, n=None, dim=None, norm="backward", *, axis=None):
     """The 1-d inverse discrete Fourier transform along ``axis``."""
+    axis, norm = _spelling("ifft", dim, axis, -1, norm)
     s, axes = _one(n, axis)
     return _c2c(x, s, axes, norm, True, "ifft")
 
 
-def fftn(x, /, *, s=None, axes=None, norm="backward"):
+def fftn(x, /, s=None, dim=None, norm="backward", *, axes=None):
     """The n-d discrete Fourier transform over ``axes`` (sizes ``s``)."""
+    axes, norm = _spelling("fftn", dim, axes, None, norm)
     return _c2c(x, s, axes, norm, False, "fftn")
 
 
-def ifftn(x, /, *, s=None, axes=None, norm="backward"):
+def ifftn(x, /, s=None, dim=None, norm="backward", *, axes=None):
     """The n-d inverse discrete Fourier transform over ``axes`` (sizes ``s``)."""
+    axes, norm = _spelling("ifftn", dim, axes, None, norm)
     return _c2c(x, s, axes, norm, True, "ifftn")
 
 
@@ -135,16 +154,18 @@ def _take(x, axis, stop):
     return getitem(x, (slice(None),) * ax + (slice(0, stop),))
 
 
-def rfft(x, /, *, n=None, axis=-1, norm="backward"):
+def rfft(x, /, n=None, dim=None, norm="backward", *, axis=None):
     """The 1-d transform of a real signal: the ``n // 2 + 1`` non-negative frequencies."""
+    axis, norm = _spelling("rfft", dim, axis, -1, norm)
     _check(x, "rfft", norm)
     _real(x, "rfft")
     full = fft(x, n=n, axis=axis, norm=norm)
     return _take(full, axis, full._data.shape[axis] // 2 + 1)
 
 
-def rfftn(x, /, *, s=None, axes=None, norm="backward"):
+def rfftn(x, /, s=None, dim=None, norm="backward", *, axes=None):
     """The n-d transform of a real signal; the last axis keeps ``s[-1] // 2 + 1`` entries."""
+    axes, norm = _spelling("rfftn", dim, axes, None, norm)
     _check(x, "rfftn", norm)
     _real(x, "rfftn")
     s, axes = _sizes(x, s, axes, "rfftn")
@@ -168,8 +189,9 @@ def _hermitian(x, axis, m):
     return concat([x, conj(flip(tail, axis=(ax,)))], axis=ax)
 
 
-def irfft(x, /, *, n=None, axis=-1, norm="backward"):
+def irfft(x, /, n=None, dim=None, norm="backward", *, axis=None):
     """The inverse of ``rfft``: a real signal of length ``n`` (default ``2 * (len - 1)``)."""
+    axis, norm = _spelling("irfft", dim, axis, -1, norm)
     _check(x, "irfft", norm)
     x = _complex(x, "irfft")
     m = 2 * (x._data.shape[axis] - 1) if n is None else n
@@ -178,8 +200,9 @@ def irfft(x, /, *, n=None, axis=-1, norm="backward"):
     return real(ifft(_hermitian(x, axis, m), axis=axis, norm=norm))
 
 
-def irfftn(x, /, *, s=None, axes=None, norm="backward"):
+def irfftn(x, /, s=None, dim=None, norm="backward", *, axes=None):
     """The inverse of ``rfftn``: a real signal of sizes ``s`` over ``axes``."""
+    axes, norm = _spelling("irfftn", dim, axes, None, norm)
     _check(x, "irfftn", norm)
     x = _complex(x, "irfftn")
     given = s
@@ -191,14 +214,16 @@ def irfftn(x, /, *, s=None, axes=None, norm="backward"):
     return irfft(x, n=s[-1], axis=axes[-1], norm=norm)
 
 
-def hfft(x, /, *, n=None, axis=-1, norm="backward"):
+def hfft(x, /, n=None, dim=None, norm="backward", *, axis=None):
     """The transform of a signal with Hermitian symmetry (given by its first half): real."""
+    axis, norm = _spelling("hfft", dim, axis, -1, norm)
     _check(x, "hfft", norm)
     return irfft(conj(_complex(x, "hfft")), n=n, axis=axis, norm=_SWAP[norm])
 
 
-def ihfft(x, /, *, n=None, axis=-1, norm="backward"):
+def ihfft(x, /, n=None, dim=None, norm="backward", *, axis=None):
     """The inverse of ``hfft``: the first half of a Hermitian spectrum, from a real signal."""
+    axis, norm = _spelling("ihfft", dim, axis, -1, norm)
     _check(x, "ihfft", norm)
     return conj(rfft(x, n=n, axis=axis, norm=_SWAP[norm]))
 
@@ -216,7 +241,7 @@ def _freq_dtype(dtype, device):
     return dtype
 
 
-def fftfreq(n, /, *, d=1.0, dtype=None, device=None):
+def fftfreq(n, /, d=1.0, *, dtype=None, device=None):
     """The sample frequencies of an ``n``-point transform with sample spacing ``d``:
     ``[0, 1, ..., (n - 1) // 2, -(n // 2), ..., -1] / (d * n)``."""
     _freq_args(n, d, "fftfreq")
@@ -226,7 +251,7 @@ def fftfreq(n, /, *, d=1.0, dtype=None, device=None):
     return multiply(astype(k, dt), 1.0 / (d * n))
 
 
-def rfftfreq(n, /, *, d=1.0, dtype=None, device=None):
+def rfftfreq(n, /, d=1.0, *, dtype=None, device=None):
     """The non-negative sample frequencies of an ``n``-point real transform:
     ``[0, 1, ..., n // 2] / (d * n)``."""
     _freq_args(n, d, "rfftfreq")
@@ -246,11 +271,13 @@ def _shift(x, axes, sign, op):
     return roll(x, shifts, axes)
 
 
-def fftshift(x, /, *, axes=None):
+def fftshift(x, /, dim=None, *, axes=None):
     """``x`` rolled so that the zero frequency is in the middle (all axes by default)."""
+    axes, _ = _spelling("fftshift", dim, axes, None, "backward")
     return _shift(x, axes, 1, "fftshift")
 
 
-def ifftshift(x, /, *, axes=None):
+def ifftshift(x, /, dim=None, *, axes=None):
     """The inverse of ``fftshift``."""
+    axes, _ = _spelling("ifftshift", dim, axes, None, "backward")
     return _shift(x, axes, -1, "ifftshift")

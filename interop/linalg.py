@@ -1,4 +1,8 @@
-"""``interop.linalg``: the standard's linear-algebra extension, with gradients.
+"""``interop.linalg``: the standard's linear-algebra extension, with gradients, and
+PyTorch's spellings of it (``torch.linalg``: ``dim``/``keepdim``, ``ord`` and
+``full_matrices`` positional, ``UPLO``, ``hermitian``, ``atol``, ``left``, and ``norm``). The
+two agree on every result but one (``solve`` of a batch of vectors: the standard's rule, see
+``solve``), so this module is both ``interop.linalg`` and ``interop.array_api.linalg``.
 
 The decompositions run in the backend's ``linalg``. Every function has PyTorch's
 gradient, in its convention (conjugate Wirtinger for complex inputs), differentiable again
@@ -24,13 +28,15 @@ from collections import namedtuple
 
 from . import dtypes as _dt
 from ._args import norm_dims
-from ._elementwise import multiply, subtract
+from ._elementwise import maximum as _maximum, multiply, subtract
 from ._join import stack
-from ._linalg import matmul, outer, tensordot, vecdot, _common_dtype, _vector_norm
+from ._linalg import matmul, outer, tensordot, _common_dtype, _vector_norm
+from ._linalg import vecdot as _vecdot
 from ._rearrange import diagonal as _diagonal
 from ._reduce import sum as _sum, max as _max, min as _min
-from ._unary import abs as _abs, sqrt as _sqrt
-from ._views import matrix_transpose, unsqueeze
+from ._cast import astype
+from ._unary import abs as _abs, sqrt as _sqrt, conj as _conj
+from ._views import matrix_transpose, moveaxis, unsqueeze
 from .autograd.graph import Node
 from .autograd.grad_mode import state as grad_state
 from .autograd.variable import Variable, record
@@ -38,7 +44,7 @@ from .autograd.variable import Variable, record
 __all__ = ["cholesky", "cross", "det", "diagonal", "eig", "eigh", "eigvals", "eigvalsh", "inv",
            "matmul", "matrix_norm", "matrix_power", "matrix_rank", "matrix_transpose", "outer",
            "pinv", "qr", "slogdet", "solve", "svd", "svdvals", "tensordot", "trace", "vecdot",
-           "vector_norm", "EighResult", "QRResult", "SlogdetResult", "SVDResult", "EigResult"]
+           "vector_norm", "norm", "EighResult", "QRResult", "SlogdetResult", "SVDResult", "EigResult"]
 
 EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
 EigResult = namedtuple("EigResult", ["eigenvalues", "eigenvectors"])
@@ -204,9 +210,13 @@ class SolveBackward(Node):
         return xp.sum_to(ga, tuple(s[0].shape)), gb
 
 
-def solve(x1, x2, /):
-    """``X`` with ``x1 @ X == x2`` for square ``x1``; ``x2`` is a vector only when it is 1-d
-    (the standard's rule), else a stack of matrices; batch dims broadcast."""
+def solve(x1, x2, /, *, left=True):
+    """``X`` with ``x1 @ X == x2`` for square ``x1`` (``left=False``: ``X @ x1 == x2``);
+    ``x2`` is a vector only when it is 1-d (the standard's rule; PyTorch also reads an
+    ``x2`` of shape ``x1.shape[:-1]`` as a batch of vectors), else a stack of matrices;
+    batch dims broadcast."""
+    if not left:                           # X A = B  <=>  A^T X^T = B^T
+        return matrix_transpose(solve(matrix_transpose(x1), matrix_transpose(x2)))
     _matrices(x1, "solve")
     _floating(x2, "solve")
     x1, x2 = _common_dtype(x1, x2)
@@ -336,17 +346,31 @@ class EighBackward(Node):
         return xp.matmul(xp.matmul(v, inner), vh),
 
 
-def eigh(x, /):
+def _triangle(x, uplo, op):
+    """The Hermitian matrix read from the lower (``"L"``) or upper (``"U"``) triangle: the
+    backends read the lower one, so the upper is given as the lower of ``x^H``."""
+    if uplo not in ("L", "U"):
+        raise ValueError(f"linalg.{op}: UPLO must be 'L' or 'U', got {uplo!r}")
+    if uplo == "L":
+        return x
+    _matrices(x, op)
+    return matrix_transpose(_conj(x))
+
+
+def eigh(x, /, UPLO="L"):
     """Eigenvalues (ascending) and eigenvectors of each Hermitian matrix (its lower triangle
-    is read). Eigenvector gradients assume distinct eigenvalues, as PyTorch's; for complex
-    matrices the loss must not depend on the (arbitrary) phase of each eigenvector."""
+    is read, the upper with ``UPLO="U"``). Eigenvector gradients assume distinct eigenvalues,
+    as PyTorch's; for complex matrices the loss must not depend on the (arbitrary) phase of
+    each eigenvector."""
+    x = _triangle(x, UPLO, "eigh")
     _matrices(x, "eigh")
     w, v = _run(x, lambda la, a: la.eigh(a), "eigh")
     return EighResult(*_outputs(x, (w, v), EighBackward))
 
 
-def eigvalsh(x, /):
-    """The eigenvalues (ascending) of each Hermitian matrix."""
+def eigvalsh(x, /, UPLO="L"):
+    """The eigenvalues (ascending) of each Hermitian matrix (``UPLO``: as ``eigh``)."""
+    x = _triangle(x, UPLO, "eigvalsh")
     _matrices(x, "eigvalsh")
     return _recorded(x, _run(x, lambda la, a: la.eigvalsh(a), "eigvalsh"), EigvalshBackward)
 
@@ -410,8 +434,15 @@ class SvdvalsBackward(Node):
         return xp.matmul(u * xp.expand_dims(g, axis=-2), vh),
 
 
-def svdvals(x, /):
+def _no_driver(driver, op):
+    if driver is not None:
+        raise ValueError(f"linalg.{op}: driver= chooses a cuSOLVER routine in PyTorch; interop "
+                         f"runs the backend's own ({driver!r} given); leave it None")
+
+
+def svdvals(x, /, *, driver=None):
     """The singular values of each matrix, descending."""
+    _no_driver(driver, "svdvals")
     _matrices(x, "svdvals", square=False)
     return _recorded(x, _run(x, lambda la, a: la.svdvals(a), "svdvals"), SvdvalsBackward)
 
@@ -483,12 +514,13 @@ class SvdBackward(Node):
         return xp.matmul(xp.matmul(u, inner), vh),
 
 
-def svd(x, /, *, full_matrices=True):
+def svd(x, /, full_matrices=True, *, driver=None):
     """``(U, S, Vh)`` with ``x = U @ diag(S) @ Vh``. Differentiable (PyTorch's formula) for
     distinct nonzero singular values, through a loss that does not depend on the signs
     (phases) of the singular vectors; with ``full_matrices=True`` on a non-square matrix
     the extra columns of ``U`` (rows of ``Vh``) are an arbitrary basis: a loss that uses
     them raises in backward."""
+    _no_driver(driver, "svd")
     _matrices(x, "svd", square=False)
     u, sv, vh = _run(x, lambda la, a: la.svd(a, full_matrices=full_matrices), "svd")
     return SVDResult(*_outputs(x, (u, sv, vh), SvdBackward))
@@ -539,7 +571,7 @@ class QrBackward(Node):
         return xp.concat([gx, gy], axis=-1),
 
 
-def qr(x, /, *, mode="reduced"):
+def qr(x, /, mode="reduced"):
     """``(Q, R)`` with ``x = Q @ R`` (``mode`` "reduced" or "complete"). Differentiable
     (PyTorch's formula) where the leading square block of R is invertible; the extra
     columns of a complete Q of a tall matrix are an arbitrary basis: a loss that uses them
@@ -568,20 +600,41 @@ class PinvBackward(Node):
         return out + xp.matmul(xp.matmul(ph, p), gh - xp.matmul(gh, pa)),
 
 
-def pinv(x, /, *, rtol=None):
+def pinv(x, /, *, rtol=None, atol=None, hermitian=False):
     """The Moore-Penrose pseudo-inverse of each matrix: singular values at or below
     ``rtol * max(S)`` (default ``rtol``: ``max(M, N) * eps``) count as zero.
-    Differentiable where the rank does not change nearby."""
+    Differentiable where the rank does not change nearby. ``hermitian=True`` (PyTorch's
+    hint) gives the same result; an absolute ``atol`` is refused."""
+    if atol is not None:
+        raise ValueError("linalg.pinv: atol= is not supported (the cut-off is relative: give "
+                         "rtol=)")
     _matrices(x, "pinv", square=False)
     return _recorded(x, _run(x, lambda la, a: la.pinv(a, rtol=rtol), "pinv"), PinvBackward,
                      rtol=rtol)
 
 
-def matrix_rank(x, /, *, rtol=None):
-    """The rank of each matrix: singular values above ``rtol * max(M, N) * eps * max(S)``."""
+def matrix_rank(x, /, *, rtol=None, atol=None, hermitian=False):
+    """The rank of each matrix: the singular values above ``rtol * max(S)`` (default
+    ``rtol``: ``max(M, N) * eps``). PyTorch's ``atol`` counts those above ``max(atol, rtol *
+    max(S))`` (``rtol`` then defaults to 0); ``hermitian=True`` reads the eigenvalues."""
     _matrices(x, "matrix_rank", square=False)
-    data = _run(x, lambda la, a: la.matrix_rank(a, rtol=rtol), "matrix_rank")
     be = x._be
+    if atol is None and not hermitian:
+        data = _run(x, lambda la, a: la.matrix_rank(a, rtol=rtol), "matrix_rank")
+        return x._make(be.xp.astype(data, be.native_dtype(be.default_int)), be, None)
+    xd = x.detach()
+    sv = _abs(eigvalsh(xd)) if hermitian else svdvals(xd)
+    if sv._data.shape[-1] == 0:
+        return x._make(be.xp.zeros(tuple(sv._data.shape[:-1]),
+                                   dtype=be.native_dtype(be.default_int), **be.device_kwargs),
+                       be, None)
+    if rtol is None:
+        m, n = x._data.shape[-2:]
+        rtol = 0.0 if atol is not None and atol > 0 else max(m, n) * _dt.finfo(sv.dtype).eps
+    tol = _max(sv, axis=-1, keepdims=True) * rtol
+    if atol is not None:
+        tol = _maximum(tol, atol)
+    return _sum(sv > tol, -1)
     return x._make(be.xp.astype(data, be.native_dtype(be.default_int)), be, None)
 
 
@@ -609,11 +662,12 @@ def matrix_power(x, n, /):
     return result
 
 
-def diagonal(x, /, *, offset=0):
-    """The ``offset`` diagonal of each matrix (the last two dims); any dtype."""
+def diagonal(x, /, *, offset=0, dim1=-2, dim2=-1):
+    """The ``offset`` diagonal of each matrix (the last two dims, or PyTorch's ``dim1`` and
+    ``dim2``); any dtype."""
     if not isinstance(x, Variable) or x._data.ndim < 2:
         raise ValueError("linalg.diagonal: expected a matrix or a stack of them")
-    return _diagonal(x, offset, -2, -1)
+    return _diagonal(x, offset, dim1, dim2)
 
 
 def trace(x, /, *, offset=0, dtype=None):
@@ -623,8 +677,19 @@ def trace(x, /, *, offset=0, dtype=None):
     return _sum(_diagonal(x, offset, -2, -1), -1, dtype=dtype)
 
 
-def cross(x1, x2, /, *, axis=-1):
-    """The cross product of 3-element vectors along ``axis`` (other dims broadcast)."""
+def _either(op, axis, dim, default):
+    if dim is not None:
+        if axis is not None:
+            raise TypeError(f"linalg.{op}: got both axis={axis!r} (the standard's) and dim={dim!r} "
+                            f"(PyTorch's); give one")
+        return dim
+    return default if axis is None else axis
+
+
+def cross(x1, x2, /, *, axis=None, dim=None):
+    """The cross product of 3-element vectors along ``axis`` (PyTorch: ``dim``; default the
+    last; other dims broadcast)."""
+    axis = _either("cross", axis, dim, -1)
     for t in (x1, x2):
         if not isinstance(t, Variable):
             raise TypeError(f"linalg.cross: expected Tensors, got {type(t).__name__}")
@@ -642,16 +707,49 @@ def cross(x1, x2, /, *, axis=-1):
     return stack(parts, axis=axis)
 
 
-def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
-    """The ``ord``-norm of ``x`` over ``axis`` (all elements by default): ``inf``, ``-inf``,
-    ``0`` (a count) or any real power."""
+def vecdot(x1, x2, /, *, axis=None, dim=None):
+    """``sum(conj(x1) * x2)`` over ``axis`` (PyTorch: ``dim``; default the last)."""
+    return _vecdot(x1, x2, axis=_either("vecdot", axis, dim, -1))
+
+
+def _keep(op, keepdims, keepdim):
+    if keepdim is not None:
+        if keepdims:
+            raise TypeError(f"linalg.{op}: got both keepdims and keepdim; give one")
+        return bool(keepdim)
+    return bool(keepdims)
+
+
+def vector_norm(x, /, ord=2, dim=None, keepdim=None, *, axis=None, keepdims=False, dtype=None):
+    """The ``ord``-norm of ``x`` over ``axis`` (PyTorch: ``dim``; all elements by default):
+    ``inf``, ``-inf``, ``0`` (a count) or any real power; ``dtype``: computed in it."""
+    axis = _either("vector_norm", axis, dim, None)
+    keepdims = _keep("vector_norm", keepdims, keepdim)
+    if dtype is not None:
+        x = astype(x, dtype)
     _floating(x, "vector_norm")
     axes = norm_dims(axis, x._data.ndim, "vector_norm")
     return _vector_norm(x, ord, axes, keepdims)
 
 
-def matrix_norm(x, /, *, keepdims=False, ord="fro"):
-    """The ``ord``-norm of each matrix: "fro", "nuc", 1, -1, 2, -2, inf or -inf."""
+def matrix_norm(x, /, ord="fro", dim=(-2, -1), keepdim=None, *, keepdims=False, dtype=None):
+    """The ``ord``-norm of each matrix: "fro", "nuc", 1, -1, 2, -2, inf or -inf; the matrices
+    are the last two dims (PyTorch: any two, ``dim``)."""
+    keepdims = _keep("matrix_norm", keepdims, keepdim)
+    if dtype is not None:
+        x = astype(x, dtype)
+    if not isinstance(x, Variable) or x._data.ndim < 2:
+        _matrices(x, "matrix_norm", square=False)
+    nd = x._data.ndim
+    dims = norm_dims(tuple(dim), nd, "linalg.matrix_norm")
+    if len(dims) != 2:
+        raise ValueError(f"linalg.matrix_norm: dim must name two dims, got {dim!r}")
+    if dims != (nd - 2, nd - 1):
+        out = matrix_norm(moveaxis(x, dims, (-2, -1)), ord)
+        if keepdims:
+            for d in sorted(dims):
+                out = unsqueeze(out, d)
+        return out
     _matrices(x, "matrix_norm", square=False)
     inf = math.inf
     if ord == "fro":
@@ -672,3 +770,25 @@ def matrix_norm(x, /, *, keepdims=False, ord="fro"):
         raise ValueError(f"linalg.matrix_norm: ord must be 'fro', 'nuc', 1, -1, 2, -2, inf or "
                          f"-inf, got {ord!r}")
     return unsqueeze(unsqueeze(out, -1), -1) if keepdims else out
+
+
+def norm(A, /, ord=None, dim=None, keepdim=False, *, dtype=None):
+    """PyTorch's ``torch.linalg.norm``: a vector norm over one dim (``ord`` default 2), a
+    matrix norm over two (default "fro"); without ``dim`` the 2-norm of all elements
+    (``ord`` given: ``A`` must be 1-d, a vector, or 2-d, a matrix)."""
+    if not isinstance(A, Variable):
+        raise TypeError(f"linalg.norm: expected a Tensor, got {type(A).__name__}")
+    if dim is None:
+        if ord is None:
+            return vector_norm(A, 2, None, keepdim, dtype=dtype)
+        if A._data.ndim == 1:
+            return vector_norm(A, ord, None, keepdim, dtype=dtype)
+        if A._data.ndim == 2:
+            return matrix_norm(A, ord, (-2, -1), keepdim, dtype=dtype)
+        raise ValueError(f"linalg.norm: with ord={ord!r} and no dim, A must be 1-d or 2-d, got "
+                         f"shape {tuple(A._data.shape)}")
+    if isinstance(dim, int) or len(dim) == 1:
+        return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
+    if len(dim) == 2:
+        return matrix_norm(A, "fro" if ord is None else ord, dim, keepdim, dtype=dtype)
+    raise ValueError(f"linalg.norm: dim must be an int or two dims, got {dim!r}")

@@ -1,6 +1,8 @@
-"""Standard functions added to the interop namespace (issue: a complete Array API namespace):
-values against NumPy (the reference the standard's functions are modelled on) and PyTorch,
-gradients with gradcheck, shapes and values drawn by hypothesis, on every backend.
+"""Standard functions of interop (issue: a complete Array API namespace): values against
+NumPy (the reference the standard's functions are modelled on) and PyTorch, gradients with
+gradcheck, shapes and values drawn by hypothesis, on every backend. The standard's
+spellings are those of ``interop.array_api`` (``xp`` here); the top-level namespace takes
+PyTorch's, and the tests say which they call.
 """
 
 import numpy as np
@@ -9,6 +11,8 @@ from hypothesis import given, settings, HealthCheck, strategies as st
 
 import interop as it
 from interop.autograd import gradcheck, gradgradcheck
+
+xp = it.array_api
 
 torch = pytest.importorskip("torch")
 _HC = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
@@ -79,9 +83,12 @@ def test_standard_signatures_and_pytorch_forms(be):
             make(2, size=(2,))
     assert it.full((2,), 1.5).tolist() == [1.5, 1.5] == it.full(size=(2,), fill_value=1.5).tolist()
     assert it.full(shape=(1,), fill_value=2).dtype is it.int64
-    assert it.arange(1, stop=4).tolist() == [1, 2, 3] == it.arange(1, end=4).tolist()
-    with pytest.raises(TypeError, match="not both"):
-        it.arange(0, 3, end=4)
+    assert xp.arange(1, stop=4).tolist() == [1, 2, 3] == it.arange(1, end=4).tolist()
+    assert it.arange(end=3).tolist() == [0, 1, 2]
+    with pytest.raises(TypeError):
+        it.arange(1, stop=4)           # (PyTorch's name is end)
+    with pytest.raises(TypeError):
+        xp.zeros(2, 3)                 # (the standard takes one shape)
     x = it.arange(6.0).reshape(2, 3)
     assert [t.tolist() for t in it.unstack(x, axis=1)] == [[0.0, 3.0], [1.0, 4.0], [2.0, 5.0]]
     assert x.to_device(be.device) is x
@@ -118,8 +125,8 @@ def test_copysign_gradient_matches_torch(be):
     assert gradcheck(lambda t: it.copysign(t, f64([-1.0, 2.0, -3.0])), (f64([1.5, -2.0, 0.7], True),))
     assert gradgradcheck(lambda t: it.copysign(t, -1.0), (f64([1.5, -2.0, 0.7], True),))
     assert it.copysign(it.tensor([1.0, 2.0]), -1.0).tolist() == [-1.0, -2.0]
-    with pytest.raises(TypeError, match="floating"):
-        it.copysign(it.tensor([1, 2]), it.tensor([1, -1]))
+    ints = it.copysign(it.tensor([1, 2]), it.tensor([1, -1]))   # the default float, as PyTorch
+    assert ints.dtype is it.float32 and ints.tolist() == [1.0, -2.0]
 
 
 def test_nextafter_refuses_a_gradient(be):
@@ -141,29 +148,31 @@ def test_tensordot_matches_numpy_and_gradchecks(be, data):
     rng = np.random.default_rng(data.draw(st.integers(0, 2 ** 16), label="seed"))
     a, b = rng.standard_normal(free1 + shared), rng.standard_normal(shared + free2)
     x, y = f64(a, True), f64(b, True)
-    got = it.tensordot(x, y, axes=n)
+    got = xp.tensordot(x, y, axes=n)
     np.testing.assert_allclose(got.detach().numpy(), np.tensordot(a, b, axes=n), rtol=1e-12,
                                atol=1e-12)
-    assert gradcheck(lambda p, q: it.tensordot(p, q, axes=n), (x, y))
+    assert gradcheck(lambda p, q: it.tensordot(p, q, n), (x, y))
 
 
 def test_tensordot_explicit_axes_dtypes_and_errors(be):
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal((2, 3, 4)), rng.standard_normal((4, 3, 5))
     x, y = f64(a, True), f64(b, True)
-    out = it.tensordot(x, y, axes=([1, 2], [1, 0]))
+    out = xp.tensordot(x, y, axes=([1, 2], [1, 0]))
     np.testing.assert_allclose(out.detach().numpy(), np.tensordot(a, b, axes=([1, 2], [1, 0])))
     assert gradcheck(lambda p, q: it.tensordot(p, q, dims=([2, 1], [0, 1])), (x, y))
     tt = torch.tensordot(torch.tensor(a), torch.tensor(b), dims=([1, 2], [1, 0]))
     np.testing.assert_allclose(out.detach().numpy(), tt.numpy())
-    mixed = it.tensordot(it.ones(2, 3, dtype=it.int32), it.ones(3, dtype=it.float32), axes=1)
+    mixed = xp.tensordot(it.ones(2, 3, dtype=it.int32), it.ones(3, dtype=it.float32), axes=1)
     assert mixed.dtype is it.float32 and mixed.tolist() == [3.0, 3.0]
     with pytest.raises(ValueError, match="size"):
-        it.tensordot(it.ones(2, 3), it.ones(2, 3), axes=1)
+        xp.tensordot(it.ones(2, 3), it.ones(2, 3), axes=1)
     with pytest.raises(ValueError, match="axes"):
-        it.tensordot(it.ones(2), it.ones(2), axes=3)
-    with pytest.raises(TypeError, match="not both"):
-        it.tensordot(x, y, axes=1, dims=1)
+        it.tensordot(it.ones(2), it.ones(2), dims=3)
+    with pytest.raises(TypeError):
+        it.tensordot(x, y, axes=1)      # (PyTorch's keyword is dims, the standard's axes)
+    with pytest.raises(TypeError):
+        xp.tensordot(x, y, dims=1)
 
 
 @settings(suppress_health_check=_HC)
@@ -213,8 +222,11 @@ def test_searchsorted_errors(be):
     with pytest.raises(ValueError, match="side"):
         it.searchsorted(it.ones(2), it.ones(2), side="middle")
     with pytest.raises(TypeError, match="disagree"):
-        it.searchsorted(it.ones(2), it.ones(2), side="right", right=False)
+        it.searchsorted(it.ones(2), it.ones(2), side="left", right=True)
     assert it.searchsorted(it.tensor([1.0, 2.0]), 1.0, side="right", right=True).item() == 1
+    assert xp.searchsorted(it.tensor([1.0, 2.0]), it.tensor(1.0), side="right").item() == 1
+    with pytest.raises(TypeError):
+        xp.searchsorted(it.ones(2), it.ones(2), right=True)     # (PyTorch's keyword)
 
 
 @settings(suppress_health_check=_HC)
@@ -283,12 +295,12 @@ def test_diff_matches_numpy_and_torch_and_gradchecks(be, shape, n, pre, app, dat
     want = np.diff(a, n=n, axis=axis, **kw)
     x = f64(a, True)
     ikw = {k: f64(v) for k, v in kw.items()}
-    got = it.diff(x, axis=axis, n=n, **ikw)
+    got = xp.diff(x, axis=axis, n=n, **ikw)
     np.testing.assert_allclose(got.detach().numpy(), want, rtol=1e-12, atol=1e-12)
     tw = torch.diff(torch.tensor(a), n=n, dim=axis, **{k: torch.tensor(v) for k, v in kw.items()})
     np.testing.assert_allclose(got.detach().numpy(), tw.numpy(), rtol=1e-12, atol=1e-12)
     if got.numel():
-        assert gradcheck(lambda t: it.diff(t, axis=axis, n=n, **ikw), (x,))
+        assert gradcheck(lambda t: it.diff(t, n, axis, **ikw), (x,))
 
 
 def test_diff_bools_ints_and_errors(be):
@@ -300,8 +312,11 @@ def test_diff_bools_ints_and_errors(be):
         it.diff(it.tensor(1.0))
     with pytest.raises(ValueError, match="non-negative"):
         it.diff(it.ones(3), n=-1)
-    with pytest.raises(TypeError, match="not both"):
-        it.diff(it.ones(2, 2), axis=0, dim=1)
+    assert it.diff(it.tensor([1, 4, 9, 16]), 2).tolist() == [2, 2]     # torch.diff(x, n)
+    with pytest.raises(TypeError):
+        xp.diff(it.ones(2, 2), dim=1)      # (the standard's keyword is axis)
+    with pytest.raises(TypeError):
+        xp.diff(it.ones(3), 2)             # (keyword-only in the standard)
 
 
 # ------------------------------------------------------------------ the standard over PyTorch
@@ -324,6 +339,22 @@ def test_floor_divide_with_infinities_follows_the_standard(be):
 
 def test_nonzero_of_a_0d_tensor(be):
     with pytest.raises(ValueError, match="0-d"):
-        it.nonzero(it.tensor(True))
-    assert it.tensor(True).nonzero().shape == (1, 0)          # PyTorch's forms keep working
+        xp.nonzero(it.tensor(True))                           # the standard's rule
+    assert it.tensor(True).nonzero().shape == (1, 0)          # PyTorch's, as a 1-d tensor
+    assert it.nonzero(it.tensor(True)).shape == (1, 0)
     assert it.nonzero(it.tensor(5), as_tuple=True)[0].tolist() == [0]
+
+
+def test_the_tensor_names_the_standard_namespace(be):
+    x = it.ones(2, 3)
+    assert x.__array_namespace__() is xp and x.__array_namespace__("2024.12") is xp
+    assert xp.__array_api_version__ == "2025.12" and xp.linalg is it.linalg and xp.fft is it.fft
+    assert xp.__array_namespace_info__().default_dtypes()["real floating"] is it.float32
+    # the two namespaces share every function whose spellings agree, and only those
+    assert xp.add is it.add and xp.exp is it.exp and xp.take_along_axis is it.take_along_axis
+    for name in ("sum", "max", "std", "sort", "nonzero", "meshgrid", "flip", "squeeze", "take",
+                 "where", "equal", "concat", "roll", "tril", "eye", "linspace", "arange"):
+        assert getattr(xp, name) is not getattr(it, name), name
+    assert xp.std(it.tensor([1.0, 3.0])).item() == 1.0 and it.var(it.tensor([1.0, 3.0])).item() == 2.0
+    assert it.equal(it.ones(2), it.ones(2)) is True and xp.equal(it.ones(2), it.ones(2)).shape == (2,)
+    assert not hasattr(xp, "float16") and not hasattr(xp, "repeat_interleave")

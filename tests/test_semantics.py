@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 import interop as it
+
+xp = it.array_api      # the standard's namespace (the top-level one is PyTorch's)
 from helpers import to_np
 from torch_compare import In, assert_same, assert_same_error, compare, no_backend_words, torch, NAN
 
@@ -64,8 +66,9 @@ def test_max_positional_dim_is_values_and_indices(be):
     compare(be, lambda L, x: L.max(x, 1), F([[1., 3., 2.]]))
     compare(be, lambda L, x: L.max(x, 1, True), F([[1., 3., 2.]]))
     compare(be, lambda L, x: L.min(x, 0), F([[1., 3., 2.], [0., 4., 2.]]))
-    # the standard's keyword-only axis= keeps the standard's meaning: the values
-    assert tuple(it.max(out, axis=1).shape) == (2,) and isinstance(it.max(out, axis=1), it.Tensor)
+    # PyTorch takes axis= as an alias of dim; the standard namespace's max gives the values
+    assert type(it.max(out, axis=1)).__name__ == "max"
+    assert tuple(xp.max(out, axis=1).shape) == (2,) and isinstance(xp.max(out, axis=1), it.Tensor)
 
 
 def test_max_with_a_tensor_is_maximum(be):
@@ -278,21 +281,24 @@ def test_empty_dim_tuple(be):
     assert it.autograd.gradcheck(lambda t: t.var(dim=()), [xs])
     compare(be, lambda L, x: L.count_nonzero(x, dim=()), x, grad=False)
     compare(be, lambda L, x: L.any(x > 2, dim=()), x, grad=False)   # PyTorch: reduces none here
+    compare(be, lambda L, x: L.sum(x, axis=()), x)       # (axis: PyTorch's alias of dim)
     # the standard's axis=() reduces nothing
     t = it.tensor([[1., 2., 3.], [4., 5., 6.]])
-    for f in (it.sum, it.prod, it.mean, it.amax, it.max, it.min):
+    for f in (xp.sum, xp.prod, xp.mean, xp.max, xp.min, xp.std, xp.var, xp.any, xp.all):
         assert tuple(f(t, axis=()).shape) == (2, 3), f.__name__
-    assert to_np(it.sum(t, axis=())).tolist() == to_np(t).tolist()
+    assert to_np(xp.sum(t, axis=())).tolist() == to_np(t).tolist()
 
 
 def test_squeeze_dims(be):
     compare(be, lambda L, x: x.squeeze((0, 1)) * 1, F(np.zeros((1, 3, 1)).tolist()))
     compare(be, lambda L, x: x.squeeze(0, 2) * 1, F(np.zeros((1, 3, 1)).tolist()))
     compare(be, lambda L, x: L.squeeze(x, dim=1) * 1, F(np.zeros((1, 3, 1)).tolist()))
+    compare(be, lambda L, x: L.squeeze(x, 1) * 1, F(np.zeros((1, 3, 1)).tolist()))  # no-op
+    compare(be, lambda L, x: L.squeeze(x, axis=(0, 1)) * 1, F(np.zeros((1, 3, 1)).tolist()))
     with pytest.raises(ValueError, match="not 1"):
-        it.squeeze(it.zeros(1, 3, 1), axis=1)           # the standard: only size-1 axes
+        xp.squeeze(it.zeros(1, 3, 1), axis=1)           # the standard: only size-1 axes
     with pytest.raises(ValueError, match="not 1"):
-        it.squeeze(it.zeros(1, 3, 1), 1)
+        xp.squeeze(it.zeros(1, 3, 1), 1)
 
 
 # ------------------------------------------------------------- 6. what strict refused
@@ -454,10 +460,10 @@ def test_bad_dim_is_an_index_error_in_our_words(be, name, fn):
     assert type(e) is IndexError and "out of range" in str(e)
 
 
-STANDARD_AXIS = [("squeeze", lambda x: it.squeeze(x, axis=5)), ("expand_dims", lambda x: it.expand_dims(x, axis=5)),
-                 ("cumulative_sum", lambda x: it.cumulative_sum(x, axis=5)), ("take", lambda x: it.take(x, it.tensor([0]), axis=5)),
-                 ("concat", lambda x: it.concat([x], axis=5)), ("flip", lambda x: it.flip(x, axis=(0, 5))),
-                 ("take_along_axis", lambda x: it.take_along_axis(x, it.zeros(2, 3, dtype=it.int64), axis=5))]
+STANDARD_AXIS = [("squeeze", lambda x: xp.squeeze(x, axis=5)), ("expand_dims", lambda x: xp.expand_dims(x, axis=5)),
+                 ("cumulative_sum", lambda x: xp.cumulative_sum(x, axis=5)), ("take", lambda x: xp.take(x, it.tensor([0]), axis=5)),
+                 ("concat", lambda x: xp.concat([x], axis=5)), ("flip", lambda x: xp.flip(x, axis=(0, 5))),
+                 ("take_along_axis", lambda x: xp.take_along_axis(x, it.zeros(2, 3, dtype=it.int64), axis=5))]
 
 
 @pytest.mark.parametrize("name,fn", STANDARD_AXIS, ids=[s[0] for s in STANDARD_AXIS])
@@ -482,6 +488,10 @@ def test_backend_text_does_not_leak(be):
 def test_positional_axis_where_only_a_keyword_is_accepted(be):
     with pytest.raises(TypeError, match="keyword-only.*axis=0"):
         it.cumulative_sum(it.zeros(2, 3), 0)
+    for call in (lambda x: xp.sum(x, 0), lambda x: xp.sort(x, 0), lambda x: xp.flip(x, 0),
+                 lambda x: xp.squeeze(x, 0, 1), lambda x: xp.std(x, 0), lambda x: xp.max(x, 0)):
+        with pytest.raises(TypeError):
+            call(it.zeros(1, 3))
 
 
 # ------------------------------------------------------------- 8. PyTorch's positional dim
@@ -525,7 +535,7 @@ BOTH_SPELLINGS = [
     ("cumulative_sum", lambda x: it.cumulative_sum(x, axis=0, dim=0)),
     ("softmax", lambda x: it.softmax(x, 0, axis=0)), ("log_softmax", lambda x: it.log_softmax(x, dim=0, axis=0)),
     ("concat", lambda x: it.concat([x], 0, axis=0)), ("stack", lambda x: it.stack([x], dim=0, axis=0)),
-    ("flip", lambda x: it.flip(x, [0], axis=0)), ("squeeze", lambda x: it.squeeze(x, axis=0, dim=0)),
+    ("squeeze", lambda x: it.squeeze(x, axis=0, dim=0)),
     ("method_sum", lambda x: x.sum(0, axis=0)), ("method_mean", lambda x: x.mean(dim=0, axis=0)),
 ]
 

@@ -1,4 +1,4 @@
-"""Every elementwise function of the standard, against the backend namespace itself: same
+"""Every elementwise function of the standard (``interop.array_api``), against the backend namespace itself: same
 values (NaN where it gives NaN, signed zeros included) and same dtype, for every dtype the
 standard allows the function, with shapes, broadcasting and edge values (0, -0, ±inf,
 NaN) drawn by hypothesis, on the cpu and strict backends. interop may add checks and
@@ -11,6 +11,8 @@ import numpy as np
 from hypothesis import given, settings, HealthCheck, strategies as st
 
 import interop as it
+
+xp = it.array_api      # the standard's namespace (the top-level one is PyTorch's)
 
 _HC = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 
@@ -89,7 +91,7 @@ def test_unary_functions_equal_the_backend(standard_be, name, shape, data):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         want = getattr(be.xp, name)(be.from_host(a))
-        got = getattr(it, name)(it.tensor(a))
+        got = getattr(xp, name)(it.tensor(a))
     _compare(be, got, want, f"{name}({dtype} {shape})")
 
 
@@ -116,7 +118,7 @@ def test_binary_functions_equal_the_backend(standard_be, name, s1, s2, data):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         want = getattr(be.xp, name)(be.from_host(a), be.from_host(b))
-        got = getattr(it, name)(it.tensor(a), it.tensor(b))
+        got = getattr(xp, name)(it.tensor(a), it.tensor(b))
     if name == "floor_divide" and dtype in FLOATS:
         # interop follows the standard where NumPy does not: inf // finite, finite // inf
         special = (np.isinf(a) & np.isfinite(b)) | (np.isfinite(a) & np.isinf(b))
@@ -155,7 +157,7 @@ def test_complex_special_values_follow_the_standard(standard_be):
     for name, cases in _COMPLEX_SPECIAL.items():
         for dtype in ("complex64", "complex128"):
             zs = [complex(a, c) for (a, b), _ in cases for c in (b, -b)]   # (-b: sign bit set)
-            got = getattr(it, name)(it.asarray(np.asarray(zs, dtype=dtype))).numpy()
+            got = getattr(xp, name)(xp.asarray(np.asarray(zs, dtype=dtype))).numpy()
             for (_, want), g0, g1 in zip(cases, got[::2], got[1::2]):
                 _same_complex(g0, want)
                 _same_complex(g1, want.conjugate())
@@ -166,8 +168,8 @@ def test_complex_special_values_follow_the_standard(standard_be):
                 warnings.simplefilter("ignore")
                 want = np.asarray(standard_be.to_host(
                     getattr(standard_be.xp, name)(standard_be.from_host(z))))
-            np.testing.assert_array_equal(getattr(it, name)(it.asarray(z)).numpy(), want)
+            np.testing.assert_array_equal(getattr(xp, name)(xp.asarray(z)).numpy(), want)
     # sign: 0 + 0j at every complex zero (array-api-strict keeps the zero's signs)
     zeros = [complex(a, b) for a in (0.0, -0.0) for b in (0.0, -0.0)]
-    for g in it.sign(it.asarray(np.asarray(zeros, dtype="complex128"))).numpy():
+    for g in xp.sign(xp.asarray(np.asarray(zeros, dtype="complex128"))).numpy():
         _same_complex(g, 0j)

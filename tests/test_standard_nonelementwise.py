@@ -9,7 +9,8 @@ n/s/norm, ...) and the data, and returns ``fn(ns, *arrays)``: one call written o
 a namespace argument. The same call then runs twice,
 
 * on the backend namespace ``it.get_backend().xp`` with the backend's own arrays, and
-* on ``interop`` with interop tensors,
+* on ``interop.array_api`` (the standard's namespace; the top-level ``interop`` is
+  PyTorch's) with interop tensors,
 
 and the two results must agree: same structure (tuples, named-tuple fields), same shape,
 same dtype, same values (NaN where the backend gives NaN, the sign of zeros where the
@@ -48,6 +49,8 @@ from hypothesis import given, settings, HealthCheck, strategies as st
 
 import interop as it
 from interop.autograd import gradcheck, gradgradcheck
+
+API = it.array_api      # the namespace under test (the top-level one is PyTorch's)
 
 _HC = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 
@@ -272,7 +275,7 @@ def check_values(be, spec, data, name):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         want = case.fn(be.xp, *(be.from_host(a) for a in case.arrays))
-        got = case.fn(it, *(it.asarray(a) for a in case.arrays))
+        got = case.fn(API, *(it.asarray(a) for a in case.arrays))
     _same(be, got, want, case, where)
 
 
@@ -284,7 +287,7 @@ def check_gradient(be, spec, data):
     assert any(t.requires_grad for t in inputs), "a gradient case needs a float input"
 
     def f(*ts):
-        return case.fn(it, *ts)
+        return case.fn(API, *ts)
 
     # the values again, now through the recording path (some functions take another route
     # when a graph is built, e.g. pinv through svd)
@@ -1030,10 +1033,10 @@ def test_sort_descending_is_stable(standard_be):
     argsort(descending=True) and the standard's ``stable`` say. (The backends' own sort
     flips an ascending sort, which reverses ties, so it is not the reference here.)"""
     a = np.array([0.0, 1.0, -0.0, 0.0, -1.0, -0.0])
-    got = it.sort(it.asarray(a), descending=True)
+    got = API.sort(it.asarray(a), descending=True)
     order = np.argsort(-a, kind="stable")
     np.testing.assert_array_equal(np.signbit(got.numpy()), np.signbit(a[order]))
-    np.testing.assert_array_equal(it.argsort(it.asarray(a), descending=True).numpy(), order)
+    np.testing.assert_array_equal(API.argsort(it.asarray(a), descending=True).numpy(), order)
 
 
 @settings(suppress_health_check=_HC)
@@ -1114,16 +1117,16 @@ def test_cumulative_include_initial(standard_be, name):
     """cumulative_sum/prod(include_initial=True), values and gradient."""
     a = np.array([[2.0, -1.5, 0.5], [1.0, 3.0, -2.0]])
     f = lambda ns, x: getattr(ns, name)(x, axis=1, include_initial=True)   # noqa: E731
-    _same(standard_be, f(it, it.asarray(a)), f(standard_be.xp, standard_be.from_host(a)), Case(f, (), tol=8),
+    _same(standard_be, f(API, it.asarray(a)), f(standard_be.xp, standard_be.from_host(a)), Case(f, (), tol=8),
           f"{name}(include_initial=True)")
-    assert gradcheck(lambda t: f(it, t), (it.asarray(a, requires_grad=True),))
+    assert gradcheck(lambda t: f(API, t), (it.asarray(a, requires_grad=True),))
 
 
 @pytest.mark.parametrize("axis", [None, 1])
 def test_prod_complex_gradient(standard_be, axis):
     """prod of complex128 input, against finite differences."""
     a = np.array([[1 + 2j, 3 - 1j], [0.5 + 0.5j, -1j]])
-    assert gradcheck(lambda t: it.prod(t, axis=axis), (it.asarray(a, requires_grad=True),))
+    assert gradcheck(lambda t: API.prod(t, axis=axis), (it.asarray(a, requires_grad=True),))
 
 
 @settings(suppress_health_check=_HC)
@@ -1279,7 +1282,7 @@ def test_take_narrow_index_dtypes(standard_be, dtype):
     a = np.arange(300, dtype=np.float64)
     idx = np.array([2, 0, 4] + ([-1] if dtype == "int8" else [255]), dtype=dtype)
     f = lambda ns, x, i: ns.take(x, i)                              # noqa: E731
-    _same(standard_be, f(it, it.asarray(a), it.asarray(idx)),
+    _same(standard_be, f(API, it.asarray(a), it.asarray(idx)),
           f(standard_be.xp, standard_be.from_host(a), standard_be.from_host(idx)), Case(f, ()), f"take {dtype}")
 
 
@@ -1288,7 +1291,7 @@ def test_take_along_axis_negative(standard_be):
     a = np.arange(6.0).reshape(2, 3)
     idx = np.array([[-1, 0], [-3, -2]])
     f = lambda ns, x, i: ns.take_along_axis(x, i, axis=1)          # noqa: E731
-    _same(standard_be, f(it, it.asarray(a), it.asarray(idx)),
+    _same(standard_be, f(API, it.asarray(a), it.asarray(idx)),
           f(standard_be.xp, standard_be.from_host(a), standard_be.from_host(idx)), Case(f, ()),
           "take_along_axis negative")
 
@@ -1297,7 +1300,7 @@ def test_take_along_axis_broadcasts_empty(standard_be):
     """take_along_axis with indices of side 1 against an empty side of x."""
     a, idx = np.zeros((2, 0)), np.zeros((1, 1), dtype=np.int64)
     f = lambda ns, x, i: ns.take_along_axis(x, i, axis=0)           # noqa: E731
-    _same(standard_be, f(it, it.asarray(a), it.asarray(idx)),
+    _same(standard_be, f(API, it.asarray(a), it.asarray(idx)),
           f(standard_be.xp, standard_be.from_host(a), standard_be.from_host(idx)), Case(f, ()),
           "take_along_axis empty broadcast")
 

@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 
 import interop as it
+
+xp = it.array_api      # the standard's namespace (the top-level one is PyTorch's)
 from helpers import to_np, from_np
 
 torch = pytest.importorskip("torch")
@@ -41,19 +43,25 @@ def test_sort_method_named_tuple_matches_torch_stable(be, data, descending):
                                   ref.indices.numpy())
 
 
-def test_sort_namespace_follows_the_standard_and_dim_gives_torch(be):
+def test_sort_is_torchs_and_the_standard_namespace_gives_values(be):
     x = from_np(TIES)
-    v = it.sort(x)                                   # the standard: values only
+    v = xp.sort(x)                                   # the standard: values only
     assert isinstance(v, it.Tensor)
     np.testing.assert_array_equal(to_np(v), np.sort(TIES, axis=-1))
-    np.testing.assert_array_equal(to_np(it.sort(x, axis=0, descending=True)),
+    np.testing.assert_array_equal(to_np(xp.sort(x, axis=0, descending=True)),
                                   -np.sort(-TIES, axis=0))
-    for out in (it.sort(x, 1), it.sort(x, dim=1, descending=True)):   # PyTorch's spelling
+    for out in (it.sort(x), it.sort(x, 1), it.sort(x, dim=1, descending=True),
+                it.sort(x, axis=0)):                 # PyTorch's: (values, indices)
         assert type(out).__name__ == "sort"
     ref = torch.sort(_t(TIES), dim=1, descending=True, stable=True)
     np.testing.assert_array_equal(to_np(it.sort(x, 1, True).indices), ref.indices.numpy())
-    with pytest.raises(TypeError, match="axis= or dim="):
+    values, indices = it.sort(x)                     # v, i = torch.sort(x)
+    ref = torch.sort(_t(TIES), stable=True)
+    np.testing.assert_array_equal(to_np(indices), ref.indices.numpy())
+    with pytest.raises(TypeError, match="axis="):
         it.sort(x, dim=0, axis=1)
+    with pytest.raises(TypeError):
+        xp.sort(x, 1)                                # (keyword-only in the standard)
 
 
 @pytest.mark.parametrize("descending", [False, True])
@@ -136,13 +144,14 @@ def test_sort_puts_nan_last_like_torch(be):
 def test_nonzero_standard_tuple_and_torch_forms(be):
     data = np.array([[0, 1.5, 0], [2, 0, 3]])
     x = from_np(data)
-    std = it.nonzero(x)
+    assert len(it.nonzero(x)) == 3                   # PyTorch's: one row per nonzero element
+    std = xp.nonzero(x)
     assert isinstance(std, tuple) and len(std) == 2
     for got, ref in zip(std, torch.nonzero(_t(data), as_tuple=True)):
         np.testing.assert_array_equal(to_np(got), ref.numpy())
         assert got.dtype is it.int64
     ref2 = torch.nonzero(_t(data)).numpy()
-    for got in (it.nonzero(x, as_tuple=False), x.nonzero(), x.argwhere()):
+    for got in (it.nonzero(x), it.nonzero(x, as_tuple=False), x.nonzero(), x.argwhere()):
         assert got.dtype is it.int64
         np.testing.assert_array_equal(to_np(got), ref2)
     for got, ref in zip(x.nonzero(as_tuple=True), _t(data).nonzero(as_tuple=True)):
@@ -157,15 +166,19 @@ def test_nonzero_standard_tuple_and_torch_forms(be):
 
 # ------------------------------------------------------------------ repeat / tile / roll
 
-def test_repeat_means_tiling_on_tensors_and_repeating_in_the_namespace(be):
+def test_repeat_means_tiling_on_tensors_and_repeating_in_the_standard_namespace(be):
     data = np.array([[1., 2], [3, 4]])
     x = from_np(data)
     np.testing.assert_array_equal(to_np(x.repeat(2, 1, 3)), _t(data).repeat(2, 1, 3).numpy())
-    np.testing.assert_array_equal(to_np(it.repeat(x, 2, axis=1)),
+    np.testing.assert_array_equal(to_np(xp.repeat(x, 2, axis=1)),
                                   torch.repeat_interleave(_t(data), 2, dim=1).numpy())
-    np.testing.assert_array_equal(to_np(it.repeat(x, 2)), np.repeat(data, 2))
+    np.testing.assert_array_equal(to_np(xp.repeat(x, 2)), np.repeat(data, 2))
+    with pytest.raises(AttributeError, match="repeat_interleave"):
+        it.repeat(x, 2)                 # torch has no repeat function; the error says where to go
     np.testing.assert_array_equal(to_np(it.tile(x, (2,))), torch.tile(_t(data), (2,)).numpy())
     np.testing.assert_array_equal(to_np(it.tile(x, dims=(2, 1, 1))),
+                                  torch.tile(_t(data), (2, 1, 1)).numpy())
+    np.testing.assert_array_equal(to_np(xp.tile(x, (2, 1, 1))),
                                   torch.tile(_t(data), (2, 1, 1)).numpy())
     with pytest.raises(ValueError, match="can not be smaller"):
         x.repeat(2)
@@ -199,11 +212,13 @@ def test_roll_spellings_and_errors(be):
     np.testing.assert_array_equal(to_np(it.roll(x, 1)), torch.roll(_t(data), 1).numpy())
     np.testing.assert_array_equal(to_np(it.roll(x, shifts=(1, -1), dims=(0, 1))),
                                   torch.roll(_t(data), (1, -1), (0, 1)).numpy())
-    np.testing.assert_array_equal(to_np(it.roll(x, shift=2, axis=1)), np.roll(data, 2, axis=1))
+    np.testing.assert_array_equal(to_np(xp.roll(x, shift=2, axis=1)), np.roll(data, 2, axis=1))
     with pytest.raises(ValueError, match="align"):
         it.roll(x, (1, 2), 0)
-    with pytest.raises(TypeError, match="shift or shifts"):
-        it.roll(x, 1, shifts=1)
+    with pytest.raises(TypeError):
+        it.roll(x, 1, axis=1)           # (PyTorch's keyword is dims)
+    with pytest.raises(TypeError):
+        xp.roll(x, 1, dims=1)           # (the standard's is axis)
 
 
 # ------------------------------------------------------------------ views and copies
@@ -285,7 +300,8 @@ def test_diag_and_triangles(be):
         it.diag(it.ones(2, 2, 2))
     for k in (-1, 0, 2):
         np.testing.assert_array_equal(to_np(from_np(m).triu(k)), torch.triu(_t(m), k).numpy())
-        np.testing.assert_array_equal(to_np(it.tril(from_np(m), k=k)), torch.tril(_t(m), k).numpy())
+        np.testing.assert_array_equal(to_np(it.tril(from_np(m), k)), torch.tril(_t(m), k).numpy())
+        np.testing.assert_array_equal(to_np(xp.tril(from_np(m), k=k)), torch.tril(_t(m), k).numpy())
     with pytest.raises(ValueError, match="at least 2"):
         it.triu(it.ones(3))
 
@@ -566,12 +582,14 @@ def test_from_numpy_refuses_what_it_cannot_share(be):
         it.from_numpy(np.arange(3, dtype=">f8"))
 
 
-def test_meshgrid_follows_the_standard_default(be):
+def test_meshgrid_defaults_to_ij_and_the_standard_namespace_to_xy(be):
     a, b = np.array([1., 2]), np.array([3., 4, 5])
-    with pytest.warns(UserWarning, match="indexing defaults to 'xy'"):
-        grids = it.meshgrid(from_np(a), from_np(b))      # the standard's default: 'xy'
+    grids = xp.meshgrid(from_np(a), from_np(b))      # the standard's default: 'xy'
     for g, r in zip(grids, torch.meshgrid(_t(a), _t(b), indexing="xy")):
         np.testing.assert_array_equal(to_np(g), r.numpy())
+    for g, r in zip(it.meshgrid(from_np(a), from_np(b)), torch.meshgrid(_t(a), _t(b), indexing="ij")):
+        np.testing.assert_array_equal(to_np(g), r.numpy())     # PyTorch's default: 'ij'
+
     for g, r in zip(it.meshgrid([from_np(a), from_np(b)], indexing="ij"),
                     torch.meshgrid([_t(a), _t(b)], indexing="ij")):
         np.testing.assert_array_equal(to_np(g), r.numpy())

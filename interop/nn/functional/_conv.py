@@ -850,7 +850,7 @@ def _adaptive_max(op, n, input, output_size, return_indices):
         table = it.asarray([min(a + j, b - 1) for a, b in bins for j in range(width)],
                            dtype=it.int64, device=x.device)
         trail = n - 1 - i
-        gathered = it.take(x, table, axis=ax)
+        gathered = it.index_select(x, ax, table)
         kernel = (width,) + (1,) * trail
         x, k = _WindowMax.apply(gathered, kernel, kernel, (1,) * (trail + 1),
                                 (o,) + tuple(x.shape[ax + 1:]), None, True)

@@ -1089,5 +1089,5 @@ def pdist(input, p=2):
         raise it.ArgumentError(f"{op}: p must be non-negative, got {p}")
     n = input.shape[0]
     rows = it.arange(n, device=input.device)
-    i, j = it.nonzero(rows.unsqueeze(1) < rows)
+    i, j = it.nonzero(rows.unsqueeze(1) < rows, as_tuple=True)
     return it.norm(input[i] - input[j], p, dim=1)

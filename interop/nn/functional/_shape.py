@@ -263,7 +263,7 @@ def _fold(g, ax, runs, n):
         if i == full or stop == start:
             continue
         if how == "flip":
-            p = it.flip(p, axis=ax)
+            p = it.flip(p, (ax,))
         elif how.__class__ is tuple:
             p = it.sum(p, axis=ax, keepdims=True)
         view = out[_along(ax, slice(start, stop))]
@@ -467,7 +467,7 @@ class _Taps:
         """The resampled ``x`` along dim ``ax``: one gather, then the taps weighted and added
         one by one (slices of the gathered tensor, which NumPy adds several times faster
         than it sums a middle axis)."""
-        g = it.take(x, self.idx, axis=ax)
+        g = it.array_api.take(x, self.idx, axis=ax)   # (one gather along ax)
         if self.k == 1 and self.w is None and self.valid is None:
             return g
         taps, zero = self.shaped(x.ndim - ax - 1, x.dtype, x.backend)
@@ -493,7 +493,7 @@ class _Taps:
         if self.valid is not None:                  # drop the taps that read nothing
             reads = it.concat([it.ones((o,), dtype=it.bool, device=be) if m is None else m
                                for m in self.valid])
-            src = it.nonzero(reads)[0]
+            src = it.nonzero(reads, as_tuple=True)[0]
         target = it.take(self.idx, src)
         order = it.argsort(target, stable=True)
         target = it.take(target, order)

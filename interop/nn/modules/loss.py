@@ -408,13 +408,13 @@ class AdaptiveLogSoftmaxWithLoss(Module):
         bounds = [0] + self.cutoffs
         for i, (low, high) in enumerate(zip(bounds, bounds[1:])):
             mask = (target >= low) & (target < high)
-            members = it.nonzero(mask)[0]
+            members = it.nonzero(mask, as_tuple=True)[0]
             count = members.shape[0]
             used += count
             if i == 0 or count == 0:
                 continue
             # the tail only sees its cluster's rows
-            logprob = _activation.log_softmax(self.tail[i - 1](it.take(x, members, axis=0)),
+            logprob = _activation.log_softmax(self.tail[i - 1](it.index_select(x, 0, members)),
                                               dim=1)
             relative = it.take(target, members) - low
             local = it.take_along_axis(logprob, it.unsqueeze(relative, 1), axis=1)[:, 0]
