@@ -69,6 +69,7 @@ from ._inplace_twins import index_fill, index_copy, masked_scatter
 from ._tensor_types import (FloatTensor, DoubleTensor, HalfTensor, BFloat16Tensor, ByteTensor,
                             CharTensor, ShortTensor, IntTensor, LongTensor, BoolTensor)
 from ._printing import set_printoptions, get_printoptions
+from . import _einops    # einops' backend for interop tensors, where einops is installed
 
 # Aliases PyTorch users reach for.
 sub = subtract
