@@ -578,6 +578,10 @@ def _softmax(x, dim, axis, dtype, log, op):
         raise DTypeError(f"{op}: expected a floating-point tensor, got {be.dtype_of(xd)} (as in "
                          f"PyTorch); pass dtype=interop.float32 (or call .float()) to compute "
                          f"it in a floating dtype")
+    half = be.dtype_of(xd) in (_dt.float16, _dt.bfloat16)
+    if half:            # computed in float32 and rounded once, as PyTorch's CPU kernels do
+        nd = xd.dtype
+        xd = xp.astype(xd, be.native_dtype(_dt.float32))
     if _count(xd.shape, axes) == 0:
         data = xp.asarray(xd, copy=True)      # nothing to normalise over
     else:
@@ -587,6 +591,8 @@ def _softmax(x, dim, axis, dtype, log, op):
             data = shifted - xp.log(xp.sum(e, axis=axes, keepdims=True))
         else:
             data = e / xp.sum(e, axis=axes, keepdims=True)
+    if half:
+        data = xp.astype(data, nd)
     if x._node is None or not grad_state.enabled:
         return x._make(data, be, None)
     node = record(LogSoftmaxBackward if log else SoftmaxBackward, be, (x,), (None,), (data,))

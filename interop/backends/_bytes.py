@@ -11,8 +11,9 @@ __all__ = ["to_bytes", "from_bytes", "to_buffer", "stack_host"]
 
 def _host_dtype(dtype):
     if dtype is _dt.bfloat16:
-        raise TypeError("bfloat16 data cannot be turned into bytes here: NumPy, which reads "
-                        "and writes the bytes, has no bfloat16 (cast to float32 first)")
+        raise TypeError("bfloat16 data cannot be turned into bytes here yet: NumPy, which reads "
+                        "and writes the bytes, has no DLPack code for bfloat16 (cast to float32 "
+                        "first)")
     return np.dtype(dtype.name).newbyteorder("<")
 
 

@@ -20,6 +20,8 @@ def format_array(a, *, prefix="tensor("):
     kwargs = dict(separator=", ", prefix=prefix,
                   threshold=sys.maxsize if threshold == float("inf") else int(threshold),
                   edgeitems=opts["edgeitems"], max_line_width=opts["linewidth"])
+    if a.dtype.name == "bfloat16":        # (ml_dtypes': a NumPy dtype of kind "V")
+        a = a.astype(np.float32)
     if a.dtype.kind in "fc":
         if a.dtype.itemsize < 4:       # float16: the checks below compare with 1e8 (overflow)
             a = a.astype(np.float32)
