@@ -4,6 +4,9 @@ rounds each elementwise result from float32, as PyTorch does; sums and products 
 in float32 and round once, as PyTorch's CPU kernels do)."""
 
 import gc
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -13,6 +16,7 @@ import interop as it
 torch = pytest.importorskip("torch")
 pytest.importorskip("ml_dtypes")
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BF16_ULP = 2.0 ** -7       # the relative spacing of bfloat16 values near 1 (8 significant bits)
 
 
@@ -76,15 +80,30 @@ def test_export_layouts_to_torch(cpu):
         torch.from_dlpack(it.ones(2, dtype=it.bfloat16, requires_grad=True))
 
 
-def test_round_trip_with_jax(cpu):
-    jnp = pytest.importorskip("jax.numpy")
-    j = jnp.array([1.0, 2.5, -3.0], dtype=jnp.bfloat16)
-    x = it.from_dlpack(j)
-    assert x.dtype is it.bfloat16 and x.tolist() == [1.0, 2.5, -3.0]
-    with pytest.raises(RuntimeError, match="read-only"):
-        x[0] = 2.0                       # JAX arrays are immutable: the view refuses writes
-    k = jnp.from_dlpack(it.tensor([0.5, 4.0], dtype=it.bfloat16))
-    assert str(k.dtype) == "bfloat16" and k.tolist() == [0.5, 4.0]
+_JAX_ROUND_TRIP = """
+import jax.numpy as jnp
+import interop as it
+j = jnp.array([1.0, 2.5, -3.0], dtype=jnp.bfloat16)
+x = it.from_dlpack(j)
+assert x.dtype is it.bfloat16 and x.tolist() == [1.0, 2.5, -3.0]
+try:
+    x[0] = 2.0
+    raise SystemExit("a JAX array imported writable")
+except RuntimeError as e:
+    assert "read-only" in str(e)         # JAX arrays are immutable: the view refuses writes
+k = jnp.from_dlpack(it.tensor([0.5, 4.0], dtype=it.bfloat16))
+assert str(k.dtype) == "bfloat16" and k.tolist() == [0.5, 4.0]
+print("ok")
+"""
+
+
+def test_round_trip_with_jax():
+    # in a process of its own: JAX's threads would make later forks (DataLoader workers in
+    # the same pytest process) unsafe
+    pytest.importorskip("jax")
+    out = subprocess.run([sys.executable, "-c", _JAX_ROUND_TRIP], cwd=ROOT, capture_output=True,
+                         text=True, timeout=300, env={**os.environ, "PYTHONPATH": ROOT})
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
 
 
 ELEMENTWISE = {
@@ -145,3 +164,15 @@ def test_strict_still_refuses_bfloat16_naming_the_backend():
             it.zeros(2, dtype=it.bfloat16)
         with pytest.raises(Exception):
             it.from_dlpack(torch.ones(2, dtype=torch.bfloat16))
+
+
+def test_safetensors_bf16_with_pytorch(cpu, tmp_path):
+    st = pytest.importorskip("safetensors.torch")
+    t = torch.tensor([[1.5, -2.25], [3e-3, 1e20]], dtype=torch.bfloat16)
+    st.save_file({"w": t}, str(tmp_path / "torch.safetensors"))
+    x = it.load(str(tmp_path / "torch.safetensors"))["w"]
+    assert x.dtype is it.bfloat16 and x.tolist() == t.tolist()     # the same bits
+    it.save({"v": x.T, "f": it.ones(2)}, str(tmp_path / "ours.safetensors"))
+    back = st.load_file(str(tmp_path / "ours.safetensors"))
+    assert back["v"].dtype == torch.bfloat16 and back["v"].tolist() == t.T.tolist()
+    assert it.load(str(tmp_path / "ours.safetensors"))["v"].tolist() == t.T.tolist()
