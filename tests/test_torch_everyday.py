@@ -397,6 +397,22 @@ def test_shape_twin_keeps_graph(be):
     assert x.grad.tolist() == [[2.0, 4.0, 6.0]]
 
 
+def test_shape_twin_on_a_view_writes_through(be):
+    def run(lib):
+        base = lib.zeros(2, 1, 3)
+        v = base[0:1]
+        v.squeeze_()
+        v.add_(1)
+        b = lib.zeros(3, 1, requires_grad=True)
+        y = b * 1
+        w = y[1:]
+        w.squeeze_(1)
+        w.mul_(2)
+        y.sum().backward()
+        return tuple(v.shape), base.tolist(), b.grad.tolist()
+    assert run(it) == run(torch)
+
+
 def test_random_fill_ranges(be):
     for dt, lo, hi in ((it.float32, 0, 2 ** 24), (it.int8, 0, 127), (it.bool, 0, 1),
                        (it.float64, 0, 2 ** 53)):
