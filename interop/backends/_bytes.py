@@ -8,19 +8,20 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ._base import _take_capsule
-from ._numpy import BFLOAT16, _bf16_capsule_to_array
+from ._numpy import load_bfloat16, _bf16_capsule_to_array
 
 __all__ = ["to_bytes", "from_bytes", "to_buffer", "stack_host"]
 
 
 def _host_dtype(dtype):
     if dtype is _dt.bfloat16:
-        if BFLOAT16 is None:
+        bf = load_bfloat16()
+        if bf is None:
             raise TypeError("bfloat16 data needs ml_dtypes to be read or written on the host: "
                             "pip install \"interop[bfloat16]\" (or cast to float32 first)")
         if sys.byteorder != "little":
             raise TypeError("bfloat16 data is stored little-endian; this host is big-endian")
-        return BFLOAT16
+        return bf
     return np.dtype(dtype.name).newbyteorder("<")
 
 

@@ -1,9 +1,11 @@
 """The ``cpu`` backend: NumPy through array-api-compat, with native kernels."""
 
 import ctypes
+import importlib.util
 import itertools
 import math
 import os
+import sys
 import types
 
 import numpy as np
@@ -13,11 +15,20 @@ from .. import dtypes as _dt
 from ._base import Backend, _sum_to_axes, _window_key, _windows_shape
 from ._dlpack import capsule_info, CapsuleProducer, is_capsule, set_dtype
 
-try:       # bfloat16 on the CPU: ml_dtypes' NumPy dtype (the one JAX uses), where installed
-    import ml_dtypes
-    BFLOAT16 = np.dtype(ml_dtypes.bfloat16)
-except ImportError:
-    ml_dtypes = BFLOAT16 = None
+# bfloat16 on the CPU: ml_dtypes' NumPy dtype (the one JAX uses), where installed. ml_dtypes
+# takes most of a second to import, so it is imported when bfloat16 is first asked for (or at
+# once where something, JAX say, has imported it already): until then BFLOAT16 is None.
+BFLOAT16 = None
+_ML_DTYPES = importlib.util.find_spec("ml_dtypes") is not None
+
+
+def load_bfloat16():
+    """ml_dtypes' bfloat16 NumPy dtype, importing ml_dtypes on first use; None without it."""
+    global BFLOAT16
+    if BFLOAT16 is None and _ML_DTYPES:
+        import ml_dtypes
+        BFLOAT16 = np.dtype(ml_dtypes.bfloat16)
+    return BFLOAT16
 
 _DL_BFLOAT = 4        # DLDataTypeCode kDLBfloat
 
@@ -107,10 +118,10 @@ def _in_float32(fn, n_arrays=1):
     """``fn`` that, given bfloat16 arrays among its first ``n_arrays`` (1 or 2) arguments,
     computes in float32 and rounds the result back once, as PyTorch does on the CPU:
     ml_dtypes' own loops would accumulate sums in bfloat16 (or give float32 or float64
-    results). Other dtypes pay one or two identity checks (ml_dtypes' dtype is a singleton)."""
-    bf = BFLOAT16
-
+    results). Other dtypes pay a global lookup and one or two identity checks (ml_dtypes'
+    dtype is a singleton)."""
     def slow(args, kwargs):
+        bf = BFLOAT16
         args = [a.astype(np.float32) if getattr(a, "dtype", None) is bf else a for a in args]
         out = fn(*args, **kwargs)
         if kwargs.get("dtype") is None and getattr(out, "dtype", None) in (np.float32, np.float64):
@@ -119,12 +130,13 @@ def _in_float32(fn, n_arrays=1):
 
     if n_arrays == 1:
         def f(x, *args, **kwargs):
-            if getattr(x, "dtype", None) is bf:
+            if BFLOAT16 is not None and getattr(x, "dtype", None) is BFLOAT16:
                 return slow((x,) + args, kwargs)
             return fn(x, *args, **kwargs)
     else:
         def f(x1, x2, *args, **kwargs):
-            if getattr(x1, "dtype", None) is bf or getattr(x2, "dtype", None) is bf:
+            if BFLOAT16 is not None and (getattr(x1, "dtype", None) is BFLOAT16
+                                         or getattr(x2, "dtype", None) is BFLOAT16):
                 return slow((x1, x2) + args, kwargs)
             return fn(x1, x2, *args, **kwargs)
     f.__name__ = getattr(fn, "__name__", "f")
@@ -140,13 +152,12 @@ _BF16_LINALG = ("vector_norm", "matrix_norm", "matmul", "tensordot", "vecdot")
 
 
 def _namespace():
-    """array-api-compat's NumPy namespace with the faster ``where`` (and, with ml_dtypes,
-    bfloat16 reductions and products computed in float32)."""
+    """array-api-compat's NumPy namespace with the faster ``where`` (and, where ml_dtypes is
+    installed, bfloat16 reductions and products computed in float32)."""
     ns = types.SimpleNamespace(**{k: getattr(xp_numpy, k) for k in dir(xp_numpy)
                                   if not k.startswith("__")})
     ns.where = where
-    if BFLOAT16 is not None:
-        ns.bfloat16 = ml_dtypes.bfloat16
+    if _ML_DTYPES:
         for name, n in _BF16_FLOAT32.items():
             setattr(ns, name, _in_float32(getattr(xp_numpy, name), n))
         linalg = xp_numpy.linalg
@@ -274,11 +285,41 @@ class NumpyBackend(Backend):
         super()._build_dtype_tables()
         for d in list(self.to_native):
             self.from_native[np.dtype(d.name)] = d
-        if BFLOAT16 is not None:
-            self.to_native[_dt.bfloat16] = ml_dtypes.bfloat16
-            self.from_native[ml_dtypes.bfloat16] = _dt.bfloat16
-            self.from_native[BFLOAT16] = _dt.bfloat16
+        if "ml_dtypes" in sys.modules:      # (already imported: no cost to take it now)
+            self._add_bfloat16()
         self._native_sets()
+
+    def _add_bfloat16(self):
+        """Put bfloat16 in the dtype tables (importing ml_dtypes); False without ml_dtypes."""
+        bf = load_bfloat16()
+        if bf is None:
+            return False
+        if _dt.bfloat16 not in self.to_native:
+            self.to_native[_dt.bfloat16] = bf.type
+            self.from_native[bf.type] = _dt.bfloat16
+            self.from_native[bf] = _dt.bfloat16
+            self._native_sets()
+        return True
+
+    def native_dtype(self, dtype):
+        try:
+            return self.to_native[dtype]
+        except KeyError:
+            if dtype is _dt.bfloat16 and self._add_bfloat16():
+                return self.to_native[dtype]
+        return super().native_dtype(dtype)       # (its error, naming the dtypes there are)
+
+    def dtype_of(self, array):
+        try:
+            return self.from_native[array.dtype]
+        except KeyError:
+            if getattr(array.dtype, "name", None) == "bfloat16" and self._add_bfloat16():
+                return self.from_native[array.dtype]
+        return super().dtype_of(array)
+
+    def has_dtype(self, dtype):
+        """Whether this backend can hold ``dtype`` (bfloat16: where ml_dtypes is installed)."""
+        return dtype in self.to_native or (dtype is _dt.bfloat16 and _ML_DTYPES)
 
     def to_host(self, array):
         return np.asarray(array)
@@ -318,7 +359,7 @@ class NumpyBackend(Backend):
     def to_dlpack(self, array, **kw):
         # 0-d results are NumPy scalars here, which have no __dlpack__
         array = array if isinstance(array, np.ndarray) else np.asarray(array)
-        if array.dtype == BFLOAT16 and BFLOAT16 is not None:
+        if BFLOAT16 is not None and array.dtype is BFLOAT16:
             st = self.strides(array)
             if (st is not None and any(s < 0 for s in st)) or kw.get("copy"):
                 if st is not None and any(s < 0 for s in st) and kw.get("copy") is False:
@@ -333,14 +374,14 @@ class NumpyBackend(Backend):
         if is_capsule(obj):
             obj = CapsuleProducer(obj)
         if isinstance(obj, CapsuleProducer):     # a capsule can be asked for only once
-            if BFLOAT16 is None or obj._info.dtype != (_DL_BFLOAT, 16, 1):
+            if obj._info.dtype != (_DL_BFLOAT, 16, 1) or not self._add_bfloat16():
                 return super().from_dlpack(obj, copy=copy)
             capsule = obj.__dlpack__(max_version=(1, 0))
         else:
             try:
                 return super().from_dlpack(obj, copy=copy)
             except RuntimeError as e:
-                if BFLOAT16 is None or "Unsupported dtype" not in str(e):
+                if "Unsupported dtype" not in str(e) or not self._add_bfloat16():
                     raise
             # bfloat16 (NumPy has no DLPack code for it): viewed through ctypes
             try:
