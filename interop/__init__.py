@@ -69,6 +69,17 @@ from ._pytorch_style import (sum, prod, mean, amax, amin, all, any, logsumexp, a
                              clip, sign, diff, searchsorted, isin, tensordot, arange,
                              bernoulli)
 from . import array_api
+# PyTorch's everyday names beyond the standard (issue 24)
+from . import accelerator
+from ._stacks import atleast_1d, atleast_2d, atleast_3d, hstack, vstack, row_stack, column_stack, dstack
+from ._statistics import var_mean, std_mean, bincount, histc
+from ._distance import cdist
+from ._unique import unique, unique_consecutive, argwhere
+from ._inplace_twins import index_fill, index_copy, masked_scatter
+from ._tensor_types import (FloatTensor, DoubleTensor, HalfTensor, BFloat16Tensor, ByteTensor,
+                            CharTensor, ShortTensor, IntTensor, LongTensor, BoolTensor)
+from ._printing import set_printoptions, get_printoptions
+from . import _einops    # einops' backend for interop tensors, where einops is installed
 
 # Aliases PyTorch users reach for.
 sub = subtract
@@ -94,6 +105,19 @@ pi = 3.141592653589793
 inf = _builtins.float("inf")
 nan = _builtins.float("nan")
 newaxis = None
+
+
+def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mode=None,
+            options=None, disable=False):
+    """PyTorch's ``torch.compile``, without a compiler: returns ``model`` (a module or a
+    function) itself, unchanged, so ported code runs as it did (no speed-up); PyTorch's
+    options are accepted and have no effect. Used as ``@interop.compile(...)`` with options
+    only, it returns a decorator that does the same."""
+    if model is None:
+        return lambda m: m
+    if not callable(model):
+        raise TypeError(f"compile: expected a module or a function, got {type(model).__name__}")
+    return model
 
 
 def is_tensor(obj):

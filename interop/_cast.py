@@ -105,6 +105,31 @@ def to(x, *args, dtype=None, device=None, copy=False, non_blocking=False):
     return out
 
 
+# PyTorch's legacy tensor type names (``x.type()``, ``torch.LongTensor``), by dtype.
+TYPE_NAMES = {_dt.float32: "FloatTensor", _dt.float64: "DoubleTensor",
+              _dt.float16: "HalfTensor", _dt.bfloat16: "BFloat16Tensor",
+              _dt.uint8: "ByteTensor", _dt.int8: "CharTensor", _dt.int16: "ShortTensor",
+              _dt.int32: "IntTensor", _dt.int64: "LongTensor", _dt.bool: "BoolTensor",
+              _dt.complex64: "ComplexFloatTensor", _dt.complex128: "ComplexDoubleTensor"}
+_BY_TYPE_NAME = {v: k for k, v in TYPE_NAMES.items()}
+
+
+def _type_from_name(name):
+    """The dtype of a type name: ``"torch.LongTensor"``, ``"interop.LongTensor"`` (a
+    ``cuda.`` part is refused: moving is explicit, with ``.to``)."""
+    for prefix in ("torch.", "interop."):
+        if name.startswith(prefix):
+            short = name[len(prefix):]
+            if short in _BY_TYPE_NAME:
+                return _BY_TYPE_NAME[short]
+            if short.startswith("cuda."):
+                raise ValueError(f"type: {name!r} names a device too; move tensors with "
+                                 f".to('cuda') or .cuda(), and give type() the dtype's name "
+                                 f"(e.g. 'torch.{short[5:]}')")
+    raise ValueError(f"type: invalid type {name!r}; expected one of "
+                     f"{', '.join('torch.' + n for n in _BY_TYPE_NAME)}")
+
+
 class ConversionMethods:
     """Tensor methods that cast, copy or move the tensor."""
 
@@ -153,10 +178,25 @@ class ConversionMethods:
     def bool(self):
         return astype(self, _dt.bool, copy=False)
 
-    def type(self, dtype=None):
+    def type(self, dtype=None, non_blocking=False):
+        """With no argument, PyTorch's name of this tensor's type (``"torch.FloatTensor"``,
+        ``"torch.cuda.LongTensor"`` on a GPU), so that a ported comparison holds; with a
+        dtype, a type name (``"torch.LongTensor"`` or ``"interop.LongTensor"``) or a type
+        class (``interop.LongTensor``), this tensor cast to it (itself if it has it)."""
+        be = self._be
         if dtype is None:
-            return str(self._be.dtype_of(self._data))
-        return astype(self, dtype)
+            name = TYPE_NAMES.get(be.dtype_of(self._data))
+            if name is None:
+                raise TypeError(f"type: PyTorch has no tensor type name for dtype "
+                                f"{be.dtype_of(self._data)}")
+            return ("torch.cuda." if be.device.type == "cuda" else "torch.") + name
+        if isinstance(dtype, str):
+            target = _type_from_name(dtype)
+        elif isinstance(getattr(dtype, "dtype", None), _dt.dtype) and isinstance(dtype, type):
+            target = dtype.dtype                 # interop.LongTensor and friends
+        else:
+            target = dtype
+        return astype(self, target, copy=False)
 
     def clone(self):
         return clone(self)

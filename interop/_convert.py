@@ -4,6 +4,7 @@ and ``Tensor(...)`` build on)."""
 import builtins
 
 from . import dtypes as _dt
+from ._promotion import promote_types
 from .autograd.variable import Variable
 
 __all__ = ["scalar_kind", "default_for_kind", "from_object"]
@@ -29,7 +30,7 @@ def scalar_kind(obj):
             stack.extend(o)
             continue
         elif isinstance(o, Variable):
-            raise TypeError("tensor(): a list of tensors is ambiguous; use interop.stack(list)")
+            raise _HasTensors
         elif hasattr(o, "__index__") and not hasattr(o, "dtype"):
             k = 1
         elif hasattr(o, "__float__") and not hasattr(o, "dtype"):
@@ -41,6 +42,40 @@ def scalar_kind(obj):
     return order[best] if best >= 0 else "f"
 
 
+class _HasTensors(Exception):
+    """Raised inside ``scalar_kind`` on meeting a tensor element (handled by from_object)."""
+
+
+def _tensor_elements(obj, be):
+    """``obj`` (nested lists holding one-element tensors among Python scalars) as nested lists
+    of Python scalars, and the dtype PyTorch infers: the tensors' dtypes promoted with the
+    default dtype of each Python scalar's kind (``[tensor(1, int8), 300]`` is int64)."""
+    dt = None
+
+    def join(d):
+        nonlocal dt
+        dt = d if dt is None else promote_types(dt, d)
+
+    def walk(o):
+        if isinstance(o, Variable):
+            n = 1
+            for s in o._data.shape:
+                n *= s
+            if n != 1:
+                raise ValueError(f"tensor(): only one-element tensors can be elements of a list "
+                                 f"(as in PyTorch); got one of shape {tuple(o._data.shape)}; use "
+                                 f"interop.stack(list) to join tensors")
+            join(o._be.dtype_of(o._data))
+            return o.item()
+        if o.__class__ is list or o.__class__ is tuple:
+            return [walk(e) for e in o]
+        join(default_for_kind(be, scalar_kind(o)))
+        return o
+
+    plain = walk(obj)
+    return plain, dt
+
+
 def default_for_kind(be, kind):
     if kind == "b":
         return _dt.bool
@@ -49,6 +84,17 @@ def default_for_kind(be, kind):
     if kind == "f":
         return be.default_float
     return be.default_float.to_complex()
+
+
+def _holds_tensor(obj):
+    stack = [obj]
+    while stack:
+        o = stack.pop()
+        if o.__class__ is list or o.__class__ is tuple:
+            stack.extend(o)
+        elif isinstance(o, Variable):
+            return True
+    return False
 
 
 def from_object(obj, dtype, be, copy):
@@ -65,8 +111,15 @@ def from_object(obj, dtype, be, copy):
             return xp.astype(data, be.native_dtype(dtype))
         return xp.asarray(data, copy=True) if copy else data
     if obj.__class__ in (list, tuple, bool, int, float, complex) or isinstance(obj, (list, tuple)):
-        if dtype is None:
-            dtype = default_for_kind(be, scalar_kind(obj))
+        try:
+            if dtype is None:
+                dtype = default_for_kind(be, scalar_kind(obj))
+        except _HasTensors:             # 0-d (one-element) tensors among the data
+            obj, inferred = _tensor_elements(obj, be)
+            dtype = dtype or inferred or default_for_kind(be, "f")
+        else:
+            if dtype is not None and _holds_tensor(obj):
+                obj, _ = _tensor_elements(obj, be)
         nd = be.native_dtype(dtype)     # a dtype the backend lacks: its TypeError, unwrapped
         try:
             return xp.asarray(obj, dtype=nd, **be.device_kwargs)

@@ -295,8 +295,9 @@ class PowBackward(BinaryBackward):
             if b == 0:
                 return g * 0
             return g * self.conj(xp, b * a ** (b - 1))
-        # where a == 0 and b == 0 the gradient is 0 (as in PyTorch), not nan
-        return g * self.conj(xp, b * xp.where(b == 0, xp.ones_like(a), a) ** (b - 1))
+        # where a == 0 and b == 0 the gradient is 0 (as in PyTorch), not nan: only there is
+        # the base replaced (elsewhere b * a**(b-1) must keep its derivative in b, a**(b-1))
+        return g * self.conj(xp, b * xp.where((a == 0) & (b == 0), xp.ones_like(a), a) ** (b - 1))
     def db(self, xp, g, s):
         # out * log(a); where a == 0, PyTorch's convention: 0 for b >= 0 (out is 0 or 1:
         # finite), out * log(0) = -inf * out for b < 0 (out is inf). Nothing infinite is
@@ -341,14 +342,19 @@ class MinimumBackward(BinaryBackward):
 
 
 class Atan2Backward(BinaryBackward):
+    """At the origin both gradients are 0 (PyTorch's convention), and so is their own
+    derivative there (PyTorch's is NaN): no 0/0 NaN reaches the other elements through a
+    broadcast's sum."""
     __slots__ = ()
     saves = ("ab", "ab", "")
-    def da(self, xp, g, s):
-        a, b = s[0], s[1]
-        return g * b / (a * a + b * b)
-    def db(self, xp, g, s):
-        a, b = s[0], s[1]
-        return -g * a / (a * a + b * b)
+    @staticmethod
+    def _grad(xp, g, num, a, b):
+        r2 = a * a + b * b
+        origin = r2 == 0
+        q = g * num / xp.where(origin, xp.ones_like(r2), r2)
+        return xp.where(origin, xp.zeros_like(q), q)
+    def da(self, xp, g, s): return self._grad(xp, g, s[1], s[0], s[1])
+    def db(self, xp, g, s): return self._grad(xp, g, -s[0], s[0], s[1])
 
 
 class RemainderBackward(BinaryBackward):
@@ -413,15 +419,38 @@ def _named(x1, x2, fwd, cls, op):
     return out
 
 
+def _scaled(x1, x2, alpha, op):
+    """``alpha * x2`` for ``add``/``subtract``, as PyTorch: a Python-scalar ``x2`` is scaled
+    in Python; a float ``alpha`` with two integral operands is an error (PyTorch's); with two
+    bool operands a bool ``alpha`` (any number, by its truth) keeps the result bool."""
+    if alpha.__class__ not in SCALAR_TYPES:
+        raise TypeError(f"{op}: alpha must be a Python number, got {type(alpha).__name__}")
+    if alpha.__class__ is bool and not (_is_bool(x1) and _is_bool(x2)):
+        raise ArgumentError(f"{op}: a bool alpha is only supported for bool results (as in "
+                            f"PyTorch); pass alpha={int(alpha)}")
+    if alpha.__class__ in (float, complex) and _int_kind(x1) and _int_kind(x2):
+        raise ArgumentError(f"{op}: for integral input tensors, argument alpha must not be a "
+                            f"floating point number (got {alpha!r}), as in PyTorch")
+    if not isinstance(x2, Variable):
+        if x2.__class__ not in SCALAR_TYPES:
+            return x2               # (the op itself names the bad operand)
+        if x2.__class__ is bool and alpha.__class__ is bool:
+            return x2 and alpha
+        return x2 * alpha
+    if _is_bool(x2) and (alpha.__class__ is bool or _is_bool(x1)):
+        return x2 if alpha else logical_and(x2, False)
+    return multiply(x2, alpha)
+
+
 def add(x1, x2, *, alpha=None):
     if alpha is not None:
-        x2 = multiply(x2, alpha)
+        x2 = _scaled(x1, x2, alpha, "add")
     return _named(x1, x2, _add, AddBackward, "add")
 
 
 def subtract(x1, x2, *, alpha=None):
     if alpha is not None:
-        x2 = multiply(x2, alpha)
+        x2 = _scaled(x1, x2, alpha, "subtract")
     return _named(x1, x2, _sub, SubBackward, "subtract")
 
 
@@ -452,6 +481,9 @@ def _check_int_division(x1, x2, op):
     if _is_bool(x1) and _is_bool(x2):
         raise DTypeError(f"{op}: not supported for two bool operands (as in PyTorch); cast to an "
                          f"integer dtype first")
+    if 0 in broadcast_shapes(*(tuple(v._data.shape) for v in (x1, x2) if isinstance(v, Variable)),
+                             op=op):
+        return              # nothing is divided (as in PyTorch: an empty result)
     if isinstance(x2, Variable):
         d = x2._data
         xp = x2._be.xp
@@ -499,7 +531,22 @@ def divide(x1, x2, *, rounding_mode=None):
     raise ValueError(f"divide: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
 
 
+def _bool_pow(base, exponent):
+    """``base ** exponent`` where both are bool (tensors or Python bools), as PyTorch: two
+    bool tensors, or a bool base over a bool tensor, are refused; a bool tensor to a Python
+    bool power stays bool (``m ** True`` is a copy of ``m``, ``m ** False`` all True)."""
+    if isinstance(exponent, Variable):
+        raise DTypeError("pow: not supported for a bool base with a bool exponent tensor (as in "
+                         "PyTorch); cast one to an integer or floating dtype first")
+    be = base._be
+    xp = be.xp
+    d = base._data
+    return base._make(xp.asarray(d, copy=True) if exponent else xp.ones_like(d), be, None)
+
+
 def pow(x1, x2):
+    if _is_bool(x1) and _is_bool(x2):
+        return _bool_pow(x1, x2)
     return _named(x1, x2, _pow, PowBackward, "pow")
 
 
@@ -737,9 +784,13 @@ class ArithmeticMethods:
         return divide(other, self)
 
     def __pow__(self, other):
+        if _is_bool(self) and _is_bool(other):
+            return _bool_pow(self, other)
         return binary(self, other, _pow, PowBackward, "pow")
 
     def __rpow__(self, other):
+        if _is_bool(self) and _is_bool(other):
+            return _bool_pow(other, self)
         return binary(self, other, _pow, PowBackward, "pow", True)
 
     def __mod__(self, other):

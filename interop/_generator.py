@@ -23,13 +23,23 @@ class Generator:
         self.device = device
         self._seed = _DEFAULT_SEED
         self._sources = {}
+        self._backend_seeds = {}     # backend name -> its own seed (interop.cuda.manual_seed)
 
     def manual_seed(self, seed):
-        if not isinstance(seed, int):
-            raise TypeError(f"manual_seed expected an int, got {type(seed).__name__} {seed!r}")
-        self._seed = seed & 0xFFFF_FFFF_FFFF_FFFF
+        self._seed = _checked_seed(seed, "manual_seed")
         self._sources.clear()
+        self._backend_seeds.clear()
         return self
+
+    def seed_backend(self, name, seed):
+        """Seed this generator's source on backend ``name`` alone (made on its next use);
+        the other backends' sources go on as they were (``interop.cuda.manual_seed``)."""
+        self._backend_seeds[name] = _checked_seed(seed, "manual_seed")
+        self._sources.pop(name, None)
+
+    def backend_seed(self, name):
+        """The seed that backend ``name``'s source starts from."""
+        return self._backend_seeds.get(name, self._seed)
 
     def seed(self):
         s = int.from_bytes(os.urandom(8), "little")
@@ -43,7 +53,7 @@ class Generator:
         """This generator's random source on backend ``be`` (made on first use)."""
         src = self._sources.get(be.name)
         if src is None:
-            src = self._sources[be.name] = be.make_rng(self._seed)
+            src = self._sources[be.name] = be.make_rng(self._backend_seeds.get(be.name, self._seed))
         return src
 
     def get_state(self):
@@ -56,7 +66,16 @@ class Generator:
             self.source(get_backend(name)).set_state(st)
 
 
+def _checked_seed(seed, op):
+    if not isinstance(seed, int):
+        raise TypeError(f"{op} expected an int, got {type(seed).__name__} {seed!r}")
+    return seed & 0xFFFF_FFFF_FFFF_FFFF
+
+
+# As PyTorch's: a new Generator() starts from a fixed seed, the default generator from one
+# drawn from the operating system, so that unseeded runs differ (initial_seed() reports it).
 default_generator = Generator()
+default_generator.seed()
 
 
 def manual_seed(seed):

@@ -212,7 +212,7 @@ def apply_view_ops(r, ops, be):
     xp = be.xp
     for kind, arg in ops:
         if kind == "index":
-            r = getitem(r, arg) if tensor else r[arg]
+            r = getitem(r, arg) if tensor else be.getitem(r, arg)   # (strict: index arrays)
         elif kind == "reshape":
             r = reshape(r, arg) if tensor else xp.reshape(r, arg)
         elif kind == "permute":

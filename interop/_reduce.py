@@ -464,6 +464,9 @@ def logsumexp(x, dim=None, keepdim=None, *, axis=None, keepdims=False):
     reduction gives -inf, as in PyTorch."""
     axes = _axes("logsumexp", x, dim, axis)
     kd = _keep(keepdims, keepdim)
+    be = x._be
+    if x._data.dtype not in be.inexact_natives:     # bool and integers: the default float,
+        x = astype(x, be.default_float)             # as in PyTorch
     shape = x._data.shape
     if _count(shape, axes) == 0:
         return sum(x, axis=axes, keepdims=kd) + float("-inf")
@@ -560,7 +563,8 @@ class LogSoftmaxBackward(Node):
 
 def _softmax(x, dim, axis, dtype, log, op):
     """softmax / log_softmax along ``dim`` as one primitive: shifted by the max (a row with
-    a NaN or +inf gives NaN, as PyTorch's); integer input computes in the default float."""
+    a NaN or +inf gives NaN, as PyTorch's); integer and bool input is refused (PyTorch's rule)
+    unless ``dtype`` names a floating dtype."""
     if not isinstance(x, Variable):
         raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
     axes = _softmax_dim(x, dim, axis, op)
@@ -570,7 +574,15 @@ def _softmax(x, dim, axis, dtype, log, op):
     xp = be.xp
     xd = x._data
     if xd.dtype not in be.inexact_natives:
-        xd = xp.astype(xd, be.native_dtype(be.default_float))
+        # decided (issue 24): refused, as PyTorch refuses, rather than computed in a float
+        # the caller did not choose; integer "logits" are usually labels passed by mistake
+        raise DTypeError(f"{op}: expected a floating-point tensor, got {be.dtype_of(xd)} (as in "
+                         f"PyTorch); pass dtype=interop.float32 (or call .float()) to compute "
+                         f"it in a floating dtype")
+    half = be.dtype_of(xd) in (_dt.float16, _dt.bfloat16)
+    if half:            # computed in float32 and rounded once, as PyTorch's CPU kernels do
+        nd = xd.dtype
+        xd = xp.astype(xd, be.native_dtype(_dt.float32))
     if _count(xd.shape, axes) == 0:
         data = xp.asarray(xd, copy=True)      # nothing to normalise over
     else:
@@ -580,6 +592,8 @@ def _softmax(x, dim, axis, dtype, log, op):
             data = shifted - xp.log(xp.sum(e, axis=axes, keepdims=True))
         else:
             data = e / xp.sum(e, axis=axes, keepdims=True)
+    if half:
+        data = xp.astype(data, nd)
     if x._node is None or not grad_state.enabled:
         return x._make(data, be, None)
     node = record(LogSoftmaxBackward if log else SoftmaxBackward, be, (x,), (None,), (data,))

@@ -13,7 +13,7 @@ from ._args import broadcast_shapes, same_backend, real_only, SCALAR_TYPES
 from ._cast import astype, clone
 from ._errors import ArgumentError, DTypeError, ShapeError
 from ._promotion import cast_back, result_type, unbroadcast
-from .autograd.graph import Node
+from .autograd.graph import Node, UNSAVED
 from .autograd.grad_mode import state as grad_state
 from .autograd.variable import Variable, record
 
@@ -150,7 +150,9 @@ def _clamp_tensors(x, lo, hi, be):
         masks = (xd >= ld, xd < ld, None)
     else:
         masks = (xd <= hd, None, xd > hd)
-    masks = tuple(None if m is None else xp.broadcast_to(m, shape) for m in masks)
+    # an absent bound's slot is UNSAVED, not None: None in ``saved`` means the node's own
+    # output, which this node does not read (an in-place change of it is no error)
+    masks = tuple(UNSAVED if m is None else xp.broadcast_to(m, shape) for m in masks)
     node = record(ClampTensorBackward, be, ins, masks, masks)
     node.fix = tuple((v._data.shape, cast_back(be, v._data.dtype, data.dtype))
                      if isinstance(v, Variable) else (None, None) for v in ins)

@@ -18,6 +18,10 @@ state) with the operations, assembled from one mixin per concern:
 ``ScanMethods``        cumprod (``interop._reduce``)
 ``SamplingMethods``    multinomial (``interop._sampling``)
 ``DLPackMethods``      ``__dlpack__``, ``__dlpack_device__`` (``interop._dlpack``)
+``InPlaceTwinMethods`` asin_, eq_, index_add_, squeeze_, random_... (``interop._inplace_twins``)
+``UniqueMethods``      unique, unique_consecutive, argwhere (``interop._unique``)
+``StatisticsMethods``  bincount, histc (``interop._statistics``)
+``EqualMethods``       equal: one bool for the whole tensor (``interop._tensor_equal``)
 =====================  =============================================================
 
 Op results are built by :meth:`Tensor._make`, the lean constructor, and are plain
@@ -46,6 +50,10 @@ from ._select import SelectionMethods
 from ._sorting import SortingMethods
 from ._unary import UnaryMethods
 from ._views import ViewMethods, make_alias
+from ._inplace_twins import InPlaceTwinMethods
+from ._statistics import StatisticsMethods
+from ._tensor_equal import EqualMethods
+from ._unique import UniqueMethods
 from .autograd import engine as _engine
 from .autograd.variable import Variable
 from .backends import backend_for
@@ -59,7 +67,7 @@ _API_VERSIONS = ("2023.12", "2024.12", "2025.12")
 class Tensor(Variable, ArithmeticMethods, UnaryMethods, ReductionMethods, ViewMethods, JoinMethods,
              IndexingMethods, SelectionMethods, LinalgMethods, ConversionMethods, MutationMethods,
              SortingMethods, RearrangeMethods, CompoundMethods, ScanMethods, SamplingMethods,
-             DLPackMethods):
+             DLPackMethods, InPlaceTwinMethods, UniqueMethods, StatisticsMethods, EqualMethods):
     """A multi-dimensional array on a backend, with autograd.
 
     ``Tensor(data, dtype=None, device=None, requires_grad=False)`` copies ``data`` (as

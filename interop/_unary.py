@@ -227,10 +227,15 @@ class SigmoidBackward(UnaryBackward):
 
 class ReluBackward(UnaryBackward):
     """Zero where the output is <= 0 (PyTorch's threshold_backward: the gradient passes at a
-    NaN output, and is 0 at 0)."""
+    NaN output, and is 0 at 0). Under ``create_graph`` the zeros are ``0 * y`` (y is 0
+    there), so the gradient depends on the output as PyTorch's does: it requires grad, and
+    its own gradient is zeros, not an error."""
     __slots__ = ()
     def backward(self, xp, g, s):
-        return xp.where(s[0] <= 0, 0, g),
+        y = s[0]
+        if xp is not self.be.ns:
+            return xp.where(y <= 0, y * 0, g),
+        return xp.where(y <= 0, 0, g),
 
 
 class ZeroGradBackward(UnaryBackward):
@@ -328,9 +333,15 @@ def _zero_grad_op(name):
     cls = type(name.capitalize() + "Backward", (ZeroGradBackward,), {"__slots__": ()})
 
     def op(x):
-        if isinstance(x, Variable) and x._data.dtype not in x._be.inexact_natives \
-                and x._be.dtype_of(x._data) is _dt.bool and name != "sign":
-            raise DTypeError(f"{name}: not supported for bool tensors (as in PyTorch)")
+        if isinstance(x, Variable) and x._data.dtype not in x._be.inexact_natives:
+            be = x._be
+            if be.dtype_of(x._data) is _dt.bool and name != "sign":
+                raise DTypeError(f"{name}: not supported for bool tensors (as in PyTorch)")
+            if name != "sign" and x._data.dtype not in be.complex_natives:
+                # an integer is its own rounding; a namespace may return the input array
+                # itself (array-api-strict does), so that an in-place op on the result
+                # would write into the input: a copy, as PyTorch returns
+                return x._make(be.xp.asarray(x._data, copy=True), be, None)
         return unary(x, name, cls, 0, name, False)
     op.__name__ = name
     op.__doc__ = f"Elementwise ``{name}`` (its gradient is zero almost everywhere)."

@@ -6,12 +6,16 @@ Everything here answers on a machine without a GPU (``is_available()`` is False,
 
 import contextlib
 
+import os
+
 from ._device import device as _device
+from ._generator import default_generator
 from .backends import (BackendUnavailable, cuda_device_count, current_cuda_device, get_backend,
                        set_cuda_device)
 
 __all__ = ["is_available", "device_count", "current_device", "set_device", "synchronize",
-           "Stream", "current_stream", "stream"]
+           "Stream", "current_stream", "stream", "manual_seed", "manual_seed_all", "seed",
+           "seed_all", "initial_seed", "empty_cache"]
 
 
 def is_available():
@@ -119,3 +123,43 @@ def stream(s):
         return
     with s:
         yield
+
+
+# Seeds. interop's default generator keeps one random source per backend; these seed the
+# ``cuda:N`` sources alone, as ``torch.cuda.manual_seed`` seeds the GPU generators and
+# leaves the CPU's alone. Without a GPU they take effect when one is first used (PyTorch
+# queues them the same way), so a seeded script runs unchanged on a CPU-only machine.
+
+def manual_seed(seed):
+    """Seed the random source of the current GPU."""
+    default_generator.seed_backend(f"cuda:{current_cuda_device()}", seed)
+
+
+def manual_seed_all(seed):
+    """Seed the random sources of every GPU."""
+    for i in range(max(cuda_device_count(), 1)):
+        default_generator.seed_backend(f"cuda:{i}", seed)
+
+
+def seed():
+    """Seed the current GPU's source from the operating system's randomness."""
+    manual_seed(int.from_bytes(os.urandom(8), "little"))
+
+
+def seed_all():
+    """Seed every GPU's source from the operating system's randomness (one seed for all)."""
+    manual_seed_all(int.from_bytes(os.urandom(8), "little"))
+
+
+def initial_seed():
+    """The seed the current GPU's random source starts from."""
+    return default_generator.backend_seed(f"cuda:{current_cuda_device()}")
+
+
+def empty_cache():
+    """Give the blocks CuPy's memory pools cache on the current GPU back to the driver (what
+    ``torch.cuda.empty_cache`` does for PyTorch's caching allocator); memory that tensors
+    still use stays. Without a usable GPU there is no cache: nothing to do, as in PyTorch."""
+    if not is_available():
+        return
+    _backend(None).empty_cache()

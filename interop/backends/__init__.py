@@ -15,6 +15,7 @@ starts; a thread started with ``threading.Thread`` begins from the default (the
 import contextlib
 import contextvars
 import os
+import warnings
 
 from .. import dtypes as _dt
 from .._device import device as _device_cls
@@ -28,6 +29,7 @@ from ._bytes import (to_bytes, from_bytes, to_buffer, stack_host, host_array_inf
 from ._histogram import host_histogram
 from ._shared import open_block
 from . import _comm as comm
+from . import cudnn, mps         # torch.backends.cudnn / .mps spellings (switches and queries)
 
 __all__ = [
     "Backend", "BackendUnavailable", "HostRNG", "KERNELS", "Kernel", "register_backend",
@@ -37,6 +39,26 @@ __all__ = [
     "open_block", "host_histogram", "comm",
 ]
 
+
+# NumPy (and array-api-strict over it) warns where a floating-point result is an IEEE special
+# value: log(0) = -inf, 0/0 = nan, exp(1000) = inf. PyTorch computes those silently, and so
+# does interop: the warnings are ignored when raised from interop's own code or from the
+# array-api-strict/array-api-compat wrappers it calls (a user's own NumPy code still warns).
+# A NaN or inf cast to an integer ("invalid value encountered in cast") has no IEEE result
+# and still warns. (A reduction that NumPy runs in its own Python code, such as the sum of
+# +inf and -inf, is attributed to NumPy's frame and still warns.) The filter goes at the end
+# of the list, so a user's own filters (``-W error``) come first; an import inside a
+# ``warnings.catch_warnings()`` block (pytest collects that way) loses it on leaving the
+# block, so set_backend and use_backend put it back.
+def quiet_ieee_warnings():
+    """Ignore the backend libraries' warnings about IEEE special results (see above)."""
+    warnings.filterwarnings(
+        "ignore", category=RuntimeWarning,
+        message=r"(divide by zero|invalid value|overflow|underflow) encountered in (?!cast)",
+        module=r"(interop|array_api_strict|array_api_compat)(\..*)?$", append=True)
+
+
+quiet_ieee_warnings()
 
 _FACTORIES = {}      # name -> zero-argument callable returning a Backend
 _INSTANCES = {}      # name -> Backend
@@ -216,6 +238,7 @@ def set_backend(name):
     """Make ``name`` the backend on which new tensors are created; returns it."""
     be = get_backend(name)
     _current.set(be)
+    quiet_ieee_warnings()
     return be
 
 
@@ -224,6 +247,7 @@ def use_backend(name):
     """``with use_backend("strict"): ...`` runs the block on that backend, then restores."""
     be = get_backend(name)
     token = _current.set(be)
+    quiet_ieee_warnings()
     try:
         yield be
     finally:

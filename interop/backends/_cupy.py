@@ -101,6 +101,18 @@ class CupyBackend(Backend):
     def use_device(self):
         self.native_device.use()
 
+    def empty_cache(self):
+        """Free the unused blocks of CuPy's default device and pinned memory pools."""
+        with self.native_device:
+            self.cupy.get_default_memory_pool().free_all_blocks()
+            self.cupy.get_default_pinned_memory_pool().free_all_blocks()
+
+    def memory_stats(self):
+        """(bytes in use by arrays, bytes held by the pool) on this GPU."""
+        with self.native_device:
+            pool = self.cupy.get_default_memory_pool()
+            return pool.used_bytes(), pool.total_bytes()
+
 
 class CupyRNG(HostRNG):
     """Random numbers drawn on the GPU with CuPy's generator."""

@@ -9,7 +9,7 @@ those of dlpack.h (v0.8 legacy ``DLManagedTensor`` and v1 ``DLManagedTensorVersi
 import ctypes
 
 __all__ = ["CPU", "CUDA", "CUDA_HOST", "CUDA_MANAGED", "DEVICE_NAMES", "READ_ONLY", "IS_COPIED",
-           "CapsuleInfo", "capsule_info", "is_capsule", "CapsuleProducer"]
+           "CapsuleInfo", "capsule_info", "is_capsule", "CapsuleProducer", "set_dtype"]
 
 # DLDeviceType codes
 CPU, CUDA, CUDA_HOST, CUDA_MANAGED = 1, 2, 3, 13
@@ -104,6 +104,20 @@ def capsule_info(capsule):
     info.dtype = (t.dtype.code, t.dtype.bits, t.dtype.lanes)
     info.data = (t.data or 0) + t.byte_offset
     return info
+
+
+def set_dtype(capsule, code, bits, lanes=1):
+    """Write the dtype of the tensor an unconsumed capsule describes (``(code, bits,
+    lanes)``, DLPack codes): how an exporter with no code for a dtype (NumPy and bfloat16)
+    hands out the bits it holds under the right name."""
+    name = _get_name(capsule)
+    if name == _VERSIONED:
+        t = _DLManagedTensorVersioned.from_address(_get_pointer(capsule, name)).dl_tensor
+    elif name == _LEGACY:
+        t = _DLManagedTensor.from_address(_get_pointer(capsule, name)).dl_tensor
+    else:
+        raise ValueError(f"expected an unconsumed DLPack capsule, got one named {name!r}")
+    t.dtype.code, t.dtype.bits, t.dtype.lanes = code, bits, lanes
 
 
 class CapsuleProducer:

@@ -1,16 +1,37 @@
 """The ``cpu`` backend: NumPy through array-api-compat, with native kernels."""
 
 import ctypes
+import importlib.util
 import itertools
 import math
 import os
+import sys
 import types
 
 import numpy as np
 import array_api_compat.numpy as xp_numpy
 
 from . import _shared
+from .. import dtypes as _dt
 from ._base import Backend, _sum_to_axes, _window_key, _windows_shape
+from ._dlpack import capsule_info, CapsuleProducer, is_capsule, set_dtype
+
+# bfloat16 on the CPU: ml_dtypes' NumPy dtype (the one JAX uses), where installed. ml_dtypes
+# takes most of a second to import, so it is imported when bfloat16 is first asked for (or at
+# once where something, JAX say, has imported it already): until then BFLOAT16 is None.
+BFLOAT16 = None
+_ML_DTYPES = importlib.util.find_spec("ml_dtypes") is not None
+
+
+def load_bfloat16():
+    """ml_dtypes' bfloat16 NumPy dtype, importing ml_dtypes on first use; None without it."""
+    global BFLOAT16
+    if BFLOAT16 is None and _ML_DTYPES:
+        import ml_dtypes
+        BFLOAT16 = np.dtype(ml_dtypes.bfloat16)
+    return BFLOAT16
+
+_DL_BFLOAT = 4        # DLDataTypeCode kDLBfloat
 
 # Large arrays that interop allocates itself (creation functions, copies of imported data,
 # random draws) start on a 64-byte boundary: JAX imports a DLPack buffer without a copy only
@@ -94,13 +115,92 @@ def _select_or_zero(condition, x, zero_where):
     return mask.view(x.dtype)
 
 
+def _in_float32(fn, n_arrays=1):
+    """``fn`` that, given bfloat16 arrays among its first ``n_arrays`` (1 or 2) arguments,
+    computes in float32 and rounds the result back once, as PyTorch does on the CPU:
+    ml_dtypes' own loops would accumulate sums in bfloat16 (or give float32 or float64
+    results). Other dtypes pay a global lookup and one or two identity checks (ml_dtypes'
+    dtype is a singleton)."""
+    def slow(args, kwargs):
+        bf = BFLOAT16
+        args = [a.astype(np.float32) if getattr(a, "dtype", None) is bf else a for a in args]
+        out = fn(*args, **kwargs)
+        if kwargs.get("dtype") is None and getattr(out, "dtype", None) in (np.float32, np.float64):
+            out = out.astype(bf)
+        return out
+
+    if n_arrays == 1:
+        def f(x, *args, **kwargs):
+            if BFLOAT16 is not None and getattr(x, "dtype", None) is BFLOAT16:
+                return slow((x,) + args, kwargs)
+            return fn(x, *args, **kwargs)
+    else:
+        def f(x1, x2, *args, **kwargs):
+            if BFLOAT16 is not None and (getattr(x1, "dtype", None) is BFLOAT16
+                                         or getattr(x2, "dtype", None) is BFLOAT16):
+                return slow((x1, x2) + args, kwargs)
+            return fn(x1, x2, *args, **kwargs)
+    f.__name__ = getattr(fn, "__name__", "f")
+    f.__doc__ = fn.__doc__
+    return f
+
+
+# The functions that accumulate (or that ml_dtypes cannot run on bfloat16): computed in float32
+# for bfloat16 arrays, with the number of leading array arguments.
+_BF16_FLOAT32 = {"sum": 1, "prod": 1, "mean": 1, "std": 1, "var": 1, "cumulative_sum": 1,
+                 "cumulative_prod": 1, "matmul": 2, "tensordot": 2, "vecdot": 2, "clip": 1}
+_BF16_LINALG = ("vector_norm", "matrix_norm", "matmul", "tensordot", "vecdot")
+
+
 def _namespace():
-    """array-api-compat's NumPy namespace with the faster ``where`` (and the standard's
-    ``__array_namespace_info__``, the one dunder name a namespace must have)."""
+    """array-api-compat's NumPy namespace with the faster ``where``, the standard's
+    ``__array_namespace_info__`` (the one dunder name a namespace must have), and, where
+    ml_dtypes is installed, bfloat16 reductions and products computed in float32."""
     ns = types.SimpleNamespace(**{k: getattr(xp_numpy, k) for k in dir(xp_numpy)
                                   if not k.startswith("__") or k == "__array_namespace_info__"})
     ns.where = where
+    if _ML_DTYPES:
+        for name, n in _BF16_FLOAT32.items():
+            setattr(ns, name, _in_float32(getattr(xp_numpy, name), n))
+        linalg = xp_numpy.linalg
+        ns.linalg = types.SimpleNamespace(**{k: getattr(linalg, k) for k in dir(linalg)
+                                             if not k.startswith("__")})
+        for name in _BF16_LINALG:
+            setattr(ns.linalg, name, _in_float32(getattr(linalg, name), 2))
     return ns
+
+
+def _bf16_capsule_to_array(capsule):
+    """A NumPy bfloat16 view of the memory of a DLPack capsule holding bfloat16 data (NumPy's
+    own importer refuses that dtype). The capsule, left unconsumed, stays alive as long as
+    the view does; when it goes, its destructor calls the producer's deleter."""
+    info = capsule_info(capsule)
+    if info.device[0] != 1:
+        raise BufferError(f"bfloat16 data on DLPack device {info.device} cannot be viewed by "
+                          f"the cpu backend")
+    n = math.prod(info.shape)
+    strides = info.strides
+    if strides is None:
+        strides = tuple(math.prod(info.shape[i + 1:]) for i in range(len(info.shape)))
+    if n == 0:
+        return np.zeros(info.shape, BFLOAT16), info.read_only
+    lo = sum((d - 1) * s for d, s in zip(info.shape, strides) if s < 0)
+    hi = sum((d - 1) * s for d, s in zip(info.shape, strides) if s > 0)
+    buf = (ctypes.c_uint16 * (hi - lo + 1)).from_address(info.data + 2 * lo)
+    buf._capsule = capsule                  # the memory's owner lives as long as the view
+    base = np.frombuffer(buf, dtype=np.uint16)
+    a = np.lib.stride_tricks.as_strided(base[-lo:], info.shape, tuple(2 * s for s in strides),
+                                        writeable=not info.read_only)
+    return a.view(BFLOAT16), info.read_only
+
+
+def _bf16_capsule(array, **kw):
+    """A DLPack capsule of a bfloat16 array: NumPy's capsule of its uint16 view, with the
+    dtype in the capsule's DLTensor set to bfloat16 (the bits are the same; NumPy's deleter
+    does not read the dtype)."""
+    capsule = array.view(np.uint16).__dlpack__(**kw)
+    set_dtype(capsule, _DL_BFLOAT, 16)
+    return capsule
 
 
 # Ranks within a position's run added by one fancy-indexed pass each (see _add_segments).
@@ -187,7 +287,41 @@ class NumpyBackend(Backend):
         super()._build_dtype_tables()
         for d in list(self.to_native):
             self.from_native[np.dtype(d.name)] = d
+        if "ml_dtypes" in sys.modules:      # (already imported: no cost to take it now)
+            self._add_bfloat16()
         self._native_sets()
+
+    def _add_bfloat16(self):
+        """Put bfloat16 in the dtype tables (importing ml_dtypes); False without ml_dtypes."""
+        bf = load_bfloat16()
+        if bf is None:
+            return False
+        if _dt.bfloat16 not in self.to_native:
+            self.to_native[_dt.bfloat16] = bf.type
+            self.from_native[bf.type] = _dt.bfloat16
+            self.from_native[bf] = _dt.bfloat16
+            self._native_sets()
+        return True
+
+    def native_dtype(self, dtype):
+        try:
+            return self.to_native[dtype]
+        except KeyError:
+            if dtype is _dt.bfloat16 and self._add_bfloat16():
+                return self.to_native[dtype]
+        return super().native_dtype(dtype)       # (its error, naming the dtypes there are)
+
+    def dtype_of(self, array):
+        try:
+            return self.from_native[array.dtype]
+        except KeyError:
+            if getattr(array.dtype, "name", None) == "bfloat16" and self._add_bfloat16():
+                return self.from_native[array.dtype]
+        return super().dtype_of(array)
+
+    def has_dtype(self, dtype):
+        """Whether this backend can hold ``dtype`` (bfloat16: where ml_dtypes is installed)."""
+        return dtype in self.to_native or (dtype is _dt.bfloat16 and _ML_DTYPES)
 
     def to_host(self, array):
         return np.asarray(array)
@@ -243,7 +377,49 @@ class NumpyBackend(Backend):
 
     def to_dlpack(self, array, **kw):
         # 0-d results are NumPy scalars here, which have no __dlpack__
-        return super().to_dlpack(array if isinstance(array, np.ndarray) else np.asarray(array), **kw)
+        array = array if isinstance(array, np.ndarray) else np.asarray(array)
+        if BFLOAT16 is not None and array.dtype is BFLOAT16:
+            st = self.strides(array)
+            if (st is not None and any(s < 0 for s in st)) or kw.get("copy"):
+                if st is not None and any(s < 0 for s in st) and kw.get("copy") is False:
+                    return super().to_dlpack(array, **kw)        # (its BufferError)
+                array = np.array(array, copy=True, order="C")
+                kw = {k: v for k, v in kw.items() if k != "copy"}
+            kw = {k: v for k, v in kw.items() if v is not None}
+            return _bf16_capsule(array, **kw)
+        return super().to_dlpack(array, **kw)
+
+    def from_dlpack(self, obj, copy=None):
+        if is_capsule(obj):
+            obj = CapsuleProducer(obj)
+        if isinstance(obj, CapsuleProducer):     # a capsule can be asked for only once
+            if obj._info.dtype != (_DL_BFLOAT, 16, 1) or not self._add_bfloat16():
+                return super().from_dlpack(obj, copy=copy)
+            capsule = obj.__dlpack__(max_version=(1, 0))
+        else:
+            try:
+                return super().from_dlpack(obj, copy=copy)
+            except RuntimeError as e:
+                if "Unsupported dtype" not in str(e) or not self._add_bfloat16():
+                    raise
+            # bfloat16 (NumPy has no DLPack code for it): viewed through ctypes
+            try:
+                capsule = obj.__dlpack__(max_version=(1, 0), dl_device=None, copy=None)
+            except TypeError:
+                capsule = obj.__dlpack__()
+        info = capsule_info(capsule)
+        if info.dtype != (_DL_BFLOAT, 16, 1):
+            raise RuntimeError(f"from_dlpack: backend 'cpu' cannot import DLPack dtype (code, "
+                               f"bits, lanes) = {info.dtype}")
+        array, read_only = _bf16_capsule_to_array(capsule)
+        # a legacy capsule cannot say its memory is read-only (JAX's are): NumPy's rule for
+        # them is read-only, and so is this view
+        read_only = read_only or not info.versioned
+        if read_only:
+            array.flags.writeable = False
+        if copy:
+            return np.array(array, copy=True), False
+        return array, read_only
 
     def from_host(self, host_array, dtype=None):
         return np.asarray(host_array, dtype=None if dtype is None else dtype.name)

@@ -18,3 +18,5 @@ from .rnn import *             # noqa: F401,F403
 from .sparse import *          # noqa: F401,F403
 from .transformer import *     # noqa: F401,F403
 from .upsampling import *      # noqa: F401,F403
+# PyTorch's other module paths (torch.nn.modules.batchnorm.BatchNorm2d...): re-exports
+from . import adaptive, batchnorm, channelshuffle, fold, instancenorm, lazy   # noqa: F401

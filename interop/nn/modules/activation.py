@@ -5,6 +5,7 @@
 import warnings
 
 import interop as it
+from .attention import MultiheadAttention     # noqa: F401 (PyTorch's module path for it)
 from .module import Module
 from .. import init
 from ..functional import _activation as F
