@@ -17,6 +17,8 @@ import sys
 import tempfile
 import time
 
+from threadpoolctl import threadpool_limits
+
 import interop as it
 from interop import nn
 from interop.utils.data import DataLoader
@@ -72,11 +74,6 @@ def _require(args):
     except ImportError:
         sys.exit("the progress bar needs tqdm: pip install tqdm")
     tools["tqdm"] = tqdm
-    # The model's matrices are tiny: one BLAS thread is faster than two, and on a busy
-    # machine a second thread that spins waiting for a core made training 5x slower.
-    # threadpoolctl comes with scikit-learn, which the data set already needs.
-    from threadpoolctl import threadpool_limits
-    tools["threads"] = threadpool_limits(args.threads)
     return tools
 
 
@@ -116,6 +113,14 @@ def main(argv=None):
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     args = p.parse_args(argv)
     tools = _require(args)
+    # The model's matrices are tiny: one BLAS thread is faster than two, and on a busy
+    # machine a second thread that spins waiting for a core made training 5x slower
+    # (threadpoolctl comes with scikit-learn, which the data set already needs)
+    with threadpool_limits(args.threads):
+        return train(args, tools)
+
+
+def train(args, tools):
     tqdm, writer = tools["tqdm"], tools.get("writer")
 
     it.set_backend(args.backend)
