@@ -99,7 +99,9 @@ def _run_train(quick, backend, path):
 
 def _run_layers(quick, backend, path):
     from benchmarks import layers
-    return layers.main(quick=quick, backend=backend, json_path=path)
+    # one thread on both sides, as the README's layer table: in one process OpenBLAS's and
+    # PyTorch's thread pools spin against each other (a busy 2-core machine measured 12x-150x)
+    return layers.main(quick=quick, backend=backend, json_path=path, threads=1)
 
 
 def _run_optim(quick, backend, path):
@@ -181,6 +183,7 @@ def plot(rows, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     rows = [r for r in rows if r["ratio"] is not None]
     fig, ax = plt.subplots(figsize=(10, 0.32 * len(rows) + 1.4))
@@ -189,6 +192,10 @@ def plot(rows, path):
     ax.barh(ys, [r["ratio"] for r in rows], color=colors)
     ax.axvline(1.0, color="black", lw=1)
     ax.set_xscale("log")
+    lo, hi = min(r["ratio"] for r in rows), max(r["ratio"] for r in rows)
+    ticks = [t for t in (0.125, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64) if lo / 2 <= t <= hi * 2]
+    ax.set_xticks(ticks, [f"{t:g}x" for t in ticks])
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_yticks(ys, [f"{r['group']}: {r['workload']}" for r in rows], fontsize=8)
     ax.set_xlabel("time ratio interop / PyTorch (log scale; left of 1 = interop faster)")
     for y, r in zip(ys, rows):
@@ -203,7 +210,7 @@ def plot(rows, path):
 def main(*, quick=False, backend="cpu", json_path=None, plot_path=None, only=None):
     if plot_path:
         try:
-            import matplotlib  # noqa: F401
+            import matplotlib  # noqa: F401  (checked before minutes of measuring)
         except ImportError:
             print("--plot needs matplotlib: pip install matplotlib (or pip install -e \".[plot]\")",
                   file=sys.stderr)
