@@ -1,5 +1,7 @@
-"""Command line: ``python -m benchmarks perop [--quick] [--backend NAME] [--json FILE]`` and
-``python -m benchmarks dlpack [--quick] [--json FILE]``."""
+"""Command line: ``python -m benchmarks [--quick] [--backend NAME] [--json FILE] [--plot FILE.png]``
+runs every workload and prints one table (benchmarks/suite.py); ``python -m benchmarks NAME
+[--quick] ...`` runs one part with its details (perop, dlpack, mlp, cnn, memory, data, layers,
+optim)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,17 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m benchmarks",
         description="interop benchmarks, measured side by side with PyTorch and the raw backend.",
     )
+    # with no COMMAND: every workload, one table (benchmarks/suite.py)
+    parser.add_argument("--quick", action="store_true",
+                        help="every part's quick settings (under two minutes on 2 cores)")
+    parser.add_argument("--backend", default="cpu", metavar="NAME",
+                        help="interop backend to measure (default: cpu)")
+    parser.add_argument("--json", metavar="FILE", default=None, help="also write the rows as JSON")
+    parser.add_argument("--plot", metavar="FILE.png", default=None,
+                        help="draw the ratios as a bar chart (needs matplotlib)")
+    parser.add_argument("--only", metavar="PART[,PART]", default=None,
+                        help="only these parts of the suite (perop, train, layers, optim, data, "
+                             "dlpack)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     perop = sub.add_parser(
@@ -103,8 +116,10 @@ def main(argv: list[str] | None = None) -> int:
         return _ddp.main(quick="--quick" in (sys.argv if argv is None else argv))
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.print_help(sys.stderr)
-        return 2
+        from benchmarks import suite
+
+        return suite.main(quick=args.quick, backend=args.backend, json_path=args.json,
+                          plot_path=args.plot, only=args.only.split(",") if args.only else None)
     if args.command == "perop":
         from benchmarks import perop as perop_mod
 

@@ -115,6 +115,9 @@ add_row("lstm", "LSTM 128->128, seq 32, batch 16",
 add_row("mha", "MultiheadAttention d 256, 8 heads, self-attention, seq 128, batch 8",
         lambda F, x: _once(F, "mha", lambda lib: lib.nn.MultiheadAttention(
             256, 8, batch_first=True))(x, x, x, need_weights=False)[0], (8, 128, 256))
+add_row("transformer_encoder", "TransformerEncoderLayer d 256, 8 heads, ff 1024, seq 64, batch 4",
+        lambda F, x: _once(F, "enc", lambda lib: lib.nn.TransformerEncoderLayer(
+            256, 8, 1024, dropout=0.0, batch_first=True))(x), (4, 64, 256))
 add_row("matmul", "a @ b, 1024 x 1024 float32, both requiring grad",
         lambda F, a, b: a @ b, (1024, 1024), (1024, 1024))
 

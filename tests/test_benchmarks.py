@@ -1,0 +1,64 @@
+"""``python -m benchmarks``: the one-table suite (benchmarks/suite.py) on its quickest part,
+and its table, JSON and plot. The whole ``python -m benchmarks --quick`` takes minutes, so
+CI runs it as a command of its own, not here."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+pytest.importorskip("torch")
+
+
+def test_suite_runs_a_part_and_writes_table_json_and_plot(tmp_path):
+    out_json, out_png = tmp_path / "bench.json", tmp_path / "bench.png"
+    p = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--only", "dlpack",
+                        "--json", str(out_json), "--plot", str(out_png)],
+                       cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "running dlpack ..." in p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[0].startswith("interop ") and "against PyTorch" in lines[0]
+    assert "[dlpack]" in lines
+    table = [ln for ln in lines if ln.startswith("numpy -> interop vs numpy -> torch, 1 KB")]
+    assert len(table) == 1 and table[0].split()[-2].endswith("x")
+    r = json.loads(out_json.read_text())
+    assert r["failed"] == [] and r["quick"] is True
+    rows = {row["workload"]: row for row in r["rows"]}
+    row = rows["numpy -> interop vs numpy -> torch, 256 MB"]
+    assert row["group"] == "dlpack" and row["unit"] == "µs"
+    assert row["interop"] < 1000 and row["torch"] < 1000         # zero-copy: O(1) at 256 MB
+    assert abs(row["ratio"] - row["interop"] / row["torch"]) < 1e-12
+    assert out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_suite_reports_a_failing_part_and_keeps_the_others(monkeypatch, capsys):
+    from benchmarks import suite
+
+    def broken(quick, backend, path):
+        raise RuntimeError("boom")
+
+    def fine(quick, backend, path):
+        with open(path, "w") as f:
+            json.dump({"rows": [{"pair": "interop -> numpy", "size": "1 KB", "us": 2.0},
+                                {"pair": "torch -> numpy", "size": "1 KB", "us": 4.0}]}, f)
+        return 0
+
+    monkeypatch.setattr(suite, "SUITE", [("broken", broken, suite._dlpack),
+                                         ("fine", fine, suite._dlpack)])
+    assert suite.main(quick=True) == 1
+    captured = capsys.readouterr()
+    assert "interop -> numpy vs torch -> numpy, 1 KB" in captured.out
+    assert "0.50x" in captured.out
+    assert "broken failed" in captured.err and "RuntimeError: boom" in captured.err
+
+
+def test_existing_subcommands_still_parse():
+    from benchmarks.__main__ import main
+    with pytest.raises(SystemExit) as e:
+        main(["layers", "--help"])
+    assert e.value.code == 0
