@@ -149,7 +149,8 @@ def _in_float32(fn, n_arrays=1):
 # for bfloat16 arrays, with the number of leading array arguments.
 _BF16_FLOAT32 = {"sum": 1, "prod": 1, "mean": 1, "std": 1, "var": 1, "cumulative_sum": 1,
                  "cumulative_prod": 1, "matmul": 2, "tensordot": 2, "vecdot": 2, "clip": 1}
-_BF16_LINALG = ("vector_norm", "matrix_norm", "matmul", "tensordot", "vecdot")
+# linalg functions computed in float32 for bfloat16, with how many array arguments each takes
+_BF16_LINALG = {"vector_norm": 1, "matrix_norm": 1, "matmul": 2, "tensordot": 2, "vecdot": 2}
 
 
 def _namespace():
@@ -165,8 +166,8 @@ def _namespace():
         linalg = xp_numpy.linalg
         ns.linalg = types.SimpleNamespace(**{k: getattr(linalg, k) for k in dir(linalg)
                                              if not k.startswith("__")})
-        for name in _BF16_LINALG:
-            setattr(ns.linalg, name, _in_float32(getattr(linalg, name), 2))
+        for name, n in _BF16_LINALG.items():
+            setattr(ns.linalg, name, _in_float32(getattr(linalg, name), n))
     return ns
 
 
