@@ -14,6 +14,7 @@ IGNORED_ARGUMENTS = {
     ("Tensor.sort", "stable"): "every sort is stable; stable=False allows that too",
     ("Tensor.argsort", "stable"): "every sort is stable; stable=False allows that too",
     ("Tensor.cuda", "non_blocking"): "an asynchrony hint: the values are the same",
+    ("Tensor.type", "non_blocking"): "an asynchrony hint: the values are the same",
     ("Tensor.__imatmul__", "other"): "raises: in-place matmul is refused with its reason",
     ("Module.register_backward_hook", "hook"): "raises: deprecated, with the replacement",
     ("Module.set_extra_state", "state"): "raises, as PyTorch's base method",

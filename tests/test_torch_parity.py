@@ -456,6 +456,36 @@ CASES.update({
     "softmax": CASES["softmax"],
 })
 
+# PyTorch's everyday names beyond the standard (issue 24, section 2)
+_STACKS = [lambda f, a, b: f([a, b]), lambda f, a, b: f((a, b))]
+CASES.update({n: [C(fn, X(S, p), X(S, q)) for fn in _STACKS for p, q in ((F4, F4), (I8, F4))]
+              + [C(lambda f, a, b: f([a, b]), X((4,), F8), X((4,), F8))]
+              for n in ("hstack", "vstack", "row_stack", "column_stack", "dstack")})
+CASES.update({n: [C(lambda f, x: f(x), X(s, F4)) for s in ((), (3,), S)]
+              + [C(lambda f, a, b: f(a, b), X((), I8), X((2,), F4))]
+              for n in ("atleast_1d", "atleast_2d", "atleast_3d")})
+CASES.update({
+    "argwhere": [C(lambda f, x: f(x), X(S, t)) for t in (F4, I8, B)],
+    "bincount": [C(lambda f, x: f(x), X((6,), I8, "p")),
+                 C(lambda f, x, w: f(x, w), X((6,), I8, "p"), X((6,), F8)),
+                 C(lambda f, x: f(x, minlength=9), X((6,), I8, "p"))],
+    "histc": [C(lambda f, x: f(x), X(S, F4)), C(lambda f, x: f(x, 4, -1, 1), X(S, F8))],
+    "cdist": [C(lambda f, a, b: f(a, b), X(S, F8), X((2, 4), F8)),
+              C(lambda f, a, b: f(a, b, p=1), X(S, F4), X((2, 4), F4))],
+    "std_mean": [C(lambda f, x: f(x), X(S, F4)), C(lambda f, x: f(x, 1, keepdim=True), X(S, F8)),
+                 C(lambda f, x: f(x, 0, correction=0), X(S, F8))],
+    "var_mean": [C(lambda f, x: f(x), X(S, F4)), C(lambda f, x: f(x, 1, keepdim=True), X(S, F8)),
+                 C(lambda f, x: f(x, 0, correction=0), X(S, F8))],
+    "unique": [C(lambda f, x: f(x), X(S, I8, "t")),
+               C(lambda f, x: f(x, return_inverse=True, return_counts=True), X(S, F4, "t")),
+               C(lambda f, x: f(x, dim=0), X(S, I8, "t"))],
+    "unique_consecutive": [C(lambda f, x: f(x), X((8,), I8, "t")),
+                           C(lambda f, x: f(x, return_counts=True), X((8,), I8, "t"))],
+    "index_fill": [C(lambda f, x: f(x, 1, f.tensor([0, 2]), -1.0), X(S, F4))],
+    "index_copy": [C(lambda f, x, s: f(x, 0, f.tensor([2, 0]), s), X(S, F4), X((2, 4), F4))],
+    "masked_scatter": [C(lambda f, x, m, s: f(x, m, s), X(S, F4), X(S, B), X((12,), F4))],
+})
+
 _RAND = dict(values=False)
 CASES.update({
     "rand": [C(lambda f: f(2, 3), **_RAND), C(lambda f: f((2,), dtype=f.float64), **_RAND)],
@@ -562,6 +592,10 @@ CASES.update({f"fft.{n}": [C(lambda f, x: f(x), X((3, 5), F4)), C(lambda f, x: f
 
 # Shared names not compared here, and why.
 NOT_COMPARED = {
+    "compile": "returns the model or function unchanged (interop has no compiler); "
+               "tests/test_torch_everyday.py",
+    "set_printoptions": "changes how tensors print, not values; tests/test_torch_everyday.py "
+                        "compares the printed text with PyTorch's",
     "manual_seed": "seeds interop's own generator; its draws differ from PyTorch's (tests/test_random.py)",
     "seed": "random state (tests/test_random.py)",
     "initial_seed": "random state (tests/test_random.py)",
