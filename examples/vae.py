@@ -50,13 +50,13 @@ def plot(path, model, test_x, plt):
     n = 12
     grid = it.linspace(-2.5, 2.5, n)
     # row r, column c decodes z = (grid[c], grid[n - 1 - r]): z[0] grows to the right, z[1] up
-    z = it.stack([it.tile(grid, (n,)), it.repeat(it.flip(grid, axis=0), n)], axis=1)
+    z = it.stack([it.tile(grid, (n,)), it.repeat_interleave(it.flip(grid, (0,)), n)], dim=1)
     with it.no_grad():
         samples = model.decoder(z).sigmoid().reshape(n, n, 8, 8)
         recon = model(test_x[:n])[0].sigmoid().reshape(n, 8, 8)
     tiles = nn.functional.pad(samples, (0, 1, 0, 1))            # a blank line between digits
     canvas = tiles.permute(0, 2, 1, 3).reshape(n * 9, n * 9).numpy()
-    pairs = nn.functional.pad(it.stack([test_x[:n].reshape(n, 8, 8), recon], axis=1),
+    pairs = nn.functional.pad(it.stack([test_x[:n].reshape(n, 8, 8), recon], dim=1),
                               (0, 1, 0, 1))                      # (n, 2, 9, 9)
     strip = pairs.reshape(n, 18, 9).permute(1, 0, 2).reshape(18, n * 9).numpy()
     fig = plt.figure(figsize=(7, 8.6))
