@@ -188,7 +188,7 @@ def pad(img, padding, fill=0, padding_mode="constant"):
                       device=img.device)
     cols = it.asarray(_pad_index(w, left, right, padding_mode, who, "W"), dtype=it.int64,
                       device=img.device)
-    return it.take(it.take(img, rows, axis=-2), cols, axis=-1)
+    return it.index_select(it.index_select(img, -2, rows), -1, cols)
 
 
 class RandomCrop:
@@ -259,7 +259,7 @@ class RandomHorizontalFlip:
     def __call__(self, img):
         img = _image_tensor(img, "RandomHorizontalFlip")
         if it.rand(1).item() < self.p:
-            return it.flip(img, axis=-1)
+            return it.flip(img, (-1,))
         return img
 
     def __repr__(self):
