@@ -397,3 +397,14 @@ def test_numpy_backend_keeps_freed_memory_on_glibc():
     if not glibc:
         pytest.skip("not glibc: malloc is left alone")
     assert _numpy.tune_malloc({}) is True
+
+
+def test_dtype_tables_keep_bool_and_drop_dtypes_the_namespace_cannot_add():
+    """A backend offers a dtype only if it can compute with it: array-api-strict adds no
+    bools (logical_or is their sum) and keeps bool; PyTorch's namespace names uint16/32/64
+    but has no arithmetic for them, so they are left out rather than failing in every op."""
+    assert it.bool in it.get_backend("strict").to_native
+    torch_ns = pytest.importorskip("array_api_compat.torch")
+    be = Backend("torch-dtypes", torch_ns)
+    assert it.bool in be.to_native and it.uint8 in be.to_native
+    assert not {it.uint16, it.uint32, it.uint64} & set(be.to_native)

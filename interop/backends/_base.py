@@ -99,7 +99,7 @@ class Backend:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     probe = xp.empty((0,), dtype=nd, **self.device_kwargs)
-                    xp.add(probe, probe)
+                    (xp.logical_or if d is _dt.bool else xp.add)(probe, probe)
             except Exception:  # a dtype the namespace names but cannot allocate or add
                 continue       # (PyTorch's uint16/32/64 are storage-only: no arithmetic)
             if str(probe.dtype).rsplit(".", 1)[-1] != d.name:
