@@ -149,7 +149,9 @@ class GetItemBackward(Node):
         key = s[0]
         if self.basic.__class__ is tuple:
             g = xp.reshape(g, self.basic)
-        if self.basic is not False and xp is self.be.ns:
+        if self.basic is not False and xp is self.be.ns and self.be.mutable:
+            # (a zeroed array written through the key: the fast way where arrays take item
+            # assignment; immutable ones (JAX) accumulate into zeros with add_at below)
             z = xp.zeros(self.shape, dtype=g.dtype, device=g.device)
             z[key] = g
             return z,

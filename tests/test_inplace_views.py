@@ -9,7 +9,7 @@ import pytest
 
 import interop as it
 
-from helpers import to_np
+from helpers import to_np, jax_backend
 
 torch = pytest.importorskip("torch")
 
@@ -241,6 +241,21 @@ def test_immutable_backend_refuses_writes_through_views_and_rebinds_owners():
         y.mul_(w)                                  # recorded in-place ops work too
         y.sum().backward()
         assert w.grad.tolist() == [2.0, 4.0]
+
+
+def test_basic_index_gradients_on_an_immutable_backend():
+    """The gradient of x[basic key] was written into zeros by item assignment, which JAX's
+    arrays refuse (every slice, diagonal, pad, conv and pool backward went through it)."""
+    data = np.arange(20, dtype=np.float32).reshape(4, 5)
+    with jax_backend():
+        for key in [(slice(1, 3), slice(None, None, 2)), (None, 1, slice(-3, None))]:
+            x = it.tensor(data.tolist(), requires_grad=True)
+            tx = torch.tensor(data, requires_grad=True)
+            y, ty = x[key], tx[key]
+            w = np.arange(1, 1 + y.numel(), dtype=np.float32).reshape(tuple(y.shape))
+            (y * it.tensor(w.tolist())).sum().backward()
+            (ty * torch.from_numpy(w)).sum().backward()
+            np.testing.assert_array_equal(to_np(x.grad), tx.grad.numpy(), err_msg=str(key))
 
 
 # ------------------------------------------- writes that crashed on strict only
