@@ -505,7 +505,7 @@ def nonzero(x, /, *, as_tuple=None):
         raise TypeError(f"nonzero: expected a Tensor, got {type(x).__name__}")
     be = x._be
     xp = be.xp
-    itype = be.native_dtype(_dt.int64)
+    itype = be.native_dtype(be.default_int)     # int64, or int32 where the backend lacks it
     xd = x._data
     if xd.ndim == 0:
         if as_tuple is None:       # the standard's form: a 0-d input has no coordinates

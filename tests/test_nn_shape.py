@@ -13,7 +13,7 @@ import interop as it
 from interop import nn
 import interop.nn.functional as F
 from interop.nn.functional import _shape
-from helpers import to_np
+from helpers import to_np, jax_backend
 from nn_twin import assert_same, check_function, check_module
 
 torch = pytest.importorskip("torch")
@@ -536,3 +536,24 @@ def test_flatten_unflatten_errors(be):
         nn.Flatten(2, 1)(it.zeros((2, 3, 4)))
     with pytest.raises(IndexError):
         nn.Flatten(1, 5)(it.zeros((2, 3, 4)))
+
+
+def test_interpolate_and_grid_sample_where_int64_is_missing():
+    """Interpolation taps and grid_sample's gather positions were cast to int64 (JAX without
+    x64 has none): every linear, cubic and grid-sampling path raised there."""
+    rng = np.random.default_rng(0)
+    x_np = rng.standard_normal((1, 1, 3, 4)).astype(np.float32)
+    g_np = (rng.random((1, 2, 2, 2)) * 2 - 1).astype(np.float32)
+    tx = torch.from_numpy(x_np)
+    want = {m: torch.nn.functional.interpolate(tx, size=(5, 6), mode=m, align_corners=False)
+            for m in ("bilinear", "bicubic")}
+    want_grid = torch.nn.functional.grid_sample(tx, torch.from_numpy(g_np), align_corners=False)
+    with jax_backend():
+        x = it.tensor(x_np.tolist())
+        for m, w in want.items():
+            np.testing.assert_allclose(to_np(F.interpolate(x, size=(5, 6), mode=m,
+                                                           align_corners=False)),
+                                       w.numpy(), rtol=1e-5, atol=1e-5, err_msg=m)
+        np.testing.assert_allclose(to_np(F.grid_sample(x, it.tensor(g_np.tolist()),
+                                                       align_corners=False)),
+                                   want_grid.numpy(), rtol=1e-5, atol=1e-5)
