@@ -557,3 +557,20 @@ def test_interpolate_and_grid_sample_where_int64_is_missing():
         np.testing.assert_allclose(to_np(F.grid_sample(x, it.tensor(g_np.tolist()),
                                                        align_corners=False)),
                                    want_grid.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_pad_gradients_on_an_immutable_backend():
+    """The backward of reflect/replicate/circular padding added each folded run into a
+    view of its result in place, which JAX's immutable arrays cannot write through."""
+    x_np = np.arange(6, dtype=np.float32).reshape(1, 2, 3)
+    w_np = np.arange(1, 15, dtype=np.float32).reshape(1, 2, 7)
+    want = {}
+    for mode in ("reflect", "replicate", "circular"):
+        tx = torch.from_numpy(x_np).requires_grad_()
+        (torch.nn.functional.pad(tx, (2, 2), mode=mode) * torch.from_numpy(w_np)).sum().backward()
+        want[mode] = tx.grad.numpy()
+    with jax_backend():
+        for mode, w in want.items():
+            x = it.tensor(x_np.tolist(), requires_grad=True)
+            (F.pad(x, (2, 2), mode=mode) * it.tensor(w_np.tolist())).sum().backward()
+            np.testing.assert_array_equal(to_np(x.grad), w, err_msg=mode)

@@ -37,10 +37,11 @@ class _Linear(it.autograd.Function):
         shape = tuple(input.shape)
         x = input if len(shape) == 2 else it.reshape(input, (-1, shape[-1]))
         out = it.matmul(x, weight.T)
+        if bias is not None:
+            out += bias         # a fresh result, outside the graph: no copy (before the
+                                # reshape: a view, which immutable arrays cannot write through)
         if len(shape) != 2:
             out = it.reshape(out, shape[:-1] + (weight.shape[0],))
-        if bias is not None:
-            out += bias         # a fresh result, outside the graph: no copy
         need_x, need_w = ctx.needs_input_grad[:2]
         ctx.save_for_backward(x if need_w else None, weight if need_x else None)
         ctx.in_shape = shape

@@ -266,8 +266,13 @@ def _fold(g, ax, runs, n):
             p = it.flip(p, axis=ax)
         elif how.__class__ is tuple:
             p = it.sum(p, axis=ax, keepdims=True)
-        view = out[_along(ax, slice(start, stop))]
-        view += p
+        key = _along(ax, slice(start, stop))
+        if out.backend.mutable:
+            view = out[key]
+            view += p
+        else:       # (immutable arrays (JAX): a view cannot be written through)
+            out = it.concat([out[_along(ax, slice(0, start))], out[key] + p,
+                             out[_along(ax, slice(stop, n))]], axis=ax)
     return out
 
 
