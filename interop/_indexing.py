@@ -149,7 +149,9 @@ class GetItemBackward(Node):
         key = s[0]
         if self.basic.__class__ is tuple:
             g = xp.reshape(g, self.basic)
-        if self.basic is not False and xp is self.be.ns:
+        if self.basic is not False and xp is self.be.ns and self.be.mutable:
+            # (a zeroed array written through the key: the fast way where arrays take item
+            # assignment; immutable ones (JAX) accumulate into zeros with add_at below)
             z = xp.zeros(self.shape, dtype=g.dtype, device=g.device)
             z[key] = g
             return z,
@@ -503,7 +505,7 @@ def nonzero(x, /, *, as_tuple=None):
         raise TypeError(f"nonzero: expected a Tensor, got {type(x).__name__}")
     be = x._be
     xp = be.xp
-    itype = be.native_dtype(_dt.int64)
+    itype = be.native_dtype(be.default_int)     # int64, or int32 where the backend lacks it
     xd = x._data
     if xd.ndim == 0:
         if as_tuple is None:       # the standard's form: a 0-d input has no coordinates

@@ -108,16 +108,36 @@ def _check_castable(result, target, op):
 
 
 def _rebind(a, res, op):
-    """A backend whose arrays are immutable (JAX): the tensor takes the new array, which is
-    exact only when nothing else reads the old one."""
-    if a._vroot is not None:
+    """A backend whose arrays are immutable (JAX): the tensor takes the new array. That is
+    exact when every live tensor reading the old memory reads the very same array (the owner
+    and its aliases: ``detach()``, ``.data``, a Parameter made from a tensor): all of them
+    take the new one. A view (a slice, a reshape...) reads another array that cannot follow:
+    an in-place op on one, or on a tensor with live views, is an error."""
+    old = a._data
+    root = a if a._vroot is None else a._vroot
+    if root._data is not old:
         raise RuntimeError(f"{op}: backend {a._be.name!r} has immutable arrays, so an in-place op on "
-                           f"a view or alias (detach(), .data, indexing) cannot reach the memory it "
-                           f"shares; use the out-of-place form")
-    if any(r() is not None for r in (a._views or ())):
-        raise RuntimeError(f"{op}: backend {a._be.name!r} has immutable arrays, and this tensor has "
-                           f"live views or aliases that would not see the change; use the "
-                           f"out-of-place form")
+                           f"a view (indexing, reshape, ...) cannot reach the memory it shares; "
+                           f"use the out-of-place form")
+    if root._views is None:
+        root._data = a._data = res
+        return
+    # (views register with the tensor they were taken from, an alias's with the alias)
+    sharing, todo = [], [root]
+    while todo:
+        t = todo.pop()
+        sharing.append(t)
+        for r in t._views or ():
+            v = r()
+            if v is None or v is t:
+                continue
+            if v._data is not old:
+                raise RuntimeError(f"{op}: backend {a._be.name!r} has immutable arrays, and this "
+                                   f"tensor has live views that would not see the change; use "
+                                   f"the out-of-place form")
+            todo.append(v)
+    for t in sharing:
+        t._data = res
     a._data = res
 
 

@@ -45,7 +45,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
     draw_dt = _dt.float64 if _dt.float64 in be.to_native else be.default_float
     w = xp.astype(w, be.native_dtype(draw_dt))
     src = (generator or default_generator).source(be)
-    itype = be.native_dtype(_dt.int64)
+    itype = be.native_dtype(be.default_int)     # int64, or int32 where the backend lacks it
     if replacement:
         cdf = xp.cumulative_sum(w, axis=-1)
         cdf = cdf / cdf[:, n - 1:]                    # the last entry is exactly 1

@@ -111,12 +111,11 @@ def isin(x1, x2, /, *, invert=False):
     return t._make(found, be, None)
 
 
-def _unique_from_sort(xp, a):
+def _unique_from_sort(xp, a, itype):
     """``unique_all`` from standard pieces, for a namespace without it: a stable sort, the
     starts of runs of equal values (NaN is never equal, so each NaN is its own run)."""
     flat = xp.reshape(a, (-1,))
     n = flat.shape[0]
-    itype = xp.int64 if hasattr(xp, "int64") else xp.int32
     if n == 0:
         e = xp.zeros((0,), dtype=itype)
         return UniqueAllResult(flat, e, xp.reshape(e, a.shape), e)
@@ -140,7 +139,7 @@ def _unique(x, op):
             return be, fn(x._data)
         except NotImplementedError:    # (array-api-compat's torch says so)
             pass
-    return be, _unique_from_sort(be.xp, x._data)
+    return be, _unique_from_sort(be.xp, x._data, be.native_dtype(be.default_int))
 
 
 def _values(x, be, res):

@@ -49,7 +49,7 @@ from ._sampling import SamplingMethods
 from ._select import SelectionMethods
 from ._sorting import SortingMethods
 from ._unary import UnaryMethods
-from ._views import ViewMethods, make_alias
+from ._views import ViewMethods, make_alias, _register
 from ._inplace_twins import InPlaceTwinMethods
 from ._statistics import StatisticsMethods
 from ._tensor_equal import EqualMethods
@@ -127,6 +127,8 @@ class Tensor(Variable, ArithmeticMethods, UnaryMethods, ReductionMethods, ViewMe
         t._node = self._node
         t._grad = None
         t._vroot = self if self._vroot is None else self._vroot
+        if not self._be.mutable:     # in-place ops there rebind; they must know who shares
+            _register(t._vroot, t)
         return t
 
     # ------------------------------------------------------------- properties

@@ -1,6 +1,9 @@
 """Test helpers: converting tensors to NumPy for comparisons (tests may use numpy)."""
 
+import contextlib
+
 import numpy as np
+import pytest
 
 import interop as it
 
@@ -18,3 +21,18 @@ def from_np(a, requires_grad=False, **kw):
 
 def assert_close(t, expected, rtol=1e-6, atol=1e-6):
     np.testing.assert_allclose(to_np(t), np.asarray(expected), rtol=rtol, atol=atol)
+
+
+@contextlib.contextmanager
+def jax_backend(name="jax-test"):
+    """JAX's namespace (without x64) as the current backend: immutable arrays, and int32 as
+    the only index dtype. Skips where JAX is not installed."""
+    jnp = pytest.importorskip("jax.numpy")
+    it.register_backend(name, jnp)
+    try:
+        with it.use_backend(name) as be:
+            assert not be.mutable and be.default_int is it.int32, "JAX with x64 enabled"
+            yield be
+    finally:
+        it.backends._FACTORIES.pop(name, None)
+        it.backends._INSTANCES.pop(name, None)

@@ -9,7 +9,7 @@ import pytest
 
 import interop as it
 
-from helpers import to_np
+from helpers import to_np, jax_backend
 
 torch = pytest.importorskip("torch")
 
@@ -230,17 +230,40 @@ def test_immutable_backend_refuses_writes_through_views_and_rebinds_owners():
         with pytest.raises(RuntimeError, match="immutable"):
             x.mul_(2)                              # x has a live view that would go stale
         del v
-        d = x.detach()
-        with pytest.raises(RuntimeError, match="immutable"):
-            d.zero_()
-        del d
         x.mul_(2)
         assert x.tolist() == [4.0, 20.0, 8.0]
+        # aliases read the very same array: a write through one reaches every live one
+        d = x.detach()
+        p = it.nn.Parameter(x)
+        d.add_(1)
+        assert x.tolist() == p.tolist() == d.tolist() == [5.0, 21.0, 9.0]
+        p.data.mul_(2)
+        x.sub_(1)
+        assert x.tolist() == p.tolist() == d.tolist() == [9.0, 41.0, 17.0]
+        v = p[1:]
+        with pytest.raises(RuntimeError, match="live views"):
+            d.zero_()                              # ... but a live view of them would not
+        del v
         w = it.tensor([1.0, 2.0], requires_grad=True)
         y = w * 1
         y.mul_(w)                                  # recorded in-place ops work too
         y.sum().backward()
         assert w.grad.tolist() == [2.0, 4.0]
+
+
+def test_basic_index_gradients_on_an_immutable_backend():
+    """The gradient of x[basic key] was written into zeros by item assignment, which JAX's
+    arrays refuse (every slice, diagonal, pad, conv and pool backward went through it)."""
+    data = np.arange(20, dtype=np.float32).reshape(4, 5)
+    with jax_backend():
+        for key in [(slice(1, 3), slice(None, None, 2)), (None, 1, slice(-3, None))]:
+            x = it.tensor(data.tolist(), requires_grad=True)
+            tx = torch.tensor(data, requires_grad=True)
+            y, ty = x[key], tx[key]
+            w = np.arange(1, 1 + y.numel(), dtype=np.float32).reshape(tuple(y.shape))
+            (y * it.tensor(w.tolist())).sum().backward()
+            (ty * torch.from_numpy(w)).sum().backward()
+            np.testing.assert_array_equal(to_np(x.grad), tx.grad.numpy(), err_msg=str(key))
 
 
 # ------------------------------------------- writes that crashed on strict only

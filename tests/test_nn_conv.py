@@ -12,7 +12,7 @@ import pytest
 import interop as it
 from interop import nn
 import interop.nn.functional as F
-from helpers import to_np
+from helpers import to_np, jax_backend
 from nn_twin import assert_same, check_function, check_module
 
 torch = pytest.importorskip("torch")
@@ -471,3 +471,26 @@ def test_module_constructor_errors(be):
     conv = nn.Conv2d(4, 8, 3)
     with pytest.raises(it.ShapeError, match=r"to have 4 channels, but got 3 channels instead"):
         conv(_x(1, 3, 8, 8))
+
+
+# ------------------------------------------------ a backend without int64 (JAX, no x64)
+
+def test_pool_indices_use_the_default_index_dtype_where_int64_is_missing():
+    """max-pool indices were built as int64, which JAX without x64 does not have: adaptive
+    max pools, max_unpool and fractional max pools all raised there."""
+    x_np = np.random.default_rng(0).standard_normal((1, 2, 6, 6)).astype(np.float32)
+    tx = torch.from_numpy(x_np)
+    ty, tk = torch.nn.functional.adaptive_max_pool2d(tx, 3, return_indices=True)
+    tu = torch.nn.functional.max_unpool2d(*torch.nn.functional.max_pool2d(
+        tx, 2, return_indices=True), 2)
+    with jax_backend():
+        x = it.tensor(x_np.tolist())
+        y, k = F.adaptive_max_pool2d(x, 3, return_indices=True)
+        assert k.dtype == it.int32
+        np.testing.assert_array_equal(to_np(y), ty.numpy())
+        np.testing.assert_array_equal(to_np(k), tk.numpy())
+        m, idx = F.max_pool2d(x, 2, return_indices=True)
+        assert idx.dtype == it.int32
+        np.testing.assert_array_equal(to_np(F.max_unpool2d(m, idx, 2)), tu.numpy())
+        with pytest.raises(it.DTypeError, match="int32"):
+            F.max_unpool2d(m, idx.to(it.int16), 2)

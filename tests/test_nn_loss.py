@@ -16,7 +16,7 @@ import pytest
 import interop as it
 from interop import nn
 import interop.nn.functional as F
-from helpers import to_np
+from helpers import to_np, jax_backend
 from nn_twin import Const, assert_same, check_function, check_module
 
 torch = pytest.importorskip("torch")
@@ -726,3 +726,44 @@ def test_bce_logits_stable_where_the_naive_formula_overflows(be):
     loss = F.binary_cross_entropy_with_logits(x, it.asarray(np.array([1.0, 0.0], np.float32)),
                                               reduction="none")
     assert_same(loss, torch.tensor([1e4, 1e4]), "loss")
+
+
+# ------------------------------------------------ a backend without int64 (JAX, no x64)
+
+def test_class_index_losses_take_int32_where_the_backend_has_no_int64():
+    """PyTorch requires int64 class indices because it always has int64; JAX without x64
+    offers only int32, so the losses take the backend's default index dtype (and still
+    refuse any other, naming what they take)."""
+    rng = np.random.default_rng(0)
+    x_np = rng.standard_normal((3, 4)).astype(np.float32)
+    t_np = np.array([1, 0, 3])
+    ml_np = np.array([[3, 0, -1, 1], [1, -1, 0, 0], [0, 1, 2, 3]])
+    tx, tt = torch.from_numpy(x_np), torch.from_numpy(t_np)
+    tf = torch.nn.functional
+    want = {"cross_entropy": tf.cross_entropy(tx, tt, label_smoothing=0.1),
+            "nll_loss": tf.nll_loss(tx, tt), "multi_margin_loss": tf.multi_margin_loss(tx, tt),
+            "multilabel_margin_loss": tf.multilabel_margin_loss(tx, torch.from_numpy(ml_np))}
+    tlp = torch.from_numpy(rng.standard_normal((5, 2, 4)).astype(np.float32)).log_softmax(2)
+    want_ctc = tf.ctc_loss(tlp, torch.tensor([[1, 2], [1, 1]]), [5, 4], [2, 1])
+    with jax_backend():
+        x = it.tensor(x_np.tolist())
+        t = it.tensor(t_np.tolist())
+        assert t.dtype == it.int32
+        got = {"cross_entropy": F.cross_entropy(x, t, label_smoothing=0.1),
+               "nll_loss": F.nll_loss(x, t), "multi_margin_loss": F.multi_margin_loss(x, t),
+               "multilabel_margin_loss": F.multilabel_margin_loss(x, it.tensor(ml_np.tolist()))}
+        for name, w in want.items():
+            np.testing.assert_allclose(float(got[name]), float(w), rtol=1e-5, err_msg=name)
+        ctc = F.ctc_loss(it.tensor(tlp.numpy().tolist()), it.tensor([[1, 2], [1, 1]]), [5, 4],
+                         [2, 1])
+        np.testing.assert_allclose(float(ctc), float(want_ctc), rtol=1e-5)
+        for f in (F.cross_entropy, F.multi_margin_loss):
+            with pytest.raises(it.DTypeError, match="int32 .*has no int64.*got interop.int16"):
+                f(x, t.to(it.int16))
+
+
+def test_class_index_losses_still_require_int64_where_the_backend_has_it(be):
+    x = it.zeros(2, 3)
+    for f in (F.cross_entropy, F.nll_loss, F.multi_margin_loss):
+        with pytest.raises(it.DTypeError, match="dtype int64.*got interop.int32"):
+            f(x, it.tensor([0, 1], dtype=it.int32))

@@ -11,7 +11,7 @@ import pytest
 import interop as it
 from interop import nn
 import interop.nn.functional as F
-from helpers import to_np
+from helpers import to_np, jax_backend
 from nn_twin import Const, assert_same, check_function, check_module, load_twin
 
 torch = pytest.importorskip("torch")
@@ -586,3 +586,20 @@ def test_normalize_out_and_errors(be):
     assert_same(out, TF.normalize(torch.from_numpy(_rand((2, 3)))), "out")
     with pytest.raises(TypeError, match="floating point or complex input, got dtype interop.int64"):
         F.normalize(it.arange(3), dim=0)
+
+
+def test_layer_and_group_norm_on_an_immutable_backend():
+    """The affine of layer_norm/group_norm was applied in place to a reshaped view, which
+    JAX's immutable arrays cannot write through."""
+    x_np = np.random.default_rng(0).standard_normal((2, 4, 3)).astype(np.float32)
+    w_np = np.linspace(0.5, 2.0, 12, dtype=np.float32).reshape(4, 3)
+    tx, tw = torch.from_numpy(x_np), torch.from_numpy(w_np)
+    tf = torch.nn.functional
+    want_ln = tf.layer_norm(tx, (4, 3), tw, tw[0, 0] - tw)
+    want_gn = tf.group_norm(tx, 2, tw[:, 0], tw[:, 1])
+    with jax_backend():
+        x, w = it.tensor(x_np.tolist()), it.tensor(w_np.tolist())
+        np.testing.assert_allclose(to_np(F.layer_norm(x, (4, 3), w, w[0, 0] - w)), want_ln.numpy(),
+                                   rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(to_np(F.group_norm(x, 2, w[:, 0], w[:, 1])), want_gn.numpy(),
+                                   rtol=1e-5, atol=1e-5)

@@ -13,7 +13,7 @@ import interop as it
 from interop import nn
 import interop.nn.functional as F
 from interop.nn.functional import _shape
-from helpers import to_np
+from helpers import to_np, jax_backend
 from nn_twin import assert_same, check_function, check_module
 
 torch = pytest.importorskip("torch")
@@ -536,3 +536,41 @@ def test_flatten_unflatten_errors(be):
         nn.Flatten(2, 1)(it.zeros((2, 3, 4)))
     with pytest.raises(IndexError):
         nn.Flatten(1, 5)(it.zeros((2, 3, 4)))
+
+
+def test_interpolate_and_grid_sample_where_int64_is_missing():
+    """Interpolation taps and grid_sample's gather positions were cast to int64 (JAX without
+    x64 has none): every linear, cubic and grid-sampling path raised there."""
+    rng = np.random.default_rng(0)
+    x_np = rng.standard_normal((1, 1, 3, 4)).astype(np.float32)
+    g_np = (rng.random((1, 2, 2, 2)) * 2 - 1).astype(np.float32)
+    tx = torch.from_numpy(x_np)
+    want = {m: torch.nn.functional.interpolate(tx, size=(5, 6), mode=m, align_corners=False)
+            for m in ("bilinear", "bicubic")}
+    want_grid = torch.nn.functional.grid_sample(tx, torch.from_numpy(g_np), align_corners=False)
+    with jax_backend():
+        x = it.tensor(x_np.tolist())
+        for m, w in want.items():
+            np.testing.assert_allclose(to_np(F.interpolate(x, size=(5, 6), mode=m,
+                                                           align_corners=False)),
+                                       w.numpy(), rtol=1e-5, atol=1e-5, err_msg=m)
+        np.testing.assert_allclose(to_np(F.grid_sample(x, it.tensor(g_np.tolist()),
+                                                       align_corners=False)),
+                                   want_grid.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_pad_gradients_on_an_immutable_backend():
+    """The backward of reflect/replicate/circular padding added each folded run into a
+    view of its result in place, which JAX's immutable arrays cannot write through."""
+    x_np = np.arange(6, dtype=np.float32).reshape(1, 2, 3)
+    w_np = np.arange(1, 15, dtype=np.float32).reshape(1, 2, 7)
+    want = {}
+    for mode in ("reflect", "replicate", "circular"):
+        tx = torch.from_numpy(x_np).requires_grad_()
+        (torch.nn.functional.pad(tx, (2, 2), mode=mode) * torch.from_numpy(w_np)).sum().backward()
+        want[mode] = tx.grad.numpy()
+    with jax_backend():
+        for mode, w in want.items():
+            x = it.tensor(x_np.tolist(), requires_grad=True)
+            (F.pad(x, (2, 2), mode=mode) * it.tensor(w_np.tolist())).sum().backward()
+            np.testing.assert_array_equal(to_np(x.grad), w, err_msg=mode)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import interop as it
-from helpers import to_np
+from helpers import to_np, jax_backend
 from nn_twin import assert_same, load_twin, torch_to_numpy
 
 torch = pytest.importorskip("torch")
@@ -508,3 +508,41 @@ def test_unsupported_modes_are_refused():
     z = it.zeros(2, dtype=it.complex64, requires_grad=True)
     with pytest.raises(ValueError, match="Adam does not support complex parameters"):
         it.optim.Adam([z])
+
+
+def test_training_steps_on_an_immutable_backend():
+    """On JAX (immutable arrays) a module's parameters are aliases of the tensors they were
+    made from, and the optimizers' flat buffers have aliases too: init_, SGD's and Adam's
+    in-place updates refused to rebind them. A linear layer (3-d input, bias) built there
+    takes the same steps as on the cpu backend."""
+    x_np = np.random.default_rng(0).standard_normal((2, 3, 4)).astype(np.float32)
+
+    def run():
+        it.manual_seed(0)
+        m = it.nn.Linear(4, 2)
+        out = []
+        for opt in (it.optim.SGD(m.parameters(), lr=0.1, momentum=0.9),
+                    it.optim.Adam(m.parameters(), lr=0.1)):
+            for _ in range(2):
+                opt.zero_grad()
+                (m(it.tensor(x_np.tolist())) ** 2).mean().backward()
+                opt.step()
+            out.append(to_np(m.weight).copy())
+        return out + [to_np(m.bias)]
+
+    with it.use_backend("cpu"):
+        want = run()
+    with jax_backend() as jax_be:
+        got = run()
+        # cpu-backend parameters while JAX is the current backend: the step counters (made
+        # on device "cpu", so on JAX) must not be views of a flat buffer there
+        cpu = it.get_backend("cpu")
+        with it.use_backend(cpu):
+            m = it.nn.Linear(4, 2)
+        opt = it.optim.Adam(m.parameters(), lr=0.1)
+        (m(it.tensor(x_np.tolist(), device=cpu)) ** 2).mean().backward()
+        opt.step()
+        opt.step()
+        assert float(opt.state[m.weight]["step"]) == 2.0
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)

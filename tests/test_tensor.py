@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import interop as it
-from helpers import to_np, from_np, assert_close
+from helpers import to_np, from_np, assert_close, jax_backend
 
 
 def _other_backend(be):
@@ -980,3 +980,14 @@ def test_arrays_of_other_libraries_are_refused_alike_on_every_backend(be):
     with pytest.raises(TypeError):
         x + "a"
     assert (x + it.asarray(np.ones(2))).tolist() == [2.0, 3.0]     # converted explicitly: fine
+
+
+def test_index_results_use_the_default_index_dtype_where_int64_is_missing():
+    """nonzero and multinomial asked for int64, which JAX without x64 lacks."""
+    with jax_backend():
+        x = it.tensor([[0.0, 1.0], [2.0, 0.0]])
+        rows, cols = it.nonzero(x)
+        assert rows.dtype == it.int32 and rows.tolist() == [0, 1] and cols.tolist() == [1, 0]
+        assert x.nonzero().tolist() == [[0, 1], [1, 0]]
+        d = it.multinomial(it.tensor([0.0, 1.0]), 3, replacement=True)
+        assert d.dtype == it.int32 and d.tolist() == [1, 1, 1]

@@ -185,7 +185,8 @@ class FlatGroup:
         """A FlatGroup over ``params`` (their per-parameter state made by ``init(p)`` where
         missing), or None where the flat path does not apply: parameters on different
         backends or of different dtypes, step counts that differ, or a backend with
-        immutable arrays (where writing a buffer would not reach its views)."""
+        immutable arrays (where writing a buffer would not reach its views), the parameters'
+        or the step counters' (on the "cpu" device: the current backend where it is a CPU one)."""
         first = params[0]
         if not first.backend.mutable or any(p.dtype != first.dtype or
                                             p.backend is not first.backend for p in params):
@@ -194,6 +195,9 @@ class FlatGroup:
         counts = {float(st["step"]) for st in states}
         if len(counts) != 1:
             return None
+        steps = it.full((len(params),), counts.pop(), dtype=it.float32, device="cpu")
+        if not steps.backend.mutable:
+            return None    # (the current backend's CPU arrays are immutable (JAX): as above)
         self = cls()
         self.params = list(params)
         sizes = [p.numel() for p in params]
@@ -209,7 +213,7 @@ class FlatGroup:
             self.views[key] = views_of(flat)
             for st, view in zip(states, self.views[key]):
                 st[key] = view
-        self.steps = it.full((len(params),), counts.pop(), dtype=it.float32, device="cpu")
+        self.steps = steps
         self.step_views = [self.steps[i] for i in range(len(params))]
         for st, view in zip(states, self.step_views):
             st["step"] = view

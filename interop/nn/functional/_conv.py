@@ -382,8 +382,9 @@ class _WindowMax(it.autograd.Function):
         k = None
         for i, h in enumerate(_hits(x, m, *ctx.args)[1:], 1):
             k = h * i if k is None else k + h * i
-        return m, (it.zeros(tuple(m.shape), dtype=it.int64, device=m.device) if k is None
-                   else it.astype(k, it.int64))
+        itype = m.backend.default_int          # int64, or int32 where the backend lacks it
+        return m, (it.zeros(tuple(m.shape), dtype=itype, device=m.device) if k is None
+                   else it.astype(k, itype))
 
     @staticmethod
     def backward(ctx, g, *_):
@@ -635,9 +636,10 @@ def _max_unpool(op, n, input, indices, kernel_size, stride, padding, output_size
                             f"{list(shape)}")
     if not input.dtype.is_floating_point:
         raise it.DTypeError(f"{op}(): expected a floating-point input, got dtype {input.dtype}")
-    if indices.dtype != it.int64:
-        raise it.DTypeError(f"{op}(): expected indices of dtype int64 (as max_pool returns "
-                            f"them), got {indices.dtype}")
+    if indices.dtype not in (it.int64, input.backend.default_int):
+        raise it.DTypeError(f"{op}(): expected indices of dtype "
+                            f"{input.backend.default_int} (as max_pool returns them on backend "
+                            f"{input.backend.name!r}), got {indices.dtype}")
     if tuple(indices.shape) != shape:
         raise it.ShapeError(f"{op}(): expected indices to have the input's shape {list(shape)}, "
                             f"got indices of shape {list(indices.shape)}")
@@ -848,7 +850,7 @@ def _adaptive_max(op, n, input, output_size, return_indices):
         # each window gathered to `width` elements (short ones repeat their last element, which
         # changes neither the maximum nor where the gradient lands), then a plain window max
         table = it.asarray([min(a + j, b - 1) for a, b in bins for j in range(width)],
-                           dtype=it.int64, device=x.device)
+                           dtype=x.backend.default_int, device=x.device)
         trail = n - 1 - i
         gathered = it.index_select(x, ax, table)
         kernel = (width,) + (1,) * trail
@@ -909,15 +911,16 @@ def _intervals(u, m, o, k):
     last window ending at the dim's end. The arithmetic is done in the samples' dtype, as
     PyTorch's kernel does it, so that the same samples give the same windows."""
     lead = tuple(u.shape)
-    last = it.full(lead + (min(o, 1),), m - k, dtype=it.int64, device=u.device)
+    itype = u.backend.default_int
+    last = it.full(lead + (min(o, 1),), m - k, dtype=itype, device=u.device)
     if o <= 1:
         return last
     alpha = (it.asarray(m - k, dtype=u.dtype, device=u.device)
              / it.asarray(o - 1, dtype=u.dtype, device=u.device))
     u = it.unsqueeze(u, -1)
     i = it.arange(o - 1, dtype=u.dtype, device=u.device)
-    starts = (it.astype(it.trunc((i + u) * alpha), it.int64)
-              - it.astype(it.trunc(u * alpha), it.int64))
+    starts = (it.astype(it.trunc((i + u) * alpha), itype)
+              - it.astype(it.trunc(u * alpha), itype))
     return it.concat([starts, last], axis=-1)
 
 
@@ -981,7 +984,7 @@ def _fractional_max_pool(op, n, input, kernel_size, output_size, output_ratio, r
         y = it.clone(y)
         if not return_indices:
             return y if batched else y[0]
-        k = it.zeros(tuple(y.shape), dtype=it.int64, device=x.device)
+        k = it.zeros(tuple(y.shape), dtype=x.backend.default_int, device=x.device)
         return (y, k) if batched else (y[0], k[0])
     # 2-d kernels read the width's sample first, 3-d ones the time's
     order = (1, 0) if n == 2 else (0, 1, 2)

@@ -37,10 +37,11 @@ class _Linear(it.autograd.Function):
         shape = tuple(input.shape)
         x = input if len(shape) == 2 else it.reshape(input, (-1, shape[-1]))
         out = it.matmul(x, weight.T)
+        if bias is not None:
+            out += bias         # a fresh result, outside the graph: no copy (before the
+                                # reshape: a view, which immutable arrays cannot write through)
         if len(shape) != 2:
             out = it.reshape(out, shape[:-1] + (weight.shape[0],))
-        if bias is not None:
-            out += bias         # a fresh result, outside the graph: no copy
         need_x, need_w = ctx.needs_input_grad[:2]
         ctx.save_for_backward(x if need_w else None, weight if need_x else None)
         ctx.in_shape = shape
@@ -330,7 +331,8 @@ def _offset_bags(rows, input, offsets, psw, mode, padding_idx, include_last_offs
     then one ``index_add`` (sum, mean) or a padded (bag, position) table (max)."""
     n, dim = rows.shape
     dev = rows.device
-    offsets = offsets.astype(it.int64)
+    itype = offsets.backend.default_int     # int64, or int32 where the backend lacks it
+    offsets = offsets.astype(itype)
     nb = offsets.shape[0] - (1 if include_last_offset else 0)
     if nb < 0 or (include_last_offset and nb == 0 and n):
         raise ValueError(f"embedding_bag(): with include_last_offset=True, offsets must hold at "
@@ -350,7 +352,7 @@ def _offset_bags(rows, input, offsets, psw, mode, padding_idx, include_last_offs
         return rows[:0]
     starts = offsets[:nb]
     end = int(offsets[-1]) if include_last_offset else n
-    pos = it.arange(n, dtype=it.int64, device=dev)
+    pos = it.arange(n, dtype=itype, device=dev)
     bag = it.searchsorted(starts, pos, side="right") - 1
     keep = pos < end
     if padding_idx is not None:
@@ -359,7 +361,7 @@ def _offset_bags(rows, input, offsets, psw, mode, padding_idx, include_last_offs
         rows = rows * psw[:, None]
     rows = it.where(keep[:, None], rows, it.zeros_like(rows))
     if mode == "max":
-        ends = it.concat([offsets[1:nb], it.asarray([end], dtype=it.int64, device=dev)])
+        ends = it.concat([offsets[1:nb], it.asarray([end], dtype=itype, device=dev)])
         longest = int(it.max(ends - starts))
         if longest:             # (else every bag is empty: the sum below gives the zeros)
             slot = bag * longest + it.clamp(pos - it.index_select(starts, 0, bag),
@@ -379,8 +381,8 @@ def _max_of_bags(rows, keep, slot, nb, longest):
     dim, dev = rows.shape[1], rows.device
     table = it.index_add(it.zeros((nb * longest, dim), dtype=rows.dtype, device=dev), 0, slot,
                          rows)
-    filled = it.index_add(it.zeros(nb * longest, dtype=it.int64, device=dev), 0, slot,
-                          keep.astype(it.int64)) > 0
+    filled = it.index_add(it.zeros(nb * longest, dtype=slot.dtype, device=dev), 0, slot,
+                          keep.astype(slot.dtype)) > 0
     table = it.where(filled[:, None], table, it.full_like(table, -math.inf))
     best = it.max(it.reshape(table, (nb, longest, dim)), 1)[0]
     has = it.any(it.reshape(filled, (nb, longest)), axis=1)[:, None]
@@ -388,12 +390,14 @@ def _max_of_bags(rows, keep, slot, nb, longest):
 
 
 def one_hot(tensor, num_classes=-1):
-    """(..., num_classes) int64 tensor with a 1 at each value of the int64 ``tensor``;
-    ``num_classes=-1`` takes the largest value plus one."""
+    """(..., num_classes) int64 tensor with a 1 at each value of the int64 ``tensor`` (int32
+    in and out where the backend lacks int64); ``num_classes=-1`` takes the largest value
+    plus one."""
     _tensor(tensor, "tensor", "one_hot")
-    if tensor.dtype != it.int64:
-        raise it.DTypeError(f"one_hot(): expected an index tensor of dtype int64, got "
-                            f"{tensor.dtype}")
+    itype = tensor.backend.default_int        # int64, or int32 where the backend lacks it
+    if tensor.dtype not in (it.int64, itype):
+        raise it.DTypeError(f"one_hot(): expected an index tensor of dtype {itype} on backend "
+                            f"{tensor.backend.name!r}, got {tensor.dtype}")
     n = tensor.numel()
     if n == 0 and num_classes in (-1, 0):
         raise it.ArgumentError("one_hot(): can not infer the number of classes from an empty "
@@ -410,5 +414,5 @@ def one_hot(tensor, num_classes=-1):
     if num_classes < 0:
         raise it.ArgumentError(f"one_hot(): num_classes must be -1 or non-negative, got "
                                f"{num_classes}")
-    classes = it.arange(num_classes, dtype=it.int64, device=tensor.device)
-    return (tensor[..., None] == classes).astype(it.int64)
+    classes = it.arange(num_classes, dtype=tensor.dtype, device=tensor.device)
+    return (tensor[..., None] == classes).astype(tensor.dtype)

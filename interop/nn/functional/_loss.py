@@ -200,6 +200,15 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
 
 # ---------------------------------------------------------------- class-index targets
 
+def _index_dtype_name(t):
+    """The class-index dtype the losses take on ``t``'s backend, in words for an error:
+    int64 (PyTorch's), or int32 on a backend without int64 (JAX without x64)."""
+    itype = t.backend.default_int
+    if itype == it.int64:
+        return "int64"
+    return f"{itype} (backend {t.backend.name!r} has no int64)"
+
+
 def _class_target(op, input, target, ignore_index, onehot=False):
     """Checks class-index ``target`` against ``input`` of shape (N, C, d1, ...), (N, C) or
     (C,) (PyTorch's rules and errors, in interop's words). Returns the batched input, the
@@ -209,12 +218,14 @@ def _class_target(op, input, target, ignore_index, onehot=False):
     first one."""
     _tensor(op, "target", target)
     shape, tshape = tuple(input.shape), tuple(target.shape)
-    if target.dtype not in (it.int64, it.uint8):
-        raise it.DTypeError(f"{op}: expected class-index target of dtype int64 (or uint8), got "
-                            f"{target.dtype}; for class probabilities give a floating target of "
-                            f"the input's shape {shape}")
+    itype = target.backend.default_int      # int64, or int32 where the backend lacks it
+    if target.dtype not in (itype, it.uint8):
+        raise it.DTypeError(f"{op}: expected class-index target of dtype "
+                            f"{_index_dtype_name(target)} (or uint8), got {target.dtype}; for "
+                            f"class probabilities give a floating target of the input's shape "
+                            f"{shape}")
     if target.dtype == it.uint8:
-        target = target.to(it.int64)        # (index kernels of some backends take int64 only)
+        target = target.to(itype)           # (index kernels of some backends take int64 only)
     if len(shape) == 1:
         if tshape != ():
             raise it.ShapeError(f"{op}: an unbatched input of shape {shape} takes a 0-d target, "
@@ -700,10 +711,12 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
 
 
 def _index_rows(op, input, target):
-    """``input`` (C,) or (N, C) as (N, C), with ``target`` checked to be int64."""
+    """``input`` (C,) or (N, C) as (N, C), with ``target`` checked to be int64 (int32 on a
+    backend without int64)."""
     _tensor(op, "target", target)
-    if target.dtype != it.int64:
-        raise it.DTypeError(f"{op}: expected target of dtype int64, got {target.dtype}")
+    if target.dtype != target.backend.default_int:
+        raise it.DTypeError(f"{op}: expected target of dtype {_index_dtype_name(target)}, got "
+                            f"{target.dtype}")
     if input.ndim not in (1, 2):
         raise it.ShapeError(f"{op}: expected input of shape (C,) or (N, C), got shape "
                             f"{tuple(input.shape)}")
@@ -729,7 +742,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
         raise it.ArgumentError(f"{op}: target values must be class indices in [0, {n_class}) "
                                f"or -1 (end of the list), got values from {int(tg.min())} to "
                                f"{int(tg.max())}")
-    listed = (tg >= 0).to(it.int64).cumprod(1) > 0          # positions before the first -1
+    listed = (tg >= 0).to(tg.dtype).cumprod(1) > 0          # positions before the first -1
     classes = it.arange(n_class, device=x.device)
     hits = ((tg.unsqueeze(2) == classes) & listed.unsqueeze(2)).to(x.dtype)   # (N, pos, C)
     count = hits.sum(1)                                      # times each class is listed
@@ -878,14 +891,16 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_fu
 # ---------------------------------------------------------------- CTC
 
 def _lengths(op, name, lengths, n, device):
-    """``input_lengths``/``target_lengths`` (an int tensor, or a tuple/list of ints) as an
-    int64 tensor of shape (n,)."""
+    """``input_lengths``/``target_lengths`` (an int tensor, or a tuple/list of ints) as a
+    tensor of the default index dtype (int64; int32 where the backend lacks int64) of shape
+    (n,)."""
     if isinstance(lengths, it.Tensor):
         if lengths.dtype.kind not in "iu":
             raise it.DTypeError(f"{op}: expected {name} of an integer dtype, got {lengths.dtype}")
-        out = lengths.to(it.int64).reshape(-1)
+        out = lengths.to(lengths.backend.default_int).reshape(-1)
     elif isinstance(lengths, (tuple, list)) and all(isinstance(v, int) for v in lengths):
-        out = it.asarray(list(lengths), dtype=it.int64, device=device)
+        itype = it.__array_namespace_info__().default_dtypes(device=device)["indexing"]
+        out = it.asarray(list(lengths), dtype=itype, device=device)
     else:
         raise TypeError(f"{op}: expected {name} as an integer tensor or a tuple of ints, got "
                         f"{type(lengths).__name__}")
@@ -898,12 +913,12 @@ def _lengths(op, name, lengths, n, device):
 
 
 def _padded_targets(op, targets, tl, batched, n_class):
-    """Targets as an (N, S) int64 tensor, from PyTorch's padded (N, S) or concatenated
+    """Targets as an (N, S) tensor of the default index dtype, from PyTorch's padded (N, S) or concatenated
     (sum of target_lengths,) form."""
     _tensor(op, "targets", targets)
     if targets.dtype.kind not in "iu":
         raise it.DTypeError(f"{op}: expected targets of an integer dtype, got {targets.dtype}")
-    targets = targets.to(it.int64)
+    targets = targets.to(targets.backend.default_int)
     n = tl.shape[0]
     s_max = int(tl.max()) if n else 0
     pos = it.arange(max(s_max, 0), device=targets.device)
@@ -923,7 +938,7 @@ def _padded_targets(op, targets, tl, batched, n_class):
         start = (tl.cumsum(0) - tl).unsqueeze(1)
         inside = pos < tl.unsqueeze(1)
         padded = it.take(targets, it.where(inside, start + pos, 0)) if targets.shape[0] else \
-            it.zeros((n, s_max), dtype=it.int64, device=targets.device)
+            it.zeros((n, s_max), dtype=targets.dtype, device=targets.device)
     else:
         raise it.ShapeError(f"{op}: expected targets of shape (N, S) or (sum(target_lengths),)"
                             f"{'' if batched else ' -- (S,) when unbatched'}, got "
@@ -989,7 +1004,7 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     # extended labels: blank, y1, blank, y2, ..., blank (padding past each target: blank)
     labels = it.where(inside, padded, blank)
     s_max = labels.shape[1]
-    blanks = it.full((n, s_max + 1), blank, dtype=it.int64, device=lp.device)
+    blanks = it.full((n, s_max + 1), blank, dtype=labels.dtype, device=lp.device)
     ext = it.concat([it.stack([blanks[:, :s_max], labels], axis=2).reshape((n, 2 * s_max)),
                      blanks[:, s_max:]], axis=1)
     width = ext.shape[1]

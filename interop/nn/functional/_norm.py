@@ -170,10 +170,16 @@ class _Normalize(it.autograd.Function):
             inv = it.rsqrt(ssd.unsqueeze(-1) / n + eps)
             y.mul_(inv)
             y = y.reshape(x.shape)
-            if w is not None:
-                y.mul_(w)
-            if b is not None:
-                y.add_(b)
+            if not y.backend.mutable:
+                # (the reshape is a view, which an in-place op cannot write through where
+                # arrays are immutable (JAX): the affine out of place there)
+                y = y if w is None else y * w
+                y = y if b is None else y + b
+            else:
+                if w is not None:
+                    y.mul_(w)
+                if b is not None:
+                    y.add_(b)
             keep = lead + (1,) * len(axes)
             mean, inv = mean.reshape(keep), inv.reshape(keep)
         else:

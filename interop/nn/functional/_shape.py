@@ -266,8 +266,13 @@ def _fold(g, ax, runs, n):
             p = it.flip(p, (ax,))
         elif how.__class__ is tuple:
             p = it.sum(p, axis=ax, keepdims=True)
-        view = out[_along(ax, slice(start, stop))]
-        view += p
+        key = _along(ax, slice(start, stop))
+        if out.backend.mutable:
+            view = out[key]
+            view += p
+        else:       # (immutable arrays (JAX): a view cannot be written through)
+            out = it.concat([out[_along(ax, slice(0, start))], out[key] + p,
+                             out[_along(ax, slice(stop, n))]], axis=ax)
     return out
 
 
@@ -544,7 +549,7 @@ def _nearest_index(be, n, o, s, exact, shortcuts):
         return it.arange(o, device=be) // 2
     else:
         src = it.arange(o, dtype=it.float32, device=be) * scale
-    return it.minimum(it.floor(src).astype(it.int64), n - 1)
+    return it.minimum(it.floor(src).astype(src.backend.default_int), n - 1)
 
 
 def _source_coords(be, n, o, s, align_corners, op, cubic):
@@ -559,7 +564,7 @@ def _source_coords(be, n, o, s, align_corners, op, cubic):
 
 def _floor_and_frac(src, n):
     """The integer part (at most ``n - 1``) and the fraction in [0, 1] of ``src``."""
-    i0 = it.minimum(it.floor(src).astype(it.int64), n - 1)
+    i0 = it.minimum(it.floor(src).astype(src.backend.default_int), n - 1)
     return i0, it.clamp(src - i0.astype(src.dtype), min=0.0, max=1.0)
 
 
@@ -567,7 +572,7 @@ def _linear_taps(be, n, o, s, align_corners, op):
     """The taps of linear interpolation from ``n`` to ``o`` samples: 2 taps, the left and
     the right neighbour."""
     i0, lam = _floor_and_frac(_source_coords(be, n, o, s, align_corners, op, False), n)
-    i1 = i0 + (i0 < n - 1).astype(it.int64)
+    i1 = i0 + (i0 < n - 1).astype(i0.dtype)
     return _Taps(it.concat([i0, i1]), it.stack([1.0 - lam, lam]), None, 2, o)
 
 
@@ -872,7 +877,8 @@ def _gather_points(flat, pos, spatial, c):
         ok = (p >= 0) & (p <= size - 1)          # (False for NaN)
         inside = ok if inside is None else inside & ok
     for p, size in zip(pos, spatial):
-        q = it.where(inside, p, it.zeros((), dtype=p.dtype, device=p.backend)).astype(it.int64)
+        q = it.where(inside, p, it.zeros((), dtype=p.dtype, device=p.backend)).astype(
+            p.backend.default_int)
         lin = q if lin is None else lin * size + q
     idx = it.broadcast_to(lin.reshape((n, 1, m)), (n, c, m))
     val = it.gather(flat, 2, idx)

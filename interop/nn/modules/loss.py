@@ -400,7 +400,7 @@ class AdaptiveLogSoftmaxWithLoss(Module):
         batched = target_.ndim == 1
         x = input_ if batched else it.unsqueeze(input_, 0)
         target = target_ if batched else it.reshape(target_, (1,))
-        target = it.astype(target, it.int64)
+        target = it.astype(target, target.backend.default_int)
         rows = target.shape[0]
         output = it.zeros(rows, dtype=x.dtype, device=x.device)
         head_index = target         # the head's column of each row: its class or its cluster

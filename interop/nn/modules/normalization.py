@@ -66,8 +66,8 @@ class _NormBase(Module):
                                                           device=device))
             self.register_buffer("running_var", it.ones(num_features, dtype=dtype,
                                                         device=device))
-            self.register_buffer("num_batches_tracked", it.tensor(0, dtype=it.int64,
-                                                                  device=device))
+            # (a Python int: int64, or int32 where the backend lacks int64)
+            self.register_buffer("num_batches_tracked", it.tensor(0, device=device))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
@@ -262,7 +262,7 @@ class _LazyNormBase(LazyModuleMixin, _NormBase):
         if track_running_stats:
             self.running_mean = UninitializedBuffer(device=device, dtype=dtype)
             self.running_var = UninitializedBuffer(device=device, dtype=dtype)
-            self.num_batches_tracked = it.tensor(0, dtype=it.int64, device=device)
+            self.num_batches_tracked = it.tensor(0, device=device)
 
     def reset_parameters(self):
         if not self.has_uninitialized_params() and self.num_features != 0:

@@ -165,11 +165,11 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
     else:
         order = sorted(range(B), key=lambda b: -lengths[b])
         lengths = [lengths[b] for b in order]
-        sorted_indices = input.new_tensor(order, dtype=it.int64)
+        sorted_indices = input.new_tensor(order, dtype=input.backend.default_int)
         input = it.index_select(input, 1, sorted_indices)
     sizes = _batch_sizes(lengths)
     data = it.concat([input[t, :n] for t, n in enumerate(sizes)], axis=0)
-    return PackedSequence(data, input.new_tensor(sizes, dtype=it.int64), sorted_indices)
+    return PackedSequence(data, input.new_tensor(sizes, dtype=input.backend.default_int), sorted_indices)
 
 
 def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_length=None):
@@ -197,7 +197,7 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
         pieces.append(data.new_full(((total_length - T) * B, *feat), padding_value))
     padded = it.concat(pieces, axis=0).reshape(total_length, B, *feat)
     lengths = it.sum(sizes_t[None, :] > it.arange(B, device=sizes_t.device)[:, None], axis=1,
-                     dtype=it.int64)
+                     dtype=sizes_t.backend.default_int)
     if sequence.unsorted_indices is not None:
         padded = it.index_select(padded, 1, sequence.unsorted_indices)
         lengths = lengths[sequence.unsorted_indices]
