@@ -92,7 +92,15 @@ def _run(ctx, model_name, opt_name):
                      rtol=rtol, atol=atol, what=f"{model_name}/{opt_name} loss per step")
     ref_params = dict(ref.named_parameters())
     for name, p in test.named_parameters():
-        ctx.assert_close(p, ref_params[name], rtol=rtol, atol=atol,
+        r = ref_params[name]
+        if name.endswith("in_proj_bias"):
+            # the key part of attention's input bias has a zero gradient in exact arithmetic
+            # (softmax does not change when a score row moves by a constant), so what it
+            # gets is rounding noise, which Adam scales up to full steps: only the query and
+            # value parts are compared (PyTorch float32 vs float64 differs there by 1e-2 too)
+            d = p.shape[0] // 3
+            p, r = it.concat([p[:d], p[2 * d:]]), it.concat([r[:d], r[2 * d:]])
+        ctx.assert_close(p, r, rtol=rtol, atol=atol,
                          what=f"{model_name}/{opt_name} parameter {name} after {steps} steps")
     if not ref_losses[-1] < ref_losses[0] and not ref_losses[-2] < ref_losses[1]:
         raise Mismatch(f"{model_name}/{opt_name}: the reference did not learn "
