@@ -377,3 +377,17 @@ def test_numpy_method_and_cpu_moves(be):
     with pytest.raises(RuntimeError, match="detach"):
         it.ones(2, requires_grad=True).numpy()
     assert it.device("cuda:1").index == 1 and str(it.device("cuda", 1)) == "cuda:1"
+
+
+def test_read_only_numpy_into_a_jax_backend_is_a_copy():
+    """JAX's importer asks for an unversioned capsule, which cannot say "read-only", so NumPy
+    refuses to export a read-only array to it; interop imports a copy there (found by the
+    conformance suite on jax.numpy), and refuses under copy=False."""
+    from helpers import jax_backend
+    a = np.arange(6.0, dtype=np.float32).reshape(2, 3)
+    a.flags.writeable = False
+    with jax_backend() as be:
+        t = it.from_dlpack(a)
+        assert t.backend is be and t.tolist() == a.tolist()
+        with pytest.raises(BufferError, match="readonly"):
+            it.from_dlpack(a, copy=False)

@@ -346,6 +346,13 @@ class Backend:
             array = self.xp.from_dlpack(obj)
             if copy:
                 array = self.xp.asarray(array, copy=True)
+        except BufferError as e:
+            # A read-only producer (NumPy) cannot say so in the unversioned capsule that some
+            # importers (JAX's) ask for, and refuses; on the CPU, where a copy is allowed,
+            # import a copy instead (through NumPy, which asks for a versioned capsule).
+            if copy is False or self.device.type != "cpu" or "readonly" not in str(e).lower():
+                raise
+            return self.from_host(np.array(np.from_dlpack(obj))), False
         return array, self.read_only(array)
 
     # ----------------------------------------------------------------- kernels
