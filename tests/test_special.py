@@ -5,6 +5,7 @@ gradients (first and second order) by finite differences and against PyTorch, th
 methods and in-place forms; Normal.cdf/icdf against torch.distributions; and
 set_num_threads/get_num_threads against threadpoolctl's view of the pools."""
 
+import functools
 import math
 
 import numpy as np
@@ -86,6 +87,7 @@ _EXACT = {"erf": lambda mp, x: mp.erf(x), "erfc": lambda mp, x: mp.erfc(x),
           "log_ndtr": lambda mp, x: mp.log(mp.ncdf(x)) if x < 0 else mp.log1p(-mp.ncdf(-x))}
 
 
+@functools.lru_cache(maxsize=None)
 def _exact(name, x):
     """The value at float x to 40 digits (mpmath), rounded to float64."""
     mp = pytest.importorskip("mpmath")
@@ -114,20 +116,21 @@ EXACT_ULPS = {"erf": 3, "erfc": 5, "erfcx": 4, "erfinv": 4, "ndtr": 4, "log_ndtr
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("name,f,tf,edge", FUNCS, ids=[r[0] for r in FUNCS])
-def test_values_are_a_few_ulps_from_the_truth(name, f, tf, edge, dtype):
+def test_values_are_a_few_ulps_from_the_truth(standard_be, name, f, tf, edge, dtype):
     a = _points(name, edge, dtype, n=150)
     got = to_np(f(from_np(a))).astype(np.float64)
     ref = np.array([_exact(name, float(v)) for v in a])
     np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
-    r = ref.astype(dtype)
+    with np.errstate(over="ignore"):        # (exact values beyond float32's range: inf)
+        r = ref.astype(dtype)
     normal = np.isfinite(r) & (np.abs(r) >= np.finfo(dtype).tiny)
-    ulps = np.abs(got - ref)[normal] / np.spacing(np.abs(r[normal])).astype(np.float64)
+    ulps = np.abs(got[normal] - ref[normal]) / np.spacing(np.abs(r[normal])).astype(np.float64)
     assert ulps.max() <= (EXACT_ULPS[name] if dtype == "float64" else 1), \
         (name, float(ulps.max()), a[normal][np.argmax(ulps)])
     np.testing.assert_array_equal(got[~normal], r[~normal].astype(np.float64))   # inf, 0, subnormal
 
 
-def test_edges_are_exact():
+def test_edges_are_exact(be):
     x = it.tensor([0.0, -0.0, INF, -INF, NAN, 40.0, -40.0], dtype=it.float64)
     assert to_np(it.erf(x)).tolist()[:4] == [0.0, 0.0, 1.0, -1.0]
     assert np.signbit(to_np(it.erf(x))[1]) and not np.signbit(to_np(it.erf(x))[0])
@@ -213,7 +216,7 @@ def test_first_and_second_derivatives_match_pytorch(be, name, f, dom):
     np.testing.assert_allclose(to_np(gg), tgg, rtol=rtol * 10, atol=1e-13 * np.abs(tgg).max())
 
 
-def test_gradients_at_the_edges_match_pytorch():
+def test_gradients_at_the_edges_match_pytorch(be):
     a = np.array([1.0, -1.0, 0.0, -0.0, 0.999])
     x, t = from_np(a, requires_grad=True), torch.from_numpy(a).requires_grad_(True)
     it.erfinv(x).sum().backward()
@@ -255,7 +258,7 @@ def test_xlogy_matches_pytorch(be, k):
                                             from_np(ya2, requires_grad=True)))
 
 
-def test_xlogy_at_zero_has_a_finite_gradient():
+def test_xlogy_at_zero_has_a_finite_gradient(be):
     # 0 * log(0): the value is 0 and so is d/dx (xlogy(x != 0, y) as PyTorch), not NaN
     x = it.tensor([0.0, 1.0], dtype=it.float64, requires_grad=True)
     it.xlogy(x, it.tensor([0.0, 2.0], dtype=it.float64)).sum().backward()
