@@ -292,6 +292,11 @@ def test_tensor_methods_and_in_place_forms(be):
                                rtol=1e-15)
     with pytest.raises(RuntimeError, match="erfinv_"):
         from_np(a, requires_grad=True).erfinv_()       # a leaf that requires grad
+    with pytest.raises(RuntimeError, match="erf_: result type .*float32 can't be cast to .*int64"):
+        it.tensor([1, 2]).erf_()                        # as PyTorch: no silent truncation
+    base = from_np(np.array([1.0, 2.0]))
+    base[:1].erfc_()                                    # through a view, into its base
+    np.testing.assert_allclose(to_np(base), [math.erfc(1.0), 2.0], rtol=1e-15)
 
 
 def test_special_namespace_names_are_pytorchs():
