@@ -80,6 +80,9 @@ from ._tensor_types import (FloatTensor, DoubleTensor, HalfTensor, BFloat16Tenso
                             CharTensor, ShortTensor, IntTensor, LongTensor, BoolTensor)
 from ._printing import set_printoptions, get_printoptions
 from . import _einops    # einops' backend for interop tensors, where einops is installed
+from ._special import erf, erfc, erfinv, logit, xlogy
+from . import special
+from .backends import set_num_threads, get_num_threads
 
 # Aliases PyTorch users reach for.
 sub = subtract

@@ -22,6 +22,7 @@ state) with the operations, assembled from one mixin per concern:
 ``UniqueMethods``      unique, unique_consecutive, argwhere (``interop._unique``)
 ``StatisticsMethods``  bincount, histc (``interop._statistics``)
 ``EqualMethods``       equal: one bool for the whole tensor (``interop._tensor_equal``)
+``SpecialMethods``     erf, erfc, erfinv, logit, xlogy and in-place twins (``interop._special``)
 =====================  =============================================================
 
 Op results are built by :meth:`Tensor._make`, the lean constructor, and are plain
@@ -48,6 +49,7 @@ from ._reduce import ReductionMethods, ScanMethods
 from ._sampling import SamplingMethods
 from ._select import SelectionMethods
 from ._sorting import SortingMethods
+from ._special import SpecialMethods
 from ._unary import UnaryMethods
 from ._views import ViewMethods, make_alias, _register
 from ._inplace_twins import InPlaceTwinMethods
@@ -67,7 +69,8 @@ _API_VERSIONS = ("2023.12", "2024.12", "2025.12")
 class Tensor(Variable, ArithmeticMethods, UnaryMethods, ReductionMethods, ViewMethods, JoinMethods,
              IndexingMethods, SelectionMethods, LinalgMethods, ConversionMethods, MutationMethods,
              SortingMethods, RearrangeMethods, CompoundMethods, ScanMethods, SamplingMethods,
-             DLPackMethods, InPlaceTwinMethods, UniqueMethods, StatisticsMethods, EqualMethods):
+             DLPackMethods, InPlaceTwinMethods, UniqueMethods, StatisticsMethods, EqualMethods,
+             SpecialMethods):
     """A multi-dimensional array on a backend, with autograd.
 
     ``Tensor(data, dtype=None, device=None, requires_grad=False)`` copies ``data`` (as

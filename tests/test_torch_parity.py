@@ -590,6 +590,26 @@ CASES.update({f"fft.{n}": [C(lambda f: f(5)), C(lambda f: f(4, 0.5)), C(lambda f
 CASES.update({f"fft.{n}": [C(lambda f, x: f(x), X((3, 5), F4)), C(lambda f, x: f(x, 0), X((3, 5), F4)),
                            C(lambda f, x: f(x, dim=(0, 1)), X((3, 5), I8))] for n in ("fftshift", "ifftshift")})
 
+# Special functions (interop._special): the unary ones on PyTorch's "s" draws (NaN, inf, 0
+# among normal values) in every dtype (complex refused, as PyTorch), plus their domains' edges
+_SPECIAL_UNARY = {"erf": "s", "erfc": "s", "erfinv": "u", "special.erf": "s", "special.erfc": "s",
+                  "special.erfcx": "s", "special.erfinv": "u", "special.expit": "s",
+                  "special.ndtr": "s", "special.log_ndtr": "s", "special.ndtri": "u",
+                  "special.expm1": "s", "special.log1p": "s"}
+CASES.update({n: _unary(k, (F4, F8, I8, B, C8)) +
+              [C(lambda f, x: f(x * 1.5 - 0.25), X((6,), F8, "u"))]
+              for n, k in _SPECIAL_UNARY.items()})
+for _n in ("logit", "special.logit"):
+    CASES[_n] = _unary("u", (F4, F8, I8, C8)) + [
+        C(lambda f, x: f(x, 0.2), X(S, F8, "u")), C(lambda f, x: f(x, eps=1e-6), X(S, F4, "u")),
+        C(lambda f, x: f(x * 2 - 0.5), X(S, F8, "u"))]
+for _n in ("xlogy", "special.xlogy"):
+    CASES[_n] = [C(lambda f, a, b: f(a, b), X(S, p, "s"), X((4,), q, "p"))
+                 for p, q in ((F4, F4), (F8, F8), (I8, I8), (I8, F4), (F4, F8), (B, F8))] + [
+        C(lambda f, a, b: f(a * 0, b), X(S, F8), X(S, F8, "s")),
+        C(lambda f, a: f(a, 2.5), X(S, F4)), C(lambda f, b: f(3, b), X(S, F8, "p")),
+        C(lambda f, a, b: f(a, b), X(S, C8), X(S, F4, "p"))]
+
 # Shared names not compared here, and why.
 NOT_COMPARED = {
     "compile": "returns the model or function unchanged (interop has no compiler); "
@@ -602,6 +622,10 @@ NOT_COMPARED = {
     "get_rng_state": "interop's generator state, not PyTorch's bytes (tests/test_random.py)",
     "set_rng_state": "interop's generator state, not PyTorch's bytes (tests/test_random.py)",
     "set_default_dtype": "changes global state (tests/test_torch_names.py)",
+    "set_num_threads": "changes the process's thread pools (tests/test_special.py checks them "
+                       "through threadpoolctl)",
+    "get_num_threads": "the size of this process's BLAS pools, not PyTorch's own intra-op "
+                       "threads (tests/test_special.py)",
 }
 
 # What differs from PyTorch on purpose: key -> (what the README's "Coming from PyTorch" table
@@ -655,7 +679,8 @@ def _shared_names(prefix=""):
     return out
 
 
-SHARED = _shared_names() + _shared_names("linalg.") + _shared_names("fft.")
+SHARED = _shared_names() + _shared_names("linalg.") + _shared_names("fft.") + \
+    _shared_names("special.")
 
 
 def test_every_shared_name_has_cases():

@@ -30,13 +30,14 @@ from ._histogram import host_histogram
 from ._shared import open_block
 from . import _comm as comm
 from . import cudnn, mps         # torch.backends.cudnn / .mps spellings (switches and queries)
+from ._threads import set_num_threads, get_num_threads
 
 __all__ = [
     "Backend", "BackendUnavailable", "HostRNG", "KERNELS", "Kernel", "register_backend",
     "set_backend", "get_backend", "use_backend", "list_backends", "current_backend", "backend_for",
     "set_default_float", "cuda_device_count", "set_cuda_device", "current_cuda_device",
     "to_bytes", "from_bytes", "to_buffer", "stack_host", "host_array_info", "host_array_dtype",
-    "open_block", "host_histogram", "comm",
+    "open_block", "host_histogram", "comm", "set_num_threads", "get_num_threads",
 ]
 
 

@@ -67,5 +67,15 @@ class Normal(Distribution):
         var = self.scale ** 2
         return -((value - self.loc) ** 2) / (2 * var) - self.scale.log() - _LOG_SQRT_2PI
 
+    def cdf(self, value):
+        """``(1 + erf((value - loc) / (scale sqrt(2)))) / 2``, PyTorch's formula."""
+        if self._validate_args:
+            self._validate_sample(value)
+        return 0.5 * (1 + it.erf((value - self.loc) * self.scale.reciprocal() / math.sqrt(2)))
+
+    def icdf(self, value):
+        """``loc + scale sqrt(2) erfinv(2 value - 1)``, PyTorch's formula (+-inf at 0 and 1)."""
+        return self.loc + self.scale * it.erfinv(2 * value - 1) * math.sqrt(2)
+
     def entropy(self):
         return 0.5 + 0.5 * math.log(2 * math.pi) + it.log(self.scale)
