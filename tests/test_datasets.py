@@ -148,6 +148,17 @@ def test_mnist_missing_files_say_where_to_put_what(tmp_path):
         datasets.MNIST(tmp_path, download=True)
 
 
+def test_mnist_download_true_reads_files_already_there(tmp_path):
+    """torchvision's ``download=True`` fetches only what is missing, so PyTorch's examples
+    pass it on every run; with the files in place it must read them, not refuse."""
+    ref = _write_mnist(tmp_path, "MNIST")
+    ds = datasets.MNIST(tmp_path, train=True, download=True)
+    np.testing.assert_array_equal(_np(ds.data), ref["train"][0])
+    (tmp_path / "MNIST" / "raw" / "t10k-labels-idx1-ubyte").unlink()   # the other split's
+    with pytest.raises(ValueError, match=r"t10k-labels-idx1-ubyte.*does not download"):
+        datasets.MNIST(tmp_path, train=True, download=True)
+
+
 def test_mnist_label_count_must_match(tmp_path):
     _write_mnist(tmp_path, "MNIST")
     raw = tmp_path / "MNIST" / "raw"

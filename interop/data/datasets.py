@@ -161,7 +161,9 @@ class MNIST(_ImageDataset):
     gzipped (``.gz``) or not: ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``
     (60,000 training images) and ``t10k-images-idx3-ubyte``, ``t10k-labels-idx1-ubyte``
     (10,000 test images). Nothing is downloaded: a missing file is a
-    ``FileNotFoundError`` that says which files go where."""
+    ``FileNotFoundError`` that says which files go where. ``download=True`` is accepted as
+    in torchvision, where it fetches only missing files: with all four files in place it
+    reads them, with one missing it is a ``ValueError`` (interop never downloads)."""
 
     classes = ["0 - zero", "1 - one", "2 - two", "3 - three", "4 - four", "5 - five",
                "6 - six", "7 - seven", "8 - eight", "9 - nine"]
@@ -171,14 +173,14 @@ class MNIST(_ImageDataset):
 
     def __init__(self, root, train=True, transform=None, target_transform=None,
                  download=False, device=None):
-        name = type(self).__name__
-        if download:
-            raise ValueError(f"{name}: interop does not download data sets; fetch the four "
-                             f"IDX files yourself (e.g. from {self.url}) into "
-                             f"{self._raw(root)!r} and pass download=False")
         self.root = os.path.expanduser(os.fspath(root))
         self.train = bool(train)
         self.transform, self.target_transform = transform, target_transform
+        if download:
+            # torchvision downloads only what is missing, so download=True with the files in
+            # place reads them; interop never goes to the network for the rest
+            for f in (f for pair in self.files.values() for f in pair):
+                self._find(f, downloading=True)
         images_path, labels_path = (self._find(f) for f in self.files[self.train])
         self.data = read_idx(images_path, device=device)
         self.targets = read_idx(labels_path, device=device).astype(it.int64)
@@ -197,11 +199,16 @@ class MNIST(_ImageDataset):
     def raw_folder(self):
         return self._raw(self.root)
 
-    def _find(self, stem):
+    def _find(self, stem, downloading=False):
         for candidate in (stem, stem + ".gz"):
             path = os.path.join(self.raw_folder, candidate)
             if os.path.isfile(path):
                 return path
+        if downloading:
+            raise ValueError(
+                f"{type(self).__name__}: download=True and {stem} (or {stem}.gz) is missing "
+                f"from {self.raw_folder}, but interop does not download data sets; fetch the "
+                f"four IDX files yourself (e.g. from {self.url}) into that folder")
         wanted = ", ".join(f for pair in self.files.values() for f in pair)
         where = ("the folder does not exist" if not os.path.isdir(self.raw_folder)
                  else f"it holds {sorted(os.listdir(self.raw_folder)) or 'nothing'}")
