@@ -303,3 +303,18 @@ def test_utils_data_spelling():
     assert it.utils.data.datasets.Digits is datasets.Digits
     assert datasets.ToTensor is T.ToTensor
     assert re.search(r"Digits", datasets.__doc__)
+
+
+@pytest.mark.parametrize("sub", ["sampler", "dataset", "dataloader", "distributed"])
+def test_utils_data_submodules_at_pytorchs_paths(sub):
+    """``from torch.utils.data.sampler import Sampler`` (mnist_hogwild) and its neighbours
+    port by the import alone: each name PyTorch's submodule exports that interop.data has
+    is importable from the same submodule path and is the same object."""
+    import importlib
+    torch = pytest.importorskip("torch")
+    ref = importlib.import_module(f"torch.utils.data.{sub}")
+    mine = importlib.import_module(f"interop.utils.data.{sub}")
+    shared = [n for n in ref.__all__ if hasattr(it.data, n)]
+    assert shared, f"torch.utils.data.{sub} shares no names with interop.data"
+    for name in shared:
+        assert getattr(mine, name) is getattr(it.data, name), name
