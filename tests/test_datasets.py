@@ -318,3 +318,15 @@ def test_utils_data_submodules_at_pytorchs_paths(sub):
     assert shared, f"torch.utils.data.{sub} shares no names with interop.data"
     for name in shared:
         assert getattr(mine, name) is getattr(it.data, name), name
+
+
+def test_lambda_transform_as_torchvisions(be):
+    """mnist_forward_forward composes ToTensor, Normalize and Lambda(lambda x: flatten(x))."""
+    img = it.asarray(np.arange(6, dtype=np.uint8).reshape(2, 3))
+    t = T.Compose([T.ToTensor(), T.Lambda(lambda x: it.flatten(x))])
+    out = t(img)
+    assert tuple(out.shape) == (6,) and out.dtype == it.float32
+    np.testing.assert_allclose(_np(out), np.arange(6) / 255, rtol=1e-6)
+    assert repr(T.Lambda(abs)) == "Lambda()" and "Lambda()" in repr(t)
+    with pytest.raises(TypeError, match="expected a callable, got int"):
+        T.Lambda(3)
