@@ -35,7 +35,7 @@ import sys
 from . import dtypes as _dt
 from ._cast import ConversionMethods
 from ._compound import CompoundMethods
-from ._convert import from_object, default_for_kind, scalar_kind
+from ._convert import from_object, default_for_kind, scalar_kind, _HasTensors
 from ._dlpack import DLPackMethods
 from ._args import interop_dtype, norm_dim, size_arg
 from ._elementwise import ArithmeticMethods
@@ -436,7 +436,11 @@ def _float_default(be, data):
     """``Tensor(data)`` is float32 for Python data (PyTorch's ``torch.Tensor`` is a float
     tensor type); arrays keep their dtype."""
     if isinstance(data, (list, tuple, bool, int, float)):
-        return be.default_float if scalar_kind(data) != "c" else default_for_kind(be, "c")
+        try:
+            kind = scalar_kind(data)
+        except _HasTensors:     # one-element tensors among the data: PyTorch's float type too
+            return be.default_float
+        return be.default_float if kind != "c" else default_for_kind(be, "c")
     return None
 
 
