@@ -330,3 +330,34 @@ def test_lambda_transform_as_torchvisions(be):
     assert repr(T.Lambda(abs)) == "Lambda()" and "Lambda()" in repr(t)
     with pytest.raises(TypeError, match="expected a callable, got int"):
         T.Lambda(3)
+
+
+@pytest.mark.parametrize("image_size", [(3, 5, 4), (1, 6, 7)])
+def test_fake_data_as_torchvisions(be, image_size):
+    """dcgan's ``--dataset fake``: FakeData(image_size=(3, 64, 64), transform=ToTensor())."""
+    torch = pytest.importorskip("torch")
+    ds = datasets.FakeData(size=6, image_size=image_size, num_classes=4, random_offset=7)
+    assert len(ds) == 6
+    img, target = ds[3]
+    C, H, W = image_size
+    assert tuple(img.shape) == ((H, W) if C == 1 else (H, W, C)) and img.dtype == it.uint8
+    assert isinstance(target, int) and 0 <= target < 4
+    again, t2 = ds[3]
+    np.testing.assert_array_equal(_np(again), _np(img))        # the same on every access
+    assert t2 == target
+    # the pixels are torchvision's recipe (ToPILImage of randn: mul(255).byte(), which wraps)
+    g = it.Generator().manual_seed(3 + 7)
+    raw = torch.from_numpy(_np(it.randn(*image_size, generator=g)).copy())
+    want = raw.mul(255).byte().numpy()
+    want = want[0] if C == 1 else want.transpose(1, 2, 0)
+    np.testing.assert_array_equal(_np(img), want)
+    assert target == int(it.randint(0, 4, (1,), generator=g)[0])
+    x, _ = datasets.FakeData(2, image_size, transform=T.ToTensor())[-1]
+    assert tuple(x.shape) == image_size and x.dtype == it.float32
+    labels = {datasets.FakeData(200, (1, 1, 1))[i][1] for i in range(200)}
+    assert labels == set(range(10))
+    assert "Image size" in repr(ds) and "Split" not in repr(ds)
+    with pytest.raises(IndexError, match="out of range"):
+        ds[6]
+    with pytest.raises(ValueError, match=r"three positive ints.*\(3, 64\)"):
+        datasets.FakeData(image_size=(3, 64))

@@ -1,5 +1,5 @@
-"""Ready-made image datasets with torchvision's interface: ``Digits``, ``MNIST`` and
-``FashionMNIST``.
+"""Ready-made image datasets with torchvision's interface: ``Digits``, ``MNIST``,
+``FashionMNIST`` and ``FakeData``.
 
 Every dataset is map-style: ``ds[i]`` is ``(image, target)`` with ``image`` a ``uint8``
 tensor of shape ``(H, W)`` (the place of torchvision's grayscale PIL image; see
@@ -13,6 +13,8 @@ class names. Nothing is downloaded.
 * :class:`MNIST`, :class:`FashionMNIST`: read the standard IDX files, gzipped or not, from
   ``root/MNIST/raw/`` (``root/FashionMNIST/raw/``), the folder layout and file names of
   torchvision.
+* :class:`FakeData`: random images and labels made on demand, as torchvision's (a colour
+  image is ``uint8`` of shape ``(H, W, C)``, the layout ``ToTensor`` turns into ``(C, H, W)``).
 """
 
 import gzip
@@ -23,7 +25,7 @@ import interop as it
 from .dataset import Dataset
 from .transforms import Compose, ToTensor, Normalize, RandomCrop, RandomHorizontalFlip
 
-__all__ = ["Digits", "MNIST", "FashionMNIST", "read_idx", "Compose", "ToTensor", "Normalize",
+__all__ = ["Digits", "MNIST", "FashionMNIST", "FakeData", "read_idx", "Compose", "ToTensor", "Normalize",
            "RandomCrop", "RandomHorizontalFlip"]
 
 
@@ -53,7 +55,8 @@ class _ImageDataset(Dataset):
     def __repr__(self):
         lines = [f"Dataset {type(self).__name__}", f"    Number of datapoints: {len(self)}"]
         lines += [f"    {line}" for line in self._extra_repr()]
-        lines.append(f"    Split: {'Train' if self.train else 'Test'}")
+        if hasattr(self, "train"):
+            lines.append(f"    Split: {'Train' if self.train else 'Test'}")
         for name in ("transform", "target_transform"):
             t = getattr(self, name)
             if t is not None:
@@ -228,3 +231,55 @@ class FashionMNIST(MNIST):
     classes = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                "Sneaker", "Bag", "Ankle boot"]
     url = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
+
+
+# ------------------------------------------------------------------------------ FakeData
+
+class FakeData(_ImageDataset):
+    """``size`` random images of ``image_size`` ``(C, H, W)`` with labels in
+    ``0..num_classes - 1``, as torchvision's ``FakeData``: item ``i`` is drawn by a
+    generator seeded with ``i + random_offset``, so it is the same on every access and
+    every run (the draws differ from torchvision's, whose generator is PyTorch's).
+
+    Pixels are made as torchvision makes them: standard normal values times 255,
+    truncated and wrapped to ``uint8`` (what its ``ToPILImage`` does to a float tensor).
+    An item is ``(image, target)``: the image ``uint8`` of shape ``(H, W)`` for one channel,
+    ``(H, W, C)`` otherwise (a PIL image's layout); the target a Python ``int``. Nothing is
+    stored: ``data`` and ``targets`` are not attributes of this dataset."""
+
+    def __init__(self, size=1000, image_size=(3, 224, 224), num_classes=10, transform=None,
+                 target_transform=None, random_offset=0):
+        image_size = tuple(image_size)
+        if len(image_size) != 3 or any(not isinstance(d, int) or d < 1 for d in image_size):
+            raise ValueError(f"FakeData: image_size must be three positive ints (C, H, W), "
+                             f"got {image_size!r}")
+        if not isinstance(size, int) or size < 0:
+            raise ValueError(f"FakeData: size must be a non-negative int, got {size!r}")
+        if not isinstance(num_classes, int) or num_classes < 1:
+            raise ValueError(f"FakeData: num_classes must be a positive int, got "
+                             f"{num_classes!r}")
+        self.size, self.image_size, self.num_classes = size, image_size, num_classes
+        self.random_offset = random_offset
+        self.transform, self.target_transform = transform, target_transform
+
+    def __len__(self):
+        return self.size
+
+    def __getitem__(self, index):
+        if not -self.size <= index < self.size:
+            raise IndexError(f"FakeData: index {index} out of range for {self.size} items")
+        index %= self.size
+        g = it.Generator().manual_seed(index + self.random_offset)
+        img = it.randn(*self.image_size, generator=g)
+        target = int(it.randint(0, self.num_classes, (1,), generator=g)[0])
+        img = it.remainder(it.trunc(img * 255).to(it.int64), 256).to(it.uint8)
+        img = img[0] if self.image_size[0] == 1 else it.permute(img, (1, 2, 0))
+        if self.transform is not None:
+            img = self.transform(img)
+        if self.target_transform is not None:
+            target = self.target_transform(target)
+        return img, target
+
+    def _extra_repr(self):
+        return [f"Image size: {self.image_size}"]
+
