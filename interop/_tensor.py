@@ -183,6 +183,45 @@ class Tensor(Variable, ArithmeticMethods, UnaryMethods, ReductionMethods, ViewMe
     def is_cuda(self):
         return self._be.device.type == "cuda"
 
+    # PyTorch's other device-kind flags (code tests them as dcgan tests ``input.is_xpu``):
+    # true only on a backend whose device has that type
+    @property
+    def is_cpu(self):
+        return self._be.device.type == "cpu"
+
+    @property
+    def is_xpu(self):
+        return self._be.device.type == "xpu"
+
+    @property
+    def is_mps(self):
+        return self._be.device.type == "mps"
+
+    @property
+    def is_meta(self):
+        return self._be.device.type == "meta"
+
+    # ... and its layout flags: an interop tensor is always dense and strided
+    @property
+    def is_sparse(self):
+        return False
+
+    @property
+    def is_sparse_csr(self):
+        return False
+
+    @property
+    def is_quantized(self):
+        return False
+
+    @property
+    def is_nested(self):
+        return False
+
+    @property
+    def is_mkldnn(self):
+        return False
+
     def is_floating_point(self):
         return self.dtype.is_floating_point
 

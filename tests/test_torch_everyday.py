@@ -715,3 +715,18 @@ def test_real_problems_still_warn(standard_be):
     with warnings.catch_warnings(record=True) as w:
         it.tensor([NAN, math.inf]).to(it.int32)             # no IEEE answer: a real problem
     assert any("cast" in str(x.message) for x in w)
+
+
+_DEVICE_AND_LAYOUT_FLAGS = ["is_cpu", "is_cuda", "is_xpu", "is_mps", "is_meta", "is_sparse",
+                            "is_sparse_csr", "is_quantized", "is_nested", "is_mkldnn"]
+
+
+def test_tensor_device_and_layout_flags_as_pytorch(be):
+    """dcgan's forward tests ``input.is_cuda or input.is_xpu``: each flag is a property and
+    reads as PyTorch's for a tensor on the same kind of device."""
+    x = it.ones(2, 3)
+    ref = torch.ones(2, 3, device="cuda" if x.is_cuda else "cpu")
+    assert x.device.type == ref.device.type
+    for name in _DEVICE_AND_LAYOUT_FLAGS:
+        assert getattr(x, name) is getattr(ref, name), name
+    assert it.ones(2)[1:].is_cpu is (x.device.type == "cpu")     # views too
