@@ -36,7 +36,7 @@ import sys
 from . import dtypes as _dt
 from ._cast import ConversionMethods
 from ._compound import CompoundMethods
-from ._convert import from_object, default_for_kind, scalar_kind
+from ._convert import from_object, default_for_kind, scalar_kind, _HasTensors
 from ._dlpack import DLPackMethods
 from ._args import interop_dtype, norm_dim, size_arg
 from ._elementwise import ArithmeticMethods
@@ -185,6 +185,45 @@ class Tensor(Variable, ArithmeticMethods, UnaryMethods, ReductionMethods, ViewMe
     @property
     def is_cuda(self):
         return self._be.device.type == "cuda"
+
+    # PyTorch's other device-kind flags (code tests them as dcgan tests ``input.is_xpu``):
+    # true only on a backend whose device has that type
+    @property
+    def is_cpu(self):
+        return self._be.device.type == "cpu"
+
+    @property
+    def is_xpu(self):
+        return self._be.device.type == "xpu"
+
+    @property
+    def is_mps(self):
+        return self._be.device.type == "mps"
+
+    @property
+    def is_meta(self):
+        return self._be.device.type == "meta"
+
+    # ... and its layout flags: an interop tensor is always dense and strided
+    @property
+    def is_sparse(self):
+        return False
+
+    @property
+    def is_sparse_csr(self):
+        return False
+
+    @property
+    def is_quantized(self):
+        return False
+
+    @property
+    def is_nested(self):
+        return False
+
+    @property
+    def is_mkldnn(self):
+        return False
 
     def is_floating_point(self):
         return self.dtype.is_floating_point
@@ -439,7 +478,11 @@ def _float_default(be, data):
     """``Tensor(data)`` is float32 for Python data (PyTorch's ``torch.Tensor`` is a float
     tensor type); arrays keep their dtype."""
     if isinstance(data, (list, tuple, bool, int, float)):
-        return be.default_float if scalar_kind(data) != "c" else default_for_kind(be, "c")
+        try:
+            kind = scalar_kind(data)
+        except _HasTensors:     # one-element tensors among the data: PyTorch's float type too
+            return be.default_float
+        return be.default_float if kind != "c" else default_for_kind(be, "c")
     return None
 
 

@@ -148,6 +148,17 @@ def test_mnist_missing_files_say_where_to_put_what(tmp_path):
         datasets.MNIST(tmp_path, download=True)
 
 
+def test_mnist_download_true_reads_files_already_there(tmp_path):
+    """torchvision's ``download=True`` fetches only what is missing, so PyTorch's examples
+    pass it on every run; with the files in place it must read them, not refuse."""
+    ref = _write_mnist(tmp_path, "MNIST")
+    ds = datasets.MNIST(tmp_path, train=True, download=True)
+    np.testing.assert_array_equal(_np(ds.data), ref["train"][0])
+    (tmp_path / "MNIST" / "raw" / "t10k-labels-idx1-ubyte").unlink()   # the other split's
+    with pytest.raises(ValueError, match=r"t10k-labels-idx1-ubyte.*does not download"):
+        datasets.MNIST(tmp_path, train=True, download=True)
+
+
 def test_mnist_label_count_must_match(tmp_path):
     _write_mnist(tmp_path, "MNIST")
     raw = tmp_path / "MNIST" / "raw"
@@ -292,3 +303,61 @@ def test_utils_data_spelling():
     assert it.utils.data.datasets.Digits is datasets.Digits
     assert datasets.ToTensor is T.ToTensor
     assert re.search(r"Digits", datasets.__doc__)
+
+
+@pytest.mark.parametrize("sub", ["sampler", "dataset", "dataloader", "distributed"])
+def test_utils_data_submodules_at_pytorchs_paths(sub):
+    """``from torch.utils.data.sampler import Sampler`` (mnist_hogwild) and its neighbours
+    port by the import alone: each name PyTorch's submodule exports that interop.data has
+    is importable from the same submodule path and is the same object."""
+    import importlib
+    torch = pytest.importorskip("torch")
+    ref = importlib.import_module(f"torch.utils.data.{sub}")
+    mine = importlib.import_module(f"interop.utils.data.{sub}")
+    shared = [n for n in ref.__all__ if hasattr(it.data, n)]
+    assert shared, f"torch.utils.data.{sub} shares no names with interop.data"
+    for name in shared:
+        assert getattr(mine, name) is getattr(it.data, name), name
+
+
+def test_lambda_transform_as_torchvisions(be):
+    """mnist_forward_forward composes ToTensor, Normalize and Lambda(lambda x: flatten(x))."""
+    img = it.asarray(np.arange(6, dtype=np.uint8).reshape(2, 3))
+    t = T.Compose([T.ToTensor(), T.Lambda(lambda x: it.flatten(x))])
+    out = t(img)
+    assert tuple(out.shape) == (6,) and out.dtype == it.float32
+    np.testing.assert_allclose(_np(out), np.arange(6) / 255, rtol=1e-6)
+    assert repr(T.Lambda(abs)) == "Lambda()" and "Lambda()" in repr(t)
+    with pytest.raises(TypeError, match="expected a callable, got int"):
+        T.Lambda(3)
+
+
+@pytest.mark.parametrize("image_size", [(3, 5, 4), (1, 6, 7)])
+def test_fake_data_as_torchvisions(be, image_size):
+    """dcgan's ``--dataset fake``: FakeData(image_size=(3, 64, 64), transform=ToTensor())."""
+    torch = pytest.importorskip("torch")
+    ds = datasets.FakeData(size=6, image_size=image_size, num_classes=4, random_offset=7)
+    assert len(ds) == 6
+    img, target = ds[3]
+    C, H, W = image_size
+    assert tuple(img.shape) == ((H, W) if C == 1 else (H, W, C)) and img.dtype == it.uint8
+    assert isinstance(target, int) and 0 <= target < 4
+    again, t2 = ds[3]
+    np.testing.assert_array_equal(_np(again), _np(img))        # the same on every access
+    assert t2 == target
+    # the pixels are torchvision's recipe (ToPILImage of randn: mul(255).byte(), which wraps)
+    g = it.Generator().manual_seed(3 + 7)
+    raw = torch.from_numpy(_np(it.randn(*image_size, generator=g)).copy())
+    want = raw.mul(255).byte().numpy()
+    want = want[0] if C == 1 else want.transpose(1, 2, 0)
+    np.testing.assert_array_equal(_np(img), want)
+    assert target == int(it.randint(0, 4, (1,), generator=g)[0])
+    x, _ = datasets.FakeData(2, image_size, transform=T.ToTensor())[-1]
+    assert tuple(x.shape) == image_size and x.dtype == it.float32
+    labels = {datasets.FakeData(200, (1, 1, 1))[i][1] for i in range(200)}
+    assert labels == set(range(10))
+    assert "Image size" in repr(ds) and "Split" not in repr(ds)
+    with pytest.raises(IndexError, match="out of range"):
+        ds[6]
+    with pytest.raises(ValueError, match=r"three positive ints.*\(3, 64\)"):
+        datasets.FakeData(image_size=(3, 64))

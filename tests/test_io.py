@@ -451,3 +451,39 @@ def test_word_language_model_pattern_runs_unchanged(be, tmp_path):
         torch, tmodel, tmp_path / "t.pt", [torch.nn.Sequential, torch.nn.modules.rnn.LSTM,
                                            torch.nn.modules.sparse.Embedding])
     assert repr(tback) == repr(tmodel)
+
+
+# the module paths PyTorch's word_language_model lists for torch.serialization.safe_globals
+# before reloading a whole Transformer language model
+_WLM_SAFE_GLOBALS = ["nn.functional.relu", "nn.modules.activation.MultiheadAttention",
+                     "nn.modules.container.ModuleList", "nn.modules.dropout.Dropout",
+                     "nn.modules.linear.Linear", "nn.modules.linear.NonDynamicallyQuantizableLinear",
+                     "nn.modules.normalization.LayerNorm", "nn.modules.sparse.Embedding",
+                     "nn.modules.transformer.TransformerEncoder",
+                     "nn.modules.transformer.TransformerEncoderLayer"]
+
+
+def _at(root, path):
+    for name in path.split("."):
+        root = getattr(root, name)
+    return root
+
+
+def test_pytorch_module_paths_of_a_transformer_reload_list(be, tmp_path):
+    """Every name word_language_model passes to safe_globals is at PyTorch's path, and
+    attention's out_proj is the class at nn.modules.linear (its saved import path)."""
+    torch = pytest.importorskip("torch")
+    found = [_at(it, p) for p in _WLM_SAFE_GLOBALS]
+    assert [f.__name__ for f in found] == [_at(torch, p).__name__ for p in _WLM_SAFE_GLOBALS]
+    mha = it.nn.MultiheadAttention(4, 2)
+    assert type(mha.out_proj) is _at(it, "nn.modules.linear.NonDynamicallyQuantizableLinear")
+    assert (type(mha.out_proj).__module__.replace("interop", "torch")
+            == type(torch.nn.MultiheadAttention(4, 2).out_proj).__module__)
+    enc = it.nn.TransformerEncoder(it.nn.TransformerEncoderLayer(4, 2, 8), 2).eval()
+    path = tmp_path / "enc.pt"
+    it.save(enc, path)
+    with it.serialization.safe_globals(found):
+        back = it.load(path)
+    assert type(back.layers[0].self_attn.out_proj) is type(mha.out_proj)
+    x = it.randn(3, 2, 4)
+    np.testing.assert_array_equal(to_np(back(x)), to_np(enc(x)))

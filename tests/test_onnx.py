@@ -336,6 +336,31 @@ def test_recurrent_layers_with_initial_state():
            {"x": it.randn(3, 7, 4), "h0": it.randn(2, 7, 5)}, {"x": [1], "h0": [1]}, 1e-4)
 
 
+def test_nested_tuple_argument_is_fed_as_graph_inputs():
+    """word_language_model exports ``model(input, (h0, c0))``: the tensors inside the tuple
+    are graph inputs too, and the traced run must see them (it passed the untraced ones)."""
+    class LM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc, self.rnn, self.dec = nn.Embedding(9, 4), nn.LSTM(4, 5, 2), nn.Linear(5, 9)
+
+        def forward(self, x, hidden):
+            out, (h, c) = self.rnn(self.enc(x), hidden)
+            return F.log_softmax(self.dec(out), dim=-1), (h, c)
+    lm = LM().eval()
+    x = it.asarray(np.array([[1, 2], [3, 4], [5, 8]]))
+    hidden = (it.randn(2, 2, 5), it.randn(2, 2, 5))
+    buf = io.BytesIO()
+    it.onnx.export(lm, (x, hidden), buf, input_names=["x", "h0", "c0"])
+    sess = ort.InferenceSession(buf.getvalue(), providers=["CPUExecutionProvider"])
+    got = sess.run(None, {"x": _np(x), "h0": _np(hidden[0]), "c0": _np(hidden[1])})
+    with it.no_grad():
+        want = _flat(lm(x, hidden))
+    assert len(got) == 3
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, _np(w), rtol=1e-5, atol=1e-5)
+
+
 class Attention(nn.Module):
     def __init__(self, batch_first=True, kdim=None, need_weights=False):
         super().__init__()

@@ -1,5 +1,5 @@
-"""Ready-made image datasets with torchvision's interface: ``Digits``, ``MNIST`` and
-``FashionMNIST``.
+"""Ready-made image datasets with torchvision's interface: ``Digits``, ``MNIST``,
+``FashionMNIST`` and ``FakeData``.
 
 Every dataset is map-style: ``ds[i]`` is ``(image, target)`` with ``image`` a ``uint8``
 tensor of shape ``(H, W)`` (the place of torchvision's grayscale PIL image; see
@@ -13,6 +13,8 @@ class names. Nothing is downloaded.
 * :class:`MNIST`, :class:`FashionMNIST`: read the standard IDX files, gzipped or not, from
   ``root/MNIST/raw/`` (``root/FashionMNIST/raw/``), the folder layout and file names of
   torchvision.
+* :class:`FakeData`: random images and labels made on demand, as torchvision's (a colour
+  image is ``uint8`` of shape ``(H, W, C)``, the layout ``ToTensor`` turns into ``(C, H, W)``).
 """
 
 import gzip
@@ -23,7 +25,7 @@ import interop as it
 from .dataset import Dataset
 from .transforms import Compose, ToTensor, Normalize, RandomCrop, RandomHorizontalFlip
 
-__all__ = ["Digits", "MNIST", "FashionMNIST", "read_idx", "Compose", "ToTensor", "Normalize",
+__all__ = ["Digits", "MNIST", "FashionMNIST", "FakeData", "read_idx", "Compose", "ToTensor", "Normalize",
            "RandomCrop", "RandomHorizontalFlip"]
 
 
@@ -53,7 +55,8 @@ class _ImageDataset(Dataset):
     def __repr__(self):
         lines = [f"Dataset {type(self).__name__}", f"    Number of datapoints: {len(self)}"]
         lines += [f"    {line}" for line in self._extra_repr()]
-        lines.append(f"    Split: {'Train' if self.train else 'Test'}")
+        if hasattr(self, "train"):
+            lines.append(f"    Split: {'Train' if self.train else 'Test'}")
         for name in ("transform", "target_transform"):
             t = getattr(self, name)
             if t is not None:
@@ -161,7 +164,9 @@ class MNIST(_ImageDataset):
     gzipped (``.gz``) or not: ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``
     (60,000 training images) and ``t10k-images-idx3-ubyte``, ``t10k-labels-idx1-ubyte``
     (10,000 test images). Nothing is downloaded: a missing file is a
-    ``FileNotFoundError`` that says which files go where."""
+    ``FileNotFoundError`` that says which files go where. ``download=True`` is accepted as
+    in torchvision, where it fetches only missing files: with all four files in place it
+    reads them, with one missing it is a ``ValueError`` (interop never downloads)."""
 
     classes = ["0 - zero", "1 - one", "2 - two", "3 - three", "4 - four", "5 - five",
                "6 - six", "7 - seven", "8 - eight", "9 - nine"]
@@ -171,14 +176,14 @@ class MNIST(_ImageDataset):
 
     def __init__(self, root, train=True, transform=None, target_transform=None,
                  download=False, device=None):
-        name = type(self).__name__
-        if download:
-            raise ValueError(f"{name}: interop does not download data sets; fetch the four "
-                             f"IDX files yourself (e.g. from {self.url}) into "
-                             f"{self._raw(root)!r} and pass download=False")
         self.root = os.path.expanduser(os.fspath(root))
         self.train = bool(train)
         self.transform, self.target_transform = transform, target_transform
+        if download:
+            # torchvision downloads only what is missing, so download=True with the files in
+            # place reads them; interop never goes to the network for the rest
+            for f in (f for pair in self.files.values() for f in pair):
+                self._find(f, downloading=True)
         images_path, labels_path = (self._find(f) for f in self.files[self.train])
         self.data = read_idx(images_path, device=device)
         self.targets = read_idx(labels_path, device=device).astype(it.int64)
@@ -197,11 +202,16 @@ class MNIST(_ImageDataset):
     def raw_folder(self):
         return self._raw(self.root)
 
-    def _find(self, stem):
+    def _find(self, stem, downloading=False):
         for candidate in (stem, stem + ".gz"):
             path = os.path.join(self.raw_folder, candidate)
             if os.path.isfile(path):
                 return path
+        if downloading:
+            raise ValueError(
+                f"{type(self).__name__}: download=True and {stem} (or {stem}.gz) is missing "
+                f"from {self.raw_folder}, but interop does not download data sets; fetch the "
+                f"four IDX files yourself (e.g. from {self.url}) into that folder")
         wanted = ", ".join(f for pair in self.files.values() for f in pair)
         where = ("the folder does not exist" if not os.path.isdir(self.raw_folder)
                  else f"it holds {sorted(os.listdir(self.raw_folder)) or 'nothing'}")
@@ -221,3 +231,55 @@ class FashionMNIST(MNIST):
     classes = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                "Sneaker", "Bag", "Ankle boot"]
     url = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
+
+
+# ------------------------------------------------------------------------------ FakeData
+
+class FakeData(_ImageDataset):
+    """``size`` random images of ``image_size`` ``(C, H, W)`` with labels in
+    ``0..num_classes - 1``, as torchvision's ``FakeData``: item ``i`` is drawn by a
+    generator seeded with ``i + random_offset``, so it is the same on every access and
+    every run (the draws differ from torchvision's, whose generator is PyTorch's).
+
+    Pixels are made as torchvision makes them: standard normal values times 255,
+    truncated and wrapped to ``uint8`` (what its ``ToPILImage`` does to a float tensor).
+    An item is ``(image, target)``: the image ``uint8`` of shape ``(H, W)`` for one channel,
+    ``(H, W, C)`` otherwise (a PIL image's layout); the target a Python ``int``. Nothing is
+    stored: ``data`` and ``targets`` are not attributes of this dataset."""
+
+    def __init__(self, size=1000, image_size=(3, 224, 224), num_classes=10, transform=None,
+                 target_transform=None, random_offset=0):
+        image_size = tuple(image_size)
+        if len(image_size) != 3 or any(not isinstance(d, int) or d < 1 for d in image_size):
+            raise ValueError(f"FakeData: image_size must be three positive ints (C, H, W), "
+                             f"got {image_size!r}")
+        if not isinstance(size, int) or size < 0:
+            raise ValueError(f"FakeData: size must be a non-negative int, got {size!r}")
+        if not isinstance(num_classes, int) or num_classes < 1:
+            raise ValueError(f"FakeData: num_classes must be a positive int, got "
+                             f"{num_classes!r}")
+        self.size, self.image_size, self.num_classes = size, image_size, num_classes
+        self.random_offset = random_offset
+        self.transform, self.target_transform = transform, target_transform
+
+    def __len__(self):
+        return self.size
+
+    def __getitem__(self, index):
+        if not -self.size <= index < self.size:
+            raise IndexError(f"FakeData: index {index} out of range for {self.size} items")
+        index %= self.size
+        g = it.Generator().manual_seed(index + self.random_offset)
+        img = it.randn(*self.image_size, generator=g)
+        target = int(it.randint(0, self.num_classes, (1,), generator=g)[0])
+        img = it.remainder(it.trunc(img * 255).to(it.int64), 256).to(it.uint8)
+        img = img[0] if self.image_size[0] == 1 else it.permute(img, (1, 2, 0))
+        if self.transform is not None:
+            img = self.transform(img)
+        if self.target_transform is not None:
+            target = self.target_transform(target)
+        return img, target
+
+    def _extra_repr(self):
+        return [f"Image size: {self.image_size}"]
+

@@ -9,6 +9,7 @@ NumPy array). The datasets of :mod:`interop.data.datasets` return a grayscale im
   rule for ndarrays).
 * :class:`Normalize`: ``(x - mean) / std`` per channel on ``(..., C, H, W)`` float tensors.
 * :class:`Compose`: the transforms one after the other.
+* :class:`Lambda`: a user function as a transform.
 * :class:`RandomCrop`, :class:`RandomHorizontalFlip`: on ``(..., H, W)`` tensors; they draw
   from interop's global generator (``it.manual_seed`` makes them repeat), as torchvision's
   draw from torch's.
@@ -16,7 +17,7 @@ NumPy array). The datasets of :mod:`interop.data.datasets` return a grayscale im
 
 import interop as it
 
-__all__ = ["Compose", "ToTensor", "Normalize", "RandomCrop", "RandomHorizontalFlip"]
+__all__ = ["Compose", "Lambda", "ToTensor", "Normalize", "RandomCrop", "RandomHorizontalFlip"]
 
 
 def _image_tensor(img, who, min_ndim=2):
@@ -48,6 +49,21 @@ class Compose:
     def __repr__(self):
         body = "".join(f"\n    {t}" for t in self.transforms)
         return f"{type(self).__name__}({body}\n)"
+
+
+class Lambda:
+    """``lambd`` as a transform, as torchvision's: ``Lambda(lambda x: x.flatten())(img)``."""
+
+    def __init__(self, lambd):
+        if not callable(lambd):
+            raise TypeError(f"Lambda: expected a callable, got {type(lambd).__name__}")
+        self.lambd = lambd
+
+    def __call__(self, img):
+        return self.lambd(img)
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
 
 
 class ToTensor:

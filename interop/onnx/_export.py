@@ -30,6 +30,19 @@ def _flatten(obj, out):
     return out
 
 
+def _refill(obj, tensors):
+    """``obj`` with each tensor replaced by the next of the iterator ``tensors``, in
+    :func:`_flatten`'s order (a nested ``(input, (h0, c0))`` keeps its structure)."""
+    if isinstance(obj, it.Tensor):
+        return next(tensors)
+    if isinstance(obj, (tuple, list)):
+        items = [_refill(o, tensors) for o in obj]
+        return type(obj)(items) if type(obj) in (tuple, list) else type(obj)(*items)
+    if isinstance(obj, dict):
+        return {k: _refill(v, tensors) for k, v in obj.items()}
+    return obj
+
+
 def _axes_spec(spec, name, ndim):
     """``dynamic_axes[name]`` as {axis: symbolic name}."""
     if spec is None:
@@ -255,9 +268,8 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
             graph_inputs.append(onnx.helper.make_tensor_value_info(
                 name, g.onnx_dtype(g.dtype_name(t._data)), dims))
         it_feed = iter(feed)
-        call_args = [next(it_feed) if isinstance(a, it.Tensor) else a for a in args]
-        call_kwargs = {k: (next(it_feed) if isinstance(v, it.Tensor) else v)
-                       for k, v in kwargs.items()}
+        call_args = [_refill(a, it_feed) for a in args]
+        call_kwargs = {k: _refill(v, it_feed) for k, v in kwargs.items()}
         if is_module:
             model.eval()
         tracer = _Tracer(g, ns, tbe, model if is_module else nn.Module())

@@ -5,18 +5,13 @@ PyTorch's initialization, masks, shapes and returns. The computation is
 :func:`interop.nn.functional.multi_head_attention_forward`."""
 
 import interop as it
-from .linear import Linear
+from .linear import NonDynamicallyQuantizableLinear
 from .module import Module
 from .. import init
 from ..functional._attention import multi_head_attention_forward
 from ..parameter import Parameter
 
 __all__ = ["MultiheadAttention"]
-
-
-class NonDynamicallyQuantizableLinear(Linear):
-    """A :class:`Linear` under the name PyTorch gives ``MultiheadAttention.out_proj`` (so the
-    repr reads the same)."""
 
 
 class MultiheadAttention(Module):
