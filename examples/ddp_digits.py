@@ -16,12 +16,10 @@ accuracy after each epoch.
 import argparse
 import time
 
-import numpy as np
-from sklearn.datasets import load_digits
-
 import interop as it
 import interop.distributed as dist
 from interop import nn
+from interop.data.datasets import Digits
 from interop.nn.parallel import DistributedDataParallel
 from interop.utils.data import DataLoader, DistributedSampler, TensorDataset
 
@@ -33,14 +31,10 @@ def make_model():
 
 
 def digits():
-    """(train, test) TensorDatasets: 1797 8x8 images scaled to [0, 1], the last 360 held
-    out. (interop.data.datasets.Digits will replace this loader.)"""
-    d = load_digits()
-    x = (d.images / 16.0).astype(np.float32)[:, None]
-    y = d.target.astype(np.int64)
-    n_test = 360
-    return (TensorDataset(it.tensor(x[:-n_test]), it.tensor(y[:-n_test])),
-            TensorDataset(it.tensor(x[-n_test:]), it.tensor(y[-n_test:])))
+    """(train, test) TensorDatasets: interop.data.datasets.Digits (scikit-learn's 1,797 8x8
+    images, the last 360 held out), pixels scaled to [0, 1], as whole tensors."""
+    parts = [Digits(train=train) for train in (True, False)]
+    return tuple(TensorDataset(d.data[:, None].float() / 255, d.targets) for d in parts)
 
 
 def main(argv=None):
