@@ -91,7 +91,7 @@ def main(argv=None):
 
 
 class _Bar:
-    """tqdm's bar over the checks, naming the running section (plain text without tqdm)."""
+    """tqdm's bar over the checks, naming the running section and counting failures."""
 
     def __init__(self, total):
         from tqdm import tqdm
