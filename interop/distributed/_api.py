@@ -508,16 +508,8 @@ def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group
     _tensor(tensor, "gather")
     if g is None:
         return None
-    root = _peer(g, dst if dst is not None or group_dst is not None else g.ranks[0], group_dst,
-                 "gather", "dst")
-    outs = None
-    if g.rank() == root:
-        if gather_list is None:
-            raise ValueError("gather: the destination rank must pass gather_list")
-        outs = _tensor_list(gather_list, g.size(), tensor, "gather", "gather_list")
-    elif gather_list:
-        raise ValueError("gather: gather_list must not be given on ranks other than the "
-                         "destination")
+    root, outs = _rooted_list(g, "gather", tensor, gather_list, "gather_list", dst, group_dst,
+                              "dst")
     return _finish(g.gather(tensor, outs, root, async_op=async_op), async_op)
 
 
@@ -528,17 +520,25 @@ def scatter(tensor, scatter_list=None, src=None, group=None, async_op=False, gro
     _tensor(tensor, "scatter")
     if g is None:
         return None
-    root = _peer(g, src if src is not None or group_src is not None else g.ranks[0], group_src,
-                 "scatter", "src")
-    ins = None
-    if g.rank() == root:
-        if scatter_list is None:
-            raise ValueError("scatter: the source rank must pass scatter_list")
-        ins = _tensor_list(scatter_list, g.size(), tensor, "scatter", "scatter_list")
-    elif scatter_list:
-        raise ValueError("scatter: scatter_list must not be given on ranks other than the "
-                         "source")
+    root, ins = _rooted_list(g, "scatter", tensor, scatter_list, "scatter_list", src, group_src,
+                             "src")
     return _finish(g.scatter(tensor, ins, root, async_op=async_op), async_op)
+
+
+def _rooted_list(g, name, tensor, tensors, list_name, rank, group_rank, role):
+    """``(root, list)`` of a gather or scatter: the root rank (``role`` "dst" or "src", the
+    group's first rank by default) and, on the root only, its checked tensor list."""
+    root = _peer(g, rank if rank is not None or group_rank is not None else g.ranks[0],
+                 group_rank, name, role)
+    who = "destination" if role == "dst" else "source"
+    if g.rank() != root:
+        if tensors:
+            raise ValueError(f"{name}: {list_name} must not be given on ranks other than the "
+                             f"{who}")
+        return root, None
+    if tensors is None:
+        raise ValueError(f"{name}: the {who} rank must pass {list_name}")
+    return root, _tensor_list(tensors, g.size(), tensor, name, list_name)
 
 
 def isend(tensor, dst=None, group=None, tag=0, group_dst=None):
