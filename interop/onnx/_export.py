@@ -7,6 +7,7 @@ import os
 import interop as it
 from interop import backends
 from interop import nn
+from interop.utils._pytree import tensors_in
 
 from ._graph import OPAQUE, Graph, Traced, TracingNamespace, UnsupportedOperatorError
 from interop.nn.functional import _hook as _functional_hook
@@ -17,22 +18,10 @@ DEFAULT_OPSET = 18
 MIN_OPSET = 18
 
 
-def _flatten(obj, out):
-    """The tensors in ``obj`` (nested tuples, lists and dict values), in order."""
-    if isinstance(obj, it.Tensor):
-        out.append(obj)
-    elif isinstance(obj, (tuple, list)):
-        for o in obj:
-            _flatten(o, out)
-    elif isinstance(obj, dict):
-        for o in obj.values():
-            _flatten(o, out)
-    return out
-
 
 def _refill(obj, tensors):
     """``obj`` with each tensor replaced by the next of the iterator ``tensors``, in
-    :func:`_flatten`'s order (a nested ``(input, (h0, c0))`` keeps its structure)."""
+    :func:`tensors_in`'s order (a nested ``(input, (h0, c0))`` keeps its structure)."""
     if isinstance(obj, it.Tensor):
         return next(tensors)
     if isinstance(obj, (tuple, list)):
@@ -88,7 +77,7 @@ class _Tracer:
                 native = False
             else:
                 bound.apply_defaults()
-                for t in _flatten(list(bound.arguments.values()), []):
+                for t in tensors_in(list(bound.arguments.values())):
                     if isinstance(t._data, Traced) and t._data.name is OPAQUE:
                         self.g.value(t._data)   # raises
                 self.stack.append((m, bound.arguments))
@@ -103,7 +92,7 @@ class _Tracer:
                 return
             self._suppress(-1)
             mod, arguments = entry
-            outs = _flatten(output, [])
+            outs = tensors_in(output)
             res = converter_for(mod)(self.g, mod, arguments, outs)
             if len(res) != len(outs):
                 raise RuntimeError(f"interop.onnx: the converter of {type(mod).__name__} wrote "
@@ -137,7 +126,7 @@ class _Tracer:
             if isinstance(v, it.Tensor) and not isinstance(v._data, Traced):
                 a[k] = it.Tensor._make(self.ns.wrap(v._data), self.tbe, None)
         args, kwargs = bound.args, bound.kwargs
-        tensors = _flatten(list(a.values()), [])
+        tensors = tensors_in(list(a.values()))
         if not tensors or a[next(iter(a))]._data.name is None:
             return fn(*args, **kwargs)     # on constants: computed, not recorded
         spec = FUNCTIONAL[name](a)
@@ -152,7 +141,7 @@ class _Tracer:
             out = fn(*args, **kwargs)
         finally:
             self._suppress(-1)
-        outs = _flatten(out, [])
+        outs = tensors_in(out)
         self._name_outputs(outs, conv(self.g, call, {"input": a[next(iter(a))]}, outs))
         return out
 
@@ -210,7 +199,7 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
     if args and isinstance(args[-1], dict):
         kwargs.update(args[-1])
         args = args[:-1]
-    inputs = _flatten(list(args) + list(kwargs.values()), [])
+    inputs = tensors_in(list(args) + list(kwargs.values()))
     if not inputs:
         raise ValueError("export: args holds no tensor to feed the graph")
     be = inputs[0]._be
@@ -279,7 +268,7 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
                 out = model(*call_args, **call_kwargs)
         finally:
             _functional_hook.set_hook(previous_hook)
-        outs = _flatten(out, [])
+        outs = tensors_in(out)
         if not outs:
             raise ValueError("export: the model returned no tensor")
         if output_names is None:

@@ -25,6 +25,7 @@ import time
 
 import interop as it
 import interop.distributed as dist
+from interop.utils._pytree import tensors_in
 
 from ..modules.module import Module
 
@@ -40,18 +41,6 @@ def _leaf_of(node):
     if v is None:
         return None
     return v if isinstance(v, it.Tensor) else v()
-
-
-def _tensors_in(obj, out):
-    if isinstance(obj, it.Tensor):
-        out.append(obj)
-    elif isinstance(obj, (list, tuple)):
-        for o in obj:
-            _tensors_in(o, out)
-    elif isinstance(obj, dict):
-        for o in obj.values():
-            _tensors_in(o, out)
-    return out
 
 
 class _Bucket:
@@ -231,8 +220,8 @@ class DistributedDataParallel(Module):
         index = {id(p): i for i, p in enumerate(self._params)}
         used = set()
         seen = set()
-        stack = [t.grad_fn for t in _tensors_in(out, []) if t.grad_fn is not None]
-        for t in _tensors_in(out, []):
+        stack = [t.grad_fn for t in tensors_in(out) if t.grad_fn is not None]
+        for t in tensors_in(out):
             if t.requires_grad and t.grad_fn is None and id(t) in index:
                 used.add(index[id(t)])
         while stack:

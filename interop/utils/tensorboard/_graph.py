@@ -21,6 +21,7 @@ and so do not appear.
 """
 
 import interop as it
+from interop.utils._pytree import tensors_in
 
 from . import _tb
 from ._summary import as_tensor
@@ -43,16 +44,6 @@ def _shape_attr(shape):
     shape_proto = pb.TensorShapeProto(dim=[pb.TensorShapeProto.Dim(size=int(d)) for d in shape])
     AttrValue = _tb.attr_value_pb2.AttrValue
     return {"_output_shapes": AttrValue(list=AttrValue.ListValue(shape=[shape_proto]))}
-
-
-def _flatten(out):
-    if isinstance(out, it.Tensor):
-        return [out]
-    if isinstance(out, (tuple, list)):
-        return [t for o in out for t in _flatten(o)]
-    if isinstance(out, dict):
-        return [t for o in out.values() for t in _flatten(o)]
-    return []
 
 
 def _run(model, args):
@@ -112,7 +103,7 @@ def graph_def(model, input_to_model, verbose=False):
             t = t.detach().requires_grad_(True)
         args.append(t)
     out, calls = _run(model, tuple(args))
-    outputs = _flatten(out)
+    outputs = tensors_in(out)
     if not outputs:
         raise TypeError(f"{who}: the model returned {type(out).__name__}, which holds no tensor")
 
