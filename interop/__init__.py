@@ -23,31 +23,31 @@ from ._tensor import Tensor, Size
 from ._creation import (tensor, asarray, as_tensor, zeros, ones, full, empty, arange, linspace, eye,
                         zeros_like, ones_like, full_like, empty_like, from_numpy, from_dlpack,
                         meshgrid)
-from ._elementwise import (add, subtract, multiply, divide, pow, remainder, floor_divide, maximum,
+from ._ops.binary import (add, subtract, multiply, divide, pow, remainder, floor_divide, maximum,
                            minimum, atan2, logaddexp, hypot, copysign, nextafter, equal, not_equal, less, less_equal,
                            greater, greater_equal, logical_and, logical_or, logical_xor, bitwise_and,
                            bitwise_or, bitwise_xor, bitwise_left_shift, bitwise_right_shift, isclose,
                            allclose)
-from ._unary import (exp, expm1, log, log1p, log2, log10, sqrt, sin, cos, tan, tanh, sinh, cosh, asin,
+from ._ops.unary import (exp, expm1, log, log1p, log2, log10, sqrt, sin, cos, tan, tanh, sinh, cosh, asin,
                      acos, atan, asinh, acosh, atanh, reciprocal, square, abs, negative, positive,
                      sigmoid, relu, rsqrt, conj, sgn, floor, ceil, trunc, sign, round, isnan, isinf,
                      isfinite, signbit, logical_not, bitwise_invert, real, imag)
-from ._reduce import (sum, mean, prod, max, min, amax, amin, var, std, logsumexp, argmax, argmin, all,
+from ._ops.reduce import (sum, mean, prod, max, min, amax, amin, var, std, logsumexp, argmax, argmin, all,
                       any, cumulative_sum, cumsum, count_nonzero, softmax, log_softmax, sum_to,
                       cumulative_prod, cumprod)
-from ._views import (reshape, view, flatten, unflatten, permute_dims, permute, transpose, swapaxes,
+from ._ops.views import (reshape, view, flatten, unflatten, permute_dims, permute, transpose, swapaxes,
                      matrix_transpose, t, moveaxis, movedim, squeeze, unsqueeze, expand_dims,
                      broadcast_to, expand, broadcast_arrays, contiguous)
-from ._cast import astype, clone
-from ._join import concat, cat, concatenate, stack, split, chunk, unbind, unstack, flip
-from ._select import where, clamp, clip, masked_fill
-from ._linalg import matmul, mm, bmm, dot, outer, einsum, norm, tensordot, vecdot
-from ._indexing import (getitem, gather, take_along_axis, scatter_add, index_add, take, index_select,
+from ._ops.cast import astype, clone
+from ._ops.join import concat, cat, concatenate, stack, split, chunk, unbind, unstack, flip
+from ._ops.select import where, clamp, clip, masked_fill
+from ._ops.matmul import matmul, mm, bmm, dot, outer, einsum, norm, tensordot, vecdot
+from ._ops.indexing import (getitem, gather, take_along_axis, scatter_add, index_add, take, index_select,
                         add_at, scatter, nonzero, windows, windows_add)
-from ._sorting import sort, argsort, topk
-from ._rearrange import (roll, tile, repeat_interleave, narrow, triu, tril, diag, diagonal)
-from ._compound import addcmul, addcdiv, lerp
-from ._mutation import setitem
+from ._ops.sorting import sort, argsort, topk
+from ._ops.rearrange import (roll, tile, repeat_interleave, narrow, triu, tril, diag, diagonal)
+from ._ops.compound import addcmul, addcdiv, lerp
+from ._ops.mutation import setitem
 from .random import (Generator, manual_seed, seed, initial_seed, default_generator, rand, randn,
                      randint, randperm, rand_like, randn_like, randint_like, normal, bernoulli,
                      multinomial, get_rng_state, set_rng_state)
@@ -56,10 +56,10 @@ from . import linalg
 from . import fft
 from ._info import __array_namespace_info__
 from ._namespace import result_type, can_cast, broadcast_shapes
-from ._sets import (searchsorted, isin, unique_all, unique_counts, unique_inverse, unique_values,
+from ._ops.sets import (searchsorted, isin, unique_all, unique_counts, unique_inverse, unique_values,
                     diff)
 from . import utils
-from . import _elementwise
+from ._ops import binary as _binary
 # PyTorch's signatures and results where they differ from the standard's (which
 # interop.array_api keeps): these names replace the ones imported above.
 from ._pytorch_style import (sum, prod, mean, amax, amin, all, any, logsumexp, argmax, argmin,
@@ -71,16 +71,16 @@ from ._pytorch_style import (sum, prod, mean, amax, amin, all, any, logsumexp, a
 from . import array_api
 # PyTorch's everyday names beyond the standard (issue 24)
 from . import accelerator
-from ._stacks import atleast_1d, atleast_2d, atleast_3d, hstack, vstack, row_stack, column_stack, dstack
-from ._statistics import var_mean, std_mean, bincount, histc
-from ._distance import cdist
-from ._unique import unique, unique_consecutive, argwhere
-from ._inplace_twins import index_fill, index_copy, masked_scatter
+from ._ops.stacks import atleast_1d, atleast_2d, atleast_3d, hstack, vstack, row_stack, column_stack, dstack
+from ._ops.statistics import var_mean, std_mean, bincount, histc
+from ._ops.distance import cdist
+from ._ops.unique import unique, unique_consecutive, argwhere
+from ._ops.inplace_twins import index_fill, index_copy, masked_scatter
 from ._tensor_types import (FloatTensor, DoubleTensor, HalfTensor, BFloat16Tensor, ByteTensor,
                             CharTensor, ShortTensor, IntTensor, LongTensor, BoolTensor)
 from ._printing import set_printoptions, get_printoptions
 from . import _einops    # einops' backend for interop tensors, where einops is installed
-from ._special import erf, erfc, erfinv, logit, xlogy
+from ._ops.special import erf, erfc, erfinv, logit, xlogy
 from . import special
 from .backends import set_num_threads, get_num_threads
 
@@ -93,7 +93,7 @@ neg = negative
 arcsin, arccos, arctan = asin, acos, atan
 arcsinh, arccosh, arctanh = asinh, acosh, atanh
 arctan2 = atan2
-eq, ne, lt, le, gt, ge = _elementwise.equal, not_equal, less, less_equal, greater, greater_equal
+eq, ne, lt, le, gt, ge = _binary.equal, not_equal, less, less_equal, greater, greater_equal
 float = float32
 double = float64
 half = float16

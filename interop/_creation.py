@@ -4,9 +4,9 @@
 
 from ._args import either, interop_dtype, size_arg, same_backend
 from ._convert import from_object, default_for_kind, scalar_kind
-from ._cast import move
+from ._ops.cast import move
 from ._tensor import Tensor
-from ._views import reshape, broadcast_to
+from ._ops.views import reshape, broadcast_to
 from .autograd.variable import Variable
 from .backends import backend_for, get_backend
 from .backends._dlpack import CPU, CUDA, CUDA_HOST, CUDA_MANAGED, DEVICE_NAMES, CapsuleProducer, \

@@ -10,11 +10,11 @@ defines nothing). On any backend (cpu, strict, cuda) the tensor's own backend ru
 
 from . import dtypes as _dt
 from ._creation import from_numpy, arange
-from ._join import concat, stack
-from ._linalg import einsum
-from ._reduce import all, amax, amin, any, mean, prod, sum
-from ._views import expand_dims, permute_dims, reshape, broadcast_to
-from ._rearrange import tile
+from ._ops.join import concat, stack
+from ._ops.matmul import einsum
+from ._ops.reduce import all, amax, amin, any, mean, prod, sum
+from ._ops.views import expand_dims, permute_dims, reshape, broadcast_to
+from ._ops.rearrange import tile
 from .autograd.variable import Variable
 
 try:

@@ -3,7 +3,7 @@
 The standard has no RNG, so each backend supplies a seeded source (NumPy's PCG64 on the
 host, CuPy's on the GPU). A :class:`Generator` keeps one source per backend, all
 seeded from its seed: the same seed gives the same numbers on a backend, run after run.
-Sampling functions are in ``interop.random``; in-place fills in ``interop._mutation``.
+Sampling functions are in ``interop.random``; in-place fills in ``interop._ops.mutation``.
 """
 
 import os

@@ -14,8 +14,10 @@ PyTorch, and ``tests/test_torch_parity.py`` checks every shared name against it.
 
 from collections import namedtuple
 
-from . import _creation, _elementwise, _join, _reduce, _rearrange, _select, _sets, _sorting
-from . import _indexing, _linalg, _unary, _views
+from . import _creation
+
+from ._ops import binary as _elementwise, join as _join, reduce as _reduce, rearrange as _rearrange, select as _select, sets as _sets, sorting as _sorting
+from ._ops import indexing as _indexing, matmul as _linalg, unary as _unary, views as _views
 from . import dtypes as _dt
 from . import random as _random
 from .autograd.variable import Variable
@@ -348,7 +350,7 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False)
 
 def clamp(input, min=None, max=None):
     """``torch.clamp``/``clip``: ``input`` bounded to ``[min, max]`` (one may be None, not
-    both); see ``interop._select.clamp`` for dtypes and gradients."""
+    both); see ``interop._ops.select.clamp`` for dtypes and gradients."""
     return _select.clamp(input, min, max)
 
 

@@ -2,27 +2,27 @@
 state) with the operations, assembled from one mixin per concern:
 
 =====================  =============================================================
-``ArithmeticMethods``  operators and binary elementwise ops (``interop._elementwise``)
-``UnaryMethods``       unary elementwise ops (``interop._unary``)
-``ReductionMethods``   sum, mean, max, softmax... (``interop._reduce``)
-``ViewMethods``        reshape, permute, squeeze, expand... (``interop._views``)
-``JoinMethods``        split, chunk, unbind, flip (``interop._join``)
-``IndexingMethods``    ``x[key]``, gather, take... (``interop._indexing``)
-``SelectionMethods``   where, clamp, masked_fill (``interop._select``)
-``LinalgMethods``      ``@``, matmul, mm (``interop._linalg``)
-``ConversionMethods``  astype, to, cpu, float... (``interop._cast``)
-``MutationMethods``    every in-place op and ``x[key] = v`` (``interop._mutation``)
-``SortingMethods``     sort, argsort, topk (``interop._sorting``)
-``RearrangeMethods``   roll, repeat, tile, narrow, unfold, triu, diagonal... (``interop._rearrange``)
-``CompoundMethods``    addcmul, addcdiv, lerp (``interop._compound``)
-``ScanMethods``        cumprod (``interop._reduce``)
-``SamplingMethods``    multinomial (``interop._sampling``)
+``ArithmeticMethods``  operators and binary elementwise ops (``interop._ops.binary``)
+``UnaryMethods``       unary elementwise ops (``interop._ops.unary``)
+``ReductionMethods``   sum, mean, max, softmax... (``interop._ops.reduce``)
+``ViewMethods``        reshape, permute, squeeze, expand... (``interop._ops.views``)
+``JoinMethods``        split, chunk, unbind, flip (``interop._ops.join``)
+``IndexingMethods``    ``x[key]``, gather, take... (``interop._ops.indexing``)
+``SelectionMethods``   where, clamp, masked_fill (``interop._ops.select``)
+``LinalgMethods``      ``@``, matmul, mm (``interop._ops.matmul``)
+``ConversionMethods``  astype, to, cpu, float... (``interop._ops.cast``)
+``MutationMethods``    every in-place op and ``x[key] = v`` (``interop._ops.mutation``)
+``SortingMethods``     sort, argsort, topk (``interop._ops.sorting``)
+``RearrangeMethods``   roll, repeat, tile, narrow, unfold, triu, diagonal... (``interop._ops.rearrange``)
+``CompoundMethods``    addcmul, addcdiv, lerp (``interop._ops.compound``)
+``ScanMethods``        cumprod (``interop._ops.reduce``)
+``SamplingMethods``    multinomial (``interop._ops.sampling``)
 ``DLPackMethods``      ``__dlpack__``, ``__dlpack_device__`` (``interop._dlpack``)
-``InPlaceTwinMethods`` asin_, eq_, index_add_, squeeze_, random_... (``interop._inplace_twins``)
-``UniqueMethods``      unique, unique_consecutive, argwhere (``interop._unique``)
-``StatisticsMethods``  bincount, histc (``interop._statistics``)
-``EqualMethods``       equal: one bool for the whole tensor (``interop._tensor_equal``)
-``SpecialMethods``     erf, erfc, erfinv, logit, xlogy and in-place twins (``interop._special``)
+``InPlaceTwinMethods`` asin_, eq_, index_add_, squeeze_, random_... (``interop._ops.inplace_twins``)
+``UniqueMethods``      unique, unique_consecutive, argwhere (``interop._ops.unique``)
+``StatisticsMethods``  bincount, histc (``interop._ops.statistics``)
+``EqualMethods``       equal: one bool for the whole tensor (``interop._ops.tensor_equal``)
+``SpecialMethods``     erf, erfc, erfinv, logit, xlogy and in-place twins (``interop._ops.special``)
 =====================  =============================================================
 
 Op results are built by :meth:`Tensor._make`, the lean constructor, and are plain
@@ -34,28 +34,28 @@ import math
 import sys
 
 from . import dtypes as _dt
-from ._cast import ConversionMethods
-from ._compound import CompoundMethods
+from ._ops.cast import ConversionMethods
+from ._ops.compound import CompoundMethods
 from ._convert import from_object, default_for_kind, scalar_kind, _HasTensors
 from ._dlpack import DLPackMethods
 from ._args import interop_dtype, norm_dim, size_arg
-from ._elementwise import ArithmeticMethods
-from ._indexing import IndexingMethods
-from ._join import JoinMethods
-from ._linalg import LinalgMethods
-from ._mutation import MutationMethods
-from ._rearrange import RearrangeMethods
-from ._reduce import ReductionMethods, ScanMethods
-from ._sampling import SamplingMethods
-from ._select import SelectionMethods
-from ._sorting import SortingMethods
-from ._special import SpecialMethods
-from ._unary import UnaryMethods
-from ._views import ViewMethods, make_alias, _register
-from ._inplace_twins import InPlaceTwinMethods
-from ._statistics import StatisticsMethods
-from ._tensor_equal import EqualMethods
-from ._unique import UniqueMethods
+from ._ops.binary import ArithmeticMethods
+from ._ops.indexing import IndexingMethods
+from ._ops.join import JoinMethods
+from ._ops.matmul import LinalgMethods
+from ._ops.mutation import MutationMethods
+from ._ops.rearrange import RearrangeMethods
+from ._ops.reduce import ReductionMethods, ScanMethods
+from ._ops.sampling import SamplingMethods
+from ._ops.select import SelectionMethods
+from ._ops.sorting import SortingMethods
+from ._ops.special import SpecialMethods
+from ._ops.unary import UnaryMethods
+from ._ops.views import ViewMethods, make_alias, _register
+from ._ops.inplace_twins import InPlaceTwinMethods
+from ._ops.statistics import StatisticsMethods
+from ._ops.tensor_equal import EqualMethods
+from ._ops.unique import UniqueMethods
 from .autograd import engine as _engine
 from .autograd.variable import Variable
 from .backends import backend_for

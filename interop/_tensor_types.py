@@ -9,7 +9,7 @@ for a tensor of dtype int64 (on any backend). ``x.type(interop.LongTensor)`` cas
 """
 
 from . import dtypes as _dt
-from ._cast import TYPE_NAMES, astype
+from ._ops.cast import TYPE_NAMES, astype
 from ._creation import empty, tensor
 from ._tensor import Size, Tensor
 

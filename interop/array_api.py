@@ -16,30 +16,32 @@ Beyond the standard it carries only the differentiable twins of the backend kern
 ``create_graph=True``, are recorded through this one.
 """
 
-from . import _creation, _indexing, _join, _reduce, _rearrange, _sets, _sorting, _views
+from . import _creation
+
+from ._ops import indexing as _indexing, join as _join, reduce as _reduce, rearrange as _rearrange, sets as _sets, sorting as _sorting, views as _views
 from . import fft, linalg
-from ._cast import astype
+from ._ops.cast import astype
 from ._creation import from_dlpack
-from ._elementwise import (add, subtract, multiply, divide, pow, remainder, floor_divide, maximum,
+from ._ops.binary import (add, subtract, multiply, divide, pow, remainder, floor_divide, maximum,
                            minimum, atan2, logaddexp, hypot, copysign, nextafter, equal, not_equal,
                            less, less_equal, greater, greater_equal, logical_and, logical_or,
                            logical_xor, bitwise_and, bitwise_or, bitwise_xor, bitwise_left_shift,
                            bitwise_right_shift)
-from ._indexing import (take, take_along_axis, getitem, add_at, index_add, scatter_add, windows,
+from ._ops.indexing import (take, take_along_axis, getitem, add_at, index_add, scatter_add, windows,
                         windows_add)
 from ._info import __array_namespace_info__
-from ._linalg import matmul, vecdot
+from ._ops.matmul import matmul, vecdot
 from ._namespace import result_type, can_cast, broadcast_shapes
-from ._rearrange import repeat
-from ._reduce import sum_to
-from ._select import where, clip
-from ._sets import unique_all, unique_counts, unique_inverse, unique_values
-from ._unary import (exp, expm1, log, log1p, log2, log10, sqrt, sin, cos, tan, tanh, sinh, cosh,
+from ._ops.rearrange import repeat
+from ._ops.reduce import sum_to
+from ._ops.select import where, clip
+from ._ops.sets import unique_all, unique_counts, unique_inverse, unique_values
+from ._ops.unary import (exp, expm1, log, log1p, log2, log10, sqrt, sin, cos, tan, tanh, sinh, cosh,
                      asin, acos, atan, asinh, acosh, atanh, reciprocal, square, abs, negative,
                      positive, conj, floor, ceil, trunc, sign, isnan, isinf, isfinite, signbit,
                      logical_not, bitwise_invert, real, imag)
-from ._unary import round as _round
-from ._views import (reshape, permute_dims, matrix_transpose, moveaxis, expand_dims, broadcast_to,
+from ._ops.unary import round as _round
+from ._ops.views import (reshape, permute_dims, matrix_transpose, moveaxis, expand_dims, broadcast_to,
                      broadcast_arrays)
 from .dtypes import (bool, int8, int16, int32, int64, uint8, uint16, uint32, uint64, float32,
                      float64, complex64, complex128, isdtype)

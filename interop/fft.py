@@ -14,13 +14,13 @@ gradient returns as its real part).
 """
 
 from ._args import norm_dims
-from ._cast import astype
+from ._ops.cast import astype
 from ._creation import arange, zeros
-from ._elementwise import multiply
-from ._indexing import getitem
-from ._join import concat, flip
-from ._rearrange import roll
-from ._unary import conj, real
+from ._ops.binary import multiply
+from ._ops.indexing import getitem
+from ._ops.join import concat, flip
+from ._ops.rearrange import roll
+from ._ops.unary import conj, real
 from .autograd.graph import Node
 from .autograd.grad_mode import state as grad_state
 from .autograd.variable import Variable, record

@@ -28,15 +28,15 @@ from collections import namedtuple
 
 from . import dtypes as _dt
 from ._args import norm_dims
-from ._elementwise import maximum as _maximum, multiply, subtract
-from ._join import stack
-from ._linalg import matmul, outer, tensordot, _common_dtype, _vector_norm
-from ._linalg import vecdot as _vecdot
-from ._rearrange import diagonal as _diagonal
-from ._reduce import sum as _sum, max as _max, min as _min
-from ._cast import astype
-from ._unary import abs as _abs, sqrt as _sqrt, conj as _conj
-from ._views import matrix_transpose, moveaxis, unsqueeze
+from ._ops.binary import maximum as _maximum, multiply, subtract
+from ._ops.join import stack
+from ._ops.matmul import matmul, outer, tensordot, _common_dtype, _vector_norm
+from ._ops.matmul import vecdot as _vecdot
+from ._ops.rearrange import diagonal as _diagonal
+from ._ops.reduce import sum as _sum, max as _max, min as _min
+from ._ops.cast import astype
+from ._ops.unary import abs as _abs, sqrt as _sqrt, conj as _conj
+from ._ops.views import matrix_transpose, moveaxis, unsqueeze
 from .autograd.graph import Node
 from .autograd.grad_mode import state as grad_state
 from .autograd.variable import Variable, record

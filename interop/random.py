@@ -8,7 +8,7 @@ from ._args import interop_dtype, size_arg
 from ._creation import finish
 from ._generator import (Generator, manual_seed, seed, initial_seed, default_generator,
                          get_rng_state, set_rng_state)
-from ._sampling import multinomial
+from ._ops.sampling import multinomial
 from ._tensor import Tensor
 from .backends import backend_for
 

@@ -19,7 +19,7 @@ set in ``__dict__`` only where they apply):
   PyTorch's ``Tensor._base``; ``None`` for tensors that own their memory and for
   aliases (``detach()``, ``.data``), which share memory but not the graph;
 * ``_view_ops``: for a view, the steps that take ``_base`` to it (see
-  ``interop._views``); an in-place op on the view replays them to rewrite the base's
+  ``interop._ops.views``); an in-place op on the view replays them to rewrite the base's
   graph, and an in-place op on the base replays them to refresh the view's graph.
 """
 

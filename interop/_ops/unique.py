@@ -1,7 +1,7 @@
 """PyTorch's ``unique`` (its signature: ``sorted``, ``return_inverse``, ``return_counts``,
 ``dim``), ``unique_consecutive`` and ``argwhere``.
 
-The standard's ``unique_*`` functions are in ``interop._sets``; ``unique`` without ``dim``
+The standard's ``unique_*`` functions are in ``interop._ops.sets``; ``unique`` without ``dim``
 is built on them. With ``dim``, the unique slices along ``dim`` are found by a
 lexicographic stable sort of the slices (one stable argsort per element of a slice).
 NaNs are distinct from each other, as in PyTorch. The values are gathered from the input
@@ -9,12 +9,12 @@ NaNs are distinct from each other, as in PyTorch. The values are gathered from t
 none); inverse indices and counts are int64 tensors without gradient.
 """
 
-from . import dtypes as _dt
-from ._args import norm_dim
-from ._indexing import index_select, take
-from ._sets import _unique, _index_result, unique_all
-from ._views import reshape
-from .autograd.variable import Variable
+from .. import dtypes as _dt
+from .._args import norm_dim
+from .indexing import index_select, take
+from .sets import _unique, _index_result, unique_all
+from .views import reshape
+from ..autograd.variable import Variable
 
 __all__ = ["unique", "unique_consecutive", "argwhere", "UniqueMethods"]
 

@@ -11,18 +11,18 @@ A view records the steps that take its base to it (``Variable._view_ops``), each
 
 Views made while grad mode is on are registered (weakly) on their base, so that an
 in-place op on the base or on any of its views can refresh their graphs (see
-``interop._mutation``).
+``interop._ops.mutation``).
 """
 
 import math
 import weakref
 
-from . import dtypes as _dt
-from ._args import broadcast_shapes, keyword_dim, norm_dim, norm_dims, shape_arg, same_backend
-from ._errors import ArgumentError, ShapeError
-from .autograd.graph import Node
-from .autograd.grad_mode import state as grad_state
-from .autograd.variable import record
+from .. import dtypes as _dt
+from .._args import broadcast_shapes, keyword_dim, norm_dim, norm_dims, shape_arg, same_backend
+from .._errors import ArgumentError, ShapeError
+from ..autograd.graph import Node
+from ..autograd.grad_mode import state as grad_state
+from ..autograd.variable import record
 
 __all__ = ["reshape", "view", "flatten", "unflatten", "permute_dims", "permute", "transpose",
            "swapaxes", "matrix_transpose", "t", "moveaxis", "movedim", "squeeze", "unsqueeze",

@@ -10,14 +10,14 @@ differentiable to any order. NaNs are distinct from each other in ``unique_*`` a
 
 from collections import namedtuple
 
-from . import dtypes as _dt
-from ._args import Unset, either, norm_dim, SCALAR_TYPES
-from ._elementwise import operand, subtract, logical_xor
-from ._indexing import getitem, take
-from ._join import concat
-from ._promotion import result_type
-from ._views import reshape
-from .autograd.variable import Variable
+from .. import dtypes as _dt
+from .._args import Unset, either, norm_dim, SCALAR_TYPES
+from .binary import operand, subtract, logical_xor
+from .indexing import getitem, take
+from .join import concat
+from .._promotion import result_type
+from .views import reshape
+from ..autograd.variable import Variable
 
 __all__ = ["searchsorted", "isin", "unique_all", "unique_counts", "unique_inverse",
            "unique_values", "diff", "UniqueAllResult", "UniqueCountsResult", "UniqueInverseResult"]

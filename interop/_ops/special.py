@@ -30,14 +30,14 @@ Each primitive records one node whose backward is a formula in standard function
 
 import math
 
-from . import dtypes as _dt
-from ._cast import astype
-from ._elementwise import BinaryBackward, binary
-from ._errors import DTypeError
-from ._mutation import inplace_compute
-from ._select import clamp
-from ._unary import UnaryBackward, unary, log, log1p, sigmoid
-from .autograd.variable import Variable
+from .. import dtypes as _dt
+from .cast import astype
+from .binary import BinaryBackward, binary
+from .._errors import DTypeError
+from .mutation import inplace_compute
+from .select import clamp
+from .unary import UnaryBackward, unary, log, log1p, sigmoid
+from ..autograd.variable import Variable
 
 __all__ = ["erf", "erfc", "erfcx", "erfinv", "ndtr", "log_ndtr", "ndtri", "logit", "xlogy",
            "expit", "SpecialMethods"]
@@ -272,7 +272,7 @@ def _log_ndtr_k(xp, x):
 
 
 def _wide(kernel, x):
-    """``kernel`` as a forward for :func:`interop._unary.unary`: run in float64 where the
+    """``kernel`` as a forward for :func:`interop._ops.unary.unary`: run in float64 where the
     backend has it, the result rounded back to the input's floating dtype."""
     wide = x._be.to_native.get(_dt.float64)
 

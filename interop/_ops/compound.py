@@ -2,12 +2,12 @@
 
 Each is a composition of elementwise ops (so broadcasting, promotion and gradients of
 every order come from them); the in-place forms (``addcmul_``...) are in
-``interop._mutation``.
+``interop._ops.mutation``.
 """
 
-from ._args import same_backend
-from ._select import where
-from .autograd.variable import Variable
+from .._args import same_backend
+from .select import where
+from ..autograd.variable import Variable
 
 __all__ = ["addcmul", "addcdiv", "lerp"]
 
@@ -61,7 +61,7 @@ def lerp(input, end, weight):
 
 
 class CompoundMethods:
-    """Tensor methods for compound pointwise ops (in-place forms in ``interop._mutation``)."""
+    """Tensor methods for compound pointwise ops (in-place forms in ``interop._ops.mutation``)."""
 
     __slots__ = ()
 

@@ -13,10 +13,10 @@ unspecified). The gradient of the values goes to the element each value came fro
 
 from collections import namedtuple
 
-from ._args import norm_dim, real_only, keyword_dim
-from .autograd.graph import Node
-from .autograd.grad_mode import state as grad_state
-from .autograd.variable import Variable, record
+from .._args import norm_dim, real_only, keyword_dim
+from ..autograd.graph import Node
+from ..autograd.grad_mode import state as grad_state
+from ..autograd.variable import Variable, record
 
 __all__ = ["sort", "argsort", "topk", "sort_result", "topk_result"]
 

@@ -5,13 +5,13 @@
 the dtype they promote to (PyTorch's rule across kinds: float32 with int64 is float32).
 """
 
-from ._args import Unset, both_spellings, norm_dim, norm_dims, same_backend
-from ._errors import ArgumentError, ShapeError
-from ._promotion import cast_back, result_type
-from ._views import make_view, reshape, unsqueeze, squeeze
-from .autograd.graph import Node
-from .autograd.grad_mode import state as grad_state
-from .autograd.variable import Variable, record
+from .._args import Unset, both_spellings, norm_dim, norm_dims, same_backend
+from .._errors import ArgumentError, ShapeError
+from .._promotion import cast_back, result_type
+from .views import make_view, reshape, unsqueeze, squeeze
+from ..autograd.graph import Node
+from ..autograd.grad_mode import state as grad_state
+from ..autograd.variable import Variable, record
 
 __all__ = ["concat", "cat", "concatenate", "stack", "split", "chunk", "unbind", "unstack", "flip"]
 

@@ -2,9 +2,9 @@
 (``row_stack``), ``column_stack`` and ``dstack``. Each is reshapes and one ``concat``, so
 it is differentiable and promotes dtypes as ``cat`` does."""
 
-from ._join import concat
-from ._views import reshape
-from .autograd.variable import Variable
+from .join import concat
+from .views import reshape
+from ..autograd.variable import Variable
 
 __all__ = ["atleast_1d", "atleast_2d", "atleast_3d", "hstack", "vstack", "row_stack",
            "column_stack", "dstack"]

@@ -1,11 +1,11 @@
 """Casts, copies and moves: ``astype``, ``clone``, ``Tensor.to`` and its shorthands."""
 
-from . import dtypes as _dt
-from ._args import dtype_arg, interop_dtype
-from .autograd.graph import Node
-from .autograd.grad_mode import state as grad_state
-from .autograd.variable import Variable, record
-from .backends import backend_for
+from .. import dtypes as _dt
+from .._args import dtype_arg, interop_dtype
+from ..autograd.graph import Node
+from ..autograd.grad_mode import state as grad_state
+from ..autograd.variable import Variable, record
+from ..backends import backend_for
 
 __all__ = ["astype", "clone", "to", "move"]
 

@@ -2,7 +2,7 @@
 ``index_add_``, ``scatter_add_``, ``cumsum_``, ``squeeze_``, ``random_``...), plus
 ``index_fill``/``index_copy``/``masked_scatter`` and their twins.
 
-Every value op goes through ``interop._mutation.inplace_compute``: the out-of-place op
+Every value op goes through ``interop._ops.mutation.inplace_compute``: the out-of-place op
 runs, its result is written into the tensor's memory (cast back to its dtype only where
 PyTorch allows), and the tensor moves onto the graph, as every other in-place op does.
 Comparisons and logical ops write 1/0 (True/False) in the tensor's own dtype, as PyTorch.
@@ -10,22 +10,22 @@ The shape ops (``squeeze_``, ``t_``, ``transpose_``...) change the tensor's view
 memory: the tensor takes the view's shape and graph.
 """
 
-from . import dtypes as _dt
-from ._cast import astype
-from ._elementwise import (atan2, bitwise_and, bitwise_left_shift, bitwise_or,
+from .. import dtypes as _dt
+from .cast import astype
+from .binary import (atan2, bitwise_and, bitwise_left_shift, bitwise_or,
                            bitwise_right_shift, bitwise_xor, copysign, divide, equal,
                            floor_divide, greater, greater_equal, hypot, less, less_equal,
                            logical_and, logical_or, logical_xor, nextafter, not_equal)
-from ._generator import default_generator
-from ._indexing import index_add, scatter_add
-from ._mutation import check_inplace, inplace_compute, overwrite, setitem
-from ._reduce import cumprod, cumsum
-from ._rearrange import tril, triu
-from ._select import clamp
-from ._unary import (abs, acos, acosh, asin, asinh, atan, atanh, bitwise_invert, cosh, expm1,
+from .._generator import default_generator
+from .indexing import index_add, scatter_add
+from .mutation import check_inplace, inplace_compute, overwrite, setitem
+from .reduce import cumprod, cumsum
+from .rearrange import tril, triu
+from .select import clamp
+from .unary import (abs, acos, acosh, asin, asinh, atan, atanh, bitwise_invert, cosh, expm1,
                      log10, log1p, log2, logical_not, rsqrt, sgn, sinh, tan)
-from ._views import broadcast_to, reshape, squeeze, swapaxes, t, transpose, unsqueeze
-from .autograd.variable import Variable
+from .views import broadcast_to, reshape, squeeze, swapaxes, t, transpose, unsqueeze
+from ..autograd.variable import Variable
 
 __all__ = ["index_fill", "index_copy", "masked_scatter", "InPlaceTwinMethods"]
 

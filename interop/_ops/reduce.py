@@ -12,16 +12,16 @@ the result."""
 
 from collections import namedtuple
 
-from . import dtypes as _dt
-from ._args import both_spellings, dtype_arg, keyword_dim, norm_dim, norm_dims, real_only
-from ._cast import astype, clone
-from ._elementwise import maximum, minimum
-from ._errors import DTypeError, ShapeError
-from ._join import concat
-from ._views import reshape
-from .autograd.graph import Node
-from .autograd.grad_mode import state as grad_state
-from .autograd.variable import Variable, record
+from .. import dtypes as _dt
+from .._args import both_spellings, dtype_arg, keyword_dim, norm_dim, norm_dims, real_only
+from .cast import astype, clone
+from .binary import maximum, minimum
+from .._errors import DTypeError, ShapeError
+from .join import concat
+from .views import reshape
+from ..autograd.graph import Node
+from ..autograd.grad_mode import state as grad_state
+from ..autograd.variable import Variable, record
 
 __all__ = ["sum", "mean", "prod", "max", "min", "amax", "amin", "var", "std", "logsumexp",
            "argmax", "argmin", "all", "any", "cumulative_sum", "cumsum", "count_nonzero", "softmax",

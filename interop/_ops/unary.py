@@ -1,16 +1,16 @@
 """Unary elementwise primitives, defined by a table of derivative formulas.
-In-place forms (``exp_``) are in ``interop._mutation``."""
+In-place forms (``exp_``) are in ``interop._ops.mutation``."""
 
 import math
 
-from . import dtypes as _dt
-from ._args import real_only
-from ._errors import DTypeError
-from .autograd import graph as _graph
-from .autograd.graph import Node
-from .autograd.grad_mode import state as grad_state
-from .autograd.variable import Variable
-from ._views import matrix_transpose
+from .. import dtypes as _dt
+from .._args import real_only
+from .._errors import DTypeError
+from ..autograd import graph as _graph
+from ..autograd.graph import Node
+from ..autograd.grad_mode import state as grad_state
+from ..autograd.variable import Variable
+from .views import matrix_transpose
 
 __all__ = []
 
@@ -508,7 +508,7 @@ __all__ += ["negative", "positive", "sigmoid", "relu", "rsqrt", "conj", "sgn", "
 
 
 class UnaryMethods:
-    """Tensor methods for unary elementwise ops (in-place forms are in ``interop._mutation``).
+    """Tensor methods for unary elementwise ops (in-place forms are in ``interop._ops.mutation``).
     The namespace functions themselves are the methods: no extra call on the hot path."""
 
     __slots__ = ()

@@ -8,14 +8,14 @@ promotes the tensor with its bounds (an integer tensor with float bounds gives f
 
 import math
 
-from . import dtypes as _dt
-from ._args import broadcast_shapes, same_backend, real_only, SCALAR_TYPES
-from ._cast import astype, clone
-from ._errors import ArgumentError, DTypeError, ShapeError
-from ._promotion import cast_back, result_type, unbroadcast
-from .autograd.graph import Node, UNSAVED
-from .autograd.grad_mode import state as grad_state
-from .autograd.variable import Variable, record
+from .. import dtypes as _dt
+from .._args import broadcast_shapes, same_backend, real_only, SCALAR_TYPES
+from .cast import astype, clone
+from .._errors import ArgumentError, DTypeError, ShapeError
+from .._promotion import cast_back, result_type, unbroadcast
+from ..autograd.graph import Node, UNSAVED
+from ..autograd.grad_mode import state as grad_state
+from ..autograd.variable import Variable, record
 
 __all__ = ["where", "clamp", "clip", "masked_fill"]
 

@@ -1,18 +1,18 @@
 """Reading by index: ``x[key]`` (basic, integer-array and boolean-mask keys), gather,
 take, index_select, and the accumulating writes that are their gradients (scatter_add,
-index_add, add_at), all differentiable. Writing ``x[key] = v`` is in ``interop._mutation``.
+index_add, add_at), all differentiable. Writing ``x[key] = v`` is in ``interop._ops.mutation``.
 
 Index arrays a node needs in backward are recorded as constants in ``saved``: an
 ordinary backward reads them as raw arrays, a recorded one (create_graph) as tensors.
 """
 
-from . import dtypes as _dt
-from ._args import norm_dim, mixed_backends, SCALAR_TYPES
-from ._join import flip
-from ._views import make_view, broadcast_to, reshape
-from .autograd.graph import Node
-from .autograd.grad_mode import state as grad_state
-from .autograd.variable import Variable, record
+from .. import dtypes as _dt
+from .._args import norm_dim, mixed_backends, SCALAR_TYPES
+from .join import flip
+from .views import make_view, broadcast_to, reshape
+from ..autograd.graph import Node
+from ..autograd.grad_mode import state as grad_state
+from ..autograd.variable import Variable, record
 
 __all__ = ["getitem", "normalize_key", "gather", "take_along_axis", "scatter_add", "index_add",
            "take", "index_select", "add_at", "scatter", "nonzero", "windows", "windows_add"]

@@ -11,13 +11,13 @@ PyTorch does (``compute_mode``), else from the differences.
 
 import math
 
-from ._elementwise import multiply
-from ._errors import DTypeError, ShapeError
-from ._linalg import matmul
-from ._reduce import amax, sum
-from ._select import clamp, where
-from ._views import matrix_transpose, unsqueeze
-from .autograd.variable import Variable
+from .binary import multiply
+from .._errors import DTypeError, ShapeError
+from .matmul import matmul
+from .reduce import amax, sum
+from .select import clamp, where
+from .views import matrix_transpose, unsqueeze
+from ..autograd.variable import Variable
 
 __all__ = ["cdist"]
 

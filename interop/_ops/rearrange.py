@@ -15,15 +15,15 @@ through PyTorch's view fails loudly here instead of writing into a copy.
 
 import math
 
-from ._args import either, norm_dim, norm_dims, shape_arg, keyword_dim
-from ._cast import clone
-from ._indexing import getitem, take, index_data
-from ._join import concat
-from ._select import where
-from ._views import reshape, permute_dims, broadcast_to, moveaxis
-from .autograd.graph import Node
-from .autograd.grad_mode import state as grad_state
-from .autograd.variable import Variable, record
+from .._args import either, norm_dim, norm_dims, shape_arg, keyword_dim
+from .cast import clone
+from .indexing import getitem, take, index_data
+from .join import concat
+from .select import where
+from .views import reshape, permute_dims, broadcast_to, moveaxis
+from ..autograd.graph import Node
+from ..autograd.grad_mode import state as grad_state
+from ..autograd.variable import Variable, record
 
 __all__ = ["roll", "tile", "repeat", "repeat_interleave", "narrow", "unfold", "triu", "tril",
            "diag", "diagonal"]

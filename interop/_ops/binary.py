@@ -4,20 +4,20 @@ Each differentiable op is a Node subclass named ``<Op>Backward`` whose
 ``backward(xp, g, s)`` is written once against the namespace ``xp`` (see
 ``interop.autograd.graph``). Binary nodes compute only the gradients whose input
 needs one, and reduce/cast them only when the forward broadcast or promoted.
-In-place forms (``+=``, ``add_``) are in ``interop._mutation``.
+In-place forms (``+=``, ``add_``) are in ``interop._ops.mutation``.
 """
 
 import math
 
-from . import dtypes as _dt
-from ._args import broadcast_shapes, mixed_backends, real_only, SCALAR_TYPES
-from ._cast import astype
-from ._errors import ArgumentError, DTypeError, IntegerDivisionByZero, ShapeError
-from ._promotion import promote_types, cast_back, unbroadcast
-from .autograd import graph as _graph
-from .autograd.graph import Node, UNSAVED
-from .autograd.grad_mode import state as grad_state
-from .autograd.variable import Variable     # the base of every tensor
+from .. import dtypes as _dt
+from .._args import broadcast_shapes, mixed_backends, real_only, SCALAR_TYPES
+from .cast import astype
+from .._errors import ArgumentError, DTypeError, IntegerDivisionByZero, ShapeError
+from .._promotion import promote_types, cast_back, unbroadcast
+from ..autograd import graph as _graph
+from ..autograd.graph import Node, UNSAVED
+from ..autograd.grad_mode import state as grad_state
+from ..autograd.variable import Variable     # the base of every tensor
 
 __all__ = ["add", "subtract", "multiply", "divide", "pow", "remainder", "floor_divide", "maximum",
            "minimum", "atan2", "logaddexp", "hypot", "copysign", "nextafter", "equal", "not_equal", "less", "less_equal",
@@ -754,7 +754,7 @@ _COMPARABLE = (Variable,) + SCALAR_TYPES
 
 class ArithmeticMethods:
     """Tensor operators and methods for binary elementwise ops (in-place forms are in
-    ``interop._mutation``)."""
+    ``interop._ops.mutation``)."""
 
     __slots__ = ()
 

@@ -1,8 +1,8 @@
 """``Tensor.equal``: PyTorch's whole-tensor comparison (one Python bool), beside the
 elementwise ``==``."""
 
-from ._args import mixed_backends
-from .autograd.variable import Variable
+from .._args import mixed_backends
+from ..autograd.variable import Variable
 
 __all__ = ["tensor_equal", "EqualMethods"]
 

@@ -4,19 +4,19 @@
 import math
 from collections import Counter
 
-from ._args import Unset, either, mixed_backends, norm_dims, same_backend, interop_dtype
-from ._cast import astype, clone
-from ._elementwise import multiply
-from ._promotion import result_type
-from ._unary import conj
-from ._errors import DTypeError, ShapeError
-from ._promotion import promote_types
-from ._rearrange import diagonal
-from ._reduce import sum as _sum
-from ._views import unsqueeze, reshape, permute_dims, broadcast_to
-from .autograd.graph import Node
-from .autograd.grad_mode import state as grad_state
-from .autograd.variable import Variable, record
+from .._args import Unset, either, mixed_backends, norm_dims, same_backend, interop_dtype
+from .cast import astype, clone
+from .binary import multiply
+from .._promotion import result_type
+from .unary import conj
+from .._errors import DTypeError, ShapeError
+from .._promotion import promote_types
+from .rearrange import diagonal
+from .reduce import sum as _sum
+from .views import unsqueeze, reshape, permute_dims, broadcast_to
+from ..autograd.graph import Node
+from ..autograd.grad_mode import state as grad_state
+from ..autograd.variable import Variable, record
 
 __all__ = ["matmul", "mm", "bmm", "dot", "outer", "einsum", "norm", "tensordot", "vecdot"]
 

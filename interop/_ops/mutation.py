@@ -18,21 +18,21 @@ is cast back with a recorded cast, so the operand's gradient keeps its own dtype
 
 import math
 
-from . import dtypes as _dt
-from ._args import mixed_backends, SCALAR_TYPES
-from ._cast import astype, move
-from ._compound import addcmul, addcdiv, lerp
-from ._elementwise import add, subtract, multiply, divide, pow, remainder, floor_divide
-from ._generator import default_generator
-from ._indexing import (getitem, normalize_key, is_basic, check_bounds, positive_steps, scatter,
+from .. import dtypes as _dt
+from .._args import mixed_backends, SCALAR_TYPES
+from .cast import astype, move
+from .compound import addcmul, addcdiv, lerp
+from .binary import add, subtract, multiply, divide, pow, remainder, floor_divide
+from .._generator import default_generator
+from .indexing import (getitem, normalize_key, is_basic, check_bounds, positive_steps, scatter,
                         _write_ranks)
-from ._join import flip
-from ._select import where, clamp, masked_fill
-from ._unary import UnaryMethods
-from ._views import reshape, permute_dims, broadcast_to, writable_view
-from .autograd.graph import Node, AccumulateGrad, bump_version
-from .autograd.grad_mode import state as grad_state
-from .autograd.variable import Variable, record
+from .join import flip
+from .select import where, clamp, masked_fill
+from .unary import UnaryMethods
+from .views import reshape, permute_dims, broadcast_to, writable_view
+from ..autograd.graph import Node, AccumulateGrad, bump_version
+from ..autograd.grad_mode import state as grad_state
+from ..autograd.variable import Variable, record
 
 __all__ = ["setitem", "check_inplace"]
 

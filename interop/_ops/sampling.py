@@ -1,9 +1,9 @@
 """Sampling by index: ``multinomial`` (exported by ``interop.random``; here so that
 ``Tensor.multinomial`` can use it from below the tensor class)."""
 
-from . import dtypes as _dt
-from ._generator import default_generator
-from .autograd.variable import Variable
+from .. import dtypes as _dt
+from .._generator import default_generator
+from ..autograd.variable import Variable
 
 __all__ = ["multinomial"]
 

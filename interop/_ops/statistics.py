@@ -10,12 +10,12 @@ input's dtype (no gradient, as PyTorch).
 
 import math
 
-from . import dtypes as _dt
-from ._cast import astype
-from ._errors import DTypeError, ShapeError
-from ._indexing import index_add
-from ._reduce import mean, std, var
-from .autograd.variable import Variable
+from .. import dtypes as _dt
+from .cast import astype
+from .._errors import DTypeError, ShapeError
+from .indexing import index_add
+from .reduce import mean, std, var
+from ..autograd.variable import Variable
 
 __all__ = ["var_mean", "std_mean", "bincount", "histc", "StatisticsMethods"]
 
