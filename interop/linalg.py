@@ -37,7 +37,7 @@ from ._ops.reduce import sum as _sum, max as _max, min as _min
 from ._ops.cast import astype
 from ._ops.unary import abs as _abs, sqrt as _sqrt, conj as _conj
 from ._ops.views import matrix_transpose, moveaxis, unsqueeze
-from .autograd.graph import Node
+from .autograd.graph import Node, Output
 from .autograd.grad_mode import state as grad_state
 from .autograd.variable import Variable, record
 
@@ -114,13 +114,13 @@ def _recorded(x, data, cls, op_inputs=None, **attrs):
 
 def _outputs(x, datas, cls, **attrs):
     """Tensors over ``datas``, the outputs of one ``cls`` node that saves ``x`` and the
-    outputs (``s = (x, *outputs)`` in backward; under ``create_graph`` the outputs are
+    outputs (``s = (a, *outputs)`` in backward, named by the class's ``saves``; under ``create_graph`` the outputs are
     wired to this node, so a second derivative sees one factorization, not two whose
     arbitrary phases would have to agree). Backward gets one gradient per output, ``None``
     for the outputs nothing used."""
     if not grad_state.enabled or x._node is None:
         return tuple(x._make(d, x._be, None) for d in datas)
-    node = record(cls, x._be, (x,), (x,) + (None,) * len(datas), (x._data,) + tuple(datas))
+    node = record(cls, x._be, (x,), (x,) + tuple(Output(k) for k in range(len(datas))), (x._data,) + tuple(datas))
     node.nout = len(datas)
     for name, value in attrs.items():
         setattr(node, name, value)
@@ -180,9 +180,10 @@ def _check_phase_free(xp, im_diag, refs, what):
 
 class InvBackward(Node):
     __slots__ = ()
+    saves = ("a",)
 
     def backward(self, xp, g, s):
-        yh = _mH(xp, xp.linalg.inv(s[0]))
+        yh = _mH(xp, xp.linalg.inv(s.a))
         return -xp.matmul(xp.matmul(yh, g), yh),
 
 
@@ -194,9 +195,10 @@ def inv(x, /):
 
 class SolveBackward(Node):
     __slots__ = ("vector",)
+    saves = ("a", "b")
 
     def backward(self, xp, g, s):
-        a, b = s
+        a, b = s.a, s.b
         if self.vector:                                  # b: (M,), solved as (M, 1)
             b = xp.expand_dims(b, axis=-1)
             g = xp.expand_dims(g, axis=-1)
@@ -204,10 +206,10 @@ class SolveBackward(Node):
         gb = xp.linalg.solve(_mH(xp, a), g)
         ga = -xp.matmul(gb, _mH(xp, x))
         if self.vector:
-            gb = xp.sum_to(xp.reshape(gb, tuple(gb.shape[:-1])), tuple(s[1].shape))
+            gb = xp.sum_to(xp.reshape(gb, tuple(gb.shape[:-1])), tuple(s.b.shape))
         else:
-            gb = xp.sum_to(gb, tuple(s[1].shape))
-        return xp.sum_to(ga, tuple(s[0].shape)), gb
+            gb = xp.sum_to(gb, tuple(s.b.shape))
+        return xp.sum_to(ga, tuple(s.a.shape)), gb
 
 
 def solve(x1, x2, /, *, left=True):
@@ -234,9 +236,10 @@ def solve(x1, x2, /, *, left=True):
 
 class DetBackward(Node):
     __slots__ = ()
+    saves = ("a",)
 
     def backward(self, xp, g, s):
-        a = s[0]
+        a = s.a
         d = xp.linalg.det(a)
         c = g * (xp.conj(d) if _is_complex(xp, a) else d)
         return xp.expand_dims(xp.expand_dims(c, axis=-1), axis=-1) * _mH(xp, xp.linalg.inv(a)),
@@ -251,10 +254,11 @@ def det(x, /):
 
 class LogAbsDetBackward(Node):
     __slots__ = ()
+    saves = ("a",)
 
     def backward(self, xp, g, s):
         g = xp.expand_dims(xp.expand_dims(g, axis=-1), axis=-1)
-        return g * _mH(xp, xp.linalg.inv(s[0])),
+        return g * _mH(xp, xp.linalg.inv(s.a)),
 
 
 class SlogdetBackward(Node):
@@ -262,10 +266,11 @@ class SlogdetBackward(Node):
     ``sign = e^(i theta)``, the gradient is ``c A^-H`` for ``c = g_logabsdet -
     i Im(conj(g_sign) sign)`` (conjugate Wirtinger)."""
     __slots__ = ()
+    saves = ("a", "sign", "logabsdet")
 
     def backward(self, xp, g, s):
         gsign, glog = g
-        a, sign, _ = s
+        a, sign = s.a, s.sign
         c = 0
         if glog is not None:
             c = xp.astype(glog, a.dtype)
@@ -290,9 +295,10 @@ def slogdet(x, /):
 
 class CholeskyBackward(Node):
     __slots__ = ("upper",)
+    saves = ("a",)
 
     def backward(self, xp, g, s):
-        a = s[0]
+        a = s.a
         low = xp.linalg.cholesky(a)
         gl = _mH(xp, g) if self.upper else g
         phi = xp.matmul(_mH(xp, low), gl)
@@ -316,9 +322,10 @@ def cholesky(x, /, *, upper=False):
 
 class EigvalshBackward(Node):
     __slots__ = ()
+    saves = ("a",)
 
     def backward(self, xp, g, s):
-        w, v = xp.linalg.eigh(s[0])
+        w, v = xp.linalg.eigh(s.a)
         return xp.matmul(v * xp.expand_dims(g, axis=-2), _mH(xp, v)),
 
 
@@ -327,10 +334,11 @@ class EighBackward(Node):
     with ``E[i, j] = L[j] - L[i]``, a Hermitian gradient. Distinct eigenvalues; complex
     eigenvectors through a loss free of their phases."""
     __slots__ = ()
+    saves = ("a", "eigenvalues", "eigenvectors")
 
     def backward(self, xp, g, s):
         gl, gv = g
-        _, w, v = s
+        w, v = s.eigenvalues, s.eigenvectors
         vh = _mH(xp, v)
         if gv is None:
             inner = _diag_embed(xp, gl, v)
@@ -398,17 +406,19 @@ def _eig_backward(xp, a, w, v, gl, gv):
 
 class EigBackward(Node):
     __slots__ = ()
+    saves = ("a", "eigenvalues", "eigenvectors")
 
     def backward(self, xp, g, s):
-        return _eig_backward(xp, *s, *g),
+        return _eig_backward(xp, s.a, s.eigenvalues, s.eigenvectors, *g),
 
 
 class EigvalsBackward(Node):
     __slots__ = ()
+    saves = ("a",)
 
     def backward(self, xp, g, s):
-        w, v = xp.linalg.eig(s[0])
-        return _eig_backward(xp, s[0], w, v, g, None),
+        w, v = xp.linalg.eig(s.a)
+        return _eig_backward(xp, s.a, w, v, g, None),
 
 
 def eig(x, /):
@@ -428,9 +438,10 @@ def eigvals(x, /):
 
 class SvdvalsBackward(Node):
     __slots__ = ()
+    saves = ("a",)
 
     def backward(self, xp, g, s):
-        u, _, vh = xp.linalg.svd(s[0], full_matrices=False)
+        u, _, vh = xp.linalg.svd(s.a, full_matrices=False)
         return xp.matmul(u * xp.expand_dims(g, axis=-2), vh),
 
 
@@ -466,10 +477,11 @@ class SvdBackward(Node):
     parts of gU (tall) or gV (wide) outside the span. Distinct nonzero singular values;
     for complex matrices a loss free of the phases of the singular vector pairs."""
     __slots__ = ()
+    saves = ("a", "U", "S", "Vh")
 
     def backward(self, xp, g, s):
         gu, gs, gvh = g
-        a, u, sv, vh = s
+        a, u, sv, vh = s.a, s.U, s.S, s.Vh
         m, n = a.shape[-2], a.shape[-1]
         k = sv.shape[-1]
         u, vh = u[..., :k], vh[..., :k, :]            # (full_matrices: the reduced ones)
@@ -549,10 +561,11 @@ class QrBackward(Node):
     ``gY = Q gR[:, m:]`` and ``X`` sees ``gQ + Y gR[:, m:]^H``. A complete ``Q`` of a tall
     matrix: its extra columns must not be used (R's extra rows are zero: no gradient)."""
     __slots__ = ()
+    saves = ("a", "Q", "R")
 
     def backward(self, xp, g, s):
         gq, gr = g
-        a, q, r = s
+        a, q, r = s.a, s.Q, s.R
         m, n = a.shape[-2], a.shape[-1]
         if m > n:                                   # (mode="complete": the reduced ones)
             q, r = q[..., :n], r[..., :n, :]
@@ -588,9 +601,10 @@ class PinvBackward(Node):
     ``-P^H gP P^H + (I - A P) gP^H P P^H + P^H P gP^H (I - P A)`` (one pinv, no SVD
     gradient: zero singular values are fine)."""
     __slots__ = ("rtol",)
+    saves = ("a",)
 
     def backward(self, xp, g, s):
-        a = s[0]
+        a = s.a
         p = xp.linalg.pinv(a, rtol=self.rtol)
         ph, gh = _mH(xp, p), _mH(xp, g)
         out = -xp.matmul(xp.matmul(ph, g), ph)

@@ -369,6 +369,67 @@ def test_custom_function_without_grad_returns_plain_tensors(be):
     assert not out.requires_grad
 
 
+class _ScaledExpBackward(it.autograd.Node):
+    """``y = exp(x) * k`` with ``max(y)`` as a second, non-differentiable output: the
+    backward reads the saved output by name, on raw arrays (or tensors under
+    create_graph)."""
+    saves = ("out",)
+
+    def backward(self, xp, g, s):
+        g0 = g[0]
+        return (None if g0 is None else g0 * s.out), None
+
+
+def _scaled_exp(x, k):
+    with it.no_grad():
+        y = it.exp(x) * k
+        m = it.max(y)
+    return it.autograd.primitive(_ScaledExpBackward, (x, k), (y, m), saved=(y,), nondiff=(1,))
+
+
+def test_primitive_records_one_node_with_a_raw_array_backward(be):
+    x = f64([0.5, -1.0, 2.0], requires_grad=True)
+    y, m = _scaled_exp(x, 3.0)
+    assert y.grad_fn.name() == "_ScaledExpBackward" and not m.requires_grad
+    assert y.grad_fn.next_functions[0][0] is x.grad_fn or x.grad_fn is None
+    seen = []
+    orig = _ScaledExpBackward.backward
+    try:
+        def spy(self, xp, g, s):
+            seen.append((xp is be.ns, type(s.out).__name__))
+            return orig(self, xp, g, s)
+        _ScaledExpBackward.backward = spy
+        y.sum().backward()
+    finally:
+        _ScaledExpBackward.backward = orig
+    assert seen == [(True, type(be.xp.asarray([1.0])).__name__)]     # raw arrays, not tensors
+    assert_close(x.grad, np.exp(to_np(x)) * 3.0)
+    assert gradcheck(lambda x: _scaled_exp(x, 1.5)[0], (x,))
+    assert gradgradcheck(lambda x: _scaled_exp(x, 1.5)[0], (x,))
+
+
+def test_primitive_without_grad_returns_the_outputs_as_given(be):
+    x = f64([1.0, 2.0])
+    y, m = _scaled_exp(x, 2.0)
+    assert y.grad_fn is None and not y.requires_grad
+
+
+def test_primitive_saved_output_modified_in_place_is_an_error(be):
+    x = f64([1.0, 2.0], requires_grad=True)
+    y, _ = _scaled_exp(x, 2.0)
+    y.add_(1.0)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        y.sum().backward()
+
+
+def test_a_node_declares_its_saved_slots_by_name():
+    with pytest.raises(TypeError, match="distinct identifiers"):
+        type("BadBackward", (it.autograd.Node,), {"saves": ("x", "x")})
+    x = it.tensor([1.0], requires_grad=True)
+    with pytest.raises(TypeError, match=r"saves \('out',\); recorded with 2 saved entries"):
+        it.autograd.primitive(_ScaledExpBackward, (x,), it.exp(x.detach()), saved=(x, x))
+
+
 class Cube(Function):
     """x**3 whose backward uses interop ops: differentiable again."""
 

@@ -590,7 +590,7 @@ CASES.update({f"fft.{n}": [C(lambda f: f(5)), C(lambda f: f(4, 0.5)), C(lambda f
 CASES.update({f"fft.{n}": [C(lambda f, x: f(x), X((3, 5), F4)), C(lambda f, x: f(x, 0), X((3, 5), F4)),
                            C(lambda f, x: f(x, dim=(0, 1)), X((3, 5), I8))] for n in ("fftshift", "ifftshift")})
 
-# Special functions (interop._special): the unary ones on PyTorch's "s" draws (NaN, inf, 0
+# Special functions (interop._ops.special): the unary ones on PyTorch's "s" draws (NaN, inf, 0
 # among normal values) in every dtype (complex refused, as PyTorch), plus their domains' edges
 _SPECIAL_UNARY = {"erf": "s", "erfc": "s", "erfinv": "u", "special.erf": "s", "special.erfc": "s",
                   "special.erfcx": "s", "special.erfinv": "u", "special.expit": "s",

@@ -14,10 +14,9 @@ from .._args import broadcast_shapes, mixed_backends, real_only, SCALAR_TYPES
 from .cast import astype
 from .._errors import ArgumentError, DTypeError, IntegerDivisionByZero, ShapeError
 from .._promotion import promote_types, cast_back, unbroadcast
-from ..autograd import graph as _graph
-from ..autograd.graph import Node, UNSAVED
+from ..autograd.graph import Node, OUTPUT, UNSAVED, slots
 from ..autograd.grad_mode import state as grad_state
-from ..autograd.variable import Variable     # the base of every tensor
+from ..autograd.variable import Variable, record     # (Variable: the base of every tensor)
 
 __all__ = ["add", "subtract", "multiply", "divide", "pow", "remainder", "floor_divide", "maximum",
            "minimum", "atan2", "logaddexp", "hypot", "copysign", "nextafter", "equal", "not_equal", "less", "less_equal",
@@ -25,45 +24,54 @@ __all__ = ["add", "subtract", "multiply", "divide", "pow", "remainder", "floor_d
            "bitwise_or", "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift", "isclose",
            "allclose"]
 
-_new = object.__new__
+_tuple_new = tuple.__new__
+
+
+Broadcast = slots("Broadcast", ("shape_a", "cast_a", "shape_b", "cast_b", "complex"))
+Broadcast.__doc__ = """How a binary node's gradients return to its operands: the shapes to reduce
+them to (None for a scalar operand), the casts from ``cast_back``, and whether the result
+is complex (then derivatives are conjugated)."""
 
 
 class BinaryBackward(Node):
-    """Base of binary nodes. ``fix`` is None, or (shape_a, cast_a, shape_b, cast_b, complex):
-    shapes to reduce to (None for a scalar operand), casts from ``cast_back``, and whether
-    the result is complex (then derivatives are conjugated).
+    """Base of binary nodes: ``da`` and ``db`` are the gradients of operands ``a`` and ``b``.
+    The saved slots are ``a``, ``b`` and ``out``; ``da_reads`` and ``db_reads`` name the ones
+    each gradient's formula reads. Only what a needed gradient reads is saved (as PyTorch
+    does), so an in-place change to anything else is no error; an unsaved slot holds
+    ``UNSAVED``. ``broadcast`` is None, or a :data:`Broadcast` where the forward broadcast,
+    promoted or was complex."""
 
-    ``saves`` says which gradient reads which saved value: three strings for the inputs
-    ``a``, ``b`` and the output, each naming the gradients ("a", "b") whose formula reads
-    it. Only what a needed gradient reads is saved (as PyTorch does), so an in-place change
-    to anything else is no error. Unsaved slots hold ``UNSAVED``."""
-
-    __slots__ = ("fix",)
-    saves = ("", "", "")
+    __slots__ = ("broadcast",)
+    saves = ("a", "b", "out")
+    da_reads = db_reads = ()
 
     def __init_subclass__(cls, **kw):
         super().__init_subclass__(**kw)
-        sa, sb, so = cls.saves
-        # plans[(a needs grad) << 1 | (b needs grad)] = (save a, save b, save output)
-        cls.plans = [tuple(bool(set(need) & set(who)) for who in (sa, sb, so))
-                     for need in ("", "b", "a", "ab")]
+        bad = (set(cls.da_reads) | set(cls.db_reads)) - set(BinaryBackward.saves)
+        if bad:
+            raise TypeError(f"{cls.__name__}: da_reads/db_reads name the slots a, b, out; got "
+                            f"{sorted(bad)}")
+        # plans[(a needs grad) << 1 | (b needs grad)] = (save a, save b, save out)
+        cls.plans = [tuple(any(slot in reads for reads in needed) for slot in ("a", "b", "out"))
+                     for needed in ((), (cls.db_reads,), (cls.da_reads,),
+                                    (cls.da_reads, cls.db_reads))]
 
     def backward(self, xp, g, s):
         nxt = self.next
         ga = self.da(xp, g, s) if nxt[0] is not None else None
         gb = self.db(xp, g, s) if nxt[1] is not None else None
-        fix = self.fix
-        if fix is not None:
-            if ga is not None and fix[0] is not None:
-                ga = unbroadcast(xp, ga, fix[0], fix[1])
-            if gb is not None and fix[2] is not None:
-                gb = unbroadcast(xp, gb, fix[2], fix[3])
+        bc = self.broadcast
+        if bc is not None:
+            if ga is not None and bc.shape_a is not None:
+                ga = unbroadcast(xp, ga, bc.shape_a, bc.cast_a)
+            if gb is not None and bc.shape_b is not None:
+                gb = unbroadcast(xp, gb, bc.shape_b, bc.cast_b)
         return ga, gb
 
     def conj(self, xp, v):
         """conj(v) where the forward was complex (PyTorch's conjugate Wirtinger convention)."""
-        fix = self.fix
-        if fix is None or not fix[4]:
+        bc = self.broadcast
+        if bc is None or not bc.complex:
             return v
         if v.__class__ in (int, float, bool):
             return v
@@ -231,29 +239,20 @@ def binary(a, b, fwd, cls, op, reverse=False):
     bn = b._node if bt else None
     if (an is None and bn is None) or cls is None or not grad_state.enabled:
         return (a if at else b)._make(data, be, None)
-    node = _new(cls)
-    node.next = (an, bn)
-    node.seq = _graph.next_seq()     # looked up per call: trace_creation swaps it
-    node.be = be
     sa, sb, so = cls.plans[(an is not None) << 1 | (bn is not None)]
-    if so:
-        node.saved = (a if sa else UNSAVED, b if sb else UNSAVED, None)
-        node.arrs = (ad if sa else UNSAVED, bd if sb else UNSAVED, data)
-    elif sa or sb:
-        node.saved = (a if sa else UNSAVED, b if sb else UNSAVED)
-        node.arrs = (ad if sa else UNSAVED, bd if sb else UNSAVED)
-    else:
-        node.saved = node.arrs = ()
+    node = record(cls, be, (a, b), (a if sa else UNSAVED, b if sb else UNSAVED, OUTPUT if so else UNSAVED),
+                  (ad if sa else UNSAVED, bd if sb else UNSAVED, data if so else UNSAVED))
     # Reduce in backward only where the forward broadcast (a promoted operand is a recorded
     # cast, whose own node casts the gradient back).
     ds = data.shape
     dd = data.dtype
     cplx = dd in be.complex_natives
     if cplx or (at and (ad.shape != ds or ad.dtype != dd)) or (bt and (bd.shape != ds or bd.dtype != dd)):
-        node.fix = (ad.shape if at else None, cast_back(be, ad.dtype, dd) if at else None,
-                    bd.shape if bt else None, cast_back(be, bd.dtype, dd) if bt else None, cplx)
+        node.broadcast = _tuple_new(Broadcast, (
+            ad.shape if at else None, cast_back(be, ad.dtype, dd) if at else None,
+            bd.shape if bt else None, cast_back(be, bd.dtype, dd) if bt else None, cplx))
     else:
-        node.fix = None
+        node.broadcast = None
     return (a if at else b)._make(data, be, node)
 
 
@@ -271,26 +270,29 @@ class SubBackward(BinaryBackward):
 
 class MulBackward(BinaryBackward):
     __slots__ = ()
-    saves = ("b", "a", "")
-    def da(self, xp, g, s): return g * self.conj(xp, s[1])
-    def db(self, xp, g, s): return g * self.conj(xp, s[0])
+    da_reads = ("b",)
+    db_reads = ("a",)
+    def da(self, xp, g, s): return g * self.conj(xp, s.b)
+    def db(self, xp, g, s): return g * self.conj(xp, s.a)
 
 
 class DivBackward(BinaryBackward):
     __slots__ = ()
-    saves = ("b", "ab", "")
-    def da(self, xp, g, s): return g / self.conj(xp, s[1])
+    da_reads = ("b",)
+    db_reads = ("a", "b")
+    def da(self, xp, g, s): return g / self.conj(xp, s.b)
     def db(self, xp, g, s):
         # d(a/b)/db = -a/b^2
-        b = s[1]
-        return -g * self.conj(xp, s[0] / (b * b))
+        b = s.b
+        return -g * self.conj(xp, s.a / (b * b))
 
 
 class PowBackward(BinaryBackward):
     __slots__ = ()
-    saves = ("ab", "a", "b")
+    da_reads = ("a", "b")
+    db_reads = ("a", "out")
     def da(self, xp, g, s):
-        a, b = s[0], s[1]
+        a, b = s.a, s.b
         if b.__class__ in (int, float):
             if b == 0:
                 return g * 0
@@ -303,7 +305,7 @@ class PowBackward(BinaryBackward):
         # finite), out * log(0) = -inf * out for b < 0 (out is inf). Nothing infinite is
         # multiplied outside the a == 0 elements (their gradient would be 0 * inf = nan
         # under create_graph).
-        a, out = s[0], s[2]
+        a, out = s.a, s.out
         if a.__class__ in (int, float):
             if a > 0:
                 return g * (out * math.log(a))
@@ -321,23 +323,25 @@ class MaximumBackward(BinaryBackward):
     """PyTorch's convention: ties split the gradient evenly, and where either operand is NaN
     (the result is NaN) both get the full gradient."""
     __slots__ = ()
-    saves = ("ab", "ab", "")
+    da_reads = ("a", "b")
+    db_reads = ("a", "b")
     def da(self, xp, g, s):
-        a, b = s[0], s[1]
+        a, b = s.a, s.b
         return xp.where(a < b, xp.zeros_like(g), xp.where(a == b, g / 2, g))
     def db(self, xp, g, s):
-        a, b = s[0], s[1]
+        a, b = s.a, s.b
         return xp.where(b < a, xp.zeros_like(g), xp.where(a == b, g / 2, g))
 
 
 class MinimumBackward(BinaryBackward):
     __slots__ = ()
-    saves = ("ab", "ab", "")
+    da_reads = ("a", "b")
+    db_reads = ("a", "b")
     def da(self, xp, g, s):
-        a, b = s[0], s[1]
+        a, b = s.a, s.b
         return xp.where(a > b, xp.zeros_like(g), xp.where(a == b, g / 2, g))
     def db(self, xp, g, s):
-        a, b = s[0], s[1]
+        a, b = s.a, s.b
         return xp.where(b > a, xp.zeros_like(g), xp.where(a == b, g / 2, g))
 
 
@@ -346,23 +350,24 @@ class Atan2Backward(BinaryBackward):
     derivative there (PyTorch's is NaN): no 0/0 NaN reaches the other elements through a
     broadcast's sum."""
     __slots__ = ()
-    saves = ("ab", "ab", "")
+    da_reads = ("a", "b")
+    db_reads = ("a", "b")
     @staticmethod
     def _grad(xp, g, num, a, b):
         r2 = a * a + b * b
         origin = r2 == 0
         q = g * num / xp.where(origin, xp.ones_like(r2), r2)
         return xp.where(origin, xp.zeros_like(q), q)
-    def da(self, xp, g, s): return self._grad(xp, g, s[1], s[0], s[1])
-    def db(self, xp, g, s): return self._grad(xp, g, -s[0], s[0], s[1])
+    def da(self, xp, g, s): return self._grad(xp, g, s.b, s.a, s.b)
+    def db(self, xp, g, s): return self._grad(xp, g, -s.a, s.a, s.b)
 
 
 class RemainderBackward(BinaryBackward):
     __slots__ = ()
-    saves = ("b", "b", "")
+    db_reads = ("a", "b")
     def da(self, xp, g, s): return g
     def db(self, xp, g, s):
-        a, b = s[0], s[1]
+        a, b = s.a, s.b
         return -g * xp.floor(a / b)
 
 
@@ -370,24 +375,26 @@ class LogAddExpBackward(BinaryBackward):
     """``sigmoid(a - b)`` and ``sigmoid(b - a)`` from the inputs (PyTorch saves those, not
     the output), as ``0.5 tanh(d / 2) + 0.5``, which never overflows."""
     __slots__ = ()
-    saves = ("ab", "ab", "")
-    def da(self, xp, g, s): return g * (0.5 * xp.tanh((s[0] - s[1]) * 0.5) + 0.5)
-    def db(self, xp, g, s): return g * (0.5 * xp.tanh((s[1] - s[0]) * 0.5) + 0.5)
+    da_reads = ("a", "b")
+    db_reads = ("a", "b")
+    def da(self, xp, g, s): return g * (0.5 * xp.tanh((s.a - s.b) * 0.5) + 0.5)
+    def db(self, xp, g, s): return g * (0.5 * xp.tanh((s.b - s.a) * 0.5) + 0.5)
 
 
 class HypotBackward(BinaryBackward):
     __slots__ = ()
-    saves = ("a", "b", "ab")
-    def da(self, xp, g, s): return g * s[0] / s[2]
-    def db(self, xp, g, s): return g * s[1] / s[2]
+    da_reads = ("a", "out")
+    db_reads = ("b", "out")
+    def da(self, xp, g, s): return g * s.a / s.out
+    def db(self, xp, g, s): return g * s.b / s.out
 
 
 class CopysignBackward(BinaryBackward):
     """``|x1|`` with the sign of ``x2``: the gradient reaches x1 with the sign flip (zero at
     x1 = 0, as PyTorch's); x2 only picks a sign, its gradient is zero."""
     __slots__ = ()
-    saves = ("a", "", "a")
-    def da(self, xp, g, s): return g * xp.sign(s[0]) * xp.sign(s[2])
+    da_reads = ("a", "out")
+    def da(self, xp, g, s): return g * xp.sign(s.a) * xp.sign(s.out)
     def db(self, xp, g, s): return xp.zeros_like(g)
 
 

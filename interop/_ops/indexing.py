@@ -142,11 +142,12 @@ def zero_base(xp, shape, like):
 class GetItemBackward(Node):
     """``basic``: False (array keys), True, or -- for a basic key that had ``None`` entries,
     stored without them -- the shape to which g's inserted unit axes are dropped.
-    ``s[0]`` is the key."""
+    ``s.key`` is the key."""
     __slots__ = ("shape", "basic")
+    saves = ("key",)
 
     def backward(self, xp, g, s):
-        key = s[0]
+        key = s.key
         if self.basic.__class__ is tuple:
             g = xp.reshape(g, self.basic)
         if self.basic is not False and xp is self.be.ns and self.be.mutable:
@@ -271,9 +272,10 @@ def _index_fits(idx, x, ax, op):
 
 class GatherBackward(Node):
     __slots__ = ("axis", "shape")
+    saves = ("index",)
 
     def backward(self, xp, g, s):
-        return xp.scatter_add(zero_base(xp, self.shape, g), self.axis, s[0], g),
+        return xp.scatter_add(zero_base(xp, self.shape, g), self.axis, s.index, g),
 
 
 def gather(x, dim, index):
@@ -333,11 +335,12 @@ def _src_grad(xp, g, index, axis, src_shape):
 
 class ScatterAddBackward(Node):
     __slots__ = ("axis", "src_shape")
+    saves = ("index",)
 
     def backward(self, xp, g, s):
         gsrc = None
         if self.next[1] is not None:
-            gsrc = _src_grad(xp, g, s[0], self.axis, self.src_shape)
+            gsrc = _src_grad(xp, g, s.index, self.axis, self.src_shape)
         return g, gsrc
 
 
@@ -372,11 +375,12 @@ def scatter_add(x, dim, index, src):
 class ScatterBackward(Node):
     """``scatter``: the input's gradient is ``g`` where nothing was written; src's is ``g``
     gathered at ``index``, for every src entry (repeated indices too: PyTorch's formula).
-    ``s`` is (index, mask of the written elements)."""
+    ``s.index`` is the index, ``s.written`` the mask of the written elements."""
     __slots__ = ("axis", "src_shape")
+    saves = ("index", "written")
 
     def backward(self, xp, g, s):
-        index, hit = s
+        index, hit = s.index, s.written
         gx = xp.where(hit, xp.zeros_like(g), g) if self.next[0] is not None else None
         gsrc = None
         if self.next[1] is not None:
@@ -524,9 +528,10 @@ def nonzero(x, /, *, as_tuple=None):
 
 class IndexAddBackward(Node):
     __slots__ = ("axis",)
+    saves = ("index",)
 
     def backward(self, xp, g, s):
-        gsrc = xp.take(g, s[0], axis=self.axis) if self.next[1] is not None else None
+        gsrc = xp.take(g, s.index, axis=self.axis) if self.next[1] is not None else None
         return g, gsrc
 
 
@@ -610,9 +615,10 @@ def windows_add(shape, cols, kernel, stride, dilation):
 
 class TakeBackward(Node):
     __slots__ = ("axis", "shape")
+    saves = ("index",)
 
     def backward(self, xp, g, s):
-        return xp.index_add(zero_base(xp, self.shape, g), self.axis, s[0], g),
+        return xp.index_add(zero_base(xp, self.shape, g), self.axis, s.index, g),
 
 
 def take(x, indices, /, *, axis=None):
@@ -650,11 +656,12 @@ def index_select(x, dim, index):
 
 class AddAtBackward(Node):
     __slots__ = ("vshape",)
+    saves = ("key",)
 
     def backward(self, xp, g, s):
         gv = None
         if self.next[1] is not None:
-            gv = xp.sum_to(xp.getitem(g, s[0]), self.vshape)
+            gv = xp.sum_to(xp.getitem(g, s.key), self.vshape)
         return g, gv
 
 

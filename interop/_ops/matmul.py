@@ -14,7 +14,7 @@ from .._promotion import promote_types
 from .rearrange import diagonal
 from .reduce import sum as _sum
 from .views import unsqueeze, reshape, permute_dims, broadcast_to
-from ..autograd.graph import Node
+from ..autograd.graph import Node, OUTPUT
 from ..autograd.grad_mode import state as grad_state
 from ..autograd.variable import Variable, record
 
@@ -22,18 +22,20 @@ __all__ = ["matmul", "mm", "bmm", "dot", "outer", "einsum", "norm", "tensordot",
 
 
 class MatmulBackward(Node):
-    __slots__ = ("fix",)
+    """``conj``: the product was complex (the gradients then take conjugated operands)."""
+    __slots__ = ("conj",)
+    saves = ("a", "b")
 
     def backward(self, xp, g, s):
-        a, b = s
+        a, b = s.a, s.b
         a1 = len(a.shape) == 1
         b1 = len(b.shape) == 1
         ga = gb = None
         if a1 and b1:             # a dot product: g is 0-d
             if self.next[0] is not None:
-                ga = g * (xp.conj(b) if self.fix else b)
+                ga = g * (xp.conj(b) if self.conj else b)
             if self.next[1] is not None:
-                gb = g * (xp.conj(a) if self.fix else a)
+                gb = g * (xp.conj(a) if self.conj else a)
             return ga, gb
         if a1:
             a = xp.reshape(a, (1,) + tuple(a.shape))
@@ -42,17 +44,17 @@ class MatmulBackward(Node):
             b = xp.reshape(b, tuple(b.shape) + (1,))
             g = xp.expand_dims(g, axis=-1)
         if self.next[0] is not None:
-            ga = xp.matmul(g, xp.conj(xp.matrix_transpose(b)) if self.fix else xp.matrix_transpose(b))
+            ga = xp.matmul(g, xp.conj(xp.matrix_transpose(b)) if self.conj else xp.matrix_transpose(b))
             if a1:
                 ga = xp.reshape(ga, tuple(ga.shape[:-2]) + (ga.shape[-1],))
-            if tuple(ga.shape) != tuple(s[0].shape):
-                ga = xp.sum_to(ga, tuple(s[0].shape))
+            if tuple(ga.shape) != tuple(s.a.shape):
+                ga = xp.sum_to(ga, tuple(s.a.shape))
         if self.next[1] is not None:
-            gb = xp.matmul(xp.conj(xp.matrix_transpose(a)) if self.fix else xp.matrix_transpose(a), g)
+            gb = xp.matmul(xp.conj(xp.matrix_transpose(a)) if self.conj else xp.matrix_transpose(a), g)
             if b1:
                 gb = xp.reshape(gb, tuple(gb.shape[:-1]))
-            if tuple(gb.shape) != tuple(s[1].shape):
-                gb = xp.sum_to(gb, tuple(s[1].shape))
+            if tuple(gb.shape) != tuple(s.b.shape):
+                gb = xp.sum_to(gb, tuple(s.b.shape))
         return ga, gb
 
 
@@ -86,7 +88,7 @@ def matmul(x1, x2, /):
     if (x1._node is None and x2._node is None) or not grad_state.enabled:
         return x1._make(data, be, None)
     node = record(MatmulBackward, be, (x1, x2), (x1, x2), (a, b))
-    node.fix = data.dtype in be.complex_natives
+    node.conj = data.dtype in be.complex_natives
     return x1._make(data, be, node)
 
 
@@ -393,15 +395,16 @@ def _kept(shape, axes):
 class NormBackward(Node):
     """The gradient of a vector p-norm, with PyTorch's conventions: zero where the norm is
     0 (p = 2 and the other p > 1: no NaN), ``sign(x)`` for p = 1, ties of the max (min)
-    sharing the gradient evenly for p = inf (-inf), none for p = 0. ``s`` is (x, norm)."""
+    sharing the gradient evenly for p = inf (-inf), none for p = 0."""
 
     __slots__ = ("p", "axes", "keepdims")
+    saves = ("x", "out")
 
     def backward(self, xp, g, s):
         p = self.p
         if p == 0:
             return None,
-        x, n = s
+        x, n = s.x, s.out
         if not self.keepdims:
             ks = _kept(tuple(x.shape), self.axes)
             g = xp.reshape(g, ks)
@@ -452,7 +455,7 @@ def _vector_norm(x, p, axes, keepdims):
         data = xp.sum(ap, axis=axes, keepdims=keepdims) ** (1.0 / p)
     if x._node is None or not grad_state.enabled:
         return x._make(data, be, None)
-    node = record(NormBackward, be, (x,), (x, None), (xd, data))
+    node = record(NormBackward, be, (x,), (x, OUTPUT), (xd, data))
     node.p, node.axes, node.keepdims = p, axes, keepdims
     return x._make(data, be, node)
 

@@ -267,15 +267,16 @@ def refresh_views(base):
 
 class CopySlicesBackward(Node):
     """An in-place op on a view rewrote part of its base: the base's old values get
-    the gradient outside the view, the new view values get it inside. ``s[0]`` is the
+    the gradient outside the view, the new view values get it inside. ``s.covered`` is the
     mask of the base's elements the view covers."""
 
     __slots__ = ("ops",)
+    saves = ("covered",)
 
     def backward(self, xp, g, s):
         gb = gv = None
         if self.next[0] is not None:
-            gb = xp.where(s[0], xp.zeros_like(g), g)
+            gb = xp.where(s.covered, xp.zeros_like(g), g)
         if self.next[1] is not None:
             gv = apply_view_ops(g, self.ops, self.be)
         return gb, gv
@@ -415,12 +416,13 @@ def scalar_for(dtype, value, op):
 
 class SetItemBackward(Node):
     """``x[key] = v``: x's gradient is zero at key; v's is the gradient at key, summed to v's
-    shape (and cast to v's dtype). ``s`` is (key, mask of the elements written)."""
+    shape (and cast to v's dtype). ``s.written`` is the mask of the elements written."""
 
     __slots__ = ("vshape", "vdtype")
+    saves = ("key", "written")
 
     def backward(self, xp, g, s):
-        key, mask = s
+        key, mask = s.key, s.written
         gx = gv = None
         if self.next[0] is not None:
             gx = xp.where(mask, xp.zeros_like(g), g)

@@ -19,7 +19,7 @@ from .binary import maximum, minimum
 from .._errors import DTypeError, ShapeError
 from .join import concat
 from .views import reshape
-from ..autograd.graph import Node
+from ..autograd.graph import Node, OUTPUT
 from ..autograd.grad_mode import state as grad_state
 from ..autograd.variable import Variable, record
 
@@ -155,9 +155,10 @@ class ProdBackward(Node):
     derivatives are right at zeros too."""
 
     __slots__ = ("axes", "keepdims", "cplx")
+    saves = ("x",)
 
     def backward(self, xp, g, s):
-        x = s[0]
+        x = s.x
         shape = tuple(x.shape)
         axes, keepdims = self.axes, self.keepdims
         g = _expand_back(xp, g, shape, axes, keepdims)
@@ -212,9 +213,10 @@ class AmaxBackward(Node):
     """Ties share the gradient evenly (PyTorch's amax/amin convention: ``g * mask / count``,
     so a NaN gradient or a NaN result spreads over the slice, as there)."""
     __slots__ = ("axes", "keepdims")
+    saves = ("x", "out")
 
     def backward(self, xp, g, s):
-        x, out = s
+        x, out = s.x, s.out
         shape = x.shape
         o = _expand_back(xp, out, shape, self.axes, self.keepdims)
         mask = xp.astype(x == o, g.dtype)
@@ -240,7 +242,7 @@ def _extreme(fname, op):
         data = getattr(be.xp, fname)(x._data, axis=axes, keepdims=kd)
         if x._node is None or not grad_state.enabled:
             return x._make(data, be, None)
-        node = record(AmaxBackward, be, (x,), (x, None), (x._data, data))
+        node = record(AmaxBackward, be, (x,), (x, OUTPUT), (x._data, data))
         node.axes, node.keepdims = axes, kd
         return x._make(data, be, node)
     f.__name__ = op
@@ -261,9 +263,10 @@ class MaxAllBackward(Node):
     the result share the gradient evenly -- the NaNs, where the result is NaN; the others
     get 0 (not ``0 * g``: a NaN gradient stays where it belongs)."""
     __slots__ = ()
+    saves = ("x", "out")
 
     def backward(self, xp, g, s):
-        x, out = s
+        x, out = s.x, s.out
         mask = (x == out) | (xp.isnan(x) & xp.isnan(out))
         cnt = xp.sum(xp.astype(mask, g.dtype))
         return xp.where(mask, g / cnt, xp.zeros_like(x)),
@@ -271,12 +274,13 @@ class MaxAllBackward(Node):
 
 class MaxDimBackward(Node):
     """``max(x, dim)``/``min(x, dim)``: the gradient goes to the returned index only (no split
-    at ties, as in PyTorch). ``s[0]`` is the index, with the reduced dim kept; it is all
+    at ties, as in PyTorch). ``s.index`` is the index, with the reduced dim kept; it is all
     that is saved, so changing ``x`` in place afterwards is no error."""
     __slots__ = ("axis", "keepdims", "shape")
+    saves = ("index",)
 
     def backward(self, xp, g, s):
-        idx = s[0]
+        idx = s.index
         ax = self.axis
         if not self.keepdims:
             g = xp.expand_dims(g, axis=ax)
@@ -297,7 +301,7 @@ def _max_all(x, kd, fname, op):
     data = getattr(be.xp, fname)(xd, keepdims=kd)
     if x._node is None or not grad_state.enabled:
         return x._make(data, be, None)
-    return x._make(data, be, record(MaxAllBackward, be, (x,), (x, None), (xd, data)))
+    return x._make(data, be, record(MaxAllBackward, be, (x,), (x, OUTPUT), (xd, data)))
 
 
 def _max_dim(x, dim, kd, fname, op, result):
@@ -433,9 +437,10 @@ class StdBackward(Node):
     """``std = sqrt(var)``: ``g / (2 std)``, and 0 where std is 0 (PyTorch's convention; the
     plain sqrt would give inf there, and 0 * inf = NaN on the way to x)."""
     __slots__ = ()
+    saves = ("out",)
 
     def backward(self, xp, g, s):
-        y = s[0]
+        y = s.out
         zero = y == 0
         return xp.where(zero, xp.zeros_like(g), g / (2 * xp.where(zero, xp.ones_like(y), y))),
 
@@ -448,7 +453,7 @@ def std(x, dim=None, *, axis=None, correction=0.0, keepdims=False, keepdim=None,
     data = be.xp.sqrt(v._data)
     if v._node is None or not grad_state.enabled:
         return v._make(data, be, None)
-    return v._make(data, be, record(StdBackward, be, (v,), (None,), (data,)))
+    return v._make(data, be, record(StdBackward, be, (v,), (OUTPUT,), (data,)))
 
 
 def _shift(x, axes):
@@ -546,9 +551,10 @@ def _softmax_dim(x, dim, axis, op):
 class SoftmaxBackward(Node):
     """``y * (g - sum(g * y))`` with y the saved output (one node, as PyTorch's)."""
     __slots__ = ("axes",)
+    saves = ("out",)
 
     def backward(self, xp, g, s):
-        y = s[0]
+        y = s.out
         gy = g * y
         return gy - y * xp.sum(gy, axis=self.axes, keepdims=True),
 
@@ -556,9 +562,10 @@ class SoftmaxBackward(Node):
 class LogSoftmaxBackward(Node):
     """``g - exp(y) * sum(g)`` with y the saved output (one node, as PyTorch's)."""
     __slots__ = ("axes",)
+    saves = ("out",)
 
     def backward(self, xp, g, s):
-        return g - xp.exp(s[0]) * xp.sum(g, axis=self.axes, keepdims=True),
+        return g - xp.exp(s.out) * xp.sum(g, axis=self.axes, keepdims=True),
 
 
 def _softmax(x, dim, axis, dtype, log, op):
@@ -596,7 +603,7 @@ def _softmax(x, dim, axis, dtype, log, op):
         data = xp.astype(data, nd)
     if x._node is None or not grad_state.enabled:
         return x._make(data, be, None)
-    node = record(LogSoftmaxBackward if log else SoftmaxBackward, be, (x,), (None,), (data,))
+    node = record(LogSoftmaxBackward if log else SoftmaxBackward, be, (x,), (OUTPUT,), (data,))
     node.axes = axes
     return x._make(data, be, node)
 
@@ -751,9 +758,10 @@ class CumprodBackward(Node):
     uses the division-free form, so second derivatives are right at zeros too."""
 
     __slots__ = ("axis", "cplx")
+    saves = ("x", "out")
 
     def backward(self, xp, g, s):
-        x, y = s
+        x, y = s.x, s.out
         a = self.axis
         if x.shape[a] == 0:
             return xp.zeros_like(g),
@@ -799,7 +807,7 @@ def cumulative_prod(x, /, *, axis=None, dtype=None, include_initial=False, dim=N
     data = be.xp.cumulative_prod(x._data, axis=ax, dtype=None if dtype is None else x._data.dtype)
     if x._node is None or not grad_state.enabled:
         return x._make(data, be, None)
-    node = record(CumprodBackward, be, (x,), (x, None), (x._data, data))
+    node = record(CumprodBackward, be, (x,), (x, OUTPUT), (x._data, data))
     node.axis = ax
     node.cplx = data.dtype in be.complex_natives
     return x._make(data, be, node)

@@ -45,15 +45,18 @@ def _operand(v, be, dt, op):
 
 
 class WhereBackward(Node):
-    """``s[0]`` is the condition (broadcast to the output's shape)."""
-    __slots__ = ("fix",)
+    """``s.condition`` is the condition (broadcast to the output's shape); ``casts`` holds,
+    per branch, the (shape, cast) that returns its gradient through broadcasting and
+    promotion (``(None, None)`` for a Python scalar)."""
+    __slots__ = ("casts",)
+    saves = ("condition",)
 
     def backward(self, xp, g, s):
-        c = s[0]
+        c = s.condition
         z = xp.zeros_like(g)
         ga = xp.where(c, g, z) if self.next[0] is not None else None
         gb = xp.where(c, z, g) if self.next[1] is not None else None
-        fa, fb = self.fix
+        fa, fb = self.casts
         if ga is not None:
             ga = unbroadcast(xp, ga, fa[0], fa[1])
         if gb is not None:
@@ -89,28 +92,30 @@ def where(condition, x1, x2, /):
         if not isinstance(v, Variable):
             return (None, None)
         return (v._data.shape, cast_back(be, v._data.dtype, data.dtype))
-    node.fix = (fx(x1), fx(x2))
+    node.casts = (fx(x1), fx(x2))
     return condition._make(data, be, node)
 
 
 class ClampBackward(Node):
-    """``s[0]``: where the input was within the bounds (the gradient passes there)."""
+    """``s.passes``: where the input was within the bounds (the gradient passes there)."""
     __slots__ = ()
+    saves = ("passes",)
 
     def backward(self, xp, g, s):
-        return xp.where(s[0], g, xp.zeros_like(g)),
+        return xp.where(s.passes, g, xp.zeros_like(g)),
 
 
 class ClampTensorBackward(Node):
-    """Tensor bounds: ``s`` holds a mask per input (x, min, max; None where absent) of the
+    """Tensor bounds: ``s`` holds a mask per input (x, min, max; UNSAVED where absent) of the
     elements whose gradient passes to it, PyTorch's rule: to x where ``min <= x <= max``,
-    to min where ``x < min < max``, to max where ``x > max`` or ``min > max``. ``fix``:
+    to min where ``x < min < max``, to max where ``x > max`` or ``min > max``. ``casts``:
     (shape, cast) per input, to reduce and cast the gradient back."""
-    __slots__ = ("fix",)
+    __slots__ = ("casts",)
+    saves = ("x_mask", "min_mask", "max_mask")
 
     def backward(self, xp, g, s):
         out = []
-        for edge, mask, (shape, cast) in zip(self.next, s, self.fix):
+        for edge, mask, (shape, cast) in zip(self.next, s, self.casts):
             if edge is None:
                 out.append(None)
                 continue
@@ -150,11 +155,10 @@ def _clamp_tensors(x, lo, hi, be):
         masks = (xd >= ld, xd < ld, None)
     else:
         masks = (xd <= hd, None, xd > hd)
-    # an absent bound's slot is UNSAVED, not None: None in ``saved`` means the node's own
-    # output, which this node does not read (an in-place change of it is no error)
+    # an absent bound's slot is UNSAVED (nothing saved there)
     masks = tuple(UNSAVED if m is None else xp.broadcast_to(m, shape) for m in masks)
     node = record(ClampTensorBackward, be, ins, masks, masks)
-    node.fix = tuple((v._data.shape, cast_back(be, v._data.dtype, data.dtype))
+    node.casts = tuple((v._data.shape, cast_back(be, v._data.dtype, data.dtype))
                      if isinstance(v, Variable) else (None, None) for v in ins)
     return x._make(data, be, node)
 

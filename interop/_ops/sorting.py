@@ -14,7 +14,7 @@ unspecified). The gradient of the values goes to the element each value came fro
 from collections import namedtuple
 
 from .._args import norm_dim, real_only, keyword_dim
-from ..autograd.graph import Node
+from ..autograd.graph import Node, UNSAVED
 from ..autograd.grad_mode import state as grad_state
 from ..autograd.variable import Variable, record
 
@@ -26,10 +26,11 @@ topk_result = namedtuple("topk", ["values", "indices"])
 
 class SortBackward(Node):
     """The values are ``x`` taken along ``axis`` in sorted order, the first ``k`` of ``n``
-    (all of them for sort). ``s[0]`` is the inverse of the full sorting permutation: the
+    (all of them for sort). ``s.inverse`` is the inverse of the full sorting permutation: the
     gradient (zeros after the first ``k``) is gathered back into the input's order."""
 
     __slots__ = ("axis", "n")
+    saves = ("inverse",)
 
     def backward(self, xp, g, s):
         ax = self.axis
@@ -40,7 +41,7 @@ class SortBackward(Node):
             shape = list(g.shape)
             shape[ax] = self.n - k
             g = xp.concat([g, xp.zeros(tuple(shape), dtype=g.dtype, device=g.device)], axis=ax)
-        return xp.take_along_axis(g, s[0], axis=ax),
+        return xp.take_along_axis(g, s.inverse, axis=ax),
 
 
 class TopkBackward(SortBackward):
@@ -72,7 +73,7 @@ def _sorted(x, axis, descending, k, op):
     node = None
     if x._node is not None and grad_state.enabled:
         if scalar:
-            node = record(SortBackward, be, (x,))
+            node = record(SortBackward, be, (x,), (UNSAVED,), (UNSAVED,))
             node.axis, node.n = None, 1
         else:
             inv = xp.argsort(order, axis=ax)      # the inverse permutation

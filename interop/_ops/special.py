@@ -302,89 +302,93 @@ def _real_input(x, op):
 class ErfBackward(UnaryBackward):
     """``d erf(x) = 2/sqrt(pi) exp(-x^2)``; saves the input."""
     __slots__ = ()
-    def deriv(self, xp, s): return xp.exp(-(s[0] * s[0])) * _TWO_OVER_SQRT_PI
+    saves = ("x",)
+    def deriv(self, xp, s): return xp.exp(-(s.x * s.x)) * _TWO_OVER_SQRT_PI
 
 
 class ErfcBackward(UnaryBackward):
     """``d erfc(x) = -2/sqrt(pi) exp(-x^2)``; saves the input."""
     __slots__ = ()
-    def deriv(self, xp, s): return xp.exp(-(s[0] * s[0])) * -_TWO_OVER_SQRT_PI
+    saves = ("x",)
+    def deriv(self, xp, s): return xp.exp(-(s.x * s.x)) * -_TWO_OVER_SQRT_PI
 
 
 class ErfcxBackward(UnaryBackward):
     """``d erfcx(x) = 2 x erfcx(x) - 2/sqrt(pi)``; saves the input and the output."""
     __slots__ = ()
-    def deriv(self, xp, s): return 2.0 * s[0] * s[1] - _TWO_OVER_SQRT_PI
+    saves = ("x", "out")
+    def deriv(self, xp, s): return 2.0 * s.x * s.out - _TWO_OVER_SQRT_PI
 
 
 class ErfinvBackward(UnaryBackward):
     """``d erfinv(x) = sqrt(pi)/2 exp(erfinv(x)^2)``; saves the output."""
     __slots__ = ()
-    def deriv(self, xp, s): return xp.exp(s[0] * s[0]) * _SQRT_PI_OVER_2
+    saves = ("out",)
+    def deriv(self, xp, s): return xp.exp(s.out * s.out) * _SQRT_PI_OVER_2
 
 
 class NdtrBackward(UnaryBackward):
     """``d ndtr(x) = exp(-x^2 / 2) / sqrt(2 pi)``; saves the input."""
     __slots__ = ()
-    def deriv(self, xp, s): return xp.exp(s[0] * s[0] * -0.5) * _INV_SQRT_2PI
+    saves = ("x",)
+    def deriv(self, xp, s): return xp.exp(s.x * s.x * -0.5) * _INV_SQRT_2PI
 
 
 class LogNdtrBackward(UnaryBackward):
     """``d log_ndtr(x) = phi(x) / ndtr(x) = exp(-x^2 / 2 - log_ndtr(x)) / sqrt(2 pi)``;
     saves the input and the output."""
     __slots__ = ()
-    def deriv(self, xp, s): return xp.exp(s[0] * s[0] * -0.5 - s[1]) * _INV_SQRT_2PI
+    saves = ("x", "out")
+    def deriv(self, xp, s): return xp.exp(s.x * s.x * -0.5 - s.out) * _INV_SQRT_2PI
 
 
 class NdtriBackward(UnaryBackward):
     """``d ndtri(p) = sqrt(2 pi) exp(ndtri(p)^2 / 2)``; saves the output."""
     __slots__ = ()
-    def deriv(self, xp, s): return xp.exp(s[0] * s[0] * 0.5) * _SQRT_2PI
-
-
-_SAVE_INPUT, _SAVE_OUTPUT, _SAVE_BOTH = 1, 2, 3     # unary()'s codes for what it saves
+    saves = ("out",)
+    def deriv(self, xp, s): return xp.exp(s.out * s.out * 0.5) * _SQRT_2PI
 
 
 def erf(input):
     """The error function, ``2/sqrt(pi) * integral of exp(-t^2) from 0 to x`` (as
     ``torch.erf``; integer and bool inputs give the default float dtype)."""
     _real_input(input, "erf")
-    return unary(input, _wide(_erf_k, input), ErfBackward, save=_SAVE_INPUT, op="erf")
+    return unary(input, _wide(_erf_k, input), ErfBackward, op="erf")
 
 
 def erfc(input):
     """The complementary error function ``1 - erf(x)``, accurate where it is tiny (as
     ``torch.erfc``)."""
     _real_input(input, "erfc")
-    return unary(input, _wide(_erfc_k, input), ErfcBackward, save=_SAVE_INPUT, op="erfc")
+    return unary(input, _wide(_erfc_k, input), ErfcBackward, op="erfc")
 
 
 def erfcx(input):
     """The scaled complementary error function ``exp(x^2) * erfc(x)`` (as
     ``torch.special.erfcx``)."""
     _real_input(input, "erfcx")
-    return unary(input, _wide(_erfcx_k, input), ErfcxBackward, save=_SAVE_BOTH, op="erfcx")
+    return unary(input, _wide(_erfcx_k, input), ErfcxBackward, op="erfcx")
 
 
 def erfinv(input):
     """The inverse error function on [-1, 1]: ``erfinv(+-1) = +-inf``, NaN outside (as
     ``torch.erfinv``)."""
     _real_input(input, "erfinv")
-    return unary(input, _wide(_erfinv_k, input), ErfinvBackward, save=_SAVE_OUTPUT,
+    return unary(input, _wide(_erfinv_k, input), ErfinvBackward,
                  op="erfinv")
 
 
 def ndtr(input):
     """The standard normal CDF, ``(1 + erf(x / sqrt(2))) / 2`` (as ``torch.special.ndtr``)."""
     _real_input(input, "ndtr")
-    return unary(input, _wide(_ndtr_k, input), NdtrBackward, save=_SAVE_INPUT, op="ndtr")
+    return unary(input, _wide(_ndtr_k, input), NdtrBackward, op="ndtr")
 
 
 def log_ndtr(input):
     """``log(ndtr(x))``, without underflow in the left tail (as
     ``torch.special.log_ndtr``)."""
     _real_input(input, "log_ndtr")
-    return unary(input, _wide(_log_ndtr_k, input), LogNdtrBackward, save=_SAVE_BOTH,
+    return unary(input, _wide(_log_ndtr_k, input), LogNdtrBackward,
                  op="log_ndtr")
 
 
@@ -392,7 +396,7 @@ def ndtri(input):
     """The inverse of the standard normal CDF (the quantile function) on [0, 1]:
     ``ndtri(0) = -inf``, ``ndtri(1) = inf``, NaN outside (as ``torch.special.ndtri``)."""
     _real_input(input, "ndtri")
-    return unary(input, _wide(_ndtri_k, input), NdtriBackward, save=_SAVE_OUTPUT, op="ndtri")
+    return unary(input, _wide(_ndtri_k, input), NdtriBackward, op="ndtri")
 
 
 def expit(input):
@@ -412,10 +416,11 @@ def logit(input, eps=None):
 class XlogyBackward(BinaryBackward):
     """``d/dx = log(y)`` (0 where x = 0 and y <= 0), ``d/dy = x / y``: PyTorch's rules."""
     __slots__ = ()
-    saves = ("ab", "a", "")
+    da_reads = ("a", "b")
+    db_reads = ("a", "b")
 
     def da(self, xp, g, s):
-        x, y = s[0], s[1]
+        x, y = s.a, s.b
         if y.__class__ in (int, float):
             ly = math.log(y) if y > 0 else (-math.inf if y == 0 else math.nan)
             if y > 0 or y != y:
@@ -423,7 +428,7 @@ class XlogyBackward(BinaryBackward):
             return xp.where(x == 0, xp.zeros_like(g), g * ly)
         return xp.where((x == 0) & (y <= 0), xp.zeros_like(g), g * xp.log(y))
 
-    def db(self, xp, g, s): return g * s[0] / s[1]
+    def db(self, xp, g, s): return g * s.a / s.b
 
 
 def _xlogy_fwd(xp):

@@ -6,23 +6,30 @@ import math
 from .. import dtypes as _dt
 from .._args import real_only
 from .._errors import DTypeError
-from ..autograd import graph as _graph
-from ..autograd.graph import Node
+from ..autograd.graph import Node, OUTPUT
 from ..autograd.grad_mode import state as grad_state
-from ..autograd.variable import Variable
+from ..autograd.variable import Variable, record
 from .views import matrix_transpose
 
 __all__ = []
 
-_new = object.__new__
 
 
 class UnaryBackward(Node):
     """``backward = g * d`` (or ``g / d``) where ``d = self.deriv(xp, s)``; conjugated
-    for complex inputs (PyTorch's convention)."""
+    for complex inputs (PyTorch's convention). ``saves`` names what the derivative reads:
+    ``"x"`` (the input, as promoted), ``"out"`` (the output), both or neither."""
 
     __slots__ = ("cplx",)
     divide = False
+    saves = ()
+
+    def __init_subclass__(cls, **kw):
+        super().__init_subclass__(**kw)
+        bad = set(cls.saves) - {"x", "out"}
+        if bad:
+            raise TypeError(f"{cls.__name__}.saves: a unary node saves 'x' and/or 'out', "
+                            f"got {sorted(bad)}")
 
     def backward(self, xp, g, s):
         d = self.deriv(xp, s)
@@ -52,9 +59,9 @@ def _unary_error(op, x):
     return DTypeError(f"{op}: not supported for dtype {dt}")
 
 
-def unary(x, fwd, cls, save, op, promote=True):
+def unary(x, fwd, cls, op, promote=True):
     """Apply ``fwd`` (a backend function name, or ``fwd(xp, data)``) to x's data and
-    record ``cls``. ``save``: 0 none, 1 input, 2 output, 3 both."""
+    record ``cls``, saving the slots it names (``"x"``, ``"out"``)."""
     if not isinstance(x, Variable):
         raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
     xd = _float_data(x, op) if promote else x._data
@@ -62,24 +69,17 @@ def unary(x, fwd, cls, save, op, promote=True):
         data = getattr(x._be.xp, fwd)(xd) if fwd.__class__ is str else fwd(x._be.xp, xd)
     except Exception:           # (each library words its refusal differently)
         raise _unary_error(op, x) from None
-    n = x._node
-    if n is None or not grad_state.enabled:
+    if x._node is None or not grad_state.enabled:
         return x._make(data, x._be, None)
-    node = _new(cls)
-    node.next = (n,)
-    node.seq = _graph.next_seq()
-    node.be = x._be
-    if save == 0:
-        node.saved = node.arrs = ()
-    elif save == 1:
-        node.saved = (x,)
-        node.arrs = (xd,)
-    elif save == 2:
-        node.saved = (None,)
-        node.arrs = (data,)
+    names = cls.saves
+    if not names:
+        node = record(cls, x._be, (x,))
+    elif names[0] == "out":
+        node = record(cls, x._be, (x,), (OUTPUT,), (data,))
+    elif len(names) == 1:
+        node = record(cls, x._be, (x,), (x,), (xd,))
     else:
-        node.saved = (x, None)
-        node.arrs = (xd, data)
+        node = record(cls, x._be, (x,), (x, OUTPUT), (xd, data))
     node.cplx = data.dtype in x._be.complex_natives
     return x._make(data, x._be, node)
 
@@ -87,30 +87,31 @@ def unary(x, fwd, cls, save, op, promote=True):
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
 
-# name: (save, divide, deriv(xp, s)) -- s holds (x,), (y,) or (x, y) as saved.
+# name: (saves, divide, deriv(xp, s)): the derivative reads the input as ``s.x`` and the
+# output as ``s.out``.
 _TABLE = {
-    "exp": (2, False, lambda xp, s: s[0]),
-    "expm1": (2, False, lambda xp, s: s[0] + 1),
-    "log": (1, True, lambda xp, s: s[0]),
-    "log1p": (1, True, lambda xp, s: s[0] + 1),
-    "log2": (1, True, lambda xp, s: s[0] * _LN2),
-    "log10": (1, True, lambda xp, s: s[0] * _LN10),
-    "sqrt": (2, True, lambda xp, s: s[0] * 2),
-    "sin": (1, False, lambda xp, s: xp.cos(s[0])),
-    "cos": (1, False, lambda xp, s: -xp.sin(s[0])),
-    "tan": (2, False, lambda xp, s: s[0] * s[0] + 1),
-    "tanh": (2, False, lambda xp, s: 1 - s[0] * s[0]),
-    "sinh": (1, False, lambda xp, s: xp.cosh(s[0])),
-    "cosh": (1, False, lambda xp, s: xp.sinh(s[0])),
-    "asin": (1, True, lambda xp, s: xp.sqrt(1 - s[0] * s[0])),
-    "acos": (1, True, lambda xp, s: -xp.sqrt(1 - s[0] * s[0])),
-    "atan": (1, True, lambda xp, s: s[0] * s[0] + 1),
-    "asinh": (1, True, lambda xp, s: xp.sqrt(s[0] * s[0] + 1)),
-    "acosh": (1, True, lambda xp, s: xp.sqrt(s[0] * s[0] - 1)),
-    "atanh": (1, True, lambda xp, s: 1 - s[0] * s[0]),
-    "reciprocal": (2, False, lambda xp, s: -(s[0] * s[0])),
-    "square": (1, False, lambda xp, s: s[0] * 2),
-    "abs": (1, False, lambda xp, s: xp.sign(s[0])),
+    "exp": (("out",), False, lambda xp, s: s.out),
+    "expm1": (("out",), False, lambda xp, s: s.out + 1),
+    "log": (("x",), True, lambda xp, s: s.x),
+    "log1p": (("x",), True, lambda xp, s: s.x + 1),
+    "log2": (("x",), True, lambda xp, s: s.x * _LN2),
+    "log10": (("x",), True, lambda xp, s: s.x * _LN10),
+    "sqrt": (("out",), True, lambda xp, s: s.out * 2),
+    "sin": (("x",), False, lambda xp, s: xp.cos(s.x)),
+    "cos": (("x",), False, lambda xp, s: -xp.sin(s.x)),
+    "tan": (("out",), False, lambda xp, s: s.out * s.out + 1),
+    "tanh": (("out",), False, lambda xp, s: 1 - s.out * s.out),
+    "sinh": (("x",), False, lambda xp, s: xp.cosh(s.x)),
+    "cosh": (("x",), False, lambda xp, s: xp.sinh(s.x)),
+    "asin": (("x",), True, lambda xp, s: xp.sqrt(1 - s.x * s.x)),
+    "acos": (("x",), True, lambda xp, s: -xp.sqrt(1 - s.x * s.x)),
+    "atan": (("x",), True, lambda xp, s: s.x * s.x + 1),
+    "asinh": (("x",), True, lambda xp, s: xp.sqrt(s.x * s.x + 1)),
+    "acosh": (("x",), True, lambda xp, s: xp.sqrt(s.x * s.x - 1)),
+    "atanh": (("x",), True, lambda xp, s: 1 - s.x * s.x),
+    "reciprocal": (("out",), False, lambda xp, s: -(s.out * s.out)),
+    "square": (("x",), False, lambda xp, s: s.x * 2),
+    "abs": (("x",), False, lambda xp, s: xp.sign(s.x)),
 }
 
 
@@ -155,18 +156,17 @@ _COMPLEX_FORWARD = {"expm1": _with_special("expm1", _EXPM1_SPECIAL),
                     "tanh": _with_special("tanh", _TANH_SPECIAL)}
 
 
-def _make_op(name, save, divide, deriv):
+def _make_op(name, saves, divide, deriv):
     cls_name = "".join(p.capitalize() for p in name.split("_")) + "Backward"
-    cls = type(cls_name, (UnaryBackward,), {"__slots__": (), "divide": divide,
+    cls = type(cls_name, (UnaryBackward,), {"__slots__": (), "saves": saves, "divide": divide,
                                             "deriv": staticmethod(deriv)})
     promote = name not in ("abs", "square")
 
-    def op(x, *, _cls=cls, _save=save, _name=name, _promote=promote,
-           _cfwd=_COMPLEX_FORWARD.get(name)):
+    def op(x, *, _cls=cls, _name=name, _promote=promote, _cfwd=_COMPLEX_FORWARD.get(name)):
         if _cfwd is not None and isinstance(x, Variable) and \
                 x._data.dtype in x._be.complex_natives:
-            return unary(x, _cfwd, _cls, _save, _name, _promote)
-        return unary(x, _name, _cls, _save, _name, _promote)
+            return unary(x, _cfwd, _cls, _name, _promote)
+        return unary(x, _name, _cls, _name, _promote)
     op.__name__ = name
     op.__qualname__ = name
     op.__doc__ = f"Elementwise ``{name}`` (differentiable)."
@@ -220,8 +220,9 @@ class PositiveBackward(UnaryBackward):
 
 class SigmoidBackward(UnaryBackward):
     __slots__ = ()
+    saves = ("out",)
     def deriv(self, xp, s):
-        y = s[0]
+        y = s.out
         return y * (1 - y)
 
 
@@ -231,8 +232,9 @@ class ReluBackward(UnaryBackward):
     there), so the gradient depends on the output as PyTorch's does: it requires grad, and
     its own gradient is zeros, not an error."""
     __slots__ = ()
+    saves = ("out",)          # (as PyTorch's)
     def backward(self, xp, g, s):
-        y = s[0]
+        y = s.out
         if xp is not self.be.ns:
             return xp.where(y <= 0, y * 0, g),
         return xp.where(y <= 0, 0, g),
@@ -250,9 +252,10 @@ class SgnBackward(UnaryBackward):
     the upstream one without its component along sign(z), over |z| (0 at z = 0), as
     PyTorch's ``sgn``."""
     __slots__ = ()
+    saves = ("x",)
 
     def backward(self, xp, g, s):
-        z = s[0]
+        z = s.x
         r = xp.abs(z)
         zero = r == 0
         safe = xp.where(zero, xp.ones_like(r), r)
@@ -267,11 +270,11 @@ class ConjBackward(UnaryBackward):
 
 
 def negative(x):
-    return unary(x, "negative", NegativeBackward, 0, "negative", False)
+    return unary(x, "negative", NegativeBackward, "negative", False)
 
 
 def positive(x):
-    return unary(x, "positive", PositiveBackward, 0, "positive", False)
+    return unary(x, "positive", PositiveBackward, "positive", False)
 
 
 def _sigmoid(xp, a):
@@ -285,14 +288,14 @@ def _relu(xp, a):
 
 def sigmoid(x):
     """``1 / (1 + exp(-x))``, computed as ``0.5 * tanh(x / 2) + 0.5`` (no overflow)."""
-    return unary(x, _sigmoid, SigmoidBackward, 2, "sigmoid")
+    return unary(x, _sigmoid, SigmoidBackward, "sigmoid")
 
 
 def relu(x):
     real_only(x, "relu")
     if isinstance(x, Variable) and x._be.dtype_of(x._data) is _dt.bool:
         raise DTypeError("relu: bool inputs are not supported (as in PyTorch)")
-    return unary(x, _relu, ReluBackward, 2, "relu", False)   # saves its output, as PyTorch
+    return unary(x, _relu, ReluBackward, "relu", False)
 
 
 def square(x):
@@ -302,7 +305,7 @@ def square(x):
             and x._be.dtype_of(x._data) is _dt.bool:
         be = x._be
         x = x._make(be.xp.astype(x._data, be.native_dtype(be.default_int)), be, None)
-    return unary(x, "square", SquareBackward, 1, "square", False)
+    return unary(x, "square", SquareBackward, "square", False)
 
 
 def abs(x):
@@ -311,7 +314,7 @@ def abs(x):
     if isinstance(x, Variable) and x._data.dtype not in x._be.inexact_natives \
             and x._be.dtype_of(x._data) is _dt.bool:
         raise DTypeError("abs: not supported for bool tensors (as in PyTorch)")
-    return unary(x, "abs", AbsBackward, 1, "abs", False)
+    return unary(x, "abs", AbsBackward, "abs", False)
 
 
 def rsqrt(x):
@@ -325,8 +328,8 @@ def _copy(xp, d):
 def conj(x):
     """The complex conjugate; a copy of a real (or bool) tensor, in its dtype."""
     if isinstance(x, Variable) and x._data.dtype not in x._be.complex_natives:
-        return unary(x, _copy, ConjBackward, 0, "conj", False)
-    return unary(x, "conj", ConjBackward, 0, "conj", False)
+        return unary(x, _copy, ConjBackward, "conj", False)
+    return unary(x, "conj", ConjBackward, "conj", False)
 
 
 def _zero_grad_op(name):
@@ -342,7 +345,7 @@ def _zero_grad_op(name):
                 # itself (array-api-strict does), so that an in-place op on the result
                 # would write into the input: a copy, as PyTorch returns
                 return x._make(be.xp.asarray(x._data, copy=True), be, None)
-        return unary(x, name, cls, 0, name, False)
+        return unary(x, name, cls, name, False)
     op.__name__ = name
     op.__doc__ = f"Elementwise ``{name}`` (its gradient is zero almost everywhere)."
     return op
@@ -368,7 +371,7 @@ def sign(x):
             and x._be.dtype_of(x._data) is _dt.bool:
         return x._make(x._be.xp.asarray(x._data, copy=True), x._be, None)
     if isinstance(x, Variable) and x._data.dtype in x._be.complex_natives:
-        return unary(x, _complex_sign, SgnBackward, 1, "sign", False)
+        return unary(x, _complex_sign, SgnBackward, "sign", False)
     return _sign(x)
 
 
@@ -385,7 +388,7 @@ def sgn(x):
     0 for a NaN as PyTorch gives (the standard's ``sign`` gives NaN there)."""
     if isinstance(x, Variable) and x._data.dtype in x._be.inexact_natives \
             and x._data.dtype not in x._be.complex_natives:
-        return unary(x, _sign_nan_zero, TorchSignBackward, 0, "sgn", False)
+        return unary(x, _sign_nan_zero, TorchSignBackward, "sgn", False)
     return sign(x)
 
 
@@ -486,11 +489,7 @@ def _part(name, cls):
                          f"tensor instead")
         if x._node is None or not grad_state.enabled:
             return out
-        node = _new(cls)
-        node.next = (x._node,)
-        node.seq = _graph.next_seq()
-        node.be = be
-        node.saved = node.arrs = ()
+        node = record(cls, be, (x,))
         node.cdtype = x._data.dtype
         out._node = node
         return out

@@ -11,7 +11,8 @@ import math
 
 from . import grad_mode as _gm
 from .anomaly import anomaly_enabled, check_grads
-from .graph import AccumulateGrad, Node, edge_node, inplace as _inplace, post_accumulate_hooked
+from .graph import (AccumulateGrad, Node, Output, edge_node, inplace as _inplace,
+                    post_accumulate_hooked)
 from .variable import Variable
 
 __all__ = ["run_backward", "backward", "grad"]
@@ -34,15 +35,17 @@ def _stale_error(node, t, expected, current, what):
 def check_versions(node):
     """Raise if a tensor ``node`` saved was modified in place after the node was made."""
     seq = node.seq
+    names = node.saves
     for i, t in enumerate(node.saved):
-        if not isinstance(t, Variable):     # the node's own output (None) or a constant
+        if not isinstance(t, Variable):     # the node's own output or a constant
             continue
         root = t if t._vroot is None else t._vroot
         vh = root._vh
         if vh is not None and vh[-1] > seq:
             expected = sum(1 for s in vh if s < seq)
-            raise _stale_error(node, t, expected, len(vh), f"saved input {i}")
-    if node._out_changed and any(t is None for t in node.saved):   # (identity, not __eq__)
+            raise _stale_error(node, t, expected, len(vh),
+                               f"saved input {i}" + (f" ({names[i]!r})" if names else ""))
+    if node._out_changed and any(t.__class__ is Output for t in node.saved):
         v = node._out_changed
         raise RuntimeError(
             f"one of the tensors needed for gradient computation has been modified by an in-place "
@@ -311,22 +314,19 @@ def saved_tensors(node, make):
     if saved is None:
         raise RuntimeError(FREED_MSG + f" (node: {node.name()})")
     out = []
-    k = 0                        # (a multi-output node: the k-th None is output k)
     for t, a in zip(saved, node.arrs):
         if isinstance(t, Variable):
             out.append(t)
-        elif t is None:          # the node's own output, wired to the node
+        elif t.__class__ is Output:          # the node's own output, wired to the node
             if node.nout > 1:
-                i = k if k < node.nout else 0
-                o = make(a, node.be, (node, i))
-                o._oidx = i
-                k += 1
+                o = make(a, node.be, (node, int(t)))
+                o._oidx = int(t)
             else:
                 o = make(a, node.be, node)
             out.append(o)
         else:
             out.append(_constant(t, node.be, make))
-    return tuple(out)
+    return tuple.__new__(node.Saved, out)
 
 
 def _run_pre_hooks(node, g, create_graph, make):

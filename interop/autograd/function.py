@@ -29,9 +29,10 @@ import weakref
 from . import graph as _graph
 from .engine import FREED_MSG, check_versions
 from .grad_mode import state as _gm
-from .variable import Variable
+from .graph import Output
+from .variable import Variable, record as _record
 
-__all__ = ["Function", "FunctionCtx", "once_differentiable"]
+__all__ = ["Function", "FunctionCtx", "once_differentiable", "primitive"]
 
 
 class FunctionCtx:
@@ -62,16 +63,15 @@ class FunctionCtx:
         cg = self._create_graph
         be = node.be
         out = []
-        for m in self._save_map:
-            if m is None:
+        for t, a in zip(node.saved, node.arrs):
+            if t is None:
                 out.append(None)
-            elif m[0] == "t":
-                t = node.saved[m[1]]
-                out.append(t if cg else make(node.arrs[m[1]], be, None))
-            else:
+            elif t.__class__ is Output:
                 # an output saved by forward: wired to this node under create_graph
-                edge = ((node, m[2]) if node.nout > 1 else node) if cg else None
-                out.append(make(node.arrs[m[1]], be, edge))
+                edge = ((node, int(t)) if node.nout > 1 else node) if cg else None
+                out.append(make(a, be, edge))
+            else:
+                out.append(t if cg else make(a, be, None))
         return tuple(out)
 
     def mark_non_differentiable(self, *tensors):
@@ -86,7 +86,11 @@ class FunctionCtx:
 
 
 class _FunctionNodeBase(_graph.Node):
+    """The node of a custom Function: saves what ``ctx.save_for_backward`` got, by position
+    (``saves = None``); its backward wraps the gradients into tensors for the user's
+    ``backward(ctx, *grads)``."""
     __slots__ = ("ctx", "fn", "out_meta", "make")
+    saves = None
 
     @classmethod
     def name(cls):
@@ -202,69 +206,107 @@ class Function(metaclass=FunctionMeta):
         outs = (outputs,) if single else outputs
         if not record:
             return outputs
-        node_cls = cls._backward_cls
-        node = node_cls.__new__(node_cls)
-        node.next = tuple(a._node if a is not None else None for a in tensor_args)
-        node.seq = _graph.next_seq()
         first = next(a for a in tensor_args if a is not None)
         be = first._be
-        node.be = be
+        in_ids = {id(a) for a in tensor_args if a is not None}
+        out_ids = {id(o): i for i, o in enumerate(outs) if isinstance(o, Variable)}
+        # What backward will unpack, by position: a saved tensor, Output(i) for output i (its
+        # data only: rebuilt on this node under create_graph), or None.
+        to_save = getattr(ctx, "_to_save", ())
+        saved = tuple(t if t is None or id(t) not in out_ids or id(t) in in_ids
+                      else Output(out_ids[id(t)]) for t in to_save)
+        node = _record(cls._backward_cls, be, tensor_args, saved,
+                       tuple(None if t is None else t._data for t in to_save))
         node.make = first._make
         node.ctx = ctx
         node.fn = cls
         node.in_shapes = tuple(tuple(a._data.shape) if a is not None else () for a in tensor_args)
-        to_save = getattr(ctx, "_to_save", ())
-        in_ids = {id(a) for a in tensor_args if a is not None}
-        out_ids = {id(o): i for i, o in enumerate(outs) if isinstance(o, Variable)}
-        # What backward will unpack: ("t", k) a saved tensor (node.saved[k], data node.arrs[k]),
-        # ("out", k, i) output i (data node.arrs[k]; rebuilt on this node under create_graph).
-        saved, arrs, save_map = [], [], []
-        for t in to_save:
-            if t is None:
-                save_map.append(None)
-                continue
-            if id(t) in out_ids and id(t) not in in_ids:
-                save_map.append(("out", len(arrs), out_ids[id(t)]))
-                saved.append(None)
-            else:
-                save_map.append(("t", len(arrs)))
-                saved.append(t)
-            arrs.append(t._data)
-        node.saved = tuple(saved)
-        node.arrs = tuple(arrs)
         node.out_meta = tuple((tuple(o._data.shape), o._be, o._data.dtype) if isinstance(o, Variable)
                               else ((), be, None) for o in outs)
         if len(outs) > 1:
             node.nout = len(outs)
-        non_diff = getattr(ctx, "_non_diff", set())
-        dirty = getattr(ctx, "_dirty", set())
-        results = []
-        for i, o in enumerate(outs):
-            if not isinstance(o, Variable):
-                results.append(o)
-                continue
-            edge = None if id(o) in non_diff else ((node, i) if len(outs) > 1 else node)
-            odt = o._be.dtype_of(o._data)
-            if edge is not None and not (odt.is_floating_point or odt.is_complex):
-                edge = None
-            if id(o) in dirty:
-                # an input modified in place and returned: the same tensor, now on this node
-                _graph.bump_version(o)
-                o._node = edge
-                r = o
-            else:
-                r = o._make(o._data, o._be, edge)
-                # an input returned as is, or a view made in forward, shares its memory
-                root = o if o._vroot is None else o._vroot
-                if id(o) in in_ids or o._vroot is not None:
-                    r._vroot = root
-            if len(outs) > 1:
-                r._oidx = i
-            results.append(r)
-        ctx._save_map = save_map
+        results = _wire(node, outs, in_ids, getattr(ctx, "_non_diff", ()),
+                        getattr(ctx, "_dirty", ()))
         ctx._node_ref = weakref.ref(node)
         ctx._create_graph = False
         return results[0] if single else tuple(results)
+
+
+def _wire(node, outs, in_ids, non_diff, dirty):
+    """The results of a recorded ``node``: each tensor of ``outs`` on its edge of the node
+    (none for those in ``non_diff`` and for integer and bool outputs), as a new tensor over
+    the same data, or, for an input modified in place (in ``dirty``), that tensor itself."""
+    multi = len(outs) > 1
+    results = []
+    for i, o in enumerate(outs):
+        if not isinstance(o, Variable):
+            results.append(o)
+            continue
+        edge = None if id(o) in non_diff else ((node, i) if multi else node)
+        odt = o._be.dtype_of(o._data)
+        if edge is not None and not (odt.is_floating_point or odt.is_complex):
+            edge = None
+        if id(o) in dirty:
+            # an input modified in place and returned: the same tensor, now on this node
+            _graph.bump_version(o)
+            o._node = edge
+            r = o
+        else:
+            r = o._make(o._data, o._be, edge)
+            # an input returned as is, or a view made in forward, shares its memory
+            root = o if o._vroot is None else o._vroot
+            if id(o) in in_ids or o._vroot is not None:
+                r._vroot = root
+        if multi:
+            r._oidx = i
+        results.append(r)
+    return results
+
+
+def primitive(cls, inputs, outputs, saved=(), nondiff=(), **fields):
+    """Record one differentiable primitive whose backward runs on the backend's raw arrays,
+    as interop's own ops are recorded: the way layers above the tensor class (``nn``)
+    declare theirs. ``outputs`` (a tensor or a tuple of tensors) were computed from
+    ``inputs`` with recording off (``with interop.no_grad():``).
+
+    * ``cls``: a :class:`~interop.autograd.graph.Node` subclass that names its saved slots
+      in ``saves`` and writes ``backward(self, xp, g, s)`` once against the namespace
+      ``xp``: an ordinary backward passes the backend namespace and raw arrays (``g``: one
+      gradient, or a list with one per output, ``None`` where none reached it); under
+      ``create_graph`` the interop namespace and tensors. It returns one gradient (or
+      ``None``) per entry of ``inputs``, each in the shape of its input.
+    * ``inputs``: what the result depends on (tensors; ``None`` or constants get no gradient).
+    * ``saved``: one entry per name in ``cls.saves``: a tensor (an input, an intermediate, or
+      one of the outputs, which is then held as the node's own output), or a constant.
+    * ``nondiff``: the positions of outputs that get no gradient (statistics, indices).
+    * ``fields``: per-call constants, set on the node (the backward reads ``self.<name>``).
+
+    Returns the outputs wired to the node (new tensors over the same data), or the outputs
+    as given where grad mode is off or no input requires grad."""
+    if not _gm.enabled or not any(isinstance(t, Variable) and t._node is not None
+                                  for t in inputs):
+        return outputs
+    single = not isinstance(outputs, tuple)
+    outs = (outputs,) if single else outputs
+    first = next(t for t in inputs if isinstance(t, Variable))
+    in_ids = {id(t) for t in inputs if isinstance(t, Variable)}
+    out_ids = {id(o): i for i, o in enumerate(outs) if isinstance(o, Variable)}
+    held, arrs = [], []
+    for t in saved:
+        if isinstance(t, Variable):
+            i = out_ids.get(id(t))
+            held.append(Output(i) if i is not None and id(t) not in in_ids else t)
+            arrs.append(t._data)
+        else:
+            held.append(t)
+            arrs.append(t)
+    node = _record(cls, first._be, inputs, tuple(held), tuple(arrs))
+    for name, value in fields.items():
+        setattr(node, name, value)
+    if len(outs) > 1:
+        node.nout = len(outs)
+    results = _wire(node, outs, in_ids, {id(outs[i]) for i in nondiff}, ())
+    return results[0] if single else tuple(results)
 
 
 def once_differentiable(fn):

@@ -8,10 +8,26 @@ primitive; its hot fields are slots:
 * ``seq``: a global creation number. Consumers always have a larger one, so walking
   nodes in decreasing ``seq`` is a topological order;
 * ``be``: the backend whose kernel namespace ``be.ns`` runs the backward;
-* ``saved``: what backward reads, as recorded: saved input variables, ``None`` for the
-  node's own output (for a multi-output node, the k-th ``None`` is output k), and
-  constants (Python scalars, raw index or mask arrays, keys);
-* ``arrs``: the same entries as raw arrays (what an ordinary backward reads).
+* ``saved``: what backward reads, as recorded, one entry per name in the class's
+  ``saves``: a saved input variable, ``OUTPUT`` (or ``Output(k)``: the node's own output
+  k, held as an array only, so that the output and its node do not keep each other
+  alive), or a constant (a Python scalar, a raw index or mask array, a key);
+* ``arrs``: the same entries as raw arrays (what an ordinary backward reads), as a
+  tuple of the class's ``Saved`` type: ``s.x``, ``s.out`` read the slots by name.
+
+One function records every primitive: ``interop.autograd.variable.record(cls, be,
+inputs, saved, arrs)``. A primitive is one forward function and one ``Node`` subclass
+beside it that names its saved slots and writes its backward::
+
+    class ExpBackward(Node):
+        saves = ("out",)
+        def backward(self, xp, g, s):
+            return g * s.out,
+
+    def exp(x):
+        data = x._be.xp.exp(x._data)
+        node = record(ExpBackward, x._be, (x,), (OUTPUT,), (data,)) if recording(x) else None
+        return x._make(data, x._be, node)
 
 ``backward(self, xp, g, s)`` is written once against a namespace argument:
 
@@ -31,11 +47,12 @@ in-place op ran since the node was made (one integer comparison).
 """
 
 import itertools
+import operator
 import weakref
 
 from .hooks import RemovableHandle
 
-__all__ = ["Node", "AccumulateGrad", "UNSAVED", "next_seq", "bump_version", "trace_creation",
+__all__ = ["Node", "AccumulateGrad", "UNSAVED", "OUTPUT", "Output", "slots", "next_seq", "bump_version", "trace_creation",
            "post_accumulate_hooked"]
 
 _counter = itertools.count(1)
@@ -48,6 +65,27 @@ inplace = [0]
 
 # A slot of ``saved`` that the gradients needed by this node do not read (not saved).
 UNSAVED = "<not saved>"
+
+
+class Output(int):
+    """A slot of ``saved`` that holds the node's own output number ``k`` (its array is in
+    ``arrs``; under ``create_graph`` the engine rebuilds it as a tensor wired to the node)."""
+    __slots__ = ()
+
+    def __repr__(self):
+        return "OUTPUT" if self == 0 else f"Output({int(self)})"
+
+
+OUTPUT = Output(0)
+
+
+def slots(name, names):
+    """A tuple type whose items are also read by name (``s.x`` is ``s[0]`` for names
+    ``("x", ...)``): the saved slots of a node class, as its backward reads them."""
+    attrs = {"__slots__": (), "names": tuple(names)}
+    for i, n in enumerate(names):
+        attrs[n] = property(operator.itemgetter(i), doc=f"saved slot {i}")
+    return type(name, (tuple,), attrs)
 
 
 def trace_creation(record):
@@ -91,9 +129,23 @@ def bump_version(t):
 
 
 class Node:
-    """A recorded primitive. Subclasses set ``backward`` and, if any, extra slots."""
+    """A recorded primitive. Subclasses name their saved slots in ``saves`` (the backward
+    reads them as ``s.<name>``), write ``backward(self, xp, g, s)`` and, if any, declare
+    extra per-node fields in ``__slots__``."""
 
     __slots__ = ("next", "seq", "be", "saved", "arrs", "__dict__", "__weakref__")
+
+    saves = ()               # names of the saved slots, in order
+    Saved = tuple            # the type of ``arrs``: ``slots(..., saves)``
+
+    def __init_subclass__(cls, **kw):
+        super().__init_subclass__(**kw)
+        if "saves" in cls.__dict__ and cls.saves is not None:    # (None: any number, by position)
+            names = cls.saves
+            bad = [n for n in names if not (isinstance(n, str) and n.isidentifier())]
+            if bad or len(set(names)) != len(names):
+                raise TypeError(f"{cls.__name__}.saves must be distinct identifiers, got {names!r}")
+            cls.Saved = slots(cls.__name__ + "Saved", names) if names else tuple
 
     # Rare per-node fields live in __dict__ and default here.
     nout = 1                 # outputs; >1 means pending grads are kept in a list

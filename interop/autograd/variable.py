@@ -34,6 +34,7 @@ __all__ = ["Variable", "record"]
 
 _AccumulateGrad = _graph.AccumulateGrad
 _new = object.__new__
+_tuple_new = tuple.__new__
 
 
 class Variable:
@@ -185,13 +186,31 @@ class Variable:
 
 
 def record(cls, be, inputs, saved=(), arrs=()):
-    """A new ``cls`` node with one edge per input (``None`` for non-variables)."""
+    """The one function that records a primitive: a new ``cls`` node (a
+    :class:`~interop.autograd.graph.Node` subclass) on backend ``be`` with one edge per
+    input (``None`` for non-variables and inputs that need no gradient). ``saved`` has one
+    entry per name in ``cls.saves``: a saved input variable, ``OUTPUT``/``Output(k)`` for
+    the node's own output k, or a constant; ``arrs`` the same entries as raw arrays, which
+    the backward reads by name (``s.x``)."""
     node = _new(cls)
-    node.next = tuple(t._node if isinstance(t, Variable) else None for t in inputs)
+    n = len(inputs)
+    if n == 1:
+        t = inputs[0]
+        node.next = (t._node if isinstance(t, Variable) else None,)
+    elif n == 2:
+        a, b = inputs
+        node.next = (a._node if isinstance(a, Variable) else None,
+                     b._node if isinstance(b, Variable) else None)
+    else:
+        node.next = tuple([t._node if isinstance(t, Variable) else None for t in inputs])
     node.seq = _graph.next_seq()     # looked up per call: trace_creation swaps it
     node.be = be
+    names = cls.saves
+    if names is not None and len(arrs) != len(names):
+        raise TypeError(f"{cls.__name__} saves {names!r}; recorded with {len(arrs)} saved "
+                        f"entries")
     node.saved = saved
-    node.arrs = arrs
+    node.arrs = _tuple_new(cls.Saved, arrs)
     return node
 
 
