@@ -2,7 +2,8 @@
 
 * only ``interop/backends/`` imports an array library;
 * imports point downward: backends (and dtypes, _device) at the bottom, then autograd,
-  then the tensor layer, and no import cycle anywhere;
+  then the tensor layer, and no import cycle anywhere; inside the tensor layer, the op
+  families (``interop/_ops/``) import neither the tensor class nor a public namespace;
 * no import of an interop module is written inside a function (they would hide a loop);
 * no module assigns into another module or into a class it imported (``graph.Tensor =
   Tensor``, ``Tensor.__add__ = ...``): methods live in class bodies.
@@ -258,6 +259,28 @@ def test_upper_layers_use_the_namespace_and_load_lazily():
     below = sorted(f"{a} -> {b}" for a, bs in _graph(modules).items() for b in bs
                    if _layer(b) == 3 and _layer(a) < 3)
     assert not below, below
+
+
+# The tensor layer's own boundaries: the op families (interop/_ops/) are built from the
+# layers below and the core's argument, dtype and error rules, never from the tensor class
+# or a public namespace (those import the ops); the upper layers reach the ops only
+# through the namespace.
+_OPS_MAY_IMPORT = ("interop.autograd", "interop.backends", "interop.dtypes", "interop._device",
+                   "interop._args", "interop._errors", "interop._promotion", "interop._convert",
+                   "interop._generator", "interop._ops")
+
+
+def test_op_families_sit_below_the_tensor_class_and_the_namespaces():
+    modules = _sources()
+    edges = _graph(modules)
+    ops = [m for m in modules if m.startswith("interop._ops")]
+    assert len(ops) > 15
+    bad = sorted(f"{a} -> {b}" for a in ops for b in edges[a]
+                 if not b.startswith(_OPS_MAY_IMPORT))
+    assert not bad, "an op family imports above its layer:\n" + "\n".join(bad)
+    reach = sorted(f"{a} -> {b}" for a, bs in edges.items() for b in bs
+                   if b.startswith("interop._ops") and _layer(a) in (0, 1, 3))
+    assert not reach, "only the tensor layer imports the op families:\n" + "\n".join(reach)
 
 
 # ------------------------------------------------------- the checkers catch what they must
