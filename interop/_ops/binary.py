@@ -256,157 +256,6 @@ def binary(a, b, fwd, cls, op, reverse=False):
     return (a if at else b)._make(data, be, node)
 
 
-class AddBackward(BinaryBackward):
-    __slots__ = ()
-    def da(self, xp, g, s): return g
-    def db(self, xp, g, s): return g
-
-
-class SubBackward(BinaryBackward):
-    __slots__ = ()
-    def da(self, xp, g, s): return g
-    def db(self, xp, g, s): return -g
-
-
-class MulBackward(BinaryBackward):
-    __slots__ = ()
-    da_reads = ("b",)
-    db_reads = ("a",)
-    def da(self, xp, g, s): return g * self.conj(xp, s.b)
-    def db(self, xp, g, s): return g * self.conj(xp, s.a)
-
-
-class DivBackward(BinaryBackward):
-    __slots__ = ()
-    da_reads = ("b",)
-    db_reads = ("a", "b")
-    def da(self, xp, g, s): return g / self.conj(xp, s.b)
-    def db(self, xp, g, s):
-        # d(a/b)/db = -a/b^2
-        b = s.b
-        return -g * self.conj(xp, s.a / (b * b))
-
-
-class PowBackward(BinaryBackward):
-    __slots__ = ()
-    da_reads = ("a", "b")
-    db_reads = ("a", "out")
-    def da(self, xp, g, s):
-        a, b = s.a, s.b
-        if b.__class__ in (int, float):
-            if b == 0:
-                return g * 0
-            return g * self.conj(xp, b * a ** (b - 1))
-        # where a == 0 and b == 0 the gradient is 0 (as in PyTorch), not nan: only there is
-        # the base replaced (elsewhere b * a**(b-1) must keep its derivative in b, a**(b-1))
-        return g * self.conj(xp, b * xp.where((a == 0) & (b == 0), xp.ones_like(a), a) ** (b - 1))
-    def db(self, xp, g, s):
-        # out * log(a); where a == 0, PyTorch's convention: 0 for b >= 0 (out is 0 or 1:
-        # finite), out * log(0) = -inf * out for b < 0 (out is inf). Nothing infinite is
-        # multiplied outside the a == 0 elements (their gradient would be 0 * inf = nan
-        # under create_graph).
-        a, out = s.a, s.out
-        if a.__class__ in (int, float):
-            if a > 0:
-                return g * (out * math.log(a))
-            if a == 0:
-                return g * (out * xp.where(xp.isfinite(out), xp.zeros_like(out),
-                                           xp.full_like(out, float("-inf"))))
-            return g * (out * float("nan"))
-        zero = a == 0
-        la = xp.log(xp.where(zero, xp.ones_like(a), a))
-        la = xp.where(zero & ~xp.isfinite(out), xp.full_like(la, float("-inf")), la)
-        return g * self.conj(xp, xp.where(zero & xp.isfinite(out), xp.zeros_like(out), out * la))
-
-
-class MaximumBackward(BinaryBackward):
-    """PyTorch's convention: ties split the gradient evenly, and where either operand is NaN
-    (the result is NaN) both get the full gradient."""
-    __slots__ = ()
-    da_reads = ("a", "b")
-    db_reads = ("a", "b")
-    def da(self, xp, g, s):
-        a, b = s.a, s.b
-        return xp.where(a < b, xp.zeros_like(g), xp.where(a == b, g / 2, g))
-    def db(self, xp, g, s):
-        a, b = s.a, s.b
-        return xp.where(b < a, xp.zeros_like(g), xp.where(a == b, g / 2, g))
-
-
-class MinimumBackward(BinaryBackward):
-    __slots__ = ()
-    da_reads = ("a", "b")
-    db_reads = ("a", "b")
-    def da(self, xp, g, s):
-        a, b = s.a, s.b
-        return xp.where(a > b, xp.zeros_like(g), xp.where(a == b, g / 2, g))
-    def db(self, xp, g, s):
-        a, b = s.a, s.b
-        return xp.where(b > a, xp.zeros_like(g), xp.where(a == b, g / 2, g))
-
-
-class Atan2Backward(BinaryBackward):
-    """At the origin both gradients are 0 (PyTorch's convention), and so is their own
-    derivative there (PyTorch's is NaN): no 0/0 NaN reaches the other elements through a
-    broadcast's sum."""
-    __slots__ = ()
-    da_reads = ("a", "b")
-    db_reads = ("a", "b")
-    @staticmethod
-    def _grad(xp, g, num, a, b):
-        r2 = a * a + b * b
-        origin = r2 == 0
-        q = g * num / xp.where(origin, xp.ones_like(r2), r2)
-        return xp.where(origin, xp.zeros_like(q), q)
-    def da(self, xp, g, s): return self._grad(xp, g, s.b, s.a, s.b)
-    def db(self, xp, g, s): return self._grad(xp, g, -s.a, s.a, s.b)
-
-
-class RemainderBackward(BinaryBackward):
-    __slots__ = ()
-    db_reads = ("a", "b")
-    def da(self, xp, g, s): return g
-    def db(self, xp, g, s):
-        a, b = s.a, s.b
-        return -g * xp.floor(a / b)
-
-
-class LogAddExpBackward(BinaryBackward):
-    """``sigmoid(a - b)`` and ``sigmoid(b - a)`` from the inputs (PyTorch saves those, not
-    the output), as ``0.5 tanh(d / 2) + 0.5``, which never overflows."""
-    __slots__ = ()
-    da_reads = ("a", "b")
-    db_reads = ("a", "b")
-    def da(self, xp, g, s): return g * (0.5 * xp.tanh((s.a - s.b) * 0.5) + 0.5)
-    def db(self, xp, g, s): return g * (0.5 * xp.tanh((s.b - s.a) * 0.5) + 0.5)
-
-
-class HypotBackward(BinaryBackward):
-    __slots__ = ()
-    da_reads = ("a", "out")
-    db_reads = ("b", "out")
-    def da(self, xp, g, s): return g * s.a / s.out
-    def db(self, xp, g, s): return g * s.b / s.out
-
-
-class CopysignBackward(BinaryBackward):
-    """``|x1|`` with the sign of ``x2``: the gradient reaches x1 with the sign flip (zero at
-    x1 = 0, as PyTorch's); x2 only picks a sign, its gradient is zero."""
-    __slots__ = ()
-    da_reads = ("a", "out")
-    def da(self, xp, g, s): return g * xp.sign(s.a) * xp.sign(s.out)
-    def db(self, xp, g, s): return xp.zeros_like(g)
-
-
-class NextafterBackward(BinaryBackward):
-    """nextafter steps to the neighbouring float: no derivative (PyTorch has none either)."""
-    __slots__ = ()
-    def da(self, xp, g, s):
-        raise RuntimeError("nextafter is not differentiable: its result is the neighbouring "
-                           "floating-point number, a step function of its inputs; detach() them")
-    db = da
-
-
 def _add(x, y): return x + y
 def _sub(x, y): return x - y
 def _mul(x, y): return x * y
@@ -449,16 +298,36 @@ def _scaled(x1, x2, alpha, op):
     return multiply(x2, alpha)
 
 
+class AddBackward(BinaryBackward):
+    __slots__ = ()
+    def da(self, xp, g, s): return g
+    def db(self, xp, g, s): return g
+
+
 def add(x1, x2, *, alpha=None):
     if alpha is not None:
         x2 = _scaled(x1, x2, alpha, "add")
     return _named(x1, x2, _add, AddBackward, "add")
 
 
+class SubBackward(BinaryBackward):
+    __slots__ = ()
+    def da(self, xp, g, s): return g
+    def db(self, xp, g, s): return -g
+
+
 def subtract(x1, x2, *, alpha=None):
     if alpha is not None:
         x2 = _scaled(x1, x2, alpha, "subtract")
     return _named(x1, x2, _sub, SubBackward, "subtract")
+
+
+class MulBackward(BinaryBackward):
+    __slots__ = ()
+    da_reads = ("b",)
+    db_reads = ("a",)
+    def da(self, xp, g, s): return g * self.conj(xp, s.b)
+    def db(self, xp, g, s): return g * self.conj(xp, s.a)
 
 
 def multiply(x1, x2):
@@ -520,6 +389,17 @@ def _trunc_divide(x1, x2):
     return q._make(xp.where(adjust, q._data + 1, q._data), be, None)
 
 
+class DivBackward(BinaryBackward):
+    __slots__ = ()
+    da_reads = ("b",)
+    db_reads = ("a", "b")
+    def da(self, xp, g, s): return g / self.conj(xp, s.b)
+    def db(self, xp, g, s):
+        # d(a/b)/db = -a/b^2
+        b = s.b
+        return -g * self.conj(xp, s.a / (b * b))
+
+
 def divide(x1, x2, *, rounding_mode=None):
     """True division; integer / integer gives the default float dtype (as in PyTorch).
     ``rounding_mode="trunc"`` / ``"floor"`` round the quotient (integer operands give an
@@ -551,10 +431,51 @@ def _bool_pow(base, exponent):
     return base._make(xp.asarray(d, copy=True) if exponent else xp.ones_like(d), be, None)
 
 
+class PowBackward(BinaryBackward):
+    __slots__ = ()
+    da_reads = ("a", "b")
+    db_reads = ("a", "out")
+    def da(self, xp, g, s):
+        a, b = s.a, s.b
+        if b.__class__ in (int, float):
+            if b == 0:
+                return g * 0
+            return g * self.conj(xp, b * a ** (b - 1))
+        # where a == 0 and b == 0 the gradient is 0 (as in PyTorch), not nan: only there is
+        # the base replaced (elsewhere b * a**(b-1) must keep its derivative in b, a**(b-1))
+        return g * self.conj(xp, b * xp.where((a == 0) & (b == 0), xp.ones_like(a), a) ** (b - 1))
+    def db(self, xp, g, s):
+        # out * log(a); where a == 0, PyTorch's convention: 0 for b >= 0 (out is 0 or 1:
+        # finite), out * log(0) = -inf * out for b < 0 (out is inf). Nothing infinite is
+        # multiplied outside the a == 0 elements (their gradient would be 0 * inf = nan
+        # under create_graph).
+        a, out = s.a, s.out
+        if a.__class__ in (int, float):
+            if a > 0:
+                return g * (out * math.log(a))
+            if a == 0:
+                return g * (out * xp.where(xp.isfinite(out), xp.zeros_like(out),
+                                           xp.full_like(out, float("-inf"))))
+            return g * (out * float("nan"))
+        zero = a == 0
+        la = xp.log(xp.where(zero, xp.ones_like(a), a))
+        la = xp.where(zero & ~xp.isfinite(out), xp.full_like(la, float("-inf")), la)
+        return g * self.conj(xp, xp.where(zero & xp.isfinite(out), xp.zeros_like(out), out * la))
+
+
 def pow(x1, x2):
     if _is_bool(x1) and _is_bool(x2):
         return _bool_pow(x1, x2)
     return _named(x1, x2, _pow, PowBackward, "pow")
+
+
+class RemainderBackward(BinaryBackward):
+    __slots__ = ()
+    db_reads = ("a", "b")
+    def da(self, xp, g, s): return g
+    def db(self, xp, g, s):
+        a, b = s.a, s.b
+        return -g * xp.floor(a / b)
 
 
 def remainder(x1, x2):
@@ -599,16 +520,59 @@ def _xp_of(x1, x2, op):
     return t._be.xp
 
 
+class MaximumBackward(BinaryBackward):
+    """PyTorch's convention: ties split the gradient evenly, and where either operand is NaN
+    (the result is NaN) both get the full gradient."""
+    __slots__ = ()
+    da_reads = ("a", "b")
+    db_reads = ("a", "b")
+    def da(self, xp, g, s):
+        a, b = s.a, s.b
+        return xp.where(a < b, xp.zeros_like(g), xp.where(a == b, g / 2, g))
+    def db(self, xp, g, s):
+        a, b = s.a, s.b
+        return xp.where(b < a, xp.zeros_like(g), xp.where(a == b, g / 2, g))
+
+
 def maximum(x1, x2):
     real_only(x1, "maximum")
     real_only(x2, "maximum")
     return _named(x1, x2, _xp_of(x1, x2, "maximum").maximum, MaximumBackward, "maximum")
 
 
+class MinimumBackward(BinaryBackward):
+    __slots__ = ()
+    da_reads = ("a", "b")
+    db_reads = ("a", "b")
+    def da(self, xp, g, s):
+        a, b = s.a, s.b
+        return xp.where(a > b, xp.zeros_like(g), xp.where(a == b, g / 2, g))
+    def db(self, xp, g, s):
+        a, b = s.a, s.b
+        return xp.where(b > a, xp.zeros_like(g), xp.where(a == b, g / 2, g))
+
+
 def minimum(x1, x2):
     real_only(x1, "minimum")
     real_only(x2, "minimum")
     return _named(x1, x2, _xp_of(x1, x2, "minimum").minimum, MinimumBackward, "minimum")
+
+
+class Atan2Backward(BinaryBackward):
+    """At the origin both gradients are 0 (PyTorch's convention), and so is their own
+    derivative there (PyTorch's is NaN): no 0/0 NaN reaches the other elements through a
+    broadcast's sum."""
+    __slots__ = ()
+    da_reads = ("a", "b")
+    db_reads = ("a", "b")
+    @staticmethod
+    def _grad(xp, g, num, a, b):
+        r2 = a * a + b * b
+        origin = r2 == 0
+        q = g * num / xp.where(origin, xp.ones_like(r2), r2)
+        return xp.where(origin, xp.zeros_like(q), q)
+    def da(self, xp, g, s): return self._grad(xp, g, s.b, s.a, s.b)
+    def db(self, xp, g, s): return self._grad(xp, g, -s.a, s.a, s.b)
 
 
 def atan2(x1, x2):
@@ -629,10 +593,29 @@ def _floating_only(x1, x2, op):
                          f"and {other}; cast to a floating dtype first")
 
 
+class LogAddExpBackward(BinaryBackward):
+    """``sigmoid(a - b)`` and ``sigmoid(b - a)`` from the inputs (PyTorch saves those, not
+    the output), as ``0.5 tanh(d / 2) + 0.5``, which never overflows."""
+    __slots__ = ()
+    da_reads = ("a", "b")
+    db_reads = ("a", "b")
+    def da(self, xp, g, s): return g * (0.5 * xp.tanh((s.a - s.b) * 0.5) + 0.5)
+    def db(self, xp, g, s): return g * (0.5 * xp.tanh((s.b - s.a) * 0.5) + 0.5)
+
+
 def logaddexp(x1, x2):
     xp = _xp_of(x1, x2, "logaddexp")
     _floating_only(x1, x2, "logaddexp")
     return _named(x1, x2, xp.logaddexp, LogAddExpBackward, "logaddexp")
+
+
+class CopysignBackward(BinaryBackward):
+    """``|x1|`` with the sign of ``x2``: the gradient reaches x1 with the sign flip (zero at
+    x1 = 0, as PyTorch's); x2 only picks a sign, its gradient is zero."""
+    __slots__ = ()
+    da_reads = ("a", "out")
+    def da(self, xp, g, s): return g * xp.sign(s.a) * xp.sign(s.out)
+    def db(self, xp, g, s): return xp.zeros_like(g)
 
 
 def copysign(x1, x2, /):
@@ -646,6 +629,15 @@ def copysign(x1, x2, /):
     return _named(x1, x2, xp.copysign, CopysignBackward, "copysign")
 
 
+class NextafterBackward(BinaryBackward):
+    """nextafter steps to the neighbouring float: no derivative (PyTorch has none either)."""
+    __slots__ = ()
+    def da(self, xp, g, s):
+        raise RuntimeError("nextafter is not differentiable: its result is the neighbouring "
+                           "floating-point number, a step function of its inputs; detach() them")
+    db = da
+
+
 def nextafter(x1, x2, /):
     """Elementwise: the next representable floating-point value after ``x1`` toward ``x2``
     (real floating dtypes; not differentiable)."""
@@ -654,6 +646,14 @@ def nextafter(x1, x2, /):
     real_only(x2, "nextafter")
     _floating_only(x1, x2, "nextafter")
     return _named(x1, x2, xp.nextafter, NextafterBackward, "nextafter")
+
+
+class HypotBackward(BinaryBackward):
+    __slots__ = ()
+    da_reads = ("a", "out")
+    db_reads = ("b", "out")
+    def da(self, xp, g, s): return g * s.a / s.out
+    def db(self, xp, g, s): return g * s.b / s.out
 
 
 def hypot(x1, x2):

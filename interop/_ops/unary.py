@@ -14,7 +14,6 @@ from .views import matrix_transpose
 __all__ = []
 
 
-
 class UnaryBackward(Node):
     """``backward = g * d`` (or ``g / d``) where ``d = self.deriv(xp, s)``; conjugated
     for complex inputs (PyTorch's convention). ``saves`` names what the derivative reads:
@@ -208,38 +207,6 @@ __all__ += ["exp", "expm1", "log", "log1p", "log2", "log10", "sqrt", "sin", "cos
             "reciprocal"]
 
 
-class NegativeBackward(UnaryBackward):
-    __slots__ = ()
-    def backward(self, xp, g, s): return -g,
-
-
-class PositiveBackward(UnaryBackward):
-    __slots__ = ()
-    def backward(self, xp, g, s): return g,
-
-
-class SigmoidBackward(UnaryBackward):
-    __slots__ = ()
-    saves = ("out",)
-    def deriv(self, xp, s):
-        y = s.out
-        return y * (1 - y)
-
-
-class ReluBackward(UnaryBackward):
-    """Zero where the output is <= 0 (PyTorch's threshold_backward: the gradient passes at a
-    NaN output, and is 0 at 0). Under ``create_graph`` the zeros are ``0 * y`` (y is 0
-    there), so the gradient depends on the output as PyTorch's does: it requires grad, and
-    its own gradient is zeros, not an error."""
-    __slots__ = ()
-    saves = ("out",)          # (as PyTorch's)
-    def backward(self, xp, g, s):
-        y = s.out
-        if xp is not self.be.ns:
-            return xp.where(y <= 0, y * 0, g),
-        return xp.where(y <= 0, 0, g),
-
-
 class ZeroGradBackward(UnaryBackward):
     """Base of floor, ceil, round, trunc, sign: the gradient is zero almost everywhere (each
     op has its own subclass, named after it)."""
@@ -264,13 +231,18 @@ class SgnBackward(UnaryBackward):
         return xp.where(zero, xp.zeros_like(out), out),
 
 
-class ConjBackward(UnaryBackward):
+class NegativeBackward(UnaryBackward):
     __slots__ = ()
-    def backward(self, xp, g, s): return xp.conj(g),
+    def backward(self, xp, g, s): return -g,
 
 
 def negative(x):
     return unary(x, "negative", NegativeBackward, "negative", False)
+
+
+class PositiveBackward(UnaryBackward):
+    __slots__ = ()
+    def backward(self, xp, g, s): return g,
 
 
 def positive(x):
@@ -286,9 +258,31 @@ def _relu(xp, a):
     return xp.where(a < 0, 0, a)
 
 
+class SigmoidBackward(UnaryBackward):
+    __slots__ = ()
+    saves = ("out",)
+    def deriv(self, xp, s):
+        y = s.out
+        return y * (1 - y)
+
+
 def sigmoid(x):
     """``1 / (1 + exp(-x))``, computed as ``0.5 * tanh(x / 2) + 0.5`` (no overflow)."""
     return unary(x, _sigmoid, SigmoidBackward, "sigmoid")
+
+
+class ReluBackward(UnaryBackward):
+    """Zero where the output is <= 0 (PyTorch's threshold_backward: the gradient passes at a
+    NaN output, and is 0 at 0). Under ``create_graph`` the zeros are ``0 * y`` (y is 0
+    there), so the gradient depends on the output as PyTorch's does: it requires grad, and
+    its own gradient is zeros, not an error."""
+    __slots__ = ()
+    saves = ("out",)          # (as PyTorch's)
+    def backward(self, xp, g, s):
+        y = s.out
+        if xp is not self.be.ns:
+            return xp.where(y <= 0, y * 0, g),
+        return xp.where(y <= 0, 0, g),
 
 
 def relu(x):
@@ -323,6 +317,11 @@ def rsqrt(x):
 
 def _copy(xp, d):
     return xp.asarray(d, copy=True)
+
+
+class ConjBackward(UnaryBackward):
+    __slots__ = ()
+    def backward(self, xp, g, s): return xp.conj(g),
 
 
 def conj(x):
