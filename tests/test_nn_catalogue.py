@@ -12,7 +12,7 @@ import pytest
 
 import interop as it
 from interop import nn
-from nn_twin import check_module, torch_to_numpy
+from torch_compare import check_module, np_of
 from helpers import to_np
 
 torch = pytest.importorskip("torch")
@@ -116,7 +116,7 @@ def test_default_init_matches_pytorch(be, name):
         for k, t in p_t.items():
             assert tuple(p_o[k].shape) == tuple(t.shape), k
             samples_o.setdefault(k, []).append(to_np(p_o[k]))
-            samples_t.setdefault(k, []).append(torch_to_numpy(t))
+            samples_t.setdefault(k, []).append(np_of(t))
     for k in samples_t:
         lo_o, hi_o, mean_o, std_o = _stats(samples_o[k])
         lo_t, hi_t, mean_t, std_t = _stats(samples_t[k])

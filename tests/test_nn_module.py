@@ -10,7 +10,7 @@ import pytest
 import interop as it
 from interop import nn
 from helpers import to_np
-from nn_twin import assert_same, load_twin
+from torch_compare import assert_same, load_twin
 
 torch = pytest.importorskip("torch")
 

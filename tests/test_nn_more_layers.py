@@ -15,7 +15,7 @@ import interop as it
 from interop import nn
 import interop.nn.functional as F
 from helpers import to_np
-from nn_twin import Const, assert_same, check_function, check_module, load_twin, torch_to_numpy
+from torch_compare import Const, assert_same, check_function, check_module, load_twin, np_of
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -368,7 +368,7 @@ def test_lazy_conv_default_init_matches_pytorch(be):
         theirs(torch.from_numpy(_rand(x)))
         bound = 1 / math.sqrt(fan_in)
         for p, q in [(ours.weight, theirs.weight), (ours.bias, theirs.bias)]:
-            a, b = to_np(p).ravel().astype(np.float64), torch_to_numpy(q).ravel()
+            a, b = to_np(p).ravel().astype(np.float64), np_of(q).ravel()
             assert a.shape == b.shape
             std = bound / math.sqrt(3)
             assert abs(a.mean()) < 5 * std / math.sqrt(a.size)
@@ -466,7 +466,7 @@ def test_adaptive_log_softmax_default_init_and_reset(be):
     assert list(p_o) == list(p_t) == ["head.weight", "head.bias", "tail.0.0.weight",
                                       "tail.0.1.weight", "tail.1.0.weight", "tail.1.1.weight"]
     for k, q in p_t.items():
-        a, b = to_np(p_o[k]).ravel().astype(np.float64), torch_to_numpy(q).ravel()
+        a, b = to_np(p_o[k]).ravel().astype(np.float64), np_of(q).ravel()
         assert a.shape == b.shape, k
         bound = 1 / math.sqrt(p_o[k].shape[-1] if k.endswith("weight") else 256)
         assert np.abs(a).max() <= bound and np.abs(a).max() > 0.9 * bound, k

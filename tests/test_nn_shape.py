@@ -14,7 +14,7 @@ from interop import nn
 import interop.nn.functional as F
 from interop.nn.functional import _shape
 from helpers import to_np, jax_backend
-from nn_twin import assert_same, check_function, check_module
+from torch_compare import assert_same, check_function, check_module
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional

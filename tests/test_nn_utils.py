@@ -10,7 +10,7 @@ import interop as it
 from interop import nn
 from interop.nn.utils import clip_grad, convert_parameters, parametrizations, parametrize
 from helpers import to_np
-from nn_twin import assert_same, check_module, load_twin
+from torch_compare import assert_same, check_module, load_twin
 
 torch = pytest.importorskip("torch")
 TU = torch.nn.utils

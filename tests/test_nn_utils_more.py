@@ -17,7 +17,7 @@ from interop.nn.utils import (weight_norm, remove_weight_norm, spectral_norm,
                               remove_spectral_norm)
 from interop.nn.utils.parametrizations import _householder_product, _matrix_exp
 from helpers import to_np
-from nn_twin import assert_same, check_function, check_module, load_twin, torch_to_numpy
+from torch_compare import assert_same, check_function, check_module, load_twin, np_of
 
 torch = pytest.importorskip("torch")
 TU = torch.nn.utils
@@ -149,14 +149,14 @@ def test_spectral_norm_hook_loads_version_0_checkpoints(be, with_metadata):
     theirs = TU.spectral_norm(torch.nn.Linear(4, 3, dtype=torch.float64))
     theirs.load_state_dict(old if with_metadata else OrderedDict(old))
     ours = spectral_norm(nn.Linear(4, 3, dtype=it.float64))
-    converted = OrderedDict((k, it.asarray(torch_to_numpy(v))) for k, v in old.items())
+    converted = OrderedDict((k, it.asarray(np_of(v))) for k, v in old.items())
     if with_metadata:
         converted._metadata = old._metadata
     ours.load_state_dict(converted)
     assert_same(ours.weight_v, theirs.weight_v, "solved weight_v")
     check_module(ours, theirs, _rand((2, 4), "float64"), train=False, load=False)
     # a current checkpoint (metadata version 1) loads as it is
-    current = OrderedDict((k, it.asarray(torch_to_numpy(v))) for k, v in state.items())
+    current = OrderedDict((k, it.asarray(np_of(v))) for k, v in state.items())
     current._metadata = {"": {"spectral_norm": {"weight.version": 1}}}
     ours.load_state_dict(current)
     assert_same(ours.weight_v, state["weight_v"], "loaded weight_v")
