@@ -103,6 +103,21 @@ def assert_same(ours, theirs, what="", tol=None, *, single_op=False, zero_sign=F
                                       err_msg=f"{what}: sign of zero")
 
 
+def assert_same_distribution(ours, theirs, bound=None):
+    """Mean, std and range of two large samples (an interop and a torch tensor, say a layer's
+    default init) agree to sampling error; ``bound``: both lie within it and reach it."""
+    a = np_of(ours).astype(np.float64)
+    mo, so, lo_o, hi_o = a.mean(), a.std(), a.min(), a.max()
+    mt, st, lo_t, hi_t = (float(f(theirs.detach().double())) for f in
+                          (torch.mean, torch.std, torch.min, torch.max))
+    n = ours.numel()
+    assert abs(mo - mt) < 8 * st / math.sqrt(n), (mo, mt)
+    assert abs(so - st) < 8 * st / math.sqrt(2 * n), (so, st)
+    if bound is not None:
+        assert -bound <= lo_o and hi_o <= bound and -bound <= lo_t and hi_t <= bound
+        assert abs(hi_o - hi_t) < 0.02 * bound and abs(lo_o - lo_t) < 0.02 * bound
+
+
 def _flatten(out):
     """The tensors of an output: a tensor, None, or (nested, named) tuples/lists of them."""
     if out is None:
@@ -218,6 +233,19 @@ def check_function(ours, theirs, *args, tol=None, grad=True, seed=0, **kwargs):
     with _recording():
         out_o, out_t, _ = _run_both(ours, theirs, args, kwargs, tol, grad, seed)
     return out_o, out_t
+
+
+def check_second_order(fn_ours, fn_theirs, x):
+    """The gradients of ``sum(grad(sum(f(x)**2 * c))**2)`` (a second derivative; ``c`` a
+    fixed random cotangent) for NumPy array ``x`` agree on both sides."""
+    def run(lib, fn):
+        xt = lib.asarray(x.copy()).requires_grad_()
+        y = fn(xt)
+        c = np.random.default_rng(7).standard_normal(tuple(y.shape)).astype(str(x.dtype))
+        g, = lib.autograd.grad((y * y * lib.asarray(c)).sum(), (xt,), create_graph=True)
+        (g ** 2).sum().backward()
+        return xt.grad
+    assert_same(run(it, fn_ours), run(torch, fn_theirs), "second-order gradient")
 
 
 def load_twin(ours, theirs):
