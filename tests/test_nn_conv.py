@@ -362,6 +362,22 @@ def test_lazy_conv_loads_a_state_dict_before_its_first_call(be):
     assert type(ours) is nn.Conv2d
 
 
+@pytest.mark.parametrize("name, args, shape", [
+    ("LazyConv1d", (4, 3), (2, 3, 7)), ("LazyConv2d", (4, 3), (2, 3, 5, 5)),
+    ("LazyConv3d", (2, 2), (1, 3, 3, 4, 3)), ("LazyConvTranspose1d", (4, 3), (2, 3, 5)),
+    ("LazyConvTranspose2d", (4, 3), (2, 3, 3, 4)), ("LazyConvTranspose3d", (2, 2), (1, 3, 2, 3, 2)),
+])
+def test_lazy_conv_first_call_after_loading_matches_pytorch(be, name, args, shape):
+    """A lazy convolution given the state_dict of PyTorch's eager layer before its first
+    call: that call, which makes it the eager class, gives PyTorch's outputs and gradients."""
+    theirs = getattr(TNN, name[4:])(shape[1], *args)
+    ours = getattr(nn, name)(*args)
+    load_twin(ours, theirs)
+    assert type(ours) is getattr(nn, name)
+    check_module(ours, theirs, _rand(shape), load=False)
+    assert type(ours) is getattr(nn, name[4:])
+
+
 def test_lazy_conv_default_init_matches_pytorch(be):
     """After the first call the weight and bias are drawn as the eager layer's: uniform on
     +-1/sqrt(fan_in), fan_in from the inferred channels."""

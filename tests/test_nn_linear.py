@@ -98,6 +98,12 @@ def test_linear_bias_and_dtype_errors(be):
         F.linear(x, np.zeros((5, 3)))
 
 
+@pytest.mark.parametrize("dtype", DTYPES + ["int64"])
+def test_identity_matches_pytorch(be, dtype):
+    ours, theirs = nn.Identity(3, k=1), torch.nn.Identity(3, k=1)
+    check_module(ours, theirs, np.arange(-3, 3).reshape(2, 3).astype(dtype))
+
+
 def test_linear_repr_and_attributes(be):
     lin = nn.Linear(3, 4, bias=False)
     assert repr(lin) == repr(torch.nn.Linear(3, 4, bias=False))

@@ -334,6 +334,24 @@ def test_lazy_norms_become_their_class(be, cls, shape):
     check_module(ours, theirs, _rand(shape, seed=1))
 
 
+@pytest.mark.parametrize("name, shape", [("LazyBatchNorm1d", (4, 3)),
+                                         ("LazyBatchNorm2d", (2, 3, 2, 2)),
+                                         ("LazyBatchNorm3d", (2, 3, 1, 2, 2)),
+                                         ("LazyInstanceNorm1d", (2, 3, 4)),
+                                         ("LazyInstanceNorm2d", (2, 3, 2, 2)),
+                                         ("LazyInstanceNorm3d", (2, 3, 2, 2, 2))])
+@pytest.mark.parametrize("train", [True, False])
+def test_lazy_norm_first_call_matches_pytorch(be, name, shape, train):
+    """Lazy norms initialise deterministically (weight ones, bias zeros, running mean 0 and
+    var 1), so the first call of ours and of PyTorch's lazy module, which infers
+    num_features and makes each the eager class, are compared directly: outputs, gradients
+    and running statistics, in training and eval mode."""
+    ours, theirs = getattr(nn, name)(), getattr(torch.nn, name)()
+    assert type(ours) is getattr(nn, name)
+    check_module(ours, theirs, _rand(shape, seed=1), train=train, load=False)
+    assert type(ours) is getattr(nn, name[4:]) and ours.num_features == 3
+
+
 def test_lazy_batchnorm_materializes_from_a_state_dict(be):
     theirs = torch.nn.BatchNorm1d(4)
     theirs(torch.from_numpy(_rand((5, 4))))

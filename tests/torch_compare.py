@@ -34,7 +34,8 @@ import numpy as np
 import pytest
 
 import interop as it
-from interop.nn.modules.module import register_module_forward_hook
+from interop.nn.modules.module import (register_module_forward_hook,
+                                       register_module_forward_pre_hook)
 from helpers import to_np
 
 torch = pytest.importorskip("torch")
@@ -129,16 +130,20 @@ def _flatten(out):
 
 @contextlib.contextmanager
 def _recording(tree=None):
-    """Records the interop Module classes whose forward runs inside the block (and, for the
-    module ``tree`` of a twin, its containers that have no forward: their parameters were
-    loaded and compared by name) into TWIN_TESTED, if the block finishes without error:
-    the comparisons that follow the forward are inside the block."""
+    """Records into TWIN_TESTED, if the block finishes without error (the comparisons that
+    follow the forward are inside the block), the interop Module classes called inside it:
+    the class when the call starts (a lazy module, which becomes its eager class on its
+    first call) and when it ends; and, for the module ``tree`` of a twin, its containers
+    without a forward (ModuleList, ParameterDict...): their parameters were loaded and
+    compared by name."""
     seen = set()
-    handle = register_module_forward_hook(lambda m, args, out: seen.add(type(m)))
+    handles = [register_module_forward_pre_hook(lambda m, args: seen.add(type(m))),
+               register_module_forward_hook(lambda m, args, out: seen.add(type(m)))]
     try:
         yield
     finally:
-        handle.remove()
+        for h in handles:
+            h.remove()
     if tree is not None:
         seen.update(type(m) for m in tree.modules() if type(m).forward is it.nn.Module.forward)
     TWIN_TESTED.update(seen)
