@@ -12,7 +12,7 @@ import pytest
 
 import interop as it
 from interop import nn
-from torch_compare import TWIN_TESTED, check_module, np_of
+from torch_compare import TWIN_TESTED, np_of
 from helpers import to_np
 
 torch = pytest.importorskip("torch")
@@ -167,19 +167,3 @@ def test_default_init_matches_pytorch(be, name):
             # a bounded symmetric (uniform) init, sampled densely enough: the same bound
             assert abs(hi_o - hi_t) <= 0.05 * hi_t and abs(lo_o - lo_t) <= 0.05 * abs(lo_t), \
                 (name, k, (lo_o, hi_o), (lo_t, hi_t))
-
-
-@pytest.mark.parametrize("name, shape", [("LazyBatchNorm1d", (4, 3)),
-                                         ("LazyBatchNorm2d", (4, 3, 5, 5)),
-                                         ("LazyBatchNorm3d", (2, 3, 2, 3, 3)),
-                                         ("LazyInstanceNorm1d", (2, 3, 6)),
-                                         ("LazyInstanceNorm2d", (2, 3, 4, 4)),
-                                         ("LazyInstanceNorm3d", (2, 3, 2, 3, 3))])
-def test_lazy_norms_infer_features_and_match_pytorch(be, name, shape):
-    ours, theirs = getattr(nn, name)(), getattr(torch.nn, name)()
-    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
-    ours(it.asarray(x))
-    theirs(torch.from_numpy(x))
-    assert type(ours).__name__ == type(theirs).__name__      # became the eager class
-    check_module(ours, theirs, x)
-    check_module(ours, theirs, x, train=False)

@@ -334,12 +334,23 @@ def test_lazy_norms_become_their_class(be, cls, shape):
     check_module(ours, theirs, _rand(shape, seed=1))
 
 
-@pytest.mark.parametrize("name, shape", [("LazyBatchNorm1d", (4, 3)),
-                                         ("LazyBatchNorm2d", (2, 3, 2, 2)),
-                                         ("LazyBatchNorm3d", (2, 3, 1, 2, 2)),
-                                         ("LazyInstanceNorm1d", (2, 3, 4)),
-                                         ("LazyInstanceNorm2d", (2, 3, 2, 2)),
-                                         ("LazyInstanceNorm3d", (2, 3, 2, 2, 2))])
+LAZY_NORMS = [("LazyBatchNorm1d", (4, 3)), ("LazyBatchNorm2d", (4, 3, 5, 5)),
+              ("LazyBatchNorm3d", (2, 3, 2, 3, 3)), ("LazyInstanceNorm1d", (2, 3, 6)),
+              ("LazyInstanceNorm2d", (2, 3, 4, 4)), ("LazyInstanceNorm3d", (2, 3, 2, 3, 3))]
+
+
+@pytest.mark.parametrize("name, shape", LAZY_NORMS)
+def test_lazy_norms_infer_features_and_match_pytorch(be, name, shape):
+    ours, theirs = getattr(nn, name)(), getattr(torch.nn, name)()
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    ours(it.asarray(x))
+    theirs(torch.from_numpy(x))
+    assert type(ours).__name__ == type(theirs).__name__      # became the eager class
+    check_module(ours, theirs, x)
+    check_module(ours, theirs, x, train=False)
+
+
+@pytest.mark.parametrize("name, shape", LAZY_NORMS)
 @pytest.mark.parametrize("train", [True, False])
 def test_lazy_norm_first_call_matches_pytorch(be, name, shape, train):
     """Lazy norms initialise deterministically (weight ones, bias zeros, running mean 0 and

@@ -23,10 +23,6 @@ def _rand(shape, dtype="float32", seed=0):
     return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
 
 
-def _dt(lib, dtype):
-    return getattr(lib, dtype)
-
-
 # ------------------------------------------------------------------ Embedding
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -35,8 +31,8 @@ def _dt(lib, dtype):
                                 {"scale_grad_by_freq": True, "padding_idx": 0}])
 def test_embedding_matches_pytorch(be, kw, dtype):
     idx = np.array([[1, 2, 4], [4, 0, 1]], np.int64)
-    ours = nn.Embedding(5, 3, dtype=_dt(it, dtype), **kw)
-    theirs = torch.nn.Embedding(5, 3, dtype=_dt(torch, dtype), **kw)
+    ours = nn.Embedding(5, 3, dtype=getattr(it, dtype), **kw)
+    theirs = torch.nn.Embedding(5, 3, dtype=getattr(torch, dtype), **kw)
     check_module(ours, theirs, idx)
 
 
@@ -126,9 +122,9 @@ def test_embedding_bag_offsets_match_pytorch(be, mode, offsets, last, padding_id
 @pytest.mark.parametrize("padding_idx", [None, 2])
 def test_embedding_bag_2d_matches_pytorch(be, mode, padding_idx, dtype):
     idx = np.array([[1, 2, 4], [2, 2, 2], [0, 3, 3]], np.int64)
-    ours = nn.EmbeddingBag(5, 3, mode=mode, padding_idx=padding_idx, dtype=_dt(it, dtype))
+    ours = nn.EmbeddingBag(5, 3, mode=mode, padding_idx=padding_idx, dtype=getattr(it, dtype))
     theirs = torch.nn.EmbeddingBag(5, 3, mode=mode, padding_idx=padding_idx,
-                                   dtype=_dt(torch, dtype))
+                                   dtype=getattr(torch, dtype))
     check_module(ours, theirs, idx)
 
 
