@@ -111,6 +111,7 @@ def be(request):
     if name == "torch":
         _register_torch()
     with it.use_backend(name) as backend:
+        request.config.stash[_SELECTION].backends_run.add(name)
         yield backend
 
 
@@ -149,12 +150,14 @@ _SELECTION = pytest.StashKey()
 class Selection:
     """What this session runs: the files of its selected tests, whether collected tests were
     deselected (-k, -m, --deselect, --lf...) and whether tests were named by node id
-    (file::test), so a test that checks what the others did can tell whether they all ran."""
+    (file::test), so a test that checks what the others did can tell whether they all ran;
+    and, as they run, the backends the ``be`` fixture could make current."""
 
     def __init__(self):
         self.files = set()
         self.deselected = 0
         self.by_node_id = False
+        self.backends_run = set()
 
     def complete(self, files):
         """True when each of ``files`` (paths) is selected whole."""
