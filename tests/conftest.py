@@ -111,6 +111,7 @@ def be(request):
     if name == "torch":
         _register_torch()
     with it.use_backend(name) as backend:
+        request.config.stash[_SELECTION].backends_run.add(name)
         yield backend
 
 
@@ -139,3 +140,53 @@ def _reset_grad_mode():
     yield
     it.autograd.grad_mode.state.enabled = True
     it.autograd.grad_mode.state.inference = False
+
+
+# ---------------------------------------------------- tests that check what the others did
+
+_SELECTION = pytest.StashKey()
+
+
+class Selection:
+    """What this session runs: the files of its selected tests, whether collected tests were
+    deselected (-k, -m, --deselect, --lf...) and whether tests were named by node id
+    (file::test), so a test that checks what the others did can tell whether they all ran;
+    and, as they run, the backends the ``be`` fixture could make current."""
+
+    def __init__(self):
+        self.files = set()
+        self.deselected = 0
+        self.by_node_id = False
+        self.backends_run = set()
+
+    def complete(self, files):
+        """True when each of ``files`` (paths) is selected whole."""
+        return (not self.deselected and not self.by_node_id
+                and all(str(f) in self.files for f in files))
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "run_last: runs after every other selected test (it "
+                                       "checks what they did; see the selection fixture)")
+    config.stash[_SELECTION] = Selection()
+
+
+def pytest_deselected(items):
+    if items:
+        items[0].config.stash[_SELECTION].deselected += len(items)
+
+
+@pytest.hookimpl(trylast=True)      # after -k, -m and --deselect have removed their items
+def pytest_collection_modifyitems(config, items):
+    last = [i for i in items if i.get_closest_marker("run_last")]
+    if last:
+        items[:] = [i for i in items if not i.get_closest_marker("run_last")] + last
+    selection = config.stash[_SELECTION]
+    selection.files = {str(i.path) for i in items}
+    selection.by_node_id = any("::" in str(a) for a in config.args)
+
+
+@pytest.fixture
+def selection(request):
+    """This session's :class:`Selection`."""
+    return request.config.stash[_SELECTION]

@@ -10,7 +10,7 @@ import pytest
 
 import interop as it
 from helpers import to_np
-from nn_twin import torch_to_numpy
+from torch_compare import np_of
 
 torch = pytest.importorskip("torch")
 st = pytest.importorskip("safetensors.torch")
@@ -97,7 +97,7 @@ def test_checkpoint_round_trips_interop_pytorch_interop(be, tmp_path):
     back = _net(it)
     back.load_state_dict(it.load(tmp_path / "theirs.safetensors"))
     for k, v in theirs.state_dict().items():
-        np.testing.assert_array_equal(to_np(back.state_dict()[k]), torch_to_numpy(v), err_msg=k)
+        np.testing.assert_array_equal(to_np(back.state_dict()[k]), np_of(v), err_msg=k)
 
 
 def test_resume_from_a_whole_model_checkpoint_is_bit_identical(be, tmp_path):

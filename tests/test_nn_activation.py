@@ -15,7 +15,7 @@ import interop as it
 from interop import nn
 import interop.nn.functional as F
 from helpers import to_np
-from nn_twin import assert_same, check_function, check_module
+from torch_compare import assert_same, check_function, check_module
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional

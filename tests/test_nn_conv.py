@@ -1,8 +1,10 @@
-"""Convolution and pooling against PyTorch: conv1d/2d/3d, conv_transpose1d/2d/3d,
-unfold/fold, max/avg/lp/adaptive pooling (functional and modules): outputs, indices, input
-and parameter gradients over strides, paddings, dilations, groups, ceil_mode, float32 and
-float64, unbatched and empty batches; ties, NaN and -inf in max pooling; gradients of
-gradients; default-init statistics, reprs and the errors for bad input."""
+"""Convolution (``interop.nn.modules.conv`` and its functional forms) against PyTorch:
+conv1d/2d/3d, conv_transpose1d/2d/3d, unfold/fold and the Conv*, ConvTranspose*, Lazy*,
+Unfold and Fold modules: outputs, input and parameter gradients over strides, paddings,
+dilations, groups, float32 and float64, unbatched and empty batches; gradients of gradients
+(also through conv followed by pooling); lazy modules inferring their channels;
+default-init statistics, reprs and the errors for bad input. Pooling is in
+test_nn_pooling.py."""
 
 import math
 
@@ -12,8 +14,8 @@ import pytest
 import interop as it
 from interop import nn
 import interop.nn.functional as F
-from helpers import to_np, jax_backend
-from nn_twin import assert_same, check_function, check_module
+from helpers import to_np
+from torch_compare import assert_same, check_function, check_module, load_twin, np_of
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -22,11 +24,6 @@ TNN = torch.nn
 
 def _rand(shape, dtype="float32", seed=0):
     return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
-
-
-def _ties(shape, dtype="float32", seed=0):
-    """Small integers as floats: windows full of equal maxima."""
-    return np.random.default_rng(seed).integers(0, 3, shape).astype(dtype)
 
 
 # ------------------------------------------------------------------------- convolution
@@ -114,129 +111,6 @@ def test_fold_is_the_adjoint_of_unfold(be):
     assert math.isclose(left, right, rel_tol=1e-12)
 
 
-# ---------------------------------------------------------------------------- max pooling
-
-MAX_POOL = [
-    (1, (2, 3, 9), dict(kernel_size=3, stride=2, padding=1)),
-    (1, (2, 3, 9), dict(kernel_size=2)),
-    (1, (3, 10), dict(kernel_size=3, stride=1, dilation=2, ceil_mode=True)),
-    (2, (2, 3, 8, 8), dict(kernel_size=2)),
-    (2, (2, 3, 7, 8), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)),
-    (2, (2, 3, 7, 8), dict(kernel_size=(2, 3), stride=(1, 2), dilation=(2, 1), padding=(1, 1))),
-    (2, (3, 5, 6), dict(kernel_size=2, stride=1)),
-    (2, (0, 3, 6, 6), dict(kernel_size=2)),
-    (3, (1, 2, 5, 4, 5), dict(kernel_size=2)),
-    (3, (1, 2, 5, 4, 5), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)),
-]
-
-
-@pytest.mark.parametrize("case", MAX_POOL, ids=lambda c: f"{c[0]}d-{c[1]}-{c[2]}")
-@pytest.mark.parametrize("indices", [False, True])
-@pytest.mark.parametrize("data", [_rand, _ties])
-def test_max_pool_matches_pytorch(be, case, indices, data):
-    """Random values, and small integers (ties: the gradient goes to the first maximum)."""
-    n, shape, kw = case
-    fn = f"max_pool{n}d"
-    check_function(getattr(F, fn), getattr(TF, fn), data(shape), return_indices=indices, **kw)
-
-
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_max_pool_nan_and_inf_match_pytorch(be, dtype):
-    """A window with NaNs gives NaN, its gradient to the last NaN; -inf inputs beside -inf
-    padding send the gradient to the first real element."""
-    x = _rand((1, 2, 6, 7), dtype)
-    x[0, 0, 1, 1] = x[0, 0, 0, 1] = x[0, 1, 4, 4] = np.nan
-    x[0, 1, :3, :3] = -np.inf
-    for kw in (dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
-               dict(kernel_size=3, stride=1, padding=1, return_indices=True)):
-        check_function(F.max_pool2d, TF.max_pool2d, x, **kw)
-    check_function(F.max_pool1d, TF.max_pool1d, x[0], kernel_size=2, stride=1, padding=1,
-                   return_indices=True)
-
-
-def test_max_pool_with_indices_functions(be):
-    x = _rand((2, 3, 6, 6))
-    check_function(F.max_pool2d_with_indices, TF.max_pool2d_with_indices, x, 3, 2, 1)
-    check_function(F.max_pool1d_with_indices, TF.max_pool1d_with_indices, x[0], 2)
-
-
-# ------------------------------------------------------------------------ average pooling
-
-AVG_POOL = [
-    (1, (2, 3, 9), dict(kernel_size=3, stride=2, padding=1)),
-    (1, (3, 10), dict(kernel_size=4, stride=3, padding=2, ceil_mode=True,
-                      count_include_pad=False)),
-    (2, (2, 3, 8, 8), dict(kernel_size=2)),
-    (2, (2, 3, 7, 8), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)),
-    (2, (2, 3, 7, 8), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True,
-                           count_include_pad=False)),
-    (2, (2, 3, 7, 8), dict(kernel_size=(2, 3), stride=(3, 1), padding=(1, 1),
-                           divisor_override=5)),
-    (2, (0, 3, 7, 8), dict(kernel_size=2)),
-    (3, (1, 2, 5, 4, 5), dict(kernel_size=2, stride=1)),
-    (3, (2, 5, 4, 5), dict(kernel_size=3, stride=2, padding=1, count_include_pad=False,
-                           ceil_mode=True)),
-]
-
-
-@pytest.mark.parametrize("case", AVG_POOL, ids=lambda c: f"{c[0]}d-{c[1]}-{c[2]}")
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_avg_pool_matches_pytorch(be, case, dtype):
-    n, shape, kw = case
-    fn = f"avg_pool{n}d"
-    check_function(getattr(F, fn), getattr(TF, fn), _rand(shape, dtype), **kw)
-
-
-@pytest.mark.parametrize("n, shape, kw", [
-    (1, (2, 3, 9), dict(norm_type=2, kernel_size=3, stride=2)),
-    (1, (3, 9), dict(norm_type=3.0, kernel_size=2, ceil_mode=True)),
-    (2, (2, 3, 7, 8), dict(norm_type=2, kernel_size=(2, 3))),
-    (2, (2, 3, 7, 8), dict(norm_type=1.5, kernel_size=3, stride=2, ceil_mode=True)),
-    (3, (1, 2, 4, 5, 4), dict(norm_type=2, kernel_size=2)),
-])
-def test_lp_pool_matches_pytorch(be, n, shape, kw):
-    fn = f"lp_pool{n}d"
-    check_function(getattr(F, fn), getattr(TF, fn), np.abs(_rand(shape)) + 0.1, **kw)
-
-
-# ----------------------------------------------------------------------- adaptive pooling
-
-ADAPTIVE = [
-    (1, (2, 3, 9), 4),
-    (1, (3, 7), 7),
-    (1, (2, 3, 5), 8),
-    (2, (2, 3, 7, 9), (3, 4)),
-    (2, (2, 3, 7, 9), (None, 2)),
-    (2, (3, 6, 6), 1),
-    (2, (2, 3, 5, 4), (7, 6)),
-    (2, (0, 3, 6, 6), 2),
-    (3, (1, 2, 5, 4, 6), (2, 3, 4)),
-]
-
-
-@pytest.mark.parametrize("case", ADAPTIVE, ids=lambda c: f"{c[0]}d-{c[1]}-{c[2]}")
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_adaptive_avg_pool_matches_pytorch(be, case, dtype):
-    n, shape, size = case
-    fn = f"adaptive_avg_pool{n}d"
-    check_function(getattr(F, fn), getattr(TF, fn), _rand(shape, dtype), size)
-
-
-@pytest.mark.parametrize("case", ADAPTIVE, ids=lambda c: f"{c[0]}d-{c[1]}-{c[2]}")
-@pytest.mark.parametrize("data", [_rand, _ties])
-def test_adaptive_max_pool_matches_pytorch(be, case, data):
-    n, shape, size = case
-    fn = f"adaptive_max_pool{n}d"
-    check_function(getattr(F, fn), getattr(TF, fn), data(shape), size, return_indices=True)
-    check_function(getattr(F, fn), getattr(TF, fn), data(shape), size)
-
-
-def test_adaptive_max_pool_nan_matches_pytorch(be):
-    x = _rand((1, 2, 5, 7))
-    x[0, 0, 1, 2] = x[0, 0, 2, 2] = x[0, 1, 4, 6] = np.nan
-    check_function(F.adaptive_max_pool2d, TF.adaptive_max_pool2d, x, (3, 4), True)
-
-
 # ------------------------------------------------------------------- second order
 
 def test_conv_and_pool_double_backward_match_pytorch(be):
@@ -312,27 +186,14 @@ def test_conv_transpose_output_size(be):
         ours(it.asarray(_rand((1, 3, 4, 4))), output_size=(12,))
 
 
-@pytest.mark.parametrize("make", [
-    lambda m: m.MaxPool1d(3, 2, 1), lambda m: m.MaxPool2d(2), lambda m: m.MaxPool2d(3, 2, 1,
-                                                                                   ceil_mode=True),
-    lambda m: m.MaxPool2d(2, return_indices=True), lambda m: m.MaxPool3d(2),
-    lambda m: m.AvgPool1d(3, 2, 1), lambda m: m.AvgPool2d(3, 2, 1, count_include_pad=False),
-    lambda m: m.AvgPool2d(2, divisor_override=3), lambda m: m.AvgPool3d(2, 1),
-    lambda m: m.LPPool1d(2, 3), lambda m: m.LPPool2d(2, (2, 3), 2), lambda m: m.LPPool3d(2, 2),
-    lambda m: m.AdaptiveAvgPool1d(3), lambda m: m.AdaptiveAvgPool2d((None, 2)),
-    lambda m: m.AdaptiveAvgPool3d(2), lambda m: m.AdaptiveMaxPool1d(4),
-    lambda m: m.AdaptiveMaxPool2d((3, 2), return_indices=True), lambda m: m.AdaptiveMaxPool3d(2),
-    lambda m: m.Unfold(2, padding=1), lambda m: m.Fold((4, 5), 2),
-])
-def test_pool_modules_match_pytorch_and_repr(be, make):
+@pytest.mark.parametrize("make, shape", [(lambda m: m.Unfold(2, padding=1), (2, 3, 6, 5)),
+                                         (lambda m: m.Fold((4, 5), 2), (2, 12, 12))])
+def test_fold_modules_match_pytorch_and_repr(be, make, shape):
     ours, theirs = make(nn), make(TNN)
     assert repr(ours) == repr(theirs)
-    name = type(ours).__name__
-    n = int(name[-2]) if name[-2].isdigit() else 2
-    shape = (2, 3) + (6, 5, 4)[:n]
-    x = np.abs(_rand(shape)) + 0.1
-    if name == "Fold":
-        x = _rand((2, 12, 12))
+    x = _rand(shape)
+    if type(ours).__name__ == "Unfold":
+        x = np.abs(x) + 0.1
     check_module(ours, theirs, x)
 
 
@@ -435,21 +296,6 @@ def _x(*shape):
     (lambda: F.fold(_x(1, 13, 9), (4, 4), 2), it.ShapeError,
      r"divisible by the product of kernel_size.*13"),
     (lambda: F.fold(_x(1, 12, 8), (4, 4), 2), it.ShapeError, r"3 \* 3 = 9.*input.size\(2\)=8"),
-    (lambda: F.max_pool2d(_x(1, 1, 5, 5), 3, padding=2), it.ArgumentError,
-     r"at most half of kernel size, but got pad=\[2, 2\] and kernel_size=\[3, 3\]"),
-    (lambda: F.max_pool1d(_x(1, 1, 9), 2, dilation=3, padding=2), it.ArgumentError,
-     "at most half of kernel size"),
-    (lambda: F.max_pool2d(_x(1, 1, 5, 5), 0), it.ArgumentError, "kernel_size must be greater"),
-    (lambda: F.max_pool2d(_x(1, 1, 5, 5), 2, 0), it.ArgumentError, "stride must be greater"),
-    (lambda: F.max_pool2d(_x(1, 1, 1, 1), 2), it.ShapeError, "Output size is too small"),
-    (lambda: F.max_pool2d(_x(5, 5), 2), it.ShapeError, r"3-D \(unbatched\) or 4-D.*\[5, 5\]"),
-    (lambda: F.max_pool2d(_x(1, 0, 4, 4), 2), it.ShapeError, r"non-zero.*\[1, 0, 4, 4\]"),
-    (lambda: F.max_pool2d(it.ones((1, 1, 4, 4), dtype=it.int64), 2), it.DTypeError, "int64"),
-    (lambda: F.avg_pool2d(_x(1, 1, 5, 5), 3, divisor_override=0), it.ArgumentError,
-     "divisor must be not zero"),
-    (lambda: F.adaptive_avg_pool2d(_x(1, 1, 5, 5), (2, 2, 2)), it.ArgumentError,
-     "output_size must be 2"),
-    (lambda: F.adaptive_max_pool2d(_x(5, 5), 2), it.ShapeError, r"\[5, 5\]"),
 ])
 def test_errors_name_what_was_expected_and_given(be, call, exc, match):
     with pytest.raises(exc, match=match):
@@ -473,24 +319,100 @@ def test_module_constructor_errors(be):
         conv(_x(1, 3, 8, 8))
 
 
-# ------------------------------------------------ a backend without int64 (JAX, no x64)
+# ------------------------------------------------------------------------ lazy convolution
 
-def test_pool_indices_use_the_default_index_dtype_where_int64_is_missing():
-    """max-pool indices were built as int64, which JAX without x64 does not have: adaptive
-    max pools, max_unpool and fractional max pools all raised there."""
-    x_np = np.random.default_rng(0).standard_normal((1, 2, 6, 6)).astype(np.float32)
-    tx = torch.from_numpy(x_np)
-    ty, tk = torch.nn.functional.adaptive_max_pool2d(tx, 3, return_indices=True)
-    tu = torch.nn.functional.max_unpool2d(*torch.nn.functional.max_pool2d(
-        tx, 2, return_indices=True), 2)
-    with jax_backend():
-        x = it.tensor(x_np.tolist())
-        y, k = F.adaptive_max_pool2d(x, 3, return_indices=True)
-        assert k.dtype == it.int32
-        np.testing.assert_array_equal(to_np(y), ty.numpy())
-        np.testing.assert_array_equal(to_np(k), tk.numpy())
-        m, idx = F.max_pool2d(x, 2, return_indices=True)
-        assert idx.dtype == it.int32
-        np.testing.assert_array_equal(to_np(F.max_unpool2d(m, idx, 2)), tu.numpy())
-        with pytest.raises(it.DTypeError, match="int32"):
-            F.max_unpool2d(m, idx.to(it.int16), 2)
+LAZY = [
+    ("LazyConv1d", (4, 3), dict(stride=2, padding=1), (2, 6, 9)),
+    ("LazyConv2d", (4, 3), {}, (2, 3, 6, 5)),
+    ("LazyConv2d", (4, (2, 3)), dict(groups=2, bias=False, padding="same",
+                                     padding_mode="reflect"), (6, 7, 7)),
+    ("LazyConv3d", (2, 2), dict(dilation=(1, 2, 1)), (1, 2, 4, 5, 4)),
+    ("LazyConvTranspose1d", (4, 3), dict(stride=2, output_padding=1), (2, 3, 5)),
+    ("LazyConvTranspose2d", (4, 3), dict(groups=2, dilation=2), (2, 4, 4, 3)),
+    ("LazyConvTranspose3d", (2, 2), dict(bias=False), (3, 3, 3, 2)),
+]
+
+
+@pytest.mark.parametrize("case", LAZY, ids=lambda c: f"{c[0]}-{c[2]}-{c[3]}")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_lazy_conv_infers_in_channels_and_matches_pytorch(be, case, dtype):
+    name, args, kw, shape = case
+    ours = getattr(nn, name)(*args, dtype=getattr(it, dtype), **kw)
+    theirs = getattr(TNN, name)(*args, dtype=getattr(torch, dtype), **kw)
+    assert repr(ours) == repr(theirs)
+    assert ours.has_uninitialized_params()
+    x = _rand(shape, dtype)
+    y = ours(it.asarray(x))
+    theirs(torch.from_numpy(x))
+    assert type(ours).__name__ == type(theirs).__name__ == name[4:]     # became the eager class
+    assert isinstance(ours, getattr(nn, name[4:]))
+    assert repr(ours) == repr(theirs)
+    assert ours.in_channels == theirs.in_channels
+    assert tuple(y.shape) == tuple(theirs(torch.from_numpy(x)).shape)
+    check_module(ours, theirs, x)
+
+
+def test_lazy_conv_loads_a_state_dict_before_its_first_call(be):
+    theirs = TNN.Conv2d(3, 4, 3)
+    ours = nn.LazyConv2d(4, 3)
+    load_twin(ours, theirs)
+    assert not ours.has_uninitialized_params()
+    assert tuple(ours.weight.shape) == (4, 3, 3, 3)
+    check_module(ours, theirs, _rand((2, 3, 5, 5)))
+    assert type(ours) is nn.Conv2d
+
+
+@pytest.mark.parametrize("name, args, shape", [
+    ("LazyConv1d", (4, 3), (2, 3, 7)), ("LazyConv2d", (4, 3), (2, 3, 5, 5)),
+    ("LazyConv3d", (2, 2), (1, 3, 3, 4, 3)), ("LazyConvTranspose1d", (4, 3), (2, 3, 5)),
+    ("LazyConvTranspose2d", (4, 3), (2, 3, 3, 4)), ("LazyConvTranspose3d", (2, 2), (1, 3, 2, 3, 2)),
+])
+def test_lazy_conv_first_call_after_loading_matches_pytorch(be, name, args, shape):
+    """A lazy convolution given the state_dict of PyTorch's eager layer before its first
+    call: that call, which makes it the eager class, gives PyTorch's outputs and gradients."""
+    theirs = getattr(TNN, name[4:])(shape[1], *args)
+    ours = getattr(nn, name)(*args)
+    load_twin(ours, theirs)
+    assert type(ours) is getattr(nn, name)
+    check_module(ours, theirs, _rand(shape), load=False)
+    assert type(ours) is getattr(nn, name[4:])
+
+
+def test_lazy_conv_default_init_matches_pytorch(be):
+    """After the first call the weight and bias are drawn as the eager layer's: uniform on
+    +-1/sqrt(fan_in), fan_in from the inferred channels."""
+    for name, x, fan_in in [("LazyConv2d", (1, 32, 3, 3), 32 * 9 // 2),
+                            ("LazyConvTranspose1d", (1, 64, 2), 512 // 2 * 3)]:
+        ours, theirs = getattr(nn, name)(512, 3, groups=2), getattr(TNN, name)(512, 3, groups=2)
+        ours(it.asarray(_rand(x)))
+        theirs(torch.from_numpy(_rand(x)))
+        bound = 1 / math.sqrt(fan_in)
+        for p, q in [(ours.weight, theirs.weight), (ours.bias, theirs.bias)]:
+            a, b = to_np(p).ravel().astype(np.float64), np_of(q).ravel()
+            assert a.shape == b.shape
+            std = bound / math.sqrt(3)
+            assert abs(a.mean()) < 5 * std / math.sqrt(a.size)
+            assert abs(a.std() - b.std()) < 8 * std / math.sqrt(2 * a.size)
+            assert -bound <= a.min() and a.max() <= bound and a.max() > 0.9 * bound
+
+
+def test_lazy_conv_factory_kwargs(be):
+    m = nn.LazyConv1d(3, 2, dtype=it.float64, device=be.name)
+    m(it.asarray(_rand((2, 4, 5), "float64")))
+    assert m.weight.dtype == it.float64 and m.bias.dtype == it.float64
+    assert m.weight.device == be.device and m.weight.requires_grad
+
+
+@pytest.mark.parametrize("call, exc, match", [
+    (lambda: nn.LazyConv2d(4, 3)(_x(5, 5)), it.ShapeError,
+     r"Expected 3D \(unbatched\) or 4D \(batched\) input to LazyConv2d.*\[5, 5\]"),
+    (lambda: nn.LazyConv2d(4, 3, groups=2)(_x(1, 3, 5, 5)), ValueError,
+     "in_channels=3 from the input, groups=2"),
+    (lambda: nn.LazyConvTranspose1d(3, 3, groups=2), ValueError,
+     "out_channels=3, groups=2"),
+    (lambda: nn.LazyConv1d(-1, 3), ValueError, "out_channels must be non-negative"),
+    (lambda: nn.LazyConv2d(2, 3).weight.shape, RuntimeError, "uninitialized parameter"),
+])
+def test_lazy_conv_errors(be, call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()

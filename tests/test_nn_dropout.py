@@ -13,7 +13,7 @@ import interop as it
 from interop import nn
 import interop.nn.functional as F
 from helpers import to_np
-from nn_twin import check_module
+from torch_compare import check_module
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional

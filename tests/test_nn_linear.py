@@ -1,6 +1,7 @@
-"""Linear, Bilinear, LazyLinear, Embedding, EmbeddingBag and F.one_hot against PyTorch:
-outputs, input and parameter gradients (twins loading PyTorch's weights), default-init
-statistics, reprs and the errors for bad input."""
+"""Linear layers (``interop.nn.modules.linear``: Identity, Linear, Bilinear, LazyLinear) and
+F.one_hot against PyTorch: outputs, input and parameter gradients (twins loading PyTorch's
+weights), default-init statistics, reprs and the errors for bad input. Embedding and
+EmbeddingBag are in test_nn_sparse.py."""
 
 import math
 
@@ -11,7 +12,8 @@ import interop as it
 from interop import nn
 import interop.nn.functional as F
 from helpers import to_np
-from nn_twin import assert_same, check_function, check_module, load_twin
+from torch_compare import (assert_same, assert_same_distribution, check_function,
+                           check_module, load_twin)
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -96,6 +98,12 @@ def test_linear_bias_and_dtype_errors(be):
         F.linear(x, np.zeros((5, 3)))
 
 
+@pytest.mark.parametrize("dtype", DTYPES + ["int64"])
+def test_identity_matches_pytorch(be, dtype):
+    ours, theirs = nn.Identity(3, k=1), torch.nn.Identity(3, k=1)
+    check_module(ours, theirs, np.arange(-3, 3).reshape(2, 3).astype(dtype))
+
+
 def test_linear_repr_and_attributes(be):
     lin = nn.Linear(3, 4, bias=False)
     assert repr(lin) == repr(torch.nn.Linear(3, 4, bias=False))
@@ -109,33 +117,14 @@ def test_linear_repr_and_attributes(be):
     assert nn.Identity()(x) is x
 
 
-def _stats(t):
-    a = to_np(t).astype(np.float64)
-    return a.mean(), a.std(), a.min(), a.max()
-
-
-def _same_distribution(ours, theirs, bound=None):
-    """Mean, std and range of two large samples agree (to sampling error); ``bound``: both
-    lie within it."""
-    mo, so, lo_o, hi_o = _stats(ours)
-    mt, st, lo_t, hi_t = (float(f(theirs.detach().double())) for f in
-                          (torch.mean, torch.std, torch.min, torch.max))
-    n = ours.numel()
-    assert abs(mo - mt) < 8 * st / math.sqrt(n), (mo, mt)
-    assert abs(so - st) < 8 * st / math.sqrt(2 * n), (so, st)
-    if bound is not None:
-        assert -bound <= lo_o and hi_o <= bound and -bound <= lo_t and hi_t <= bound
-        assert abs(hi_o - hi_t) < 0.02 * bound and abs(lo_o - lo_t) < 0.02 * bound
-
-
 def test_linear_and_bilinear_default_init_match_pytorch(be):
     ours, theirs = nn.Linear(512, 256), torch.nn.Linear(512, 256)
     bound = 1 / math.sqrt(512)
-    _same_distribution(ours.weight, theirs.weight, bound)
-    _same_distribution(nn.Linear(512, 4096).bias, torch.nn.Linear(512, 4096).bias, bound)
+    assert_same_distribution(ours.weight, theirs.weight, bound)
+    assert_same_distribution(nn.Linear(512, 4096).bias, torch.nn.Linear(512, 4096).bias, bound)
     ours, theirs = nn.Bilinear(64, 8, 512), torch.nn.Bilinear(64, 8, 512)
-    _same_distribution(ours.weight, theirs.weight, 1 / 8)
-    _same_distribution(ours.bias, theirs.bias, 1 / 8)
+    assert_same_distribution(ours.weight, theirs.weight, 1 / 8)
+    assert_same_distribution(ours.bias, theirs.bias, 1 / 8)
 
 
 def test_linear_factory_kwargs(be):
@@ -200,7 +189,7 @@ def test_lazy_linear_default_init_matches_pytorch(be):
     ours, theirs = nn.LazyLinear(256), torch.nn.LazyLinear(256)
     ours(it.zeros((1, 512)))
     theirs(torch.zeros(1, 512))
-    _same_distribution(ours.weight, theirs.weight, 1 / math.sqrt(512))
+    assert_same_distribution(ours.weight, theirs.weight, 1 / math.sqrt(512))
 
 
 def test_lazy_linear_loads_a_state_dict_before_its_first_call(be):
@@ -235,218 +224,6 @@ def test_lazy_buffer_and_a_custom_lazy_module(be):
     assert type(m) is LazyShift and not m._forward_pre_hooks
     with pytest.raises(NotImplementedError, match="initialize_parameters"):
         type("Lazy", (nn._lazy.LazyModuleMixin, nn.Module), {})()(it.zeros(1))
-
-
-# ------------------------------------------------------------------ Embedding
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("kw", [{}, {"padding_idx": 2}, {"padding_idx": -1},
-                                {"scale_grad_by_freq": True},
-                                {"scale_grad_by_freq": True, "padding_idx": 0}])
-def test_embedding_matches_pytorch(be, kw, dtype):
-    idx = np.array([[1, 2, 4], [4, 0, 1]], np.int64)
-    ours = nn.Embedding(5, 3, dtype=_dt(it, dtype), **kw)
-    theirs = torch.nn.Embedding(5, 3, dtype=_dt(torch, dtype), **kw)
-    check_module(ours, theirs, idx)
-
-
-@pytest.mark.parametrize("idx", [np.array(3), np.array([], np.int64), np.array([[[0], [2]]]),
-                                 np.array([4, 1, 4], np.int32)])
-def test_embedding_index_shapes(be, idx):
-    check_module(nn.Embedding(5, 2), torch.nn.Embedding(5, 2), idx)
-
-
-@pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.5])
-def test_embedding_max_norm_renormalizes_weight_as_pytorch(be, norm_type):
-    ours, theirs = nn.Embedding(6, 4, max_norm=1.5, norm_type=norm_type), torch.nn.Embedding(
-        6, 4, max_norm=1.5, norm_type=norm_type)
-    check_module(ours, theirs, np.array([[1, 3], [3, 5]]))
-    assert_same(ours.weight, theirs.weight, "weight after the call")
-    untouched = to_np(ours.weight)[[0, 2, 4]]
-    np.testing.assert_array_equal(untouched, theirs.weight.detach().numpy()[[0, 2, 4]])
-
-
-def test_embedding_init_and_padding_row(be):
-    ours, theirs = nn.Embedding(512, 512, padding_idx=3), torch.nn.Embedding(512, 512)
-    assert not to_np(ours.weight)[3].any()
-    _same_distribution(ours.weight, theirs.weight)
-
-
-def test_embedding_from_pretrained(be):
-    table = it.asarray(_rand((4, 3)))
-    emb = nn.Embedding.from_pretrained(table, padding_idx=1)
-    assert not emb.weight.requires_grad and emb.padding_idx == 1
-    np.testing.assert_array_equal(to_np(emb.weight), _rand((4, 3)))      # padding row kept
-    emb = nn.Embedding.from_pretrained(table, freeze=False, max_norm=2.0)
-    assert emb.weight.requires_grad
-    assert repr(emb) == "Embedding(4, 3, max_norm=2.0)"
-    check_module(emb, torch.nn.Embedding.from_pretrained(torch.from_numpy(_rand((4, 3))),
-                                                           freeze=False, max_norm=2.0),
-                 np.array([0, 3, 3]))
-    with pytest.raises(ValueError, match="2-d"):
-        nn.Embedding.from_pretrained(it.zeros(3))
-
-
-def test_embedding_repr(be):
-    kw = dict(padding_idx=-2, max_norm=1.0, norm_type=1.0, scale_grad_by_freq=True)
-    assert repr(nn.Embedding(10, 3, **kw)) == repr(torch.nn.Embedding(10, 3, **kw))
-    assert repr(nn.Embedding(10, 3)) == "Embedding(10, 3)"
-
-
-def test_embedding_errors(be):
-    w = it.zeros((5, 3))
-    with pytest.raises(TypeError, match="int64 or int32, got interop.float32"):
-        F.embedding(it.zeros(2), w)
-    with pytest.raises(IndexError, match="index 5 is out of range for 5 embeddings"):
-        F.embedding(it.asarray([1, 5]), w)
-    with pytest.raises(IndexError, match="index -1"):
-        F.embedding(it.asarray([-1, 2]), w)
-    with pytest.raises(RuntimeError, match="2-d"):
-        F.embedding(it.asarray([1]), it.zeros(3))
-    with pytest.raises(ValueError, match="padding_idx"):
-        F.embedding(it.asarray([1]), w, padding_idx=5)
-    with pytest.raises(ValueError, match="padding_idx"):
-        nn.Embedding(5, 3, padding_idx=-6)
-    with pytest.raises(NotImplementedError, match="sparse"):
-        nn.Embedding(5, 3, sparse=True)
-    with pytest.raises(NotImplementedError, match="sparse"):
-        F.embedding(it.asarray([1]), w, sparse=True)
-    with pytest.raises(ValueError, match="does not match"):
-        nn.Embedding(5, 3, _weight=it.zeros((3, 3)))
-
-
-# ------------------------------------------------------------------ EmbeddingBag
-
-_BAG_IDX = np.array([1, 2, 4, 4, 3, 0, 2, 1], np.int64)
-
-
-@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
-@pytest.mark.parametrize("offsets, last", [([0, 3, 3, 5], False), ([0, 2, 2, 8], True),
-                                           ([0], False)])
-@pytest.mark.parametrize("padding_idx", [None, 4])
-def test_embedding_bag_offsets_match_pytorch(be, mode, offsets, last, padding_idx):
-    ours = nn.EmbeddingBag(5, 3, mode=mode, include_last_offset=last, padding_idx=padding_idx)
-    theirs = torch.nn.EmbeddingBag(5, 3, mode=mode, include_last_offset=last,
-                                   padding_idx=padding_idx)
-    check_module(ours, theirs, _BAG_IDX, np.array(offsets, np.int64))
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
-@pytest.mark.parametrize("padding_idx", [None, 2])
-def test_embedding_bag_2d_matches_pytorch(be, mode, padding_idx, dtype):
-    idx = np.array([[1, 2, 4], [2, 2, 2], [0, 3, 3]], np.int64)
-    ours = nn.EmbeddingBag(5, 3, mode=mode, padding_idx=padding_idx, dtype=_dt(it, dtype))
-    theirs = torch.nn.EmbeddingBag(5, 3, mode=mode, padding_idx=padding_idx,
-                                   dtype=_dt(torch, dtype))
-    check_module(ours, theirs, idx)
-
-
-@pytest.mark.parametrize("two_d", [True, False])
-def test_embedding_bag_per_sample_weights_and_scaled_grad(be, two_d):
-    idx = _BAG_IDX.reshape(2, 4) if two_d else _BAG_IDX
-    off = None if two_d else np.array([0, 3, 3, 5])
-    psw = _rand(idx.shape, seed=3)
-    check_module(nn.EmbeddingBag(5, 3, mode="sum"), torch.nn.EmbeddingBag(5, 3, mode="sum"),
-                 idx, off, psw)
-    check_module(nn.EmbeddingBag(5, 3, mode="sum", padding_idx=1),
-                 torch.nn.EmbeddingBag(5, 3, mode="sum", padding_idx=1), idx, off, psw)
-    for mode in ("sum", "mean"):
-        check_module(nn.EmbeddingBag(5, 3, mode=mode, scale_grad_by_freq=True),
-                     _TorchScaledBag(mode), idx, off)
-
-
-class _TorchScaledBag(torch.nn.EmbeddingBag):
-    """PyTorch's EmbeddingBag divides a row's gradient by the count of another index when
-    scale_grad_by_freq is set (2.13: indices [3, 0, 0] give row 3 half its gradient); the
-    reference is the documented rule, as torch's F.embedding applies it: each row's gradient
-    divided by its own count in the batch."""
-
-    def __init__(self, mode):
-        super().__init__(5, 3, mode=mode)
-
-    def forward(self, input, offsets=None):
-        rows = TF.embedding(input, self.weight, scale_grad_by_freq=True)
-        if offsets is None:
-            return rows.sum(1) if self.mode == "sum" else rows.mean(1)
-        bag = torch.searchsorted(offsets, torch.arange(len(input)), right=True) - 1
-        out = torch.zeros(len(offsets), 3).index_add(0, bag, rows)
-        if self.mode == "mean":
-            out = out / torch.bincount(bag, minlength=len(offsets)).clamp(min=1)[:, None]
-        return out
-
-
-def test_embedding_bag_max_ties_send_the_gradient_to_the_first(be):
-    w = _rand((5, 3))
-    w[2] = w[1]
-    idx = np.array([2, 1, 1, 2, 2, 2], np.int64)
-    check_function(F.embedding_bag, TF.embedding_bag, idx, w, np.array([0, 2, 4]), mode="max")
-    check_function(F.embedding_bag, TF.embedding_bag, idx.reshape(2, 3), w, mode="max")
-
-
-def test_embedding_bag_max_norm_and_empty_input(be):
-    ours, theirs = nn.EmbeddingBag(6, 4, max_norm=1.0, mode="sum"), torch.nn.EmbeddingBag(
-        6, 4, max_norm=1.0, mode="sum")
-    check_module(ours, theirs, np.array([[1, 3], [3, 5]]))
-    assert_same(ours.weight, theirs.weight, "weight after the call")
-    for mode in ("sum", "mean", "max"):
-        check_function(F.embedding_bag, TF.embedding_bag, np.array([], np.int64), _rand((5, 3)),
-                       np.array([0, 0]), mode=mode)
-        out = F.embedding_bag(it.zeros((2, 0), dtype=it.int64), it.ones((5, 3)), mode=mode)
-        assert out.shape == (2, 3) and not to_np(out).any()     # (PyTorch fails here)
-
-
-def test_embedding_bag_repr_init_and_from_pretrained(be):
-    kw = dict(max_norm=2.0, norm_type=3, scale_grad_by_freq=True, mode="sum", padding_idx=2)
-    assert repr(nn.EmbeddingBag(10, 3, **kw)) == repr(torch.nn.EmbeddingBag(10, 3, **kw))
-    assert repr(nn.EmbeddingBag(10, 3)) == "EmbeddingBag(10, 3, mode='mean')"
-    bag = nn.EmbeddingBag(512, 512, padding_idx=0)
-    assert not to_np(bag.weight)[0].any()
-    _same_distribution(bag.weight, torch.nn.EmbeddingBag(512, 512).weight)
-    table = _rand((4, 3))
-    ours = nn.EmbeddingBag.from_pretrained(it.asarray(table), mode="max")
-    theirs = torch.nn.EmbeddingBag.from_pretrained(torch.from_numpy(table), mode="max")
-    assert not ours.weight.requires_grad
-    check_module(ours, theirs, np.array([[0, 3], [2, 2]]))
-
-
-def test_embedding_bag_errors(be):
-    w = it.zeros((5, 3))
-    idx1, idx2 = it.asarray([1, 2, 3]), it.asarray([[1, 2]])
-    with pytest.raises(ValueError, match="offsets must be None"):
-        F.embedding_bag(idx2, w, it.asarray([0]))
-    with pytest.raises(ValueError, match="needs offsets"):
-        F.embedding_bag(idx1, w)
-    with pytest.raises(ValueError, match="1-d Tensor, got shape"):
-        F.embedding_bag(idx1, w, it.asarray([[0]]))
-    with pytest.raises(ValueError, match="1-d or 2-d"):
-        F.embedding_bag(it.asarray([[[1]]]), w)
-    with pytest.raises(ValueError, match="offsets\\[0\\] has to be 0"):
-        F.embedding_bag(idx1, w, it.asarray([1, 2]))
-    with pytest.raises(ValueError, match="greater than the input's length 3"):
-        F.embedding_bag(idx1, w, it.asarray([0, 4]))
-    with pytest.raises(ValueError, match="non-decreasing"):
-        F.embedding_bag(idx1, w, it.asarray([0, 2, 1]))
-    with pytest.raises(ValueError, match="at least 2 entries"):
-        F.embedding_bag(idx1, w, it.asarray([0]), include_last_offset=True)
-    with pytest.raises(ValueError, match="mode has to be"):
-        F.embedding_bag(idx2, w, mode="avg")
-    with pytest.raises(ValueError, match="mode has to be"):
-        nn.EmbeddingBag(5, 3, mode="avg")
-    with pytest.raises(ValueError, match="frequency"):
-        F.embedding_bag(idx2, w, mode="max", scale_grad_by_freq=True)
-    with pytest.raises(NotImplementedError, match="only supported for mode='sum'"):
-        F.embedding_bag(idx2, w, mode="mean", per_sample_weights=it.ones((1, 2)))
-    with pytest.raises(ValueError, match="same shape as the input"):
-        F.embedding_bag(idx2, w, mode="sum", per_sample_weights=it.ones(2))
-    with pytest.raises(TypeError, match="same dtype"):
-        F.embedding_bag(idx2, w, mode="sum", per_sample_weights=it.ones((1, 2), dtype=it.float64))
-    with pytest.raises(TypeError, match="int64 or int32"):
-        F.embedding_bag(it.zeros((1, 2)), w)
-    with pytest.raises(IndexError, match="out of range for 5 embeddings"):
-        F.embedding_bag(it.asarray([[1, 7]]), w)
-    with pytest.raises(NotImplementedError, match="sparse"):
-        nn.EmbeddingBag(5, 3, sparse=True)
 
 
 # ------------------------------------------------------------------ one_hot

@@ -5,7 +5,8 @@ vectors, tied distances, logits of +-1000); class-index targets with ignore_inde
 all, in range), class weights, label smoothing, N-d and unbatched inputs, empty batches;
 CTC on padded and concatenated targets with impossible alignments; second derivatives of
 cross_entropy; the legacy size_average/reduce arguments; the loss modules' buffers, state
-dicts and reprs; and the errors for bad input."""
+dicts and reprs; AdaptiveLogSoftmaxWithLoss (log_prob, predict, init) and the deprecated
+NLLLoss2d; and the errors for bad input."""
 
 import math
 import warnings
@@ -17,10 +18,12 @@ import interop as it
 from interop import nn
 import interop.nn.functional as F
 from helpers import to_np, jax_backend
-from nn_twin import Const, assert_same, check_function, check_module
+from torch_compare import (Const, assert_same, check_function, check_module, load_twin,
+                           np_of)
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
+TNN = torch.nn
 
 DTYPES = ["float32", "float64"]
 REDUCTIONS = ["none", "mean", "sum"]
@@ -767,3 +770,138 @@ def test_class_index_losses_still_require_int64_where_the_backend_has_it(be):
     for f in (F.cross_entropy, F.nll_loss, F.multi_margin_loss):
         with pytest.raises(it.DTypeError, match="dtype int64.*got interop.int32"):
             f(x, it.tensor([0, 1], dtype=it.int32))
+
+
+# ------------------------------------------------------------- adaptive log softmax
+
+ADAPTIVE = [
+    # (in_features, n_classes, cutoffs, keyword arguments, batch)
+    (8, 10, [2, 5], {}, 12),
+    (16, 20, [4, 8, 15], dict(div_value=2.0, head_bias=True), 16),
+    (8, 6, [3], dict(div_value=8.0), 5),                 # a tail with an empty hidden layer
+    (6, 9, [2, 4], dict(head_bias=True), None),          # unbatched
+]
+
+
+# a tail whose hidden layer is empty (in_features // div_value ** i == 0) warns when it is
+# initialized, in PyTorch as here
+_EMPTY_INIT = pytest.mark.filterwarnings("ignore:Initializing zero-element tensors")
+
+
+def _x(*shape):
+    return _t(_randn(shape, "float32"))
+
+
+def _targets(n_classes, batch, seed=0):
+    rng = np.random.default_rng(seed)
+    if batch is None:
+        return np.asarray(rng.integers(0, n_classes))
+    return rng.integers(0, n_classes, batch)
+
+
+@_EMPTY_INIT
+@pytest.mark.parametrize("case", ADAPTIVE, ids=lambda c: f"{c[:4]}")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_adaptive_log_softmax_matches_pytorch(be, case, dtype):
+    fin, ncls, cutoffs, kw, batch = case
+    torch.manual_seed(0)
+    theirs = TNN.AdaptiveLogSoftmaxWithLoss(fin, ncls, cutoffs, dtype=getattr(torch, dtype),
+                                            **kw)
+    ours = nn.AdaptiveLogSoftmaxWithLoss(fin, ncls, cutoffs, dtype=getattr(it, dtype), **kw)
+    assert repr(ours) == repr(theirs)
+    shape = (fin,) if batch is None else (batch, fin)
+    out, _ = check_module(ours, theirs, _randn(shape, dtype), Const(_targets(ncls, batch)))
+    assert type(out).__name__ == "_ASMoutput" and out._fields == ("output", "loss")
+    # a batch whose targets leave some clusters empty
+    if batch is not None:
+        check_module(ours, theirs, _randn(shape, dtype, 1), Const(np.zeros(batch, np.int64)))
+
+
+@_EMPTY_INIT
+def test_adaptive_log_softmax_log_prob_and_predict(be):
+    torch.manual_seed(1)
+    theirs = TNN.AdaptiveLogSoftmaxWithLoss(8, 12, [3, 7], head_bias=True)
+    ours = nn.AdaptiveLogSoftmaxWithLoss(8, 12, [3, 7], head_bias=True)
+    load_twin(ours, theirs)
+    x = _randn((20, 8), "float32")
+    lp, lp_t = check_function(ours.log_prob, theirs.log_prob, x)
+    assert np.allclose(np.exp(to_np(lp)).sum(1), 1, atol=1e-5)
+    for bias in ([0.0] * 5, [5.0, 5, 5, -5, -5], [-5.0, -5, -5, 5, 5], [0.0, 0, 0, 0.3, 0.3]):
+        # the head prefers the shortlist everywhere, nowhere, and somewhere
+        with it.no_grad():
+            ours.head.bias.copy_(it.asarray(np.asarray(bias, np.float32)))
+        with torch.no_grad():
+            theirs.head.bias.copy_(torch.tensor(bias))
+        p = ours.predict(it.asarray(x))
+        assert_same(p, theirs.predict(torch.from_numpy(x)), f"predict, head bias {bias}")
+        assert np.array_equal(to_np(p), to_np(ours.log_prob(it.asarray(x))).argmax(1))
+
+
+def test_adaptive_log_softmax_default_init_and_reset(be):
+    ours = nn.AdaptiveLogSoftmaxWithLoss(256, 1000, [100, 400], head_bias=True)
+    theirs = TNN.AdaptiveLogSoftmaxWithLoss(256, 1000, [100, 400], head_bias=True)
+    p_o, p_t = dict(ours.named_parameters()), dict(theirs.named_parameters())
+    assert list(p_o) == list(p_t) == ["head.weight", "head.bias", "tail.0.0.weight",
+                                      "tail.0.1.weight", "tail.1.0.weight", "tail.1.1.weight"]
+    for k, q in p_t.items():
+        a, b = to_np(p_o[k]).ravel().astype(np.float64), np_of(q).ravel()
+        assert a.shape == b.shape, k
+        bound = 1 / math.sqrt(p_o[k].shape[-1] if k.endswith("weight") else 256)
+        assert np.abs(a).max() <= bound and np.abs(a).max() > 0.9 * bound, k
+        assert abs(a.std() - b.std()) < 0.1 * b.std(), k
+    before = to_np(ours.tail[1][0].weight).copy()
+    ours.reset_parameters()
+    assert not np.array_equal(before, to_np(ours.tail[1][0].weight))
+
+
+@pytest.mark.parametrize("call, exc, match", [
+    (lambda m: m(_x(3, 8), it.asarray([1, 2, 10])), it.ArgumentError,
+     r"Target values should be in \[0, 9\], but values in range \[1, 10\] were found"),
+    (lambda m: m(_x(3, 8), it.asarray([-1, 2, 3])), it.ArgumentError, r"\[-1, 3\]"),
+    (lambda m: m(_x(3, 8), it.asarray([1, 2])), it.ShapeError, "same size in the batch"),
+    (lambda m: m(_x(3, 8), it.asarray([[1, 2]])), it.ShapeError, "0D or 1D target"),
+    (lambda m: m(_x(2, 8), it.asarray(1)), it.ShapeError,
+     r"0D target tensor expects 1D input tensors.*\[2, 8\]"),
+    (lambda m: m(_x(3, 2, 8), it.asarray([1, 2, 3])), it.ShapeError,
+     r"1D target tensor expects 2D input"),
+    (lambda m: m(_x(3, 8), it.asarray([1.0, 2, 3])), it.DTypeError, "integer target"),
+    (lambda m: m.log_prob(_x(8)), it.ShapeError, r"2-D input \(N, in_features=8\), got \[8\]"),
+    (lambda m: m.predict(_x(8)), it.ShapeError, "2-D input"),
+    (lambda m: nn.AdaptiveLogSoftmaxWithLoss(8, 10, []), ValueError, "length larger than 0"),
+    (lambda m: nn.AdaptiveLogSoftmaxWithLoss(8, 10, [5, 2]), ValueError, "sorted"),
+    (lambda m: nn.AdaptiveLogSoftmaxWithLoss(8, 10, [2, 10]), ValueError,
+     r"between 1 and n_classes-1 = 9, got \[2, 10\]"),
+    (lambda m: nn.AdaptiveLogSoftmaxWithLoss(8, 10, [2.5]), ValueError, "integers"),
+    (lambda m: nn.AdaptiveLogSoftmaxWithLoss(8, 10, [2, 2]), ValueError, "unique"),
+])
+@_EMPTY_INIT
+def test_adaptive_log_softmax_errors(be, call, exc, match):
+    m = nn.AdaptiveLogSoftmaxWithLoss(8, 10, [2, 5])
+    with pytest.raises(exc, match=match):
+        call(m)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")        # the mean of no losses: NaN
+def test_adaptive_log_softmax_empty_batch(be):
+    torch.manual_seed(0)
+    theirs = TNN.AdaptiveLogSoftmaxWithLoss(4, 6, [2])
+    ours = nn.AdaptiveLogSoftmaxWithLoss(4, 6, [2])
+    check_module(ours, theirs, _randn((0, 4), "float32"), Const(np.zeros(0, np.int64)), grad=False)
+
+
+# ---------------------------------------------------------------------------- NLLLoss2d
+
+@pytest.mark.parametrize("kw", [{}, dict(reduction="sum", ignore_index=1),
+                                dict(weight=[0.2, 1.0, 3.0], reduction="none")])
+def test_nll_loss2d_is_nll_loss_and_warns(be, kw):
+    w = kw.pop("weight", None)
+    with pytest.warns(FutureWarning, match="NLLLoss2d is deprecated"):
+        ours = nn.NLLLoss2d(weight=None if w is None else it.asarray(np.float32(w)), **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        theirs = TNN.NLLLoss2d(weight=None if w is None else torch.tensor(w), **kw)
+    assert isinstance(ours, nn.NLLLoss) and repr(ours) == repr(theirs)
+    x = np.log(np.random.default_rng(0).dirichlet(np.ones(3), (2, 4, 5))).astype("float32")
+    x = np.moveaxis(x, -1, 1)
+    target = np.random.default_rng(1).integers(0, 3, (2, 4, 5))
+    check_module(ours, theirs, x, Const(target))

@@ -10,7 +10,7 @@ import pytest
 import interop as it
 from interop import nn
 from helpers import to_np
-from nn_twin import assert_same, load_twin
+from torch_compare import assert_same, check_module, load_twin
 
 torch = pytest.importorskip("torch")
 
@@ -349,6 +349,37 @@ def test_containers_behave_like_pytorchs(be):
     pl = nn.ParameterList([it.ones(1)])
     pl.append(it.zeros(2))
     assert [n for n, _ in pl.named_parameters()] == ["0", "1"] and len(pl) == 2
+
+
+def _held(lib):
+    """Weights held in a ParameterList and a ParameterDict and used by forward, written the
+    same way against either library."""
+    lnn = lib.nn
+    g = np.random.default_rng(3)
+
+    class Held(lnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.steps = lnn.ParameterList(
+                [lnn.Parameter(lib.asarray(g.standard_normal((3, 3)).astype(np.float32)))
+                 for _ in range(2)])
+            self.affine = lnn.ParameterDict({
+                "scale": lnn.Parameter(lib.asarray(g.standard_normal(3).astype(np.float32))),
+                "shift": lnn.Parameter(lib.asarray(g.standard_normal(3).astype(np.float32)))})
+
+        def forward(self, x):
+            for w in self.steps:
+                x = (x @ w).tanh()
+            return x * self.affine["scale"] + self.affine["shift"]
+    return Held()
+
+
+def test_parameter_containers_in_a_twin_match_pytorch(be):
+    """Parameters held in a ParameterList and a ParameterDict load from PyTorch's state_dict
+    under PyTorch's names and get PyTorch's gradients."""
+    ours, theirs = _held(it), _held(torch)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    check_module(ours, theirs, np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32))
 
 
 def test_shared_parameters_counted_once(be):

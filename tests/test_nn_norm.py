@@ -1,7 +1,7 @@
 """Normalization layers against PyTorch: BatchNorm1d/2d/3d, InstanceNorm1d/2d/3d, LayerNorm,
-GroupNorm, RMSNorm, LocalResponseNorm and F.normalize. Twins compare outputs, input and
-parameter gradients and running statistics over several training steps and in eval mode;
-then second derivatives, state_dict round trips with PyTorch (num_batches_tracked
+GroupNorm, RMSNorm, LocalResponseNorm, CrossMapLRN2d and F.normalize. Twins compare outputs,
+input and parameter gradients and running statistics over several training steps and in
+eval mode; then second derivatives, state_dict round trips with PyTorch (num_batches_tracked
 included), kinks (constant channels, large offsets, zero vectors, NaN), empty batches,
 reprs and the errors for bad input."""
 
@@ -12,7 +12,7 @@ import interop as it
 from interop import nn
 import interop.nn.functional as F
 from helpers import to_np, jax_backend
-from nn_twin import Const, assert_same, check_function, check_module, load_twin
+from torch_compare import Const, assert_same, check_function, check_module, load_twin
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -334,6 +334,35 @@ def test_lazy_norms_become_their_class(be, cls, shape):
     check_module(ours, theirs, _rand(shape, seed=1))
 
 
+LAZY_NORMS = [("LazyBatchNorm1d", (4, 3)), ("LazyBatchNorm2d", (4, 3, 5, 5)),
+              ("LazyBatchNorm3d", (2, 3, 2, 3, 3)), ("LazyInstanceNorm1d", (2, 3, 6)),
+              ("LazyInstanceNorm2d", (2, 3, 4, 4)), ("LazyInstanceNorm3d", (2, 3, 2, 3, 3))]
+
+
+@pytest.mark.parametrize("name, shape", LAZY_NORMS)
+def test_lazy_norms_infer_features_and_match_pytorch(be, name, shape):
+    ours, theirs = getattr(nn, name)(), getattr(torch.nn, name)()
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    ours(it.asarray(x))
+    theirs(torch.from_numpy(x))
+    assert type(ours).__name__ == type(theirs).__name__      # became the eager class
+    check_module(ours, theirs, x)
+    check_module(ours, theirs, x, train=False)
+
+
+@pytest.mark.parametrize("name, shape", LAZY_NORMS)
+@pytest.mark.parametrize("train", [True, False])
+def test_lazy_norm_first_call_matches_pytorch(be, name, shape, train):
+    """Lazy norms initialise deterministically (weight ones, bias zeros, running mean 0 and
+    var 1), so the first call of ours and of PyTorch's lazy module, which infers
+    num_features and makes each the eager class, are compared directly: outputs, gradients
+    and running statistics, in training and eval mode."""
+    ours, theirs = getattr(nn, name)(), getattr(torch.nn, name)()
+    assert type(ours) is getattr(nn, name)
+    check_module(ours, theirs, _rand(shape, seed=1), train=train, load=False)
+    assert type(ours) is getattr(nn, name[4:]) and ours.num_features == 3
+
+
 def test_lazy_batchnorm_materializes_from_a_state_dict(be):
     theirs = torch.nn.BatchNorm1d(4)
     theirs(torch.from_numpy(_rand((5, 4))))
@@ -603,3 +632,65 @@ def test_layer_and_group_norm_on_an_immutable_backend():
                                    rtol=1e-5, atol=1e-5)
         np.testing.assert_allclose(to_np(F.group_norm(x, 2, w[:, 0], w[:, 1])), want_gn.numpy(),
                                    rtol=1e-5, atol=1e-5)
+
+
+# ------------------------------------------------------------------------ CrossMapLRN2d
+
+def _torch_cross_map_lrn(x, size, alpha=1e-4, beta=0.75, k=1):
+    """PyTorch's CrossMapLRN2d forward written with differentiable torch ops (PyTorch's own
+    backward for it is not the gradient of its forward, so gradients are compared with
+    this): the squares summed over the channels within (size - 1) // 2, plus channel 0 for
+    the channels past its window."""
+    c = x.shape[1]
+    half = (size - 1) // 2
+    sq = x * x
+    acc = []
+    for j in range(c):
+        chans = set(range(max(0, j - half), min(c, j + half + 1))) | {0}
+        acc.append(sum(sq[:, i] for i in sorted(chans)))
+    return x * (torch.stack(acc, 1) * (alpha / size) + k) ** -beta
+
+
+@pytest.mark.parametrize("size, alpha, beta, k, shape", [
+    (5, 1e-4, 0.75, 1, (2, 8, 3, 3)),
+    (3, 0.5, 0.75, 2.0, (2, 6, 2, 3)),
+    (4, 1.0, 0.5, 1.0, (1, 7, 2, 2)),
+    (2, 0.3, 1.0, 1.0, (2, 4, 3, 1)),
+    (1, 0.2, 0.75, 1.0, (1, 3, 2, 2)),
+    (9, 0.5, 0.75, 1.0, (2, 3, 2, 2)),          # a window wider than the channels
+])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_cross_map_lrn2d_matches_pytorch(be, size, alpha, beta, k, shape, dtype):
+    ours = nn.CrossMapLRN2d(size, alpha, beta, k)
+    theirs = torch.nn.CrossMapLRN2d(size, alpha, beta, k)
+    assert repr(ours) == repr(theirs)
+    x = _rand(shape, dtype) * 2
+    check_module(ours, theirs, x, grad=False)
+    check_function(ours, lambda t: _torch_cross_map_lrn(t, size, alpha, beta, k), x)
+
+
+def test_cross_map_lrn2d_double_backward(be):
+    x = _rand((1, 6, 2, 2), "float64")
+    ours = nn.CrossMapLRN2d(3, 0.5, 0.75, 1.0)
+    xo = it.asarray(x).requires_grad_()
+    (g,) = it.autograd.grad(ours(xo).sum(), xo, create_graph=True)
+    (g * g).sum().backward()
+    xt = torch.from_numpy(x).requires_grad_()
+    (gt,) = torch.autograd.grad(_torch_cross_map_lrn(xt, 3, 0.5, 0.75, 1.0).sum(), xt,
+                                create_graph=True)
+    (gt * gt).sum().backward()
+    assert_same(g, gt, "gradient")
+    assert_same(xo.grad, xt.grad, "gradient of the gradient")
+
+
+@pytest.mark.parametrize("call, exc, match", [
+    (lambda: nn.CrossMapLRN2d(3)(it.asarray(_rand((2, 3, 4)))), it.ShapeError,
+     r"Expected input to be 4D, got 3D instead"),
+    (lambda: nn.CrossMapLRN2d(3)(it.ones((1, 2, 2, 2), dtype=it.int64)), it.DTypeError,
+     "floating-point"),
+    (lambda: nn.CrossMapLRN2d(0)(it.asarray(_rand((1, 2, 2, 2)))), ValueError,
+     "positive integer, got 0"),
+])
+def test_cross_map_lrn2d_errors(be, call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()

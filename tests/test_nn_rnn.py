@@ -12,7 +12,7 @@ import interop as it
 from interop import nn
 from interop.nn.utils import rnn as R
 from helpers import to_np
-from nn_twin import assert_same, check_function, check_module, load_twin, pair
+from torch_compare import assert_same, check_function, check_module, load_twin, pair
 
 torch = pytest.importorskip("torch")
 TR = torch.nn.utils.rnn

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import interop as it
-from nn_twin import torch_to_numpy
+from torch_compare import np_of
 
 torch = pytest.importorskip("torch")
 
@@ -48,7 +48,7 @@ def test_losses_follow_cpu_and_pytorch(be, kind):
     x, y = _data(kind)
     torch.manual_seed(0)
     theirs = _model(torch, kind)
-    state = {k: torch_to_numpy(v) for k, v in theirs.state_dict().items()}
+    state = {k: np_of(v) for k, v in theirs.state_dict().items()}
     with it.use_backend("cpu"):
         ref = _model(it, kind)
         ref.load_state_dict({k: it.asarray(v) for k, v in state.items()})

@@ -13,7 +13,7 @@ import interop as it
 from interop import nn
 import interop.nn.functional as F
 from helpers import to_np
-from nn_twin import Const, assert_same, check_function, check_module, load_twin
+from torch_compare import Const, assert_same, check_function, check_module, load_twin
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional

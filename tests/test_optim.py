@@ -11,7 +11,7 @@ import pytest
 
 import interop as it
 from helpers import to_np, jax_backend
-from nn_twin import assert_same, load_twin, torch_to_numpy
+from torch_compare import assert_same, load_twin, np_of
 
 torch = pytest.importorskip("torch")
 
@@ -215,7 +215,7 @@ def test_state_dict_resumes_bit_for_bit(be, name):
 
 def _to_ours(obj):
     if isinstance(obj, torch.Tensor):
-        return it.asarray(torch_to_numpy(obj).copy())
+        return it.asarray(np_of(obj).copy())
     if isinstance(obj, dict):
         return {k: _to_ours(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):

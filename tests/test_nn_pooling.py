@@ -1,12 +1,9 @@
-"""The rarer torch.nn layers against PyTorch: max_unpool1d/2d/3d and MaxUnpool1d/2d/3d,
-fractional_max_pool2d/3d and FractionalMaxPool2d/3d (the same ``_random_samples`` give
-PyTorch's windows), LazyConv1d/2d/3d and LazyConvTranspose1d/2d/3d, AdaptiveLogSoftmaxWithLoss,
-CrossMapLRN2d and NLLLoss2d: outputs, indices, input and parameter gradients over shapes and
-options, float32 and float64, unbatched inputs, default-init statistics, reprs and the errors
-for bad input."""
-
-import math
-import warnings
+"""Pooling (``interop.nn.modules.pooling`` and its functional forms) against PyTorch:
+max/avg/lp/adaptive pooling, max_unpool1d/2d/3d, fractional_max_pool2d/3d (the same
+``_random_samples`` give PyTorch's windows) and their modules: outputs, indices, input
+gradients over strides, paddings, dilations, ceil_mode, shapes and options, float32 and
+float64, unbatched and empty batches; ties, NaN and -inf in max pooling; gradients of
+gradients; index dtypes where int64 is missing; reprs and the errors for bad input."""
 
 import numpy as np
 import pytest
@@ -14,8 +11,8 @@ import pytest
 import interop as it
 from interop import nn
 import interop.nn.functional as F
-from helpers import to_np
-from nn_twin import Const, assert_same, check_function, check_module, load_twin, torch_to_numpy
+from helpers import to_np, jax_backend
+from torch_compare import Const, assert_same, check_function, check_module
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -33,6 +30,129 @@ def _ties(shape, dtype="float32", seed=0):
 
 def _x(*shape, dtype="float32"):
     return it.asarray(_rand(shape, dtype))
+
+
+# ---------------------------------------------------------------------------- max pooling
+
+MAX_POOL = [
+    (1, (2, 3, 9), dict(kernel_size=3, stride=2, padding=1)),
+    (1, (2, 3, 9), dict(kernel_size=2)),
+    (1, (3, 10), dict(kernel_size=3, stride=1, dilation=2, ceil_mode=True)),
+    (2, (2, 3, 8, 8), dict(kernel_size=2)),
+    (2, (2, 3, 7, 8), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)),
+    (2, (2, 3, 7, 8), dict(kernel_size=(2, 3), stride=(1, 2), dilation=(2, 1), padding=(1, 1))),
+    (2, (3, 5, 6), dict(kernel_size=2, stride=1)),
+    (2, (0, 3, 6, 6), dict(kernel_size=2)),
+    (3, (1, 2, 5, 4, 5), dict(kernel_size=2)),
+    (3, (1, 2, 5, 4, 5), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)),
+]
+
+
+@pytest.mark.parametrize("case", MAX_POOL, ids=lambda c: f"{c[0]}d-{c[1]}-{c[2]}")
+@pytest.mark.parametrize("indices", [False, True])
+@pytest.mark.parametrize("data", [_rand, _ties])
+def test_max_pool_matches_pytorch(be, case, indices, data):
+    """Random values, and small integers (ties: the gradient goes to the first maximum)."""
+    n, shape, kw = case
+    fn = f"max_pool{n}d"
+    check_function(getattr(F, fn), getattr(TF, fn), data(shape), return_indices=indices, **kw)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_max_pool_nan_and_inf_match_pytorch(be, dtype):
+    """A window with NaNs gives NaN, its gradient to the last NaN; -inf inputs beside -inf
+    padding send the gradient to the first real element."""
+    x = _rand((1, 2, 6, 7), dtype)
+    x[0, 0, 1, 1] = x[0, 0, 0, 1] = x[0, 1, 4, 4] = np.nan
+    x[0, 1, :3, :3] = -np.inf
+    for kw in (dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
+               dict(kernel_size=3, stride=1, padding=1, return_indices=True)):
+        check_function(F.max_pool2d, TF.max_pool2d, x, **kw)
+    check_function(F.max_pool1d, TF.max_pool1d, x[0], kernel_size=2, stride=1, padding=1,
+                   return_indices=True)
+
+
+def test_max_pool_with_indices_functions(be):
+    x = _rand((2, 3, 6, 6))
+    check_function(F.max_pool2d_with_indices, TF.max_pool2d_with_indices, x, 3, 2, 1)
+    check_function(F.max_pool1d_with_indices, TF.max_pool1d_with_indices, x[0], 2)
+
+
+# ------------------------------------------------------------------------ average pooling
+
+AVG_POOL = [
+    (1, (2, 3, 9), dict(kernel_size=3, stride=2, padding=1)),
+    (1, (3, 10), dict(kernel_size=4, stride=3, padding=2, ceil_mode=True,
+                      count_include_pad=False)),
+    (2, (2, 3, 8, 8), dict(kernel_size=2)),
+    (2, (2, 3, 7, 8), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)),
+    (2, (2, 3, 7, 8), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True,
+                           count_include_pad=False)),
+    (2, (2, 3, 7, 8), dict(kernel_size=(2, 3), stride=(3, 1), padding=(1, 1),
+                           divisor_override=5)),
+    (2, (0, 3, 7, 8), dict(kernel_size=2)),
+    (3, (1, 2, 5, 4, 5), dict(kernel_size=2, stride=1)),
+    (3, (2, 5, 4, 5), dict(kernel_size=3, stride=2, padding=1, count_include_pad=False,
+                           ceil_mode=True)),
+]
+
+
+@pytest.mark.parametrize("case", AVG_POOL, ids=lambda c: f"{c[0]}d-{c[1]}-{c[2]}")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_avg_pool_matches_pytorch(be, case, dtype):
+    n, shape, kw = case
+    fn = f"avg_pool{n}d"
+    check_function(getattr(F, fn), getattr(TF, fn), _rand(shape, dtype), **kw)
+
+
+@pytest.mark.parametrize("n, shape, kw", [
+    (1, (2, 3, 9), dict(norm_type=2, kernel_size=3, stride=2)),
+    (1, (3, 9), dict(norm_type=3.0, kernel_size=2, ceil_mode=True)),
+    (2, (2, 3, 7, 8), dict(norm_type=2, kernel_size=(2, 3))),
+    (2, (2, 3, 7, 8), dict(norm_type=1.5, kernel_size=3, stride=2, ceil_mode=True)),
+    (3, (1, 2, 4, 5, 4), dict(norm_type=2, kernel_size=2)),
+])
+def test_lp_pool_matches_pytorch(be, n, shape, kw):
+    fn = f"lp_pool{n}d"
+    check_function(getattr(F, fn), getattr(TF, fn), np.abs(_rand(shape)) + 0.1, **kw)
+
+
+# ----------------------------------------------------------------------- adaptive pooling
+
+ADAPTIVE = [
+    (1, (2, 3, 9), 4),
+    (1, (3, 7), 7),
+    (1, (2, 3, 5), 8),
+    (2, (2, 3, 7, 9), (3, 4)),
+    (2, (2, 3, 7, 9), (None, 2)),
+    (2, (3, 6, 6), 1),
+    (2, (2, 3, 5, 4), (7, 6)),
+    (2, (0, 3, 6, 6), 2),
+    (3, (1, 2, 5, 4, 6), (2, 3, 4)),
+]
+
+
+@pytest.mark.parametrize("case", ADAPTIVE, ids=lambda c: f"{c[0]}d-{c[1]}-{c[2]}")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_adaptive_avg_pool_matches_pytorch(be, case, dtype):
+    n, shape, size = case
+    fn = f"adaptive_avg_pool{n}d"
+    check_function(getattr(F, fn), getattr(TF, fn), _rand(shape, dtype), size)
+
+
+@pytest.mark.parametrize("case", ADAPTIVE, ids=lambda c: f"{c[0]}d-{c[1]}-{c[2]}")
+@pytest.mark.parametrize("data", [_rand, _ties])
+def test_adaptive_max_pool_matches_pytorch(be, case, data):
+    n, shape, size = case
+    fn = f"adaptive_max_pool{n}d"
+    check_function(getattr(F, fn), getattr(TF, fn), data(shape), size, return_indices=True)
+    check_function(getattr(F, fn), getattr(TF, fn), data(shape), size)
+
+
+def test_adaptive_max_pool_nan_matches_pytorch(be):
+    x = _rand((1, 2, 5, 7))
+    x[0, 0, 1, 2] = x[0, 0, 2, 2] = x[0, 1, 4, 6] = np.nan
+    check_function(F.adaptive_max_pool2d, TF.adaptive_max_pool2d, x, (3, 4), True)
 
 
 # ---------------------------------------------------------------------------- max unpool
@@ -315,275 +435,71 @@ def test_fractional_max_pool_errors(be, call, exc, match):
         call()
 
 
-# ------------------------------------------------------------------------ lazy convolution
+# -------------------------------------------------------------------------------- modules
 
-LAZY = [
-    ("LazyConv1d", (4, 3), dict(stride=2, padding=1), (2, 6, 9)),
-    ("LazyConv2d", (4, 3), {}, (2, 3, 6, 5)),
-    ("LazyConv2d", (4, (2, 3)), dict(groups=2, bias=False, padding="same",
-                                     padding_mode="reflect"), (6, 7, 7)),
-    ("LazyConv3d", (2, 2), dict(dilation=(1, 2, 1)), (1, 2, 4, 5, 4)),
-    ("LazyConvTranspose1d", (4, 3), dict(stride=2, output_padding=1), (2, 3, 5)),
-    ("LazyConvTranspose2d", (4, 3), dict(groups=2, dilation=2), (2, 4, 4, 3)),
-    ("LazyConvTranspose3d", (2, 2), dict(bias=False), (3, 3, 3, 2)),
-]
-
-
-@pytest.mark.parametrize("case", LAZY, ids=lambda c: f"{c[0]}-{c[2]}-{c[3]}")
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_lazy_conv_infers_in_channels_and_matches_pytorch(be, case, dtype):
-    name, args, kw, shape = case
-    ours = getattr(nn, name)(*args, dtype=getattr(it, dtype), **kw)
-    theirs = getattr(TNN, name)(*args, dtype=getattr(torch, dtype), **kw)
+@pytest.mark.parametrize("make", [
+    lambda m: m.MaxPool1d(3, 2, 1), lambda m: m.MaxPool2d(2), lambda m: m.MaxPool2d(3, 2, 1,
+                                                                                   ceil_mode=True),
+    lambda m: m.MaxPool2d(2, return_indices=True), lambda m: m.MaxPool3d(2),
+    lambda m: m.AvgPool1d(3, 2, 1), lambda m: m.AvgPool2d(3, 2, 1, count_include_pad=False),
+    lambda m: m.AvgPool2d(2, divisor_override=3), lambda m: m.AvgPool3d(2, 1),
+    lambda m: m.LPPool1d(2, 3), lambda m: m.LPPool2d(2, (2, 3), 2), lambda m: m.LPPool3d(2, 2),
+    lambda m: m.AdaptiveAvgPool1d(3), lambda m: m.AdaptiveAvgPool2d((None, 2)),
+    lambda m: m.AdaptiveAvgPool3d(2), lambda m: m.AdaptiveMaxPool1d(4),
+    lambda m: m.AdaptiveMaxPool2d((3, 2), return_indices=True), lambda m: m.AdaptiveMaxPool3d(2),
+])
+def test_pool_modules_match_pytorch_and_repr(be, make):
+    ours, theirs = make(nn), make(TNN)
     assert repr(ours) == repr(theirs)
-    assert ours.has_uninitialized_params()
-    x = _rand(shape, dtype)
-    y = ours(it.asarray(x))
-    theirs(torch.from_numpy(x))
-    assert type(ours).__name__ == type(theirs).__name__ == name[4:]     # became the eager class
-    assert isinstance(ours, getattr(nn, name[4:]))
-    assert repr(ours) == repr(theirs)
-    assert ours.in_channels == theirs.in_channels
-    assert tuple(y.shape) == tuple(theirs(torch.from_numpy(x)).shape)
+    name = type(ours).__name__
+    n = int(name[-2]) if name[-2].isdigit() else 2
+    shape = (2, 3) + (6, 5, 4)[:n]
+    x = np.abs(_rand(shape)) + 0.1
     check_module(ours, theirs, x)
 
 
-def test_lazy_conv_loads_a_state_dict_before_its_first_call(be):
-    theirs = TNN.Conv2d(3, 4, 3)
-    ours = nn.LazyConv2d(4, 3)
-    load_twin(ours, theirs)
-    assert not ours.has_uninitialized_params()
-    assert tuple(ours.weight.shape) == (4, 3, 3, 3)
-    check_module(ours, theirs, _rand((2, 3, 5, 5)))
-    assert type(ours) is nn.Conv2d
-
-
-def test_lazy_conv_default_init_matches_pytorch(be):
-    """After the first call the weight and bias are drawn as the eager layer's: uniform on
-    +-1/sqrt(fan_in), fan_in from the inferred channels."""
-    for name, x, fan_in in [("LazyConv2d", (1, 32, 3, 3), 32 * 9 // 2),
-                            ("LazyConvTranspose1d", (1, 64, 2), 512 // 2 * 3)]:
-        ours, theirs = getattr(nn, name)(512, 3, groups=2), getattr(TNN, name)(512, 3, groups=2)
-        ours(it.asarray(_rand(x)))
-        theirs(torch.from_numpy(_rand(x)))
-        bound = 1 / math.sqrt(fan_in)
-        for p, q in [(ours.weight, theirs.weight), (ours.bias, theirs.bias)]:
-            a, b = to_np(p).ravel().astype(np.float64), torch_to_numpy(q).ravel()
-            assert a.shape == b.shape
-            std = bound / math.sqrt(3)
-            assert abs(a.mean()) < 5 * std / math.sqrt(a.size)
-            assert abs(a.std() - b.std()) < 8 * std / math.sqrt(2 * a.size)
-            assert -bound <= a.min() and a.max() <= bound and a.max() > 0.9 * bound
-
-
-def test_lazy_conv_factory_kwargs(be):
-    m = nn.LazyConv1d(3, 2, dtype=it.float64, device=be.name)
-    m(it.asarray(_rand((2, 4, 5), "float64")))
-    assert m.weight.dtype == it.float64 and m.bias.dtype == it.float64
-    assert m.weight.device == be.device and m.weight.requires_grad
-
+# ------------------------------------------------------------------------- errors
 
 @pytest.mark.parametrize("call, exc, match", [
-    (lambda: nn.LazyConv2d(4, 3)(_x(5, 5)), it.ShapeError,
-     r"Expected 3D \(unbatched\) or 4D \(batched\) input to LazyConv2d.*\[5, 5\]"),
-    (lambda: nn.LazyConv2d(4, 3, groups=2)(_x(1, 3, 5, 5)), ValueError,
-     "in_channels=3 from the input, groups=2"),
-    (lambda: nn.LazyConvTranspose1d(3, 3, groups=2), ValueError,
-     "out_channels=3, groups=2"),
-    (lambda: nn.LazyConv1d(-1, 3), ValueError, "out_channels must be non-negative"),
-    (lambda: nn.LazyConv2d(2, 3).weight.shape, RuntimeError, "uninitialized parameter"),
+    (lambda: F.max_pool2d(_x(1, 1, 5, 5), 3, padding=2), it.ArgumentError,
+     r"at most half of kernel size, but got pad=\[2, 2\] and kernel_size=\[3, 3\]"),
+    (lambda: F.max_pool1d(_x(1, 1, 9), 2, dilation=3, padding=2), it.ArgumentError,
+     "at most half of kernel size"),
+    (lambda: F.max_pool2d(_x(1, 1, 5, 5), 0), it.ArgumentError, "kernel_size must be greater"),
+    (lambda: F.max_pool2d(_x(1, 1, 5, 5), 2, 0), it.ArgumentError, "stride must be greater"),
+    (lambda: F.max_pool2d(_x(1, 1, 1, 1), 2), it.ShapeError, "Output size is too small"),
+    (lambda: F.max_pool2d(_x(5, 5), 2), it.ShapeError, r"3-D \(unbatched\) or 4-D.*\[5, 5\]"),
+    (lambda: F.max_pool2d(_x(1, 0, 4, 4), 2), it.ShapeError, r"non-zero.*\[1, 0, 4, 4\]"),
+    (lambda: F.max_pool2d(it.ones((1, 1, 4, 4), dtype=it.int64), 2), it.DTypeError, "int64"),
+    (lambda: F.avg_pool2d(_x(1, 1, 5, 5), 3, divisor_override=0), it.ArgumentError,
+     "divisor must be not zero"),
+    (lambda: F.adaptive_avg_pool2d(_x(1, 1, 5, 5), (2, 2, 2)), it.ArgumentError,
+     "output_size must be 2"),
+    (lambda: F.adaptive_max_pool2d(_x(5, 5), 2), it.ShapeError, r"\[5, 5\]"),
 ])
-def test_lazy_conv_errors(be, call, exc, match):
+def test_pool_errors_name_what_was_expected_and_given(be, call, exc, match):
     with pytest.raises(exc, match=match):
         call()
 
 
-# ------------------------------------------------------------- adaptive log softmax
+# ------------------------------------------------ a backend without int64 (JAX, no x64)
 
-ADAPTIVE = [
-    # (in_features, n_classes, cutoffs, keyword arguments, batch)
-    (8, 10, [2, 5], {}, 12),
-    (16, 20, [4, 8, 15], dict(div_value=2.0, head_bias=True), 16),
-    (8, 6, [3], dict(div_value=8.0), 5),                 # a tail with an empty hidden layer
-    (6, 9, [2, 4], dict(head_bias=True), None),          # unbatched
-]
-
-
-# a tail whose hidden layer is empty (in_features // div_value ** i == 0) warns when it is
-# initialized, in PyTorch as here
-_EMPTY_INIT = pytest.mark.filterwarnings("ignore:Initializing zero-element tensors")
-
-
-def _targets(n_classes, batch, seed=0):
-    rng = np.random.default_rng(seed)
-    if batch is None:
-        return np.asarray(rng.integers(0, n_classes))
-    return rng.integers(0, n_classes, batch)
-
-
-@_EMPTY_INIT
-@pytest.mark.parametrize("case", ADAPTIVE, ids=lambda c: f"{c[:4]}")
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_adaptive_log_softmax_matches_pytorch(be, case, dtype):
-    fin, ncls, cutoffs, kw, batch = case
-    torch.manual_seed(0)
-    theirs = TNN.AdaptiveLogSoftmaxWithLoss(fin, ncls, cutoffs, dtype=getattr(torch, dtype),
-                                            **kw)
-    ours = nn.AdaptiveLogSoftmaxWithLoss(fin, ncls, cutoffs, dtype=getattr(it, dtype), **kw)
-    assert repr(ours) == repr(theirs)
-    shape = (fin,) if batch is None else (batch, fin)
-    out, _ = check_module(ours, theirs, _rand(shape, dtype), Const(_targets(ncls, batch)))
-    assert type(out).__name__ == "_ASMoutput" and out._fields == ("output", "loss")
-    # a batch whose targets leave some clusters empty
-    if batch is not None:
-        check_module(ours, theirs, _rand(shape, dtype, 1), Const(np.zeros(batch, np.int64)))
-
-
-@_EMPTY_INIT
-def test_adaptive_log_softmax_log_prob_and_predict(be):
-    torch.manual_seed(1)
-    theirs = TNN.AdaptiveLogSoftmaxWithLoss(8, 12, [3, 7], head_bias=True)
-    ours = nn.AdaptiveLogSoftmaxWithLoss(8, 12, [3, 7], head_bias=True)
-    load_twin(ours, theirs)
-    x = _rand((20, 8))
-    lp, lp_t = check_function(ours.log_prob, theirs.log_prob, x)
-    assert np.allclose(np.exp(to_np(lp)).sum(1), 1, atol=1e-5)
-    for bias in ([0.0] * 5, [5.0, 5, 5, -5, -5], [-5.0, -5, -5, 5, 5], [0.0, 0, 0, 0.3, 0.3]):
-        # the head prefers the shortlist everywhere, nowhere, and somewhere
-        with it.no_grad():
-            ours.head.bias.copy_(it.asarray(np.asarray(bias, np.float32)))
-        with torch.no_grad():
-            theirs.head.bias.copy_(torch.tensor(bias))
-        p = ours.predict(it.asarray(x))
-        assert_same(p, theirs.predict(torch.from_numpy(x)), f"predict, head bias {bias}")
-        assert np.array_equal(to_np(p), to_np(ours.log_prob(it.asarray(x))).argmax(1))
-
-
-def test_adaptive_log_softmax_default_init_and_reset(be):
-    ours = nn.AdaptiveLogSoftmaxWithLoss(256, 1000, [100, 400], head_bias=True)
-    theirs = TNN.AdaptiveLogSoftmaxWithLoss(256, 1000, [100, 400], head_bias=True)
-    p_o, p_t = dict(ours.named_parameters()), dict(theirs.named_parameters())
-    assert list(p_o) == list(p_t) == ["head.weight", "head.bias", "tail.0.0.weight",
-                                      "tail.0.1.weight", "tail.1.0.weight", "tail.1.1.weight"]
-    for k, q in p_t.items():
-        a, b = to_np(p_o[k]).ravel().astype(np.float64), torch_to_numpy(q).ravel()
-        assert a.shape == b.shape, k
-        bound = 1 / math.sqrt(p_o[k].shape[-1] if k.endswith("weight") else 256)
-        assert np.abs(a).max() <= bound and np.abs(a).max() > 0.9 * bound, k
-        assert abs(a.std() - b.std()) < 0.1 * b.std(), k
-    before = to_np(ours.tail[1][0].weight).copy()
-    ours.reset_parameters()
-    assert not np.array_equal(before, to_np(ours.tail[1][0].weight))
-
-
-@pytest.mark.parametrize("call, exc, match", [
-    (lambda m: m(_x(3, 8), it.asarray([1, 2, 10])), it.ArgumentError,
-     r"Target values should be in \[0, 9\], but values in range \[1, 10\] were found"),
-    (lambda m: m(_x(3, 8), it.asarray([-1, 2, 3])), it.ArgumentError, r"\[-1, 3\]"),
-    (lambda m: m(_x(3, 8), it.asarray([1, 2])), it.ShapeError, "same size in the batch"),
-    (lambda m: m(_x(3, 8), it.asarray([[1, 2]])), it.ShapeError, "0D or 1D target"),
-    (lambda m: m(_x(2, 8), it.asarray(1)), it.ShapeError,
-     r"0D target tensor expects 1D input tensors.*\[2, 8\]"),
-    (lambda m: m(_x(3, 2, 8), it.asarray([1, 2, 3])), it.ShapeError,
-     r"1D target tensor expects 2D input"),
-    (lambda m: m(_x(3, 8), it.asarray([1.0, 2, 3])), it.DTypeError, "integer target"),
-    (lambda m: m.log_prob(_x(8)), it.ShapeError, r"2-D input \(N, in_features=8\), got \[8\]"),
-    (lambda m: m.predict(_x(8)), it.ShapeError, "2-D input"),
-    (lambda m: nn.AdaptiveLogSoftmaxWithLoss(8, 10, []), ValueError, "length larger than 0"),
-    (lambda m: nn.AdaptiveLogSoftmaxWithLoss(8, 10, [5, 2]), ValueError, "sorted"),
-    (lambda m: nn.AdaptiveLogSoftmaxWithLoss(8, 10, [2, 10]), ValueError,
-     r"between 1 and n_classes-1 = 9, got \[2, 10\]"),
-    (lambda m: nn.AdaptiveLogSoftmaxWithLoss(8, 10, [2.5]), ValueError, "integers"),
-    (lambda m: nn.AdaptiveLogSoftmaxWithLoss(8, 10, [2, 2]), ValueError, "unique"),
-])
-@_EMPTY_INIT
-def test_adaptive_log_softmax_errors(be, call, exc, match):
-    m = nn.AdaptiveLogSoftmaxWithLoss(8, 10, [2, 5])
-    with pytest.raises(exc, match=match):
-        call(m)
-
-
-@pytest.mark.filterwarnings("ignore::RuntimeWarning")        # the mean of no losses: NaN
-def test_adaptive_log_softmax_empty_batch(be):
-    torch.manual_seed(0)
-    theirs = TNN.AdaptiveLogSoftmaxWithLoss(4, 6, [2])
-    ours = nn.AdaptiveLogSoftmaxWithLoss(4, 6, [2])
-    check_module(ours, theirs, _rand((0, 4)), Const(np.zeros(0, np.int64)), grad=False)
-
-
-# ------------------------------------------------------------------------ CrossMapLRN2d
-
-def _torch_cross_map_lrn(x, size, alpha=1e-4, beta=0.75, k=1):
-    """PyTorch's CrossMapLRN2d forward written with differentiable torch ops (PyTorch's own
-    backward for it is not the gradient of its forward, so gradients are compared with
-    this): the squares summed over the channels within (size - 1) // 2, plus channel 0 for
-    the channels past its window."""
-    c = x.shape[1]
-    half = (size - 1) // 2
-    sq = x * x
-    acc = []
-    for j in range(c):
-        chans = set(range(max(0, j - half), min(c, j + half + 1))) | {0}
-        acc.append(sum(sq[:, i] for i in sorted(chans)))
-    return x * (torch.stack(acc, 1) * (alpha / size) + k) ** -beta
-
-
-@pytest.mark.parametrize("size, alpha, beta, k, shape", [
-    (5, 1e-4, 0.75, 1, (2, 8, 3, 3)),
-    (3, 0.5, 0.75, 2.0, (2, 6, 2, 3)),
-    (4, 1.0, 0.5, 1.0, (1, 7, 2, 2)),
-    (2, 0.3, 1.0, 1.0, (2, 4, 3, 1)),
-    (1, 0.2, 0.75, 1.0, (1, 3, 2, 2)),
-    (9, 0.5, 0.75, 1.0, (2, 3, 2, 2)),          # a window wider than the channels
-])
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_cross_map_lrn2d_matches_pytorch(be, size, alpha, beta, k, shape, dtype):
-    ours, theirs = nn.CrossMapLRN2d(size, alpha, beta, k), TNN.CrossMapLRN2d(size, alpha, beta, k)
-    assert repr(ours) == repr(theirs)
-    x = _rand(shape, dtype) * 2
-    check_module(ours, theirs, x, grad=False)
-    check_function(ours, lambda t: _torch_cross_map_lrn(t, size, alpha, beta, k), x)
-
-
-def test_cross_map_lrn2d_double_backward(be):
-    x = _rand((1, 6, 2, 2), "float64")
-    ours = nn.CrossMapLRN2d(3, 0.5, 0.75, 1.0)
-    xo = it.asarray(x).requires_grad_()
-    (g,) = it.autograd.grad(ours(xo).sum(), xo, create_graph=True)
-    (g * g).sum().backward()
-    xt = torch.from_numpy(x).requires_grad_()
-    (gt,) = torch.autograd.grad(_torch_cross_map_lrn(xt, 3, 0.5, 0.75, 1.0).sum(), xt,
-                                create_graph=True)
-    (gt * gt).sum().backward()
-    assert_same(g, gt, "gradient")
-    assert_same(xo.grad, xt.grad, "gradient of the gradient")
-
-
-@pytest.mark.parametrize("call, exc, match", [
-    (lambda: nn.CrossMapLRN2d(3)(_x(2, 3, 4)), it.ShapeError,
-     r"Expected input to be 4D, got 3D instead"),
-    (lambda: nn.CrossMapLRN2d(3)(it.ones((1, 2, 2, 2), dtype=it.int64)), it.DTypeError,
-     "floating-point"),
-    (lambda: nn.CrossMapLRN2d(0)(_x(1, 2, 2, 2)), ValueError, "positive integer, got 0"),
-])
-def test_cross_map_lrn2d_errors(be, call, exc, match):
-    with pytest.raises(exc, match=match):
-        call()
-
-
-# ---------------------------------------------------------------------------- NLLLoss2d
-
-@pytest.mark.parametrize("kw", [{}, dict(reduction="sum", ignore_index=1),
-                                dict(weight=[0.2, 1.0, 3.0], reduction="none")])
-def test_nll_loss2d_is_nll_loss_and_warns(be, kw):
-    w = kw.pop("weight", None)
-    with pytest.warns(FutureWarning, match="NLLLoss2d is deprecated"):
-        ours = nn.NLLLoss2d(weight=None if w is None else it.asarray(np.float32(w)), **kw)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        theirs = TNN.NLLLoss2d(weight=None if w is None else torch.tensor(w), **kw)
-    assert isinstance(ours, nn.NLLLoss) and repr(ours) == repr(theirs)
-    x = np.log(np.random.default_rng(0).dirichlet(np.ones(3), (2, 4, 5))).astype("float32")
-    x = np.moveaxis(x, -1, 1)
-    target = np.random.default_rng(1).integers(0, 3, (2, 4, 5))
-    check_module(ours, theirs, x, Const(target))
+def test_pool_indices_use_the_default_index_dtype_where_int64_is_missing():
+    """max-pool indices were built as int64, which JAX without x64 does not have: adaptive
+    max pools, max_unpool and fractional max pools all raised there."""
+    x_np = np.random.default_rng(0).standard_normal((1, 2, 6, 6)).astype(np.float32)
+    tx = torch.from_numpy(x_np)
+    ty, tk = torch.nn.functional.adaptive_max_pool2d(tx, 3, return_indices=True)
+    tu = torch.nn.functional.max_unpool2d(*torch.nn.functional.max_pool2d(
+        tx, 2, return_indices=True), 2)
+    with jax_backend():
+        x = it.tensor(x_np.tolist())
+        y, k = F.adaptive_max_pool2d(x, 3, return_indices=True)
+        assert k.dtype == it.int32
+        np.testing.assert_array_equal(to_np(y), ty.numpy())
+        np.testing.assert_array_equal(to_np(k), tk.numpy())
+        m, idx = F.max_pool2d(x, 2, return_indices=True)
+        assert idx.dtype == it.int32
+        np.testing.assert_array_equal(to_np(F.max_unpool2d(m, idx, 2)), tu.numpy())
+        with pytest.raises(it.DTypeError, match="int32"):
+            F.max_unpool2d(m, idx.to(it.int16), 2)
