@@ -2,8 +2,9 @@
 ``arange``, ``linspace``, ``eye`` and the ``*_like`` forms."""
 
 
-from ._args import either, interop_dtype, size_arg, same_backend
-from ._convert import from_object, default_for_kind, scalar_kind
+from ._args import either, size_arg, same_backend
+from ._convert import from_object
+from ._dtype_rules import default_for_kind, interop_dtype, scalar_kind
 from ._ops.cast import move
 from ._tensor import Tensor
 from ._ops.views import reshape, broadcast_to

@@ -36,9 +36,10 @@ import sys
 from . import dtypes as _dt
 from ._ops.cast import ConversionMethods
 from ._ops.compound import CompoundMethods
-from ._convert import from_object, default_for_kind, scalar_kind, _HasTensors
+from ._convert import from_object
+from ._dtype_rules import default_for_kind, interop_dtype, scalar_kind, _HasTensors
 from ._dlpack import DLPackMethods
-from ._args import interop_dtype, norm_dim, size_arg
+from ._args import norm_dim, size_arg
 from ._ops.binary import ArithmeticMethods
 from ._ops.indexing import IndexingMethods
 from ._ops.join import JoinMethods

@@ -7,7 +7,8 @@ the dtype they promote to (PyTorch's rule across kinds: float32 with int64 is fl
 
 from .._args import Unset, both_spellings, norm_dim, same_backend
 from .._errors import ArgumentError, ShapeError
-from .._promotion import cast_back, result_type
+from .._dtype_rules import result_type
+from ..autograd.unbroadcast import cast_back
 from .views import make_view, reshape, unsqueeze, squeeze
 from ..autograd.graph import Node
 from ..autograd.grad_mode import state as grad_state
