@@ -17,7 +17,7 @@ state) with the operations, assembled from one mixin per concern:
 ``CompoundMethods``    addcmul, addcdiv, lerp (``interop._ops.compound``)
 ``ScanMethods``        cumprod (``interop._ops.reduce``)
 ``SamplingMethods``    multinomial (``interop._ops.sampling``)
-``DLPackMethods``      ``__dlpack__``, ``__dlpack_device__`` (``interop._dlpack``)
+``DLPackMethods``      ``__dlpack__``, ``__dlpack_device__``, ``_from_dlpack`` (``interop._dlpack``)
 ``InPlaceTwinMethods`` asin_, eq_, index_add_, squeeze_, random_... (``interop._ops.inplace_twins``)
 ``UniqueMethods``      unique, unique_consecutive, argwhere (``interop._ops.unique``)
 ``StatisticsMethods``  bincount, histc (``interop._ops.statistics``)
