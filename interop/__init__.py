@@ -39,7 +39,8 @@ from ._ops.views import (reshape, view, flatten, unflatten, permute_dims, permut
                      matrix_transpose, t, moveaxis, movedim, squeeze, unsqueeze, expand_dims,
                      broadcast_to, expand, broadcast_arrays, contiguous)
 from ._ops.cast import astype, clone
-from ._ops.join import concat, cat, concatenate, stack, split, chunk, unbind, unstack, flip
+from ._ops.flip import flip
+from ._ops.join import concat, cat, concatenate, stack, split, chunk, unbind, unstack
 from ._ops.select import where, clamp, clip, masked_fill
 from ._ops.matmul import matmul, mm, bmm, dot, outer, einsum, norm, tensordot, vecdot
 from ._ops.indexing import (getitem, gather, take_along_axis, scatter_add, index_add, take, index_select,

@@ -1,7 +1,6 @@
-"""Arguments as the ops take them: dims, shapes, dtypes, backends, and the checks that
-name what was expected and what was given."""
+"""Arguments as the ops take them: dims, shapes, backends, and the checks that name what
+was expected and what was given (``dtype=`` arguments: ``interop._dtype_rules``)."""
 
-from . import dtypes as _dt
 from ._errors import ArgumentError, DTypeError, ShapeError
 from .autograd.variable import Variable
 
@@ -56,31 +55,6 @@ def size_arg(size, op):
         if v < 0:
             raise ValueError(f"{op}: negative dimension {v} in size {out}")
     return out
-
-
-def dtype_arg(be, dtype):
-    """A native dtype for ``dtype`` (an interop dtype, a name, or a native dtype of ``be``)."""
-    if dtype is None:
-        return None
-    if dtype.__class__ is _dt.dtype:
-        return be.native_dtype(dtype)
-    if isinstance(dtype, str):
-        return be.native_dtype(_dt.by_name(dtype))
-    if dtype in be.from_native:
-        return dtype
-    raise TypeError(f"expected an interop dtype (e.g. interop.float32), got {dtype!r}")
-
-
-def interop_dtype(be, dtype):
-    """An interop dtype for ``dtype`` (interop, native or a name)."""
-    if dtype is None or dtype.__class__ is _dt.dtype:
-        return dtype
-    if isinstance(dtype, str):
-        return _dt.by_name(dtype)
-    try:
-        return be.from_native[dtype]
-    except (KeyError, TypeError):
-        raise TypeError(f"expected an interop dtype (e.g. interop.float32), got {dtype!r}") from None
 
 
 def mixed_backends(a, b, op):

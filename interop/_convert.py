@@ -1,49 +1,10 @@
 """Backend arrays from Python data and foreign arrays (what ``tensor()``, ``asarray()``
 and ``Tensor(...)`` build on)."""
 
-import builtins
-
-from . import dtypes as _dt
-from ._promotion import promote_types
+from ._dtype_rules import promote_types, scalar_kind, default_for_kind, _HasTensors
 from .autograd.variable import Variable
 
-__all__ = ["scalar_kind", "default_for_kind", "from_object"]
-
-
-def scalar_kind(obj):
-    """The highest Python scalar kind in a nested sequence: b < i < f < c."""
-    order = "bifc"
-    best = -1
-    stack = [obj]
-    while stack:
-        o = stack.pop()
-        c = o.__class__
-        if c is bool:
-            k = 0
-        elif c is int:
-            k = 1
-        elif c is float:
-            k = 2
-        elif c is complex:
-            k = 3
-        elif c is list or c is tuple:
-            stack.extend(o)
-            continue
-        elif isinstance(o, Variable):
-            raise _HasTensors
-        elif hasattr(o, "__index__") and not hasattr(o, "dtype"):
-            k = 1
-        elif hasattr(o, "__float__") and not hasattr(o, "dtype"):
-            k = 2
-        else:
-            raise TypeError(f"tensor(): could not infer a dtype from element of type "
-                            f"{type(o).__name__}: {o!r}")
-        best = builtins.max(best, k)
-    return order[best] if best >= 0 else "f"
-
-
-class _HasTensors(Exception):
-    """Raised inside ``scalar_kind`` on meeting a tensor element (handled by from_object)."""
+__all__ = ["from_object"]
 
 
 def _tensor_elements(obj, be):
@@ -74,16 +35,6 @@ def _tensor_elements(obj, be):
 
     plain = walk(obj)
     return plain, dt
-
-
-def default_for_kind(be, kind):
-    if kind == "b":
-        return _dt.bool
-    if kind == "i":
-        return be.default_int
-    if kind == "f":
-        return be.default_float
-    return be.default_float.to_complex()
 
 
 def _holds_tensor(obj):

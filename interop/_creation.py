@@ -2,15 +2,13 @@
 ``arange``, ``linspace``, ``eye`` and the ``*_like`` forms."""
 
 
-from ._args import either, interop_dtype, size_arg, same_backend
-from ._convert import from_object, default_for_kind, scalar_kind
-from ._ops.cast import move
+from ._args import either, size_arg, same_backend
+from ._convert import from_object
+from ._dtype_rules import default_for_kind, interop_dtype, scalar_kind
 from ._tensor import Tensor
 from ._ops.views import reshape, broadcast_to
 from .autograd.variable import Variable
 from .backends import backend_for, get_backend
-from .backends._dlpack import CPU, CUDA, CUDA_HOST, CUDA_MANAGED, DEVICE_NAMES, CapsuleProducer, \
-    is_capsule
 
 __all__ = ["tensor", "asarray", "as_tensor", "zeros", "ones", "full", "empty", "arange", "linspace",
            "eye", "zeros_like", "ones_like", "full_like", "empty_like", "finish", "from_numpy",
@@ -193,20 +191,6 @@ def from_numpy(ndarray):
     return finish(data, be, False)
 
 
-def _dlpack_source_backend(kind, index):
-    """The backend holding memory on DLPack device ``(kind, index)``: the current backend
-    where it is on the CPU (so ``strict`` imports stay ``strict``), else ``cpu``; ``cuda:N``
-    for CUDA GPU N."""
-    if kind in (CPU, CUDA_HOST):
-        cur = get_backend()
-        return cur if cur.device.type == "cpu" else get_backend("cpu")
-    if kind in (CUDA, CUDA_MANAGED):
-        return get_backend(f"cuda:{index}")
-    raise BufferError(f"from_dlpack: the data lives on DLPack device "
-                      f"{DEVICE_NAMES.get(kind, f'type {kind}')}:{index}, which no interop backend "
-                      f"serves (cpu and cuda are supported)")
-
-
 def from_dlpack(x, /, *, device=None, copy=None):
     """A tensor sharing memory with ``x``: any object with ``__dlpack__`` (arrays and tensors of
     NumPy, PyTorch, JAX, CuPy, cuDF columns...) or a raw DLPack capsule.
@@ -218,46 +202,7 @@ def from_dlpack(x, /, *, device=None, copy=None):
     impossible. ``device`` (default: where the data is) other than the data's device copies
     there (not under ``copy=False``). The tensor does not require grad.
     """
-    if copy is not None and copy is not True and copy is not False:
-        raise ValueError(f"from_dlpack: copy must be None, True or False, got {copy!r}")
-    if is_capsule(x):
-        x = CapsuleProducer(x)
-    elif not (hasattr(x, "__dlpack__") and hasattr(x, "__dlpack_device__")):
-        raise TypeError(f"from_dlpack: expected an object with __dlpack__ and __dlpack_device__ "
-                        f"(an array of NumPy, PyTorch, JAX, CuPy...) or a DLPack capsule, got "
-                        f"{type(x).__name__}")
-    if device is None and not isinstance(x, CapsuleProducer):
-        # The common case, data on the CPU and a CPU backend current: import straight away
-        # (the consumer reads the device from the capsule and refuses another; only then is
-        # the device asked for, which costs a microsecond on torch tensors).
-        cur = get_backend()
-        if cur.device.type == "cpu":
-            try:
-                data, read_only = cur.from_dlpack(x, copy=copy)
-            except (BufferError, RuntimeError, ValueError, TypeError):
-                if int(x.__dlpack_device__()[0]) in (CPU, CUDA_HOST):
-                    raise
-            else:
-                return _imported(data, cur, read_only)
-    kind, index = x.__dlpack_device__()
-    src = _dlpack_source_backend(int(kind), int(index))
-    target = src if device is None else backend_for(device)
-    if target.device != src.device:
-        if copy is False:
-            raise BufferError(f"from_dlpack(copy=False): the data is on {src.device} and device="
-                              f"{target.device} was asked for; moving it needs a copy")
-        data, _ = src.from_dlpack(x, copy=None)
-        return move(Tensor._make(data, src, None), target)
-    data, read_only = target.from_dlpack(x, copy=copy)
-    return _imported(data, target, read_only)
-
-
-def _imported(data, be, read_only):
-    t = Tensor._make(data, be, None)
-    if read_only:
-        t._readonly = ("imported through DLPack from memory its producer marks read-only, as "
-                       "NumPy does for read-only arrays and for JAX's immutable ones")
-    return t
+    return Tensor._from_dlpack(x, device, copy)
 
 
 def meshgrid(*arrays, indexing="xy"):

@@ -2,7 +2,7 @@
 ``can_cast``, ``broadcast_shapes``."""
 
 from ._args import broadcast_shapes as _broadcast_shapes
-from ._promotion import can_cast, result_type as _result_type
+from ._dtype_rules import can_cast, result_type as _result_type
 from .backends import get_backend
 
 __all__ = ["result_type", "can_cast", "broadcast_shapes"]
@@ -10,7 +10,7 @@ __all__ = ["result_type", "can_cast", "broadcast_shapes"]
 
 def result_type(*arrays_and_dtypes):
     """The dtype of an op on ``arrays_and_dtypes`` (tensors, dtypes, and Python scalars next to
-    at least one of those), by interop's promotion rules (see ``interop._promotion``)."""
+    at least one of those), by interop's promotion rules (see ``interop._dtype_rules``)."""
     if not arrays_and_dtypes:
         raise ValueError("result_type: expected at least one tensor or dtype")
     if all(a.__class__ in (bool, int, float, complex) for a in arrays_and_dtypes):

@@ -16,7 +16,7 @@ from collections import namedtuple
 
 from . import _creation
 
-from ._ops import binary as _elementwise, join as _join, reduce as _reduce, rearrange as _rearrange, select as _select, sets as _sets, sorting as _sorting
+from ._ops import binary as _elementwise, flip as _flip, join as _join, reduce as _reduce, rearrange as _rearrange, select as _select, sets as _sets, sorting as _sorting
 from ._ops import indexing as _indexing, matmul as _linalg, unary as _unary, views as _views
 from . import dtypes as _dt
 from . import random as _random
@@ -254,7 +254,7 @@ def meshgrid(*tensors, indexing=None):
 
 def flip(input, dims):
     """``torch.flip``: ``input`` reversed along each dim in ``dims`` (a copy)."""
-    return _join.flip(input, dims)
+    return _flip.flip(input, dims)
 
 
 def squeeze(input, dim=None, *, axis=None):

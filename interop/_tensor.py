@@ -6,18 +6,18 @@ state) with the operations, assembled from one mixin per concern:
 ``UnaryMethods``       unary elementwise ops (``interop._ops.unary``)
 ``ReductionMethods``   sum, mean, max, softmax... (``interop._ops.reduce``)
 ``ViewMethods``        reshape, permute, squeeze, expand... (``interop._ops.views``)
-``JoinMethods``        split, chunk, unbind, flip (``interop._ops.join``)
+``JoinMethods``        split, chunk, unbind (``interop._ops.join``)
 ``IndexingMethods``    ``x[key]``, gather, take... (``interop._ops.indexing``)
 ``SelectionMethods``   where, clamp, masked_fill (``interop._ops.select``)
 ``LinalgMethods``      ``@``, matmul, mm (``interop._ops.matmul``)
 ``ConversionMethods``  astype, to, cpu, float... (``interop._ops.cast``)
 ``MutationMethods``    every in-place op and ``x[key] = v`` (``interop._ops.mutation``)
 ``SortingMethods``     sort, argsort, topk (``interop._ops.sorting``)
-``RearrangeMethods``   roll, repeat, tile, narrow, unfold, triu, diagonal... (``interop._ops.rearrange``)
+``RearrangeMethods``   roll, flip, repeat, tile, narrow, unfold, triu, diagonal... (``interop._ops.rearrange``)
 ``CompoundMethods``    addcmul, addcdiv, lerp (``interop._ops.compound``)
 ``ScanMethods``        cumprod (``interop._ops.reduce``)
 ``SamplingMethods``    multinomial (``interop._ops.sampling``)
-``DLPackMethods``      ``__dlpack__``, ``__dlpack_device__`` (``interop._dlpack``)
+``DLPackMethods``      ``__dlpack__``, ``__dlpack_device__``, ``_from_dlpack`` (``interop._dlpack``)
 ``InPlaceTwinMethods`` asin_, eq_, index_add_, squeeze_, random_... (``interop._ops.inplace_twins``)
 ``UniqueMethods``      unique, unique_consecutive, argwhere (``interop._ops.unique``)
 ``StatisticsMethods``  bincount, histc (``interop._ops.statistics``)
@@ -36,9 +36,10 @@ import sys
 from . import dtypes as _dt
 from ._ops.cast import ConversionMethods
 from ._ops.compound import CompoundMethods
-from ._convert import from_object, default_for_kind, scalar_kind, _HasTensors
+from ._convert import from_object
+from ._dtype_rules import default_for_kind, interop_dtype, scalar_kind, _HasTensors
 from ._dlpack import DLPackMethods
-from ._args import interop_dtype, norm_dim, size_arg
+from ._args import norm_dim, size_arg
 from ._ops.binary import ArithmeticMethods
 from ._ops.indexing import IndexingMethods
 from ._ops.join import JoinMethods

@@ -18,7 +18,7 @@ Beyond the standard it carries only the differentiable twins of the backend kern
 
 from . import _creation
 
-from ._ops import indexing as _indexing, join as _join, reduce as _reduce, rearrange as _rearrange, sets as _sets, sorting as _sorting, views as _views
+from ._ops import flip as _flip, indexing as _indexing, join as _join, reduce as _reduce, rearrange as _rearrange, sets as _sets, sorting as _sorting, views as _views
 from . import fft, linalg
 from ._ops.cast import astype
 from ._creation import from_dlpack
@@ -151,7 +151,7 @@ def concat(arrays, /, *, axis=0):
 
 def flip(x, /, *, axis=None):
     """Reverse along ``axis`` (an int or a tuple; every axis when None)."""
-    return _join.flip(x, axis=axis)
+    return _flip.flip(x, axis=axis)
 
 
 def roll(x, /, shift, *, axis=None):

@@ -18,7 +18,8 @@ from ._ops.cast import astype
 from ._creation import arange, zeros
 from ._ops.binary import multiply
 from ._ops.indexing import getitem
-from ._ops.join import concat, flip
+from ._ops.flip import flip
+from ._ops.join import concat
 from ._ops.rearrange import roll
 from ._ops.unary import conj, real
 from .autograd.graph import Node

@@ -4,7 +4,8 @@
 import math
 
 from . import dtypes as _dt
-from ._args import interop_dtype, size_arg
+from ._args import size_arg
+from ._dtype_rules import interop_dtype
 from ._creation import finish
 from ._generator import (Generator, manual_seed, seed, initial_seed, default_generator,
                          get_rng_state, set_rng_state)

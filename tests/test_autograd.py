@@ -3,6 +3,7 @@ hooks, gradcheck, anomaly detection and the engine's guarantees (no recursion li
 freed saved tensors, version counters), on every backend (the ``be`` fixture)."""
 
 import math
+import threading
 import warnings
 import weakref
 
@@ -1123,7 +1124,60 @@ def test_detect_anomaly_shows_the_forward_call(be):
     assert "SqrtBackward" in msg and "The forward call that created it" in msg
     assert "test_autograd.py" in msg and "the culprit line" in msg
     # outside detection nothing is recorded any more
-    assert it.autograd.graph.next_seq == it.autograd.graph._counter.__next__
+    assert it.autograd.graph._trace.record is None and it.autograd.graph._tracing[0] == 0
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")   # 0 * inf on purpose
+def test_detect_anomaly_is_per_thread():
+    """Detection on in one thread records where that thread's nodes were made, and nothing
+    for the nodes another thread makes meanwhile (whose NaN backward is no error there)."""
+    on, made = threading.Event(), threading.Event()
+    seen = {}
+
+    def traced():
+        x = it.tensor([0.0, 1.0], requires_grad=True)
+        with it.autograd.detect_anomaly():
+            y = x.sqrt() * 0.0                   # the traced thread's culprit
+            on.set()
+            assert made.wait(60)                 # the other thread builds its graph now
+            with pytest.raises(RuntimeError) as info:
+                y.sum().backward()
+        seen["traced"] = str(info.value)
+
+    def plain():
+        x = it.tensor([0.0, 1.0], requires_grad=True)
+        try:
+            assert on.wait(60)
+            z = x.sqrt() * 0.0                   # made while the other thread detects
+            zz = x.sqrt() * 0.0
+        finally:
+            made.set()
+        zz.sum().backward()                      # detection is off here: NaN, no error
+        seen["plain grad"] = x.grad.tolist()
+        with it.autograd.detect_anomaly():       # on now, for the backward only
+            with pytest.raises(RuntimeError) as info:
+                z.sum().backward()
+        seen["plain"] = str(info.value)
+
+    errors = []
+
+    def run(f):
+        try:
+            f()
+        except BaseException as e:               # an assertion in a thread fails the test
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(f,)) for f in (traced, plain)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    assert "SqrtBackward" in seen["traced"] and "the traced thread's culprit" in seen["traced"]
+    assert "SqrtBackward" in seen["plain"]
+    assert "The forward call that created it" not in seen["plain"]
+    assert math.isnan(seen["plain grad"][0]) and seen["plain grad"][1] == 0.0
+    assert it.autograd.graph._tracing[0] == 0
 
 
 def test_function_with_setup_context_pytorch2_style(be):

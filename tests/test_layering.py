@@ -266,7 +266,7 @@ def test_upper_layers_use_the_namespace_and_load_lazily():
 # or a public namespace (those import the ops); the upper layers reach the ops only
 # through the namespace.
 _OPS_MAY_IMPORT = ("interop.autograd", "interop.backends", "interop.dtypes", "interop._device",
-                   "interop._args", "interop._errors", "interop._promotion", "interop._convert",
+                   "interop._args", "interop._errors", "interop._dtype_rules", "interop._convert",
                    "interop._generator", "interop._ops")
 
 

@@ -512,7 +512,7 @@ def _dtype_or_array(d, dtype, label):
 
 def _can_cast(d, dtype, for_grad):
     """Within a kind (bool; integers, signed and unsigned; real floating; complex): across
-    kinds interop says True toward a higher kind, as PyTorch (interop/_promotion.py), where
+    kinds interop says True toward a higher kind, as PyTorch (interop/_dtype_rules.py), where
     the standard defines no casting between bool, integers and floats (array-api-strict
     says False, NumPy depends on the widths). Real -> complex, which the standard's table
     does define, is test_can_cast_real_to_complex."""

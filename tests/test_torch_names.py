@@ -707,7 +707,7 @@ def test_bfloat16_is_a_dtype_that_backends_without_it_refuse_clearly(be):
         with pytest.raises(TypeError, match=rf"bfloat16 is not available on backend '{be.name}' "
                                             rf"\(it has bool, .*float32"):
             make()
-    promote = it._promotion.promote_types
+    promote = it._dtype_rules.promote_types
     for a, b, r in [(it.float16, bf, it.float32), (bf, it.complex64, it.complex64),
                     (bf, it.int64, bf), (bf, it.float64, it.float64)]:
         tr = torch.promote_types(getattr(torch, a.name), getattr(torch, b.name))

@@ -17,7 +17,8 @@ mixin that ``interop._tensor.Tensor`` inherits. The public namespaces
 ``distance``        cdist
 ``views``           reshape, permute, squeeze, expand... (results sharing memory)
 ``join``            concat/stack, split/chunk/unbind
-``rearrange``       flip, roll, tile, repeat_interleave, narrow, triu/tril, diagonal
+``rearrange``       roll, tile, repeat_interleave, narrow, triu/tril, diagonal; Tensor.flip
+``flip``            flip (below indexing, which reads negative-step slices with it)
 ``stacks``          atleast_nd, hstack, vstack, dstack
 ``indexing``        x[key], gather, scatter, take, index_select, windows
 ``select``          where, clamp, masked_fill

@@ -13,7 +13,8 @@ from .. import dtypes as _dt
 from .._args import broadcast_shapes, mixed_backends, real_only, SCALAR_TYPES
 from .cast import astype
 from .._errors import ArgumentError, DTypeError, IntegerDivisionByZero, ShapeError
-from .._promotion import promote_types, cast_back, unbroadcast
+from .._dtype_rules import promote_types, scalar_dtype
+from ..autograd.unbroadcast import cast_back, unbroadcast
 from ..autograd.graph import Node, OUTPUT, UNSAVED, slots
 from ..autograd.grad_mode import state as grad_state
 from ..autograd.variable import Variable, record     # (Variable: the base of every tensor)
@@ -82,33 +83,6 @@ class BinaryBackward(Node):
 
 _BOOL_SUB = ("subtract: the `-` operator with a bool tensor is not supported (as in PyTorch); to "
              "invert a mask use `~` or logical_not()")
-
-
-def _scalar_dtype(a, c, op):
-    """None when Python scalar ``c`` leaves tensor ``a``'s dtype as it is, else the dtype ``a``
-    is promoted to (a float scalar with an integer tensor gives float32, as in PyTorch)."""
-    be = a._be
-    ad = a._data
-    ct = c.__class__
-    if op == "subtract" and ct is bool:
-        raise DTypeError(_BOOL_SUB)
-    if ct is not complex and ad.dtype in be.inexact_natives:
-        return None                     # the common case: a real scalar with a float tensor
-    k = be.from_native[ad.dtype].kind
-    if op == "subtract" and k == "b":
-        raise DTypeError(_BOOL_SUB)
-    if ct is float:
-        return None if k in "fc" else be.default_float
-    if ct is int:
-        return None if k != "b" else be.default_int
-    if ct is complex:
-        if k == "c":
-            return None
-        return be.from_native[ad.dtype].to_complex() if k == "f" else be.default_float.to_complex()
-    if ct is bool:
-        return None
-    raise TypeError(f"{op}: expected a Tensor or a Python scalar (bool, int, float, complex), "
-                    f"got {type(c).__name__}")
 
 
 def _promoted(x, dtype):
@@ -200,7 +174,7 @@ def binary(a, b, fwd, cls, op, reverse=False):
     if bt:
         if b._be is not be:
             raise mixed_backends(a, b, op)
-        if a._data.dtype != b._data.dtype:     # (see interop._promotion)
+        if a._data.dtype != b._data.dtype:     # (see interop._dtype_rules)
             da, db = be.from_native[a._data.dtype], be.from_native[b._data.dtype]
             if op == "subtract" and (da is _dt.bool or db is _dt.bool):
                 raise DTypeError(_BOOL_SUB)
@@ -210,8 +184,11 @@ def binary(a, b, fwd, cls, op, reverse=False):
         bd = b._data
     elif b.__class__ in SCALAR_TYPES:
         if b.__class__ is not float or a._data.dtype not in be.inexact_natives:
-            rt = _scalar_dtype(a, b, op)
-            if rt is not None:
+            cur = be.from_native[a._data.dtype]
+            if op == "subtract" and (b.__class__ is bool or cur is _dt.bool):
+                raise DTypeError(_BOOL_SUB)
+            rt = scalar_dtype(b, cur, be)
+            if rt is not cur:
                 a = _promoted(a, rt)
             if b.__class__ is bool and be.from_native[a._data.dtype].kind != "b":
                 b = int(b)      # the standard promotes Python bools with bool arrays only

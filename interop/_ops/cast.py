@@ -1,7 +1,7 @@
 """Casts, copies and moves: ``astype``, ``clone``, ``Tensor.to`` and its shorthands."""
 
 from .. import dtypes as _dt
-from .._args import dtype_arg, interop_dtype
+from .._dtype_rules import dtype_arg, interop_dtype
 from ..autograd.graph import Node
 from ..autograd.grad_mode import state as grad_state
 from ..autograd.variable import Variable, record

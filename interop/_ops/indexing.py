@@ -8,7 +8,7 @@ ordinary backward reads them as raw arrays, a recorded one (create_graph) as ten
 
 from .. import dtypes as _dt
 from .._args import norm_dim, mixed_backends, SCALAR_TYPES
-from .join import flip
+from .flip import flip
 from .views import make_view, broadcast_to, reshape
 from ..autograd.graph import Node
 from ..autograd.grad_mode import state as grad_state

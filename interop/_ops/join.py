@@ -1,19 +1,20 @@
-"""Joins, splits and reorderings: concat/stack, split/chunk/unbind (views), flip.
+"""Joins and splits: concat/stack, split/chunk/unbind (views).
 
-``concat``, ``stack`` and ``flip`` take the standard's keyword-only ``axis=`` and PyTorch's
+``concat`` and ``stack`` take the standard's keyword-only ``axis=`` and PyTorch's
 ``dim`` (positional, as ``torch.cat(xs, 1)``); tensors of different dtypes are joined in
 the dtype they promote to (PyTorch's rule across kinds: float32 with int64 is float32).
 """
 
-from .._args import Unset, both_spellings, norm_dim, norm_dims, same_backend
+from .._args import Unset, both_spellings, norm_dim, same_backend
 from .._errors import ArgumentError, ShapeError
-from .._promotion import cast_back, result_type
+from .._dtype_rules import result_type
+from ..autograd.unbroadcast import cast_back
 from .views import make_view, reshape, unsqueeze, squeeze
 from ..autograd.graph import Node
 from ..autograd.grad_mode import state as grad_state
 from ..autograd.variable import Variable, record
 
-__all__ = ["concat", "cat", "concatenate", "stack", "split", "chunk", "unbind", "unstack", "flip"]
+__all__ = ["concat", "cat", "concatenate", "stack", "split", "chunk", "unbind", "unstack"]
 
 
 class ConcatBackward(Node):
@@ -188,32 +189,8 @@ def unstack(x, /, *, axis=0):
     return unbind(x, axis)
 
 
-class FlipBackward(Node):
-    __slots__ = ("axes",)
-
-    def backward(self, xp, g, s):
-        return xp.flip(g, axis=self.axes),
-
-
-def flip(x, /, dims=None, *, axis=None):
-    """Reverse the order along ``dims`` (PyTorch, positional: ``flip(x, [0])``) or ``axis=``
-    (the standard; an int or a tuple); every dim when neither is given."""
-    if dims is not None:
-        if axis is not None:
-            raise both_spellings("flip", axis, dims)
-        axis = dims
-    axes = norm_dims(axis, x._data.ndim, "flip")
-    # always a copy (NumPy and array-api-strict return a view that writes would go through)
-    data = x._be.xp.asarray(x._be.xp.flip(x._data, axis=axes), copy=True)
-    if x._node is None or not grad_state.enabled:
-        return x._make(data, x._be, None)
-    node = record(FlipBackward, x._be, (x,))
-    node.axes = axes
-    return x._make(data, x._be, node)
-
-
 class JoinMethods:
-    """Tensor methods that split or reorder the tensor."""
+    """Tensor methods that split the tensor."""
 
     __slots__ = ()
 
@@ -225,8 +202,3 @@ class JoinMethods:
 
     def unbind(self, dim=0):
         return unbind(self, dim)
-
-    def flip(self, *dims):
-        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
-            dims = tuple(dims[0])
-        return flip(self, axis=dims)

@@ -4,13 +4,12 @@
 import math
 from collections import Counter
 
-from .._args import Unset, either, mixed_backends, norm_dims, same_backend, interop_dtype
+from .._args import Unset, either, mixed_backends, norm_dims, same_backend
 from .cast import astype, clone
 from .binary import multiply
-from .._promotion import result_type
+from .._dtype_rules import interop_dtype, promote_types, result_type
 from .unary import conj
 from .._errors import DTypeError, ShapeError
-from .._promotion import promote_types
 from .rearrange import diagonal
 from .reduce import sum as _sum
 from .views import unsqueeze, reshape, permute_dims, broadcast_to

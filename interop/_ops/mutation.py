@@ -26,7 +26,7 @@ from .binary import add, subtract, multiply, divide, pow, remainder, floor_divid
 from .._generator import default_generator
 from .indexing import (getitem, normalize_key, is_basic, check_bounds, positive_steps, scatter,
                         _write_ranks)
-from .join import flip
+from .flip import flip
 from .select import where, clamp, masked_fill
 from .unary import UnaryMethods
 from .views import reshape, permute_dims, broadcast_to, writable_view

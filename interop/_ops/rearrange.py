@@ -1,5 +1,6 @@
-"""Rearranging elements: ``roll``, ``tile``/``repeat``/``repeat_interleave``, ``narrow``,
-``unfold``, ``triu``/``tril``, ``diag``/``diagonal``.
+"""Rearranging elements: ``roll``, ``flip``, ``tile``/``repeat``/``repeat_interleave``,
+``narrow``, ``unfold``, ``triu``/``tril``, ``diag``/``diagonal``. (``flip`` itself is in
+``interop._ops.flip``, below indexing, which needs it; its Tensor method is here.)
 
 Names shared by the standard and PyTorch take both spellings (``roll(x, shift, axis=)``
 and ``roll(x, shifts, dims)``). One name means two things: the standard's ``repeat`` (and
@@ -17,6 +18,7 @@ import math
 
 from .._args import either, norm_dim, norm_dims, shape_arg, keyword_dim
 from .cast import clone
+from .flip import flip
 from .indexing import getitem, take, index_data
 from .join import concat
 from .select import where
@@ -357,6 +359,11 @@ class RearrangeMethods:
 
     def roll(self, shifts, dims=None):
         return roll(self, shifts, dims)
+
+    def flip(self, *dims):
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        return flip(self, axis=dims)
 
     def repeat(self, *sizes):
         """PyTorch's ``Tensor.repeat``: the tensor tiled ``sizes`` times along each dim (at

@@ -13,7 +13,8 @@ the result."""
 from collections import namedtuple
 
 from .. import dtypes as _dt
-from .._args import both_spellings, dtype_arg, keyword_dim, norm_dim, norm_dims, real_only
+from .._args import both_spellings, keyword_dim, norm_dim, norm_dims, real_only
+from .._dtype_rules import dtype_arg
 from .cast import astype, clone
 from .binary import maximum, minimum
 from .._errors import DTypeError, ShapeError

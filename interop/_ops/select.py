@@ -12,7 +12,8 @@ from .. import dtypes as _dt
 from .._args import broadcast_shapes, same_backend, real_only, SCALAR_TYPES
 from .cast import astype, clone
 from .._errors import ArgumentError, DTypeError, ShapeError
-from .._promotion import cast_back, result_type, unbroadcast
+from .._dtype_rules import result_type
+from ..autograd.unbroadcast import cast_back, unbroadcast
 from ..autograd.graph import Node, UNSAVED
 from ..autograd.grad_mode import state as grad_state
 from ..autograd.variable import Variable, record

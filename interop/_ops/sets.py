@@ -15,7 +15,7 @@ from .._args import Unset, either, norm_dim, SCALAR_TYPES
 from .binary import operand, subtract, logical_xor
 from .indexing import getitem, take
 from .join import concat
-from .._promotion import result_type
+from .._dtype_rules import result_type
 from .views import reshape
 from ..autograd.variable import Variable
 

@@ -1,4 +1,9 @@
-"""``detect_anomaly``: find the forward op whose backward produced NaN."""
+"""``detect_anomaly``: find the forward op whose backward produced NaN.
+
+All of its state is per thread, as its switch is: detection on in one thread checks the
+backward passes run in that thread and records the forward stack of the nodes created in
+that thread (``graph.trace_creation``), and nothing in any other thread.
+"""
 
 import functools
 import threading
@@ -11,7 +16,9 @@ __all__ = ["detect_anomaly", "set_detect_anomaly", "anomaly_enabled"]
 
 
 class _State(threading.local):
-    enabled = False
+    enabled = False     # check every gradient for NaN during backward
+    depth = 0           # how many detections are active (nested ``with``)
+    traces = None       # node seq -> forward stack, while depth > 0
 
 
 _state = _State()
@@ -21,26 +28,26 @@ def anomaly_enabled():
     return _state.enabled
 
 
-_traces = {}          # node seq -> forward stack, while anomaly detection is on
-_depth = [0]
-
-
 _PKG = __file__.rsplit("autograd", 1)[0]     # frames inside interop itself are left out
 
 
 def _record_stack(seq):
     frames = [f for f in traceback.extract_stack(limit=24) if not f.filename.startswith(_PKG)]
-    _traces[seq] = traceback.format_list(frames[-8:])
+    _state.traces[seq] = traceback.format_list(frames[-8:])
 
 
 def _switch(on):
-    """Record the forward stack of every node created while any detection is active."""
-    _depth[0] += 1 if on else -1
-    if _depth[0] > 0:
-        _graph.trace_creation(_record_stack)
+    """Record the forward stack of every node this thread creates while any detection is
+    active in it."""
+    s = _state
+    s.depth += 1 if on else -1
+    if s.depth > 0:
+        if s.traces is None:
+            s.traces = {}
+            _graph.trace_creation(_record_stack)
     else:
         _graph.trace_creation(None)
-        _traces.clear()
+        s.traces = None
 
 
 class detect_anomaly:
@@ -102,7 +109,8 @@ def check_grads(node, grads):
         if bool(xp.any(xp.isnan(data))):
             op = node.name()
             fwd = op[:-len("Backward")] if op.endswith("Backward") else op
-            trace = _traces.get(node.seq)
+            traces = _state.traces
+            trace = traces.get(node.seq) if traces else None
             where = ("\nThe forward call that created it:\n" + "".join(trace)) if trace else ""
             raise RuntimeError(f"Function '{op}' (the backward of the forward op '{fwd}') returned "
                                f"nan values in its {i}th output (the gradient for input {i}, "

@@ -48,6 +48,7 @@ in-place op ran since the node was made (one integer comparison).
 
 import itertools
 import operator
+import threading
 import weakref
 
 from .hooks import RemovableHandle
@@ -55,10 +56,7 @@ from .hooks import RemovableHandle
 __all__ = ["Node", "AccumulateGrad", "UNSAVED", "OUTPUT", "Output", "slots", "next_seq", "bump_version", "trace_creation",
            "post_accumulate_hooked"]
 
-_counter = itertools.count(1)
-# Every node creation calls ``graph.next_seq()`` through the module, so that
-# ``trace_creation`` can swap in a version that also records where the node was made.
-next_seq = _counter.__next__
+_count = itertools.count(1).__next__
 
 # The last in-place stamp handed out anywhere (0: none yet).
 inplace = [0]
@@ -88,19 +86,41 @@ def slots(name, names):
     return type(name, (tuple,), attrs)
 
 
-def trace_creation(record):
-    """While ``record`` is a callable, every node creation calls ``record(seq)`` (anomaly
-    detection keeps the forward stack); ``None`` turns that off."""
-    global next_seq
-    if record is None:
-        next_seq = _counter.__next__
-        return
+class _Trace(threading.local):
+    record = None       # this thread's ``trace_creation`` callable, or None
 
-    def traced():
-        seq = _counter.__next__()
+
+_trace = _Trace()
+# How many threads trace creation now: the common case (none) costs one test per node.
+_tracing = [0]
+_tracing_lock = threading.Lock()
+
+
+def traced(seq):
+    """Where the calling thread traces creation (:func:`trace_creation`), record ``seq``."""
+    record = _trace.record
+    if record is not None:
         record(seq)
-        return seq
-    next_seq = traced
+
+
+def next_seq():
+    """The next creation number (nodes and in-place stamps draw from one counter), traced
+    where the calling thread traces creation. (``record()``, on the hot path, inlines this:
+    ``_count()``, and ``traced(seq)`` only while some thread traces.)"""
+    seq = _count()
+    if _tracing[0]:
+        traced(seq)
+    return seq
+
+
+def trace_creation(record):
+    """In the calling thread only: while ``record`` is a callable, every node created (and
+    in-place stamp drawn) calls ``record(seq)`` (anomaly detection keeps the forward stack);
+    ``None`` turns that off. Other threads are not affected."""
+    was = _trace.record is not None
+    _trace.record = record
+    with _tracing_lock:
+        _tracing[0] += (record is not None) - was
 
 
 def version_root(t):

@@ -35,6 +35,8 @@ __all__ = ["Variable", "record"]
 _AccumulateGrad = _graph.AccumulateGrad
 _new = object.__new__
 _tuple_new = tuple.__new__
+_count = _graph._count
+_tracing = _graph._tracing
 
 
 class Variable:
@@ -203,7 +205,9 @@ def record(cls, be, inputs, saved=(), arrs=()):
                      b._node if isinstance(b, Variable) else None)
     else:
         node.next = tuple([t._node if isinstance(t, Variable) else None for t in inputs])
-    node.seq = _graph.next_seq()     # looked up per call: trace_creation swaps it
+    node.seq = seq = _count()
+    if _tracing[0]:                   # (some thread traces node creation: anomaly mode)
+        _graph.traced(seq)
     node.be = be
     names = cls.saves
     if names is not None and len(arrs) != len(names):

@@ -1,19 +1,32 @@
-"""Type promotion, and how gradients return through promotion and broadcasting.
+"""Which dtype a result gets: every dtype rule of the tensor layer in one place.
 
-Same-kind pairs follow the Array API standard's promotion table. Where the standard is
-silent (bool with numbers, integers with floating point) the rules are PyTorch's: the
-higher kind wins and keeps its own dtype (``int64 + float32`` is float32, ``bool + int8``
-is int8). Python scalars take part only through their kind: a float scalar with integer
-tensors gives the default float dtype, a complex scalar the matching complex dtype, an int
-scalar with bool tensors the default integer dtype. ``int64`` with ``uint64`` (no integer
-dtype holds both) is a ``TypeError``: NumPy would silently give float64.
+- Tensors with tensors (:func:`promote_types`, :func:`result_type`, :func:`can_cast`).
+  Same-kind pairs follow the Array API standard's promotion table. Where the standard is
+  silent (bool with numbers, integers with floating point) the rules are PyTorch's: the
+  higher kind wins and keeps its own dtype (``int64 + float32`` is float32, ``bool + int8``
+  is int8). ``int64`` with ``uint64`` (no integer dtype holds both) is a ``TypeError``:
+  NumPy would silently give float64.
+- Tensors with Python scalars (:func:`scalar_dtype`, the one rule both ``result_type`` and
+  the binary operators use). Python scalars take part only through their kind: a float
+  scalar with integer tensors gives the default float dtype, a complex scalar the matching
+  complex dtype, an int scalar with bool tensors the default integer dtype.
+- Python data alone (:func:`scalar_kind`, :func:`default_for_kind`): ``tensor([1, 2.5])``
+  takes the default dtype of the highest kind among the elements, as in PyTorch.
+- ``dtype=`` arguments (:func:`dtype_arg`, :func:`interop_dtype`): an interop dtype, its
+  name or a native dtype of the backend, refused with a clear error otherwise.
+
+How a gradient returns through promotion (cast back to the input's dtype) is an autograd
+matter: ``interop.autograd.unbroadcast``.
 """
+
+import builtins
 
 from . import dtypes as _dt
 from ._errors import DTypeError
 from .autograd.variable import Variable
 
-__all__ = ["promote_types", "result_type", "can_cast", "cast_back", "unbroadcast"]
+__all__ = ["promote_types", "result_type", "can_cast", "scalar_dtype", "scalar_kind",
+           "default_for_kind", "dtype_arg", "interop_dtype"]
 
 _SIGNED = (_dt.int8, _dt.int16, _dt.int32, _dt.int64)
 _UNSIGNED = (_dt.uint8, _dt.uint16, _dt.uint32, _dt.uint64)
@@ -94,8 +107,11 @@ def can_cast(from_, to, /):
     return lf < lt
 
 
-def _scalar_dtype(value, current, be):
-    """The dtype ``current`` becomes when a Python scalar ``value`` joins it."""
+def scalar_dtype(value, current, be):
+    """The dtype a tensor of dtype ``current`` (on backend ``be``) becomes when Python scalar
+    ``value`` joins it: ``current`` itself unless the scalar's kind is higher (a float with
+    an integer or bool tensor gives the default float dtype; a complex with a real tensor
+    the matching complex dtype; an int with a bool tensor the default integer dtype)."""
     c = value.__class__
     k = current.kind
     if c is bool:
@@ -136,29 +152,83 @@ def result_type(*args, be=None):
             raise TypeError("result_type: expected at least one tensor or dtype")
         top = max(scalars, key=lambda s: _SCALAR_ORDER.index(s.__class__)
                   if s.__class__ in _SCALAR_ORDER else -1)
-        out = _scalar_dtype(top, _dt.bool, be)
+        out = scalar_dtype(top, _dt.bool, be)
     for s in scalars:
-        out = _scalar_dtype(s, out, be)
+        out = scalar_dtype(s, out, be)
     return out
 
 
-def cast_back(be, input_dtype, output_dtype):
-    """How a gradient in ``output_dtype`` returns to an input of ``input_dtype``: None (same
-    dtype) or (native dtype, take the real part first). A real input promoted into a complex
-    result gets the real part of its gradient, as in PyTorch."""
-    if input_dtype == output_dtype:
+# ------------------------------------------------------------ Python data alone
+
+class _HasTensors(Exception):
+    """Raised inside ``scalar_kind`` on meeting a tensor element (handled by from_object)."""
+
+
+def scalar_kind(obj):
+    """The highest Python scalar kind in a nested sequence: b < i < f < c."""
+    order = "bifc"
+    best = -1
+    stack = [obj]
+    while stack:
+        o = stack.pop()
+        c = o.__class__
+        if c is bool:
+            k = 0
+        elif c is int:
+            k = 1
+        elif c is float:
+            k = 2
+        elif c is complex:
+            k = 3
+        elif c is list or c is tuple:
+            stack.extend(o)
+            continue
+        elif isinstance(o, Variable):
+            raise _HasTensors
+        elif hasattr(o, "__index__") and not hasattr(o, "dtype"):
+            k = 1
+        elif hasattr(o, "__float__") and not hasattr(o, "dtype"):
+            k = 2
+        else:
+            raise TypeError(f"tensor(): could not infer a dtype from element of type "
+                            f"{type(o).__name__}: {o!r}")
+        best = builtins.max(best, k)
+    return order[best] if best >= 0 else "f"
+
+
+def default_for_kind(be, kind):
+    """The dtype Python data of ``kind`` (from :func:`scalar_kind`) gets: the default of its kind."""
+    if kind == "b":
+        return _dt.bool
+    if kind == "i":
+        return be.default_int
+    if kind == "f":
+        return be.default_float
+    return _AS_COMPLEX[be.default_float]
+
+
+# ------------------------------------------------------------ dtype= arguments
+
+def dtype_arg(be, dtype):
+    """A native dtype for ``dtype`` (an interop dtype, a name, or a native dtype of ``be``)."""
+    if dtype is None:
         return None
-    c = be.complex_natives
-    return (input_dtype, output_dtype in c and input_dtype not in c)
+    if dtype.__class__ is _dt.dtype:
+        return be.native_dtype(dtype)
+    if isinstance(dtype, str):
+        return be.native_dtype(_dt.by_name(dtype))
+    if dtype in be.from_native:
+        return dtype
+    raise TypeError(f"expected an interop dtype (e.g. interop.float32), got {dtype!r}")
 
 
-def unbroadcast(xp, g, shape, cast):
-    """Reduce ``g`` to ``shape`` (sum over broadcast axes) and apply ``cast`` (see
-    :func:`cast_back`) when the forward promoted the input."""
-    if g.shape != shape:
-        g = xp.sum_to(g, shape)
-    if cast is not None:
-        if cast[1]:
-            g = xp.real(g)
-        g = xp.astype(g, cast[0])
-    return g
+def interop_dtype(be, dtype):
+    """An interop dtype for ``dtype`` (interop, native or a name)."""
+    if dtype is None or dtype.__class__ is _dt.dtype:
+        return dtype
+    if isinstance(dtype, str):
+        return _dt.by_name(dtype)
+    try:
+        return be.from_native[dtype]
+    except (KeyError, TypeError):
+        raise TypeError(f"expected an interop dtype (e.g. interop.float32), got {dtype!r}") from None
