@@ -13,7 +13,9 @@ import array_api_compat.numpy as xp_numpy
 
 from . import _shared
 from .. import dtypes as _dt
-from ._base import Backend, _sum_to_axes, _window_key, _windows_shape
+from ._base import Backend
+from ._fallbacks import window_key
+from ._kernels import sum_to_axes, windows_shape
 from ._dlpack import capsule_info, CapsuleProducer, is_capsule, set_dtype
 
 # bfloat16 on the CPU: ml_dtypes' NumPy dtype (the one JAX uses), where installed. ml_dtypes
@@ -434,7 +436,7 @@ class NumpyBackend(Backend):
                 "windows_add": self._windows_add}
 
     def _sum_to(self, x, shape):
-        lead, axes = _sum_to_axes(x.shape, shape)
+        lead, axes = sum_to_axes(x.shape, shape)
         return x.sum(axis=axes, keepdims=True).reshape(shape) if axes else x.reshape(shape)
 
     def _min_max(self, index):
@@ -475,7 +477,7 @@ class NumpyBackend(Backend):
 
     def _windows(self, x, kernel, stride, dilation):
         # A read-only strided view: no copy until a reshape needs one (before the matmul).
-        shape = _windows_shape(x.shape, kernel, stride, dilation)
+        shape = windows_shape(x.shape, kernel, stride, dilation)
         n = len(kernel)
         st = x.strides[x.ndim - n:]
         strides = (x.strides[:x.ndim - n] + tuple(t * d for t, d in zip(st, dilation))
@@ -501,7 +503,7 @@ class NumpyBackend(Backend):
             buf = self.full(layout, 0, cols.dtype)
         if cols.size:
             for k in itertools.product(*map(range, kernel)):
-                key = _window_key(lead, k, counts, stride, dilation)
+                key = window_key(lead, k, counts, stride, dilation)
                 piece = cols[(slice(None),) * lead + k]
                 if disjoint:
                     buf[key] = piece
