@@ -4,7 +4,6 @@ import ctypes
 import importlib.util
 import itertools
 import math
-import os
 import sys
 import types
 
@@ -16,6 +15,7 @@ from .. import dtypes as _dt
 from ._base import Backend
 from ._fallbacks import window_key
 from ._kernels import sum_to_axes, windows_shape
+from ._malloc import tune_malloc
 from ._dlpack import capsule_info, CapsuleProducer, is_capsule, set_dtype
 
 # bfloat16 on the CPU: ml_dtypes' NumPy dtype (the one JAX uses), where installed. ml_dtypes
@@ -252,39 +252,12 @@ def _add_segments(out, pos, values):
     out[p[starts]] += acc
 
 
-# glibc's mallopt parameters (malloc.h)
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
-
-
-def tune_malloc(environ=os.environ):
-    """Keep freed array memory in the process (glibc only), unless ``INTEROP_MALLOC=default``.
-
-    By default glibc maps every block above its mmap threshold (128 KB, rising with use) on
-    allocation and unmaps it on free, and returns freed heap memory above 128 KB to the
-    system: an op chain over arrays of a few MB, which NumPy allocates afresh for every
-    result, then page-faults its memory in again and again (a LeNet training step spends
-    ~20% of its time so). The heap now serves blocks up to 32 MB (glibc's ceiling) and
-    keeps up to 256 MB of freed memory for reuse. Peak memory is unchanged; memory stays
-    held after a peak. Applies to the whole process; returns whether it was applied."""
-    if environ.get("INTEROP_MALLOC", "").lower() == "default":
-        return False
-    try:
-        if not os.confstr("CS_GNU_LIBC_VERSION").startswith("glibc"):
-            return False
-        mallopt = ctypes.CDLL(None).mallopt
-    except (ValueError, OSError, AttributeError):     # not glibc, or no confstr name
-        return False
-    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
-    mallopt.restype = ctypes.c_int
-    return bool(mallopt(_M_MMAP_THRESHOLD, 32 << 20) and mallopt(_M_TRIM_THRESHOLD, 256 << 20))
-
-
 class NumpyBackend(Backend):
     library = "numpy"
 
     def __init__(self):
         super().__init__("cpu", _namespace(), device="cpu", library="numpy")
-        tune_malloc()
+        tune_malloc()       # process-wide: see _malloc.py (logged once; INTEROP_MALLOC=default)
 
     def _build_dtype_tables(self):
         super()._build_dtype_tables()
