@@ -557,9 +557,15 @@ class Backend:
 
     def _getitem_native_first(self, x, key):
         """``x[key]`` by the library's own indexing where it takes the key, else rewritten
-        into the standard's integer-array form (for a library that checks bounds itself)."""
-        return _fallbacks.getitem_native_first(self.xp, x, key, index_dtype=self._index_dtype(),
-                                               device=self.native_device)
+        into the standard's integer-array form (for a library that checks bounds itself).
+        ``_fallbacks.getitem_native_first`` with the library's own indexing tried inline: this
+        is the NumPy backend's getitem kernel, on every indexing with an array."""
+        try:
+            return x[key]
+        except IndexError:
+            if all(_fallbacks.is_basic_index(k) for k in key):
+                raise
+        return self._getitem_by_arrays(x, key)
 
     def _getitem_by_arrays(self, x, key):
         """``x[key]`` rewritten into the standard's integer-array form."""
