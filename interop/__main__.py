@@ -63,7 +63,8 @@ def format_report(r):
             lines.append(f"  {name:<10} available  {b['library']} on {b['device']}"
                          + (f" ({b['native_device']})" if b["native_device"] else "")
                          + f"; Array API {b['array_api_version'] or '?'}; "
-                         f"exports DLPack {b['dlpack_export']}")
+                         f"exports DLPack {b['dlpack_export']}"
+                         + ("; glibc malloc tuned" if b.get("malloc_tuned") else ""))
         else:
             lines.append(f"  {name:<10} unavailable: {b['reason']}")
     lines += ["", "optional packages:"]

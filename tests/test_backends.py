@@ -4,6 +4,7 @@ imports an array library."""
 
 import contextvars
 import importlib.util
+import json
 import os
 import pathlib
 import subprocess
@@ -397,6 +398,126 @@ def test_numpy_backend_keeps_freed_memory_on_glibc():
     if not glibc:
         pytest.skip("not glibc: malloc is left alone")
     assert _numpy.tune_malloc({}) is True
+
+
+# A fresh process that reports, as JSON, what interop did to malloc and what glibc's allocator
+# does with a 24 MB array: whether it maps it (mallinfo2's count of mmapped chunks goes up,
+# glibc's default above 128 KB) or serves it from the heap (tuned: up to 32 MB).
+_MALLOC_PROBE = """
+import ctypes, json, logging, sys
+import numpy as np
+
+records = []
+class Keep(logging.Handler):
+    def emit(self, record):
+        records.append(record.getMessage())
+log = logging.getLogger("interop")
+log.setLevel(logging.INFO)
+log.addHandler(Keep())
+
+class Mallinfo2(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in ("arena ordblks smblks hblks hblkhd usmblks "
+                                               "fsmblks uordblks fordblks keepcost").split()]
+mallinfo2 = getattr(ctypes.CDLL(None), "mallinfo2", None)
+if mallinfo2 is not None:
+    mallinfo2.restype = Mallinfo2
+
+def mapped():
+    if mallinfo2 is None:
+        return None
+    before = mallinfo2().hblks
+    a = np.empty(24 << 20, np.uint8)
+    n = mallinfo2().hblks - before
+    del a
+    return n
+
+import interop as it
+from interop.backends import _malloc, _numpy
+out = {}
+def state(tag):
+    out[tag] = dict(applied=it.backends.get_malloc_tuning(), calls=_malloc.mallopt_calls,
+                    notices=len(records), mapped=mapped())
+""" + "\n"
+
+
+def _malloc_probe(steps, **env):
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("INTEROP_MALLOC", "INTEROP_BACKEND")} | env
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    r = subprocess.run([sys.executable, "-c", _MALLOC_PROBE + steps + "\nprint(json.dumps(out))"],
+                       capture_output=True, text=True, env=env, cwd=str(REPO), timeout=120)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout.splitlines()[-1])
+
+
+def _glibc():
+    try:
+        return os.confstr("CS_GNU_LIBC_VERSION").startswith("glibc")
+    except (ValueError, OSError):
+        return False
+
+
+@pytest.mark.skipif(not _glibc(), reason="not glibc: malloc is left alone")
+def test_malloc_tuning_is_on_by_default_logged_once_and_can_be_turned_off():
+    """The cpu backend tunes malloc when it is first made and says so once on the "interop"
+    logger; set_malloc_tuning(False) undoes it (glibc maps large blocks again) and True
+    applies it again, without a second notice."""
+    r = _malloc_probe("""
+state("import")
+x = it.ones(1000, device="cpu") * 2
+state("cpu")
+_numpy.make_numpy_backend()             # a second cpu backend: no second notice
+_numpy.tune_malloc({})
+state("again")
+assert it.backends.set_malloc_tuning(False) is False
+state("off")
+assert it.backends.set_malloc_tuning(True) is True
+state("on")
+""")
+    assert r["import"]["calls"] == 0 and not r["import"]["applied"]   # not before first use
+    assert r["cpu"]["applied"] and r["cpu"]["calls"] == 2 and r["cpu"]["notices"] == 1
+    assert r["again"]["notices"] == 1 and r["again"]["calls"] == 2
+    assert not r["off"]["applied"] and r["on"]["applied"] and r["on"]["notices"] == 1
+    if r["cpu"]["mapped"] is not None:          # (mallinfo2: glibc 2.33 and later)
+        assert r["import"]["mapped"] == 1       # glibc's default: a 24 MB block is mapped
+        assert r["cpu"]["mapped"] == 0          # tuned: it comes from the heap
+        assert r["off"]["mapped"] == 1 and r["on"]["mapped"] == 0
+    out = subprocess.run([sys.executable, "-c", "import interop, logging; "
+                          "logging.getLogger('interop').setLevel(logging.INFO); "
+                          "logging.basicConfig(); interop.ones(2)"],
+                         capture_output=True, text=True, cwd=str(REPO), timeout=120,
+                         env=dict(os.environ, PYTHONPATH=str(REPO), INTEROP_BACKEND="cpu",
+                                  INTEROP_MALLOC=""))
+    lines = [ln for ln in out.stderr.splitlines() if "malloc" in ln]
+    assert len(lines) == 1 and "INTEROP_MALLOC=default" in lines[0], out.stderr
+
+
+@pytest.mark.skipif(not _glibc(), reason="not glibc: malloc is left alone")
+def test_malloc_tuning_off_means_no_mallopt_call():
+    """INTEROP_MALLOC=default, or set_malloc_tuning(False) before the cpu backend is first
+    used: interop never calls mallopt, logs nothing, and glibc keeps its defaults."""
+    use = """
+x = it.ones(1000, device="cpu") * 2
+it.get_backend("cpu").ns.index_add(np.zeros(4), 0, np.array([1, 1]), np.ones(2))
+state("cpu")
+"""
+    for r in (_malloc_probe(use, INTEROP_MALLOC="default"),
+              _malloc_probe("it.backends.set_malloc_tuning(False)\n" + use)):
+        assert r["cpu"]["calls"] == 0 and not r["cpu"]["applied"] and r["cpu"]["notices"] == 0
+        assert r["cpu"]["mapped"] in (None, 1)
+    # set_malloc_tuning overrides the environment either way
+    r = _malloc_probe("it.backends.set_malloc_tuning(True)\n" + use, INTEROP_MALLOC="default")
+    assert r["cpu"]["applied"] and r["cpu"]["calls"] == 2 and r["cpu"]["mapped"] in (None, 0)
+    with pytest.raises(TypeError, match="True or False.*'off'"):
+        it.backends.set_malloc_tuning("off")
+    # the bug-report screen says whether malloc was tuned
+    p = subprocess.run([sys.executable, "-m", "interop", "--json"], capture_output=True,
+                       text=True, cwd=str(REPO), timeout=120,
+                       env=dict(os.environ, PYTHONPATH=str(REPO), INTEROP_MALLOC="default"))
+    assert p.returncode == 0, p.stderr
+    report = json.loads(p.stdout)
+    assert report["backends"]["cpu"]["malloc_tuned"] is False
+    assert report["environment"]["INTEROP_MALLOC"] == "default"
 
 
 def test_dtype_tables_keep_bool_and_drop_dtypes_the_namespace_cannot_add():

@@ -780,6 +780,56 @@ def test_registered_windows_kernels_are_checked():
         it.backends._INSTANCES.pop("bad-windows", None)
 
 
+def test_each_kernel_says_how_its_result_is_checked():
+    """The result checks of registered kernels are data in the table (``Kernel.result``),
+    applied by one wrapper: every kernel whose result has a fixed shape refuses a wrong
+    one, names itself and what it expected; getitem's shape depends on the key, so its
+    result is not checked; sum_to refuses a shape x cannot be summed to before the call."""
+    import array_api_compat.numpy as xp_np
+    for name, k in KERNELS.items():
+        params = k.signature[len(name) + 1:-1].split(", ")
+        if k.result is not None:
+            inspect.signature(k.result).bind(*params)       # (a TypeError if it cannot)
+    assert [n for n, k in KERNELS.items() if k.result is None] == ["getitem"]
+    called = []
+
+    def wrong(*args):
+        called.append(True)
+        return np.zeros((7,), dtype=np.float32)
+
+    calls = {
+        "getitem": lambda ns: ns.getitem(np.arange(6.0), (np.array([1, 2]),)),
+        "add_at": lambda ns: ns.add_at(np.zeros((3, 2)), (np.array([0, 2]),), 1.0),
+        "index_add": lambda ns: ns.index_add(np.zeros((3, 2)), 0, np.array([0, 2]),
+                                             np.ones((2, 2))),
+        "scatter_add": lambda ns: ns.scatter_add(np.zeros((3, 2)), 0, np.array([[0, 2]]),
+                                                 np.ones((1, 2))),
+        "sum_to": lambda ns: ns.sum_to(np.ones((2, 3)), (3,)),
+        "windows": lambda ns: ns.windows(np.ones((2, 5)), (2,), (1,), (1,)),
+        "windows_add": lambda ns: ns.windows_add((2, 5), np.ones((2, 2, 4)), (2,), (1,), (1,)),
+    }
+    assert set(calls) == set(KERNELS)
+    it.register_backend("wrong-results", xp_np, kernels={n: wrong for n in KERNELS})
+    try:
+        ns = it.get_backend("wrong-results").ns
+        for name, call in calls.items():
+            if KERNELS[name].result is None:
+                assert call(ns).shape == (7,)
+                continue
+            with pytest.raises(RuntimeError, match=rf"kernel '{name}' registered for backend "
+                                                   rf"'wrong-results' returned ndarray of shape "
+                                                   rf"\(7,\) and dtype float32; expected"):
+                call(ns)
+        called.clear()
+        with pytest.raises(ValueError, match=r"cannot sum an array of shape \(2, 3\) to shape "
+                                             r"\(2,\)"):
+            ns.sum_to(np.ones((2, 3)), (2,))
+        assert called == []
+    finally:
+        it.backends._FACTORIES.pop("wrong-results", None)
+        it.backends._INSTANCES.pop("wrong-results", None)
+
+
 def test_windows_add_on_a_namespace_without_item_assignment():
     """JAX arrays take no item assignment: the fallback spreads each offset with zeros."""
     jnp = pytest.importorskip("jax.numpy")

@@ -31,6 +31,7 @@ from ._shared import open_block
 from . import _comm as comm
 from . import cudnn, mps         # torch.backends.cudnn / .mps spellings (switches and queries)
 from ._threads import set_num_threads, get_num_threads
+from ._malloc import set_malloc_tuning, get_malloc_tuning
 
 __all__ = [
     "Backend", "BackendUnavailable", "HostRNG", "KERNELS", "Kernel", "register_backend",
@@ -38,6 +39,7 @@ __all__ = [
     "set_default_float", "cuda_device_count", "set_cuda_device", "current_cuda_device",
     "to_bytes", "from_bytes", "to_buffer", "stack_host", "host_array_info", "host_array_dtype",
     "open_block", "host_histogram", "comm", "set_num_threads", "get_num_threads",
+    "set_malloc_tuning", "get_malloc_tuning",
 ]
 
 

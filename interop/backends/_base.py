@@ -8,10 +8,9 @@ A :class:`Backend` is one Array API namespace on one device. It owns
 * its device, its dtype tables, a random-number source (the standard has none),
 * the named kernels of the table in ``_kernels.py`` (``Backend.KERNELS``): each checked
   here, then run by a registered implementation, a native fast path of the backend
-  module, or the pure-standard fallback here, in that order of preference.
+  module, or the standard-only fallback of ``_fallbacks.py``, in that order of preference.
 """
 
-import itertools
 import math
 import operator
 import types
@@ -23,18 +22,10 @@ from .. import dtypes as _dt
 from .._device import device as _device_cls
 from ._dlpack import CapsuleProducer, capsule_info, is_capsule
 from ._format import format_array
-from ._kernels import KERNELS, check_kernels, segment_add, window_counts
+from . import _fallbacks
+from ._kernels import KERNELS, check_kernels, checked_result, windows_shape
 
 __all__ = ["Backend", "BackendUnavailable", "HostRNG", "REQUIRED_FUNCTIONS"]
-
-
-class _ZeroDimMask:
-    """A 0-d boolean index in a key being rewritten into integer arrays (``value``: its
-    truth): NumPy reads it as a new dim indexed by ``[0]`` (True) or ``[]`` (False)."""
-    __slots__ = ("value",)
-
-    def __init__(self, value):
-        self.value = value
 
 
 class BackendUnavailable(RuntimeError):
@@ -55,8 +46,8 @@ REQUIRED_FUNCTIONS = (
 class Backend:
     """One array namespace on one device, with its kernels and RNG.
 
-    Subclasses add native fast paths (``native_kernels``); every fallback here is
-    written against the standard only, so a bare ``Backend(name, xp)`` works for
+    Subclasses add native fast paths (``native_kernels``); every fallback
+    (``_fallbacks.py``) is written against the standard only, so a bare ``Backend(name, xp)`` works for
     any conforming namespace (that is how user namespaces are registered), and
     ``kernels={name: callable}`` brings a namespace's own implementations.
 
@@ -359,7 +350,8 @@ class Backend:
     #
     # The public kernel methods (also in ``ns``) check and normalize their arguments, then
     # call this backend's implementation: a registered one, else a native fast path
-    # (``native_kernels``), else the standard-only ``_fallback_<name>`` below. The table,
+    # (``native_kernels``), else the standard-only ``_fallback_<name>`` below (a function of
+    # ``_fallbacks.py`` on this backend's namespace and device). The table,
     # with each kernel's semantics, is ``KERNELS`` (interop/backends/_kernels.py).
 
     def native_kernels(self):
@@ -375,7 +367,7 @@ class Backend:
         self.kernel_paths = {}     # name -> "registered" | "native" | "fallback"
         for k in KERNELS:
             if k in registered:
-                self._kernels[k] = self._checked_result(k, registered[k])
+                self._kernels[k] = checked_result(k, registered[k], self.name)
                 self.kernel_paths[k] = "registered"
             elif k in native:
                 self._kernels[k] = native[k]
@@ -391,32 +383,6 @@ class Backend:
         if name not in KERNELS:
             raise KeyError(f"unknown kernel {name!r}; the table has {', '.join(KERNELS)}")
         return self._kernels[name], getattr(self, "_fallback_" + name)
-
-    def _checked_result(self, name, fn):
-        """A registered kernel, with its result checked against the table (shape, dtype, a new
-        array): a wrong one is an error at the call, not a wrong gradient later."""
-        if name == "getitem":
-            return fn
-
-        def run(x, *args):
-            if name == "sum_to":
-                _sum_to_axes(tuple(x.shape), args[0])     # (raises for a shape x cannot reach)
-            out = fn(x, *args)
-            if name == "windows_add":                    # (x is the shape here)
-                shape, dtype = tuple(x), args[0].dtype
-            elif name == "windows":
-                shape, dtype = _windows_shape(tuple(x.shape), *args), x.dtype
-            else:
-                shape, dtype = tuple(args[0]) if name == "sum_to" else tuple(x.shape), x.dtype
-            if (out is x or tuple(getattr(out, "shape", ())) != shape
-                    or getattr(out, "dtype", None) != dtype):
-                got = ("the input x itself" if out is x else f"{type(out).__name__} of shape "
-                       f"{getattr(out, 'shape', None)} and dtype {getattr(out, 'dtype', None)}")
-                raise RuntimeError(f"kernel {name!r} registered for backend {self.name!r} returned "
-                                   f"{got}; expected a new array of shape {shape} and dtype "
-                                   f"{dtype} ({KERNELS[name].signature})")
-            return out
-        return run
 
     def getitem(self, x, key):
         """``x[key]`` with NumPy's semantics for integer-array and boolean-mask keys
@@ -481,7 +447,7 @@ class Backend:
     def sum_to(self, x, shape):
         """``x`` summed over broadcast axes down to ``shape``; ``x`` itself when it already has
         that shape (kernel table: ``KERNELS["sum_to"]``). (Its implementations check the
-        shapes themselves, with ``_sum_to_axes``: this one is on every broadcast's backward.)"""
+        shapes themselves, with ``_kernels.sum_to_axes``: this one is on every broadcast's backward.)"""
         shape = tuple(shape)
         if tuple(x.shape) == shape:
             return x
@@ -505,7 +471,7 @@ class Backend:
             raise ValueError(f"windows_add: shape {shape} has a negative size")
         kernel, stride, dilation = _window_args(len(shape), kernel, stride, dilation,
                                                 "windows_add")
-        want = _windows_shape(shape, kernel, stride, dilation)
+        want = windows_shape(shape, kernel, stride, dilation)
         if tuple(cols.shape) != want:
             raise ValueError(f"windows_add: cols must have shape {want} (the windows of an array "
                              f"of shape {shape} with kernel {kernel}, stride {stride} and "
@@ -550,238 +516,76 @@ class Backend:
         """The smallest and the largest entry of a non-empty integer array, as Python ints."""
         return int(self.xp.min(index)), int(self.xp.max(index))
 
+    # ---- the standard-only fallbacks (interop/backends/_fallbacks.py), on this backend's
+    # namespace and device: what array-api-strict and registered namespaces run
+
+    def _fallback_sum_to(self, x, shape):
+        return _fallbacks.sum_to(self.xp, x, shape)
+
+    def _fallback_getitem(self, x, key):
+        return _fallbacks.getitem(self.xp, x, key, index_dtype=self._index_dtype(),
+                                  device=self.native_device)
+
+    def _fallback_add_at(self, x, key, values):
+        return _fallbacks.add_at(self.xp, x, key, values, index_dtype=self._index_dtype(),
+                                 device=self.native_device)
+
+    def _fallback_index_add(self, x, dim, index, source):
+        return _fallbacks.index_add(self.xp, x, dim, index, source, device=self.native_device)
+
+    def _fallback_scatter_add(self, x, dim, index, src):
+        return _fallbacks.scatter_add(self.xp, x, dim, index, src,
+                                      index_dtype=self._index_dtype(), device=self.native_device)
+
+    def _fallback_windows(self, x, kernel, stride, dilation):
+        return _fallbacks.windows(self.xp, x, kernel, stride, dilation, device=self.native_device)
+
+    def _fallback_windows_add(self, shape, cols, kernel, stride, dilation):
+        return _fallbacks.windows_add(self.xp, shape, cols, kernel, stride, dilation,
+                                      device=self.native_device, mutable=self.mutable)
+
+    # ---- helpers of the native kernels, on this backend's namespace and device
+
+    def _index_dtype(self):
+        """The native dtype of the default integer dtype (positions, index arrays)."""
+        return self.to_native[self.default_int]
+
     def _key_in_bounds(self, x, key, op):
         """An IndexError for an integer or integer-array entry of ``key`` out of range for the
         dim of ``x`` it indexes (one synchronization per array on an accelerator)."""
-        key = key if isinstance(key, tuple) else (key,)
-        is_mask = [hasattr(k, "dtype") and self.from_native.get(k.dtype) is _dt.bool for k in key]
-        used = sum(k.ndim if m else int(k is not None and k is not Ellipsis)
-                   for k, m in zip(key, is_mask))
-        dim = 0
-        for k, m in zip(key, is_mask):
-            if k is Ellipsis:
-                dim += x.ndim - used
-            elif m:
-                dim += k.ndim
-            elif k is not None:
-                n = x.shape[dim] if dim < x.ndim else None
-                if n is not None and k.__class__ is int and not -n <= k < n:
-                    raise IndexError(f"{op}: index {k} out of range for dimension {dim} with "
-                                     f"size {n}")
-                if n is not None and hasattr(k, "dtype") and math.prod(k.shape):
-                    lo, hi = self._min_max(k)
-                    if lo < -n or hi >= n:
-                        raise IndexError(f"{op}: index out of range for dimension {dim} with "
-                                         f"size {n} (entries from {lo} to {hi})")
-                dim += 1
-
-    # ---- standard-only fallbacks (what array-api-strict and registered namespaces run)
-
-    def _fallback_sum_to(self, x, shape):
-        lead, axes = _sum_to_axes(tuple(x.shape), shape)
-        xp = self.xp
-        if axes:
-            x = xp.sum(x, axis=axes, keepdims=True)
-        return xp.reshape(x, shape) if lead else x
-
-    def _fallback_getitem(self, x, key):
-        if not all(_is_basic_index(k) for k in key):
-            # the standard leaves out-of-range entries unspecified: JAX clamps them, CuPy
-            # wraps them around; the table says IndexError
-            self._key_in_bounds(x, key, "getitem")
-        return self._getitem_native_first(x, key)
+        _fallbacks.key_in_bounds(self.xp, x, key, op, self._min_max)
 
     def _getitem_native_first(self, x, key):
         """``x[key]`` by the library's own indexing where it takes the key, else rewritten
-        into the standard's integer-array form (for a library that checks bounds itself)."""
+        into the standard's integer-array form (for a library that checks bounds itself).
+        ``_fallbacks.getitem_native_first`` with the library's own indexing tried inline: this
+        is the NumPy backend's getitem kernel, on every indexing with an array."""
         try:
             return x[key]
         except IndexError:
-            if all(_is_basic_index(k) for k in key):
+            if all(_fallbacks.is_basic_index(k) for k in key):
                 raise
         return self._getitem_by_arrays(x, key)
 
     def _getitem_by_arrays(self, x, key):
-        xp = self.xp
-        kw = self.device_kwargs
-        itype = self.to_native[self.default_int]
-        # 1. Masks become their nonzero() coordinates (after a shape check); ... becomes slices.
-        n_used = 0
-        for k in key:
-            if k is None or k is Ellipsis:
-                continue
-            n_used += k.ndim if (hasattr(k, "dtype") and self.from_native.get(k.dtype) is _dt.bool) else 1
-        full = []
-        dim = 0
-        for k in key:
-            if k is Ellipsis:
-                fill = x.ndim - n_used
-                full.extend([slice(None)] * fill)
-                dim += fill
-            elif k is None:
-                full.append(None)
-            elif hasattr(k, "dtype") and self.from_native.get(k.dtype) is _dt.bool and k.ndim == 0:
-                full.append(_ZeroDimMask(bool(k)))    # a new dim of size 1 (True) or 0 (False)
-            elif hasattr(k, "dtype") and self.from_native.get(k.dtype) is _dt.bool:
-                covered = tuple(x.shape[dim:dim + k.ndim])
-                if tuple(k.shape) != covered:
-                    raise IndexError(f"boolean index of shape {tuple(k.shape)} does not match the "
-                                     f"indexed shape {covered} at dimension {dim}")
-                full.extend(xp.nonzero(k))
-                dim += k.ndim
-            else:
-                full.append(k)
-                dim += 1
-        full.extend([slice(None)] * (x.ndim - dim))
-        # 2. Slices and None first (basic indexing keeps a dim for every int/array entry).
-        y = x[tuple(slice(None) if (k.__class__ is int or hasattr(k, "dtype")) else
-                    None if k.__class__ is _ZeroDimMask else k for k in full)]
-        adv, other = [], []       # (dim of y, index array) / dims of y kept whole
-        for d, k in enumerate(full):
-            if k.__class__ is _ZeroDimMask:      # NumPy: the nonzero() of a 0-d mask, [0] or []
-                adv.append((d, xp.arange(int(k.value), dtype=itype, **kw)))
-            elif k.__class__ is int or hasattr(k, "dtype"):
-                n = y.shape[d]
-                a = xp.asarray(k, dtype=itype, **kw) if k.__class__ is int else xp.astype(k, itype)
-                if math.prod(a.shape) and (bool(xp.any(a >= n)) or bool(xp.any(a < -n))):
-                    raise IndexError(f"index out of range for dimension {d} with size {n}")
-                adv.append((d, xp.where(a < 0, a + n, a)))
-            else:
-                other.append(d)
-        # 3. NumPy's layout: the indexed dims replace the first indexed position when the
-        # indexed positions are adjacent, else they come first.
-        bshape = tuple(xp.broadcast_arrays(*[a for _, a in adv])[0].shape)
-        pos = [d for d, _ in adv]
-        adjacent = pos == list(range(pos[0], pos[0] + len(pos)))
-        before = [d for d in other if d < pos[0]] if adjacent else []
-        after = [d for d in other if d not in before]
-        nb, nr, na = len(before), len(bshape), len(after)
-        index = [None] * y.ndim
-        for d, a in adv:
-            index[d] = xp.reshape(xp.broadcast_to(a, bshape), (1,) * nb + bshape + (1,) * na)
-        for i, d in enumerate(before + after):
-            shape = [1] * (nb + nr + na)
-            shape[i if i < nb else i + nr] = y.shape[d]
-            index[d] = xp.reshape(xp.arange(y.shape[d], dtype=itype, **kw), tuple(shape))
-        return y[tuple(index)]
-
-    def _fallback_add_at(self, x, key, values):
-        # Each element of x gets its flat position; x[key] of those positions says where each
-        # value goes. Then one segment-sum over flat positions (interop/backends/_kernels.py).
-        xp = self.xp
-        kw = self.device_kwargs
-        shape = tuple(x.shape)
-        pos = xp.reshape(xp.arange(math.prod(shape), dtype=self.to_native[self.default_int], **kw),
-                         shape)
-        self._key_in_bounds(x, key, "add_at")
-        lin = self._getitem_native_first(pos, key)
-        try:
-            values = xp.broadcast_to(values, tuple(lin.shape))
-        except (ValueError, RuntimeError):
-            raise ValueError(f"add_at: values of shape {tuple(values.shape)} do not broadcast to "
-                             f"the indexed shape {tuple(lin.shape)}") from None
-        out = segment_add(xp, xp.reshape(x, (-1,)), xp.reshape(lin, (-1,)),
-                          xp.reshape(values, (-1,)), kw)
-        return xp.reshape(out, shape)
-
-    def _fallback_index_add(self, x, dim, index, source):
-        # Rows along dim: move dim first, segment-sum whole rows, move it back.
-        xp = self.xp
-        if dim == 0:
-            return segment_add(xp, x, index, source, self.device_kwargs)
-        perm = (dim,) + tuple(d for d in range(x.ndim) if d != dim)
-        out = segment_add(xp, xp.permute_dims(x, perm), index, xp.permute_dims(source, perm),
-                          self.device_kwargs)
-        return xp.permute_dims(out, tuple(perm.index(d) for d in range(x.ndim)))
-
-    def _fallback_scatter_add(self, x, dim, index, src):
-        # The flat position in x of every element of index, then one segment-sum.
-        xp = self.xp
-        lin = self.scatter_positions(tuple(x.shape), dim, index)
-        out = segment_add(xp, xp.reshape(x, (-1,)), lin, xp.reshape(src, (-1,)),
-                          self.device_kwargs)
-        return xp.reshape(out, tuple(x.shape))
+        """``x[key]`` rewritten into the standard's integer-array form."""
+        return _fallbacks.getitem_by_arrays(self.xp, x, key, index_dtype=self._index_dtype(),
+                                            device=self.native_device)
 
     def scatter_positions(self, shape, dim, index):
         """For each element of ``index`` (row-major order), the flat row-major position in an
         array of ``shape`` that torch.scatter's layout sends it to: ``index``'s entry along
         ``dim``, its own coordinate along every other dim. A 1-d array of the default integer
         dtype."""
-        xp = self.xp
-        itype = self.to_native[self.default_int]
-        strides = [math.prod(shape[d + 1:]) for d in range(len(shape))]
-        lin = xp.astype(index, itype) * strides[dim]
-        for d, coord in enumerate(self._scatter_coords(dim, index, itype)):
-            if d != dim:
-                lin = lin + coord * strides[d]
-        return xp.reshape(xp.broadcast_to(lin, tuple(index.shape)), (-1,))
+        return _fallbacks.scatter_positions(self.xp, shape, dim, index,
+                                            index_dtype=self._index_dtype(),
+                                            device=self.native_device)
 
     def _scatter_coords(self, dim, index, itype=None):
         """For each dim d != ``dim``, the coordinate along d of every element of ``index``, as an
         arange shaped to broadcast against ``index`` (``index`` itself at ``dim``): the target
         coordinates of torch.scatter's layout."""
-        xp = self.xp
-        itype = index.dtype if itype is None else itype
-        coords = []
-        for d in range(index.ndim):
-            if d == dim:
-                coords.append(index)
-                continue
-            shape = [1] * index.ndim
-            shape[d] = index.shape[d]
-            coords.append(xp.reshape(xp.arange(index.shape[d], dtype=itype, **self.device_kwargs),
-                                     tuple(shape)))
-        return tuple(coords)
-
-    def _fallback_windows(self, x, kernel, stride, dilation):
-        # One strided slice per kernel offset, stacked: (*lead, K, *out), then split K.
-        xp = self.xp
-        n = len(kernel)
-        shape = _windows_shape(tuple(x.shape), kernel, stride, dilation)
-        if math.prod(shape) == 0:
-            return xp.zeros(shape, dtype=x.dtype, **self.device_kwargs)
-        lead = x.ndim - n
-        out = shape[lead + n:]
-        pieces = [x[_window_key(lead, k, out, stride, dilation)]
-                  for k in itertools.product(*map(range, kernel))]
-        return xp.reshape(xp.stack(pieces, axis=lead), shape)
-
-    def _fallback_windows_add(self, shape, cols, kernel, stride, dilation):
-        # The sum over kernel offsets of one strided-slice add each (no scatter); namespaces
-        # whose arrays take no item assignment spread each offset's slice with zeros instead.
-        xp = self.xp
-        n = len(kernel)
-        lead = len(shape) - n
-        out = tuple(cols.shape[lead + n:])
-        acc = xp.zeros(shape, dtype=cols.dtype, **self.device_kwargs)
-        if math.prod(cols.shape) == 0:
-            return acc
-        add = xp.logical_or if self.dtype_of(cols) is _dt.bool else xp.add
-        for k in itertools.product(*map(range, kernel)):
-            piece = cols[(slice(None),) * lead + k + (Ellipsis,)]
-            if self.mutable:
-                key = _window_key(lead, k, out, stride, dilation)
-                acc[key] = add(acc[key], piece)
-            else:
-                for i in range(n):
-                    piece = self._spread(piece, lead + i, shape[lead + i], k[i] * dilation[i],
-                                         stride[i])
-                acc = add(acc, piece)
-        return acc
-
-    def _spread(self, a, axis, size, start, step):
-        """``a`` placed along ``axis`` at ``start, start + step, ...`` in zeros of length
-        ``size`` there (standard functions only, no item assignment)."""
-        xp = self.xp
-        m = a.shape[axis]
-        if step > 1 and m > 1:
-            a = xp.stack([a] + [xp.zeros_like(a)] * (step - 1), axis=axis + 1)
-            a = xp.reshape(a, tuple(a.shape[:axis]) + (m * step,) + tuple(a.shape[axis + 2:]))
-            a = a[(slice(None),) * axis + (slice(0, (m - 1) * step + 1), Ellipsis)]
-        rest = size - start - a.shape[axis]
-        parts = [xp.zeros(tuple(a.shape[:axis]) + (w,) + tuple(a.shape[axis + 1:]), dtype=a.dtype,
-                          **self.device_kwargs) for w in (start, rest)]
-        return xp.concat([parts[0], a, parts[1]], axis=axis)
+        return _fallbacks.scatter_coords(self.xp, dim, index, itype, device=self.native_device)
 
     # --------------------------------------------------------------------- RNG
     def make_rng(self, seed):
@@ -796,10 +600,6 @@ def _take_capsule(obj):
         return obj.__dlpack__(max_version=(1, 0), dl_device=None, copy=None)
     except TypeError:
         return obj.__dlpack__()
-
-
-def _is_basic_index(k):
-    return k is None or k is Ellipsis or k.__class__ in (int, slice)
 
 
 # Python scalars a kernel accepts as values, by the kind of x's dtype (the standard's rules,
@@ -839,31 +639,6 @@ def _window_args(ndim, kernel, stride, dilation, op):
         raise ValueError(f"{op}: kernel, stride and dilation must be positive; got kernel "
                          f"{out[0]}, stride {out[1]}, dilation {out[2]}")
     return tuple(out)
-
-
-def _windows_shape(shape, kernel, stride, dilation):
-    """The shape ``windows`` gives for an array of ``shape``: lead dims, kernel, counts."""
-    n = len(kernel)
-    return (tuple(shape[:len(shape) - n]) + tuple(kernel)
-            + window_counts(shape[len(shape) - n:], kernel, stride, dilation))
-
-
-def _window_key(lead, k, out, stride, dilation):
-    """The strided slice of an array that kernel offset ``k`` of its windows reads."""
-    return (slice(None),) * lead + tuple(
-        slice(i * d, i * d + (o - 1) * s + 1, s) for i, o, s, d in zip(k, out, stride, dilation))
-
-
-def _sum_to_axes(xshape, shape):
-    """(number of leading axes to drop, axes to sum with keepdims) to reduce ``xshape`` to
-    ``shape``; a ValueError when ``shape`` does not broadcast to ``xshape``."""
-    lead = len(xshape) - len(shape)
-    if lead < 0 or any(n != 1 and n != m for n, m in zip(shape, xshape[lead:])):
-        raise ValueError(f"sum_to: cannot sum an array of shape {xshape} to shape {shape}: the "
-                         f"target must broadcast to the array's shape")
-    axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape)
-                                      if n == 1 and xshape[i + lead] != 1)
-    return lead, axes
 
 
 class HostRNG:

@@ -1,6 +1,7 @@
 """The ``cuda:N`` backends: CuPy through array-api-compat, one backend per GPU."""
 
-from ._base import Backend, BackendUnavailable, HostRNG, _windows_shape
+from ._base import Backend, BackendUnavailable, HostRNG
+from ._kernels import windows_shape
 
 _INSTALL = 'pip install "interop[cuda12]" (CUDA 12) or pip install "interop[cuda13]" (CUDA 13)'
 
@@ -52,7 +53,7 @@ class CupyBackend(Backend):
 
     def _windows(self, x, kernel, stride, dilation):
         # A strided view (no copy), as on NumPy; windows_add is the fallback's strided adds.
-        shape = _windows_shape(tuple(x.shape), kernel, stride, dilation)
+        shape = windows_shape(tuple(x.shape), kernel, stride, dilation)
         n = len(kernel)
         st = x.strides[x.ndim - n:]
         strides = (x.strides[:x.ndim - n] + tuple(t * d for t, d in zip(st, dilation))

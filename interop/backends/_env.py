@@ -17,7 +17,7 @@ import importlib.util
 
 import array_api_compat
 
-from . import get_backend, list_backends
+from . import _malloc, get_backend, list_backends
 from ._cupy import cuda_device_count
 from ._dlpack import capsule_info
 
@@ -129,4 +129,6 @@ def backend_status():
             "dlpack_export": _dlpack_export(be),
             "mutable": bool(be.mutable),
         }
+        if be.library == "numpy":       # (the one process-wide effect: see _malloc.py)
+            out[name]["malloc_tuned"] = _malloc.get_malloc_tuning()
     return out

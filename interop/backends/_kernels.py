@@ -1,15 +1,20 @@
-"""The kernel contract: the table of named kernels every :class:`Backend` offers, and the
-standard-only algorithm behind the accumulating ones.
+"""The kernel contract: the table of named kernels every :class:`Backend` offers, the shape
+rules their results follow, and the checks a registered implementation's results get.
 
 A kernel is a function of raw backend arrays that the standard lacks (or spells too
-slowly). Every backend has all of them: :class:`Backend` implements each with standard
-functions only (array-api-strict runs exactly these), a backend module may override one
+slowly). Every backend has all of them: a standard-only implementation of each
+(``_fallbacks.py``; array-api-strict runs exactly these), a backend module may override one
 with a native fast path (NumPy's ``np.add.at``, ``cupyx.scatter_add``), and a namespace
 registered with ``register_backend(..., kernels={...})`` may bring its own.
 
 Backward formulas call ``xp.<kernel>(...)`` where ``xp`` is either ``be.ns`` (raw arrays)
 or the ``interop`` namespace (tensors, under ``create_graph``), so each kernel has a
 differentiable twin of the same signature in ``interop`` (see ``Kernel.twin``).
+
+Each entry also says what its result must be (``Kernel.result``: the shape and dtype of the
+new array it returns, from its arguments); :func:`checked_result` holds a registered
+implementation to that, so that a wrong one is an error at the call, not a wrong gradient
+later.
 
 Side effects: none. A kernel returns a new array and leaves every input unchanged (the
 one exception is ``sum_to``, which returns ``x`` itself when there is nothing to sum).
@@ -18,10 +23,65 @@ one exception is ``sum_to``, which returns ``x`` itself when there is nothing to
 from collections import namedtuple
 import inspect
 
-__all__ = ["Kernel", "KERNELS", "check_kernels", "segment_add", "window_counts"]
+__all__ = ["Kernel", "KERNELS", "check_kernels", "checked_result", "sum_to_axes",
+           "window_counts", "windows_shape"]
 
 
-Kernel = namedtuple("Kernel", "signature semantics twin")
+# signature: the call, with the parameter names; semantics: what it computes and promises;
+# twin: the differentiable function of the same signature in ``interop``; result: a function
+# of the kernel's arguments (as its implementations receive them) giving ``(shape, dtype)``
+# of the new array the kernel returns (it raises where the arguments allow no result), or
+# None where the result is not checked.
+Kernel = namedtuple("Kernel", "signature semantics twin result", defaults=(None,))
+
+
+# ---------------------------------------------------------------- shape rules
+
+def window_counts(size, kernel, stride, dilation):
+    """How many windows fit along each dim: ``out`` of the ``windows`` kernel for the last
+    ``len(kernel)`` dims of sizes ``size`` (0 where the dilated kernel does not fit)."""
+    return tuple(max(0, (n - d * (k - 1) - 1) // s + 1)
+                 for n, k, s, d in zip(size, kernel, stride, dilation))
+
+
+def windows_shape(shape, kernel, stride, dilation):
+    """The shape ``windows`` gives for an array of ``shape``: lead dims, kernel, counts."""
+    n = len(kernel)
+    return (tuple(shape[:len(shape) - n]) + tuple(kernel)
+            + window_counts(shape[len(shape) - n:], kernel, stride, dilation))
+
+
+def sum_to_axes(xshape, shape):
+    """(number of leading axes to drop, axes to sum with keepdims) to reduce ``xshape`` to
+    ``shape``; a ValueError when ``shape`` does not broadcast to ``xshape``."""
+    lead = len(xshape) - len(shape)
+    if lead < 0 or any(n != 1 and n != m for n, m in zip(shape, xshape[lead:])):
+        raise ValueError(f"sum_to: cannot sum an array of shape {xshape} to shape {shape}: the "
+                         f"target must broadcast to the array's shape")
+    axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape)
+                                      if n == 1 and xshape[i + lead] != 1)
+    return lead, axes
+
+
+# ------------------------------------------------------- what each kernel returns
+
+def _like_x(x, *args):
+    """An array of x's shape and dtype (the accumulating kernels)."""
+    return tuple(x.shape), x.dtype
+
+
+def _sum_to_result(x, shape):
+    sum_to_axes(tuple(x.shape), shape)        # (raises for a shape x cannot be summed to)
+    return tuple(shape), x.dtype
+
+
+def _windows_result(x, kernel, stride, dilation):
+    return windows_shape(tuple(x.shape), kernel, stride, dilation), x.dtype
+
+
+def _windows_add_result(shape, cols, kernel, stride, dilation):
+    return tuple(shape), cols.dtype
+
 
 # What every accumulating kernel promises about values (shared text).
 _ACCUMULATE = (
@@ -39,14 +99,16 @@ KERNELS = {
         "most one boolean mask; the indexed dims go where NumPy puts them. An integer out of "
         "range raises IndexError. For a key without arrays the result may be a view of x: "
         "never write into it. x is unchanged.",
-        "interop.getitem"),
+        "interop.getitem",
+        # not checked: the key decides the shape, by NumPy's indexing rules
+        result=None),
     "add_at": Kernel(
         "add_at(x, key, values)",
         "x with values added at x[key], repeated positions accumulating (np.add.at, out of "
         "place). key as for getitem; values is an array of x's dtype that broadcasts to "
         "x[key].shape, or a Python scalar of a kind x's dtype holds. Returns a new array of "
         "x's shape and dtype; x and values are unchanged. " + _ACCUMULATE,
-        "interop.add_at"),
+        "interop.add_at", result=_like_x),
     "index_add": Kernel(
         "index_add(x, dim, index, source)",
         "x with source[..., i, ...] added at x[..., index[i], ...] along dim, repeated "
@@ -55,7 +117,7 @@ KERNELS = {
         "counting from the end; source has x's dtype and x's shape except len(index) along "
         "dim. Returns a new array of x's shape and dtype; inputs are unchanged. "
         + _ACCUMULATE,
-        "interop.index_add"),
+        "interop.index_add", result=_like_x),
     "scatter_add": Kernel(
         "scatter_add(x, dim, index, src)",
         "torch.scatter_add out of place: for every position p of index, src[p] is added at "
@@ -64,14 +126,14 @@ KERNELS = {
         "(only src's leading index.shape block is used); index entries lie in [-n, n), "
         "n = x.shape[dim]; src has x's dtype. Returns a new array of x's shape and dtype; "
         "inputs are unchanged. " + _ACCUMULATE,
-        "interop.scatter_add"),
+        "interop.scatter_add", result=_like_x),
     "sum_to": Kernel(
         "sum_to(x, shape)",
         "x summed over the axes that broadcasting shape to x.shape added or stretched (the "
         "inverse of broadcast_to); shape must broadcast to x.shape, else ValueError. Returns "
         "x itself when x.shape == shape, else a new array of that shape and x's dtype. x is "
         "unchanged.",
-        "interop.sum_to"),
+        "interop.sum_to", result=_sum_to_result),
     "windows": Kernel(
         "windows(x, kernel, stride, dilation)",
         "The sliding windows of x over its last n = len(kernel) dims (im2col before the copy): "
@@ -82,7 +144,7 @@ KERNELS = {
         "result is empty). kernel, stride and dilation are tuples of n positive ints, "
         "1 <= n <= x.ndim. The result may be a view of x whose windows overlap in memory: "
         "never write into it. x is unchanged.",
-        "interop.windows"),
+        "interop.windows", result=_windows_result),
     "windows_add": Kernel(
         "windows_add(shape, cols, kernel, stride, dilation)",
         "The adjoint of windows (col2im): a new array of shape `shape` and cols' dtype, zero "
@@ -94,7 +156,7 @@ KERNELS = {
         "its own position. The order of the sum within one position is unspecified, so float "
         "results may differ between backends in the last bits; on bool cols adding is logical "
         "or. cols is unchanged.",
-        "interop.windows_add"),
+        "interop.windows_add", result=_windows_add_result),
 }
 
 # What a native or registered implementation is handed: the table's arguments after the
@@ -137,46 +199,26 @@ def check_kernels(kernels, who):
     return dict(kernels)
 
 
-def segment_add(xp, x, pos, values, device_kwargs):
-    """``x`` (shape ``(K, *rest)``) with row ``values[i]`` (``values``: ``(N, *rest)``, x's
-    dtype) added to row ``pos[i]`` (``pos``: 1-D integers in ``[0, K)``), repeated rows
-    accumulating (logical or for bool). Standard functions only; a new array;
-    O((N + K) log N) work.
 
-    1. Sort the rows by target (stable argsort), so that each target's rows are one run.
-    2. Segmented inclusive scan (Hillis-Steele doubling): at step s, row i adds row i - s
-       when both have the same target. After ceil(log2 N) steps the last row of each run
-       holds the run's total. A run never adds another run's rows (no cumsum-difference
-       cancellation, no inf - inf between targets).
-    3. For each target t, the run is sorted rows [searchsorted(t, left),
-       searchsorted(t, right)); its total is the run's last row. Targets with an empty run
-       keep x's row as it is (one ``where``), others get x's row plus the total.
-    """
-    n = pos.shape[0]
-    k = x.shape[0]
-    if n == 0 or 0 in tuple(x.shape):
-        return xp.asarray(x, copy=True)
-    add = xp.logical_or if x.dtype == xp.bool else xp.add
-    order = xp.argsort(pos, stable=True)
-    p = xp.take(pos, order)
-    v = xp.take(values, order, axis=0)
-    row = (1,) * (v.ndim - 1)               # shape that broadcasts a per-row flag over a row
-    s = 1
-    while s < n:
-        same = xp.reshape(p[s:] == p[:-s], (n - s,) + row)
-        head, tail, prev = v[:s, ...], v[s:, ...], v[:-s, ...]
-        v = xp.concat([head, xp.where(same, add(tail, prev), tail)], axis=0)
-        s *= 2
-    targets = xp.arange(k, dtype=p.dtype, **device_kwargs)
-    start = xp.searchsorted(p, targets, side="left")
-    end = xp.searchsorted(p, targets, side="right")
-    hit = end > start
-    total = xp.take(v, xp.where(hit, end - 1, xp.zeros_like(end)), axis=0)
-    return xp.where(xp.reshape(hit, (k,) + row), add(x, total), x)
+def checked_result(name, fn, backend):
+    """Implementation ``fn`` of kernel ``name`` (registered for backend ``backend``, a name),
+    with its result held to the table's ``result`` rule: a new array (not its first
+    argument) of the shape and dtype the rule gives, else a RuntimeError naming what came
+    back. ``fn`` itself where the kernel's result is not checked."""
+    kernel = KERNELS[name]
+    rule = kernel.result
+    if rule is None:
+        return fn
 
-
-def window_counts(size, kernel, stride, dilation):
-    """How many windows fit along each dim: ``out`` of the ``windows`` kernel for the last
-    ``len(kernel)`` dims of sizes ``size`` (0 where the dilated kernel does not fit)."""
-    return tuple(max(0, (n - d * (k - 1) - 1) // s + 1)
-                 for n, k, s, d in zip(size, kernel, stride, dilation))
+    def run(*args):
+        shape, dtype = rule(*args)      # (before the call: it may refuse the arguments)
+        out = fn(*args)
+        if (out is args[0] or tuple(getattr(out, "shape", ())) != shape
+                or getattr(out, "dtype", None) != dtype):
+            got = ("the input x itself" if out is args[0] else f"{type(out).__name__} of shape "
+                   f"{getattr(out, 'shape', None)} and dtype {getattr(out, 'dtype', None)}")
+            raise RuntimeError(f"kernel {name!r} registered for backend {backend!r} returned "
+                               f"{got}; expected a new array of shape {shape} and dtype "
+                               f"{dtype} ({kernel.signature})")
+        return out
+    return run

@@ -4,7 +4,6 @@ import ctypes
 import importlib.util
 import itertools
 import math
-import os
 import sys
 import types
 
@@ -13,7 +12,10 @@ import array_api_compat.numpy as xp_numpy
 
 from . import _shared
 from .. import dtypes as _dt
-from ._base import Backend, _sum_to_axes, _window_key, _windows_shape
+from ._base import Backend
+from ._fallbacks import window_key
+from ._kernels import sum_to_axes, windows_shape
+from ._malloc import tune_malloc
 from ._dlpack import capsule_info, CapsuleProducer, is_capsule, set_dtype
 
 # bfloat16 on the CPU: ml_dtypes' NumPy dtype (the one JAX uses), where installed. ml_dtypes
@@ -250,39 +252,12 @@ def _add_segments(out, pos, values):
     out[p[starts]] += acc
 
 
-# glibc's mallopt parameters (malloc.h)
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
-
-
-def tune_malloc(environ=os.environ):
-    """Keep freed array memory in the process (glibc only), unless ``INTEROP_MALLOC=default``.
-
-    By default glibc maps every block above its mmap threshold (128 KB, rising with use) on
-    allocation and unmaps it on free, and returns freed heap memory above 128 KB to the
-    system: an op chain over arrays of a few MB, which NumPy allocates afresh for every
-    result, then page-faults its memory in again and again (a LeNet training step spends
-    ~20% of its time so). The heap now serves blocks up to 32 MB (glibc's ceiling) and
-    keeps up to 256 MB of freed memory for reuse. Peak memory is unchanged; memory stays
-    held after a peak. Applies to the whole process; returns whether it was applied."""
-    if environ.get("INTEROP_MALLOC", "").lower() == "default":
-        return False
-    try:
-        if not os.confstr("CS_GNU_LIBC_VERSION").startswith("glibc"):
-            return False
-        mallopt = ctypes.CDLL(None).mallopt
-    except (ValueError, OSError, AttributeError):     # not glibc, or no confstr name
-        return False
-    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
-    mallopt.restype = ctypes.c_int
-    return bool(mallopt(_M_MMAP_THRESHOLD, 32 << 20) and mallopt(_M_TRIM_THRESHOLD, 256 << 20))
-
-
 class NumpyBackend(Backend):
     library = "numpy"
 
     def __init__(self):
         super().__init__("cpu", _namespace(), device="cpu", library="numpy")
-        tune_malloc()
+        tune_malloc()       # process-wide: see _malloc.py (logged once; INTEROP_MALLOC=default)
 
     def _build_dtype_tables(self):
         super()._build_dtype_tables()
@@ -434,7 +409,7 @@ class NumpyBackend(Backend):
                 "windows_add": self._windows_add}
 
     def _sum_to(self, x, shape):
-        lead, axes = _sum_to_axes(x.shape, shape)
+        lead, axes = sum_to_axes(x.shape, shape)
         return x.sum(axis=axes, keepdims=True).reshape(shape) if axes else x.reshape(shape)
 
     def _min_max(self, index):
@@ -475,7 +450,7 @@ class NumpyBackend(Backend):
 
     def _windows(self, x, kernel, stride, dilation):
         # A read-only strided view: no copy until a reshape needs one (before the matmul).
-        shape = _windows_shape(x.shape, kernel, stride, dilation)
+        shape = windows_shape(x.shape, kernel, stride, dilation)
         n = len(kernel)
         st = x.strides[x.ndim - n:]
         strides = (x.strides[:x.ndim - n] + tuple(t * d for t, d in zip(st, dilation))
@@ -501,7 +476,7 @@ class NumpyBackend(Backend):
             buf = self.full(layout, 0, cols.dtype)
         if cols.size:
             for k in itertools.product(*map(range, kernel)):
-                key = _window_key(lead, k, counts, stride, dilation)
+                key = window_key(lead, k, counts, stride, dilation)
                 piece = cols[(slice(None),) * lead + k]
                 if disjoint:
                     buf[key] = piece

@@ -1,0 +1,352 @@
+"""The standard-only kernels: every kernel of the table (``_kernels.KERNELS``) written with
+the Array API standard's functions and nothing else, as plain functions taking the namespace
+``xp`` first (array-api-compat's style).
+
+array-api-strict and namespaces registered without kernels of their own run exactly these;
+a backend's native fast path falls back to one where the library lacks something (CuPy has
+no atomic add for int64); the conformance suite holds every native kernel against them.
+
+Each kernel takes ``xp`` and then the arguments of its signature in the table, as
+:class:`~interop.backends.Backend` has already checked them (see
+``_kernels.IMPLEMENTATION_ARGUMENTS``), and, keyword-only, what the standard cannot tell
+from the arrays:
+
+* ``device``: the native device new arrays are created on (None: the namespace's default);
+* ``index_dtype``: the namespace's default integer dtype (``xp.int64``, or ``xp.int32``
+  where it has no int64), for the positions the kernels compute;
+* ``mutable``: whether the namespace's arrays take item assignment (JAX's do not).
+
+Side effects: none. Each returns a new array and leaves its inputs unchanged (``sum_to``
+returns ``x`` itself when there is nothing to sum).
+"""
+
+import itertools
+import math
+
+from ._kernels import sum_to_axes, windows_shape
+
+__all__ = ["sum_to", "getitem", "add_at", "index_add", "scatter_add", "windows", "windows_add",
+           "segment_add", "key_in_bounds", "getitem_native_first", "getitem_by_arrays",
+           "scatter_positions", "scatter_coords", "window_key", "is_basic_index"]
+
+
+def _dkw(device):
+    """Keyword arguments of a creation function for ``device`` (None: the default)."""
+    return {} if device is None else {"device": device}
+
+
+def _is_mask(xp, k):
+    """Whether index entry ``k`` is a boolean array of namespace ``xp``."""
+    return hasattr(k, "dtype") and k.dtype == getattr(xp, "bool", None)
+
+
+def is_basic_index(k):
+    """Whether index entry ``k`` is basic (None, ..., an int or a slice): no array."""
+    return k is None or k is Ellipsis or k.__class__ in (int, slice)
+
+
+# ----------------------------------------------------------------------------- sum_to
+
+def sum_to(xp, x, shape):
+    """``x`` summed over the axes that broadcasting ``shape`` to ``x.shape`` added or
+    stretched (``shape`` differs from ``x.shape``; a ValueError where it cannot be reached)."""
+    lead, axes = sum_to_axes(tuple(x.shape), shape)
+    if axes:
+        x = xp.sum(x, axis=axes, keepdims=True)
+    return xp.reshape(x, shape) if lead else x
+
+
+# ---------------------------------------------------------------------------- getitem
+
+def getitem(xp, x, key, *, index_dtype, device=None):
+    """``x[key]`` with NumPy's semantics (``key`` a tuple). The standard leaves out-of-range
+    integer entries unspecified (JAX clamps them, CuPy wraps them around); the table says
+    IndexError, so array keys are checked first."""
+    if not all(is_basic_index(k) for k in key):
+        key_in_bounds(xp, x, key, "getitem")
+    return getitem_native_first(xp, x, key, index_dtype=index_dtype, device=device)
+
+
+def getitem_native_first(xp, x, key, *, index_dtype, device=None):
+    """``x[key]`` by the library's own indexing where it takes the key, else rewritten into
+    the standard's integer-array form (for a library that checks bounds itself)."""
+    try:
+        return x[key]
+    except IndexError:
+        if all(is_basic_index(k) for k in key):
+            raise
+    return getitem_by_arrays(xp, x, key, index_dtype=index_dtype, device=device)
+
+
+class _ZeroDimMask:
+    """A 0-d boolean index in a key being rewritten into integer arrays (``value``: its
+    truth): NumPy reads it as a new dim indexed by ``[0]`` (True) or ``[]`` (False)."""
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
+def getitem_by_arrays(xp, x, key, *, index_dtype, device=None):
+    """``x[key]`` for a key with integer arrays and boolean masks, rewritten into what every
+    standard namespace takes: basic indexing, then one integer array per dim, all of one
+    shape (NumPy's placement of the indexed dims)."""
+    kw = _dkw(device)
+    itype = index_dtype
+    # 1. Masks become their nonzero() coordinates (after a shape check); ... becomes slices.
+    n_used = 0
+    for k in key:
+        if k is None or k is Ellipsis:
+            continue
+        n_used += k.ndim if _is_mask(xp, k) else 1
+    full = []
+    dim = 0
+    for k in key:
+        if k is Ellipsis:
+            fill = x.ndim - n_used
+            full.extend([slice(None)] * fill)
+            dim += fill
+        elif k is None:
+            full.append(None)
+        elif _is_mask(xp, k) and k.ndim == 0:
+            full.append(_ZeroDimMask(bool(k)))    # a new dim of size 1 (True) or 0 (False)
+        elif _is_mask(xp, k):
+            covered = tuple(x.shape[dim:dim + k.ndim])
+            if tuple(k.shape) != covered:
+                raise IndexError(f"boolean index of shape {tuple(k.shape)} does not match the "
+                                 f"indexed shape {covered} at dimension {dim}")
+            full.extend(xp.nonzero(k))
+            dim += k.ndim
+        else:
+            full.append(k)
+            dim += 1
+    full.extend([slice(None)] * (x.ndim - dim))
+    # 2. Slices and None first (basic indexing keeps a dim for every int/array entry).
+    y = x[tuple(slice(None) if (k.__class__ is int or hasattr(k, "dtype")) else
+                None if k.__class__ is _ZeroDimMask else k for k in full)]
+    adv, other = [], []       # (dim of y, index array) / dims of y kept whole
+    for d, k in enumerate(full):
+        if k.__class__ is _ZeroDimMask:      # NumPy: the nonzero() of a 0-d mask, [0] or []
+            adv.append((d, xp.arange(int(k.value), dtype=itype, **kw)))
+        elif k.__class__ is int or hasattr(k, "dtype"):
+            n = y.shape[d]
+            a = xp.asarray(k, dtype=itype, **kw) if k.__class__ is int else xp.astype(k, itype)
+            if math.prod(a.shape) and (bool(xp.any(a >= n)) or bool(xp.any(a < -n))):
+                raise IndexError(f"index out of range for dimension {d} with size {n}")
+            adv.append((d, xp.where(a < 0, a + n, a)))
+        else:
+            other.append(d)
+    # 3. NumPy's layout: the indexed dims replace the first indexed position when the
+    # indexed positions are adjacent, else they come first.
+    bshape = tuple(xp.broadcast_arrays(*[a for _, a in adv])[0].shape)
+    pos = [d for d, _ in adv]
+    adjacent = pos == list(range(pos[0], pos[0] + len(pos)))
+    before = [d for d in other if d < pos[0]] if adjacent else []
+    after = [d for d in other if d not in before]
+    nb, nr, na = len(before), len(bshape), len(after)
+    index = [None] * y.ndim
+    for d, a in adv:
+        index[d] = xp.reshape(xp.broadcast_to(a, bshape), (1,) * nb + bshape + (1,) * na)
+    for i, d in enumerate(before + after):
+        shape = [1] * (nb + nr + na)
+        shape[i if i < nb else i + nr] = y.shape[d]
+        index[d] = xp.reshape(xp.arange(y.shape[d], dtype=itype, **kw), tuple(shape))
+    return y[tuple(index)]
+
+
+def key_in_bounds(xp, x, key, op, min_max=None):
+    """An IndexError for an integer or integer-array entry of ``key`` out of range for the dim
+    of ``x`` it indexes (one synchronization per array on an accelerator). ``min_max(a)``:
+    the smallest and largest entry of a non-empty integer array as Python ints (default:
+    ``xp.min`` and ``xp.max``)."""
+    key = key if isinstance(key, tuple) else (key,)
+    is_mask = [_is_mask(xp, k) for k in key]
+    used = sum(k.ndim if m else int(k is not None and k is not Ellipsis)
+               for k, m in zip(key, is_mask))
+    dim = 0
+    for k, m in zip(key, is_mask):
+        if k is Ellipsis:
+            dim += x.ndim - used
+        elif m:
+            dim += k.ndim
+        elif k is not None:
+            n = x.shape[dim] if dim < x.ndim else None
+            if n is not None and k.__class__ is int and not -n <= k < n:
+                raise IndexError(f"{op}: index {k} out of range for dimension {dim} with "
+                                 f"size {n}")
+            if n is not None and hasattr(k, "dtype") and math.prod(k.shape):
+                lo, hi = (min_max(k) if min_max is not None
+                          else (int(xp.min(k)), int(xp.max(k))))
+                if lo < -n or hi >= n:
+                    raise IndexError(f"{op}: index out of range for dimension {dim} with "
+                                     f"size {n} (entries from {lo} to {hi})")
+            dim += 1
+
+
+# ------------------------------------------------------------- the accumulating kernels
+
+def add_at(xp, x, key, values, *, index_dtype, device=None):
+    """``x`` with ``values`` added at ``x[key]``, repeated positions accumulating."""
+    # Each element of x gets its flat position; x[key] of those positions says where each
+    # value goes. Then one segment-sum over flat positions.
+    shape = tuple(x.shape)
+    pos = xp.reshape(xp.arange(math.prod(shape), dtype=index_dtype, **_dkw(device)), shape)
+    key_in_bounds(xp, x, key, "add_at")
+    lin = getitem_native_first(xp, pos, key, index_dtype=index_dtype, device=device)
+    try:
+        values = xp.broadcast_to(values, tuple(lin.shape))
+    except (ValueError, RuntimeError):
+        raise ValueError(f"add_at: values of shape {tuple(values.shape)} do not broadcast to "
+                         f"the indexed shape {tuple(lin.shape)}") from None
+    out = segment_add(xp, xp.reshape(x, (-1,)), xp.reshape(lin, (-1,)),
+                      xp.reshape(values, (-1,)), device=device)
+    return xp.reshape(out, shape)
+
+
+def index_add(xp, x, dim, index, source, *, device=None):
+    """``x`` with ``source`` slices added along ``dim`` at the positions in ``index``."""
+    # Rows along dim: move dim first, segment-sum whole rows, move it back.
+    if dim == 0:
+        return segment_add(xp, x, index, source, device=device)
+    perm = (dim,) + tuple(d for d in range(x.ndim) if d != dim)
+    out = segment_add(xp, xp.permute_dims(x, perm), index, xp.permute_dims(source, perm),
+                      device=device)
+    return xp.permute_dims(out, tuple(perm.index(d) for d in range(x.ndim)))
+
+
+def scatter_add(xp, x, dim, index, src, *, index_dtype, device=None):
+    """torch.scatter_add out of place (``src`` already cut to ``index``'s shape)."""
+    # The flat position in x of every element of index, then one segment-sum.
+    lin = scatter_positions(xp, tuple(x.shape), dim, index, index_dtype=index_dtype,
+                            device=device)
+    out = segment_add(xp, xp.reshape(x, (-1,)), lin, xp.reshape(src, (-1,)), device=device)
+    return xp.reshape(out, tuple(x.shape))
+
+
+def scatter_positions(xp, shape, dim, index, *, index_dtype, device=None):
+    """For each element of ``index`` (row-major order), the flat row-major position in an
+    array of ``shape`` that torch.scatter's layout sends it to: ``index``'s entry along
+    ``dim``, its own coordinate along every other dim. A 1-d array of ``index_dtype``."""
+    strides = [math.prod(shape[d + 1:]) for d in range(len(shape))]
+    lin = xp.astype(index, index_dtype) * strides[dim]
+    for d, coord in enumerate(scatter_coords(xp, dim, index, index_dtype, device=device)):
+        if d != dim:
+            lin = lin + coord * strides[d]
+    return xp.reshape(xp.broadcast_to(lin, tuple(index.shape)), (-1,))
+
+
+def scatter_coords(xp, dim, index, index_dtype=None, *, device=None):
+    """For each dim d != ``dim``, the coordinate along d of every element of ``index``, as an
+    arange of ``index_dtype`` (default: ``index``'s) shaped to broadcast against ``index``
+    (``index`` itself at ``dim``): the target coordinates of torch.scatter's layout."""
+    itype = index.dtype if index_dtype is None else index_dtype
+    coords = []
+    for d in range(index.ndim):
+        if d == dim:
+            coords.append(index)
+            continue
+        shape = [1] * index.ndim
+        shape[d] = index.shape[d]
+        coords.append(xp.reshape(xp.arange(index.shape[d], dtype=itype, **_dkw(device)),
+                                 tuple(shape)))
+    return tuple(coords)
+
+
+def segment_add(xp, x, pos, values, *, device=None):
+    """``x`` (shape ``(K, *rest)``) with row ``values[i]`` (``values``: ``(N, *rest)``, x's
+    dtype) added to row ``pos[i]`` (``pos``: 1-D integers in ``[0, K)``), repeated rows
+    accumulating (logical or for bool). Standard functions only; a new array;
+    O((N + K) log N) work.
+
+    1. Sort the rows by target (stable argsort), so that each target's rows are one run.
+    2. Segmented inclusive scan (Hillis-Steele doubling): at step s, row i adds row i - s
+       when both have the same target. After ceil(log2 N) steps the last row of each run
+       holds the run's total. A run never adds another run's rows (no cumsum-difference
+       cancellation, no inf - inf between targets).
+    3. For each target t, the run is sorted rows [searchsorted(t, left),
+       searchsorted(t, right)); its total is the run's last row. Targets with an empty run
+       keep x's row as it is (one ``where``), others get x's row plus the total.
+    """
+    n = pos.shape[0]
+    k = x.shape[0]
+    if n == 0 or 0 in tuple(x.shape):
+        return xp.asarray(x, copy=True)
+    add = xp.logical_or if x.dtype == xp.bool else xp.add
+    order = xp.argsort(pos, stable=True)
+    p = xp.take(pos, order)
+    v = xp.take(values, order, axis=0)
+    row = (1,) * (v.ndim - 1)               # shape that broadcasts a per-row flag over a row
+    s = 1
+    while s < n:
+        same = xp.reshape(p[s:] == p[:-s], (n - s,) + row)
+        head, tail, prev = v[:s, ...], v[s:, ...], v[:-s, ...]
+        v = xp.concat([head, xp.where(same, add(tail, prev), tail)], axis=0)
+        s *= 2
+    targets = xp.arange(k, dtype=p.dtype, **_dkw(device))
+    start = xp.searchsorted(p, targets, side="left")
+    end = xp.searchsorted(p, targets, side="right")
+    hit = end > start
+    total = xp.take(v, xp.where(hit, end - 1, xp.zeros_like(end)), axis=0)
+    return xp.where(xp.reshape(hit, (k,) + row), add(x, total), x)
+
+
+# -------------------------------------------------------------------- sliding windows
+
+def window_key(lead, k, out, stride, dilation):
+    """The strided slice of an array that kernel offset ``k`` of its windows reads (``lead``
+    dims before the windowed ones, ``out`` windows along each)."""
+    return (slice(None),) * lead + tuple(
+        slice(i * d, i * d + (o - 1) * s + 1, s) for i, o, s, d in zip(k, out, stride, dilation))
+
+
+def windows(xp, x, kernel, stride, dilation, *, device=None):
+    """The sliding windows of ``x`` over its last ``len(kernel)`` dims (im2col)."""
+    # One strided slice per kernel offset, stacked: (*lead, K, *out), then split K.
+    n = len(kernel)
+    shape = windows_shape(tuple(x.shape), kernel, stride, dilation)
+    if math.prod(shape) == 0:
+        return xp.zeros(shape, dtype=x.dtype, **_dkw(device))
+    lead = x.ndim - n
+    out = shape[lead + n:]
+    pieces = [x[window_key(lead, k, out, stride, dilation)]
+              for k in itertools.product(*map(range, kernel))]
+    return xp.reshape(xp.stack(pieces, axis=lead), shape)
+
+
+def windows_add(xp, shape, cols, kernel, stride, dilation, *, device=None, mutable=True):
+    """The adjoint of :func:`windows` (col2im): zeros of ``shape`` with every entry of ``cols``
+    added where ``windows`` reads it from."""
+    # The sum over kernel offsets of one strided-slice add each (no scatter); namespaces
+    # whose arrays take no item assignment spread each offset's slice with zeros instead.
+    n = len(kernel)
+    lead = len(shape) - n
+    out = tuple(cols.shape[lead + n:])
+    acc = xp.zeros(shape, dtype=cols.dtype, **_dkw(device))
+    if math.prod(cols.shape) == 0:
+        return acc
+    add = xp.logical_or if _is_mask(xp, cols) else xp.add
+    for k in itertools.product(*map(range, kernel)):
+        piece = cols[(slice(None),) * lead + k + (Ellipsis,)]
+        if mutable:
+            key = window_key(lead, k, out, stride, dilation)
+            acc[key] = add(acc[key], piece)
+        else:
+            for i in range(n):
+                piece = _spread(xp, piece, lead + i, shape[lead + i], k[i] * dilation[i],
+                                stride[i], device)
+            acc = add(acc, piece)
+    return acc
+
+
+def _spread(xp, a, axis, size, start, step, device):
+    """``a`` placed along ``axis`` at ``start, start + step, ...`` in zeros of length ``size``
+    there (standard functions only, no item assignment)."""
+    m = a.shape[axis]
+    if step > 1 and m > 1:
+        a = xp.stack([a] + [xp.zeros_like(a)] * (step - 1), axis=axis + 1)
+        a = xp.reshape(a, tuple(a.shape[:axis]) + (m * step,) + tuple(a.shape[axis + 2:]))
+        a = a[(slice(None),) * axis + (slice(0, (m - 1) * step + 1), Ellipsis)]
+    rest = size - start - a.shape[axis]
+    parts = [xp.zeros(tuple(a.shape[:axis]) + (w,) + tuple(a.shape[axis + 1:]), dtype=a.dtype,
+                      **_dkw(device)) for w in (start, rest)]
+    return xp.concat([parts[0], a, parts[1]], axis=axis)
