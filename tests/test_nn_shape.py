@@ -12,7 +12,7 @@ import pytest
 import interop as it
 from interop import nn
 import interop.nn.functional as F
-from interop.nn.functional import _shape
+from interop.nn.functional import _resample as _shape
 from helpers import to_np, jax_backend
 from nn_twin import assert_same, check_function, check_module
 

@@ -9,8 +9,8 @@ import interop as it
 from .module import Module
 from .. import init
 from .._lazy import LazyModuleMixin, UninitializedParameter
-from ..functional import _conv as F
-from ..functional import _shape
+from ..functional import _pooling as F
+from ..functional import _resample as _shape
 from ..parameter import Parameter
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",

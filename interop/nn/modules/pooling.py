@@ -5,7 +5,7 @@ have no parameters; ``FractionalMaxPool``'s ``_random_samples`` is a buffer, as 
 PyTorch)."""
 
 from .module import Module
-from ..functional import _conv as F
+from ..functional import _pooling as F
 
 __all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
            "LPPool1d", "LPPool2d", "LPPool3d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",

@@ -25,7 +25,7 @@ import math
 import operator
 
 import interop as it
-from . import _shape
+from . import _resample as _shape
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d", "unfold", "fold", "max_pool1d", "max_pool2d", "max_pool3d",
