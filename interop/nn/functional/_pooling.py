@@ -1,23 +1,17 @@
-"""Convolution and pooling: ``conv1d/2d/3d``, ``conv_transpose1d/2d/3d``, ``unfold``/``fold``,
-max, average, power-average, adaptive and fractional max pooling, and max unpooling.
-
-Convolution is im2col and one matmul. ``it.windows`` (the backends' sliding-window kernel)
-gives the padded input's windows as (N, C, *kernel, *out) -- a view where the backend can
-make one -- and one reshape lays them out as a (C * K, N * L) matrix: the only copy. One
-matmul, batched over the groups, applies the weight. Autograd derives the backward from
-these ops: two matmuls and ``windows_add``, the adjoint of the windows (one strided add per
-kernel offset, not a scatter). A transposed convolution is the same pair the other way
-round: one matmul, then ``windows_add``.
+"""Pooling: max, average, power-average, adaptive and fractional max pooling, and max
+unpooling (``max_pool1d/2d/3d``, ``avg_pool*``, ``lp_pool*``, ``adaptive_avg_pool*``,
+``adaptive_max_pool*``, ``fractional_max_pool2d/3d``, ``max_unpool*``).
 
 Pooling reduces over the kernel offsets, one strided slice of the padded input at a time,
 in two primitives, ``_WindowMax`` and ``_WindowSum``, whose backwards hand the gradient
-back with ``windows_add``. Composites would be wrong or slow here: the max's gradient
-goes to one element per window (PyTorch's: the first maximum in row-major kernel order,
-or the last NaN), which ``maximum``'s even split at ties does not give; and reducing the
-kernel axes of a window view takes NumPy ~15x the time of these few elementwise ops.
-Fractional max pooling gathers each plane's pseudo-random windows into a regular grid of
-blocks and reuses ``_WindowMax``; max unpooling is a ``scatter`` into zero planes, whose
-gradient is the gather at the indices.
+back with ``windows_add`` (the adjoint of the windows, one strided add per kernel offset).
+Composites would be wrong or slow here: the max's gradient goes to one element per window
+(PyTorch's: the first maximum in row-major kernel order, or the last NaN), which
+``maximum``'s even split at ties does not give; and reducing the kernel axes of a window
+view takes NumPy ~15x the time of these few elementwise ops. Adaptive max pooling gathers
+each window to a common width and reuses ``_WindowMax``; fractional max pooling gathers
+each plane's pseudo-random windows into a regular grid of blocks and reuses it too; max
+unpooling is a ``scatter`` into zero planes, whose gradient is the gather at the indices.
 """
 
 import itertools
@@ -25,62 +19,20 @@ import math
 import operator
 
 import interop as it
-from . import _resample as _shape
+from . import _checks as check
+from . import _padding
 
-__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
-           "conv_transpose3d", "unfold", "fold", "max_pool1d", "max_pool2d", "max_pool3d",
-           "max_pool1d_with_indices", "max_pool2d_with_indices", "max_pool3d_with_indices",
-           "avg_pool1d", "avg_pool2d", "avg_pool3d", "lp_pool1d", "lp_pool2d", "lp_pool3d",
-           "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
-           "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d",
-           "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices",
-           "adaptive_max_pool3d_with_indices", "max_unpool1d", "max_unpool2d", "max_unpool3d",
-           "fractional_max_pool2d", "fractional_max_pool3d", "fractional_max_pool2d_with_indices",
-           "fractional_max_pool3d_with_indices"]
-
-
-# ------------------------------------------------------------------------------ arguments
-
-def _tensor(x, name, op):
-    if not isinstance(x, it.Tensor):
-        raise TypeError(f"{op}(): expected {name} to be a Tensor, got {type(x).__name__}")
+__all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices",
+           "max_pool2d_with_indices", "max_pool3d_with_indices", "avg_pool1d", "avg_pool2d",
+           "avg_pool3d", "lp_pool1d", "lp_pool2d", "lp_pool3d", "adaptive_avg_pool1d",
+           "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d",
+           "adaptive_max_pool2d", "adaptive_max_pool3d", "adaptive_max_pool1d_with_indices",
+           "adaptive_max_pool2d_with_indices", "adaptive_max_pool3d_with_indices", "max_unpool1d",
+           "max_unpool2d", "max_unpool3d", "fractional_max_pool2d", "fractional_max_pool3d",
+           "fractional_max_pool2d_with_indices", "fractional_max_pool3d_with_indices"]
 
 
-def _ints(v, n, op, name):
-    """``v`` -- an int, or a sequence of 1 or ``n`` ints -- as a tuple of ``n`` Python ints."""
-    if isinstance(v, (tuple, list)):
-        try:
-            t = tuple(operator.index(a) for a in v)
-        except TypeError:
-            t = None
-    else:
-        try:
-            t = (operator.index(v),) * n
-        except TypeError:
-            t = None
-    if t is None:
-        raise TypeError(f"{op}(): {name} must be an int or a tuple of {n} ints, got {v!r}")
-    if len(t) == 1:
-        t *= n
-    if len(t) != n:
-        raise it.ArgumentError(f"{op}(): expected {name} to be a single integer value or a list "
-                               f"of {n} values to match the {n}-d spatial dims, but got "
-                               f"{name}={list(t)}")
-    return t
-
-
-def _positive(t, op, name):
-    if any(v <= 0 for v in t):
-        raise it.ArgumentError(f"{op}(): {name} must be greater than zero, but got {name}="
-                               f"{list(t)}")
-    return t
-
-
-def _counts(size, kernel, stride, dilation):
-    """Windows along each dim (PyTorch's output size of an unpadded convolution)."""
-    return tuple((n - d * (k - 1) - 1) // s + 1
-                 for n, k, s, d in zip(size, kernel, stride, dilation))
-
+# ------------------------------------------------------------------------ window geometry
 
 def _offset_keys(lead, kernel, stride, dilation, out):
     """For each kernel offset in row-major order, the strided slice of the (padded) input it
@@ -90,275 +42,59 @@ def _offset_keys(lead, kernel, stride, dilation, out):
             for off in itertools.product(*map(range, kernel))]
 
 
-def _pad(x, pads, value=0.0):
-    """``x`` with ``pads[i] = (before, after)`` added to its last ``len(pads)`` dims (negative:
-    cropped); ``x`` itself when there is nothing to do."""
-    if all(lo == 0 and hi == 0 for lo, hi in pads):
-        return x
-    return _shape.pad(x, [v for lo, hi in reversed(pads) for v in (lo, hi)], value=value)
-
-
-def _dims(size):
-    return " x ".join(map(str, size))
-
-
-# ---------------------------------------------------------------------------- convolution
-
-def _conv_padding(padding, n, kernel, stride, dilation, op):
-    """(before, after) padding per spatial dim from an int, a tuple, 'valid' or 'same'."""
-    if isinstance(padding, str):
-        if padding == "valid":
-            return ((0, 0),) * n
-        if padding == "same":
-            if any(s != 1 for s in stride):
-                raise it.ArgumentError(f"{op}(): padding='same' is not supported for strided "
-                                       f"convolutions (got stride={list(stride)})")
-            total = [d * (k - 1) for k, d in zip(kernel, dilation)]
-            return tuple((t // 2, t - t // 2) for t in total)
-        raise it.ArgumentError(f"{op}(): invalid padding string {padding!r}; expected 'same', "
-                               f"'valid', an int or a tuple of {n} ints")
-    p = _ints(padding, n, op, "padding")
-    if any(v < 0 for v in p):
-        raise it.ArgumentError(f"{op}(): negative padding is not supported, got padding={list(p)}")
-    return tuple((v, v) for v in p)
-
-
-def _check_conv(op, n, input, weight, bias, stride, dilation, groups, transposed):
-    """Checks shared by convolutions and transposed convolutions; returns (input as a batched
-    tensor, whether it was batched, stride, dilation, groups)."""
-    _tensor(input, "input", op)
-    _tensor(weight, "weight", op)
-    stride = _ints(stride, n, op, "stride")
-    dilation = _ints(dilation, n, op, "dilation")
-    try:
-        groups = operator.index(groups)
-    except TypeError:
-        raise TypeError(f"{op}(): groups must be an int, got {groups!r}") from None
-    if any(s <= 0 for s in stride):
-        raise it.ArgumentError(f"{op}(): non-positive stride is not supported, got stride="
-                               f"{list(stride)}")
-    _positive(dilation, op, "dilation")
-    if groups <= 0:
-        raise it.ArgumentError(f"{op}(): non-positive groups is not supported, got groups={groups}")
-    if input.ndim not in (n + 1, n + 2):
-        raise it.ShapeError(f"Expected {n + 1}D (unbatched) or {n + 2}D (batched) input to {op}, "
-                            f"but got input of size: {list(input.shape)}")
-    w = list(weight.shape)
-    if weight.ndim != n + 2:
-        layout = ("in_channels, out_channels / groups" if transposed
-                  else "out_channels, in_channels / groups")
-        raise it.ShapeError(f"{op}(): expected a {n + 2}-D weight ({layout}, *kernel_size), got "
-                            f"weight of size {w}")
+def _pool_input(input, n, op):
+    """``input`` as a batched tensor, and whether it was batched; a floating dtype and
+    non-empty dims (the batch may be empty) are required."""
+    check.tensor(f"{op}()", "input", input)
+    shape = tuple(input.shape)
+    if input.ndim not in (n + 1, n + 2) or 0 in shape[-(n + 1):]:
+        raise it.ShapeError(f"{op}(): expected a {n + 1}-D (unbatched) or {n + 2}-D (batched) "
+                            f"input with non-zero sizes except the batch, but got input of size: "
+                            f"{list(shape)}")
+    if not input.dtype.is_floating_point:
+        raise it.DTypeError(f"{op}(): expected a floating-point input, got dtype {input.dtype}")
     batched = input.ndim == n + 2
-    x = input if batched else it.unsqueeze(input, 0)
-    if w[0] == 0 or w[0] % groups:
-        what = f"divisible by {groups}" if w[0] else "at least 1"
-        raise it.ShapeError(f"{op}(): given groups={groups}, expected weight to be {what} at "
-                            f"dimension 0, but got weight of size {w} instead")
-    want = w[0] if transposed else w[1] * groups
-    if x.shape[1] != want:
-        raise it.ShapeError(f"{op}(): given {'transposed=1' if transposed else f'groups={groups}'}"
-                            f", weight of size {w}, expected input{list(x.shape)} to have {want} "
-                            f"channels, but got {x.shape[1]} channels instead")
-    if input.dtype != weight.dtype:
-        raise it.DTypeError(f"{op}(): expected input and weight to have the same dtype, got input "
-                            f"{input.dtype} and weight {weight.dtype}")
-    if bias is not None:
-        _tensor(bias, "bias", op)
-        out_ch = w[1] * groups if transposed else w[0]
-        if tuple(bias.shape) != (out_ch,):
-            raise it.ShapeError(f"{op}(): given weight of size {w}, expected bias to be "
-                                f"1-dimensional with {out_ch} elements, but got bias of size "
-                                f"{list(bias.shape)} instead")
-        if bias.dtype != input.dtype:
-            raise it.DTypeError(f"{op}(): expected bias to have the input's dtype {input.dtype}, "
-                                f"got {bias.dtype}")
-    return x, batched, stride, dilation, groups
+    return (input if batched else it.unsqueeze(input, 0)), batched
 
 
-def _add_bias(y, bias, n):
-    return y if bias is None else y + it.reshape(bias, (bias.shape[0],) + (1,) * n)
-
-
-def _conv(op, n, input, weight, bias, stride, padding, dilation, groups):
-    x, batched, stride, dilation, groups = _check_conv(op, n, input, weight, bias, stride,
-                                                       dilation, groups, False)
-    kernel = tuple(weight.shape[2:])
-    x = _pad(x, _conv_padding(padding, n, kernel, stride, dilation, op))
+def _pool_geometry(op, n, x, kernel_size, stride, padding, dilation, ceil_mode):
+    """(kernel, stride, dilation, padding, output size, extra right padding that ceil_mode's
+    last windows need), checked as PyTorch checks them."""
+    kernel = check.ints(f"{op}()", "kernel_size", kernel_size, n)
+    if any(k <= 0 for k in kernel):
+        raise it.ArgumentError(f"{op}(): kernel_size must be greater than zero, but got "
+                               f"kernel_size={list(kernel)}")
+    if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0):
+        stride = kernel
+    stride = check.ints(f"{op}()", "stride", stride, n)
+    if any(s <= 0 for s in stride):
+        raise it.ArgumentError(f"{op}(): stride must be greater than zero, but got stride="
+                               f"{list(stride)}")
+    dilation = check.positive(f"{op}()", "dilation", check.ints(f"{op}()", "dilation", dilation, n))
+    pad = check.ints(f"{op}()", "padding", padding, n)
+    for p, k in zip(pad, kernel):
+        if p < 0 or 2 * p > k:
+            raise it.ArgumentError(f"{op}(): pad should be non-negative and at most half of "
+                                   f"kernel size, but got pad={list(pad)} and kernel_size="
+                                   f"{list(kernel)}")
     size = tuple(x.shape[2:])
-    if any(m < d * (k - 1) + 1 for m, k, d in zip(size, kernel, dilation)):
-        raise it.ShapeError(f"{op}(): calculated padded input size per channel: ({_dims(size)}). "
-                            f"Kernel size: ({_dims(kernel)}) with dilation {list(dilation)}. "
-                            f"Kernel size can't be greater than actual input size")
-    out = _counts(size, kernel, stride, dilation)
-    nb, c = x.shape[0], x.shape[1]
-    o = weight.shape[0]
-    ck = c // groups * math.prod(kernel)
-    # (N, C, *kernel, *out) -> (C, *kernel, N, *out): rows of the im2col matrix, one copy
-    cols = it.permute_dims(it.windows(x, kernel, stride, dilation),
-                           (*range(1, n + 2), 0, *range(n + 2, 2 * n + 2)))
-    cols = it.reshape(cols, (groups, ck, nb * math.prod(out)))
-    y = it.matmul(it.reshape(weight, (groups, o // groups, ck)), cols)     # (G, O / G, N * L)
-    if bias is not None:            # here its gradient is a sum along contiguous rows
-        y = y + it.reshape(bias, (groups, o // groups, 1))
-    y = it.contiguous(it.permute_dims(it.reshape(y, (o, nb) + out), (1, 0, *range(2, n + 2))))
-    return y if batched else y[0]
+    out, extra = [], []
+    for m, k, s, p, d in zip(size, kernel, stride, pad, dilation):
+        span = m + 2 * p - d * (k - 1) - 1
+        o = (span + (s - 1 if ceil_mode else 0)) // s + 1
+        if ceil_mode and (o - 1) * s >= m + p:      # the last window must start in the input
+            o -= 1
+        out.append(o)
+        extra.append(max(0, (o - 1) * s + d * (k - 1) + 1 - (m + 2 * p)))
+    if any(o <= 0 for o in out):
+        raise it.ShapeError(f"{op}(): given input size: ({check.dims((x.shape[1],) + size)}). "
+                            f"Calculated output size: "
+                            f"({check.dims((x.shape[1],) + tuple(max(o, 0) for o in out))}). "
+                            f"Output size is too small")
+    return kernel, stride, dilation, pad, tuple(out), tuple(extra)
 
 
-def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    """1-d convolution (cross-correlation) of ``input`` (N, C_in, L) or (C_in, L) with
-    ``weight`` (C_out, C_in / groups, k); ``padding``: an int, a tuple, 'valid' or 'same'."""
-    return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
-
-
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    """2-d convolution of ``input`` (N, C_in, H, W) or (C_in, H, W) with ``weight``
-    (C_out, C_in / groups, kH, kW); ``padding``: an int, a pair, 'valid' or 'same'."""
-    return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
-
-
-def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    """3-d convolution of ``input`` (N, C_in, D, H, W) or (C_in, D, H, W) with ``weight``
-    (C_out, C_in / groups, kD, kH, kW); ``padding``: an int, a triple, 'valid' or 'same'."""
-    return _conv("conv3d", 3, input, weight, bias, stride, padding, dilation, groups)
-
-
-def _conv_transpose(op, n, input, weight, bias, stride, padding, output_padding, groups,
-                    dilation):
-    x, batched, stride, dilation, groups = _check_conv(op, n, input, weight, bias, stride,
-                                                       dilation, groups, True)
-    if isinstance(padding, str):
-        raise TypeError(f"{op}(): padding must be an int or a tuple of {n} ints, got {padding!r}")
-    pad = _ints(padding, n, op, "padding")
-    extra = _ints(output_padding, n, op, "output_padding")
-    if any(v < 0 for v in pad + extra):
-        raise it.ArgumentError(f"{op}(): negative padding is not supported, got padding="
-                               f"{list(pad)}, output_padding={list(extra)}")
-    if any(e >= s and e >= d for e, s, d in zip(extra, stride, dilation)):
-        raise it.ArgumentError(f"{op}(): output padding must be smaller than either stride or "
-                               f"dilation, but got output_padding={list(extra)}, stride="
-                               f"{list(stride)}, dilation={list(dilation)}")
-    kernel = tuple(weight.shape[2:])
-    size = tuple(x.shape[2:])
-    full = tuple((m - 1) * s + d * (k - 1) + 1
-                 for m, k, s, d in zip(size, kernel, stride, dilation))
-    final = tuple(f + e - 2 * p for f, e, p in zip(full, extra, pad))
-    if any(m <= 0 for m in size + final):
-        raise it.ShapeError(f"{op}(): given input size per channel: ({_dims(size)}). Calculated "
-                            f"output size per channel: ({_dims(final)}). Output size is too small")
-    nb, c = x.shape[0], x.shape[1]
-    cog = weight.shape[1]
-    k = math.prod(kernel)
-    # one matmul gives every window's contribution (N, G, C_out / G * K, L) ...
-    w = it.matrix_transpose(it.reshape(weight, (groups, c // groups, cog * k)))
-    cols = it.matmul(w, it.reshape(x, (nb, groups, c // groups, math.prod(size))))
-    cols = it.reshape(cols, (nb, cog * groups) + kernel + size)
-    # ... and the adjoint of the windows adds them up; then crop the padding, add output_padding
-    y = it.windows_add((nb, cog * groups) + full, cols, kernel, stride, dilation)
-    y = _pad(y, [(-p, e - p) for p, e in zip(pad, extra)])
-    y = _add_bias(y, bias, n)
-    return y if batched else y[0]
-
-
-def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1):
-    """1-d transposed convolution of ``input`` (N, C_in, L) or (C_in, L) with ``weight``
-    (C_in, C_out / groups, k): the gradient of ``conv1d`` with respect to its input."""
-    return _conv_transpose("conv_transpose1d", 1, input, weight, bias, stride, padding,
-                           output_padding, groups, dilation)
-
-
-def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1):
-    """2-d transposed convolution of ``input`` (N, C_in, H, W) or (C_in, H, W) with ``weight``
-    (C_in, C_out / groups, kH, kW)."""
-    return _conv_transpose("conv_transpose2d", 2, input, weight, bias, stride, padding,
-                           output_padding, groups, dilation)
-
-
-def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1):
-    """3-d transposed convolution of ``input`` (N, C_in, D, H, W) or (C_in, D, H, W) with
-    ``weight`` (C_in, C_out / groups, kD, kH, kW)."""
-    return _conv_transpose("conv_transpose3d", 3, input, weight, bias, stride, padding,
-                           output_padding, groups, dilation)
-
-
-# -------------------------------------------------------------------------- unfold / fold
-
-def _fold_params(op, kernel_size, dilation, padding, stride):
-    kernel = _positive(_ints(kernel_size, 2, op, "kernel_size"), op, "kernel_size")
-    dilation = _positive(_ints(dilation, 2, op, "dilation"), op, "dilation")
-    stride = _positive(_ints(stride, 2, op, "stride"), op, "stride")
-    padding = _ints(padding, 2, op, "padding")
-    if any(p < 0 for p in padding):
-        raise it.ArgumentError(f"{op}(): padding should be non-negative, but got padding="
-                               f"{list(padding)}")
-    return kernel, dilation, padding, stride
-
-
-def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
-    """im2col: the sliding blocks of ``input`` (N, C, H, W) or (C, H, W) as columns,
-    (N, C * kH * kW, L) with L the number of blocks (PyTorch's layout)."""
-    op = "unfold"
-    _tensor(input, "input", op)
-    kernel, dilation, padding, stride = _fold_params(op, kernel_size, dilation, padding, stride)
-    if input.ndim not in (3, 4) or 0 in tuple(input.shape[-3:]):
-        raise it.ShapeError(f"{op}(): expected a 3-D or 4-D (batch mode) input with possibly 0 "
-                            f"batch size and other non-zero dimensions, but got: "
-                            f"{list(input.shape)}")
-    batched = input.ndim == 4
-    x = _pad(input if batched else it.unsqueeze(input, 0), [(p, p) for p in padding])
-    blocks = _counts(tuple(x.shape[2:]), kernel, stride, dilation)
-    if any(b < 1 for b in blocks):
-        raise it.ShapeError(f"{op}(): given input with spatial size {tuple(input.shape[-2:])}, "
-                            f"kernel_size={kernel}, dilation={dilation}, padding={padding}, "
-                            f"calculated shape of the array of sliding blocks as "
-                            f"{tuple(max(b, 0) for b in blocks)}, but its components must be at "
-                            f"least one")
-    nb, c = x.shape[0], x.shape[1]
-    cols = it.reshape(it.windows(x, kernel, stride, dilation),
-                      (nb, c * math.prod(kernel), math.prod(blocks)))
-    return cols if batched else cols[0]
-
-
-def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
-    """col2im, the adjoint of ``unfold``: columns (N, C * kH * kW, L) or (C * kH * kW, L)
-    summed back into an (N, C, *output_size) image, overlapping blocks adding up."""
-    op = "fold"
-    _tensor(input, "input", op)
-    if isinstance(output_size, (tuple, list)) and len(output_size) != 2:
-        raise it.ArgumentError(f"{op}(): it is expected output_size equals to 2, but got size "
-                               f"{len(output_size)}")
-    size = _positive(_ints(output_size, 2, op, "output_size"), op, "output_size")
-    kernel, dilation, padding, stride = _fold_params(op, kernel_size, dilation, padding, stride)
-    if input.ndim not in (2, 3) or 0 in tuple(input.shape[-2:]):
-        raise it.ShapeError(f"{op}(): expected a 2-D or 3-D (batch mode) input with possibly 0 "
-                            f"batch size and non-zero dimensions, but got: {list(input.shape)}")
-    batched = input.ndim == 3
-    x = input if batched else it.unsqueeze(input, 0)
-    k = math.prod(kernel)
-    if x.shape[1] % k:
-        raise it.ShapeError(f"{op}(): expected size of input's dimension 1 to be divisible by the "
-                            f"product of kernel_size, but got input.size(1)={x.shape[1]} and "
-                            f"kernel_size={kernel}")
-    padded = tuple(m + 2 * p for m, p in zip(size, padding))
-    blocks = _counts(padded, kernel, stride, dilation)
-    if any(b < 1 for b in blocks) or x.shape[2] != math.prod(blocks):
-        raise it.ShapeError(f"{op}(): given output_size={size}, kernel_size={kernel}, dilation="
-                            f"{dilation}, padding={padding}, stride={stride}, expected size of "
-                            f"input's dimension 2 to match the calculated number of sliding "
-                            f"blocks {' * '.join(str(max(b, 0)) for b in blocks)} = "
-                            f"{math.prod(max(b, 0) for b in blocks)}, but got input.size(2)="
-                            f"{x.shape[2]}")
-    nb, c = x.shape[0], x.shape[1] // k
-    y = it.windows_add((nb, c) + padded, it.reshape(x, (nb, c) + kernel + blocks), kernel,
-                       stride, dilation)
-    y = _pad(y, [(-p, -p) for p in padding])
-    return y if batched else y[0]
-
-
-# ----------------------------------------------------------------------- window reductions
+# ---------------------------------------------------------------------------- max pooling
 
 class _WindowMax(it.autograd.Function):
     """The maximum of every window of ``x``'s last ``len(kernel)`` dims (NaN where the window
@@ -450,83 +186,6 @@ def _inside_masks(lead, kernel, stride, dilation, out, inside, device):
     return masks
 
 
-class _WindowSum(it.autograd.Function):
-    """The sum of every window of ``x``'s last ``len(kernel)`` dims (no dilation). Its
-    gradient is the output gradient broadcast over each window and added back with
-    ``windows_add``."""
-
-    @staticmethod
-    def forward(ctx, x, kernel, stride, out):
-        keys = _offset_keys(x.ndim - len(kernel), kernel, stride, (1,) * len(kernel), out)
-        total = x[keys[0]]
-        for key in keys[1:]:
-            total = total + x[key]
-        ctx.args = (tuple(x.shape), kernel, stride, out)
-        return it.clone(total) if len(keys) == 1 else total
-
-    @staticmethod
-    def backward(ctx, g):
-        shape, kernel, stride, out = ctx.args
-        lead = tuple(g.shape[:len(shape) - len(kernel)])
-        cols = it.broadcast_to(it.reshape(g, lead + (1,) * len(kernel) + out), lead + kernel + out)
-        return (it.windows_add(shape, cols, kernel, stride, (1,) * len(kernel)),
-                None, None, None)
-
-
-# ------------------------------------------------------------------------------- pooling
-
-def _pool_input(input, n, op):
-    """``input`` as a batched tensor, and whether it was batched; a floating dtype and
-    non-empty dims (the batch may be empty) are required."""
-    _tensor(input, "input", op)
-    shape = tuple(input.shape)
-    if input.ndim not in (n + 1, n + 2) or 0 in shape[-(n + 1):]:
-        raise it.ShapeError(f"{op}(): expected a {n + 1}-D (unbatched) or {n + 2}-D (batched) "
-                            f"input with non-zero sizes except the batch, but got input of size: "
-                            f"{list(shape)}")
-    if not input.dtype.is_floating_point:
-        raise it.DTypeError(f"{op}(): expected a floating-point input, got dtype {input.dtype}")
-    batched = input.ndim == n + 2
-    return (input if batched else it.unsqueeze(input, 0)), batched
-
-
-def _pool_geometry(op, n, x, kernel_size, stride, padding, dilation, ceil_mode):
-    """(kernel, stride, dilation, padding, output size, extra right padding that ceil_mode's
-    last windows need), checked as PyTorch checks them."""
-    kernel = _ints(kernel_size, n, op, "kernel_size")
-    if any(k <= 0 for k in kernel):
-        raise it.ArgumentError(f"{op}(): kernel_size must be greater than zero, but got "
-                               f"kernel_size={list(kernel)}")
-    if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0):
-        stride = kernel
-    stride = _ints(stride, n, op, "stride")
-    if any(s <= 0 for s in stride):
-        raise it.ArgumentError(f"{op}(): stride must be greater than zero, but got stride="
-                               f"{list(stride)}")
-    dilation = _positive(_ints(dilation, n, op, "dilation"), op, "dilation")
-    pad = _ints(padding, n, op, "padding")
-    for p, k in zip(pad, kernel):
-        if p < 0 or 2 * p > k:
-            raise it.ArgumentError(f"{op}(): pad should be non-negative and at most half of "
-                                   f"kernel size, but got pad={list(pad)} and kernel_size="
-                                   f"{list(kernel)}")
-    size = tuple(x.shape[2:])
-    out, extra = [], []
-    for m, k, s, p, d in zip(size, kernel, stride, pad, dilation):
-        span = m + 2 * p - d * (k - 1) - 1
-        o = (span + (s - 1 if ceil_mode else 0)) // s + 1
-        if ceil_mode and (o - 1) * s >= m + p:      # the last window must start in the input
-            o -= 1
-        out.append(o)
-        extra.append(max(0, (o - 1) * s + d * (k - 1) + 1 - (m + 2 * p)))
-    if any(o <= 0 for o in out):
-        raise it.ShapeError(f"{op}(): given input size: ({_dims((x.shape[1],) + size)}). "
-                            f"Calculated output size: "
-                            f"({_dims((x.shape[1],) + tuple(max(o, 0) for o in out))}). Output "
-                            f"size is too small")
-    return kernel, stride, dilation, pad, tuple(out), tuple(extra)
-
-
 def _max_pool(op, n, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     x, batched = _pool_input(input, n, op)
     kernel, stride, dilation, pad, out, extra = _pool_geometry(op, n, x, kernel_size, stride,
@@ -534,8 +193,8 @@ def _max_pool(op, n, input, kernel_size, stride, padding, dilation, ceil_mode, r
     size = tuple(x.shape[2:])
     pads = [(p, p + e) for p, e in zip(pad, extra)]
     inside = None if not any(pad + extra) else tuple((p, p + m) for p, m in zip(pad, size))
-    res = _WindowMax.apply(_pad(x, pads, -math.inf), kernel, stride, dilation, out, inside,
-                           return_indices)
+    res = _WindowMax.apply(_padding.pad_pairs(x, pads, -math.inf), kernel, stride, dilation,
+                           out, inside, return_indices)
     if not return_indices:
         return res if batched else res[0]
     m, k = res
@@ -598,101 +257,29 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
                      return_indices)
 
 
-# ---------------------------------------------------------------------------- max unpool
+# ------------------------------------------------------------------------ average pooling
 
-def _unpool_size(op, n, x, kernel, stride, pad, output_size):
-    """The spatial output size of a max unpool: the size the max pool had, ``(in - 1) *
-    stride + kernel - 2 * padding``, or ``output_size`` (its last ``n`` entries; each within
-    a stride of that default, as PyTorch requires)."""
-    default = [(m - 1) * s + k - 2 * p
-               for m, k, s, p in zip(x.shape[-n:], kernel, stride, pad)]
-    if output_size is None:
-        size = default
-    else:
-        size = [operator.index(v) for v in output_size]
-        if len(size) == n + 2:
-            size = size[2:]
-        if len(size) != n:
-            raise ValueError(f"{op}(): output_size should be a sequence containing {n} or "
-                             f"{n + 2} elements, but it has a length of {len(size)}")
-        for d, (v, base, s) in enumerate(zip(size, default, stride)):
-            if not base - s < v < base + s:
-                raise ValueError(f"{op}(): invalid output_size {list(output_size)} (dim {d} "
-                                 f"must be between {base - s} and {base + s}, exclusive)")
-    for d, v in enumerate(size):
-        if v < 0:
-            raise ValueError(f"{op}(): output_size must contain non-negative spatial "
-                             f"dimensions, but got output_size[{d}]={v}")
-    return tuple(size)
+class _WindowSum(it.autograd.Function):
+    """The sum of every window of ``x``'s last ``len(kernel)`` dims (no dilation). Its
+    gradient is the output gradient broadcast over each window and added back with
+    ``windows_add``."""
 
+    @staticmethod
+    def forward(ctx, x, kernel, stride, out):
+        keys = _offset_keys(x.ndim - len(kernel), kernel, stride, (1,) * len(kernel), out)
+        total = x[keys[0]]
+        for key in keys[1:]:
+            total = total + x[key]
+        ctx.args = (tuple(x.shape), kernel, stride, out)
+        return it.clone(total) if len(keys) == 1 else total
 
-def _max_unpool(op, n, input, indices, kernel_size, stride, padding, output_size):
-    _tensor(input, "input", op)
-    _tensor(indices, "indices", op)
-    shape = tuple(input.shape)
-    if input.ndim not in (n + 1, n + 2) or 0 in shape[-(n + 1):]:
-        raise it.ShapeError(f"{op}(): expected a {n + 1}-D (unbatched) or {n + 2}-D (batched) "
-                            f"input with non-zero sizes except the batch, but got input of size: "
-                            f"{list(shape)}")
-    if not input.dtype.is_floating_point:
-        raise it.DTypeError(f"{op}(): expected a floating-point input, got dtype {input.dtype}")
-    if indices.dtype not in (it.int64, input.backend.default_int):
-        raise it.DTypeError(f"{op}(): expected indices of dtype "
-                            f"{input.backend.default_int} (as max_pool returns them on backend "
-                            f"{input.backend.name!r}), got {indices.dtype}")
-    if tuple(indices.shape) != shape:
-        raise it.ShapeError(f"{op}(): expected indices to have the input's shape {list(shape)}, "
-                            f"got indices of shape {list(indices.shape)}")
-    kernel = _ints(kernel_size, n, op, "kernel_size")
-    stride = kernel if stride is None else _ints(stride, n, op, "stride")
-    pad = _ints(padding, n, op, "padding")
-    if any(s <= 0 for s in stride):
-        raise it.ArgumentError(f"{op}(): stride must be greater than zero, but got stride="
-                               f"{list(stride)}")
-    size = _unpool_size(op, n, input, kernel, stride, pad, output_size)
-    batched = input.ndim == n + 2
-    x = input if batched else it.unsqueeze(input, 0)
-    idx = indices if batched else it.unsqueeze(indices, 0)
-    nb, c = x.shape[0], x.shape[1]
-    plane = math.prod(size)
-    flat = it.reshape(idx, (nb, c, -1))
-    if nb:
-        bad = (flat < 0) | (flat >= plane)
-        if bool(it.any(bad)):
-            first = int(it.argmax(it.reshape(it.astype(bad, it.int8), (-1,))))
-            raise it.ArgumentError(f"{op}(): found an invalid max index: "
-                                   f"{int(it.reshape(flat, (-1,))[first])} (expected indices "
-                                   f"in [0, {plane}): output planes are of size {_dims(size)})")
-    # each value written at its index of its channel's plane (the last write wins where
-    # indices repeat, as PyTorch on the CPU); the gradient is a gather at the indices
-    out = it.scatter(it.zeros((nb, c, plane), dtype=x.dtype, device=x.device), 2, flat,
-                     it.reshape(x, (nb, c, -1)))
-    out = it.reshape(out, (nb, c) + size)
-    return out if batched else out[0]
-
-
-def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
-    """The partial inverse of ``max_pool1d``: each value of ``input`` (N, C, L) or (C, L)
-    put at its position ``indices`` (from ``max_pool1d(..., return_indices=True)``) in a
-    zero output of length ``(L - 1) * stride + kernel_size - 2 * padding`` (or
-    ``output_size``)."""
-    return _max_unpool("max_unpool1d", 1, input, indices, kernel_size, stride, padding,
-                       output_size)
-
-
-def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
-    """The partial inverse of ``max_pool2d``: each value of ``input`` (N, C, H, W) or
-    (C, H, W) put at its flat position ``h * W_out + w`` (``indices``) in its channel's
-    zero output plane."""
-    return _max_unpool("max_unpool2d", 2, input, indices, kernel_size, stride, padding,
-                       output_size)
-
-
-def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
-    """The partial inverse of ``max_pool3d``: each value of ``input`` (N, C, D, H, W) or
-    (C, D, H, W) put at its flat position in its channel's zero output volume."""
-    return _max_unpool("max_unpool3d", 3, input, indices, kernel_size, stride, padding,
-                       output_size)
+    @staticmethod
+    def backward(ctx, g):
+        shape, kernel, stride, out = ctx.args
+        lead = tuple(g.shape[:len(shape) - len(kernel)])
+        cols = it.broadcast_to(it.reshape(g, lead + (1,) * len(kernel) + out), lead + kernel + out)
+        return (it.windows_add(shape, cols, kernel, stride, (1,) * len(kernel)),
+                None, None, None)
 
 
 def _avg_pool(op, n, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
@@ -703,8 +290,8 @@ def _avg_pool(op, n, input, kernel_size, stride, padding, ceil_mode, count_inclu
     if divisor_override is not None and divisor_override == 0:
         raise it.ArgumentError(f"{op}(): divisor must be not zero, got divisor_override=0")
     size = tuple(x.shape[2:])
-    total = _WindowSum.apply(_pad(x, [(p, p + e) for p, e in zip(pad, extra)]), kernel, stride,
-                             out)
+    total = _WindowSum.apply(_padding.pad_pairs(x, [(p, p + e) for p, e in zip(pad, extra)]),
+                             kernel, stride, out)
     if divisor_override is not None:
         y = total / divisor_override
     else:
@@ -753,8 +340,8 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
 
 
 def _lp_pool(op, n, input, norm_type, kernel_size, stride, ceil_mode):
-    _tensor(input, "input", op)
-    kernel = _ints(kernel_size, n, op, "kernel_size")
+    check.tensor(f"{op}()", "input", input)
+    kernel = check.ints(f"{op}()", "kernel_size", kernel_size, n)
     avg = _avg_pool(op, n, input ** norm_type, kernel, stride, 0, ceil_mode, True, None)
     return (it.sign(avg) * it.relu(it.abs(avg)) * math.prod(kernel)) ** (1.0 / norm_type)
 
@@ -774,11 +361,11 @@ def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
     return _lp_pool("lp_pool3d", 3, input, norm_type, kernel_size, stride, ceil_mode)
 
 
-# ---------------------------------------------------------------------- adaptive pooling
+# ----------------------------------------------------------------------- adaptive pooling
 
 def _adaptive_input(input, n, output_size, op, floating):
     """``input`` batched, whether it was, and the output size (None keeps an input size)."""
-    _tensor(input, "input", op)
+    check.tensor(f"{op}()", "input", input)
     if input.ndim not in (n + 1, n + 2) or 0 in tuple(input.shape[-n:]):
         raise it.ShapeError(f"{op}(): expected a {n + 1}-D (unbatched) or {n + 2}-D (batched) "
                             f"input with non-zero spatial sizes, but got input of size: "
@@ -792,7 +379,7 @@ def _adaptive_input(input, n, output_size, op, floating):
         size = tuple(input.shape[-n + i] if v is None else v for i, v in enumerate(output_size))
     else:
         size = output_size
-    size = _ints(size, n, op, "output_size")
+    size = check.ints(f"{op}()", "output_size", size, n)
     if any(v < 0 for v in size):
         raise it.ArgumentError(f"{op}(): output_size must be non-negative, got {list(size)}")
     batched = input.ndim == n + 2
@@ -902,7 +489,7 @@ def adaptive_max_pool3d_with_indices(input, output_size, return_indices=False):
     return _adaptive_max("adaptive_max_pool3d", 3, input, output_size, True)
 
 
-# ------------------------------------------------------------------ fractional max pooling
+# ----------------------------------------------------------------- fractional max pooling
 
 def _intervals(u, m, o, k):
     """PyTorch's window starts along a dim of size ``m`` pooled to ``o`` outputs by windows
@@ -929,7 +516,7 @@ def _fractional_size(op, n, x, output_size, output_ratio):
     if output_size is None and output_ratio is None:
         raise ValueError(f"{op} requires specifying either an output_size or an output_ratio")
     if output_size is not None:
-        size = _ints(output_size, n, op, "output_size")
+        size = check.ints(f"{op}()", "output_size", output_size, n)
     else:
         ratio = tuple(output_ratio) if isinstance(output_ratio, (tuple, list)) else \
             (output_ratio,)
@@ -950,10 +537,8 @@ def _fractional_samples(op, n, x, samples):
     nb, c = x.shape[0], x.shape[1]
     if samples is None:
         return it.rand(nb, c, n, dtype=x.dtype, device=x.device)
-    _tensor(samples, "_random_samples", op)
-    if samples.dtype != x.dtype:
-        raise it.DTypeError(f"{op}(): expected _random_samples to have the input's dtype "
-                            f"{x.dtype}, got {samples.dtype}")
+    check.tensor(f"{op}()", "_random_samples", samples)
+    check.input_dtype(f"{op}()", "_random_samples", samples, x)
     got = list(samples.shape)
     if samples.ndim != 3 or got[0] < nb or got[1] != c or got[2] != n:
         raise it.ShapeError(f"{op}(): expected _random_samples of shape (N, C, {n}) with N at "
@@ -968,7 +553,8 @@ def _fractional_samples(op, n, x, samples):
 def _fractional_max_pool(op, n, input, kernel_size, output_size, output_ratio, return_indices,
                          samples):
     x, batched = _pool_input(input, n, op)
-    kernel = _positive(_ints(kernel_size, n, op, "kernel_size"), op, "kernel_size")
+    kernel = check.positive(f"{op}()", "kernel_size",
+                            check.ints(f"{op}()", "kernel_size", kernel_size, n))
     out = _fractional_size(op, n, x, output_size, output_ratio)
     spatial = tuple(x.shape[2:])
     names = ("height", "width") if n == 2 else ("time", "height", "width")
@@ -1048,3 +634,94 @@ def fractional_max_pool3d(input, kernel_size, output_size=None, output_ratio=Non
     is (N, C, 3) (see ``fractional_max_pool2d``)."""
     return _fractional_max_pool("fractional_max_pool3d", 3, input, kernel_size, output_size,
                                 output_ratio, return_indices, _random_samples)
+
+
+# ----------------------------------------------------------------------------- max unpool
+
+def _unpool_size(op, n, x, kernel, stride, pad, output_size):
+    """The spatial output size of a max unpool: the size the max pool had, ``(in - 1) *
+    stride + kernel - 2 * padding``, or ``output_size`` (its last ``n`` entries; each within
+    a stride of that default, as PyTorch requires)."""
+    default = [(m - 1) * s + k - 2 * p
+               for m, k, s, p in zip(x.shape[-n:], kernel, stride, pad)]
+    if output_size is None:
+        size = default
+    else:
+        size = [operator.index(v) for v in output_size]
+        if len(size) == n + 2:
+            size = size[2:]
+        if len(size) != n:
+            raise ValueError(f"{op}(): output_size should be a sequence containing {n} or "
+                             f"{n + 2} elements, but it has a length of {len(size)}")
+        for d, (v, base, s) in enumerate(zip(size, default, stride)):
+            if not base - s < v < base + s:
+                raise ValueError(f"{op}(): invalid output_size {list(output_size)} (dim {d} "
+                                 f"must be between {base - s} and {base + s}, exclusive)")
+    for d, v in enumerate(size):
+        if v < 0:
+            raise ValueError(f"{op}(): output_size must contain non-negative spatial "
+                             f"dimensions, but got output_size[{d}]={v}")
+    return tuple(size)
+
+
+def _max_unpool(op, n, input, indices, kernel_size, stride, padding, output_size):
+    check.tensor(f"{op}()", "input", input)
+    check.tensor(f"{op}()", "indices", indices)
+    x, batched = _pool_input(input, n, op)
+    shape = tuple(input.shape)
+    if indices.dtype not in (it.int64, input.backend.default_int):
+        raise it.DTypeError(f"{op}(): expected indices of dtype "
+                            f"{input.backend.default_int} (as max_pool returns them on backend "
+                            f"{input.backend.name!r}), got {indices.dtype}")
+    if tuple(indices.shape) != shape:
+        raise it.ShapeError(f"{op}(): expected indices to have the input's shape {list(shape)}, "
+                            f"got indices of shape {list(indices.shape)}")
+    kernel = check.ints(f"{op}()", "kernel_size", kernel_size, n)
+    stride = kernel if stride is None else check.ints(f"{op}()", "stride", stride, n)
+    pad = check.ints(f"{op}()", "padding", padding, n)
+    if any(s <= 0 for s in stride):
+        raise it.ArgumentError(f"{op}(): stride must be greater than zero, but got stride="
+                               f"{list(stride)}")
+    size = _unpool_size(op, n, input, kernel, stride, pad, output_size)
+    idx = indices if batched else it.unsqueeze(indices, 0)
+    nb, c = x.shape[0], x.shape[1]
+    plane = math.prod(size)
+    flat = it.reshape(idx, (nb, c, -1))
+    if nb:
+        bad = (flat < 0) | (flat >= plane)
+        if bool(it.any(bad)):
+            first = int(it.argmax(it.reshape(it.astype(bad, it.int8), (-1,))))
+            raise it.ArgumentError(f"{op}(): found an invalid max index: "
+                                   f"{int(it.reshape(flat, (-1,))[first])} (expected indices "
+                                   f"in [0, {plane}): output planes are of size "
+                                   f"{check.dims(size)})")
+    # each value written at its index of its channel's plane (the last write wins where
+    # indices repeat, as PyTorch on the CPU); the gradient is a gather at the indices
+    out = it.scatter(it.zeros((nb, c, plane), dtype=x.dtype, device=x.device), 2, flat,
+                     it.reshape(x, (nb, c, -1)))
+    out = it.reshape(out, (nb, c) + size)
+    return out if batched else out[0]
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The partial inverse of ``max_pool1d``: each value of ``input`` (N, C, L) or (C, L)
+    put at its position ``indices`` (from ``max_pool1d(..., return_indices=True)``) in a
+    zero output of length ``(L - 1) * stride + kernel_size - 2 * padding`` (or
+    ``output_size``)."""
+    return _max_unpool("max_unpool1d", 1, input, indices, kernel_size, stride, padding,
+                       output_size)
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The partial inverse of ``max_pool2d``: each value of ``input`` (N, C, H, W) or
+    (C, H, W) put at its flat position ``h * W_out + w`` (``indices``) in its channel's
+    zero output plane."""
+    return _max_unpool("max_unpool2d", 2, input, indices, kernel_size, stride, padding,
+                       output_size)
+
+
+def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The partial inverse of ``max_pool3d``: each value of ``input`` (N, C, D, H, W) or
+    (C, D, H, W) put at its flat position in its channel's zero output volume."""
+    return _max_unpool("max_unpool3d", 3, input, indices, kernel_size, stride, padding,
+                       output_size)

@@ -9,8 +9,8 @@ import interop as it
 from .module import Module
 from .. import init
 from .._lazy import LazyModuleMixin, UninitializedParameter
-from ..functional import _pooling as F
-from ..functional import _resample as _shape
+from ..functional import _conv as F
+from ..functional import _padding
 from ..parameter import Parameter
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
@@ -144,8 +144,8 @@ class _Conv(_ConvNd):
 
     def forward(self, input):
         if self.padding_mode != "zeros":
-            input = _shape.pad(input, self._reversed_padding_repeated_twice,
-                               mode=self.padding_mode)
+            input = _padding.pad(input, self._reversed_padding_repeated_twice,
+                                 mode=self.padding_mode)
             return type(self)._fn(input, self.weight, self.bias, self.stride, 0, self.dilation,
                                   self.groups)
         return type(self)._fn(input, self.weight, self.bias, self.stride, self.padding,

@@ -1,0 +1,285 @@
+"""Convolution: ``conv1d/2d/3d``, ``conv_transpose1d/2d/3d`` and the im2col pair
+``unfold``/``fold``.
+
+Convolution is im2col and one matmul. ``it.windows`` (the backends' sliding-window kernel)
+gives the padded input's windows as (N, C, *kernel, *out) -- a view where the backend can
+make one -- and one reshape lays them out as a (C * K, N * L) matrix: the only copy. One
+matmul, batched over the groups, applies the weight. Autograd derives the backward from
+these ops: two matmuls and ``windows_add``, the adjoint of the windows (one strided add per
+kernel offset, not a scatter). A transposed convolution is the same pair the other way
+round: one matmul, then ``windows_add``.
+"""
+
+import math
+import operator
+
+import interop as it
+from . import _checks as check
+from . import _padding
+
+__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+           "conv_transpose3d", "unfold", "fold"]
+
+
+# ---------------------------------------------------------------------------- convolution
+
+def _counts(size, kernel, stride, dilation):
+    """Windows along each dim (PyTorch's output size of an unpadded convolution)."""
+    return tuple((n - d * (k - 1) - 1) // s + 1
+                 for n, k, s, d in zip(size, kernel, stride, dilation))
+
+
+def _conv_padding(padding, n, kernel, stride, dilation, op):
+    """(before, after) padding per spatial dim from an int, a tuple, 'valid' or 'same'."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0),) * n
+        if padding == "same":
+            if any(s != 1 for s in stride):
+                raise it.ArgumentError(f"{op}(): padding='same' is not supported for strided "
+                                       f"convolutions (got stride={list(stride)})")
+            total = [d * (k - 1) for k, d in zip(kernel, dilation)]
+            return tuple((t // 2, t - t // 2) for t in total)
+        raise it.ArgumentError(f"{op}(): invalid padding string {padding!r}; expected 'same', "
+                               f"'valid', an int or a tuple of {n} ints")
+    p = check.ints(f"{op}()", "padding", padding, n)
+    if any(v < 0 for v in p):
+        raise it.ArgumentError(f"{op}(): negative padding is not supported, got padding={list(p)}")
+    return tuple((v, v) for v in p)
+
+
+def _check_conv(op, n, input, weight, bias, stride, dilation, groups, transposed):
+    """Checks shared by convolutions and transposed convolutions; returns (input as a batched
+    tensor, whether it was batched, stride, dilation, groups)."""
+    check.tensor(f"{op}()", "input", input)
+    check.tensor(f"{op}()", "weight", weight)
+    stride = check.ints(f"{op}()", "stride", stride, n)
+    dilation = check.ints(f"{op}()", "dilation", dilation, n)
+    try:
+        groups = operator.index(groups)
+    except TypeError:
+        raise TypeError(f"{op}(): groups must be an int, got {groups!r}") from None
+    if any(s <= 0 for s in stride):
+        raise it.ArgumentError(f"{op}(): non-positive stride is not supported, got stride="
+                               f"{list(stride)}")
+    check.positive(f"{op}()", "dilation", dilation)
+    if groups <= 0:
+        raise it.ArgumentError(f"{op}(): non-positive groups is not supported, got groups={groups}")
+    if input.ndim not in (n + 1, n + 2):
+        raise it.ShapeError(f"Expected {n + 1}D (unbatched) or {n + 2}D (batched) input to {op}, "
+                            f"but got input of size: {list(input.shape)}")
+    w = list(weight.shape)
+    if weight.ndim != n + 2:
+        layout = ("in_channels, out_channels / groups" if transposed
+                  else "out_channels, in_channels / groups")
+        raise it.ShapeError(f"{op}(): expected a {n + 2}-D weight ({layout}, *kernel_size), got "
+                            f"weight of size {w}")
+    batched = input.ndim == n + 2
+    x = input if batched else it.unsqueeze(input, 0)
+    if w[0] == 0 or w[0] % groups:
+        what = f"divisible by {groups}" if w[0] else "at least 1"
+        raise it.ShapeError(f"{op}(): given groups={groups}, expected weight to be {what} at "
+                            f"dimension 0, but got weight of size {w} instead")
+    want = w[0] if transposed else w[1] * groups
+    if x.shape[1] != want:
+        raise it.ShapeError(f"{op}(): given {'transposed=1' if transposed else f'groups={groups}'}"
+                            f", weight of size {w}, expected input{list(x.shape)} to have {want} "
+                            f"channels, but got {x.shape[1]} channels instead")
+    if input.dtype != weight.dtype:
+        raise it.DTypeError(f"{op}(): expected input and weight to have the same dtype, got input "
+                            f"{input.dtype} and weight {weight.dtype}")
+    if bias is not None:
+        check.tensor(f"{op}()", "bias", bias)
+        out_ch = w[1] * groups if transposed else w[0]
+        if tuple(bias.shape) != (out_ch,):
+            raise it.ShapeError(f"{op}(): given weight of size {w}, expected bias to be "
+                                f"1-dimensional with {out_ch} elements, but got bias of size "
+                                f"{list(bias.shape)} instead")
+        check.input_dtype(f"{op}()", "bias", bias, input)
+    return x, batched, stride, dilation, groups
+
+
+def _add_bias(y, bias, n):
+    return y if bias is None else y + it.reshape(bias, (bias.shape[0],) + (1,) * n)
+
+
+def _conv(op, n, input, weight, bias, stride, padding, dilation, groups):
+    x, batched, stride, dilation, groups = _check_conv(op, n, input, weight, bias, stride,
+                                                       dilation, groups, False)
+    kernel = tuple(weight.shape[2:])
+    x = _padding.pad_pairs(x, _conv_padding(padding, n, kernel, stride, dilation, op))
+    size = tuple(x.shape[2:])
+    if any(m < d * (k - 1) + 1 for m, k, d in zip(size, kernel, dilation)):
+        raise it.ShapeError(f"{op}(): calculated padded input size per channel: "
+                            f"({check.dims(size)}). Kernel size: ({check.dims(kernel)}) with "
+                            f"dilation {list(dilation)}. "
+                            f"Kernel size can't be greater than actual input size")
+    out = _counts(size, kernel, stride, dilation)
+    nb, c = x.shape[0], x.shape[1]
+    o = weight.shape[0]
+    ck = c // groups * math.prod(kernel)
+    # (N, C, *kernel, *out) -> (C, *kernel, N, *out): rows of the im2col matrix, one copy
+    cols = it.permute_dims(it.windows(x, kernel, stride, dilation),
+                           (*range(1, n + 2), 0, *range(n + 2, 2 * n + 2)))
+    cols = it.reshape(cols, (groups, ck, nb * math.prod(out)))
+    y = it.matmul(it.reshape(weight, (groups, o // groups, ck)), cols)     # (G, O / G, N * L)
+    if bias is not None:            # here its gradient is a sum along contiguous rows
+        y = y + it.reshape(bias, (groups, o // groups, 1))
+    y = it.contiguous(it.permute_dims(it.reshape(y, (o, nb) + out), (1, 0, *range(2, n + 2))))
+    return y if batched else y[0]
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-d convolution (cross-correlation) of ``input`` (N, C_in, L) or (C_in, L) with
+    ``weight`` (C_out, C_in / groups, k); ``padding``: an int, a tuple, 'valid' or 'same'."""
+    return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-d convolution of ``input`` (N, C_in, H, W) or (C_in, H, W) with ``weight``
+    (C_out, C_in / groups, kH, kW); ``padding``: an int, a pair, 'valid' or 'same'."""
+    return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """3-d convolution of ``input`` (N, C_in, D, H, W) or (C_in, D, H, W) with ``weight``
+    (C_out, C_in / groups, kD, kH, kW); ``padding``: an int, a triple, 'valid' or 'same'."""
+    return _conv("conv3d", 3, input, weight, bias, stride, padding, dilation, groups)
+
+
+def _conv_transpose(op, n, input, weight, bias, stride, padding, output_padding, groups,
+                    dilation):
+    x, batched, stride, dilation, groups = _check_conv(op, n, input, weight, bias, stride,
+                                                       dilation, groups, True)
+    if isinstance(padding, str):
+        raise TypeError(f"{op}(): padding must be an int or a tuple of {n} ints, got {padding!r}")
+    pad = check.ints(f"{op}()", "padding", padding, n)
+    extra = check.ints(f"{op}()", "output_padding", output_padding, n)
+    if any(v < 0 for v in pad + extra):
+        raise it.ArgumentError(f"{op}(): negative padding is not supported, got padding="
+                               f"{list(pad)}, output_padding={list(extra)}")
+    if any(e >= s and e >= d for e, s, d in zip(extra, stride, dilation)):
+        raise it.ArgumentError(f"{op}(): output padding must be smaller than either stride or "
+                               f"dilation, but got output_padding={list(extra)}, stride="
+                               f"{list(stride)}, dilation={list(dilation)}")
+    kernel = tuple(weight.shape[2:])
+    size = tuple(x.shape[2:])
+    full = tuple((m - 1) * s + d * (k - 1) + 1
+                 for m, k, s, d in zip(size, kernel, stride, dilation))
+    final = tuple(f + e - 2 * p for f, e, p in zip(full, extra, pad))
+    if any(m <= 0 for m in size + final):
+        raise it.ShapeError(f"{op}(): given input size per channel: ({check.dims(size)}). "
+                            f"Calculated output size per channel: ({check.dims(final)}). Output "
+                            f"size is too small")
+    nb, c = x.shape[0], x.shape[1]
+    cog = weight.shape[1]
+    k = math.prod(kernel)
+    # one matmul gives every window's contribution (N, G, C_out / G * K, L) ...
+    w = it.matrix_transpose(it.reshape(weight, (groups, c // groups, cog * k)))
+    cols = it.matmul(w, it.reshape(x, (nb, groups, c // groups, math.prod(size))))
+    cols = it.reshape(cols, (nb, cog * groups) + kernel + size)
+    # ... and the adjoint of the windows adds them up; then crop the padding, add output_padding
+    y = it.windows_add((nb, cog * groups) + full, cols, kernel, stride, dilation)
+    y = _padding.pad_pairs(y, [(-p, e - p) for p, e in zip(pad, extra)])
+    y = _add_bias(y, bias, n)
+    return y if batched else y[0]
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """1-d transposed convolution of ``input`` (N, C_in, L) or (C_in, L) with ``weight``
+    (C_in, C_out / groups, k): the gradient of ``conv1d`` with respect to its input."""
+    return _conv_transpose("conv_transpose1d", 1, input, weight, bias, stride, padding,
+                           output_padding, groups, dilation)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """2-d transposed convolution of ``input`` (N, C_in, H, W) or (C_in, H, W) with ``weight``
+    (C_in, C_out / groups, kH, kW)."""
+    return _conv_transpose("conv_transpose2d", 2, input, weight, bias, stride, padding,
+                           output_padding, groups, dilation)
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """3-d transposed convolution of ``input`` (N, C_in, D, H, W) or (C_in, D, H, W) with
+    ``weight`` (C_in, C_out / groups, kD, kH, kW)."""
+    return _conv_transpose("conv_transpose3d", 3, input, weight, bias, stride, padding,
+                           output_padding, groups, dilation)
+
+
+# -------------------------------------------------------------------------- unfold / fold
+
+def _fold_params(op, kernel_size, dilation, padding, stride):
+    kernel = check.positive(f"{op}()", "kernel_size",
+                            check.ints(f"{op}()", "kernel_size", kernel_size, 2))
+    dilation = check.positive(f"{op}()", "dilation", check.ints(f"{op}()", "dilation", dilation, 2))
+    stride = check.positive(f"{op}()", "stride", check.ints(f"{op}()", "stride", stride, 2))
+    padding = check.ints(f"{op}()", "padding", padding, 2)
+    if any(p < 0 for p in padding):
+        raise it.ArgumentError(f"{op}(): padding should be non-negative, but got padding="
+                               f"{list(padding)}")
+    return kernel, dilation, padding, stride
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+    """im2col: the sliding blocks of ``input`` (N, C, H, W) or (C, H, W) as columns,
+    (N, C * kH * kW, L) with L the number of blocks (PyTorch's layout)."""
+    op = "unfold"
+    check.tensor(f"{op}()", "input", input)
+    kernel, dilation, padding, stride = _fold_params(op, kernel_size, dilation, padding, stride)
+    if input.ndim not in (3, 4) or 0 in tuple(input.shape[-3:]):
+        raise it.ShapeError(f"{op}(): expected a 3-D or 4-D (batch mode) input with possibly 0 "
+                            f"batch size and other non-zero dimensions, but got: "
+                            f"{list(input.shape)}")
+    batched = input.ndim == 4
+    x = _padding.pad_pairs(input if batched else it.unsqueeze(input, 0), [(p, p) for p in padding])
+    blocks = _counts(tuple(x.shape[2:]), kernel, stride, dilation)
+    if any(b < 1 for b in blocks):
+        raise it.ShapeError(f"{op}(): given input with spatial size {tuple(input.shape[-2:])}, "
+                            f"kernel_size={kernel}, dilation={dilation}, padding={padding}, "
+                            f"calculated shape of the array of sliding blocks as "
+                            f"{tuple(max(b, 0) for b in blocks)}, but its components must be at "
+                            f"least one")
+    nb, c = x.shape[0], x.shape[1]
+    cols = it.reshape(it.windows(x, kernel, stride, dilation),
+                      (nb, c * math.prod(kernel), math.prod(blocks)))
+    return cols if batched else cols[0]
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """col2im, the adjoint of ``unfold``: columns (N, C * kH * kW, L) or (C * kH * kW, L)
+    summed back into an (N, C, *output_size) image, overlapping blocks adding up."""
+    op = "fold"
+    check.tensor(f"{op}()", "input", input)
+    if isinstance(output_size, (tuple, list)) and len(output_size) != 2:
+        raise it.ArgumentError(f"{op}(): it is expected output_size equals to 2, but got size "
+                               f"{len(output_size)}")
+    size = check.positive(f"{op}()", "output_size",
+                          check.ints(f"{op}()", "output_size", output_size, 2))
+    kernel, dilation, padding, stride = _fold_params(op, kernel_size, dilation, padding, stride)
+    if input.ndim not in (2, 3) or 0 in tuple(input.shape[-2:]):
+        raise it.ShapeError(f"{op}(): expected a 2-D or 3-D (batch mode) input with possibly 0 "
+                            f"batch size and non-zero dimensions, but got: {list(input.shape)}")
+    batched = input.ndim == 3
+    x = input if batched else it.unsqueeze(input, 0)
+    k = math.prod(kernel)
+    if x.shape[1] % k:
+        raise it.ShapeError(f"{op}(): expected size of input's dimension 1 to be divisible by the "
+                            f"product of kernel_size, but got input.size(1)={x.shape[1]} and "
+                            f"kernel_size={kernel}")
+    padded = tuple(m + 2 * p for m, p in zip(size, padding))
+    blocks = _counts(padded, kernel, stride, dilation)
+    if any(b < 1 for b in blocks) or x.shape[2] != math.prod(blocks):
+        raise it.ShapeError(f"{op}(): given output_size={size}, kernel_size={kernel}, dilation="
+                            f"{dilation}, padding={padding}, stride={stride}, expected size of "
+                            f"input's dimension 2 to match the calculated number of sliding "
+                            f"blocks {' * '.join(str(max(b, 0)) for b in blocks)} = "
+                            f"{math.prod(max(b, 0) for b in blocks)}, but got input.size(2)="
+                            f"{x.shape[2]}")
+    nb, c = x.shape[0], x.shape[1] // k
+    y = it.windows_add((nb, c) + padded, it.reshape(x, (nb, c) + kernel + blocks), kernel,
+                       stride, dilation)
+    y = _padding.pad_pairs(y, [(-p, -p) for p in padding])
+    return y if batched else y[0]
