@@ -501,17 +501,12 @@ def softmax(input, dim=None, _stacklevel=3, dtype=None):
 
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
-    """``log(softmax(x))`` along ``dim``, computed as ``(x - m) - log(sum(exp(x - m)))``
-    with ``m`` the max: stable, and exact where the max dwarfs the log term (logits of
-    1e38 differing by 1)."""
+    """``log(softmax(x))`` along ``dim`` (``dtype``: cast the input first): the core's
+    primitive, one node computing ``(x - m) - log(sum(exp(x - m)))`` with ``m`` the max,
+    stable and exact where the max dwarfs the log term (logits of 1e38 differing by 1)."""
     _softmax_input("log_softmax", input, dtype)
-    d = _softmax_dim("log_softmax", input, dim, _stacklevel)
-    x = input if dtype is None else input.astype(dtype)
-    if x.numel() == 0:
-        return x * 1.0                   # nothing to shift (an empty slice has no max)
-    # a slice holding +inf, or only -inf, gets NaN everywhere (inf - inf), as in PyTorch
-    shifted = x - x.detach().amax(d, keepdim=True)
-    return shifted - shifted.exp().sum(d, keepdim=True).log()
+    return it.log_softmax(input, _softmax_dim("log_softmax", input, dim, _stacklevel),
+                          dtype=dtype)
 
 
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
