@@ -310,6 +310,13 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     return loss.sum() / _mean_denominator(wt, valid, loss, x.dtype)
 
 
+def _label_smoothing(op, label_smoothing):
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise it.ArgumentError(f"{op}: label_smoothing must be between 0.0 and 1.0, got "
+                               f"{label_smoothing}")
+    return float(label_smoothing)
+
+
 # Up to this many logits (N * C, 2-d input), cross_entropy picks the targets' logits (and
 # subtracts at them in backward) with a one-hot mask: a few cheap elementwise ops beat
 # gather and scatter_add, whose fixed cost dominates small inputs (64 x 10: ~25% faster
@@ -389,13 +396,6 @@ class _CrossEntropy(it.autograd.Function):
         return grad, None, None, None, None, None, None, None, None
 
 
-def _label_smoothing(op, label_smoothing):
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise it.ArgumentError(f"{op}: label_smoothing must be between 0.0 and 1.0, got "
-                               f"{label_smoothing}")
-    return float(label_smoothing)
-
-
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
                   reduce=None, reduction="mean", label_smoothing=0.0):
     """Cross entropy between logits ``input`` ((N, C), (N, C, d1, ...) or unbatched (C,))
@@ -452,6 +452,27 @@ def _soft_cross_entropy(op, input, target, weight, reduction, eps):
 
 # ---------------------------------------------------------------- binary cross entropy
 
+def _in_unit_interval(op, name, t):
+    """PyTorch's check that probabilities lie in [0, 1] (NaN fails it)."""
+    inside = (t >= 0) & (t <= 1)
+    if t.numel() and not bool(inside.all()):
+        raise it.ArgumentError(f"{op}: all elements of {name} should be between 0 and 1, got "
+                               f"{float(t[~inside][0])}")
+
+
+def _expanded_weight(op, weight, shape, name="weight"):
+    """``weight`` broadcast to the loss's ``shape`` (it may not enlarge it)."""
+    check.tensor(op, name, weight)
+    try:
+        full = it.broadcast_shapes(tuple(weight.shape), shape)
+    except Exception:
+        full = None
+    if full != shape:
+        raise it.ShapeError(f"{op}: {name} of shape {tuple(weight.shape)} does not broadcast "
+                            f"to the input's shape {shape}")
+    return weight
+
+
 class _BinaryCrossEntropy(it.autograd.Function):
     """``-w (t log x + (1 - t) log(1 - x))`` with each log clamped at -100, and PyTorch's
     gradients: ``w (x - t) / max(x (1 - x), eps)`` for the input (finite at 0 and 1, where
@@ -479,27 +500,6 @@ class _BinaryCrossEntropy(it.autograd.Function):
         if ctx.needs_input_grad[1]:
             gt = g * ((-x).log1p() - x.log())
         return gx, gt, None
-
-
-def _in_unit_interval(op, name, t):
-    """PyTorch's check that probabilities lie in [0, 1] (NaN fails it)."""
-    inside = (t >= 0) & (t <= 1)
-    if t.numel() and not bool(inside.all()):
-        raise it.ArgumentError(f"{op}: all elements of {name} should be between 0 and 1, got "
-                               f"{float(t[~inside][0])}")
-
-
-def _expanded_weight(op, weight, shape, name="weight"):
-    """``weight`` broadcast to the loss's ``shape`` (it may not enlarge it)."""
-    check.tensor(op, name, weight)
-    try:
-        full = it.broadcast_shapes(tuple(weight.shape), shape)
-    except Exception:
-        full = None
-    if full != shape:
-        raise it.ShapeError(f"{op}: {name} of shape {tuple(weight.shape)} does not broadcast "
-                            f"to the input's shape {shape}")
-    return weight
 
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
