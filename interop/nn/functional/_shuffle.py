@@ -10,24 +10,25 @@ __all__ = ["pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channe
 
 # ------------------------------------------------------------------------- rearrangements
 
-def _positive_factor(op, name, v):
+def _arguments(op, input, name, v):
+    """The checks the three share: ``input`` a Tensor of 3 or more dims, and ``v`` (the
+    factor or the groups, called ``name``) a positive int, which is returned."""
+    check.tensor(op, "input", input)
     if isinstance(v, bool) or not hasattr(v, "__index__"):
         raise TypeError(f"{op}: {name} must be an int, got {type(v).__name__} {v!r}")
     v = v.__index__()
     if v <= 0:
         raise it.ArgumentError(f"{op}: expects a positive {name}, but got {v}")
+    if input.ndim < 3:
+        raise it.ShapeError(f"{op}: expects input to have at least 3 dimensions, but got input "
+                            f"with {input.ndim} dimension(s) (shape {tuple(input.shape)})")
     return v
 
 
 def pixel_shuffle(input, upscale_factor):
     """``(*, C r^2, H, W)`` -> ``(*, C, H r, W r)``: each group of ``r^2`` channels becomes
     an ``r x r`` block of pixels (sub-pixel convolution's upscale)."""
-    check.tensor("pixel_shuffle", "input", input)
-    r = _positive_factor("pixel_shuffle", "upscale_factor", upscale_factor)
-    if input.ndim < 3:
-        raise it.ShapeError(f"pixel_shuffle: expects input to have at least 3 dimensions, but "
-                            f"got input with {input.ndim} dimension(s) (shape "
-                            f"{tuple(input.shape)})")
+    r = _arguments("pixel_shuffle", input, "upscale_factor", upscale_factor)
     *lead, c, h, w = input.shape
     if c % (r * r):
         raise it.ShapeError(f"pixel_shuffle: expects its input's 'channel' dimension to be "
@@ -41,12 +42,7 @@ def pixel_shuffle(input, upscale_factor):
 
 def pixel_unshuffle(input, downscale_factor):
     """``(*, C, H r, W r)`` -> ``(*, C r^2, H, W)``: the inverse of :func:`pixel_shuffle`."""
-    check.tensor("pixel_unshuffle", "input", input)
-    r = _positive_factor("pixel_unshuffle", "downscale_factor", downscale_factor)
-    if input.ndim < 3:
-        raise it.ShapeError(f"pixel_unshuffle: expects input to have at least 3 dimensions, but "
-                            f"got input with {input.ndim} dimension(s) (shape "
-                            f"{tuple(input.shape)})")
+    r = _arguments("pixel_unshuffle", input, "downscale_factor", downscale_factor)
     *lead, c, h, w = input.shape
     if h % r or w % r:
         raise it.ShapeError(f"pixel_unshuffle: expects height and width of input to be divisible "
@@ -61,12 +57,7 @@ def pixel_unshuffle(input, downscale_factor):
 def channel_shuffle(input, groups):
     """``(N, C, *)``: interleave the channels of ``groups`` groups (ShuffleNet): channel
     ``g * (C / groups) + k`` moves to ``k * groups + g``."""
-    check.tensor("channel_shuffle", "input", input)
-    g = _positive_factor("channel_shuffle", "groups", groups)
-    if input.ndim < 3:
-        raise it.ShapeError(f"channel_shuffle: expects input to have at least 3 dimensions, but "
-                            f"got input with {input.ndim} dimension(s) (shape "
-                            f"{tuple(input.shape)})")
+    g = _arguments("channel_shuffle", input, "groups", groups)
     n, c, *rest = input.shape
     if c % g:
         raise it.ShapeError(f"channel_shuffle: number of channels must be divisible by groups. "
