@@ -105,6 +105,8 @@ add_row("layer_norm", "layer_norm over 256 on (32, 128, 256)",
 add_row("embedding", "embedding of 4096 indices into a (10000, 128) table",
         lambda F, w: F.embedding(_once(F, "emb", _indices(10000, (32, 128), 1)), w),
         (10000, 128))
+add_row("log_softmax", "log_softmax over dim 1 of (128, 1000) logits",
+        lambda F, x: F.log_softmax(x, dim=1), (128, 1000))
 add_row("cross_entropy", "cross_entropy on (128, 10) logits (the MLP's loss)",
         lambda F, x: F.cross_entropy(x, _once(F, "ce10", _indices(10, (128,), 2))), (128, 10))
 add_row("cross_entropy_1k", "cross_entropy on (128, 1000) logits",

@@ -10,7 +10,7 @@ import pytest
 import interop as it
 from interop import nn
 import interop.nn.functional as F
-from interop.nn.functional import _shape
+from interop.nn.functional import _padding
 from helpers import to_np, jax_backend
 from torch_compare import check_function, check_module, check_second_order
 
@@ -33,7 +33,7 @@ _PADS = [(1, 2), (0, 0), (2, 0), (-1, 3), (3, -1), (-2, -1), (3, 3)]
 def pad_path(request, monkeypatch):
     """Edge padding concatenates slices (small inputs) or fills one output (large ones):
     run both on small inputs."""
-    monkeypatch.setattr(_shape, "_FILL_MIN", 0 if request.param == "fill" else 1 << 62)
+    monkeypatch.setattr(_padding, "_FILL_MIN", 0 if request.param == "fill" else 1 << 62)
 
 
 def _pad_cases():

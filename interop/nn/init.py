@@ -10,6 +10,7 @@ import math
 import warnings
 
 import interop as it
+from .functional import _checks as check
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_",
            "eye_", "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
@@ -46,14 +47,9 @@ def calculate_gain(nonlinearity, param=None):
                      f"{', '.join(_LINEAR_FNS)}, tanh, relu, leaky_relu, selu")
 
 
-def _check_tensor(tensor, who):
-    if not isinstance(tensor, it.Tensor):
-        raise TypeError(f"nn.init.{who}: expected a Tensor, got {type(tensor).__name__}")
-
-
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
     """Fill with samples uniform on [a, b)."""
-    _check_tensor(tensor, "uniform_")
+    check.tensor("nn.init.uniform_", "tensor", tensor)
     if a > b:
         raise it.ArgumentError(f"nn.init.uniform_: expected a <= b (a [from, to) range), got "
                                f"a={a}, b={b}")
@@ -63,7 +59,7 @@ def uniform_(tensor, a=0.0, b=1.0, generator=None):
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
     """Fill with samples from N(mean, std^2)."""
-    _check_tensor(tensor, "normal_")
+    check.tensor("nn.init.normal_", "tensor", tensor)
     if std < 0:
         raise it.ArgumentError(f"nn.init.normal_: expected std >= 0.0, got std={std}")
     with it.no_grad():
@@ -108,7 +104,7 @@ def _norm_cdf(x):
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     """Fill with samples from N(mean, std^2) truncated to [a, b] (bounds in the tensor's
     units, as PyTorch), drawn by inverting the normal CDF (any [a, b], however narrow)."""
-    _check_tensor(tensor, "trunc_normal_")
+    check.tensor("nn.init.trunc_normal_", "tensor", tensor)
     if mean < a - 2 * std or mean > b + 2 * std:
         warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. "
                       "The distribution of values may be incorrect.", stacklevel=2)
@@ -121,7 +117,7 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
 
 def constant_(tensor, val):
     """Fill with ``val``."""
-    _check_tensor(tensor, "constant_")
+    check.tensor("nn.init.constant_", "tensor", tensor)
     with it.no_grad():
         return tensor.fill_(val)
 
@@ -133,14 +129,14 @@ def ones_(tensor):
 
 def zeros_(tensor):
     """Fill with zeros."""
-    _check_tensor(tensor, "zeros_")
+    check.tensor("nn.init.zeros_", "tensor", tensor)
     with it.no_grad():
         return tensor.zero_()
 
 
 def eye_(tensor):
     """Fill a 2-d tensor with the identity matrix (ones on the main diagonal)."""
-    _check_tensor(tensor, "eye_")
+    check.tensor("nn.init.eye_", "tensor", tensor)
     if tensor.ndim != 2:
         raise ValueError(f"nn.init.eye_: only tensors with 2 dimensions are supported, got shape "
                          f"{tuple(tensor.shape)}")
@@ -151,7 +147,7 @@ def eye_(tensor):
 def dirac_(tensor, groups=1):
     """Fill a 3-, 4- or 5-d convolution weight with the Dirac delta: each of the ``groups``
     groups of output channels passes its input channels through unchanged."""
-    _check_tensor(tensor, "dirac_")
+    check.tensor("nn.init.dirac_", "tensor", tensor)
     shape = tuple(tensor.shape)
     if len(shape) not in (3, 4, 5):
         raise ValueError(f"nn.init.dirac_: only tensors with 3, 4, or 5 dimensions are supported, "
@@ -188,7 +184,7 @@ def _calculate_correct_fan(tensor, mode):
 
 def xavier_uniform_(tensor, gain=1.0, generator=None):
     """Glorot uniform: U(-bound, bound), bound = gain * sqrt(6 / (fan_in + fan_out))."""
-    _check_tensor(tensor, "xavier_uniform_")
+    check.tensor("nn.init.xavier_uniform_", "tensor", tensor)
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     bound = math.sqrt(3.0) * gain * math.sqrt(2.0 / float(fan_in + fan_out))
     return uniform_(tensor, -bound, bound, generator)
@@ -196,13 +192,13 @@ def xavier_uniform_(tensor, gain=1.0, generator=None):
 
 def xavier_normal_(tensor, gain=1.0, generator=None):
     """Glorot normal: N(0, std^2), std = gain * sqrt(2 / (fan_in + fan_out))."""
-    _check_tensor(tensor, "xavier_normal_")
+    check.tensor("nn.init.xavier_normal_", "tensor", tensor)
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / float(fan_in + fan_out)), generator)
 
 
 def _kaiming_std(tensor, a, mode, nonlinearity, who):
-    _check_tensor(tensor, who)
+    check.tensor(f"nn.init.{who}", "tensor", tensor)
     if 0 in tuple(tensor.shape):
         warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=3)
         return None
@@ -232,7 +228,7 @@ def orthogonal_(tensor, gain=1, generator=None):
     """Fill with a (semi-)orthogonal matrix times ``gain``: the Q of a Gaussian matrix's QR,
     sign-corrected so that the distribution is uniform (Haar). Dims after the first are
     flattened."""
-    _check_tensor(tensor, "orthogonal_")
+    check.tensor("nn.init.orthogonal_", "tensor", tensor)
     if tensor.ndim < 2:
         raise ValueError(f"nn.init.orthogonal_: only tensors with 2 or more dimensions are "
                          f"supported, got shape {tuple(tensor.shape)}")
@@ -254,7 +250,7 @@ def orthogonal_(tensor, gain=1, generator=None):
 def sparse_(tensor, sparsity, std=0.01, generator=None):
     """Fill a 2-d tensor with N(0, std^2) samples, then zero ``ceil(sparsity * rows)``
     randomly chosen entries of every column."""
-    _check_tensor(tensor, "sparse_")
+    check.tensor("nn.init.sparse_", "tensor", tensor)
     if tensor.ndim != 2:
         raise ValueError(f"nn.init.sparse_: only tensors with 2 dimensions are supported, got "
                          f"shape {tuple(tensor.shape)}")

@@ -4,7 +4,10 @@ against the interop namespace only (so they run, and differentiate, on every bac
 from ._activation import *      # noqa: F401,F403
 from ._loss import *            # noqa: F401,F403
 from ._conv import *            # noqa: F401,F403
-from ._shape import *           # noqa: F401,F403
+from ._pooling import *         # noqa: F401,F403
+from ._padding import *         # noqa: F401,F403
+from ._resample import *        # noqa: F401,F403
+from ._shuffle import *         # noqa: F401,F403
 from ._norm import *            # noqa: F401,F403
 from ._linear import *          # noqa: F401,F403
 from ._attention import *       # noqa: F401,F403

@@ -20,6 +20,7 @@ import math
 import warnings
 
 import interop as it
+from . import _checks as check
 
 __all__ = ["relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "prelu", "rrelu", "rrelu_",
            "elu", "elu_", "selu", "selu_", "celu", "celu_", "gelu", "silu", "mish", "sigmoid",
@@ -29,18 +30,6 @@ __all__ = ["relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "prelu", "rrel
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
-
-
-def _tensor(x, op):
-    if not isinstance(x, it.Tensor):
-        raise TypeError(f"{op}: expected a Tensor as input, got {type(x).__name__}")
-
-
-def _floating(x, op):
-    """Refuse what PyTorch's kernel for ``op`` refuses: anything but a floating tensor."""
-    _tensor(x, op)
-    if not x.is_floating_point():
-        raise it.DTypeError(f"{op}: expected a floating point tensor, got dtype {x.dtype}")
 
 
 def _write(x, fn, op):
@@ -85,7 +74,7 @@ def relu(input, inplace=False):
 
 def relu_(input):
     """In-place :func:`relu`."""
-    _tensor(input, "relu_")
+    check.tensor("relu_", "input", input)
     return input.relu_()
 
 
@@ -97,7 +86,7 @@ def _hardtanh(x, lo, hi):
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     """``x`` clamped to ``[min_val, max_val]``; the gradient is 0 at the bounds and outside."""
-    _tensor(input, "hardtanh")
+    check.tensor("hardtanh", "input", input)
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val cannot be greater than max_val, got min_val="
                          f"{min_val} and max_val={max_val}")
@@ -122,7 +111,7 @@ def _leaky(x, slope):
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     """``x`` where ``x > 0``, else ``negative_slope * x`` (the gradient at 0 is the slope)."""
-    _floating(input, "leaky_relu")
+    check.floating("leaky_relu", "input", input)
     if inplace:
         return _write(input, lambda x: _leaky(x, negative_slope), "leaky_relu_")
     return _leaky(input, negative_slope)
@@ -136,8 +125,8 @@ def leaky_relu_(input, negative_slope=0.01):
 def prelu(input, weight):
     """``x`` where ``x > 0``, else ``weight * x``, with one learned slope per channel (dim 1;
     a 1-d or 0-d input has one channel) or one for all (a single-element weight)."""
-    _floating(input, "prelu")
-    _tensor(weight, "prelu")
+    check.floating("prelu", "input", input)
+    check.tensor("prelu", "weight", weight)
     if weight.dtype != input.dtype:
         raise it.DTypeError(f"prelu: weight must have the input's dtype {input.dtype}, got "
                             f"{weight.dtype}")
@@ -159,7 +148,7 @@ def prelu(input, weight):
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     """Randomized leaky ReLU: in training each non-positive element gets its own slope, drawn
     uniformly from ``[lower, upper]`` (interop's RNG); in eval the slope is their mean."""
-    _floating(input, "rrelu")
+    check.floating("rrelu", "input", input)
     if lower > upper:
         raise it.ArgumentError(f"rrelu: lower bound must be less than or equal to the upper "
                                f"bound, got lower={lower} and upper={upper}")
@@ -180,7 +169,7 @@ def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
 
 
 def _threshold(input, th, value, inplace):
-    _tensor(input, "threshold")
+    check.tensor("threshold", "input", input)
     if input.dtype == it.bool:
         raise it.DTypeError("threshold: not supported for bool tensors (as in PyTorch)")
     if not input.is_floating_point():
@@ -219,7 +208,7 @@ def _elu(x, alpha, scale, input_scale):
 
 def elu(input, alpha=1.0, inplace=False):
     """``x`` where ``x > 0``, else ``alpha * (exp(x) - 1)``."""
-    _floating(input, "elu")
+    check.floating("elu", "input", input)
     if inplace:
         return _write(input, lambda x: _elu(x, alpha, 1, 1), "elu_")
     return _elu(input, alpha, 1, 1)
@@ -232,7 +221,7 @@ def elu_(input, alpha=1.0):
 
 def selu(input, inplace=False):
     """``scale * elu(x, alpha)`` with the self-normalizing constants."""
-    _floating(input, "selu")
+    check.floating("selu", "input", input)
     if inplace:
         return _write(input, lambda x: _elu(x, _SELU_ALPHA, _SELU_SCALE, 1), "selu_")
     return _elu(input, _SELU_ALPHA, _SELU_SCALE, 1)
@@ -245,7 +234,7 @@ def selu_(input):
 
 def celu(input, alpha=1.0, inplace=False):
     """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``."""
-    _floating(input, "celu")
+    check.floating("celu", "input", input)
     if alpha == 0:
         raise it.ArgumentError("celu: alpha cannot be 0 (the input is divided by it)")
     if inplace:
@@ -348,7 +337,7 @@ class _Gelu(it.autograd.Function):
 def gelu(input, approximate="none"):
     """``x * Phi(x)`` (Phi the standard normal CDF); ``approximate='tanh'`` gives
     ``0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x**3)))``."""
-    _floating(input, "gelu")
+    check.floating("gelu", "input", input)
     if approximate == "none":
         return _Gelu.apply(input)
     if approximate == "tanh":
@@ -359,7 +348,7 @@ def gelu(input, approximate="none"):
 
 def silu(input, inplace=False):
     """``x * sigmoid(x)`` (swish)."""
-    _floating(input, "silu")
+    check.floating("silu", "input", input)
     if inplace:
         return _write(input, lambda x: x * it.sigmoid(x), "silu_")
     return input * it.sigmoid(input)
@@ -371,7 +360,7 @@ def _mish(x):
 
 def mish(input, inplace=False):
     """``x * tanh(softplus(x))``."""
-    _floating(input, "mish")
+    check.floating("mish", "input", input)
     if inplace:
         return _write(input, _mish, "mish_")
     return _mish(input)
@@ -387,7 +376,7 @@ def _hardsigmoid(x):
 
 def hardsigmoid(input, inplace=False):
     """``relu6(x + 3) / 6``; the gradient is 1/6 strictly inside ``(-3, 3)``, else 0."""
-    _floating(input, "hardsigmoid")
+    check.floating("hardsigmoid", "input", input)
     if inplace:
         return _write(input, _hardsigmoid, "hardsigmoid_")
     return _hardsigmoid(input)
@@ -403,7 +392,7 @@ def _hardswish(x):
 
 def hardswish(input, inplace=False):
     """``x * relu6(x + 3) / 6``."""
-    _floating(input, "hardswish")
+    check.floating("hardswish", "input", input)
     if inplace:
         return _write(input, _hardswish, "hardswish_")
     return _hardswish(input)
@@ -412,7 +401,7 @@ def hardswish(input, inplace=False):
 def softplus(input, beta=1.0, threshold=20.0):
     """``log(1 + exp(beta * x)) / beta``, and ``x`` where ``beta * x > threshold``. Computed
     without overflow for any threshold."""
-    _floating(input, "softplus")
+    check.floating("softplus", "input", input)
     bx = input * beta if beta != 1 else input
     sp = it.logaddexp(bx, 0.0)
     if beta != 1:
@@ -422,19 +411,19 @@ def softplus(input, beta=1.0, threshold=20.0):
 
 def logsigmoid(input):
     """``log(sigmoid(x)) = -softplus(-x)``, without overflow or underflow."""
-    _floating(input, "logsigmoid")
+    check.floating("logsigmoid", "input", input)
     return -it.logaddexp(-input, 0.0)
 
 
 def softsign(input):
     """``x / (1 + |x|)``."""
-    _tensor(input, "softsign")
+    check.tensor("softsign", "input", input)
     return input / (input.abs() + 1)
 
 
 def tanhshrink(input):
     """``x - tanh(x)``."""
-    _tensor(input, "tanhshrink")
+    check.tensor("tanhshrink", "input", input)
     return input - it.tanh(input)
 
 
@@ -446,7 +435,7 @@ def _check_lambd(lambd, op):
 def softshrink(input, lambd=0.5):
     """``x - lambd`` above ``lambd``, ``x + lambd`` below ``-lambd``, else 0 (the gradient is
     0 on ``[-lambd, lambd]``, bounds included)."""
-    _floating(input, "softshrink")
+    check.floating("softshrink", "input", input)
     _check_lambd(lambd, "softshrink")
     xd = input.detach()
     inside = (input >= -lambd) & (input <= lambd)
@@ -455,14 +444,14 @@ def softshrink(input, lambd=0.5):
 
 def hardshrink(input, lambd=0.5):
     """``x`` outside ``[-lambd, lambd]``, else 0."""
-    _floating(input, "hardshrink")
+    check.floating("hardshrink", "input", input)
     return it.where((input >= -lambd) & (input <= lambd), 0.0, input)
 
 
 def glu(input, dim=-1):
     """Gated linear unit: ``a * sigmoid(b)``, where ``a`` and ``b`` are the halves of
     ``input`` along ``dim``."""
-    _floating(input, "glu")
+    check.floating("glu", "input", input)
     nd = input.ndim
     if nd == 0:
         raise it.ShapeError("glu: does not support 0-d tensors: it halves a dim, which a "
@@ -499,7 +488,7 @@ def _softmax_dim(op, x, dim, stacklevel):
 
 
 def _softmax_input(op, x, dtype):
-    _tensor(x, op)
+    check.tensor(op, "input", x)
     if dtype is None and not x.is_floating_point():
         raise it.DTypeError(f"{op}: expected a floating point tensor, got dtype {x.dtype}; "
                             f"pass dtype= to compute in a floating dtype")
@@ -512,17 +501,12 @@ def softmax(input, dim=None, _stacklevel=3, dtype=None):
 
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
-    """``log(softmax(x))`` along ``dim``, computed as ``(x - m) - log(sum(exp(x - m)))``
-    with ``m`` the max: stable, and exact where the max dwarfs the log term (logits of
-    1e38 differing by 1)."""
+    """``log(softmax(x))`` along ``dim`` (``dtype``: cast the input first): the core's
+    primitive, one node computing ``(x - m) - log(sum(exp(x - m)))`` with ``m`` the max,
+    stable and exact where the max dwarfs the log term (logits of 1e38 differing by 1)."""
     _softmax_input("log_softmax", input, dtype)
-    d = _softmax_dim("log_softmax", input, dim, _stacklevel)
-    x = input if dtype is None else input.astype(dtype)
-    if x.numel() == 0:
-        return x * 1.0                   # nothing to shift (an empty slice has no max)
-    # a slice holding +inf, or only -inf, gets NaN everywhere (inf - inf), as in PyTorch
-    shifted = x - x.detach().amax(d, keepdim=True)
-    return shifted - shifted.exp().sum(d, keepdim=True).log()
+    return it.log_softmax(input, _softmax_dim("log_softmax", input, dim, _stacklevel),
+                          dtype=dtype)
 
 
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
@@ -535,7 +519,7 @@ def gumbel_softmax(logits, tau=1, hard=False, eps=1e-10, dim=-1):
     """A sample from the Gumbel-softmax distribution: ``softmax((logits + g) / tau)`` with
     ``g`` standard Gumbel noise. ``hard=True`` returns the one-hot of its argmax in the
     forward pass with the soft sample's gradient (straight-through)."""
-    _floating(logits, "gumbel_softmax")
+    check.floating("gumbel_softmax", "logits", logits)
     if eps != 1e-10:
         warnings.warn("gumbel_softmax: `eps` is deprecated and has no effect", UserWarning,
                       stacklevel=2)

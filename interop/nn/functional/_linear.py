@@ -12,21 +12,9 @@ differentiable again under ``create_graph``.
 import math
 
 import interop as it
+from . import _checks as check
 
 __all__ = ["linear", "bilinear", "embedding", "embedding_bag", "one_hot"]
-
-
-def _tensor(x, name, op):
-    if not isinstance(x, it.Tensor):
-        raise TypeError(f"{op}(): expected {name} to be a Tensor, got {type(x).__name__}")
-
-
-def _same_dtype(op, **tensors):
-    given = {k: t for k, t in tensors.items() if t is not None}
-    dts = {t.dtype for t in given.values()}
-    if len(dts) > 1:
-        raise it.DTypeError(f"{op}(): all tensors must have the same dtype, got "
-                            + ", ".join(f"{k}: {t.dtype}" for k, t in given.items()))
 
 
 class _Linear(it.autograd.Function):
@@ -70,10 +58,10 @@ class _Linear(it.autograd.Function):
 def linear(input, weight, bias=None):
     """``input @ weight.T + bias``: ``input`` (..., in_features), ``weight`` (out_features,
     in_features), ``bias`` (out_features) or anything that broadcasts to the output."""
-    _tensor(input, "input", "linear")
-    _tensor(weight, "weight", "linear")
+    check.tensor("linear()", "input", input)
+    check.tensor("linear()", "weight", weight)
     if bias is not None:
-        _tensor(bias, "bias", "linear")
+        check.tensor("linear()", "bias", bias)
     if input.ndim == 0 or weight.ndim == 0:
         raise it.ShapeError(f"linear(): input and weight must be at least 1-d, got shapes "
                             f"{tuple(input.shape)} and {tuple(weight.shape)}")
@@ -85,7 +73,7 @@ def linear(input, weight, bias=None):
                             f"(shape {tuple(input.shape)}), but weight of shape "
                             f"{tuple(weight.shape)} expects {weight.shape[-1]}")
     if input.dtype != weight.dtype or (bias is not None and bias.dtype != input.dtype):
-        _same_dtype("linear", input=input, weight=weight, bias=bias)
+        check.same_dtype("linear()", input=input, weight=weight, bias=bias)
     if weight.ndim == 1:            # a vector weight: the last dim is contracted away
         if bias is not None:
             raise it.ShapeError(f"linear(): a 1-d weight (shape {tuple(weight.shape)}) takes no "
@@ -107,7 +95,7 @@ def linear(input, weight, bias=None):
 def bilinear(input1, input2, weight, bias=None):
     """``y[..., o] = sum_ij input1[..., i] weight[o, i, j] input2[..., j] + bias[o]``."""
     for name, t in (("input1", input1), ("input2", input2), ("weight", weight)):
-        _tensor(t, name, "bilinear")
+        check.tensor("bilinear()", name, t)
     s1, s2, sw = tuple(input1.shape), tuple(input2.shape), tuple(weight.shape)
     if len(sw) != 3:
         raise it.ShapeError(f"bilinear(): weight must be 3-d (out_features, in1_features, "
@@ -124,11 +112,11 @@ def bilinear(input1, input2, weight, bias=None):
         raise it.ShapeError(f"bilinear(): input2 has {s2[-1]} features but weight of shape {sw} "
                             f"expects {sw[2]}")
     if bias is not None:
-        _tensor(bias, "bias", "bilinear")
+        check.tensor("bilinear()", "bias", bias)
         if tuple(bias.shape) != (sw[0],):
             raise it.ShapeError(f"bilinear(): bias must have shape ({sw[0]},) to match weight of "
                                 f"shape {sw}, got {tuple(bias.shape)}")
-    _same_dtype("bilinear", input1=input1, input2=input2, weight=weight, bias=bias)
+    check.same_dtype("bilinear()", input1=input1, input2=input2, weight=weight, bias=bias)
     out_f, in1, in2 = sw
     x1 = it.reshape(input1, (-1, in1))
     x2 = it.reshape(input2, (-1, in2))
@@ -143,13 +131,13 @@ def bilinear(input1, input2, weight, bias=None):
 # ------------------------------------------------------------------ embeddings
 
 def _check_indices(input, op, name="indices"):
-    _tensor(input, name, op)
+    check.tensor(f"{op}()", name, input)
     if input.dtype not in (it.int64, it.int32):
         raise it.DTypeError(f"{op}(): expected {name} of dtype int64 or int32, got {input.dtype}")
 
 
 def _check_weight(weight, op):
-    _tensor(weight, "weight", op)
+    check.tensor(f"{op}()", "weight", weight)
     if weight.ndim != 2:
         raise it.ShapeError(f"{op}(): weight must be 2-d (num_embeddings, embedding_dim), got "
                             f"shape {tuple(weight.shape)}")
@@ -267,7 +255,7 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         raise NotImplementedError("embedding_bag(): sparse gradients (sparse=True) are not "
                                   "supported by interop; use sparse=False (dense gradients)")
     if per_sample_weights is not None:
-        _tensor(per_sample_weights, "per_sample_weights", "embedding_bag")
+        check.tensor("embedding_bag()", "per_sample_weights", per_sample_weights)
         if tuple(per_sample_weights.shape) != tuple(input.shape):
             raise ValueError(f"embedding_bag(): per_sample_weights (shape "
                              f"{tuple(per_sample_weights.shape)}) must have the same shape as the "
@@ -275,7 +263,7 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
         if mode != "sum":
             raise NotImplementedError(f"embedding_bag(): per_sample_weights is only supported for "
                                       f"mode='sum', got mode={mode!r}")
-        _same_dtype("embedding_bag", weight=weight, per_sample_weights=per_sample_weights)
+        check.same_dtype("embedding_bag()", weight=weight, per_sample_weights=per_sample_weights)
     if input.ndim == 2:
         if offsets is not None:
             raise ValueError(f"embedding_bag(): if input is 2-d (bags of equal length), offsets "
@@ -393,7 +381,7 @@ def one_hot(tensor, num_classes=-1):
     """(..., num_classes) int64 tensor with a 1 at each value of the int64 ``tensor`` (int32
     in and out where the backend lacks int64); ``num_classes=-1`` takes the largest value
     plus one."""
-    _tensor(tensor, "tensor", "one_hot")
+    check.tensor("one_hot()", "tensor", tensor)
     itype = tensor.backend.default_int        # int64, or int32 where the backend lacks it
     if tensor.dtype not in (it.int64, itype):
         raise it.DTypeError(f"one_hot(): expected an index tensor of dtype {itype} on backend "

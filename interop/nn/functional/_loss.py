@@ -20,6 +20,7 @@ import math
 import warnings
 
 import interop as it
+from . import _checks as check
 
 __all__ = ["l1_loss", "mse_loss", "cross_entropy", "nll_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "kl_div", "huber_loss", "smooth_l1_loss",
@@ -71,31 +72,12 @@ def _reduce(loss, reduction):
     return loss
 
 
-def _tensor(op, name, x):
-    if not isinstance(x, it.Tensor):
-        raise TypeError(f"{op}: expected {name} to be a Tensor, got {type(x).__name__}")
-    return x
-
-
-def _floating(op, name, x):
-    _tensor(op, name, x)
-    if not x.dtype.is_floating_point:
-        raise it.DTypeError(f"{op}: expected {name} to have a floating point dtype, got {x.dtype}")
-    return x
-
-
 def _constant(op, name, t):
     """PyTorch does not differentiate these losses with respect to ``name``: refuse a tensor
     that asks for it, rather than leave its gradient silently empty."""
     if t is not None and t.requires_grad:
         raise RuntimeError(f"{op}: the loss is not differentiable with respect to {name} (as in "
                            f"PyTorch); pass {name} without requires_grad (e.g. {name}.detach())")
-
-
-def _same_dtype(op, name, t, x):
-    if t.dtype != x.dtype:
-        raise it.DTypeError(f"{op}: expected {name} to have the input's dtype {x.dtype}, got "
-                            f"{t.dtype}")
 
 
 def _size_warning(op, input, target):
@@ -114,7 +96,7 @@ def _same_size(op, input, target):
 def _weighted_reduce(op, loss, weight, input, reduction):
     """``loss * weight`` reduced as PyTorch's weighted l1/mse losses: ``'mean'`` divides by
     the sum of the weights."""
-    _tensor(op, "weight", weight)
+    check.tensor(op, "weight", weight)
     if weight.shape != input.shape:
         raise it.ShapeError(f"{op}: expected weight of the input's size {tuple(input.shape)}, got "
                             f"size {tuple(weight.shape)}")
@@ -131,8 +113,8 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
     differ); ``weight`` (the input's size) scales each element, and ``'mean'`` then divides
     by its sum."""
     op = "l1_loss"
-    _tensor(op, "input", input)
-    _tensor(op, "target", target)
+    check.tensor(op, "input", input)
+    check.tensor(op, "target", target)
     _size_warning(op, input, target)
     reduction = _reduction(op, size_average, reduce, reduction)
     loss = (input - target).abs()
@@ -144,8 +126,8 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """Mean squared error ``(input - target)**2`` (see :func:`l1_loss` for ``weight``)."""
     op = "mse_loss"
-    _tensor(op, "input", input)
-    _tensor(op, "target", target)
+    check.tensor(op, "input", input)
+    check.tensor(op, "target", target)
     _size_warning(op, input, target)
     reduction = _reduction(op, size_average, reduce, reduction)
     loss = it.square(input - target)
@@ -167,8 +149,8 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     """Quadratic (``0.5 z**2 / beta``) for ``|z| < beta``, linear (``|z| - beta/2``) beyond;
     ``beta=0`` is :func:`l1_loss`."""
     op = "smooth_l1_loss"
-    _tensor(op, "input", input)
-    _tensor(op, "target", target)
+    check.tensor(op, "input", input)
+    check.tensor(op, "target", target)
     _size_warning(op, input, target)
     reduction = _reduction(op, size_average, reduce, reduction)
     if beta < 0:
@@ -182,15 +164,15 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     """Quadratic (``0.5 z**2``) for ``|z| < delta``, linear (``delta * (|z| - delta/2)``)
     beyond; ``weight`` (the input's size) scales each element before the reduction."""
     op = "huber_loss"
-    _tensor(op, "input", input)
-    _tensor(op, "target", target)
+    check.tensor(op, "input", input)
+    check.tensor(op, "target", target)
     _size_warning(op, input, target)
     check_reduction(op, reduction)
     if delta <= 0:
         raise it.ArgumentError(f"{op}: delta must be positive, got {delta}")
     loss = _huber(input, target, delta)
     if weight is not None:
-        _tensor(op, "weight", weight)
+        check.tensor(op, "weight", weight)
         if weight.shape != input.shape:
             raise it.ShapeError(f"{op}: expected weight of the input's size {tuple(input.shape)}, "
                                 f"got size {tuple(weight.shape)}")
@@ -216,7 +198,7 @@ def _class_target(op, input, target, ignore_index, onehot=False):
     (that shape; None where none is ignored) and, with ``onehot`` (2-d input), the one-hot
     mask ``target == class`` (N, C). Out-of-range classes raise an IndexError naming the
     first one."""
-    _tensor(op, "target", target)
+    check.tensor(op, "target", target)
     shape, tshape = tuple(input.shape), tuple(target.shape)
     itype = target.backend.default_int      # int64, or int32 where the backend lacks it
     if target.dtype not in (itype, it.uint8):
@@ -267,12 +249,12 @@ def _class_target(op, input, target, ignore_index, onehot=False):
 
 def _class_weight(op, weight, input):
     """``weight`` checked as one entry per class (dim 1 of the batched input)."""
-    _tensor(op, "weight", weight)
+    check.tensor(op, "weight", weight)
     n_class = input.shape[1] if input.ndim > 1 else input.shape[0]
     if tuple(weight.shape) != (n_class,):
         raise it.ShapeError(f"{op}: expected weight of shape ({n_class},), one per class, got "
                             f"shape {tuple(weight.shape)}")
-    _same_dtype(op, "weight", weight, input)
+    check.input_dtype(op, "weight", weight, input)
     return weight
 
 
@@ -306,14 +288,14 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     ``ignore_index`` count for nothing; ``'mean'`` divides by the summed weights of the
     others (NaN where every target is ignored, as in PyTorch)."""
     op = "nll_loss"
-    _floating(op, "input", input)
+    check.floating(op, "input", input)
     if input.ndim < 1:
         raise it.ShapeError(f"{op}: expected an input of 1 or more dims (C,), (N, C) or (N, C, "
                             f"d1, ...), got a 0-d tensor")
     reduction = _reduction(op, size_average, reduce, reduction)
     if weight is not None:
         _constant(op, "weight", _class_weight(op, weight, input))
-    shape = tuple(_tensor(op, "target", target).shape)
+    shape = tuple(check.tensor(op, "target", target).shape)
     x, tcol, valid, _ = _class_target(op, input, target, ignore_index)
     loss = -x.gather(1, tcol)
     wt = _target_weight(weight, tcol, valid)
@@ -326,6 +308,13 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     if reduction == "sum":
         return loss.sum()
     return loss.sum() / _mean_denominator(wt, valid, loss, x.dtype)
+
+
+def _label_smoothing(op, label_smoothing):
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise it.ArgumentError(f"{op}: label_smoothing must be between 0.0 and 1.0, got "
+                               f"{label_smoothing}")
+    return float(label_smoothing)
 
 
 # Up to this many logits (N * C, 2-d input), cross_entropy picks the targets' logits (and
@@ -407,13 +396,6 @@ class _CrossEntropy(it.autograd.Function):
         return grad, None, None, None, None, None, None, None, None
 
 
-def _label_smoothing(op, label_smoothing):
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise it.ArgumentError(f"{op}: label_smoothing must be between 0.0 and 1.0, got "
-                               f"{label_smoothing}")
-    return float(label_smoothing)
-
-
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
                   reduce=None, reduction="mean", label_smoothing=0.0):
     """Cross entropy between logits ``input`` ((N, C), (N, C, d1, ...) or unbatched (C,))
@@ -423,8 +405,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     weighted ``'mean'`` are :func:`nll_loss`'s; ``label_smoothing`` mixes the target with
     the uniform distribution."""
     op = "cross_entropy"
-    _floating(op, "input", input)
-    _tensor(op, "target", target)
+    check.floating(op, "input", input)
+    check.tensor(op, "target", target)
     if input.ndim < 1:
         raise it.ShapeError(f"{op}: expected an input of 1 or more dims (C,), (N, C) or (N, C, "
                             f"d1, ...), got a 0-d tensor")
@@ -470,6 +452,27 @@ def _soft_cross_entropy(op, input, target, weight, reduction, eps):
 
 # ---------------------------------------------------------------- binary cross entropy
 
+def _in_unit_interval(op, name, t):
+    """PyTorch's check that probabilities lie in [0, 1] (NaN fails it)."""
+    inside = (t >= 0) & (t <= 1)
+    if t.numel() and not bool(inside.all()):
+        raise it.ArgumentError(f"{op}: all elements of {name} should be between 0 and 1, got "
+                               f"{float(t[~inside][0])}")
+
+
+def _expanded_weight(op, weight, shape, name="weight"):
+    """``weight`` broadcast to the loss's ``shape`` (it may not enlarge it)."""
+    check.tensor(op, name, weight)
+    try:
+        full = it.broadcast_shapes(tuple(weight.shape), shape)
+    except Exception:
+        full = None
+    if full != shape:
+        raise it.ShapeError(f"{op}: {name} of shape {tuple(weight.shape)} does not broadcast "
+                            f"to the input's shape {shape}")
+    return weight
+
+
 class _BinaryCrossEntropy(it.autograd.Function):
     """``-w (t log x + (1 - t) log(1 - x))`` with each log clamped at -100, and PyTorch's
     gradients: ``w (x - t) / max(x (1 - x), eps)`` for the input (finite at 0 and 1, where
@@ -499,37 +502,16 @@ class _BinaryCrossEntropy(it.autograd.Function):
         return gx, gt, None
 
 
-def _in_unit_interval(op, name, t):
-    """PyTorch's check that probabilities lie in [0, 1] (NaN fails it)."""
-    inside = (t >= 0) & (t <= 1)
-    if t.numel() and not bool(inside.all()):
-        raise it.ArgumentError(f"{op}: all elements of {name} should be between 0 and 1, got "
-                               f"{float(t[~inside][0])}")
-
-
-def _expanded_weight(op, weight, shape, name="weight"):
-    """``weight`` broadcast to the loss's ``shape`` (it may not enlarge it)."""
-    _tensor(op, name, weight)
-    try:
-        full = it.broadcast_shapes(tuple(weight.shape), shape)
-    except Exception:
-        full = None
-    if full != shape:
-        raise it.ShapeError(f"{op}: {name} of shape {tuple(weight.shape)} does not broadcast "
-                            f"to the input's shape {shape}")
-    return weight
-
-
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
                          reduction="mean"):
     """Binary cross entropy between probabilities ``input`` and ``target`` (same size, both
     in [0, 1]); each log is clamped at -100, so a certain wrong answer costs 100, not inf."""
     op = "binary_cross_entropy"
-    _floating(op, "input", input)
-    _tensor(op, "target", target)
+    check.floating(op, "input", input)
+    check.tensor(op, "target", target)
     reduction = _reduction(op, size_average, reduce, reduction)
     _same_size(op, input, target)
-    _same_dtype(op, "target", target, input)
+    check.input_dtype(op, "target", target, input)
     if weight is not None:
         _expanded_weight(op, weight, tuple(input.shape))
         _constant(op, "weight", weight)
@@ -581,8 +563,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     logits); ``pos_weight`` weighs the positive term and broadcasts along the class dim
     (last), ``weight`` scales each element."""
     op = "binary_cross_entropy_with_logits"
-    _floating(op, "input", input)
-    _tensor(op, "target", target)
+    check.floating(op, "input", input)
+    check.tensor(op, "target", target)
     reduction = _reduction(op, size_average, reduce, reduction)
     _same_size(op, input, target)
     shape = tuple(input.shape)
@@ -603,8 +585,8 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     too. ``'batchmean'`` divides the sum by the batch size (the divergence's definition);
     ``'mean'`` divides by the number of elements and warns, as PyTorch does."""
     op = "kl_div"
-    _tensor(op, "input", input)
-    _tensor(op, "target", target)
+    check.tensor(op, "input", input)
+    check.tensor(op, "target", target)
     if size_average is not None or reduce is not None:
         reduction = legacy_reduction(size_average, reduce)
     else:
@@ -630,8 +612,8 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
     (``log_input``), else ``input - target * log(input + eps)``; ``full`` adds Stirling's
     approximation of ``log(target!)`` where ``target > 1``."""
     op = "poisson_nll_loss"
-    _tensor(op, "input", input)
-    _tensor(op, "target", target)
+    check.tensor(op, "input", input)
+    check.tensor(op, "target", target)
     reduction = _reduction(op, size_average, reduce, reduction)
     if log_input:
         loss = input.exp() - target * input
@@ -650,14 +632,14 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     (broadcast). Variances below ``eps`` are raised to ``eps`` for the value; the gradient
     passes through that clamp unchanged, as in PyTorch."""
     op = "gaussian_nll_loss"
-    _tensor(op, "input", input)
-    _tensor(op, "target", target)
+    check.tensor(op, "input", input)
+    check.tensor(op, "target", target)
     if isinstance(var, (int, float)) and not isinstance(var, bool):
         if var < 0:
             raise ValueError(f"{op}: var must be non-negative, got {var}")
         var = it.full_like(input, var)
     else:
-        _tensor(op, "var", var)
+        check.tensor(op, "var", var)
         if bool((var < 0).any()):
             raise ValueError(f"{op}: var has negative entries (min {float(var.min())})")
     ishape, vshape = tuple(input.shape), tuple(var.shape)
@@ -683,8 +665,8 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """Two-class logistic loss ``log(1 + exp(-target * input))`` for targets +1/-1."""
     op = "soft_margin_loss"
-    _tensor(op, "input", input)
-    _tensor(op, "target", target)
+    check.tensor(op, "input", input)
+    check.tensor(op, "target", target)
     _constant(op, "target", target)
     reduction = _reduction(op, size_average, reduce, reduction)
     return _reduce((-input * target).exp().log1p(), reduction)
@@ -696,8 +678,8 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     the per-class binary cross entropy on logits, times ``weight``, averaged over the
     classes."""
     op = "multilabel_soft_margin_loss"
-    _floating(op, "input", input)
-    _tensor(op, "target", target)
+    check.floating(op, "input", input)
+    check.tensor(op, "target", target)
     reduction = _reduction(op, size_average, reduce, reduction)
     if input.ndim == 0:
         raise it.ShapeError(f"{op}: expected an input of shape (C,) or (N, C), got a 0-d tensor")
@@ -713,7 +695,7 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
 def _index_rows(op, input, target):
     """``input`` (C,) or (N, C) as (N, C), with ``target`` checked to be int64 (int32 on a
     backend without int64)."""
-    _tensor(op, "target", target)
+    check.tensor(op, "target", target)
     if target.dtype != target.backend.default_int:
         raise it.DTypeError(f"{op}: expected target of dtype {_index_dtype_name(target)}, got "
                             f"{target.dtype}")
@@ -730,7 +712,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     costs ``max(0, 1 - (x[j] - x[k]))``, summed and divided by the number of classes.
     A class listed twice counts twice, as in PyTorch."""
     op = "multilabel_margin_loss"
-    _floating(op, "input", input)
+    check.floating(op, "input", input)
     reduction = _reduction(op, size_average, reduce, reduction)
     x = _index_rows(op, input, target)
     if target.shape != input.shape:
@@ -761,7 +743,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     ``max(0, margin - x[y] + x[j])**p`` (``p`` 1 or 2), times ``weight[y]``, summed and
     divided by the number of classes."""
     op = "multi_margin_loss"
-    _floating(op, "input", input)
+    check.floating(op, "input", input)
     reduction = _reduction(op, size_average, reduce, reduction)
     if p not in (1, 2):
         raise ValueError(f"{op}: only p == 1 and p == 2 are supported, got p={p!r}")
@@ -776,7 +758,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
         raise it.ArgumentError(f"{op}: target values must be class indices in [0, {n_class}), "
                                f"got values from {int(t.min())} to {int(t.max())}")
     if weight is not None:
-        _tensor(op, "weight", weight)
+        check.tensor(op, "weight", weight)
         if weight.ndim != 1:
             raise ValueError(f"{op}: weight must be one-dimensional, got shape "
                              f"{tuple(weight.shape)}")
@@ -800,7 +782,7 @@ def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, red
     input1 to rank higher, -1 lower."""
     op = "margin_ranking_loss"
     for name, t in (("input1", input1), ("input2", input2), ("target", target)):
-        _tensor(op, name, t)
+        check.tensor(op, name, t)
     reduction = _reduction(op, size_average, reduce, reduction)
     if not input1.ndim == input2.ndim == target.ndim:
         raise it.ShapeError(f"{op}: expected input1, input2 and target of the same number of dims, "
@@ -815,8 +797,8 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     distance itself where ``target`` is 1, ``max(0, margin - input)`` where it is -1 (any
     other label counts both, as in PyTorch)."""
     op = "hinge_embedding_loss"
-    _tensor(op, "input", input)
-    _tensor(op, "target", target)
+    check.tensor(op, "input", input)
+    check.tensor(op, "target", target)
     reduction = _reduction(op, size_average, reduce, reduction)
     loss = it.where(target != 1, it.clamp(margin - input, min=0), 0.0) + \
         it.where(target != -1, input, 0.0)
@@ -829,7 +811,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, r
     target): ``1 - cos`` where ``target`` is 1, ``max(0, cos - margin)`` where it is -1."""
     op = "cosine_embedding_loss"
     for name, t in (("input1", input1), ("input2", input2), ("target", target)):
-        _tensor(op, name, t)
+        check.tensor(op, name, t)
     reduction = _reduction(op, size_average, reduce, reduction)
     if target.ndim not in (0, 1):
         raise it.ShapeError(f"{op}: expected a 0-d or 1-d target, got shape {tuple(target.shape)}")
@@ -848,7 +830,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, r
 
 def _same_ndim(op, anchor, positive, negative):
     for name, t in (("anchor", anchor), ("positive", positive), ("negative", negative)):
-        _tensor(op, name, t)
+        check.tensor(op, name, t)
     if not anchor.ndim == positive.ndim == negative.ndim:
         raise it.ShapeError(f"{op}: expected anchor, positive and negative of the same number of "
                             f"dims, got {anchor.ndim}-d, {positive.ndim}-d and {negative.ndim}-d")
@@ -915,7 +897,7 @@ def _lengths(op, name, lengths, n, device):
 def _padded_targets(op, targets, tl, batched, n_class):
     """Targets as an (N, S) tensor of the default index dtype, from PyTorch's padded (N, S) or concatenated
     (sum of target_lengths,) form."""
-    _tensor(op, "targets", targets)
+    check.tensor(op, "targets", targets)
     if targets.dtype.kind not in "iu":
         raise it.DTypeError(f"{op}: expected targets of an integer dtype, got {targets.dtype}")
     targets = targets.to(targets.backend.default_int)
@@ -981,7 +963,7 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     impossible alignment unless ``zero_infinity``. Half-precision input is computed in
     float32."""
     op = "ctc_loss"
-    _floating(op, "log_probs", log_probs)
+    check.floating(op, "log_probs", log_probs)
     check_reduction(op, reduction)
     if log_probs.ndim not in (2, 3):
         raise it.ShapeError(f"{op}: expected log_probs of shape (T, N, C) or (T, C), got "
@@ -1060,8 +1042,8 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     """The ``p``-norm of ``x1 - x2 + eps`` over the last dim (of the broadcast shape;
     ``p`` any real: 0 counts nonzeros, ``inf`` takes the largest magnitude)."""
     op = "pairwise_distance"
-    _tensor(op, "x1", x1)
-    _tensor(op, "x2", x2)
+    check.tensor(op, "x1", x1)
+    check.tensor(op, "x2", x2)
     diff = x1 - x2 + eps
     if diff.ndim == 0:                  # a 0-d difference is a vector of one (0-d result)
         return it.norm(diff.reshape(1), p, dim=0)
@@ -1073,8 +1055,8 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     ``sum(x1/|x1| * x2/|x2|)`` with each norm raised to at least ``eps``; as in PyTorch, the
     gradient passes through that floor unchanged."""
     op = "cosine_similarity"
-    _tensor(op, "x1", x1)
-    _tensor(op, "x2", x2)
+    check.tensor(op, "x1", x1)
+    check.tensor(op, "x2", x2)
     dt = it.result_type(x1, x2)
     if not dt.is_floating_point:
         raise it.DTypeError(f"{op}: expected floating point inputs, got {x1.dtype} and {x2.dtype}")
@@ -1095,7 +1077,7 @@ def pdist(input, p=2):
     """The ``p``-norm distances between the rows of ``input`` (N, M), for each pair i < j in
     row-major order: N (N - 1) / 2 values."""
     op = "pdist"
-    _tensor(op, "input", input)
+    check.tensor(op, "input", input)
     if input.ndim != 2:
         raise it.ShapeError(f"{op}: expected a 2-d input (N, M), got shape {tuple(input.shape)}")
     if not input.dtype.is_floating_point:

@@ -15,6 +15,7 @@ import numbers
 import warnings
 
 import interop as it
+from . import _checks as check
 
 __all__ = ["batch_norm", "instance_norm", "layer_norm", "group_norm", "rms_norm",
            "local_response_norm", "normalize", "dropout", "alpha_dropout",
@@ -27,13 +28,6 @@ _LOW_PRECISION = (it.float16, it.bfloat16)
 
 def _shape(t):
     return tuple(t.shape)
-
-
-def _floating_input(x, op):
-    if not isinstance(x, it.Tensor):
-        raise TypeError(f"{op}: expected a Tensor as input, got {type(x).__name__}")
-    if not x.dtype.is_floating_point:
-        raise it.DTypeError(f"{op}: expected a floating point input, got dtype {x.dtype}")
 
 
 def _check_vector(op, name, t, n, x, what):
@@ -346,7 +340,7 @@ def _check_momentum(op, momentum):
 def _channel_args(op, input, momentum, running_mean, running_var, weight, bias):
     """Checks batch and instance norm's arguments (an (N, C, *) floating input, one value
     per channel in each vector given); returns the input's shape and C."""
-    _floating_input(input, op)
+    check.floating(op, "input", input)
     _check_momentum(op, momentum)
     _check_pair(running_mean, running_var)
     shape = _shape(input)
@@ -455,7 +449,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalize over the trailing dims ``normalized_shape`` of ``input`` (biased
     variance), then scale and shift elementwise by ``weight`` and ``bias`` (that shape)."""
     op = "layer_norm"
-    _floating_input(input, op)
+    check.floating(op, "input", input)
     ns = _normalized_shape(op, normalized_shape, input)
     _check_elementwise(op, "weight", weight, ns, input)
     _check_elementwise(op, "bias", bias, ns, input)
@@ -470,7 +464,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     """Split the channels (dim 1) of ``input`` ``(N, C, *)`` into ``num_groups`` groups and
     normalize each group of each sample; then scale and shift per channel."""
     op = "group_norm"
-    _floating_input(input, op)
+    check.floating(op, "input", input)
     shape = _shape(input)
     if len(shape) < 2:
         raise it.ShapeError(f"{op}: expected at least 2 dimensions for input tensor (N, C, *) but "
@@ -507,7 +501,7 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     """Divide by the root mean square over the trailing dims ``normalized_shape`` (plus
     ``eps``; None means the dtype's machine epsilon), then scale by ``weight``."""
     op = "rms_norm"
-    _floating_input(input, op)
+    check.floating(op, "input", input)
     ns = _normalized_shape(op, normalized_shape, input)
     if weight is not None:
         if not isinstance(weight, it.Tensor):
@@ -533,7 +527,7 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
     """Divide each element by ``(k + alpha * mean of squares over size neighbouring
     channels) ** beta``; the window is centred on the channel and zero-padded at the ends."""
     op = "local_response_norm"
-    _floating_input(input, op)
+    check.floating(op, "input", input)
     if input.ndim < 3:
         raise ValueError(f"Expected 3D or higher dimensionality input (got {input.ndim} "
                          f"dimensions)")

@@ -10,7 +10,8 @@ from .module import Module
 from .. import init
 from .._lazy import LazyModuleMixin, UninitializedParameter
 from ..functional import _conv as F
-from ..functional import _shape
+from ..functional import _padding
+from ..functional._checks import ntuple
 from ..parameter import Parameter
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
@@ -18,13 +19,6 @@ __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "
            "LazyConvTranspose3d", "Unfold", "Fold"]
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
-
-
-def _ntuple(v, n):
-    """``v`` as a tuple of ``n`` (an int repeated, or a sequence kept as a tuple)."""
-    if isinstance(v, (tuple, list)):
-        return tuple(v)
-    return (v,) * n
 
 
 def _count(value, name, cls):
@@ -62,9 +56,9 @@ class _ConvNd(Module):
         if out_channels % groups != 0:
             raise ValueError(f"out_channels must be divisible by groups (got out_channels="
                              f"{out_channels}, groups={groups})")
-        kernel_size = _ntuple(kernel_size, n)
-        stride = _ntuple(stride, n)
-        dilation = _ntuple(dilation, n)
+        kernel_size = ntuple(kernel_size, n)
+        stride = ntuple(stride, n)
+        dilation = ntuple(dilation, n)
         for name, v in (("kernel_size", kernel_size), ("stride", stride), ("dilation", dilation)):
             if len(v) != n:
                 raise ValueError(f"{cls}: {name} must be an int or a tuple of {n} ints, got {v}")
@@ -75,7 +69,7 @@ class _ConvNd(Module):
             if padding == "same" and any(s != 1 for s in stride):
                 raise ValueError("padding='same' is not supported for strided convolutions")
         else:
-            padding = _ntuple(padding, n)
+            padding = ntuple(padding, n)
         if padding_mode not in _PADDING_MODES:
             raise ValueError(f"padding_mode must be one of {set(_PADDING_MODES)}, but got "
                              f"padding_mode={padding_mode!r}")
@@ -144,8 +138,8 @@ class _Conv(_ConvNd):
 
     def forward(self, input):
         if self.padding_mode != "zeros":
-            input = _shape.pad(input, self._reversed_padding_repeated_twice,
-                               mode=self.padding_mode)
+            input = _padding.pad(input, self._reversed_padding_repeated_twice,
+                                 mode=self.padding_mode)
             return type(self)._fn(input, self.weight, self.bias, self.stride, 0, self.dilation,
                                   self.groups)
         return type(self)._fn(input, self.weight, self.bias, self.stride, self.padding,
@@ -188,7 +182,7 @@ class _ConvTranspose(_ConvNd):
             raise TypeError(f"{type(self).__name__}: padding must be an int or a tuple of ints, "
                             f"got {padding!r}")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         True, _ntuple(output_padding, self._n), groups, bias, padding_mode,
+                         True, ntuple(output_padding, self._n), groups, bias, padding_mode,
                          device, dtype)
 
     def _output_padding(self, input, output_size):

@@ -4,7 +4,7 @@ padding fixed at construction (an int pads every side by that much; a tuple list
 (before, after) pairs from the last dim, as PyTorch's)."""
 
 from .module import Module
-from ..functional import _shape as F
+from ..functional import _padding as F
 
 __all__ = ["ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "ConstantPad1d", "ConstantPad2d",
            "ConstantPad3d", "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d",

@@ -2,7 +2,7 @@
 ``ChannelShuffle`` (no parameters; views and one copy)."""
 
 from .module import Module
-from ..functional import _shape as F
+from ..functional import _shuffle as F
 
 __all__ = ["PixelShuffle", "PixelUnshuffle", "ChannelShuffle"]
 

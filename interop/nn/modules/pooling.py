@@ -5,23 +5,14 @@ have no parameters; ``FractionalMaxPool``'s ``_random_samples`` is a buffer, as 
 PyTorch)."""
 
 from .module import Module
-from ..functional import _conv as F
+from ..functional import _pooling as F
+from ..functional._checks import ntuple
 
 __all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
            "LPPool1d", "LPPool2d", "LPPool3d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
            "AdaptiveAvgPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d",
            "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "FractionalMaxPool2d",
            "FractionalMaxPool3d"]
-
-
-def _single(v):
-    return tuple(v) if isinstance(v, (tuple, list)) else (v,)
-
-
-def _ntuple(v, n):
-    """``v`` as a tuple: a sequence kept, anything else repeated ``n`` times (PyTorch's
-    ``_pair``/``_triple``)."""
-    return tuple(v) if isinstance(v, (tuple, list)) else (v,) * n
 
 
 class _MaxPoolNd(Module):
@@ -70,9 +61,9 @@ class AvgPool1d(Module):
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
                  count_include_pad=True):
         super().__init__()
-        self.kernel_size = _single(kernel_size)
-        self.stride = _single(stride if stride is not None else kernel_size)
-        self.padding = _single(padding)
+        self.kernel_size = ntuple(kernel_size, 1)
+        self.stride = ntuple(stride if stride is not None else kernel_size, 1)
+        self.padding = ntuple(padding, 1)
         self.ceil_mode = ceil_mode
         self.count_include_pad = count_include_pad
 
@@ -230,9 +221,9 @@ class _MaxUnpoolNd(Module):
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
         n = self._n
-        self.kernel_size = _ntuple(kernel_size, n)
-        self.stride = _ntuple(stride if stride is not None else kernel_size, n)
-        self.padding = _ntuple(padding, n)
+        self.kernel_size = ntuple(kernel_size, n)
+        self.stride = ntuple(stride if stride is not None else kernel_size, n)
+        self.padding = ntuple(padding, n)
 
     def forward(self, input, indices, output_size=None):
         return type(self)._fn(input, indices, self.kernel_size, self.stride, self.padding,
@@ -274,11 +265,11 @@ class _FractionalMaxPoolNd(Module):
         super().__init__()
         n = self._n
         cls = type(self).__name__
-        self.kernel_size = _ntuple(kernel_size, n)
+        self.kernel_size = ntuple(kernel_size, n)
         self.return_indices = return_indices
         self.register_buffer("_random_samples", _random_samples)
-        self.output_size = _ntuple(output_size, n) if output_size is not None else None
-        self.output_ratio = _ntuple(output_ratio, n) if output_ratio is not None else None
+        self.output_size = ntuple(output_size, n) if output_size is not None else None
+        self.output_ratio = ntuple(output_ratio, n) if output_ratio is not None else None
         if output_size is None and output_ratio is None:
             raise ValueError(f"{cls} requires specifying either an output size, or a pooling "
                              f"ratio")

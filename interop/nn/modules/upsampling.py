@@ -2,7 +2,7 @@
 and PyTorch's fixed-mode ``UpsamplingNearest2d`` and ``UpsamplingBilinear2d``."""
 
 from .module import Module
-from ..functional import _shape as F
+from ..functional import _resample as F
 
 __all__ = ["Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d"]
 

@@ -1,23 +1,18 @@
-"""Padding, resampling and rearranging: ``pad``, ``interpolate`` (and PyTorch's deprecated
-``upsample*`` aliases), ``pixel_shuffle``/``pixel_unshuffle``, ``channel_shuffle``,
-``affine_grid`` and ``grid_sample``.
+"""Resampling: ``interpolate`` (and PyTorch's deprecated ``upsample*`` aliases), and
+sampling at grid positions: ``affine_grid`` and ``grid_sample``.
 
-Most are compositions of differentiable interop ops. Two are autograd Functions, because
-the composite's gradient would scatter-add (slow on NumPy, and a full-size gradient per
-slice) where a read of the gradient does the same job:
+``interpolate`` is separable: per resized dim, one gather (``take``) of all the taps, then
+their weighted sum, in one autograd Function (``_Resample``). Its backward is the same
+kind of gather with the transposed taps (for each input sample, the outputs that read it),
+so it reads instead of scatter-adding (the composite's gradient would scatter-add: slow on
+NumPy) and NaN and inf stay where they belong; it is written with interop ops, so
+gradients of gradients work too. The indices and weights follow PyTorch's CPU kernels
+arithmetic for arithmetic (float32 index math for the nearest modes, the input's precision
+for the others): values match to rounding and nearest-neighbour picks match exactly. They
+are computed once per size and cached.
 
-* ``pad`` with reflect / replicate / circular: forward is one ``concat`` of slices per
-  padded dim (reversed slices for reflect, expanded edges for replicate); backward folds
-  the gradient back with slices (``_EdgePad``).
-* ``interpolate``: separable, one gather (``take``) of all the taps per resized dim, then
-  their weighted sum; backward is the same kind of gather with the transposed taps (for
-  each input sample, the outputs that read it), so NaN and inf stay where they belong
-  (``_Resample``). The indices and weights follow PyTorch's CPU kernels arithmetic for
-  arithmetic (float32 index math for the nearest modes, the input's precision for the
-  others): values match to rounding and nearest-neighbour picks match exactly. They are
-  computed once per size and cached.
-
-Both backwards are written with interop ops, so gradients of gradients work too.
+``affine_grid`` and ``grid_sample`` are compositions of differentiable interop ops (a
+matmul; gathers at the corners, weighted), differentiable in the input and in the grid.
 """
 
 import functools
@@ -27,272 +22,13 @@ import struct
 import warnings
 
 import interop as it
+from . import _checks as check
 
-__all__ = ["pad", "interpolate", "upsample", "upsample_nearest", "upsample_bilinear",
-           "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle",
-           "affine_grid", "grid_sample"]
-
-
-def _check_tensor(x, op, name="input"):
-    if not isinstance(x, it.Tensor):
-        raise TypeError(f"{op}: {name} must be a Tensor, got {type(x).__name__}")
+__all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "affine_grid",
+           "grid_sample"]
 
 
-def _int_list(seq, op, name):
-    """``seq`` (a sequence of Python ints, as PyTorch's ``int[]`` arguments) as a tuple."""
-    if isinstance(seq, it.Tensor) or not isinstance(seq, (tuple, list)):
-        raise TypeError(f"{op}: {name} must be a tuple of ints, got {type(seq).__name__}")
-    out = []
-    for i, v in enumerate(seq):
-        if isinstance(v, bool) or not hasattr(v, "__index__"):
-            raise TypeError(f"{op}: {name} must be a tuple of ints, but found element of type "
-                            f"{type(v).__name__} at pos {i}")
-        out.append(v.__index__())
-    return tuple(out)
-
-
-def _along(axis, sl):
-    """An indexing key that applies ``sl`` to dim ``axis`` only."""
-    return (slice(None),) * axis + (sl,)
-
-
-def _f32(v):
-    """The float32 nearest to Python float ``v`` (as C's ``static_cast<float>``)."""
-    return struct.unpack("f", struct.pack("f", v))[0]
-
-
-# ----------------------------------------------------------------------------------- pad
-
-_PAD_MODES = ("constant", "reflect", "replicate", "circular")
-
-
-def pad(input, pad, mode="constant", value=None):
-    """Pad (or, with negative amounts, crop) the last ``len(pad) // 2`` dims of ``input``.
-
-    ``pad`` lists (before, after) pairs starting from the last dim, as PyTorch's
-    ``(left, right, top, bottom, front, back)``. ``mode``: ``'constant'`` (fill with
-    ``value``, default 0; any number of dims), ``'reflect'`` (mirror without repeating the
-    edge), ``'replicate'`` (repeat the edge) or ``'circular'`` (wrap around); the last
-    three pad the last 1, 2 or 3 dims of an input with one or two more dims than that.
-    """
-    _check_tensor(input, "pad")
-    pads = _int_list(pad, "pad", "pad")
-    if len(pads) % 2:
-        raise it.ArgumentError(f"pad: padding length must be divisible by 2, got {len(pads)} "
-                               f"entries {pads}")
-    nd = input.ndim
-    if len(pads) // 2 > nd:
-        raise it.ArgumentError(f"pad: padding length should be at most two times the input "
-                               f"dimension, but got padding length {len(pads)} and input of "
-                               f"dimension {nd}")
-    if mode not in _PAD_MODES:
-        raise NotImplementedError(f"pad: unrecognised padding mode {mode!r}; expected one of "
-                                  f"{', '.join(map(repr, _PAD_MODES))}")
-    # dims and their (before, after) amounts, last dim first as the pad list names them
-    dims = [(nd - 1 - i, pads[2 * i], pads[2 * i + 1]) for i in range(len(pads) // 2)]
-    if mode == "constant":
-        return _pad_constant(input, dims, 0 if value is None else value)
-    if value is not None:
-        raise it.ArgumentError(f"pad: padding mode {mode!r} doesn't take a value argument "
-                               f"(got value={value!r})")
-    k = len(dims)
-    if k not in (1, 2, 3) or nd not in (k + 1, k + 2):
-        raise NotImplementedError(
-            f"pad: padding size {len(pads)} is not supported for {nd}-D input in mode {mode!r}; "
-            f"non-constant padding takes 2 entries for a 2-D or 3-D input (pads the last dim), "
-            f"4 for a 3-D or 4-D input (last 2 dims), 6 for a 4-D or 5-D input (last 3 dims)")
-    shape = tuple(input.shape)
-    batched = nd == k + 2
-    if any(n == 0 for n in shape[1 if batched else 0:]):
-        raise it.ShapeError(f"pad: mode {mode!r} expects a {k + 1}-D or {k + 2}-D (batched) input "
-                            f"with non-zero dimensions (the batch may be 0), got shape {shape}")
-    plan = tuple((ax, _edge_runs(shape[ax], lo, hi, mode, ax, shape)) for ax, lo, hi in dims)
-    return _EdgePad.apply(input, plan)
-
-
-def _pad_constant(x, dims, value):
-    """Constant padding: the kept part of ``x`` written into a tensor filled with ``value``."""
-    shape = list(x.shape)
-    src = [slice(None)] * x.ndim
-    dst = [slice(None)] * x.ndim
-    for ax, lo, hi in dims:
-        n = shape[ax]
-        start, stop = max(0, -lo), n - max(0, -hi)
-        if stop < start:
-            raise it.ShapeError(f"pad: the padding ({lo}, {hi}) of dim {ax} crops more than its "
-                                f"{n} elements (input shape {tuple(x.shape)})")
-        shape[ax] = n + lo + hi
-        src[ax] = slice(start, stop)
-        dst[ax] = slice(max(0, lo), max(0, lo) + stop - start)
-    out = it.full(tuple(shape), value, dtype=x.dtype, device=x.backend)
-    out[tuple(dst)] = x[tuple(src)]
-    return out
-
-
-def _edge_runs(n, lo, hi, mode, ax, shape):
-    """The padded dim (size ``n``, padding ``lo``/``hi``) as runs of the input:
-    ``(start, stop, how)`` with ``how`` 'mid' (the input's own run, at most one), 'keep',
-    'flip' (reversed) or ('repeat', count)."""
-    if mode == "circular":
-        a, b = max(0, -lo), n - max(0, -hi)       # crop first, then wrap what is left
-        m = b - a
-        if m < 0 or lo > m or hi > m or (m == 0 and max(lo, 0) + max(hi, 0)):
-            raise it.ShapeError(f"pad: circular padding ({lo}, {hi}) of dim {ax} wraps around "
-                                f"more than once (the dim has {max(m, 0)} elements after "
-                                f"cropping; input shape {shape})")
-        lo, hi = max(lo, 0), max(hi, 0)
-        return [r for r in ((b - lo, b, "keep"), (a, b, "mid"), (a, a + hi, "keep"))
-                if r[1] > r[0]] or [(a, b, "keep")]
-    if mode == "reflect" and (lo >= n or hi >= n):
-        raise it.ShapeError(f"pad: reflect padding ({lo}, {hi}) of dim {ax} must be less than the "
-                            f"size of that dim, {n} (input shape {shape})")
-    a, b = -lo, n + hi            # the output is positions [a, b) of the endlessly padded dim
-    if b < a:
-        raise it.ShapeError(f"pad: the padding ({lo}, {hi}) of dim {ax} (size {n}) gives a "
-                            f"negative size {b - a} (input shape {shape})")
-    if b == a:
-        return [(0, 0, "keep")]
-    runs = []
-    if a < 0:                     # before the start
-        e = min(b, 0)
-        runs.append((1 - e, 1 - a, "flip") if mode == "reflect" else (0, 1, ("repeat", e - a)))
-    if max(a, 0) < min(b, n):
-        runs.append((max(a, 0), min(b, n), "mid"))
-    if b > n:                     # past the end
-        s = max(a, n)
-        runs.append((2 * n - 1 - b, 2 * n - 1 - s, "flip") if mode == "reflect"
-                    else (n - 1, n, ("repeat", b - s)))
-    return runs
-
-
-# From this many input elements on, padding writes the output once (fewer copies) rather
-# than concatenating per dim (fewer ops: cheaper for small tensors).
-_FILL_MIN = 1 << 15
-
-
-class _EdgePad(it.autograd.Function):
-    """Reflect / replicate / circular padding as one node. Forward writes the kept input
-    into the output and copies the edges from it (or, for small tensors, concatenates
-    runs of the input one dim at a time); backward folds the gradient back dim by dim:
-    the part over the kept input is copied once and the padded parts are added onto the
-    input positions they came from (flipped or summed). Composed of slices, the padding
-    would send a full-size gradient back per slice, several times the work."""
-
-    @staticmethod
-    def forward(ctx, x, plan):
-        ctx.plan = plan
-        ctx.sizes = tuple(x.shape[ax] for ax, _ in plan)
-        if x.numel() >= _FILL_MIN and all(_edges_read_mid(runs) for _, runs in plan):
-            return _fill_edges(x, plan)
-        out = x
-        for ax, runs in plan:
-            out = _assemble(out, ax, runs)
-        if all(len(runs) == 1 and runs[0][2] != "flip" for _, runs in plan):
-            out = it.clone(out)         # crops alone: a new tensor, not a view of x
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        for (ax, runs), n in zip(reversed(ctx.plan), reversed(ctx.sizes)):
-            g = _fold(g, ax, runs, n)
-        return g, None
-
-
-def _edges_read_mid(runs):
-    """Whether every padded run of a dim reads inside its 'mid' run (true unless negative
-    padding crops what the other side mirrors or repeats)."""
-    mid = [(s, e) for s, e, how in runs if how == "mid"]
-    return bool(mid) and all(mid[0][0] <= s and e <= mid[0][1] for s, e, _ in runs)
-
-
-def _fill_edges(x, plan):
-    """The padded tensor in one allocation: the kept input is written once, then each
-    dim's edges are copied from what is already in place (so corners come out right)."""
-    shape = list(x.shape)
-    dst, src, mids = [slice(None)] * x.ndim, [slice(None)] * x.ndim, {}
-    for ax, runs in plan:
-        off = 0
-        for start, stop, how in runs:
-            m = how[1] if how.__class__ is tuple else stop - start
-            if how == "mid":
-                mids[ax] = off - start          # output position of input position 0
-                dst[ax], src[ax] = slice(off, off + m), slice(start, stop)
-            off += m
-        shape[ax] = off
-    out = it.empty(tuple(shape), dtype=x.dtype, device=x.backend)
-    out[tuple(dst)] = x[tuple(src)]
-    for ax, runs in plan:
-        at = mids[ax]
-        off = 0
-        for start, stop, how in runs:
-            m = how[1] if how.__class__ is tuple else stop - start
-            if how != "mid":
-                if how == "flip":
-                    sl = slice(at + stop - 1, at + start - 1 if at + start else None, -1)
-                else:
-                    sl = slice(at + start, at + stop)
-                dst[ax] = sl
-                part = out[tuple(dst)]
-                if how.__class__ is tuple:
-                    part = it.broadcast_to(part, tuple(m if d == ax else n
-                                                       for d, n in enumerate(part.shape)))
-                dst[ax] = slice(off, off + m)
-                out[tuple(dst)] = part
-            off += m
-        dst[ax] = slice(None)
-    return out
-
-
-def _fold(g, ax, runs, n):
-    """The adjoint of :func:`_assemble`: ``g`` (the gradient of the assembled dim) summed
-    back onto the ``n`` input positions of dim ``ax``."""
-    parts, off = [], 0
-    for start, stop, how in runs:
-        m = how[1] if how.__class__ is tuple else stop - start
-        parts.append(g[_along(ax, slice(off, off + m))])
-        off += m
-    full = next((i for i, (start, stop, how) in enumerate(runs)
-                 if how == "mid" and start == 0 and stop == n), None)
-    if full is not None:
-        out = it.clone(parts[full])
-    else:
-        shape = list(g.shape)
-        shape[ax] = n
-        out = it.zeros(tuple(shape), dtype=g.dtype, device=g.backend)
-    for i, ((start, stop, how), p) in enumerate(zip(runs, parts)):
-        if i == full or stop == start:
-            continue
-        if how == "flip":
-            p = it.flip(p, (ax,))
-        elif how.__class__ is tuple:
-            p = it.sum(p, axis=ax, keepdims=True)
-        key = _along(ax, slice(start, stop))
-        if out.backend.mutable:
-            view = out[key]
-            view += p
-        else:       # (immutable arrays (JAX): a view cannot be written through)
-            out = it.concat([out[_along(ax, slice(0, start))], out[key] + p,
-                             out[_along(ax, slice(stop, n))]], axis=ax)
-    return out
-
-
-def _assemble(x, ax, runs):
-    """``x`` along dim ``ax`` replaced by the concatenation of ``runs`` of it."""
-    parts = []
-    for start, stop, how in runs:
-        if how == "flip":           # a negative-step slice: one view, no copy before concat
-            p = x[_along(ax, slice(stop - 1, start - 1 if start else None, -1))]
-        else:
-            p = x[_along(ax, slice(start, stop))]
-        if how.__class__ is tuple:
-            shape = list(p.shape)
-            shape[ax] = how[1]
-            p = it.broadcast_to(p, tuple(shape))
-        parts.append(p)
-    return parts[0] if len(parts) == 1 else it.concat(parts, axis=ax)
-
-
-# --------------------------------------------------------------------------- interpolate
+# ---------------------------------------------------------------------------- interpolate
 
 _INTERP_DIMS = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
 _INTERP_MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area")
@@ -310,7 +46,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     the coordinate mapping unless ``recompute_scale_factor=True`` (then only the output
     size it gives is kept). ``antialias=True`` is not supported.
     """
-    _check_tensor(input, "interpolate")
+    check.tensor("interpolate", "input", input)
     if mode not in _INTERP_MODES:
         if mode == "lanczos":
             raise NotImplementedError("interpolate: mode 'lanczos' (which needs antialias=True) "
@@ -340,9 +76,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                                  f"{spatial} and output size of {size}. Please provide input "
                                  f"tensor in (N, C, d1, d2, ...,dK) format and output size in "
                                  f"(o1, o2, ...,oK) format.")
-            sizes = _int_list(size, "interpolate", "size")
+            sizes = check.int_list("interpolate", "size", size)
         else:
-            sizes = _int_list((size,), "interpolate", "size") * dim
+            sizes = check.int_list("interpolate", "size", (size,)) * dim
         scales = (None,) * dim
     elif scale_factor is not None:
         if isinstance(scale_factor, (list, tuple)):
@@ -479,7 +215,7 @@ class _Taps:
         o = self.o
         out = None
         for r, (w, m) in enumerate(taps):
-            t = g[_along(ax, slice(r * o, (r + 1) * o))] if self.k > 1 else g
+            t = g[(slice(None),) * ax + (slice(r * o, (r + 1) * o),)] if self.k > 1 else g
             if w is not None:
                 t = t * w
             if m is not None:
@@ -533,6 +269,11 @@ def _plans(be, mode, n, o, s, align_corners, op, two_d):
             return None
         plan = _linear_taps(be, n, o, s, align_corners, op)
     return plan, plan.transpose(n, be)
+
+
+def _f32(v):
+    """The float32 nearest to Python float ``v`` (as C's ``static_cast<float>``)."""
+    return struct.unpack("f", struct.pack("f", v))[0]
 
 
 def _nearest_index(be, n, o, s, exact, shortcuts):
@@ -612,6 +353,8 @@ def _tap_masks(masks):
     return None if all(m is None for m in masks) else masks
 
 
+# --------------------------------------------------------------------- deprecated aliases
+
 def _deprecated(name):
     warnings.warn(f"`nn.functional.{name}` is deprecated. Use `nn.functional.interpolate` "
                   f"instead.", stacklevel=3)
@@ -635,85 +378,15 @@ def upsample_bilinear(input, size=None, scale_factor=None):
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
 
 
-# ------------------------------------------------------------------------ rearrangements
-
-def _positive_factor(v, op, name):
-    if isinstance(v, bool) or not hasattr(v, "__index__"):
-        raise TypeError(f"{op}: {name} must be an int, got {type(v).__name__} {v!r}")
-    v = v.__index__()
-    if v <= 0:
-        raise it.ArgumentError(f"{op}: expects a positive {name}, but got {v}")
-    return v
-
-
-def pixel_shuffle(input, upscale_factor):
-    """``(*, C r^2, H, W)`` -> ``(*, C, H r, W r)``: each group of ``r^2`` channels becomes
-    an ``r x r`` block of pixels (sub-pixel convolution's upscale)."""
-    _check_tensor(input, "pixel_shuffle")
-    r = _positive_factor(upscale_factor, "pixel_shuffle", "upscale_factor")
-    if input.ndim < 3:
-        raise it.ShapeError(f"pixel_shuffle: expects input to have at least 3 dimensions, but "
-                            f"got input with {input.ndim} dimension(s) (shape "
-                            f"{tuple(input.shape)})")
-    *lead, c, h, w = input.shape
-    if c % (r * r):
-        raise it.ShapeError(f"pixel_shuffle: expects its input's 'channel' dimension to be "
-                            f"divisible by the square of upscale_factor, but input.size(-3)={c} "
-                            f"is not divisible by {r * r}")
-    nl = len(lead)
-    x = input.reshape((*lead, c // (r * r), r, r, h, w))
-    x = x.permute(*range(nl), nl, nl + 3, nl + 1, nl + 4, nl + 2)
-    return x.reshape((*lead, c // (r * r), h * r, w * r))
-
-
-def pixel_unshuffle(input, downscale_factor):
-    """``(*, C, H r, W r)`` -> ``(*, C r^2, H, W)``: the inverse of :func:`pixel_shuffle`."""
-    _check_tensor(input, "pixel_unshuffle")
-    r = _positive_factor(downscale_factor, "pixel_unshuffle", "downscale_factor")
-    if input.ndim < 3:
-        raise it.ShapeError(f"pixel_unshuffle: expects input to have at least 3 dimensions, but "
-                            f"got input with {input.ndim} dimension(s) (shape "
-                            f"{tuple(input.shape)})")
-    *lead, c, h, w = input.shape
-    if h % r or w % r:
-        raise it.ShapeError(f"pixel_unshuffle: expects height and width of input to be divisible "
-                            f"by downscale_factor, but input.size(-2)={h} and input.size(-1)={w} "
-                            f"are not both divisible by {r}")
-    nl = len(lead)
-    x = input.reshape((*lead, c, h // r, r, w // r, r))
-    x = x.permute(*range(nl), nl, nl + 2, nl + 4, nl + 1, nl + 3)
-    return x.reshape((*lead, c * r * r, h // r, w // r))
-
-
-def channel_shuffle(input, groups):
-    """``(N, C, *)``: interleave the channels of ``groups`` groups (ShuffleNet): channel
-    ``g * (C / groups) + k`` moves to ``k * groups + g``."""
-    _check_tensor(input, "channel_shuffle")
-    g = _positive_factor(groups, "channel_shuffle", "groups")
-    if input.ndim < 3:
-        raise it.ShapeError(f"channel_shuffle: expects input to have at least 3 dimensions, but "
-                            f"got input with {input.ndim} dimension(s) (shape "
-                            f"{tuple(input.shape)})")
-    n, c, *rest = input.shape
-    if c % g:
-        raise it.ShapeError(f"channel_shuffle: number of channels must be divisible by groups. "
-                            f"Got {c} channels and {g} groups.")
-    x = input.reshape((n, g, c // g, *rest)).transpose(1, 2)
-    return x.reshape((n, c, *rest))
-
-
-native_channel_shuffle = channel_shuffle
-
-
-# ------------------------------------------------------------------ sampling grids
+# ------------------------------------------------------------------------- sampling grids
 
 def affine_grid(theta, size, align_corners=None):
     """The sampling grid of a batch of affine maps ``theta`` (``(N, 2, 3)`` for a 2-D
     ``size`` ``(N, C, H, W)``, ``(N, 3, 4)`` for 3-D ``(N, C, D, H, W)``): output
     ``(N, H, W, 2)`` / ``(N, D, H, W, 3)`` of normalized (x, y[, z]) source coordinates
     in [-1, 1], for :func:`grid_sample`."""
-    _check_tensor(theta, "affine_grid", "theta")
-    size = _int_list(size, "affine_grid", "size")
+    check.tensor("affine_grid", "theta", theta)
+    size = check.int_list("affine_grid", "size", size)
     if align_corners is None:
         align_corners = False
     if not theta.dtype.is_floating_point:
@@ -763,8 +436,8 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     ``mode``: 'bilinear' (trilinear for 3-D) or 'nearest'; ``padding_mode``: 'zeros',
     'border' or 'reflection' for positions outside. Differentiable in ``input`` and in
     ``grid``."""
-    _check_tensor(input, "grid_sample")
-    _check_tensor(grid, "grid_sample", "grid")
+    check.tensor("grid_sample", "input", input)
+    check.tensor("grid_sample", "grid", grid)
     if mode not in _GRID_MODES:
         raise ValueError(f"grid_sample: nn.functional.grid_sample(): expected mode to be "
                          f"'bilinear', 'nearest' or 'bicubic', but got: {mode!r}")
