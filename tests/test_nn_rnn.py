@@ -12,7 +12,7 @@ import interop as it
 from interop import nn
 from interop.nn.modules import rnn as impl
 from interop.nn.utils import rnn as R
-from helpers import to_np
+from helpers import to_np, jax_backend
 from nn_twin import assert_same, check_function, check_module, load_twin, pair
 
 torch = pytest.importorskip("torch")
@@ -214,6 +214,29 @@ def test_scan_backward_runs_on_raw_arrays(be, mode, monkeypatch):
         grads.append(xt.grad)
     assert seen == [(True, False)]
     assert_same(*grads, "input gradient through h_n only")
+
+
+@pytest.mark.parametrize("mode", ["LSTM", "GRU"])
+def test_scan_backward_on_an_immutable_backend(mode):
+    """The raw-array backward writes the gates' derivative in place where it can; on JAX's
+    immutable arrays it joins them instead, with the same gradients as PyTorch."""
+    ours, theirs = _twins(mode, dtype="float32", bidirectional=True,
+                          **({"proj_size": 2} if mode == "LSTM" else {}))
+    x_np = _rand((4, 2, I), "float32")
+    tx = torch.from_numpy(x_np.copy()).requires_grad_()
+    (theirs(tx)[0] ** 2).sum().backward()
+    with jax_backend():
+        m = getattr(nn, mode)(I, H, bidirectional=True,
+                              **({"proj_size": 2} if mode == "LSTM" else {}))
+        with it.no_grad():
+            for name, p in m.named_parameters():
+                p.copy_(it.tensor(getattr(theirs, name).detach().numpy().tolist()))
+        x = it.tensor(x_np.tolist()).requires_grad_()
+        (m(x)[0] ** 2).sum().backward()
+        np.testing.assert_allclose(to_np(x.grad), tx.grad.numpy(), rtol=1e-4, atol=1e-5)
+        for name, p in m.named_parameters():
+            np.testing.assert_allclose(to_np(p.grad), getattr(theirs, name).grad.numpy(),
+                                       rtol=1e-4, atol=1e-5, err_msg=name)
 
 
 # ------------------------------------------------------------------ packed sequences
