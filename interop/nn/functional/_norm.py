@@ -212,8 +212,7 @@ class _NormalizeBackward(it.autograd.Node):
         shapes = (tuple(x.shape), None if weight is None else tuple(weight.shape),
                   self.bias_shape)
         w = _reshaped(xp, weight, wshape)
-        raw = xp is self.be.ns
-        if raw:
+        if xp is self.be.ns:
             lead = None if aligned else _trailing(x, axes)
             if lead is not None:
                 return _trailing_backward(xp, g, x, w, mean, inv, lead, n, wshape, shapes,
