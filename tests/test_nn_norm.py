@@ -11,6 +11,7 @@ import pytest
 import interop as it
 from interop import nn
 import interop.nn.functional as F
+from interop.nn.functional import _norm
 from helpers import to_np, jax_backend
 from torch_compare import Const, assert_same, check_function, check_module, load_twin
 
@@ -545,6 +546,79 @@ def test_groupnorm_errors(be):
         F.group_norm(it.zeros(6), 3)
     with pytest.raises(ValueError, match=r"more than 1 value per channel when training.*\[1, 6\]"):
         F.group_norm(it.zeros((1, 6)), 6)
+
+
+# ------------------------------------------------------------------ the shared primitive
+# Batch, instance, layer and group norm record one primitive (_NormalizeBackward) whose
+# backward runs on raw arrays, with its own fast path per layout; under create_graph it
+# recomputes the statistics on tensors. Each layout, affine or not, with only some inputs
+# needing a gradient, against finite differences (float64), to second order.
+
+_NORM_CALLS = [
+    pytest.param(lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+                 (4, 3, 2), (3,), id="batch_norm"),
+    pytest.param(lambda x, w, b: F.instance_norm(x, weight=w, bias=b), (2, 3, 4), (3,),
+                 id="instance_norm"),
+    pytest.param(lambda x, w, b: F.layer_norm(x, (2, 3), w, b), (2, 2, 3), (2, 3),
+                 id="layer_norm"),
+    pytest.param(lambda x, w, b: F.group_norm(x, 2, w, b), (2, 4, 3), (4,), id="group_norm"),
+    pytest.param(lambda x, w, b: F.group_norm(x, 4, w, b), (2, 4, 3), (4,),
+                 id="group_norm_per_channel"),
+]
+
+
+@pytest.mark.parametrize("fn, shape, wshape", _NORM_CALLS)
+@pytest.mark.parametrize("affine, x_grad", [("both", True), ("weight", True), ("none", True),
+                                            ("both", False)])
+def test_normalize_primitive_gradcheck_and_gradgradcheck(be, fn, shape, wshape, affine, x_grad):
+    x = it.asarray(_rand(shape, "float64", seed=3, loc=0.3)).requires_grad_(x_grad)
+    w = it.asarray(_rand(wshape, "float64", seed=4, loc=1.0)).requires_grad_()
+    b = it.asarray(_rand(wshape, "float64", seed=5)).requires_grad_()
+    w, b = {"both": (w, b), "weight": (w, None), "none": (None, None)}[affine]
+    inputs = tuple(t for t in (x, w, b) if t is not None)
+
+    def f(*ts):
+        full = dict(zip([k for k, t in (("x", x), ("w", w), ("b", b)) if t is not None], ts))
+        return fn(full["x"], full.get("w"), full.get("b"))
+
+    assert it.autograd.gradcheck(f, inputs)
+    assert it.autograd.gradgradcheck(f, inputs)
+
+
+def test_normalize_backward_runs_on_raw_arrays(be, monkeypatch):
+    """One node per call, whose ordinary backward gets the backend's namespace and arrays."""
+    seen = []
+    orig = _norm._NormalizeBackward.backward
+
+    def spy(self, xp, g, s):
+        seen.append((xp is be.ns, isinstance(g, it.Tensor), isinstance(s.x, it.Tensor)))
+        return orig(self, xp, g, s)
+
+    monkeypatch.setattr(_norm._NormalizeBackward, "backward", spy)
+    x = it.asarray(_rand((2, 3, 4))).requires_grad_()
+    for y in (F.layer_norm(x, (4,)), F.batch_norm(x, None, None, training=True)):
+        assert y.grad_fn.name() == "_NormalizeBackward"
+        y.sum().backward()
+    assert seen == [(True, False, False)] * 2
+
+
+def test_normalize_backward_on_an_immutable_backend():
+    """The raw-array backward updates fresh arrays in place where it can; on JAX's
+    immutable arrays the same code gives new arrays, and the same gradients as PyTorch."""
+    x_np, w_np = _rand((3, 4, 5), seed=1), _rand(4, seed=2, loc=1.0)
+    calls = [lambda f, x, w: f.batch_norm(x, None, None, w, w * 0.5, training=True),
+             lambda f, x, w: f.instance_norm(x, weight=w, bias=w * 0.5),
+             lambda f, x, w: f.layer_norm(x.transpose(1, 2), (4,), w, w * 0.5),
+             lambda f, x, w: f.group_norm(x, 2, w, w * 0.5)]
+    for call in calls:
+        tx, tw = (torch.from_numpy(a.copy()).requires_grad_() for a in (x_np, w_np))
+        (call(TF, tx, tw) ** 2).sum().backward()
+        with jax_backend():
+            x, w = (it.tensor(a.tolist()).requires_grad_() for a in (x_np, w_np))
+            (call(F, x, w) ** 2).sum().backward()
+            for ours, theirs in ((x, tx), (w, tw)):
+                np.testing.assert_allclose(to_np(ours.grad), theirs.grad.numpy(), rtol=1e-4,
+                                           atol=1e-4)
 
 
 # ------------------------------------------------------------------ RMSNorm

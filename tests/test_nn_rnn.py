@@ -10,8 +10,9 @@ import pytest
 
 import interop as it
 from interop import nn
+from interop.nn.modules import rnn as impl
 from interop.nn.utils import rnn as R
-from helpers import to_np
+from helpers import to_np, jax_backend
 from torch_compare import assert_same, check_function, check_module, load_twin, pair
 
 torch = pytest.importorskip("torch")
@@ -140,6 +141,102 @@ def test_retained_graph_backward_twice(be, mode):
     np.testing.assert_array_equal(to_np(x.grad), first)
     with pytest.raises(RuntimeError, match="second time"):
         y.backward()
+
+
+# ------------------------------------------------------------------ the time-loop primitives
+# Each layer and direction is one primitive (impl._lstm, _gru, _rnn) whose backward walks the
+# steps on raw arrays (under create_graph: a recorded rerun). Every input and output, packed
+# steps of falling sizes, both directions, against finite differences (float64), and to
+# second order.
+
+def _scan_inputs(mode, sizes, proj=0, bias=True, hidden=2):
+    rows, batch = sum(sizes), sizes[0]
+    gates = {"LSTM": 4, "GRU": 3}.get(mode, 1) * hidden
+    shapes = [(rows, gates), (batch, proj or hidden)]
+    if mode == "LSTM":
+        shapes += [(batch, hidden), (gates, proj or hidden)] + ([(proj, hidden)] if proj else [])
+    elif mode == "GRU":
+        shapes += [(gates, hidden)] + ([(gates,)] if bias else [])
+    else:
+        shapes += [(gates, hidden)]
+    return tuple(it.asarray(_rand(s, seed=k)).requires_grad_() for k, s in enumerate(shapes))
+
+
+def _scan(mode, sizes, reverse):
+    """The primitive of ``mode`` over packed steps of ``sizes``, as a function of tensors."""
+    if mode == "LSTM":
+        return lambda xw, h0, c0, w_hh, w_hr=None: impl._lstm(xw, h0, c0, w_hh, w_hr, sizes,
+                                                                reverse)
+    if mode == "GRU":
+        return lambda xw, h0, w_hh, b_hh=None: impl._gru(xw, h0, w_hh, b_hh, sizes, reverse)
+    return lambda xw, h0, w_hh: impl._rnn(xw, h0, w_hh, sizes, reverse, mode == "RNN_relu")
+
+
+_SCANS = [("LSTM", {}), ("LSTM", {"proj": 1}), ("GRU", {}), ("GRU", {"bias": False}),
+          ("RNN", {}), ("RNN_relu", {})]
+
+
+@pytest.mark.parametrize("mode, opts", _SCANS)
+@pytest.mark.parametrize("sizes", [[2, 2], [3, 2, 1]], ids=["padded", "packed"])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_scan_primitive_gradcheck(be, mode, opts, sizes, reverse):
+    assert it.autograd.gradcheck(_scan(mode, sizes, reverse), _scan_inputs(mode, sizes, **opts))
+
+
+@pytest.mark.parametrize("mode, opts", _SCANS)
+def test_scan_primitive_gradgradcheck(be, mode, opts):
+    sizes = [2, 1]
+    assert it.autograd.gradgradcheck(_scan(mode, sizes, True), _scan_inputs(mode, sizes, **opts))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_scan_backward_runs_on_raw_arrays(be, mode, monkeypatch):
+    """One node per layer and direction, whose ordinary backward gets the backend's
+    namespace and arrays; a gradient that reaches only some outputs is zeros for the rest."""
+    node_cls = {"LSTM": impl._LSTMScanBackward, "GRU": impl._GRUScanBackward}.get(
+        mode, impl._RNNScanBackward)
+    seen = []
+    orig = node_cls.backward
+
+    def spy(self, xp, g, s):
+        seen.append((xp is be.ns, any(isinstance(t, it.Tensor) for t in list(g) + list(s))))
+        return orig(self, xp, g, s)
+
+    monkeypatch.setattr(node_cls, "backward", spy)
+    ours, theirs = _twins(mode)
+    load_twin(ours, theirs)
+    x = _rand((3, 2, I))
+    grads = []
+    for lib, m in ((it, ours), (torch, theirs)):
+        xt = lib.asarray(x.copy()).requires_grad_()
+        out = m(xt)
+        (out[1][0] if mode == "LSTM" else out[1]).sum().backward()      # h_n only
+        grads.append(xt.grad)
+    assert seen == [(True, False)]
+    assert_same(*grads, "input gradient through h_n only")
+
+
+@pytest.mark.parametrize("mode", ["LSTM", "GRU"])
+def test_scan_backward_on_an_immutable_backend(mode):
+    """The raw-array backward writes the gates' derivative in place where it can; on JAX's
+    immutable arrays it joins them instead, with the same gradients as PyTorch."""
+    ours, theirs = _twins(mode, dtype="float32", bidirectional=True,
+                          **({"proj_size": 2} if mode == "LSTM" else {}))
+    x_np = _rand((4, 2, I), "float32")
+    tx = torch.from_numpy(x_np.copy()).requires_grad_()
+    (theirs(tx)[0] ** 2).sum().backward()
+    with jax_backend():
+        m = getattr(nn, mode)(I, H, bidirectional=True,
+                              **({"proj_size": 2} if mode == "LSTM" else {}))
+        with it.no_grad():
+            for name, p in m.named_parameters():
+                p.copy_(it.tensor(getattr(theirs, name).detach().numpy().tolist()))
+        x = it.tensor(x_np.tolist()).requires_grad_()
+        (m(x)[0] ** 2).sum().backward()
+        np.testing.assert_allclose(to_np(x.grad), tx.grad.numpy(), rtol=1e-4, atol=1e-5)
+        for name, p in m.named_parameters():
+            np.testing.assert_allclose(to_np(p.grad), getattr(theirs, name).grad.numpy(),
+                                       rtol=1e-4, atol=1e-5, err_msg=name)
 
 
 # ------------------------------------------------------------------ packed sequences

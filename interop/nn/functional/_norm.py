@@ -2,10 +2,11 @@
 ``group_norm``, ``rms_norm``, ``local_response_norm``, ``normalize`` and the dropout family,
 with PyTorch's signatures, defaults, checks and running-statistics rules.
 
-Batch, instance, layer and group norm share one primitive, :class:`_Normalize`, whose
-backward is written out: the composite's dozen broadcast-and-reduce nodes took about
-twice as long (measured on NumPy). Under ``create_graph`` that backward recomputes the
-statistics from the input with recorded ops, so second derivatives are right too.
+Batch, instance, layer and group norm share one primitive, :class:`_NormalizeBackward`,
+whose backward is written out and runs on the backend's raw arrays: the composite's dozen
+broadcast-and-reduce nodes took about twice as long (measured on NumPy). Under
+``create_graph`` that backward recomputes the statistics from the input with recorded ops,
+so second derivatives are right too.
 Running statistics are updated in place, outside the graph, with the unbiased variance
 (as PyTorch does). Dropout masks come from interop's RNG.
 """
@@ -97,15 +98,16 @@ def _kept_view(x, axes):
     return math.prod(s[:k0]), math.prod(s[k0:k1]), math.prod(s[k1:])
 
 
-def _kept_sum(v):
-    """The sums of an ``(A, K, L)`` tensor over A and L, as a (K, 1) column."""
-    return it.sum(it.sum(v, axis=-1), axis=0).unsqueeze(-1)
+def _kept_sum(xp, v):
+    """The sums of an ``(A, K, L)`` array over A and L, as a (K, 1) column (``xp``: ``it``
+    for tensors, or the backend namespace for raw arrays)."""
+    return xp.expand_dims(xp.sum(xp.sum(v, axis=-1), axis=0), axis=-1)
 
 
-def _kept_dot(a, b):
-    """Sums of ``a * b`` over A and L of two ``(A, K, L)`` tensors (a vecdot: no
-    x-sized temporary), as a (K, 1) column."""
-    return it.sum(it.vecdot(a, b, axis=-1), axis=0).unsqueeze(-1)
+def _kept_dot(xp, a, b):
+    """Sums of ``a * b`` over A and L of two ``(A, K, L)`` arrays (a vecdot), as a (K, 1)
+    column."""
+    return xp.expand_dims(xp.sum(xp.vecdot(a, b, axis=-1), axis=0), axis=-1)
 
 
 def _moments(x, axes, n):
@@ -116,18 +118,29 @@ def _moments(x, axes, n):
     return mean, xc, it.sum(xc * xc, axis=axes, keepdims=True)
 
 
-class _Normalize(it.autograd.Function):
+def _reshaped(xp, a, shape):
+    """``a`` (or None) reshaped to ``shape`` with ``xp.reshape``, without a call where it has
+    that shape already (a tensor or a raw array)."""
+    return a if a is None or tuple(a.shape) == shape else xp.reshape(a, shape)
+
+
+class _NormalizeBackward(it.autograd.Node):
     """``(x - mean) / sqrt(var + eps) * weight + bias`` with the statistics of ``x`` over
     ``axes`` (biased variance) and weight/bias (or None) reshaped to ``wshape`` (which
-    broadcasts to x's shape). Also returns the mean and the sum of squared deviations (no gradient),
-    for running statistics. ``aligned``: the weight is constant over the statistic's axes
-    (batch and instance norm), so it folds into a per-statistic scale and shift.
+    broadcasts to x's shape). :meth:`forward` also returns the mean and the sum of squared
+    deviations (no gradient), for running statistics. ``aligned``: the weight is constant
+    over the statistic's axes (batch and instance norm), so it folds into a per-statistic
+    scale and shift.
 
     Saves x, the mean and ``1/std`` (as PyTorch; x-sized memory, not more) and recomputes
-    the normalized input in backward."""
+    the normalized input in backward, which runs on the backend's raw arrays (under
+    ``create_graph``, on tensors, with the statistics recomputed from x)."""
+
+    saves = ("x", "weight", "mean", "inv")
 
     @staticmethod
-    def forward(ctx, x, weight, bias, axes, wshape, aligned, eps):
+    def forward(x, weight, bias, axes, wshape, aligned, eps):
+        """``(y, mean, inv, ssd)``, computed on tensors with recording off."""
         n = math.prod(x.shape[a] for a in axes)
         w = _shaped(weight, wshape)
         b = _shaped(bias, wshape)
@@ -138,14 +151,14 @@ class _Normalize(it.autograd.Function):
             # the squares as vecdots, the affine in place (6 x-sized passes, 2 arrays).
             keep = tuple(1 if d in axes else k for d, k in enumerate(x.shape))
             xc = x.reshape(view)
-            mean = _kept_sum(xc) / n
+            mean = _kept_sum(it, xc) / n
             xc = xc - mean
             # The corrected two-pass algorithm: the deviations' own mean is the rounding
             # error of the first mean, which would shift every output where |mean| >> std
             # (float32 at mean 1e3, std 1e-3: by 2e-2). It folds into the shift.
-            d = _kept_sum(xc) / n
+            d = _kept_sum(it, xc) / n
             mean = mean + d
-            ssd = it.clamp(_kept_dot(xc, xc) - d * d * n, min=0)
+            ssd = it.clamp(_kept_dot(it, xc, xc) - d * d * n, min=0)
             inv = it.rsqrt(ssd / n + eps)
             d, inv = d.reshape(keep), inv.reshape(keep)
             scale = inv if w is None else inv * w
@@ -184,116 +197,121 @@ class _Normalize(it.autograd.Function):
                 y = y * w
             if b is not None:
                 y = y + b
-        ctx.save_for_backward(x, weight, mean, inv)
-        ctx.cfg = (axes, wshape, aligned, eps, n, None if bias is None else _shape(bias))
-        stats = (mean.reshape(-1), ssd.reshape(-1))
-        ctx.mark_non_differentiable(*stats)
-        return (y,) + stats
+        return y, mean, inv, ssd
 
-    @staticmethod
-    def backward(ctx, g, _g_mean, _g_ssd):
-        x, weight, mean, inv = ctx.saved_tensors
-        axes, wshape, aligned, eps, n, bias_shape = ctx.cfg
-        need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        w = _shaped(weight, wshape)
-        create_graph = it.is_grad_enabled()
-        lead = None if aligned or create_graph else _trailing(x, axes)
-        if lead is not None:
-            return _trailing_backward(g, x, w, mean, inv, lead, n, wshape, weight, bias_shape,
+    def backward(self, xp, g, s):
+        x, weight, mean, inv = s
+        axes, wshape, aligned, n = self.axes, self.wshape, self.aligned, self.n
+        need_x, need_w, need_b = (e is not None for e in self.next)
+        shapes = (tuple(x.shape), None if weight is None else tuple(weight.shape),
+                  self.bias_shape)
+        w = _reshaped(xp, weight, wshape)
+        if xp is self.be.ns:
+            lead = None if aligned else _trailing(x, axes)
+            if lead is not None:
+                return _trailing_backward(xp, g, x, w, mean, inv, lead, n, wshape, shapes,
+                                          need_x, need_w, need_b)
+            view = _kept_view(x, axes) if aligned else None
+            if view is not None:
+                return _kept_backward(xp, g, x, w, mean, inv, view, n, wshape, shapes,
                                       need_x, need_w, need_b)
-        view = _kept_view(x, axes) if aligned and not create_graph else None
-        if view is not None:
-            return _kept_backward(g, x, w, mean, inv, view, n, wshape, weight, bias_shape,
-                                  need_x, need_w, need_b)
-        if create_graph:            # the statistics as functions of x
+        else:                       # create_graph: the statistics as functions of x
             mean, _, ssd = _moments(x, axes, n)
-            inv = it.rsqrt(ssd / n + eps)
+            inv = it.rsqrt(ssd / n + self.eps)
         xc = x - mean
         gx = gw = gb = None
         if aligned:
-            sg = it.sum(g, axis=axes, keepdims=True) if need_x or need_b else None
-            sgx = it.sum(g * xc, axis=axes, keepdims=True) if need_x or need_w else None
+            sg = xp.sum(g, axis=axes, keepdims=True) if need_x or need_b else None
+            sgx = xp.sum(g * xc, axis=axes, keepdims=True) if need_x or need_w else None
             if need_x:
                 scale = inv if w is None else inv * w
                 gx = (g - sg / n - xc * (sgx * (inv * inv) / n)) * scale
             if need_w:
-                gw = _shaped(it.sum_to(sgx * inv, wshape), _shape(weight))
+                gw = _reshaped(xp, xp.sum_to(sgx * inv, wshape), shapes[1])
             if need_b:
-                gb = _shaped(it.sum_to(sg, wshape), bias_shape)
-            return gx, gw, gb, None, None, None, None
+                gb = _reshaped(xp, xp.sum_to(sg, wshape), shapes[2])
+            return gx, gw, gb
         xhat = xc * inv
         if need_x:
             gh = g if w is None else g * w
-            m1 = it.sum(gh, axis=axes, keepdims=True) / n
-            m2 = it.sum(gh * xhat, axis=axes, keepdims=True) / n
+            m1 = xp.sum(gh, axis=axes, keepdims=True) / n
+            m2 = xp.sum(gh * xhat, axis=axes, keepdims=True) / n
             gx = (gh - m1 - xhat * m2) * inv
         if need_w:
-            gw = _shaped(it.sum_to(g * xhat, wshape), _shape(weight))
+            gw = _reshaped(xp, xp.sum_to(g * xhat, wshape), shapes[1])
         if need_b:
-            gb = _shaped(it.sum_to(g, wshape), bias_shape)
-        return gx, gw, gb, None, None, None, None
+            gb = _reshaped(xp, xp.sum_to(g, wshape), shapes[2])
+        return gx, gw, gb
 
 
-def _trailing_backward(g, x, w, mean, inv, lead, n, wshape, weight, bias_shape, need_x, need_w,
+def _trailing_backward(xp, g, x, w, mean, inv, lead, n, wshape, shapes, need_x, need_w,
                        need_b):
-    """:class:`_Normalize`'s backward over trailing dims (no create_graph): the row
-    statistics of the gradient as vecdots, the rest in place on fresh arrays."""
-    shape = _shape(x)
+    """:class:`_NormalizeBackward` over trailing dims, on raw arrays (no create_graph): the
+    row statistics of the gradient as vecdots, the rest in place on fresh arrays (an
+    augmented assignment: in place where arrays are mutable, a new array elsewhere)."""
+    shape = shapes[0]
     flat = lead + (n,)
-    inv_f = inv.reshape(lead + (1,))
-    xhat = x.reshape(flat) - mean.reshape(lead + (1,))
-    xhat.mul_(inv_f)
+    inv_f = xp.reshape(inv, lead + (1,))
+    xhat = xp.reshape(x, flat) - xp.reshape(mean, lead + (1,))
+    xhat *= inv_f
     gx = gw = gb = None
     if need_w:
-        gw = _shaped(it.sum_to(g * xhat.reshape(shape), wshape), _shape(weight))
+        gw = _reshaped(xp, xp.sum_to(g * xp.reshape(xhat, shape), wshape), shapes[1])
     if need_b:
-        gb = _shaped(it.sum_to(g, wshape), bias_shape)
+        gb = _reshaped(xp, xp.sum_to(g, wshape), shapes[2])
     if need_x:
-        gh = (g if w is None else g * w).reshape(flat)
-        m1 = it.sum(gh, axis=-1, keepdims=True) / n
-        m2 = it.vecdot(gh, xhat, axis=-1).unsqueeze(-1) / n
+        gh = xp.reshape(g if w is None else g * w, flat)
+        m1 = xp.sum(gh, axis=-1, keepdims=True) / n
+        m2 = xp.expand_dims(xp.vecdot(gh, xhat, axis=-1), axis=-1) / n
         gx = gh - m1                          # (a new array: g itself is never written)
-        xhat.mul_(m2)
-        gx.sub_(xhat)
-        gx.mul_(inv_f)
-        gx = gx.reshape(shape)
-    return gx, gw, gb, None, None, None, None
+        xhat *= m2
+        gx -= xhat
+        gx *= inv_f
+        gx = xp.reshape(gx, shape)
+    return gx, gw, gb
 
 
-def _kept_backward(g, x, w, mean, inv, view, n, wshape, weight, bias_shape, need_x, need_w,
-                   need_b):
-    """:class:`_Normalize`'s aligned backward (batch and instance norm, no create_graph) over
-    the ``(A, K, L)`` view: the gradient's statistics as sums and vecdots, the input's
-    gradient in place on the fresh deviations."""
+def _kept_backward(xp, g, x, w, mean, inv, view, n, wshape, shapes, need_x, need_w, need_b):
+    """:class:`_NormalizeBackward`'s aligned backward (batch and instance norm), on raw
+    arrays (no create_graph), over the ``(A, K, L)`` view: the gradient's statistics as
+    sums and vecdots, the input's gradient in place on the fresh deviations."""
     col = (view[1], 1)
-    keep = _shape(inv)
-    xc = x.reshape(view) - mean.reshape(col)
-    gv = g.reshape(view)
-    sg = _kept_sum(gv).reshape(keep)
-    sgx = _kept_dot(gv, xc).reshape(keep)
+    keep = tuple(inv.shape)
+    xc = xp.reshape(x, view) - xp.reshape(mean, col)
+    gv = xp.reshape(g, view)
+    sg = xp.reshape(_kept_sum(xp, gv), keep)
+    sgx = xp.reshape(_kept_dot(xp, gv, xc), keep)
     gx = gw = gb = None
     if need_x:
         scale = inv if w is None else inv * w
-        xc.mul_((sgx * (inv * inv) / -n).reshape(col))      # gx = (g - sg/n - xc k) * scale
-        xc.add_(gv)
-        xc.sub_((sg / n).reshape(col))
-        xc.mul_(scale.reshape(col))
-        gx = xc.reshape(x.shape)
+        xc *= xp.reshape(sgx * (inv * inv) / -n, col)      # gx = (g - sg/n - xc k) * scale
+        xc += gv
+        xc -= xp.reshape(sg / n, col)
+        xc *= xp.reshape(scale, col)
+        gx = xp.reshape(xc, shapes[0])
     if need_w:
-        gw = _shaped(it.sum_to(sgx * inv, wshape), _shape(weight))
+        gw = _reshaped(xp, xp.sum_to(sgx * inv, wshape), shapes[1])
     if need_b:
-        gb = _shaped(it.sum_to(sg, wshape), bias_shape)
-    return gx, gw, gb, None, None, None, None
+        gb = _reshaped(xp, xp.sum_to(sg, wshape), shapes[2])
+    return gx, gw, gb
 
 
 def _normalize(x, weight, bias, axes, wshape, aligned, eps):
-    """:class:`_Normalize` of ``x`` (in float32 for a 16-bit input, cast back): the result,
-    and the statistics' means and sums of squared deviations (flat, outside the graph)."""
+    """:class:`_NormalizeBackward`'s primitive on ``x`` (in float32 for a 16-bit input, cast
+    back): the result, and the statistics' means and sums of squared deviations (flat,
+    outside the graph)."""
     xf = _upcast(x)
     dt = xf.dtype
-    y, mean, ssd = _Normalize.apply(xf, _param(weight, dt), _param(bias, dt), axes, wshape,
-                                    aligned, eps)
-    return (y if y.dtype == x.dtype else y.astype(x.dtype)), mean, ssd
+    weight, bias = _param(weight, dt), _param(bias, dt)
+    with it.no_grad():
+        y, mean, inv, ssd = _NormalizeBackward.forward(xf, weight, bias, axes, wshape, aligned,
+                                                       eps)
+    y = it.autograd.primitive(
+        _NormalizeBackward, (xf, weight, bias), y, saved=(xf, weight, mean, inv),
+        axes=axes, wshape=wshape, aligned=aligned, eps=eps,
+        n=math.prod(xf.shape[a] for a in axes),
+        bias_shape=None if bias is None else _shape(bias))
+    return (y if y.dtype == x.dtype else y.astype(x.dtype)), mean.reshape(-1), ssd.reshape(-1)
 
 
 def _affine_empty(x, weight, bias, wshape):

@@ -3,12 +3,14 @@ parameter names, layout (gates stacked i, f, g, o for LSTM and r, z, n for GRU),
 initialization, repr, and inputs (padded, unbatched or :class:`PackedSequence`).
 
 Speed: each layer and direction projects the inputs of all time steps in one matmul; the
-time loop is one differentiable primitive per layer and direction (``_LSTMScan``,
-``_GRUScan``, ``_RNNScan``) that does only ``h @ W_hh^T`` and the gate math per step and,
-in backward, sums the weight gradients of all steps in one matmul. So autograd records a
-handful of nodes per layer instead of a dozen per time step. Under ``create_graph=True``
-the primitives differentiate a recorded recomputation of the same loop, so higher-order
-gradients are right too. The per-step values kept for backward are released by it.
+time loop is one differentiable primitive per layer and direction (``_lstm``, ``_gru``,
+``_rnn``, recorded with ``interop.autograd.primitive``) that does only ``h @ W_hh^T`` and the
+gate math per step and, in backward, sums the weight gradients of all steps in one matmul.
+So autograd records a handful of nodes per layer instead of a dozen per time step, and the
+backward (``_LSTMScanBackward``...) walks the steps on the backend's raw arrays. Under
+``create_graph=True`` it differentiates a recorded recomputation of the same loop, so
+higher-order gradients are right too. The per-step values kept for backward (joined over
+the steps) are released by it.
 
 Sequences are walked in PyTorch's packed layout: rows ``start:start + n`` of the projected
 inputs hold step ``t`` of the ``n`` sequences still running (a padded batch is the case
@@ -37,32 +39,43 @@ def _blocks(x, sizes, reverse):
     return blocks[::-1] if reverse else blocks
 
 
-def _fit(state, n, source, dropped):
+def _spans(sizes, reverse):
+    """``(start, stop)`` of the rows of each time step, in visiting order (what
+    :func:`_blocks` cuts, as row ranges into a raw array)."""
+    spans, start = [], 0
+    for n in sizes:
+        spans.append((start, start + n))
+        start += n
+    return spans[::-1] if reverse else spans
+
+
+def _fit(xp, state, n, source, dropped):
     """``state`` cut or grown to ``n`` rows: rows past ``n`` go to ``dropped``; missing rows
-    come from ``source`` (the initial state, or the final state's gradient)."""
+    come from ``source`` (the initial state, or the final state's gradient). ``xp``: ``it``
+    on tensors, the backend namespace on raw arrays."""
     m = state.shape[0]
     if n < m:
-        dropped.append(state[n:])
-        return state[:n]
+        dropped.append(state[n:, :])
+        return state[:n, :]
     if n > m:
-        return it.concat([state, source[m:n]], axis=0)
+        return xp.concat([state, source[m:n, :]], axis=0)
     return state
 
 
-def _whole(state, dropped):
+def _whole(xp, state, dropped):
     """All rows again: ``state`` on top of what ``_fit`` dropped, in row order."""
-    return it.concat([state, *dropped[::-1]], axis=0) if dropped else state
+    return xp.concat([state, *dropped[::-1]], axis=0) if dropped else state
 
 
-def _rows(pieces, reverse):
+def _rows(xp, pieces, reverse):
     """Per-step pieces (in visiting order) joined in packed (time) order."""
     if len(pieces) == 1:
         return pieces[0]
-    return it.concat(pieces[::-1] if reverse else pieces, axis=0)
+    return xp.concat(pieces[::-1] if reverse else pieces, axis=0)
 
 
 def _first(state, n):
-    return state if n == state.shape[0] else state[:n]
+    return state if n == state.shape[0] else state[:n, :]
 
 
 def _row_major(w):
@@ -71,26 +84,37 @@ def _row_major(w):
     return it.contiguous(w.mT)
 
 
+def _recording(*tensors):
+    """Whether a primitive over ``tensors`` will be recorded (what it saves is made only then)."""
+    return it.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
+
+
+def _cotangents(xp, g, s, with_c):
+    """The gradients of ``(out, h_n[, c_n])``, zeros where none reached the node."""
+    out_shape = (s.xw.shape[0], s.h0.shape[1])
+    g_out = g[0] if g[0] is not None else xp.zeros(out_shape, dtype=s.xw.dtype,
+                                                   device=s.xw.device)
+    g_hn = g[1] if g[1] is not None else xp.zeros_like(s.h0)
+    if not with_c:
+        return g_out, g_hn
+    return g_out, g_hn, (g[2] if g[2] is not None else xp.zeros_like(s.c0))
+
+
 def _regrad(forward, tensors, extra, grads):
     """Gradients of a recorded rerun of ``forward`` (backward under ``create_graph=True``:
     the result is differentiable again)."""
     outs = forward(*tensors, *extra)[:len(grads)]
     wrt = [t for t in tensors if t is not None and t.requires_grad]
     got = iter(it.autograd.grad(outs, wrt, grads, create_graph=True, allow_unused=True))
-    return tuple(next(got) if t is not None and t.requires_grad else None
-                 for t in tensors) + (None,) * len(extra)
+    return tuple(next(got) if t is not None and t.requires_grad else None for t in tensors)
 
 
-def _take_scan(ctx, forward, tensors, extra):
-    """The per-step values forward kept, released here (they are most of the layer's
-    memory); a second backward through a retained graph recomputes them."""
-    scan = ctx.scan
-    ctx.scan = None
-    return scan if scan is not None else forward(*tensors, *extra)[-1]
-
-
-def _lstm_scan(xw, h0, c0, w_hh, w_hr, sizes, reverse):
-    """LSTM over time: ``(out, h_n, c_n, saved)``; ``xw`` holds ``x W_ih^T + b_ih + b_hh``."""
+def _lstm_scan(xw, h0, c0, w_hh, w_hr, sizes, reverse, keep=False):
+    """LSTM over time: ``(out, h_n, c_n, saved)``; ``xw`` holds ``x W_ih^T + b_ih + b_hh``.
+    ``saved`` (with ``keep``, else None): the per-step values backward reads, each joined
+    over all steps in packed order: the sigmoids of the gates, tanh of the cell gate, the
+    cell state before and tanh of the one after each step, the unprojected output (with a
+    projection only) and the hidden state before each step."""
     H = c0.shape[1]
     w_hh_t = _row_major(w_hh)
     w_hr_t = None if w_hr is None else _row_major(w_hr)
@@ -100,8 +124,8 @@ def _lstm_scan(xw, h0, c0, w_hh, w_hr, sizes, reverse):
     h_done, c_done, outs, acts, prev_h, mids = [], [], [], [], [], []
     for x in blocks:
         n = x.shape[0]
-        h = _fit(h, n, h0, h_done)
-        c = _fit(c, n, c0, c_done)
+        h = _fit(it, h, n, h0, h_done)
+        c = _fit(it, c, n, c0, c_done)
         prev_h.append(h)
         gates = x + h @ w_hh_t
         a = it.sigmoid(gates)
@@ -114,68 +138,87 @@ def _lstm_scan(xw, h0, c0, w_hh, w_hr, sizes, reverse):
         h = m if w_hr_t is None else m @ w_hr_t
         outs.append(h)
         mids.append((tc, m))
-    saved = (acts, mids, prev_h)
-    return _rows(outs, reverse), _whole(h, h_done), _whole(c, c_done), saved
+    saved = None
+    if keep:
+        saved = tuple(_rows(it, [step[j] for step in acts], reverse) for j in range(3)) + (
+            _rows(it, [tc for tc, _ in mids], reverse),
+            None if w_hr is None else _rows(it, [m for _, m in mids], reverse),
+            _rows(it, prev_h, reverse))
+    return _rows(it, outs, reverse), _whole(it, h, h_done), _whole(it, c, c_done), saved
 
 
-class _LSTMScan(it.autograd.Function):
-    """One LSTM layer and direction over time (see the module docstring)."""
+class _LSTMScanBackward(it.autograd.Node):
+    """One LSTM layer and direction over time (see the module docstring); its backward
+    walks the steps on the backend's raw arrays."""
 
-    @staticmethod
-    def forward(ctx, xw, h0, c0, w_hh, w_hr, sizes, reverse):
-        out, h_n, c_n, saved = _lstm_scan(xw, h0, c0, w_hh, w_hr, sizes, reverse)
-        ctx.save_for_backward(xw, h0, c0, w_hh, w_hr)
-        ctx.sizes, ctx.reverse, ctx.scan = sizes, reverse, saved
-        return out, h_n, c_n
+    saves = ("xw", "h0", "c0", "w_hh", "w_hr", "a", "g", "c", "tc", "m", "prev_h")
 
-    @staticmethod
-    def backward(ctx, g_out, g_hn, g_cn):
-        tensors = ctx.saved_tensors
-        sizes, reverse = ctx.sizes, ctx.reverse
-        if it.is_grad_enabled():
-            return _regrad(_lstm_scan, tensors, (sizes, reverse), (g_out, g_hn, g_cn))
-        _, h0, c0, w_hh, w_hr = tensors
-        acts, mids, prev_h = _take_scan(ctx, _lstm_scan, tensors, (sizes, reverse))
-        blocks = _blocks(g_out, sizes, reverse)
-        dh = _first(g_hn, blocks[-1].shape[0])
-        dc = _first(g_cn, blocks[-1].shape[0])
+    def backward(self, xp, g, s):
+        sizes, reverse = self.sizes, self.reverse
+        g_out, g_hn, g_cn = _cotangents(xp, g, s, True)
+        if xp is not self.be.ns:
+            return _regrad(_lstm_scan, s[:5], (sizes, reverse), (g_out, g_hn, g_cn))
+        w_hh, w_hr = s.w_hh, s.w_hr
+        H = s.c.shape[1]
+        spans = _spans(sizes, reverse)
+        last = spans[-1][1] - spans[-1][0]
+        dh = _first(g_hn, last)
+        dc = _first(g_cn, last)
         dh0, dc0, d_gates, d_h = [], [], [], []
-        for k in range(len(blocks) - 1, -1, -1):
-            a, g, c = acts[k]
-            tc, m = mids[k]
-            n, H = g.shape
-            dh = _fit(dh, n, g_hn, dh0)
-            dc = _fit(dc, n, g_cn, dc0)
-            dh = dh + blocks[k]
+        mutable = self.be.mutable
+        for k in range(len(spans) - 1, -1, -1):
+            r0, r1 = spans[k]
+            a, gk, c, tc = s.a[r0:r1, :], s.g[r0:r1, :], s.c[r0:r1, :], s.tc[r0:r1, :]
+            dh = _fit(xp, dh, r1 - r0, g_hn, dh0)
+            dc = _fit(xp, dc, r1 - r0, g_cn, dc0)
+            dh = dh + g_out[r0:r1, :]
             if w_hr is not None:
                 d_h.append(dh)
                 dh = dh @ w_hr
-            i, f, _, o = it.split(a, H, dim=1)
+            i, f, o = a[:, :H], a[:, H:2 * H], a[:, 3 * H:]
             dc = dc + dh * o * (1 - tc * tc)
-            d_pre = a * (1 - a)                 # sigmoid' everywhere, then tanh' for g
-            d_pre[:, 2 * H:3 * H] = 1 - g * g
-            d_pre = d_pre * it.concat([dc * g, dc * c, dc * i, dh * tc], axis=1)
+            # sigmoid' everywhere, then tanh' for the cell gate
+            if mutable:
+                d_pre = a * (1 - a)
+                d_pre[:, 2 * H:3 * H] = 1 - gk * gk
+            else:
+                d_pre = xp.concat([a[:, :2 * H] * (1 - a[:, :2 * H]), 1 - gk * gk, o * (1 - o)],
+                                  axis=1)
+            d_pre = d_pre * xp.concat([dc * gk, dc * c, dc * i, dh * tc], axis=1)
             dc = dc * f
             d_gates.append(d_pre)
             dh = d_pre @ w_hh
-        d_xw = _rows(d_gates[::-1], reverse)
-        needs = ctx.needs_input_grad
-        d_whh = d_xw.mT @ _rows(prev_h, reverse) if needs[3] else None
+        d_xw = _rows(xp, d_gates[::-1], reverse)
+        d_whh = xp.matrix_transpose(d_xw) @ s.prev_h if self.next[3] is not None else None
         d_whr = None
-        if w_hr is not None and needs[4]:
-            d_whr = _rows(d_h[::-1], reverse).mT @ _rows([m for _, m in mids], reverse)
-        return d_xw, _whole(dh, dh0), _whole(dc, dc0), d_whh, d_whr, None, None
+        if w_hr is not None and self.next[4] is not None:
+            d_whr = xp.matrix_transpose(_rows(xp, d_h[::-1], reverse)) @ s.m
+        return d_xw, _whole(xp, dh, dh0), _whole(xp, dc, dc0), d_whh, d_whr
 
 
-def _gru_scan(xw, h0, w_hh, b_hh, sizes, reverse):
-    """GRU over time: ``(out, h_n, saved)``; ``xw`` holds ``x W_ih^T + b_ih``."""
+def _lstm(xw, h0, c0, w_hh, w_hr, sizes, reverse):
+    """One LSTM layer and direction, recorded as one primitive: ``(out, h_n, c_n)``."""
+    keep = _recording(xw, h0, c0, w_hh, w_hr)
+    with it.no_grad():
+        out, h_n, c_n, saved = _lstm_scan(xw, h0, c0, w_hh, w_hr, sizes, reverse, keep)
+    if not keep:
+        return out, h_n, c_n
+    return it.autograd.primitive(_LSTMScanBackward, (xw, h0, c0, w_hh, w_hr), (out, h_n, c_n),
+                                 saved=(xw, h0, c0, w_hh, w_hr) + saved, sizes=sizes,
+                                 reverse=reverse)
+
+
+def _gru_scan(xw, h0, w_hh, b_hh, sizes, reverse, keep=False):
+    """GRU over time: ``(out, h_n, saved)``; ``xw`` holds ``x W_ih^T + b_ih``. ``saved``
+    (with ``keep``, else None): the reset and update gates, ``h W_hn^T + b_hn``, the new
+    gate and the hidden state before each step, each joined over all steps in packed order."""
     H = h0.shape[1]
     w_hh_t = _row_major(w_hh)
     blocks = _blocks(xw, sizes, reverse)
     h = _first(h0, blocks[0].shape[0])
     done, outs, prev_h, acts = [], [], [], []
     for x in blocks:
-        h = _fit(h, x.shape[0], h0, done)
+        h = _fit(it, h, x.shape[0], h0, done)
         prev_h.append(h)
         hh = h @ w_hh_t
         if b_hh is not None:
@@ -187,99 +230,124 @@ def _gru_scan(xw, h0, w_hh, b_hh, sizes, reverse):
         h = new + z * (h - new)
         outs.append(h)
         acts.append((rz, hn, new))
-    return _rows(outs, reverse), _whole(h, done), (acts, prev_h)
+    saved = None
+    if keep:
+        saved = tuple(_rows(it, [step[j] for step in acts], reverse) for j in range(3)) + (
+            _rows(it, prev_h, reverse),)
+    return _rows(it, outs, reverse), _whole(it, h, done), saved
 
 
-class _GRUScan(it.autograd.Function):
-    """One GRU layer and direction over time (see the module docstring)."""
+class _GRUScanBackward(it.autograd.Node):
+    """One GRU layer and direction over time (see the module docstring); its backward
+    walks the steps on the backend's raw arrays."""
 
-    @staticmethod
-    def forward(ctx, xw, h0, w_hh, b_hh, sizes, reverse):
-        out, h_n, saved = _gru_scan(xw, h0, w_hh, b_hh, sizes, reverse)
-        ctx.save_for_backward(xw, h0, w_hh, b_hh)
-        ctx.sizes, ctx.reverse, ctx.scan = sizes, reverse, saved
-        return out, h_n
+    saves = ("xw", "h0", "w_hh", "b_hh", "rz", "hn", "new", "prev_h")
 
-    @staticmethod
-    def backward(ctx, g_out, g_hn):
-        tensors = ctx.saved_tensors
-        sizes, reverse = ctx.sizes, ctx.reverse
-        if it.is_grad_enabled():
-            return _regrad(_gru_scan, tensors, (sizes, reverse), (g_out, g_hn))
-        _, h0, w_hh, b_hh = tensors
-        acts, prev_h = _take_scan(ctx, _gru_scan, tensors, (sizes, reverse))
-        blocks = _blocks(g_out, sizes, reverse)
-        dh = _first(g_hn, blocks[-1].shape[0])
+    def backward(self, xp, g, s):
+        sizes, reverse = self.sizes, self.reverse
+        g_out, g_hn = _cotangents(xp, g, s, False)
+        if xp is not self.be.ns:
+            return _regrad(_gru_scan, s[:4], (sizes, reverse), (g_out, g_hn))
+        w_hh = s.w_hh
+        H = s.hn.shape[1]
+        spans = _spans(sizes, reverse)
+        dh = _first(g_hn, spans[-1][1] - spans[-1][0])
         dh0, d_x, d_hh = [], [], []
-        for k in range(len(blocks) - 1, -1, -1):
-            rz, hn, new = acts[k]
-            n, H = hn.shape
-            r, z = it.split(rz, H, dim=1)
-            dh = _fit(dh, n, g_hn, dh0)
-            dh = dh + blocks[k]
+        for k in range(len(spans) - 1, -1, -1):
+            r0, r1 = spans[k]
+            rz, hn, new = s.rz[r0:r1, :], s.hn[r0:r1, :], s.new[r0:r1, :]
+            r, z = rz[:, :H], rz[:, H:]
+            dh = _fit(xp, dh, r1 - r0, g_hn, dh0)
+            dh = dh + g_out[r0:r1, :]
             d_new = (dh - dh * z) * (1 - new * new)
-            d_rz = it.concat([d_new * hn, dh * (prev_h[k] - new)], axis=1) * (rz - rz * rz)
-            d_x.append(it.concat([d_rz, d_new], axis=1))
-            d = it.concat([d_rz, d_new * r], axis=1)
+            d_rz = xp.concat([d_new * hn, dh * (s.prev_h[r0:r1, :] - new)], axis=1) * (rz - rz * rz)
+            d_x.append(xp.concat([d_rz, d_new], axis=1))
+            d = xp.concat([d_rz, d_new * r], axis=1)
             d_hh.append(d)
             dh = dh * z + d @ w_hh
-        d_xw = _rows(d_x[::-1], reverse)
-        needs = ctx.needs_input_grad
+        d_xw = _rows(xp, d_x[::-1], reverse)
+        need_w, need_b = self.next[2] is not None, self.next[3] is not None
         d_whh = d_bhh = None
-        if needs[2] or needs[3]:
-            d_hh = _rows(d_hh[::-1], reverse)
-            d_whh = d_hh.mT @ _rows(prev_h, reverse) if needs[2] else None
-            d_bhh = it.sum(d_hh, axis=0) if needs[3] else None
-        return d_xw, _whole(dh, dh0), d_whh, d_bhh, None, None
+        if need_w or need_b:
+            d_hh = _rows(xp, d_hh[::-1], reverse)
+            d_whh = xp.matrix_transpose(d_hh) @ s.prev_h if need_w else None
+            d_bhh = xp.sum(d_hh, axis=0) if need_b else None
+        return d_xw, _whole(xp, dh, dh0), d_whh, d_bhh
 
 
-def _rnn_scan(xw, h0, w_hh, sizes, reverse, relu):
-    """Elman RNN over time: ``(out, h_n, saved)``; ``xw`` holds ``x W_ih^T + b_ih + b_hh``."""
+def _gru(xw, h0, w_hh, b_hh, sizes, reverse):
+    """One GRU layer and direction, recorded as one primitive: ``(out, h_n)``."""
+    keep = _recording(xw, h0, w_hh, b_hh)
+    with it.no_grad():
+        out, h_n, saved = _gru_scan(xw, h0, w_hh, b_hh, sizes, reverse, keep)
+    if not keep:
+        return out, h_n
+    return it.autograd.primitive(_GRUScanBackward, (xw, h0, w_hh, b_hh), (out, h_n),
+                                 saved=(xw, h0, w_hh, b_hh) + saved, sizes=sizes,
+                                 reverse=reverse)
+
+
+def _rnn_scan(xw, h0, w_hh, sizes, reverse, relu, keep=False):
+    """Elman RNN over time: ``(out, h_n, saved)``; ``xw`` holds ``x W_ih^T + b_ih + b_hh``.
+    ``saved`` (with ``keep``, else None): the activation's derivative factor over all
+    steps in packed order (tanh: ``1 - h^2``; relu: where ``h <= 0``, which gets no
+    gradient) and the hidden state before each step."""
     w_hh_t = _row_major(w_hh)
     blocks = _blocks(xw, sizes, reverse)
     h = _first(h0, blocks[0].shape[0])
     done, outs, prev_h = [], [], []
     for x in blocks:
-        h = _fit(h, x.shape[0], h0, done)
+        h = _fit(it, h, x.shape[0], h0, done)
         prev_h.append(h)
         pre = x + h @ w_hh_t
         h = it.relu(pre) if relu else it.tanh(pre)
         outs.append(h)
-    return _rows(outs, reverse), _whole(h, done), (outs, prev_h)
+    out = _rows(it, outs, reverse)
+    saved = None
+    if keep:    # (new arrays, not the output: writing into it leaves backward right)
+        saved = ((out <= 0) if relu else 1 - out * out), _rows(it, prev_h, reverse)
+    return out, _whole(it, h, done), saved
 
 
-class _RNNScan(it.autograd.Function):
-    """One Elman RNN layer and direction over time (see the module docstring)."""
+class _RNNScanBackward(it.autograd.Node):
+    """One Elman RNN layer and direction over time (see the module docstring); its backward
+    walks the steps on the backend's raw arrays."""
 
-    @staticmethod
-    def forward(ctx, xw, h0, w_hh, sizes, reverse, relu):
-        out, h_n, saved = _rnn_scan(xw, h0, w_hh, sizes, reverse, relu)
-        ctx.save_for_backward(xw, h0, w_hh)
-        ctx.sizes, ctx.reverse, ctx.relu, ctx.scan = sizes, reverse, relu, saved
-        return out, h_n
+    saves = ("xw", "h0", "w_hh", "act", "prev_h")
 
-    @staticmethod
-    def backward(ctx, g_out, g_hn):
-        tensors = ctx.saved_tensors
-        sizes, reverse = ctx.sizes, ctx.reverse
-        if it.is_grad_enabled():
-            return _regrad(_rnn_scan, tensors, (sizes, reverse, ctx.relu), (g_out, g_hn))
-        _, h0, w_hh = tensors
-        outs, prev_h = _take_scan(ctx, _rnn_scan, tensors, (sizes, reverse, ctx.relu))
-        blocks = _blocks(g_out, sizes, reverse)
-        dh = _first(g_hn, blocks[-1].shape[0])
+    def backward(self, xp, g, s):
+        sizes, reverse, relu = self.sizes, self.reverse, self.relu
+        g_out, g_hn = _cotangents(xp, g, s, False)
+        if xp is not self.be.ns:
+            return _regrad(_rnn_scan, s[:3], (sizes, reverse, relu), (g_out, g_hn))
+        w_hh = s.w_hh
+        spans = _spans(sizes, reverse)
+        dh = _first(g_hn, spans[-1][1] - spans[-1][0])
         dh0, d_pre = [], []
-        for k in range(len(blocks) - 1, -1, -1):
-            dh = _fit(dh, blocks[k].shape[0], g_hn, dh0)
-            dh = dh + blocks[k]
-            h = outs[k]
+        for k in range(len(spans) - 1, -1, -1):
+            r0, r1 = spans[k]
+            dh = _fit(xp, dh, r1 - r0, g_hn, dh0)
+            dh = dh + g_out[r0:r1, :]
+            act = s.act[r0:r1, :]
             # relu passes the gradient where its output is not <= 0 (NaN included), as PyTorch
-            d = it.where(h <= 0, 0.0, dh) if ctx.relu else dh * (1 - h * h)
+            d = xp.where(act, xp.zeros_like(dh), dh) if relu else dh * act
             d_pre.append(d)
             dh = d @ w_hh
-        d_xw = _rows(d_pre[::-1], reverse)
-        d_whh = d_xw.mT @ _rows(prev_h, reverse) if ctx.needs_input_grad[2] else None
-        return d_xw, _whole(dh, dh0), d_whh, None, None, None
+        d_xw = _rows(xp, d_pre[::-1], reverse)
+        d_whh = xp.matrix_transpose(d_xw) @ s.prev_h if self.next[2] is not None else None
+        return d_xw, _whole(xp, dh, dh0), d_whh
+
+
+def _rnn(xw, h0, w_hh, sizes, reverse, relu):
+    """One Elman RNN layer and direction, recorded as one primitive: ``(out, h_n)``."""
+    keep = _recording(xw, h0, w_hh)
+    with it.no_grad():
+        out, h_n, saved = _rnn_scan(xw, h0, w_hh, sizes, reverse, relu, keep)
+    if not keep:
+        return out, h_n
+    return it.autograd.primitive(_RNNScanBackward, (xw, h0, w_hh), (out, h_n),
+                                 saved=(xw, h0, w_hh) + saved, sizes=sizes, reverse=reverse,
+                                 relu=relu)
 
 
 # ----------------------------------------------------------------------------- the modules
@@ -493,15 +561,14 @@ class RNNBase(Module):
             w_hr = params[-1]
         reverse = bool(k % 2) and self.bidirectional
         if self.mode == "GRU":
-            out, h_n = _GRUScan.apply(_linear.linear(x, w_ih, b_ih), states[0], w_hh, b_hh,
-                                      sizes, reverse)
+            out, h_n = _gru(_linear.linear(x, w_ih, b_ih), states[0], w_hh, b_hh, sizes,
+                            reverse)
             return out, [h_n]
         xw = _linear.linear(x, w_ih, None if b_ih is None else b_ih + b_hh)
         if self.mode == "LSTM":
-            out, h_n, c_n = _LSTMScan.apply(xw, states[0], states[1], w_hh, w_hr, sizes,
-                                            reverse)
+            out, h_n, c_n = _lstm(xw, states[0], states[1], w_hh, w_hr, sizes, reverse)
             return out, [h_n, c_n]
-        out, h_n = _RNNScan.apply(xw, states[0], w_hh, sizes, reverse, self.mode == "RNN_RELU")
+        out, h_n = _rnn(xw, states[0], w_hh, sizes, reverse, self.mode == "RNN_RELU")
         return out, [h_n]
 
     def forward(self, input, hx=None):
@@ -671,8 +738,8 @@ class RNNCell(RNNCellBase):
 
     def forward(self, input, hx=None):
         x, (h,), batched = self._prepare(input, hx, 1)
-        _, h = _RNNScan.apply(self._projected(x, True), h, self.weight_hh, [x.shape[0]],
-                              False, self.nonlinearity == "relu")
+        _, h = _rnn(self._projected(x, True), h, self.weight_hh, [x.shape[0]], False,
+                    self.nonlinearity == "relu")
         return h if batched else h[0]
 
 
@@ -684,8 +751,8 @@ class LSTMCell(RNNCellBase):
 
     def forward(self, input, hx=None):
         x, (h, c), batched = self._prepare(input, hx, 2)
-        _, h, c = _LSTMScan.apply(self._projected(x, True), h, c, self.weight_hh, None,
-                                  [x.shape[0]], False)
+        _, h, c = _lstm(self._projected(x, True), h, c, self.weight_hh, None, [x.shape[0]],
+                        False)
         return (h, c) if batched else (h[0], c[0])
 
 
@@ -697,6 +764,6 @@ class GRUCell(RNNCellBase):
 
     def forward(self, input, hx=None):
         x, (h,), batched = self._prepare(input, hx, 1)
-        _, h = _GRUScan.apply(self._projected(x, False), h, self.weight_hh, self.bias_hh,
-                              [x.shape[0]], False)
+        _, h = _gru(self._projected(x, False), h, self.weight_hh, self.bias_hh, [x.shape[0]],
+                    False)
         return h if batched else h[0]
