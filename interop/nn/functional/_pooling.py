@@ -3,13 +3,13 @@ unpooling (``max_pool1d/2d/3d``, ``avg_pool*``, ``lp_pool*``, ``adaptive_avg_poo
 ``adaptive_max_pool*``, ``fractional_max_pool2d/3d``, ``max_unpool*``).
 
 Pooling reduces over the kernel offsets, one strided slice of the padded input at a time,
-in two primitives, ``_WindowMax`` and ``_WindowSum``, whose backwards hand the gradient
+in two primitives, ``_window_max`` and ``_window_sum``, whose backwards hand the gradient
 back with ``windows_add`` (the adjoint of the windows, one strided add per kernel offset).
 Composites would be wrong or slow here: the max's gradient goes to one element per window
 (PyTorch's: the first maximum in row-major kernel order, or the last NaN), which
 ``maximum``'s even split at ties does not give; and reducing the kernel axes of a window
 view takes NumPy ~15x the time of these few elementwise ops. Adaptive max pooling gathers
-each window to a common width and reuses ``_WindowMax``; fractional max pooling gathers
+each window to a common width and reuses ``_window_max``; fractional max pooling gathers
 each plane's pseudo-random windows into a regular grid of blocks and reuses it too; max
 unpooling is a ``scatter`` into zero planes, whose gradient is the gather at the indices.
 """
@@ -96,56 +96,59 @@ def _pool_geometry(op, n, x, kernel_size, stride, padding, dilation, ceil_mode):
 
 # ---------------------------------------------------------------------------- max pooling
 
-class _WindowMax(it.autograd.Function):
+class _WindowMaxBackward(it.autograd.Node):
+    """The gradient of :func:`_window_max`: to the one element of each window that holds
+    its maximum (``_hits``), added back with ``windows_add``. ``x`` is the (padded) input,
+    ``out`` the maxima."""
+    saves = ("x", "out")
+
+    def backward(self, xp, g, s):
+        x = s.x
+        kernel, stride, dilation, out, inside = self.args
+        lead = tuple(g.shape[:x.ndim - len(kernel)])
+        hits = xp.stack(_hits(xp, x, s.out, *self.args), axis=len(lead))   # (*lead, K, *out)
+        gk = xp.expand_dims(g, axis=len(lead))
+        # the gradient masked by the hits: a product where it is exact (finite gradients;
+        # NumPy's where is ~15x slower than a product on masks like these), else a where
+        if bool(xp.all(xp.isfinite(g))):
+            cols = xp.astype(hits, g.dtype) * gk
+        else:
+            cols = xp.where(hits, gk, xp.zeros_like(gk))
+        cols = xp.reshape(cols, lead + kernel + out)
+        return xp.windows_add(tuple(x.shape), cols, kernel, stride, dilation),
+
+
+def _window_max(x, kernel, stride, dilation, out, inside, index):
     """The maximum of every window of ``x``'s last ``len(kernel)`` dims (NaN where the window
     has one), and, with ``index``, which kernel offset holds it (row-major). The gradient
     goes to that one element: the first maximum in the window, the last NaN of a window that
     has NaNs (PyTorch's rule), never to the padding (``inside``: per dim, the padded range
     ``(start, stop)`` that is real input, or None)."""
-
-    @staticmethod
-    def forward(ctx, x, kernel, stride, dilation, out, inside, index):
+    args = (kernel, stride, dilation, out, inside)
+    with it.no_grad():
         keys = _offset_keys(x.ndim - len(kernel), kernel, stride, dilation, out)
         m = x[keys[0]]
         for key in keys[1:]:
             m = it.maximum(m, x[key])
         if len(keys) == 1:
             m = it.clone(m)
-        ctx.save_for_backward(x, m)
-        ctx.args = (kernel, stride, dilation, out, inside)
-        if not index:
-            return m
         k = None
-        for i, h in enumerate(_hits(x, m, *ctx.args)[1:], 1):
-            k = h * i if k is None else k + h * i
-        itype = m.backend.default_int          # int64, or int32 where the backend lacks it
-        return m, (it.zeros(tuple(m.shape), dtype=itype, device=m.device) if k is None
-                   else it.astype(k, itype))
-
-    @staticmethod
-    def backward(ctx, g, *_):
-        x, m = ctx.saved_tensors
-        kernel, stride, dilation, out, inside = ctx.args
-        lead = tuple(g.shape[:x.ndim - len(kernel)])
-        hits = it.stack(_hits(x, m, *ctx.args), axis=len(lead))       # (*lead, K, *out)
-        gk = it.unsqueeze(g, len(lead))
-        # the gradient masked by the hits: a product where it is exact (finite gradients;
-        # NumPy's where is ~15x slower than a product on masks like these), else a where
-        if bool(it.all(it.isfinite(g))):
-            cols = hits * gk
-        else:
-            cols = it.where(hits, gk, it.zeros_like(gk))
-        cols = it.reshape(cols, lead + kernel + out)
-        gx = it.windows_add(tuple(x.shape), cols, kernel, stride, dilation)
-        return gx, None, None, None, None, None, None
+        if index:
+            for i, h in enumerate(_hits(it, x, m, *args)[1:], 1):
+                k = h * i if k is None else k + h * i
+            itype = m.backend.default_int          # int64, or int32 where the backend lacks it
+            k = (it.zeros(tuple(m.shape), dtype=itype, device=m.device) if k is None
+                 else it.astype(k, itype))
+    m = it.autograd.primitive(_WindowMaxBackward, (x,), m, saved=(x, m), args=args)
+    return (m, k) if index else m
 
 
-def _hits(x, m, kernel, stride, dilation, out, inside):
-    """One bool tensor per kernel offset: where that offset holds the element of the window
+def _hits(xp, x, m, kernel, stride, dilation, out, inside):
+    """One bool array per kernel offset: where that offset holds the element of the window
     that gets the gradient (exactly one per window)."""
     lead = x.ndim - len(kernel)
     keys = _offset_keys(lead, kernel, stride, dilation, out)
-    masks = _inside_masks(lead, kernel, stride, dilation, out, inside, x.device)
+    masks = _inside_masks(xp, lead, kernel, stride, dilation, out, inside, x.device)
     hits = []
     free = None
     for key, mask in zip(keys, masks):
@@ -156,16 +159,16 @@ def _hits(x, m, kernel, stride, dilation, out, inside):
             h = h & free
         free = ~h if free is None else free & ~h
         hits.append(h)
-    if bool(it.any(it.isnan(m))):        # a window with NaNs: its last NaN
+    if bool(xp.any(xp.isnan(m))):        # a window with NaNs: its last NaN
         seen = None
         for i in range(len(keys) - 1, -1, -1):
-            nan = it.isnan(x[keys[i]])
+            nan = xp.isnan(x[keys[i]])
             hits[i] = hits[i] | (nan if seen is None else nan & ~seen)
             seen = nan if seen is None else seen | nan
     return hits
 
 
-def _inside_masks(lead, kernel, stride, dilation, out, inside, device):
+def _inside_masks(xp, lead, kernel, stride, dilation, out, inside, device):
     """Per kernel offset, a bool tensor broadcasting over the output: True where the element
     it reads is real input, not padding (None everywhere without padding)."""
     count = math.prod(kernel)
@@ -175,7 +178,7 @@ def _inside_masks(lead, kernel, stride, dilation, out, inside, device):
     per_dim = []
     for i, (k, o, s, d, (lo, hi)) in enumerate(zip(kernel, out, stride, dilation, inside)):
         shape = (1,) * (lead + i) + (o,) + (1,) * (n - i - 1)
-        per_dim.append([it.reshape(it.asarray([lo <= j * s + off * d < hi for j in range(o)],
+        per_dim.append([xp.reshape(xp.asarray([lo <= j * s + off * d < hi for j in range(o)],
                                               device=device), shape) for off in range(k)])
     masks = []
     for off in itertools.product(*map(range, kernel)):
@@ -193,8 +196,8 @@ def _max_pool(op, n, input, kernel_size, stride, padding, dilation, ceil_mode, r
     size = tuple(x.shape[2:])
     pads = [(p, p + e) for p, e in zip(pad, extra)]
     inside = None if not any(pad + extra) else tuple((p, p + m) for p, m in zip(pad, size))
-    res = _WindowMax.apply(_padding.pad_pairs(x, pads, -math.inf), kernel, stride, dilation,
-                           out, inside, return_indices)
+    res = _window_max(_padding.pad_pairs(x, pads, -math.inf), kernel, stride, dilation, out,
+                      inside, return_indices)
     if not return_indices:
         return res if batched else res[0]
     m, k = res
@@ -259,27 +262,29 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 # ------------------------------------------------------------------------ average pooling
 
-class _WindowSum(it.autograd.Function):
-    """The sum of every window of ``x``'s last ``len(kernel)`` dims (no dilation). Its
-    gradient is the output gradient broadcast over each window and added back with
-    ``windows_add``."""
+class _WindowSumBackward(it.autograd.Node):
+    """The gradient of :func:`_window_sum`: the output gradient broadcast over each window
+    and added back with ``windows_add``."""
+    saves = ()
 
-    @staticmethod
-    def forward(ctx, x, kernel, stride, out):
+    def backward(self, xp, g, s):
+        shape, kernel, stride, out = self.args
+        lead = tuple(g.shape[:len(shape) - len(kernel)])
+        cols = xp.broadcast_to(xp.reshape(g, lead + (1,) * len(kernel) + out), lead + kernel + out)
+        return xp.windows_add(shape, cols, kernel, stride, (1,) * len(kernel)),
+
+
+def _window_sum(x, kernel, stride, out):
+    """The sum of every window of ``x``'s last ``len(kernel)`` dims (no dilation)."""
+    with it.no_grad():
         keys = _offset_keys(x.ndim - len(kernel), kernel, stride, (1,) * len(kernel), out)
         total = x[keys[0]]
         for key in keys[1:]:
             total = total + x[key]
-        ctx.args = (tuple(x.shape), kernel, stride, out)
-        return it.clone(total) if len(keys) == 1 else total
-
-    @staticmethod
-    def backward(ctx, g):
-        shape, kernel, stride, out = ctx.args
-        lead = tuple(g.shape[:len(shape) - len(kernel)])
-        cols = it.broadcast_to(it.reshape(g, lead + (1,) * len(kernel) + out), lead + kernel + out)
-        return (it.windows_add(shape, cols, kernel, stride, (1,) * len(kernel)),
-                None, None, None)
+        if len(keys) == 1:
+            total = it.clone(total)
+    return it.autograd.primitive(_WindowSumBackward, (x,), total,
+                                 args=(tuple(x.shape), kernel, stride, out))
 
 
 def _avg_pool(op, n, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
@@ -290,8 +295,8 @@ def _avg_pool(op, n, input, kernel_size, stride, padding, ceil_mode, count_inclu
     if divisor_override is not None and divisor_override == 0:
         raise it.ArgumentError(f"{op}(): divisor must be not zero, got divisor_override=0")
     size = tuple(x.shape[2:])
-    total = _WindowSum.apply(_padding.pad_pairs(x, [(p, p + e) for p, e in zip(pad, extra)]),
-                             kernel, stride, out)
+    total = _window_sum(_padding.pad_pairs(x, [(p, p + e) for p, e in zip(pad, extra)]),
+                        kernel, stride, out)
     if divisor_override is not None:
         y = total / divisor_override
     else:
@@ -441,8 +446,8 @@ def _adaptive_max(op, n, input, output_size, return_indices):
         trail = n - 1 - i
         gathered = it.index_select(x, ax, table)
         kernel = (width,) + (1,) * trail
-        x, k = _WindowMax.apply(gathered, kernel, kernel, (1,) * (trail + 1),
-                                (o,) + tuple(x.shape[ax + 1:]), None, True)
+        x, k = _window_max(gathered, kernel, kernel, (1,) * (trail + 1),
+                           (o,) + tuple(x.shape[ax + 1:]), None, True)
         if return_indices:
             start = it.reshape(it.arange(o, device=x.device) * width, (o,) + (1,) * trail)
             where = it.take(table, k + start)
@@ -584,7 +589,7 @@ def _fractional_max_pool(op, n, input, kernel_size, output_size, output_ratio, r
         table = it.unsqueeze(starts[d], -1) + it.arange(kernel[d], device=x.device)
         table = it.reshape(table, (nb, c) + (1,) * d + (out[d] * kernel[d],) + (1,) * (n - 1 - d))
         g = it.take_along_axis(g, table, axis=2 + d)
-    res = _WindowMax.apply(g, kernel, kernel, (1,) * n, out, None, return_indices)
+    res = _window_max(g, kernel, kernel, (1,) * n, out, None, return_indices)
     if not return_indices:
         return res if batched else res[0]
     m, k = res
