@@ -41,7 +41,8 @@ def _perop(r):
 def _train(r):
     names = {"mlp": "MLP 784-1024-1024-10, batch 128, SGD step",
              "cnn": "LeNet-like CNN, batch 64, SGD step"}
-    return [_row("training", names[k], v["interop_s"] * 1e3, v["torch_s"] * 1e3, "ms")
+    return [_row("training", names[k] + (f", {v['threads']['torch']} thread(s)" if "threads" in v
+                                         else ""), v["interop_s"] * 1e3, v["torch_s"] * 1e3, "ms")
             for k, v in r.items() if k in names]
 
 
