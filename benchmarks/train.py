@@ -212,6 +212,7 @@ if lib_name == "torch":
     import torch as lib
 else:
     import interop as lib
+lib.set_num_threads(int(sys.argv[2]))
 x, y = data("cnn")
 t = Trainer(lib, "cnn", x, y)
 t.run(50)
@@ -219,16 +220,17 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
-def peak_memory():
+def peak_memory(threads=None):
     """Max RSS (MB) of a fresh process running 50 CNN steps, per library (both with the
-    allocator settings of :func:`same_allocator`)."""
+    allocator settings of :func:`same_allocator` and ``threads`` threads)."""
+    threads = default_threads() if threads is None else threads
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     script = _MEMORY_SCRIPT.format(root=root)
     out = {}
     for name in ("interop", "torch"):
         with same_allocator():
-            res = subprocess.run([sys.executable, "-c", script, name], capture_output=True,
-                                 text=True, check=True)
+            res = subprocess.run([sys.executable, "-c", script, name, str(threads)],
+                                 capture_output=True, text=True, check=True)
         out[name] = int(res.stdout.split()[-1]) / 1024     # ru_maxrss is in KB on Linux
     return out
 
@@ -248,7 +250,7 @@ def main(*, which=("mlp", "cnn", "memory"), quick=False, backend="cpu", json_pat
     targets = {"mlp": 1.1, "cnn": 1.5, "memory": 1.5}
     for model in which:
         if model == "memory":
-            mem = peak_memory()
+            mem = peak_memory(threads)
             ratio = mem["interop"] / mem["torch"]
             results["memory"] = dict(mem, ratio=ratio)
             print(f"cnn, 50 steps, peak RSS: interop {mem['interop']:.0f} MB, "
