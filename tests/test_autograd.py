@@ -1287,3 +1287,17 @@ def test_leaf_grads_nothing_else_holds_are_adopted_without_copies(monkeypatch):
         np.testing.assert_allclose(to_np(p.grad), t.grad.numpy(), rtol=1e-12)
         assert p.grad.is_contiguous()
     _bump_and_check([p.grad for p in ps], ps)
+
+
+def test_leaf_grad_with_a_post_accumulate_hook_is_its_own(be):
+    """A leaf with a post-accumulate hook gets its .grad in the middle of the walk (while
+    the gradient may still be on its way elsewhere): still a gradient of its own."""
+    a = f64([1.0, 2.0], requires_grad=True)
+    b = f64([3.0, 4.0], requires_grad=True)
+    seen = []
+    a.register_post_accumulate_grad_hook(lambda t: seen.append(to_np(t.grad)))
+    h = a + b                       # one gradient array for a and b
+    ((h * f64([2.0, 5.0])).exp() * 0 + h * f64([2.0, 5.0])).sum().backward()
+    np.testing.assert_array_equal(seen[0], [2.0, 5.0])
+    assert_close(b.grad, [2.0, 5.0])
+    _bump_and_check([a.grad, b.grad], [a, b, h])
