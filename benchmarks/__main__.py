@@ -78,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
                          help="interop backend to measure (default: cpu)")
         cmd.add_argument("--json", metavar="FILE", default=None,
                          help="also write the figures to FILE as JSON")
+        cmd.add_argument("--threads", type=int, default=None, metavar="N",
+                         help="threads of each library's process (default: all cores)")
 
     data = sub.add_parser("data", help="DataLoader batches/s with 0 and 2 workers against "
                           "PyTorch's", description="DataLoader throughput (benchmarks/data.py).")
@@ -132,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks import train
 
         return train.main(which=(args.command,), quick=args.quick, backend=args.backend,
-                          json_path=args.json)
+                          json_path=args.json, threads=args.threads)
     if args.command == "data":
         from benchmarks import data as data_mod
 

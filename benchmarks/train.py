@@ -1,5 +1,5 @@
-"""Training-step benchmarks: an MLP and a LeNet-like CNN trained side by side with PyTorch
-in one process, and the peak memory of 50 CNN steps in a fresh process each.
+"""Training-step benchmarks: an MLP and a LeNet-like CNN trained side by side with PyTorch,
+and the peak memory of 50 CNN steps in a fresh process each.
 
 * ``mlp``: 784-1024-1024-10 with ReLU, batch 128, cross-entropy, SGD (lr 0.01). Target:
   interop's step time <= 1.1x PyTorch's.
@@ -9,17 +9,35 @@ in one process, and the peak memory of 50 CNN steps in a fresh process each.
 * ``memory``: max RSS of a fresh process that builds the CNN and runs 50 steps, interop
   against PyTorch. Target: <= 1.5x.
 
-Both libraries start from the same weights (PyTorch's, loaded into interop through
-``load_state_dict``) and see the same batch, so their losses must agree: the benchmark
-checks that after the timed steps, so a fast wrong step cannot pass. Each library trains
-in a process of its own (in one process OpenBLAS's and PyTorch's thread pools spin against
-each other); the two take turns, sample by sample, so drift in the machine's speed falls
-on both alike. The figure is the median step time. Both use every core (PyTorch's default
-threads; NumPy's BLAS threads).
+The same work on both sides: both libraries start from the same weights (PyTorch's,
+loaded into interop through ``load_state_dict``), see the same batch and run the same full
+step (``zero_grad`` to None, forward in grad mode, ``backward``, ``SGD.step``), so their
+losses must agree: the benchmark checks that after the timed steps, so a fast wrong step
+cannot pass. Each library trains in a process of its own (in one process OpenBLAS's and
+PyTorch's thread pools spin against each other); the two take turns, sample by sample, so
+drift in the machine's speed falls on both alike, with a pause between turns in which the
+thread pools of the process that just ran fall asleep (they spin for a while after their
+last job, on the cores the other process is about to be timed on).
+
+Same conditions on both sides, stated in the output:
+
+* threads: both processes are set to the same number (``threads``; default: every core)
+  with ``torch.set_num_threads`` and ``interop.set_num_threads``;
+* the allocator: interop's CPU backend tunes glibc's malloc for its process (freed array
+  memory is kept for reuse instead of being unmapped and page-faulted in again). That
+  tuning speeds PyTorch up as much (a LeNet step ~1.3x), so both processes get the same
+  settings, through glibc's ``GLIBC_TUNABLES`` (kept as given where the caller set it).
+  Without it the comparison measured the allocator, not the frameworks: PyTorch ran with
+  glibc's defaults, interop with its tuning, and the CNN ratio read ~1.0x where both
+  libraries in one process (same allocator) read ~1.4x.
+
+The figure is the median, over ``repeats`` samples, of the mean step time of ``steps``
+consecutive steps, after ``warmup`` steps.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
@@ -86,9 +104,30 @@ class Trainer:
         return (time.perf_counter() - t) / n
 
 
-def _worker(lib_name, model, backend, state, conn):
+# interop's CPU backend tunes glibc's malloc (interop/backends/_numpy.py: tune_malloc); the
+# same two settings as glibc tunables, for every process the benchmark starts
+SAME_ALLOCATOR = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=268435456"
+PAUSE_S = 0.25      # between turns: the pools of the process that just ran fall asleep
+
+
+@contextlib.contextmanager
+def same_allocator():
+    """Processes started inside get the allocator settings of SAME_ALLOCATOR (unless the
+    caller set GLIBC_TUNABLES: then theirs, for both libraries alike)."""
+    given = os.environ.get("GLIBC_TUNABLES")
+    if given is None:
+        os.environ["GLIBC_TUNABLES"] = SAME_ALLOCATOR
+    try:
+        yield os.environ["GLIBC_TUNABLES"]
+    finally:
+        if given is None:
+            del os.environ["GLIBC_TUNABLES"]
+
+
+def _worker(lib_name, model, backend, state, threads, conn):
     """One library's trainer in a process of its own: runs ``n`` steps per request and
-    answers with the seconds per step; ``None`` asks for the last loss and ends it."""
+    answers with the seconds per step; ``None`` asks for the last loss and ends it. The
+    first message back is the number of threads in effect."""
     if lib_name == "torch":
         import torch as lib
         state = {k: lib.from_numpy(v) for k, v in state.items()}
@@ -96,8 +135,10 @@ def _worker(lib_name, model, backend, state, conn):
         import interop as lib
         lib.set_backend(backend)
         state = {k: lib.asarray(v) for k, v in state.items()}
+    lib.set_num_threads(threads)
     x, y = data(model)
     trainer = Trainer(lib, model, x, y, state)
+    conn.send(lib.get_num_threads())
     while True:
         n = conn.recv()
         if n is None:
@@ -106,33 +147,45 @@ def _worker(lib_name, model, backend, state, conn):
         conn.send(trainer.run(n))
 
 
-def step_times(model, *, quick=False, backend="cpu"):
+def default_threads():
+    return os.cpu_count() or 1
+
+
+def step_times(model, *, quick=False, backend="cpu", threads=None, info=None):
     """Median seconds per training step for interop and PyTorch, and their final losses.
 
-    Each library trains in a process of its own (both use every core: in one process the
-    two thread pools -- OpenBLAS's and PyTorch's -- spin against each other and slow both
-    down), from the same weights (PyTorch's default init) on the same batch; the processes
-    take turns, so drift in the machine's speed falls on both alike."""
+    Each library trains in a process of its own (in one process the two thread pools --
+    OpenBLAS's and PyTorch's -- spin against each other and slow both down), with the same
+    number of threads and the same allocator settings (see the module's docstring), from
+    the same weights (PyTorch's default init) on the same batch; the processes take turns,
+    with a pause between turns, so drift in the machine's speed falls on both alike.
+    ``info`` (a dict), when given, receives the threads each process ran with and the
+    allocator settings."""
     import torch
 
     cfg = QUICK if quick else FULL
+    threads = default_threads() if threads is None else threads
     torch.manual_seed(0)
     state = {k: v.detach().numpy().copy() for k, v in build(torch, model).state_dict().items()}
     ctx = multiprocessing.get_context("spawn")
-    conns, procs = {}, []
-    for name in ("interop", "torch"):
-        here, there = ctx.Pipe()
-        p = ctx.Process(target=_worker, args=(name, model, backend, state, there), daemon=True)
-        p.start()
-        conns[name] = here
-        procs.append(p)
+    conns, procs, used = {}, [], {}
+    with same_allocator() as allocator:
+        for name in ("interop", "torch"):
+            here, there = ctx.Pipe()
+            p = ctx.Process(target=_worker, args=(name, model, backend, state, threads, there),
+                            daemon=True)
+            p.start()
+            conns[name] = here
+            procs.append(p)
     try:
-        for c in conns.values():
+        for name, c in conns.items():
+            used[name] = c.recv()
             c.send(cfg["warmup"])
             c.recv()
         samples = {name: [] for name in conns}
         for _ in range(cfg["repeats"]):
             for name, c in conns.items():
+                time.sleep(PAUSE_S)
                 c.send(cfg["steps"])
                 samples[name].append(c.recv())
         losses = {}
@@ -144,6 +197,8 @@ def step_times(model, *, quick=False, backend="cpu"):
             p.join(10)
             if p.is_alive():
                 p.terminate()
+    if info is not None:
+        info.update(threads=used, allocator=allocator)
     return ({name: statistics.median(s) for name, s in samples.items()},
             (losses["interop"], losses["torch"]))
 
@@ -157,6 +212,7 @@ if lib_name == "torch":
     import torch as lib
 else:
     import interop as lib
+lib.set_num_threads(int(sys.argv[2]))
 x, y = data("cnn")
 t = Trainer(lib, "cnn", x, y)
 t.run(50)
@@ -164,46 +220,57 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
-def peak_memory():
-    """Max RSS (MB) of a fresh process running 50 CNN steps, per library."""
+def peak_memory(threads=None):
+    """Max RSS (MB) of a fresh process running 50 CNN steps, per library (both with the
+    allocator settings of :func:`same_allocator` and ``threads`` threads)."""
+    threads = default_threads() if threads is None else threads
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     script = _MEMORY_SCRIPT.format(root=root)
     out = {}
     for name in ("interop", "torch"):
-        res = subprocess.run([sys.executable, "-c", script, name], capture_output=True,
-                             text=True, check=True)
+        with same_allocator():
+            res = subprocess.run([sys.executable, "-c", script, name, str(threads)],
+                                 capture_output=True, text=True, check=True)
         out[name] = int(res.stdout.split()[-1]) / 1024     # ru_maxrss is in KB on Linux
     return out
 
 
-def main(*, which=("mlp", "cnn", "memory"), quick=False, backend="cpu", json_path=None):
+def main(*, which=("mlp", "cnn", "memory"), quick=False, backend="cpu", json_path=None,
+         threads=None):
     import torch
 
-    print(f"# training steps, interop ({backend}) vs torch {torch.__version__} "
-          f"({torch.get_num_threads()} threads), {platform.machine()}, "
-          f"{os.cpu_count()} cpus, {'quick' if quick else 'full'} run")
+    cfg = QUICK if quick else FULL
+    threads = default_threads() if threads is None else threads
+    print(f"# training steps, interop ({backend}) vs torch {torch.__version__}, "
+          f"{threads} thread(s) each, {platform.machine()}, {os.cpu_count()} cpus, "
+          f"{'quick' if quick else 'full'} run: median of {cfg['repeats']} samples of "
+          f"{cfg['steps']} steps after {cfg['warmup']}; GLIBC_TUNABLES="
+          f"{os.environ.get('GLIBC_TUNABLES', SAME_ALLOCATOR)} in both processes")
     results, failed = {}, False
     targets = {"mlp": 1.1, "cnn": 1.5, "memory": 1.5}
     for model in which:
         if model == "memory":
-            mem = peak_memory()
+            mem = peak_memory(threads)
             ratio = mem["interop"] / mem["torch"]
             results["memory"] = dict(mem, ratio=ratio)
             print(f"cnn, 50 steps, peak RSS: interop {mem['interop']:.0f} MB, "
                   f"torch {mem['torch']:.0f} MB, ratio {ratio:.2f}x "
                   f"(target <= {targets['memory']}x)")
             continue
-        times, (loss_o, loss_t) = step_times(model, quick=quick, backend=backend)
+        info = {}
+        times, (loss_o, loss_t) = step_times(model, quick=quick, backend=backend,
+                                             threads=threads, info=info)
         ratio = times["interop"] / times["torch"]
         agree = abs(loss_o - loss_t) <= 1e-3 * max(1.0, abs(loss_t))
         failed |= not agree
         results[model] = dict(interop_s=times["interop"], torch_s=times["torch"], ratio=ratio,
-                              loss_interop=loss_o, loss_torch=loss_t)
+                              loss_interop=loss_o, loss_torch=loss_t, **info)
         print(f"{model}: interop {1 / times['interop']:.1f} steps/s "
               f"({times['interop'] * 1e3:.2f} ms), torch {1 / times['torch']:.1f} steps/s "
               f"({times['torch'] * 1e3:.2f} ms), ratio {ratio:.2f}x (target <= "
               f"{targets[model]}x); losses after the run {loss_o:.6f} vs {loss_t:.6f}"
-              + ("" if agree else "  <-- DISAGREE"))
+              + ("" if agree else "  <-- DISAGREE")
+              + f"; threads in effect {info['threads']}")
     print(f"peak RSS of this process: "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     if json_path:

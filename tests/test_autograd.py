@@ -1217,3 +1217,202 @@ def test_leaf_gradient_is_row_major_like_its_parameter(be):
     w = it.randn(3, 4, requires_grad=True)
     (it.randn(5, 4) @ w.T).sum().backward()
     assert w.grad.is_contiguous() and tuple(w.grad.shape) == (3, 4)
+
+
+# ------------------------------------------- leaf gradients: adopted, never aliased
+# The engine hands a leaf the gradient array itself, without a copy, when nothing else holds
+# it (PyTorch's AccumulateGrad does the same). These tests change each .grad in place and
+# check that no other tensor the user can see changed with it (and the reverse).
+
+def _bump_and_check(grads, others):
+    """Add 1000 in place to each tensor of ``grads``, then check each tensor of ``others``
+    (and each other gradient) kept its value."""
+    before = [to_np(t) for t in others]
+    for i, g in enumerate(grads):
+        kept = [to_np(h) for h in grads]
+        g.add_(1000.0)
+        for j, h in enumerate(grads):
+            if j != i:
+                np.testing.assert_array_equal(to_np(h), kept[j])
+        np.testing.assert_array_equal(to_np(g), kept[i] + 1000.0)
+    for t, b in zip(others, before):
+        np.testing.assert_array_equal(to_np(t), b)
+
+
+def test_leaf_grad_is_not_a_tensor_a_hook_returned(be):
+    x = f64([1.0, 2.0, 3.0], requires_grad=True)
+    held = f64([4.0, 5.0, 6.0])
+    x.register_hook(lambda g: held)
+    (x * 2.0).sum().backward()
+    assert_close(x.grad, [4.0, 5.0, 6.0])
+    _bump_and_check([x.grad], [held])
+
+
+def test_leaf_grad_is_not_a_tensor_a_hook_kept(be):
+    x = f64([1.0, 2.0, 3.0], requires_grad=True)
+    w = f64([1.0, -1.0, 2.0])
+    seen = []
+    x.register_hook(lambda g: seen.append(g))
+    (x * w).sum().backward()
+    _bump_and_check([x.grad], [seen[0], w])
+    assert_close(seen[0], [1.0, -1.0, 2.0])
+
+
+def test_leaf_grad_is_not_the_gradient_the_user_passed(be):
+    x = f64([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    g = f64([[1.0, 2.0], [3.0, 4.0]])
+    (x + 0).backward(g)                 # an identity path: the seed itself reaches x
+    _bump_and_check([x.grad], [g])
+    x2 = f64([1.0, 2.0], requires_grad=True)
+    g2 = f64([5.0, 6.0])
+    x2.backward(g2) if False else (x2 * 1).backward(g2)
+    _bump_and_check([x2.grad], [g2])
+
+
+def test_leaf_grad_of_a_sum_is_a_writable_array_not_a_broadcast(be):
+    a = f64([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+    a.sum().backward()                  # the gradient is ones broadcast to a's shape
+    a.grad.add_(f64([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]))
+    assert_close(a.grad, [[2.0, 3.0, 4.0], [5.0, 6.0, 7.0]])
+    assert a.grad.is_contiguous()
+
+
+def test_two_leaves_given_one_gradient_array_get_two_grads(be):
+    a = f64([1.0, 2.0, 3.0], requires_grad=True)
+    b = f64([0.5, 0.5, 0.5], requires_grad=True)
+    w = f64([2.0, 3.0, 4.0])
+    ((a + b) * w).sum().backward()      # add's backward hands one fresh array to a and b
+    assert_close(a.grad, [2.0, 3.0, 4.0])
+    assert_close(b.grad, [2.0, 3.0, 4.0])
+    _bump_and_check([a.grad, b.grad], [a, b, w])
+    c = f64([1.0, 2.0], requires_grad=True)
+    d = c.clone().detach().requires_grad_(True)
+    ((c + d) * f64([1.0, 2.0])).sum().backward()
+    _bump_and_check([c.grad, d.grad], [c, d])
+
+
+def test_leaf_grad_is_not_a_retained_intermediate_grad(be):
+    a = f64([1.0, 2.0], requires_grad=True)
+    b = f64([3.0, 4.0], requires_grad=True)
+    h = a * 2.0
+    h.retain_grad()
+    ((h + b) * f64([5.0, 7.0])).sum().backward()
+    assert_close(h.grad, [5.0, 7.0])
+    assert_close(b.grad, [5.0, 7.0])
+    assert_close(a.grad, [10.0, 14.0])
+    _bump_and_check([a.grad, b.grad, h.grad], [a, b, h])
+
+
+def test_leaf_grad_is_not_a_saved_or_stashed_array(be):
+    w = f64([1.0, 2.0, 3.0])
+    stash = []
+
+    class ReturnsSaved(Function):
+        @staticmethod
+        def forward(ctx, x, w):
+            ctx.save_for_backward(w)
+            return x * w
+
+        @staticmethod
+        def backward(ctx, g):
+            (w,) = ctx.saved_tensors
+            return w, None              # the saved tensor itself, as x's gradient
+
+    class Stashes(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 3.0
+
+        @staticmethod
+        def backward(ctx, g):
+            out = g * 3.0
+            stash.append(out)           # a fresh gradient someone else now holds
+            return out
+
+    class ReturnsAView(Function):
+        @staticmethod
+        def forward(ctx, x, w):
+            ctx.save_for_backward(w)
+            return x * 2.0
+
+        @staticmethod
+        def backward(ctx, g):
+            (w,) = ctx.saved_tensors
+            return w.reshape(3), None   # a view of the user's w (shape (1, 3))
+
+    w13 = f64([[7.0, 8.0, 9.0]])
+    v = f64([4.0, 5.0, 6.0], requires_grad=True)
+    ReturnsAView.apply(v, w13).sum().backward()
+    assert_close(v.grad, [7.0, 8.0, 9.0])
+    _bump_and_check([v.grad], [w13])
+    x = f64([4.0, 5.0, 6.0], requires_grad=True)
+    ReturnsSaved.apply(x, w).sum().backward()
+    assert_close(x.grad, [1.0, 2.0, 3.0])
+    _bump_and_check([x.grad], [w, x])
+    y = f64([4.0, 5.0, 6.0], requires_grad=True)
+    (Stashes.apply(y) * f64([1.0, 2.0, 3.0])).sum().backward()
+    assert_close(y.grad, [3.0, 6.0, 9.0])
+    _bump_and_check([y.grad], [stash[0]])
+
+
+def test_adopted_leaf_grad_accumulates_correctly_twice(be):
+    x = f64([1.0, 2.0], requires_grad=True)
+    w = f64([3.0, 4.0])
+    (x * w).sum().backward()
+    first = x.grad
+    (x * w * 2.0).sum().backward()
+    assert x.grad is first              # accumulated into the same tensor, as PyTorch does
+    assert_close(x.grad, [9.0, 12.0])
+    _bump_and_check([x.grad], [w, x])
+
+
+def test_leaf_grad_with_create_graph_stays_differentiable(be):
+    x = f64([1.0, 2.0], requires_grad=True)
+    (x * x * x).sum().backward(create_graph=True)
+    assert_close(x.grad, [3.0, 12.0])
+    assert x.grad.grad_fn is not None
+    g = x.grad
+    x.grad = None
+    g.sum().backward()
+    assert_close(x.grad, [6.0, 12.0])
+
+
+def test_leaf_grads_nothing_else_holds_are_adopted_without_copies(monkeypatch):
+    """The fast path is taken: on NumPy an MLP-like backward copies no gradient into .grad
+    (each leaf's gradient is a fresh array from its backward formula), and the result is the
+    same as PyTorch's."""
+    torch = pytest.importorskip("torch")
+    from interop.autograd import engine
+    copies = []
+    real_copy = engine._copy
+    monkeypatch.setattr(engine, "_copy", lambda a, like: copies.append(a) or real_copy(a, like))
+    rng = np.random.default_rng(0)
+    xs, w1s, b1s, w2s = (rng.standard_normal(s) for s in ((4, 3), (3, 5), (5,), (2, 5)))
+    with it.use_backend("cpu"):
+        ps = [it.tensor(a, requires_grad=True) for a in (w1s, b1s, w2s)]
+        y = it.nn.functional.linear((it.tensor(xs) @ ps[0] + ps[1]).relu(), ps[2])
+        y.square().sum().backward()
+    tp = [torch.tensor(a, requires_grad=True) for a in (w1s, b1s, w2s)]
+    y = torch.nn.functional.linear((torch.tensor(xs) @ tp[0] + tp[1]).relu(), tp[2])
+    y.square().sum().backward()
+    # (x @ w: w's gradient x.T @ g is fresh; b's a sum over the batch, reshaped; linear's
+    # weight gradient g.T @ x)
+    assert copies == []
+    for p, t in zip(ps, tp):
+        np.testing.assert_allclose(to_np(p.grad), t.grad.numpy(), rtol=1e-12)
+        assert p.grad.is_contiguous()
+    _bump_and_check([p.grad for p in ps], ps)
+
+
+def test_leaf_grad_with_a_post_accumulate_hook_is_its_own(be):
+    """A leaf with a post-accumulate hook gets its .grad in the middle of the walk (while
+    the gradient may still be on its way elsewhere): still a gradient of its own."""
+    a = f64([1.0, 2.0], requires_grad=True)
+    b = f64([3.0, 4.0], requires_grad=True)
+    seen = []
+    a.register_post_accumulate_grad_hook(lambda t: seen.append(to_np(t.grad)))
+    h = a + b                       # one gradient array for a and b
+    ((h * f64([2.0, 5.0])).exp() * 0 + h * f64([2.0, 5.0])).sum().backward()
+    np.testing.assert_array_equal(seen[0], [2.0, 5.0])
+    assert_close(b.grad, [2.0, 5.0])
+    _bump_and_check([a.grad, b.grad], [a, b, h])

@@ -62,3 +62,33 @@ def test_existing_subcommands_still_parse():
     with pytest.raises(SystemExit) as e:
         main(["layers", "--help"])
     assert e.value.code == 0
+
+
+def test_training_benchmark_gives_both_processes_the_same_allocator(monkeypatch):
+    """benchmarks/train.py starts PyTorch's and interop's processes with the same glibc
+    malloc settings (interop's own tuning, as GLIBC_TUNABLES), keeping a caller's value, and
+    leaves the environment as it found it."""
+    from benchmarks import train
+    monkeypatch.delenv("GLIBC_TUNABLES", raising=False)
+    with train.same_allocator() as settings:
+        assert os.environ["GLIBC_TUNABLES"] == settings == train.SAME_ALLOCATOR
+        out = subprocess.run([sys.executable, "-c", "import os; print(os.environ['GLIBC_TUNABLES'])"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+        assert out == train.SAME_ALLOCATOR
+    assert "GLIBC_TUNABLES" not in os.environ
+    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.arena_max=1")
+    with train.same_allocator() as settings:
+        assert settings == "glibc.malloc.arena_max=1"
+    assert os.environ["GLIBC_TUNABLES"] == "glibc.malloc.arena_max=1"
+    # the settings are interop's own tuning (interop/backends/_numpy.py), in glibc's names
+    assert "mmap_threshold=33554432" in train.SAME_ALLOCATOR
+    assert "trim_threshold=268435456" in train.SAME_ALLOCATOR
+
+
+def test_training_subcommands_take_threads(capsys):
+    from benchmarks.__main__ import main
+    for name in ("mlp", "cnn", "memory"):
+        with pytest.raises(SystemExit) as e:
+            main([name, "--help"])
+        assert e.value.code == 0
+        assert "--threads N" in capsys.readouterr().out

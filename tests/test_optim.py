@@ -181,6 +181,41 @@ def test_adam_foreach_path_is_the_per_parameter_path(be, kwargs):
     assert float(sd[0]["state"][1]["step"]) == 6
 
 
+@pytest.mark.parametrize("name,kwargs", [
+    ("Adam", {}), ("Adam", {"amsgrad": True, "maximize": True, "weight_decay": 0.1}),
+    ("Adam", {"weight_decay": 0.1, "decoupled_weight_decay": True}), ("AdamW", {})])
+def test_adam_large_parameters_updated_in_blocks_are_updated_as_a_whole(be, name, kwargs,
+                                                                        monkeypatch):
+    """A parameter above BLOCK_NUMEL elements is updated block of rows by block of rows:
+    bit for bit the whole-tensor update, and PyTorch's; strided parameters too."""
+    from interop.optim import adam
+    kwargs = dict(kwargs, foreach=False)          # (the per-parameter path takes blocks)
+    whole = _Run(it, name, kwargs, "float32")
+    monkeypatch.setattr(adam, "BLOCK_NUMEL", 4)   # w1 (5, 3): blocks of 2 rows; w2 (2, 5): 1
+    ours, theirs = _twins(name, kwargs)
+    load_twin(whole.model, theirs.model)
+    for run in (whole, ours, theirs):
+        if run is whole:
+            monkeypatch.setattr(adam, "BLOCK_NUMEL", 1 << 30)
+        run.steps(8)
+        monkeypatch.setattr(adam, "BLOCK_NUMEL", 4)
+    _assert_equal_params(ours.model, whole.model)
+    _assert_params(ours.model, theirs.model)
+
+    rng = np.random.default_rng(3)
+    data, grads = rng.standard_normal((7, 5)).astype("float32"), rng.standard_normal((4, 5, 7))
+    params = [it.tensor(data).T.detach().requires_grad_(True) for _ in range(2)]    # strided
+    assert not params[0].is_contiguous()
+    opts = [getattr(it.optim, name)([p], **kwargs) for p in params]
+    for block, p, opt in zip((4, 1 << 30), params, opts):
+        monkeypatch.setattr(adam, "BLOCK_NUMEL", block)
+        for gr in grads:
+            p.grad = it.asarray(gr.astype("float32"))
+            opt.step()
+    np.testing.assert_array_equal(to_np(params[0]), to_np(params[1]))
+    assert not np.array_equal(to_np(params[0]), data.T)
+
+
 def test_lbfgs_runs_the_closure_with_grad_and_returns_its_first_loss(be):
     ours, theirs = _twins("LBFGS", {"max_iter": 4})
     loss_o = ours.opt.step(ours.closure)

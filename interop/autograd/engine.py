@@ -8,6 +8,7 @@ the standard's ``__array_namespace__()``.
 
 import heapq
 import math
+import sys
 
 from . import grad_mode as _gm
 from .anomaly import anomaly_enabled, check_grads
@@ -173,13 +174,16 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
                         pending[e] = prev + gi
                 else:
                     add(e, gi)
-        for acc, g in leaves.items():
-            if capture is not None:
+        # (the walk's last gradients must not look held by someone when leaves take theirs)
+        g = gi = out = s = arrs = None
+        if capture is not None:
+            for acc, g in leaves.items():
                 if acc._pre_hooks is not None:
                     g = _run_pre_hooks(acc, g, create_graph, make)
                 _capture(capture, acc, g, results, create_graph, make)
-                continue
-            _finish_leaf(acc, g, create_graph, make)
+        else:
+            for acc in list(leaves):
+                _finish_leaf(acc, [leaves.pop(acc)], create_graph, make)
     finally:
         _gm.state.enabled = prev_mode
     if inputs is not None:
@@ -193,15 +197,16 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
     return None
 
 
-def _finish_leaf(acc, g, create_graph, make):
+def _finish_leaf(acc, box, create_graph, make):
     """A leaf's gradient for this backward is complete: its hooks, then ``.grad``, then its
-    post-accumulate hooks."""
+    post-accumulate hooks. ``box`` is a one-item list holding the gradient, the engine's only
+    reference to it (see :func:`_held_elsewhere`)."""
     if acc._pre_hooks is not None:
-        g = _run_pre_hooks(acc, g, create_graph, make)
+        box[0] = _run_pre_hooks(acc, box[0], create_graph, make)
     t = acc.variable()
     if t is None:
         return
-    accumulate(t, g, create_graph)
+    accumulate(t, box, create_graph, own=not create_graph and not _held_elsewhere(box))
     hooks = acc._post_acc_hooks
     if hooks:
         for h in list(hooks.values()):
@@ -216,9 +221,9 @@ class _LeafFlush(Node):
 
     def backward(self, xp, g, s):
         for acc in self.accs:
-            gl = self.leaves.pop(acc, None)
-            if gl is not None:
-                _finish_leaf(acc, gl, self.create_graph, self.make)
+            box = [self.leaves.pop(acc, None)]
+            if box[0] is not None:
+                _finish_leaf(acc, box, self.create_graph, self.make)
         return ()
 
 
@@ -376,8 +381,64 @@ def _copy(array, like):
     return be.xp.asarray(array, copy=True)
 
 
-def accumulate(t, g, create_graph):
-    """Add gradient ``g`` (an array, or a tensor under create_graph) into leaf ``t``'s ``.grad``."""
+def _refs(box):
+    return sys.getrefcount(box[0])
+
+
+# what _refs reports for an object that only its box holds (calibrated, not assumed: the
+# count an interpreter reports for the same expression differs between versions)
+_SOLE = _refs([object()])
+
+
+def _held_elsewhere(box):
+    """Whether anything but ``box`` (a one-item list) holds a reference to its item: a tensor
+    (the user's, or a hook's), a saved array, another leaf's gradient, a view (a view holds
+    its base)."""
+    return _refs(box) > _SOLE
+
+
+def _base_refs(a):
+    return sys.getrefcount(a.base)
+
+
+class _Probe:
+    __slots__ = ("base",)
+
+
+_probe = _Probe()
+_probe.base = object()
+_BASE_SOLE = _base_refs(_probe)     # what _base_refs reports for a base only its view holds
+del _probe
+
+
+def _can_adopt(g, like):
+    """Whether gradient ``g``, held by nothing else, may become ``like.grad`` as it is: an
+    array of the leaf's own type (not a NumPy scalar, not another library's array) whose
+    memory is its own (``base`` None), or a view of all of an array that nothing but ``g``
+    holds (a reduction's result reshaped); not a broadcast of ones, not memory lent by
+    another library or buffer. It must be writable and row-major, as ``_copy`` would make
+    it. Arrays whose library does not say (no ``base``, no strides) are copied."""
+    if g.__class__ is not like._data.__class__ or not hasattr(g, "base"):
+        return False
+    if g.base is not None and (
+            _base_refs(g) > _BASE_SOLE          # (first: before anything here holds the base)
+            or g.base.__class__ is not g.__class__ or g.base.base is not None
+            or g.base.size != g.size):
+        return False
+    return (getattr(getattr(g, "flags", None), "writeable", True)
+            and like._be.row_major(g) is True)
+
+
+def accumulate(t, g, create_graph, own=False):
+    """Add gradient ``g`` (an array, or a tensor under create_graph) into leaf ``t``'s ``.grad``.
+
+    ``g`` may be a one-item list holding the gradient; ``own=True`` says nothing else holds
+    it (see :func:`_held_elsewhere`): then a first ``.grad`` takes the array itself where it
+    can (:func:`_can_adopt`) instead of a copy, as PyTorch's AccumulateGrad steals a
+    gradient no one else references. A gradient anyone else may see is always copied: a
+    leaf's ``.grad`` never aliases another tensor."""
+    if g.__class__ is list:
+        g = g.pop()
     if create_graph:
         gt = g if isinstance(g, Variable) else t._make(g, t._be, None)
         t.grad = gt if t.grad is None else t.grad + gt
@@ -389,10 +450,11 @@ def accumulate(t, g, create_graph):
         xp = t._be.xp
         if g.dtype in t._be.complex_natives and t._data.dtype not in t._be.complex_natives:
             g = xp.real(g)
-        g = xp.astype(g, t._data.dtype)
+        g = xp.astype(g, t._data.dtype)         # (a new array)
+        own = True
     cur = t._grad
     if cur is None:
-        t._grad = t._make(_copy(g, t), t._be, None)
+        t._grad = t._make(g if own and _can_adopt(g, t) else _copy(g, t), t._be, None)
     else:
         cur._data = cur._data + g
 
