@@ -1,7 +1,7 @@
 """Padding: ``pad`` (constant, reflect, replicate and circular).
 
 Constant padding writes the kept input into a filled tensor (differentiable as written).
-The other modes are one autograd Function, ``_EdgePad``, because the composite's gradient
+The other modes are one primitive, ``_edge_pad``, because the composite's gradient
 would scatter-add (slow on NumPy, and a full-size gradient per slice) where a read of the
 gradient does the same job: forward is one ``concat`` of slices per padded dim (reversed
 slices for reflect, expanded edges for replicate) or, for large inputs, one write of the
@@ -61,7 +61,7 @@ def pad(input, pad, mode="constant", value=None):
         raise it.ShapeError(f"pad: mode {mode!r} expects a {k + 1}-D or {k + 2}-D (batched) input "
                             f"with non-zero dimensions (the batch may be 0), got shape {shape}")
     plan = tuple((ax, _edge_runs(shape[ax], lo, hi, mode, ax, shape)) for ax, lo, hi in dims)
-    return _EdgePad.apply(input, plan)
+    return _edge_pad(input, plan)
 
 
 def pad_pairs(x, pads, value=0.0):
@@ -135,32 +135,34 @@ def _edge_runs(n, lo, hi, mode, ax, shape):
 _FILL_MIN = 1 << 15
 
 
-class _EdgePad(it.autograd.Function):
+class _EdgePadBackward(it.autograd.Node):
+    """The gradient of :func:`_edge_pad`, folded back dim by dim (:func:`_fold`): the part
+    over the kept input is copied once and the padded parts are added onto the input
+    positions they came from (flipped or summed)."""
+    saves = ()
+
+    def backward(self, xp, g, s):
+        for (ax, runs), n in zip(reversed(self.plan), reversed(self.sizes)):
+            g = _fold(xp, g, ax, runs, n, self.be.mutable)
+        return g,
+
+
+def _edge_pad(x, plan):
     """Reflect / replicate / circular padding as one node. Forward writes the kept input
     into the output and copies the edges from it (or, for small tensors, concatenates
-    runs of the input one dim at a time); backward folds the gradient back dim by dim:
-    the part over the kept input is copied once and the padded parts are added onto the
-    input positions they came from (flipped or summed). Composed of slices, the padding
-    would send a full-size gradient back per slice, several times the work."""
-
-    @staticmethod
-    def forward(ctx, x, plan):
-        ctx.plan = plan
-        ctx.sizes = tuple(x.shape[ax] for ax, _ in plan)
+    runs of the input one dim at a time). Composed of slices, the padding would send a
+    full-size gradient back per slice, several times the work."""
+    with it.no_grad():
         if x.numel() >= _FILL_MIN and all(_edges_read_mid(runs) for _, runs in plan):
-            return _fill_edges(x, plan)
-        out = x
-        for ax, runs in plan:
-            out = _assemble(out, ax, runs)
-        if all(len(runs) == 1 and runs[0][2] != "flip" for _, runs in plan):
-            out = it.clone(out)         # crops alone: a new tensor, not a view of x
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        for (ax, runs), n in zip(reversed(ctx.plan), reversed(ctx.sizes)):
-            g = _fold(g, ax, runs, n)
-        return g, None
+            out = _fill_edges(x, plan)
+        else:
+            out = x
+            for ax, runs in plan:
+                out = _assemble(out, ax, runs)
+            if all(len(runs) == 1 and runs[0][2] != "flip" for _, runs in plan):
+                out = it.clone(out)         # crops alone: a new tensor, not a view of x
+    return it.autograd.primitive(_EdgePadBackward, (x,), out, plan=plan,
+                                 sizes=tuple(x.shape[ax] for ax, _ in plan))
 
 
 def _edges_read_mid(runs):
@@ -209,8 +211,9 @@ def _fill_edges(x, plan):
 
 
 def _along(axis, sl):
-    """An indexing key that applies ``sl`` to dim ``axis`` only."""
-    return (slice(None),) * axis + (sl,)
+    """An indexing key that applies ``sl`` to dim ``axis`` only (the trailing ``...``: the
+    standard wants every dim named, and raw arrays are indexed with it in backward)."""
+    return (slice(None),) * axis + (sl, Ellipsis)
 
 
 def _assemble(x, ax, runs):
@@ -229,9 +232,10 @@ def _assemble(x, ax, runs):
     return parts[0] if len(parts) == 1 else it.concat(parts, axis=ax)
 
 
-def _fold(g, ax, runs, n):
+def _fold(xp, g, ax, runs, n, mutable):
     """The adjoint of :func:`_assemble`: ``g`` (the gradient of the assembled dim) summed
-    back onto the ``n`` input positions of dim ``ax``."""
+    back onto the ``n`` input positions of dim ``ax``, in namespace ``xp`` (raw arrays, or
+    tensors under create_graph); ``mutable``: the arrays take writes."""
     parts, off = [], 0
     for start, stop, how in runs:
         m = how[1] if how.__class__ is tuple else stop - start
@@ -240,23 +244,22 @@ def _fold(g, ax, runs, n):
     full = next((i for i, (start, stop, how) in enumerate(runs)
                  if how == "mid" and start == 0 and stop == n), None)
     if full is not None:
-        out = it.clone(parts[full])
+        out = xp.astype(parts[full], parts[full].dtype, copy=True)     # (a recorded copy under create_graph)
     else:
         shape = list(g.shape)
         shape[ax] = n
-        out = it.zeros(tuple(shape), dtype=g.dtype, device=g.backend)
+        out = xp.zeros(tuple(shape), dtype=g.dtype, device=g.device)
     for i, ((start, stop, how), p) in enumerate(zip(runs, parts)):
         if i == full or stop == start:
             continue
         if how == "flip":
-            p = it.flip(p, (ax,))
+            p = xp.flip(p, axis=ax)
         elif how.__class__ is tuple:
-            p = it.sum(p, axis=ax, keepdims=True)
+            p = xp.sum(p, axis=ax, keepdims=True)
         key = _along(ax, slice(start, stop))
-        if out.backend.mutable:
-            view = out[key]
-            view += p
-        else:       # (immutable arrays (JAX): a view cannot be written through)
-            out = it.concat([out[_along(ax, slice(0, start))], out[key] + p,
+        if mutable:
+            out[key] += p
+        else:       # (immutable arrays (JAX): no item assignment)
+            out = xp.concat([out[_along(ax, slice(0, start))], out[key] + p,
                              out[_along(ax, slice(stop, n))]], axis=ax)
     return out
