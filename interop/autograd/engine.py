@@ -231,22 +231,13 @@ def _schedule_hooked_leaves(roots, pending, heap, leaves, create_graph, make):
     """Put a :class:`_LeafFlush` in the queue for the hooked leaves reachable from ``roots``,
     each just after its consumer with the smallest ``seq``."""
     last = {}                   # hooked AccumulateGrad -> smallest seq among its consumers
-    seen = set()
-    stack = [edge_node(r._node) for r in roots if r._node is not None]
-    while stack:
-        n = stack.pop()
-        if n in seen:
-            continue
-        seen.add(n)
+    for n in _reachable(roots):
         for e in n.next:
-            if e is None:
-                continue
-            m = edge_node(e)
-            if m.__class__ is AccumulateGrad:
-                if m._post_acc_hooks and (m not in last or n.seq < last[m]):
+            if e is not None:
+                m = edge_node(e)
+                if m.__class__ is AccumulateGrad and m._post_acc_hooks \
+                        and (m not in last or n.seq < last[m]):
                     last[m] = n.seq
-            elif m not in seen:
-                stack.append(m)
     groups = {}
     for acc, seq in last.items():
         groups.setdefault(seq, []).append(acc)
@@ -264,9 +255,8 @@ def _schedule_hooked_leaves(roots, pending, heap, leaves, create_graph, make):
         heapq.heappush(heap, (0.5 - seq, mark))     # just after the node numbered seq
 
 
-def _nodes_leading_to(targets, roots):
-    """All nodes from which some node in ``targets`` is reachable (targets included)."""
-    order = []
+def _reachable(roots):
+    """Every node reachable from the tensors ``roots`` (each once, depth first)."""
     seen = set()
     stack = [edge_node(r._node) for r in roots if r._node is not None]
     while stack:
@@ -274,10 +264,15 @@ def _nodes_leading_to(targets, roots):
         if n in seen:
             continue
         seen.add(n)
-        order.append(n)
+        yield n
         for e in n.next:
             if e is not None:
                 stack.append(edge_node(e))
+
+
+def _nodes_leading_to(targets, roots):
+    """All nodes from which some node in ``targets`` is reachable (targets included)."""
+    order = list(_reachable(roots))
     useful = set(targets)
     # Children have smaller seq than parents: visit in increasing seq.
     for n in sorted(order, key=lambda n: n.seq):

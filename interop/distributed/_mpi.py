@@ -215,18 +215,14 @@ class MPIProcessGroup:
                           (send, recv), async_op)
 
     def reduce_scatter(self, out, ins, op, async_op=False):
-        mop = self._mpi_op(op, out.dtype, "reduce_scatter")
-        send = _comm.concat_host([_read(x) for x in ins])
-        finish = []
-        recv = _write(out, finish)
-        if op is ReduceOp.AVG:
-            self._average(recv, finish)
-        return self._coll("Reduce_scatter_block", (send, recv, mop), finish, [out],
-                          (send, recv), async_op)
+        return self._reduce_scatter(out, _comm.concat_host([_read(x) for x in ins]), op,
+                                    async_op, "reduce_scatter")
 
     def reduce_scatter_tensor(self, out, inp, op, async_op=False):
-        mop = self._mpi_op(op, out.dtype, "reduce_scatter_tensor")
-        send = _read(inp)
+        return self._reduce_scatter(out, _read(inp), op, async_op, "reduce_scatter_tensor")
+
+    def _reduce_scatter(self, out, send, op, async_op, name):
+        mop = self._mpi_op(op, out.dtype, name)
         finish = []
         recv = _write(out, finish)
         if op is ReduceOp.AVG:
