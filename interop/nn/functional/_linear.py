@@ -197,7 +197,7 @@ class _LookupBackward(it.autograd.Node):
     def backward(self, xp, g, s):
         idx = s.idx
         if self.padding_idx is not None:
-            g = xp.where(xp.expand_dims(idx == self.padding_idx, axis=1), xp.zeros_like(g), g)
+            g = xp.where(xp.expand_dims(idx == self.padding_idx, axis=1), 0.0, g)
         if self.scale:
             counts = xp.index_add(_zeros(xp, g, (self.num,)), 0, idx,
                                   xp.ones_like(idx, dtype=g.dtype))
