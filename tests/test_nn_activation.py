@@ -184,6 +184,19 @@ def test_second_derivatives_match_pytorch(be, name):
         assert_same(o, t, f"{what} derivative")
 
 
+def test_gelu_primitive_gradcheck_to_third_order(be):
+    """float64 finite differences of gelu's raw-array backward, its recorded backward
+    (create_graph), and one order further: the normal CDF primitive that the recorded
+    backward uses, through its own recorded backward."""
+    x = it.asarray(_rand((7,), "float64", seed=4) * 2).requires_grad_()
+    assert it.autograd.gradcheck(F.gelu, (x,))
+    assert it.autograd.gradgradcheck(F.gelu, (x,))
+
+    def first(x):
+        return it.autograd.grad(F.gelu(x).sum(), (x,), create_graph=True)[0]
+    assert it.autograd.gradgradcheck(first, (x,))
+
+
 # ------------------------------------------------------------------ stability
 
 def test_stable_at_large_inputs(be):

@@ -68,6 +68,44 @@ def test_linear_double_backward_matches_pytorch(be):
         assert_same(o, t, f"second-order gradient of {name}")
 
 
+def _f64(shape, seed=0, grad=True):
+    t = it.asarray(_rand(shape, "float64", seed))
+    return t.requires_grad_() if grad else t
+
+
+@pytest.mark.parametrize("x_shape, b_shape", [((4, 3), (5,)), ((2, 2, 3), (5,)),
+                                              ((4, 3), (4, 5)), ((2, 2, 3), None)])
+def test_linear_primitive_gradcheck_and_gradgradcheck(be, x_shape, b_shape):
+    """float64 finite differences of the linear primitive's raw-array backward, and of its
+    recorded backward (create_graph) one order up; 2-d and 3-d inputs, a broadcast bias."""
+    x, w = _f64(x_shape), _f64((5, 3), 1)
+    args = (x, w) if b_shape is None else (x, w, _f64(b_shape, 2))
+    assert it.autograd.gradcheck(F.linear, args)
+    assert it.autograd.gradgradcheck(F.linear, args)
+    # one input needing no gradient: the other's gradient alone, through both backwards
+    assert it.autograd.gradcheck(lambda w: F.linear(x.detach(), w), (w,))
+    assert it.autograd.gradgradcheck(lambda x: F.linear(x, w.detach()), (x,))
+
+
+def test_linear_backward_runs_on_raw_arrays(be):
+    """An ordinary backward hands the primitive's backward the backend namespace and raw
+    arrays: no tensor is made per gradient or saved input."""
+    y = F.linear(_f64((4, 3)), _f64((5, 3), 1), _f64((5,), 2))
+    node = y.grad_fn
+    seen = []
+    orig = type(node).backward
+
+    def spy(self, xp, g, s):
+        seen.append((xp is be.ns, isinstance(g, it.Tensor), isinstance(s.x, it.Tensor)))
+        return orig(self, xp, g, s)
+    type(node).backward = spy
+    try:
+        y.sum().backward()
+    finally:
+        type(node).backward = orig
+    assert seen == [(True, False, False)]
+
+
 def test_linear_weight_gradient_is_row_major(be):
     """Optimizer steps on a transposed gradient would run strided (much slower on NumPy)."""
     lin = nn.Linear(3, 4)

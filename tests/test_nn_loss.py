@@ -451,6 +451,83 @@ def test_binary_cross_entropy_second_derivative(be, name, args):
                    lambda a, b: grad_norm(torch, getattr(TF, name), a, b), x, t)
 
 
+def _f64(a, grad=True):
+    t = it.asarray(a)
+    return t.requires_grad_() if grad else t
+
+
+@pytest.mark.parametrize("shape, options", [
+    ((4, 3), dict()),
+    ((4, 3), dict(reduction="sum", label_smoothing=0.2, weighted=True)),
+    ((4, 3), dict(reduction="none", ignore_index=1)),
+    ((3, 4, 2), dict(ignore_index=0, weighted=True)),
+    ((3, 4, 2), dict(reduction="sum", label_smoothing=0.1, weighted=True)),
+], ids=["mask", "mask-smoothing-weight-sum", "mask-ignore-none", "gather-nd-ignore-weight",
+        "gather-nd-smoothing-weight-sum"])
+def test_cross_entropy_primitive_gradcheck_and_gradgradcheck(be, shape, options):
+    """float64 finite differences of the cross_entropy primitive's raw-array backward
+    and of its recorded backward, on both routes (one-hot mask for small 2-d logits,
+    gather/scatter_add for N-d ones)."""
+    options = dict(options)
+    n, c = shape[0], shape[1]
+    x = _f64(_randn(shape, "float64", 3))
+    target = it.asarray(np.random.default_rng(4).integers(0, c, (n,) + shape[2:]))
+    if options.pop("weighted", False):
+        options["weight"] = it.asarray(_unit(c, "float64", 5))
+
+    def fn(x):
+        return F.cross_entropy(x, target, **options)
+    node = fn(x).grad_fn
+    if options.get("reduction") == "none":          # (the loss reshaped to the target's shape)
+        node = node.next_functions[0][0]
+    assert node.name() == "_CrossEntropyBackward"
+    assert it.autograd.gradcheck(fn, (x,))
+    assert it.autograd.gradgradcheck(fn, (x,))
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_binary_cross_entropy_primitive_gradcheck_and_gradgradcheck(be, weighted):
+    x, t = _f64(_unit((3, 4), "float64")), _f64(_unit((3, 4), "float64", 1))
+    w = it.asarray(_unit((4,), "float64", 2)) if weighted else None
+
+    def fn(x, t):
+        return F.binary_cross_entropy(x, t, weight=w, reduction="sum")
+    assert it.autograd.gradcheck(fn, (x, t))
+    assert it.autograd.gradgradcheck(fn, (x, t))
+
+
+@pytest.mark.parametrize("weighted, pos", [(False, False), (True, True), (False, True)])
+def test_logit_binary_cross_entropy_primitive_gradcheck_and_gradgradcheck(be, weighted, pos):
+    x, t = _f64(_randn((3, 4), "float64", 3)), _f64(_unit((3, 4), "float64", 1))
+    w = it.asarray(_unit((3, 1), "float64", 2)) if weighted else None
+    p = it.asarray(_unit((4,), "float64", 4) * 3) if pos else None
+
+    def fn(x, t):
+        return F.binary_cross_entropy_with_logits(x, t, weight=w, pos_weight=p)
+    assert it.autograd.gradcheck(fn, (x, t))
+    assert it.autograd.gradgradcheck(fn, (x, t))
+    # the logits alone (the target needs no gradient; forward's log-sigmoid is not kept)
+    assert it.autograd.gradgradcheck(lambda x: fn(x, t.detach()), (x,))
+
+
+def test_logit_losses_with_integer_targets_differentiate_on_every_backend(be):
+    """Integer 0/1 targets (multilabel_soft_margin_loss's, PyTorch accepts them) meet the
+    float logits in the raw-array backward: the gradient is PyTorch's, in the logits' dtype,
+    also on array-api-strict, whose arrays refuse to mix float and int."""
+    x = _randn((3, 4), "float32", 3)
+    target = np.array([[1, 0, 1, 0]] * 3, np.int64)
+    check_function(lambda a: F.multilabel_soft_margin_loss(a, it.asarray(target)),
+                   lambda a: TF.multilabel_soft_margin_loss(a, torch.tensor(target)), x)
+    xt = it.asarray(x).requires_grad_()
+    F.binary_cross_entropy_with_logits(xt, it.asarray(target),
+                                       weight=it.asarray(np.array([1, 2, 1, 0]))).backward()
+    tx = torch.tensor(x, requires_grad=True)
+    TF.binary_cross_entropy_with_logits(tx, torch.tensor(target).float(),
+                                        weight=torch.tensor([1.0, 2, 1, 0])).backward()
+    assert xt.grad.dtype == it.float32
+    assert_same(xt.grad, tx.grad, "gradient with integer target and weight")
+
+
 # ------------------------------------------------------------------ legacy reduction arguments
 
 LEGACY = [(sa, rd) for sa in (None, True, False) for rd in (None, True, False)

@@ -233,3 +233,21 @@ def test_embedding_bag_errors(be):
         F.embedding_bag(it.asarray([[1, 7]]), w)
     with pytest.raises(NotImplementedError, match="sparse"):
         nn.EmbeddingBag(5, 3, sparse=True)
+
+
+def _f64(shape, seed=0):
+    return it.asarray(_rand(shape, "float64", seed)).requires_grad_()
+
+
+@pytest.mark.parametrize("kw", [{"padding_idx": 1}, {"scale_grad_by_freq": True},
+                                {"scale_grad_by_freq": True, "padding_idx": -1}])
+def test_embedding_lookup_primitive_gradcheck_and_gradgradcheck(be, kw):
+    """float64 finite differences of the lookup primitive. Its gradient is the Jacobian
+    only where neither option changes it (the padding row not looked up, no index
+    repeated): gradcheck there; gradgradcheck (the backward's own derivative, through the
+    recorded backward) with repeated indices and the padding row looked up."""
+    w = _f64((5, 3))
+    distinct = it.asarray(np.array([0, 2, 3], np.int64))
+    assert it.autograd.gradcheck(lambda w: F.embedding(distinct, w, **kw), (w,))
+    idx = it.asarray(np.array([[1, 2, 4], [4, 0, 1], [1, 1, 3]], np.int64))
+    assert it.autograd.gradgradcheck(lambda w: F.embedding(idx, w, **kw), (w,))

@@ -292,46 +292,61 @@ def _ndtr(x):
     return out if out.dtype == dt else out.astype(dt)
 
 
-class _NormalCDF(it.autograd.Function):
-    """The standard normal CDF. The Array API has no ``erf``: the value is a polynomial fit
-    (:func:`_ndtr`), the derivative the exact density, written with interop ops so that it
-    is differentiable in turn."""
+class _NormalCDFBackward(it.autograd.Node):
+    """The standard normal CDF's derivative, the exact density ``phi(x)``, at the saved
+    input (differentiable in turn under ``create_graph``)."""
+    saves = ("x",)
 
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return _ndtr(x)
+    def backward(self, xp, g, s):
+        x = s.x
+        if xp is not self.be.ns:        # create_graph: tensors, recorded
+            return g * (xp.exp(x * x * -0.5) * _INV_SQRT_2PI),
+        d = x * x
+        d *= -0.5
+        d = xp.exp(d)
+        d *= _INV_SQRT_2PI
+        d *= g
+        return d,
 
-    @staticmethod
-    def backward(ctx, g):
-        x, = ctx.saved_tensors
-        return g * (it.exp(x * x * -0.5) * _INV_SQRT_2PI)
+
+def _normal_cdf(x):
+    """The standard normal CDF as one primitive. The Array API has no ``erf``: the value
+    is a polynomial fit (:func:`_ndtr`), the derivative the exact density."""
+    with it.no_grad():
+        out = _ndtr(x)
+    return it.autograd.primitive(_NormalCDFBackward, (x,), out, saved=(x,))
 
 
 _GELU_TANH_C1 = 2.0 * math.sqrt(2.0 / math.pi)
 _GELU_TANH_C3 = _GELU_TANH_C1 * 0.044715
 
 
-class _Gelu(it.autograd.Function):
-    """``x * Phi(x)``, one node: the derivative ``Phi(x) + x phi(x)`` from the saved input
-    and CDF (under ``create_graph``, with the CDF recorded, so it is differentiable again)."""
+class _GeluBackward(it.autograd.Node):
+    """The derivative of ``x * Phi(x)``, ``Phi(x) + x phi(x)``, from the saved input and
+    CDF; under ``create_graph`` with the CDF recomputed as a recorded primitive, so that
+    it is differentiable again."""
+    saves = ("x", "cdf")
 
-    @staticmethod
-    def forward(ctx, x):
-        cdf = _ndtr(x)
-        ctx.save_for_backward(x, cdf)
-        return x * cdf
-
-    @staticmethod
-    def backward(ctx, g):
-        x, cdf = ctx.saved_tensors
-        if it.is_grad_enabled():
-            return g * (_NormalCDF.apply(x) + x * (it.exp(x * x * -0.5) * _INV_SQRT_2PI))
+    def backward(self, xp, g, s):
+        x = s.x
+        if xp is not self.be.ns:        # create_graph: tensors, recorded
+            return g * (_normal_cdf(x) + x * (xp.exp(x * x * -0.5) * _INV_SQRT_2PI)),
         d = x * x
-        d.mul_(-0.5)
-        d = it.exp(d)
-        d.mul_(x).mul_(_INV_SQRT_2PI).add_(cdf).mul_(g)
-        return d
+        d *= -0.5
+        d = xp.exp(d)
+        d *= x
+        d *= _INV_SQRT_2PI
+        d += s.cdf
+        d *= g
+        return d,
+
+
+def _gelu(x):
+    """``x * Phi(x)``, one node."""
+    with it.no_grad():
+        cdf = _ndtr(x)
+        out = x * cdf
+    return it.autograd.primitive(_GeluBackward, (x,), out, saved=(x, cdf))
 
 
 def gelu(input, approximate="none"):
@@ -339,7 +354,7 @@ def gelu(input, approximate="none"):
     ``0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x**3)))``."""
     check.floating("gelu", "input", input)
     if approximate == "none":
-        return _Gelu.apply(input)
+        return _gelu(input)
     if approximate == "tanh":
         # 0.5 * (1 + tanh(z)) is sigmoid(2 z): one op instead of three
         return input * it.sigmoid(input * (input * input * _GELU_TANH_C3 + _GELU_TANH_C1))

@@ -5,8 +5,9 @@
 weight gradient comes out in the weight's own row-major layout (a composite ``x @ w.T``
 leaves it transposed, and every optimizer step on such a gradient then runs strided), and
 the lookup's backward is one ``index_add`` that also applies ``padding_idx`` and
-``scale_grad_by_freq``. Both backwards are written with interop ops, so they are
-differentiable again under ``create_graph``.
+``scale_grad_by_freq``. Both backwards are written once against a namespace: on the
+backend's raw arrays in an ordinary backward, on interop tensors (so differentiable again)
+under ``create_graph``.
 """
 
 import math
@@ -17,12 +18,39 @@ from . import _checks as check
 __all__ = ["linear", "bilinear", "embedding", "embedding_bag", "one_hot"]
 
 
-class _Linear(it.autograd.Function):
-    """``x @ weight.T + bias`` over the last dim of ``x``, for a 2-d weight."""
+class _LinearBackward(it.autograd.Node):
+    """The gradients of ``x @ weight.T + bias`` over the last dim of ``x`` (a 2-d weight):
+    ``g @ weight`` for the input, ``g.T @ x`` (the weight's own row-major layout) for the
+    weight, ``g`` summed to the bias's shape. ``s.x`` (held only where the weight needs a
+    gradient) and ``s.weight`` (only where the input does) are the inputs themselves, so
+    under ``create_graph`` the gradients are differentiable again. ``in_shape``: the
+    input's shape; ``bias_shape``: the bias's, or None."""
+    __slots__ = ("in_shape", "bias_shape")
+    saves = ("x", "weight")
 
-    @staticmethod
-    def forward(ctx, input, weight, bias):
-        shape = tuple(input.shape)
+    def backward(self, xp, g, s):
+        shape = self.in_shape
+        flat = len(shape) != 2
+        g2 = xp.reshape(g, (-1, g.shape[-1])) if flat else g
+        gx = gw = gb = None
+        if self.next[0] is not None:
+            gx = xp.matmul(g2, s.weight)
+            if flat:
+                gx = xp.reshape(gx, shape)
+        if self.next[1] is not None:
+            x = s.x
+            gw = xp.matmul(g2.T, xp.reshape(x, (-1, shape[-1])) if flat else x)
+        if self.next[2] is not None:
+            bs = self.bias_shape
+            gb = (xp.sum(g2, axis=0) if len(bs) == 1 and bs[0] == g2.shape[1]
+                  else xp.sum_to(g, bs))
+        return gx, gw, gb
+
+
+def _linear(input, weight, bias):
+    """``input @ weight.T + bias`` for a 2-d weight, as one primitive."""
+    shape = tuple(input.shape)
+    with it.no_grad():
         x = input if len(shape) == 2 else it.reshape(input, (-1, shape[-1]))
         out = it.matmul(x, weight.T)
         if bias is not None:
@@ -30,29 +58,11 @@ class _Linear(it.autograd.Function):
                                 # reshape: a view, which immutable arrays cannot write through)
         if len(shape) != 2:
             out = it.reshape(out, shape[:-1] + (weight.shape[0],))
-        need_x, need_w = ctx.needs_input_grad[:2]
-        ctx.save_for_backward(x if need_w else None, weight if need_x else None)
-        ctx.in_shape = shape
-        ctx.bias_shape = None if bias is None else tuple(bias.shape)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        x, w = ctx.saved_tensors
-        shape = ctx.in_shape
-        g2 = g if len(shape) == 2 else it.reshape(g, (-1, g.shape[-1]))
-        need_x, need_w, need_b = ctx.needs_input_grad
-        gx = gw = gb = None
-        if need_x:
-            gx = it.matmul(g2, w)
-            if len(shape) != 2:
-                gx = it.reshape(gx, shape)
-        if need_w:
-            gw = it.matmul(g2.T, x)
-        if need_b:
-            bs = ctx.bias_shape
-            gb = it.sum(g2, axis=0) if len(bs) == 1 and bs[0] == g2.shape[1] else it.sum_to(g, bs)
-        return gx, gw, gb
+    return it.autograd.primitive(
+        _LinearBackward, (input, weight, bias), out,
+        saved=(input if weight.requires_grad else None,
+               weight if input.requires_grad else None),
+        in_shape=shape, bias_shape=None if bias is None else tuple(bias.shape))
 
 
 def linear(input, weight, bias=None):
@@ -89,7 +99,7 @@ def linear(input, weight, bias=None):
             raise it.ShapeError(f"linear(): bias of shape {tuple(bias.shape)} does not broadcast "
                                 f"to the output shape {out_shape} (expected shape "
                                 f"({weight.shape[0]},))")
-    return _Linear.apply(input, weight, bias)
+    return _linear(input, weight, bias)
 
 
 def bilinear(input1, input2, weight, bias=None):
@@ -164,40 +174,38 @@ def _rows(weight, idx, op):
                          f"(expected 0 <= index < {weight.shape[0]})") from None
 
 
-class _Lookup(it.autograd.Function):
-    """Rows of ``weight`` at 1-d ``idx``; the gradient of ``padding_idx``'s row is zero and,
-    with ``scale``, each row's gradient is divided by its count in ``idx``."""
+class _LookupBackward(it.autograd.Node):
+    """The gradient of the rows of ``weight`` at 1-d ``s.idx``: ``g`` added into zeros of
+    the table's shape at ``idx`` (one ``index_add``), with ``padding_idx``'s row left at
+    zero and, with ``scale``, each row's gradient divided by its count in ``idx``.
+    ``num``: the table's number of rows."""
+    __slots__ = ("num", "padding_idx", "scale")
+    saves = ("idx",)
 
-    @staticmethod
-    def forward(ctx, weight, idx, padding_idx, scale, op):
-        ctx.idx = idx
-        ctx.num = weight.shape[0]
-        ctx.padding_idx = padding_idx
-        ctx.scale = scale
-        return _rows(weight, idx, op)
-
-    @staticmethod
-    def backward(ctx, g):
-        idx = ctx.idx
-        if ctx.padding_idx is not None:
-            g = it.where((idx == ctx.padding_idx)[:, None], it.zeros_like(g), g)
-        if ctx.scale:
-            counts = it.index_add(_zeros(g, (ctx.num,)), 0, idx,
-                                  it.ones(idx.shape[0], dtype=g.dtype, device=g.device))
-            g = g / it.index_select(counts, 0, idx)[:, None]
-        return it.index_add(_zeros(g, (ctx.num, g.shape[1])), 0, idx, g), None, None, None, None
+    def backward(self, xp, g, s):
+        idx = s.idx
+        if self.padding_idx is not None:
+            g = xp.where(xp.expand_dims(idx == self.padding_idx, axis=1), 0.0, g)
+        if self.scale:
+            counts = xp.index_add(_zeros(xp, g, (self.num,)), 0, idx,
+                                  xp.ones_like(idx, dtype=g.dtype))
+            g = g / xp.expand_dims(xp.take(counts, idx, axis=0), axis=1)
+        return xp.index_add(_zeros(xp, g, (self.num, g.shape[1])), 0, idx, g),
 
 
-def _zeros(like, shape):
+def _zeros(xp, like, shape):
     """Zeros to ``index_add`` into: a broadcast 0-d zero (index_add copies its input, and
     a broadcast one copies as a fill)."""
-    return it.broadcast_to(it.zeros((), dtype=like.dtype, device=like.device), shape)
+    return xp.broadcast_to(xp.zeros((), dtype=like.dtype, device=like.device), shape)
 
 
 def _lookup(weight, idx, padding_idx, scale, op):
     if padding_idx is None and not scale:
         return _rows(weight, idx, op)
-    return _Lookup.apply(weight, idx, padding_idx, scale, op)
+    with it.no_grad():
+        rows = _rows(weight, idx, op)
+    return it.autograd.primitive(_LookupBackward, (weight,), rows, saved=(idx,),
+                                 num=weight.shape[0], padding_idx=padding_idx, scale=scale)
 
 
 def _renorm_(weight, idx, max_norm, norm_type, op):

@@ -7,13 +7,14 @@ is ``'none'``, ``'mean'`` or ``'sum'`` (``kl_div`` also ``'batchmean'``), and th
 naming what was expected and given, with PyTorch's exception types (interop's ShapeError,
 DTypeError and ArgumentError are RuntimeErrors as well as ValueError/TypeError).
 
-Gradients come from autograd through the composites, except for three
-:class:`interop.autograd.Function` primitives: ``cross_entropy`` on class indices (the
+Gradients come from autograd through the composites, except for three primitives
+recorded with :func:`interop.autograd.primitive`: ``cross_entropy`` on class indices (the
 training loop's hot path, where the composite would record a dozen nodes),
 ``binary_cross_entropy`` (PyTorch's gradient has a clamped denominator that no composite of
 the clamped logs gives at 0 and 1) and ``binary_cross_entropy_with_logits`` (one node where
-the stable log-sigmoid takes six). Their backward is written with interop ops, so it is
-differentiable again under ``create_graph=True``.
+the stable log-sigmoid takes six). Their backward is written once against a namespace: it
+runs on the backend's raw arrays, and on interop tensors under ``create_graph=True``, so it
+is differentiable again.
 """
 
 import math
@@ -324,22 +325,60 @@ def _label_smoothing(op, label_smoothing):
 _MASK_MAX_LOGITS = 8192
 
 
-class _CrossEntropy(it.autograd.Function):
+class _CrossEntropyBackward(it.autograd.Node):
+    """The gradient of :func:`_cross_entropy` for the logits: ``softmax * a`` with ``b``
+    subtracted at each target (and ``c * weight`` everywhere with label smoothing), one
+    pass over the logits. An ordinary backward takes the softmax from the saved ``e =
+    exp(x - max)`` and ``s = sum(e)``; under ``create_graph`` it is recomputed from ``x``
+    (recorded, so differentiable again). The saved slots and fields are
+    :func:`_cross_entropy`'s arguments."""
+    __slots__ = ("eps", "reduction")
+    saves = ("x", "e", "s", "tcol", "hit", "valid", "wt", "weight", "denom")
+
+    def backward(self, xp, g, s):
+        x, tcol, hit, valid, wt, weight = s.x, s.tcol, s.hit, s.valid, s.wt, s.weight
+        eps = self.eps
+        if self.reduction == "mean":
+            denom = s.denom
+            g = g / (math.prod(tcol.shape) if denom is None else denom)
+        # each entry's gradient: a * softmax - b * onehot (- c * weight with smoothing)
+        b = g if wt is None else g * wt
+        if valid is not None:
+            b = xp.where(valid, b, 0.0)
+        a = b
+        if eps:
+            n_class = x.shape[1]
+            c = g if valid is None else xp.where(valid, g, 0.0)
+            c = c * (eps / n_class)
+            b = b * (1 - eps)
+            a = b + c * (n_class if weight is None else xp.sum(weight))
+        if xp is not self.be.ns:        # create_graph: softmax of x itself, differentiable
+            grad = it.softmax(x, axis=1) * a
+        else:
+            grad = s.e * (a / s.s)
+        if eps:
+            if weight is not None:
+                c = c * xp.reshape(weight, (1, -1) + (1,) * (x.ndim - 2))
+            grad = grad - c
+        if hit is not None:
+            grad = xp.where(hit, grad - b, grad)
+        else:
+            grad = xp.scatter_add(grad, 1, tcol, -xp.broadcast_to(b, tuple(tcol.shape)))
+        return grad,
+
+
+def _cross_entropy(x, tcol, hit, valid, wt, weight, eps, reduction, denom):
     """Cross entropy of logits ``x`` (N, C, d1, ...) against class indices, as one primitive:
     PyTorch's ``log_softmax`` + ``nll_loss`` (with class weights, ignored targets and label
-    smoothing) in a few unrecorded ops, and a backward of ``softmax * a`` with ``b``
-    subtracted at each target (one pass over the logits), where the composite would record
-    a dozen nodes in the training loop's hot path. The loss is (N, 1, d1, ...) before the
-    reduction.
+    smoothing) in a few unrecorded ops, where the composite would record a dozen nodes in
+    the training loop's hot path. The loss is (N, 1, d1, ...) before the reduction.
 
     ``tcol``: targets as (N, 1, d1, ...), ignored ones set to 0; ``hit``: the one-hot mask
     of the targets (small 2-d input) or None; ``valid``: mask of kept targets
     (``tcol``'s shape) or None; ``wt``: each target's class weight (0 where ignored) or
     None; ``weight``: the per-class weights or None; ``eps``: label smoothing; ``denom``:
     what ``'mean'`` divides by."""
-
-    @staticmethod
-    def forward(ctx, x, tcol, hit, valid, wt, weight, eps, reduction, denom):
+    with it.no_grad():
         n_class = x.shape[1]
         z = x - x.amax(1, keepdim=True)
         e = z.exp()
@@ -358,42 +397,13 @@ class _CrossEntropy(it.autograd.Function):
             loss = (1 - eps) * loss - (eps / n_class) * lp.sum(1, keepdim=True)
         if valid is not None:
             loss = it.where(valid, loss, 0.0)
-        ctx.save_for_backward(x, e, s)
-        ctx.args = (tcol, hit, valid, wt, weight, eps, reduction, denom)
-        if reduction == "none":
-            return loss
         if reduction == "sum":
-            return loss.sum()
-        return loss.mean() if denom is None else loss.sum() / denom
-
-    @staticmethod
-    def backward(ctx, g):
-        x, e, s = ctx.saved_tensors
-        tcol, hit, valid, wt, weight, eps, reduction, denom = ctx.args
-        if reduction == "mean":
-            g = g / (tcol.numel() if denom is None else denom)
-        # each entry's gradient: a * softmax - b * onehot (- c * weight with smoothing)
-        b = g if wt is None else g * wt
-        if valid is not None:
-            b = it.where(valid, b, 0.0)
-        a = b
-        if eps:
-            n_class = x.shape[1]
-            c = g if valid is None else it.where(valid, g, 0.0)
-            c = c * (eps / n_class)
-            b = b * (1 - eps)
-            a = b + c * (n_class if weight is None else weight.sum())
-        if it.is_grad_enabled():        # create_graph: softmax of x itself, differentiable
-            grad = it.softmax(x, axis=1) * a
-        else:
-            grad = e * (a / s)
-        if eps:
-            grad = grad - (c if weight is None else c * _class_view(weight, x.ndim))
-        if hit is not None:
-            grad = it.where(hit, grad - b, grad)
-        else:
-            grad = it.scatter_add(grad, 1, tcol, -it.broadcast_to(b, tuple(tcol.shape)))
-        return grad, None, None, None, None, None, None, None, None
+            loss = loss.sum()
+        elif reduction == "mean":
+            loss = loss.mean() if denom is None else loss.sum() / denom
+    return it.autograd.primitive(_CrossEntropyBackward, (x,), loss,
+                                 saved=(x, e, s, tcol, hit, valid, wt, weight, denom),
+                                 eps=eps, reduction=reduction)
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
@@ -424,7 +434,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     denom = None
     if reduction == "mean" and (wt is not None or valid is not None):
         denom = _mean_denominator(wt, valid, tcol, x.dtype)
-    loss = _CrossEntropy.apply(x, tcol, hit, valid, wt, weight, eps, reduction, denom)
+    loss = _cross_entropy(x, tcol, hit, valid, wt, weight, eps, reduction, denom)
     return loss.reshape(shape) if reduction == "none" else loss
 
 
@@ -473,33 +483,47 @@ def _expanded_weight(op, weight, shape, name="weight"):
     return weight
 
 
-class _BinaryCrossEntropy(it.autograd.Function):
-    """``-w (t log x + (1 - t) log(1 - x))`` with each log clamped at -100, and PyTorch's
-    gradients: ``w (x - t) / max(x (1 - x), eps)`` for the input (finite at 0 and 1, where
-    the composite's would be infinite or cut by the clamp) and ``w (log(1 - x) - log x)``
-    for the target."""
+class _BinaryCrossEntropyBackward(it.autograd.Node):
+    """PyTorch's gradients of :func:`_binary_cross_entropy`: ``w (x - t) / max(x (1 - x),
+    eps)`` for the input (finite at 0 and 1, where the composite's would be infinite or
+    cut by the clamp) and ``w (log(1 - x) - log x)`` for the target."""
+    saves = ("x", "t", "w")
 
-    @staticmethod
-    def forward(ctx, x, t, w):
+    def backward(self, xp, g, s):
+        x, t, w = s.x, s.t, s.w
+        if w is not None:
+            g = g * w
+        gx = gt = None
+        if self.next[0] is not None:
+            d = x * (1 - x)
+            d = (it.clamp(d, min=_EPS12) if xp is not self.be.ns
+                 else xp.clip(d, _EPS12, None))
+            gx = g * (x - t) / d
+        if self.next[1] is not None:
+            gt = g * (xp.log1p(-x) - xp.log(x))
+        return gx, gt
+
+
+def _float_operand(t, x):
+    """``t`` (a target or weight) as its backward reads it: an integer or bool tensor in
+    ``x``'s dtype (the promotion interop's ops apply, which raw backend arrays may not,
+    e.g. array-api-strict's float and int), anything else as given."""
+    if t is None or t.dtype.is_floating_point or t.dtype.is_complex:
+        return t
+    return t.astype(x.dtype)
+
+
+def _binary_cross_entropy(x, t, w):
+    """``-w (t log x + (1 - t) log(1 - x))`` with each log clamped at -100, as one
+    primitive with PyTorch's gradients."""
+    with it.no_grad():
         log_x = it.clamp(x.log(), min=-100.0)
         log_1mx = it.clamp((-x).log1p(), min=-100.0)
         loss = (t - 1) * log_1mx - t * log_x
         if w is not None:
             loss = loss * w
-        ctx.save_for_backward(x, t, w)
-        return loss
-
-    @staticmethod
-    def backward(ctx, g):
-        x, t, w = ctx.saved_tensors
-        if w is not None:
-            g = g * w
-        gx = gt = None
-        if ctx.needs_input_grad[0]:
-            gx = g * (x - t) / it.clamp(x * (1 - x), min=_EPS12)
-        if ctx.needs_input_grad[1]:
-            gt = g * ((-x).log1p() - x.log())
-        return gx, gt, None
+    return it.autograd.primitive(_BinaryCrossEntropyBackward, (x, t), loss,
+                                 saved=(x, t, _float_operand(w, x)))
 
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
@@ -517,7 +541,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
         _constant(op, "weight", weight)
     _in_unit_interval(op, "input", input)
     _in_unit_interval(op, "target", target)
-    return _reduce(_BinaryCrossEntropy.apply(input, target, weight), reduction)
+    return _reduce(_binary_cross_entropy(input, target, weight), reduction)
 
 
 def _log_sigmoid(x):
@@ -525,13 +549,38 @@ def _log_sigmoid(x):
     return it.minimum(x, 0.0) - (-x.abs()).exp().log1p()
 
 
-class _LogitBinaryCrossEntropy(it.autograd.Function):
-    """``(1 - t) x - (1 + (p - 1) t) log(sigmoid(x))``, times ``w``: binary cross entropy
-    on logits, stable for any ``x``, with PyTorch's gradient ``(1 + (p - 1) t) sigmoid(x) -
-    p t`` computed once instead of through the several nodes of the stable log-sigmoid."""
+class _LogitBinaryCrossEntropyBackward(it.autograd.Node):
+    """PyTorch's gradients of :func:`_logit_binary_cross_entropy`: ``w ((1 + (p - 1) t)
+    sigmoid(x) - p t)`` for the logits, ``w (-x - (p - 1) log(sigmoid(x)))`` for the
+    target. An ordinary backward reads ``sigmoid(x)`` (``s.sig``) and ``log(sigmoid(x))``
+    (``s.ls``) as forward computed them (each held only where it is needed); under
+    ``create_graph`` both are recomputed from ``x``, recorded."""
+    saves = ("x", "t", "w", "pw", "sig", "ls")
 
-    @staticmethod
-    def forward(ctx, x, t, w, pos_weight):
+    def backward(self, xp, g, s):
+        x, t, w, pw = s.x, s.t, s.w, s.pw
+        graph = xp is not self.be.ns        # create_graph: tensors, recorded
+        if w is not None:
+            g = g * w
+        gx = gt = None
+        if self.next[0] is not None:
+            sig = it.sigmoid(x) if graph else s.sig
+            gx = g * (sig - t if pw is None else ((pw - 1) * t + 1) * sig - pw * t)
+        if self.next[1] is not None:
+            if pw is None:
+                gt = g * -x
+            else:
+                gt = g * (-x - (pw - 1) * (_log_sigmoid(x) if graph else s.ls))
+        return gx, gt
+
+
+def _logit_binary_cross_entropy(x, t, w, pos_weight):
+    """``(1 - t) x - (1 + (p - 1) t) log(sigmoid(x))``, times ``w``: binary cross entropy
+    on logits, stable for any ``x``, as one primitive with PyTorch's gradient
+    ``(1 + (p - 1) t) sigmoid(x) - p t``, computed once instead of through the several
+    nodes of the stable log-sigmoid."""
+    need_sig = x.requires_grad and it.is_grad_enabled()
+    with it.no_grad():
         ls = _log_sigmoid(x)
         if pos_weight is None:
             loss = (1 - t) * x - ls
@@ -539,22 +588,12 @@ class _LogitBinaryCrossEntropy(it.autograd.Function):
             loss = (1 - t) * x - ((pos_weight - 1) * t + 1) * ls
         if w is not None:
             loss = loss * w
-        ctx.save_for_backward(x, t, w, pos_weight)
-        return loss
-
-    @staticmethod
-    def backward(ctx, g):
-        x, t, w, pw = ctx.saved_tensors
-        if w is not None:
-            g = g * w
-        gx = gt = None
-        if ctx.needs_input_grad[0]:
-            s = it.sigmoid(x)
-            gx = g * (s - t if pw is None else ((pw - 1) * t + 1) * s - pw * t)
-        if ctx.needs_input_grad[1]:
-            gt = -x if pw is None else -x - (pw - 1) * _log_sigmoid(x)
-            gt = g * gt
-        return gx, gt, None, None
+        sig = it.sigmoid(x) if need_sig else None
+    keep_ls = pos_weight is not None and t.requires_grad
+    return it.autograd.primitive(_LogitBinaryCrossEntropyBackward, (x, t), loss,
+                                 saved=(x, _float_operand(t, x), _float_operand(w, x),
+                                        _float_operand(pos_weight, x), sig,
+                                        ls if keep_ls else None))
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,
@@ -574,7 +613,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     if pos_weight is not None:
         _expanded_weight(op, pos_weight, shape, "pos_weight")
         _constant(op, "pos_weight", pos_weight)
-    return _reduce(_LogitBinaryCrossEntropy.apply(input, target, weight, pos_weight), reduction)
+    return _reduce(_logit_binary_cross_entropy(input, target, weight, pos_weight), reduction)
 
 
 # ---------------------------------------------------------------- divergences, likelihoods
@@ -685,7 +724,7 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
         raise it.ShapeError(f"{op}: expected an input of shape (C,) or (N, C), got a 0-d tensor")
     if input.shape != target.shape:
         input, target = it.broadcast_arrays(input, target)
-    loss = _LogitBinaryCrossEntropy.apply(input, target, None, None)
+    loss = _logit_binary_cross_entropy(input, target, None, None)
     if weight is not None:
         loss = loss * weight
     loss = loss.sum(-1) / input.shape[-1]
