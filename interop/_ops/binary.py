@@ -52,10 +52,12 @@ class BinaryBackward(Node):
         if bad:
             raise TypeError(f"{cls.__name__}: da_reads/db_reads name the slots a, b, out; got "
                             f"{sorted(bad)}")
-        # plans[(a needs grad) << 1 | (b needs grad)] = (save a, save b, save out)
-        cls.plans = [tuple(any(slot in reads for reads in needed) for slot in ("a", "b", "out"))
-                     for needed in ((), (cls.db_reads,), (cls.da_reads,),
-                                    (cls.da_reads, cls.db_reads))]
+        # plans[(a needs grad) << 1 | (b needs grad)] = (save a, save b, save out), or None
+        # where nothing is saved
+        plans = [tuple(any(slot in reads for reads in needed) for slot in ("a", "b", "out"))
+                 for needed in ((), (cls.db_reads,), (cls.da_reads,),
+                                (cls.da_reads, cls.db_reads))]
+        cls.plans = [p if any(p) else None for p in plans]
 
     def backward(self, xp, g, s):
         nxt = self.next
@@ -216,9 +218,14 @@ def binary(a, b, fwd, cls, op, reverse=False):
     bn = b._node if bt else None
     if (an is None and bn is None) or cls is None or not grad_state.enabled:
         return (a if at else b)._make(data, be, None)
-    sa, sb, so = cls.plans[(an is not None) << 1 | (bn is not None)]
-    node = record(cls, be, (a, b), (a if sa else UNSAVED, b if sb else UNSAVED, OUTPUT if so else UNSAVED),
-                  (ad if sa else UNSAVED, bd if sb else UNSAVED, data if so else UNSAVED))
+    plan = cls.plans[(an is not None) << 1 | (bn is not None)]
+    if plan is None:                # (no slot read: the tuples stay empty)
+        node = record(cls, be, (a, b))
+    else:
+        sa, sb, so = plan
+        node = record(cls, be, (a, b),
+                      (a if sa else UNSAVED, b if sb else UNSAVED, OUTPUT if so else UNSAVED),
+                      (ad if sa else UNSAVED, bd if sb else UNSAVED, data if so else UNSAVED))
     # Reduce in backward only where the forward broadcast (a promoted operand is a recorded
     # cast, whose own node casts the gradient back).
     ds = data.shape

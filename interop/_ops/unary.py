@@ -25,25 +25,17 @@ class UnaryBackward(Node):
 
     def __init_subclass__(cls, **kw):
         super().__init_subclass__(**kw)
-        bad = set(cls.saves) - {"x", "out"}
-        if bad:
-            raise TypeError(f"{cls.__name__}.saves: a unary node saves 'x' and/or 'out', "
-                            f"got {sorted(bad)}")
+        plans = {(): 0, ("x",): 1, ("out",): 2, ("x", "out"): 3}
+        if cls.saves not in plans:
+            raise TypeError(f"{cls.__name__}.saves: a unary node saves (), ('x',), ('out',) "
+                            f"or ('x', 'out'), got {cls.saves!r}")
+        cls.plan = plans[cls.saves]      # (what unary() saves, as one number)
 
     def backward(self, xp, g, s):
         d = self.deriv(xp, s)
         if self.cplx:
             d = xp.conj(d)
         return (g / d if self.divide else g * d),
-
-
-def _float_data(x, op):
-    """x's data; integer/bool input is promoted to the default float (as in PyTorch)."""
-    ad = x._data
-    be = x._be
-    if ad.dtype in be.inexact_natives:
-        return ad
-    return be.xp.astype(ad, be.native_dtype(be.default_float))
 
 
 _BOOL_SIGN = {"negative": "the `-` operator", "positive": "the `+` operator"}
@@ -63,24 +55,27 @@ def unary(x, fwd, cls, op, promote=True):
     record ``cls``, saving the slots it names (``"x"``, ``"out"``)."""
     if not isinstance(x, Variable):
         raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
-    xd = _float_data(x, op) if promote else x._data
+    be = x._be
+    xd = x._data
+    if promote and xd.dtype not in be.inexact_natives:    # (integer and bool: to the default float)
+        xd = be.xp.astype(xd, be.native_dtype(be.default_float))
     try:
-        data = getattr(x._be.xp, fwd)(xd) if fwd.__class__ is str else fwd(x._be.xp, xd)
+        data = getattr(be.xp, fwd)(xd) if fwd.__class__ is str else fwd(be.xp, xd)
     except Exception:           # (each library words its refusal differently)
         raise _unary_error(op, x) from None
     if x._node is None or not grad_state.enabled:
-        return x._make(data, x._be, None)
-    names = cls.saves
-    if not names:
-        node = record(cls, x._be, (x,))
-    elif names[0] == "out":
-        node = record(cls, x._be, (x,), (OUTPUT,), (data,))
-    elif len(names) == 1:
-        node = record(cls, x._be, (x,), (x,), (xd,))
+        return x._make(data, be, None)
+    plan = cls.plan
+    if plan == 2:
+        node = record(cls, be, (x,), (OUTPUT,), (data,))
+    elif plan == 1:
+        node = record(cls, be, (x,), (x,), (xd,))
+    elif plan == 0:
+        node = record(cls, be, (x,))
     else:
-        node = record(cls, x._be, (x,), (x, OUTPUT), (xd, data))
-    node.cplx = data.dtype in x._be.complex_natives
-    return x._make(data, x._be, node)
+        node = record(cls, be, (x,), (x, OUTPUT), (xd, data))
+    node.cplx = data.dtype in be.complex_natives
+    return x._make(data, be, node)
 
 
 _LN2 = math.log(2.0)

@@ -300,6 +300,10 @@ def primitive(cls, inputs, outputs, saved=(), nondiff=(), **fields):
         else:
             held.append(t)
             arrs.append(t)
+    names = cls.saves
+    if names is not None and len(held) != len(names):
+        raise TypeError(f"{cls.__name__} saves {names!r}; recorded with {len(held)} saved "
+                        f"entries")
     node = _record(cls, first._be, inputs, tuple(held), tuple(arrs))
     for name, value in fields.items():
         setattr(node, name, value)

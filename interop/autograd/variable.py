@@ -209,12 +209,8 @@ def record(cls, be, inputs, saved=(), arrs=()):
     if _tracing[0]:                   # (some thread traces node creation: anomaly mode)
         _graph.traced(seq)
     node.be = be
-    names = cls.saves
-    if names is not None and len(arrs) != len(names):
-        raise TypeError(f"{cls.__name__} saves {names!r}; recorded with {len(arrs)} saved "
-                        f"entries")
     node.saved = saved
-    node.arrs = _tuple_new(cls.Saved, arrs)
+    node.arrs = _tuple_new(cls.Saved, arrs) if arrs else ()
     return node
 
 
