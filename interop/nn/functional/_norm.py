@@ -264,9 +264,10 @@ def _trailing_backward(xp, g, x, w, mean, inv, lead, n, wshape, shapes, need_x, 
     x2, g2 = xp.reshape(x, (rows, n)), xp.reshape(g, (rows, n))
     inv_r = xp.reshape(inv, (rows,))
     wv = None if w is None else xp.reshape(w, (n,))
-    xc = x2 - xp.reshape(mean, (rows, 1))
-    gx = gw = gb = None
-    gxc = g2 * xc if need_w or need_x else None
+    gx = gw = gb = xc = gxc = None
+    if need_w or need_x:
+        xc = x2 - xp.reshape(mean, (rows, 1))
+        gxc = g2 * xc
     if need_w:
         gw = _reshaped(xp, xp.matmul(inv_r, gxc), shapes[1])
     if need_b:
