@@ -256,8 +256,10 @@ def _trailing_backward(xp, g, x, w, mean, inv, lead, n, wshape, shapes, need_x, 
     (7 x-sized passes, where a pass and a reduction per term took 11 passes and 3
     reductions). Otherwise (group norm's per-channel weight) the general form."""
     shape = shapes[0]
-    if w is not None and tuple(w.shape[len(w.shape) - (len(shape) - len(lead)):]) != \
-            shape[len(lead):] or w is not None and math.prod(w.shape) != n:
+    ws = (1,) * (len(shape) - len(wshape)) + tuple(wshape)       # (weight and bias's shape)
+    if ws != (1,) * len(lead) + shape[len(lead):]:
+        if len(shape) == 4 and len(lead) == 2 and ws == (1,) + shape[1:3] + (1,):
+            return _grouped_backward(xp, g, x, w, mean, inv, shapes, need_x, need_w, need_b)
         return _trailing_general(xp, g, x, w, mean, inv, lead, n, wshape, shapes, need_x,
                                  need_w, need_b)
     rows = math.prod(lead)
@@ -291,6 +293,47 @@ def _trailing_backward(xp, g, x, w, mean, inv, lead, n, wshape, shapes, need_x, 
         gx -= xp.reshape(db / n, (rows, 1))
         gx *= xp.reshape(inv_r, (rows, 1))
         gx = xp.reshape(gx, shape)
+    return gx, gw, gb
+
+
+def _grouped_backward(xp, g, x, w, mean, inv, shapes, need_x, need_w, need_b):
+    """:func:`_trailing_backward` for group norm: x ``(N, G, P, Q)`` (P channels of a group,
+    Q positions) with statistics per ``(N, G)`` and the weight ``(1, G, P, 1)`` per channel.
+    The gradient's sums over Q are vecdots (``g . xc`` and ``g . 1``, no x-sized temporary),
+    everything else is small but the input's gradient ``(g w + xc k + c) inv``, in place on
+    fresh arrays (6 x-sized passes, where the general form took 11)."""
+    nb, ng, np_, nq = shapes[0]
+    n = np_ * nq
+    wg = None if w is None else xp.reshape(w, (ng, np_))
+    inv3 = xp.reshape(inv, (nb, ng, 1))
+    ones = xp.ones((nq,), dtype=g.dtype, device=g.device)
+    gx = gw = gb = xc = s_gx = None
+    s_g = xp.vecdot(g, ones, axis=-1) if need_b or need_x else None      # (N, G, P)
+    if need_w or need_x:
+        xc = x - mean
+        s_gx = xp.vecdot(g, xc, axis=-1)
+    if need_w:
+        gw = _reshaped(xp, xp.sum(s_gx * inv3, axis=0), shapes[1])
+    if need_b:
+        gb = _reshaped(xp, xp.sum(s_g, axis=0), shapes[2])
+    if need_x:
+        if wg is None:
+            ds, db = xp.sum(s_gx, axis=-1), xp.sum(s_g, axis=-1)                # (N, G)
+        else:
+            ds, db = xp.vecdot(s_gx, wg, axis=-1), xp.vecdot(s_g, wg, axis=-1)
+        col = (nb, ng, 1, 1)
+        inv2 = xp.reshape(inv, (nb, ng))
+        # gx = inv (g w - db/n - xc inv^2 ds/n)
+        xc *= xp.reshape(ds * (inv2 * inv2) / -n, col)
+        if w is None:
+            xc += g
+            gx = xc
+        else:
+            gx = g * w                        # (a new array: g itself is never written)
+            gx += xc
+        del xc
+        gx -= xp.reshape(db / n, col)
+        gx *= xp.reshape(inv2, col)
     return gx, gw, gb
 
 
