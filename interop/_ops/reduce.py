@@ -549,6 +549,17 @@ def _softmax_dim(x, dim, axis, op):
     return norm_dims(d, x._data.ndim, op)
 
 
+def _kept_sum(xp, a, axes):
+    """``sum(a, axis=axes, keepdims=True)``; over a short last axis (up to 1024) of a real
+    floating array, a vecdot with ones (no temporary; a third of the time of NumPy's row
+    sum). Longer rows keep NumPy's pairwise sum: a vecdot's blocked accumulation loses
+    digits there (softmax over 200000: 3e-6 relative, PyTorch's own 8e-6, pairwise 6e-8)."""
+    if axes == (a.ndim - 1,) and a.shape[-1] <= 1024 and xp.isdtype(a.dtype, "real floating"):
+        ones = xp.ones((a.shape[-1],), dtype=a.dtype, device=a.device)
+        return xp.expand_dims(xp.vecdot(a, ones, axis=-1), axis=-1)
+    return xp.sum(a, axis=axes, keepdims=True)
+
+
 class SoftmaxBackward(Node):
     """``y * (g - sum(g * y))`` with y the saved output (one node, as PyTorch's). On raw
     arrays the row sums of ``g * y`` are a vecdot (no temporary) where softmax ran over one
@@ -579,9 +590,9 @@ class LogSoftmaxBackward(Node):
     saves = ("out",)
 
     def backward(self, xp, g, s):
-        sg = xp.sum(g, axis=self.axes, keepdims=True)
         if xp is not self.be.ns:                    # create_graph: on tensors, out of place
-            return g - xp.exp(s.out) * sg,
+            return g - xp.exp(s.out) * xp.sum(g, axis=self.axes, keepdims=True),
+        sg = _kept_sum(xp, g, self.axes)
         gx = xp.exp(s.out)
         gx *= -sg
         gx += g
@@ -617,10 +628,10 @@ def _softmax(x, dim, axis, dtype, log, op):
         shifted = xd - xp.max(xd, axis=axes, keepdims=True)
         e = xp.exp(shifted)
         if log:
-            shifted -= xp.log(xp.sum(e, axis=axes, keepdims=True))
+            shifted -= xp.log(_kept_sum(xp, e, axes))
             data = shifted
         else:
-            e /= xp.sum(e, axis=axes, keepdims=True)
+            e /= _kept_sum(xp, e, axes)
             data = e
     if half:
         data = xp.astype(data, nd)
