@@ -171,7 +171,11 @@ class _NormalizeBackward(it.autograd.Node):
             # The statistics over one flat trailing dim (a vecdot for the squares, no
             # x-sized temporary), the affine in place: 5 x-sized passes, not 8.
             xf = x.reshape(lead + (n,))
-            mean = it.sum(xf, axis=-1, keepdims=True) / n
+            if n <= 1024:       # a vecdot with ones: a third of the time of the row sum
+                ones = it.ones(n, dtype=xf.dtype, device=xf.device)
+                mean = it.vecdot(xf, ones, axis=-1).unsqueeze(-1) / n
+            else:               # (long rows: the pairwise sum, for its accuracy)
+                mean = it.sum(xf, axis=-1, keepdims=True) / n
             y = xf - mean
             ssd = it.vecdot(y, y, axis=-1)
             inv = it.rsqrt(ssd.unsqueeze(-1) / n + eps)
