@@ -102,6 +102,12 @@ add_row("batch_norm2d", "batch_norm, training, on (64, 32, 26, 26)",
         (64, 32, 26, 26), (32,), (32,))
 add_row("layer_norm", "layer_norm over 256 on (32, 128, 256)",
         lambda F, x, w, b: F.layer_norm(x, (256,), w, b), (32, 128, 256), (256,), (256,))
+add_row("group_norm", "group_norm, 8 groups, on (32, 64, 16, 16)",
+        lambda F, x, w, b: F.group_norm(x, 8, w, b), (32, 64, 16, 16), (64,), (64,))
+add_row("softmax", "softmax over the last dim of (32, 128, 256)",
+        lambda F, x: F.softmax(x, dim=-1), (32, 128, 256))
+add_row("log_softmax_256", "log_softmax over the last dim of (32, 128, 256)",
+        lambda F, x: F.log_softmax(x, dim=-1), (32, 128, 256))
 add_row("embedding", "embedding of 4096 indices into a (10000, 128) table",
         lambda F, w: F.embedding(_once(F, "emb", _indices(10000, (32, 128), 1)), w),
         (10000, 128))

@@ -549,24 +549,54 @@ def _softmax_dim(x, dim, axis, op):
     return norm_dims(d, x._data.ndim, op)
 
 
+def _kept_sum(xp, a, axes):
+    """``sum(a, axis=axes, keepdims=True)``; over a short last axis (up to 1024) of a real
+    floating array, a vecdot with ones (no temporary; a third of the time of NumPy's row
+    sum). Longer rows keep NumPy's pairwise sum: a vecdot's blocked accumulation loses
+    digits there (softmax over 200000: 3e-6 relative, PyTorch's own 8e-6, pairwise 6e-8)."""
+    if axes == (a.ndim - 1,) and a.shape[-1] <= 1024 and xp.isdtype(a.dtype, "real floating"):
+        ones = xp.ones((a.shape[-1],), dtype=a.dtype, device=a.device)
+        return xp.expand_dims(xp.vecdot(a, ones, axis=-1), axis=-1)
+    return xp.sum(a, axis=axes, keepdims=True)
+
+
 class SoftmaxBackward(Node):
-    """``y * (g - sum(g * y))`` with y the saved output (one node, as PyTorch's)."""
+    """``y * (g - sum(g * y))`` with y the saved output (one node, as PyTorch's). On raw
+    arrays the row sums of ``g * y`` are a vecdot (no temporary) where softmax ran over one
+    real axis, and the result is formed in place on one fresh array: two x-sized passes."""
     __slots__ = ("axes",)
     saves = ("out",)
 
     def backward(self, xp, g, s):
         y = s.out
-        gy = g * y
-        return gy - y * xp.sum(gy, axis=self.axes, keepdims=True),
+        if xp is not self.be.ns:                    # create_graph: on tensors, out of place
+            gy = g * y
+            return gy - y * xp.sum(gy, axis=self.axes, keepdims=True),
+        axes = self.axes
+        if len(axes) == 1 and xp.isdtype(y.dtype, "real floating"):
+            a = axes[0] - y.ndim                     # (the standard's vecdot: a negative axis)
+            dot = xp.expand_dims(xp.vecdot(g, y, axis=a), axis=a)
+        else:
+            dot = xp.sum(g * y, axis=axes, keepdims=True)
+        gx = g - dot                                # (a new array: g is never written)
+        gx *= y
+        return gx,
 
 
 class LogSoftmaxBackward(Node):
-    """``g - exp(y) * sum(g)`` with y the saved output (one node, as PyTorch's)."""
+    """``g - exp(y) * sum(g)`` with y the saved output (one node, as PyTorch's); on raw
+    arrays in place on the fresh ``exp(y)``."""
     __slots__ = ("axes",)
     saves = ("out",)
 
     def backward(self, xp, g, s):
-        return g - xp.exp(s.out) * xp.sum(g, axis=self.axes, keepdims=True),
+        if xp is not self.be.ns:                    # create_graph: on tensors, out of place
+            return g - xp.exp(s.out) * xp.sum(g, axis=self.axes, keepdims=True),
+        sg = _kept_sum(xp, g, self.axes)
+        gx = xp.exp(s.out)
+        gx *= -sg
+        gx += g
+        return gx,
 
 
 def _softmax(x, dim, axis, dtype, log, op):
@@ -594,12 +624,15 @@ def _softmax(x, dim, axis, dtype, log, op):
     if _count(xd.shape, axes) == 0:
         data = xp.asarray(xd, copy=True)      # nothing to normalise over
     else:
+        # three x-sized passes and two reductions, the last step in place on a fresh array
         shifted = xd - xp.max(xd, axis=axes, keepdims=True)
         e = xp.exp(shifted)
         if log:
-            data = shifted - xp.log(xp.sum(e, axis=axes, keepdims=True))
+            shifted -= xp.log(_kept_sum(xp, e, axes))
+            data = shifted
         else:
-            data = e / xp.sum(e, axis=axes, keepdims=True)
+            e /= _kept_sum(xp, e, axes)
+            data = e
     if half:
         data = xp.astype(data, nd)
     if x._node is None or not grad_state.enabled:
