@@ -103,6 +103,71 @@ def _add_bias(y, bias, n):
     return y if bias is None else y + it.reshape(bias, (bias.shape[0],) + (1,) * n)
 
 
+class _ConvBackward(it.autograd.Node):
+    """The gradient of :func:`_convolve`: the output gradient laid out as the (G, O / G,
+    N * L) matrix ``gy`` (one copy), then ``gy @ cols^T`` for the weight, its row sums for
+    the bias and ``windows_add(W^T @ gy)`` for the input, each only where it is needed.
+    An ordinary backward reuses the im2col matrix ``cols`` that the forward made; under
+    ``create_graph`` it is made again from ``x`` with ``windows``, so that second
+    derivatives reach ``x`` through it."""
+    saves = ("x", "weight", "cols")
+
+    def backward(self, xp, g, s):
+        kernel, stride, dilation, groups, out = self.args
+        x, weight = s.x, s.weight
+        n = len(kernel)
+        nb, c = x.shape[0], x.shape[1]
+        o = weight.shape[0]
+        ck = c // groups * math.prod(kernel)
+        gy = xp.reshape(xp.permute_dims(g, (1, 0, *range(2, n + 2))),
+                        (groups, o // groups, nb * math.prod(out)))
+        need_x, need_w = self.next[0] is not None, self.next[1] is not None
+        need_b = len(self.next) > 2 and self.next[2] is not None
+        gx = gw = gb = None
+        if need_w:
+            cols = s.cols if xp is self.be.ns else _im2col(xp, x, kernel, stride, dilation,
+                                                          groups, ck, n)
+            gw = xp.reshape(xp.matmul(gy, xp.matrix_transpose(cols)), tuple(weight.shape))
+        if need_b:
+            gb = xp.reshape(xp.sum(gy, axis=-1), (o,))
+        if need_x:
+            wg = xp.reshape(weight, (groups, o // groups, ck))
+            gcols = xp.reshape(xp.matmul(xp.matrix_transpose(wg), gy),
+                               (c,) + kernel + (nb,) + out)
+            # (C, *kernel, N, *out) -> (N, C, *kernel, *out): a view; windows_add runs along
+            # its memory order
+            gcols = xp.permute_dims(gcols, (n + 1, *range(n + 1), *range(n + 2, 2 * n + 2)))
+            gx = xp.windows_add(tuple(x.shape), gcols, kernel, stride, dilation)
+        return (gx, gw) if len(self.next) == 2 else (gx, gw, gb)
+
+
+def _im2col(xp, x, kernel, stride, dilation, groups, ck, n):
+    """The im2col matrix of ``x`` (N, C, *size) as (G, C / G * K, N * L): the windows
+    (N, C, *kernel, *out) moved to (C, *kernel, N, *out), one copy."""
+    cols = xp.permute_dims(xp.windows(x, kernel, stride, dilation),
+                           (*range(1, n + 2), 0, *range(n + 2, 2 * n + 2)))
+    return xp.reshape(cols, (groups, ck, -1))
+
+
+def _convolve(x, weight, bias, kernel, stride, dilation, groups, out):
+    """The convolution of the padded batched ``x`` with ``weight`` (and ``bias``): one
+    im2col copy, one matmul batched over the groups, the bias added along contiguous rows,
+    one copy into (N, O, *out). Recorded as one primitive (:class:`_ConvBackward`)."""
+    n = len(kernel)
+    nb, c = x.shape[0], x.shape[1]
+    o = weight.shape[0]
+    ck = c // groups * math.prod(kernel)
+    with it.no_grad():
+        cols = _im2col(it, x, kernel, stride, dilation, groups, ck, n)
+        y = it.matmul(it.reshape(weight, (groups, o // groups, ck)), cols)  # (G, O / G, N * L)
+        if bias is not None:
+            y = y + it.reshape(bias, (groups, o // groups, 1))
+        y = it.contiguous(it.permute_dims(it.reshape(y, (o, nb) + out), (1, 0, *range(2, n + 2))))
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    return it.autograd.primitive(_ConvBackward, inputs, y, saved=(x, weight, cols),
+                                 args=(kernel, stride, dilation, groups, out))
+
+
 def _conv(op, n, input, weight, bias, stride, padding, dilation, groups):
     x, batched, stride, dilation, groups = _check_conv(op, n, input, weight, bias, stride,
                                                        dilation, groups, False)
@@ -114,18 +179,8 @@ def _conv(op, n, input, weight, bias, stride, padding, dilation, groups):
                             f"({check.dims(size)}). Kernel size: ({check.dims(kernel)}) with "
                             f"dilation {list(dilation)}. "
                             f"Kernel size can't be greater than actual input size")
-    out = _counts(size, kernel, stride, dilation)
-    nb, c = x.shape[0], x.shape[1]
-    o = weight.shape[0]
-    ck = c // groups * math.prod(kernel)
-    # (N, C, *kernel, *out) -> (C, *kernel, N, *out): rows of the im2col matrix, one copy
-    cols = it.permute_dims(it.windows(x, kernel, stride, dilation),
-                           (*range(1, n + 2), 0, *range(n + 2, 2 * n + 2)))
-    cols = it.reshape(cols, (groups, ck, nb * math.prod(out)))
-    y = it.matmul(it.reshape(weight, (groups, o // groups, ck)), cols)     # (G, O / G, N * L)
-    if bias is not None:            # here its gradient is a sum along contiguous rows
-        y = y + it.reshape(bias, (groups, o // groups, 1))
-    y = it.contiguous(it.permute_dims(it.reshape(y, (o, nb) + out), (1, 0, *range(2, n + 2))))
+    y = _convolve(x, weight, bias, kernel, stride, dilation, groups,
+                  _counts(size, kernel, stride, dilation))
     return y if batched else y[0]
 
 
