@@ -4,10 +4,15 @@
 Convolution is im2col and one matmul. ``it.windows`` (the backends' sliding-window kernel)
 gives the padded input's windows as (N, C, *kernel, *out) -- a view where the backend can
 make one -- and one reshape lays them out as a (C * K, N * L) matrix: the only copy. One
-matmul, batched over the groups, applies the weight. Autograd derives the backward from
-these ops: two matmuls and ``windows_add``, the adjoint of the windows (one strided add per
-kernel offset, not a scatter). A transposed convolution is the same pair the other way
-round: one matmul, then ``windows_add``.
+matmul, batched over the groups, applies the weight. The whole is one primitive whose
+backward runs on raw arrays (``_ConvBackward``): two matmuls and ``windows_add``, the
+adjoint of the windows (one strided add per kernel offset, not a scatter), each only where
+a gradient is needed. A transposed convolution is the same pair the other way round: one
+matmul, then ``windows_add``.
+
+Where the time goes (conv2d 32->64 3x3 on (64, 32, 13, 13), one thread): the three GEMMs
+are about three quarters of it and run at the BLAS's pace; the im2col copy, ``windows_add``
+and the two layout copies the rest.
 """
 
 import math
