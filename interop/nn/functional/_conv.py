@@ -114,11 +114,13 @@ class _ConvBackward(it.autograd.Node):
     the bias and ``windows_add(W^T @ gy)`` for the input, each only where it is needed.
     An ordinary backward reuses the im2col matrix ``cols`` that the forward made; under
     ``create_graph`` it is made again from ``x`` with ``windows``, so that second
-    derivatives reach ``x`` through it."""
+    derivatives reach ``x`` through it. Where the forward folded the bias into the matmul
+    (``folded``: ``cols`` has a last row of ones), the weight's matmul gives the bias's
+    gradient as its last column."""
     saves = ("x", "weight", "cols")
 
     def backward(self, xp, g, s):
-        kernel, stride, dilation, groups, out = self.args
+        kernel, stride, dilation, groups, out, folded = self.args
         x, weight = s.x, s.weight
         n = len(kernel)
         nb, c = x.shape[0], x.shape[1]
@@ -129,11 +131,15 @@ class _ConvBackward(it.autograd.Node):
         need_x, need_w = self.next[0] is not None, self.next[1] is not None
         need_b = len(self.next) > 2 and self.next[2] is not None
         gx = gw = gb = None
-        if need_w:
-            cols = s.cols if xp is self.be.ns else _im2col(xp, x, kernel, stride, dilation,
-                                                          groups, ck, n)
+        raw = xp is self.be.ns
+        if raw and folded and need_w:
+            gwb = xp.matmul(gy, xp.matrix_transpose(s.cols))          # (1, O, C * K + 1)
+            gw = xp.reshape(gwb[:, :, :ck], tuple(weight.shape))
+            gb = gwb[0, :, ck] if need_b else None
+        elif need_w:
+            cols = s.cols if raw else _im2col(xp, x, kernel, stride, dilation, groups, ck, n)
             gw = xp.reshape(xp.matmul(gy, xp.matrix_transpose(cols)), tuple(weight.shape))
-        if need_b:
+        if need_b and gb is None:
             gb = xp.reshape(xp.sum(gy, axis=-1), (o,))
         if need_x:
             wg = xp.reshape(weight, (groups, o // groups, ck))
@@ -151,26 +157,45 @@ def _im2col(xp, x, kernel, stride, dilation, groups, ck, n):
     (N, C, *kernel, *out) moved to (C, *kernel, N, *out), one copy."""
     cols = xp.permute_dims(xp.windows(x, kernel, stride, dilation),
                            (*range(1, n + 2), 0, *range(n + 2, 2 * n + 2)))
-    return xp.reshape(cols, (groups, ck, -1))
+    return xp.reshape(cols, (groups, ck, x.shape[0] * math.prod(cols.shape[n + 2:])))
 
 
 def _convolve(x, weight, bias, kernel, stride, dilation, groups, out):
     """The convolution of the padded batched ``x`` with ``weight`` (and ``bias``): one
-    im2col copy, one matmul batched over the groups, the bias added along contiguous rows,
-    one copy into (N, O, *out). Recorded as one primitive (:class:`_ConvBackward`)."""
+    im2col copy, one matmul batched over the groups, one copy into (N, O, *out). Recorded
+    as one primitive (:class:`_ConvBackward`).
+
+    The bias is added along the matmul's contiguous rows, or, where the im2col matrix is
+    shorter than the output (C * K < O: a first layer's few input channels), folded into
+    the matmul: a row of ones under the matrix, the bias beside the weight, so that neither
+    the bias's add nor (in backward) its sum is a pass over the output of its own. The
+    windows are then copied straight into the rows above the ones, through a view (on
+    backends whose arrays are written in place)."""
     n = len(kernel)
     nb, c = x.shape[0], x.shape[1]
     o = weight.shape[0]
     ck = c // groups * math.prod(kernel)
+    nl = nb * math.prod(out)
+    folded = (bias is not None and groups == 1 and ck < o and nl > 0 and x.backend.mutable)
     with it.no_grad():
-        cols = _im2col(it, x, kernel, stride, dilation, groups, ck, n)
-        y = it.matmul(it.reshape(weight, (groups, o // groups, ck)), cols)  # (G, O / G, N * L)
-        if bias is not None:
-            y = y + it.reshape(bias, (groups, o // groups, 1))
+        wg = it.reshape(weight, (groups, o // groups, ck))
+        if folded:
+            cols = it.empty((1, ck + 1, nl), dtype=x.dtype, device=x.device)
+            cols[:, ck:, :] = 1
+            rows = it.reshape(cols[0, :ck, :], (c,) + kernel + (nb,) + out, copy=False)
+            rows[...] = it.permute_dims(it.windows(x, kernel, stride, dilation),
+                                        (*range(1, n + 2), 0, *range(n + 2, 2 * n + 2)))
+            wg = it.concat([wg, it.reshape(bias, (1, o, 1))], axis=2)
+            y = it.matmul(wg, cols)                                 # (1, O, N * L)
+        else:
+            cols = _im2col(it, x, kernel, stride, dilation, groups, ck, n)
+            y = it.matmul(wg, cols)                                 # (G, O / G, N * L)
+            if bias is not None:
+                y = y + it.reshape(bias, (groups, o // groups, 1))
         y = it.contiguous(it.permute_dims(it.reshape(y, (o, nb) + out), (1, 0, *range(2, n + 2))))
     inputs = (x, weight) if bias is None else (x, weight, bias)
     return it.autograd.primitive(_ConvBackward, inputs, y, saved=(x, weight, cols),
-                                 args=(kernel, stride, dilation, groups, out))
+                                 args=(kernel, stride, dilation, groups, out, folded))
 
 
 def _conv(op, n, input, weight, bias, stride, padding, dilation, groups):
