@@ -74,8 +74,8 @@ def test_conv_weight_only_gradient(be):
 
 
 
-# Few input channels (C / groups * kernel < C_out, with a bias): the bias is folded into the
-# im2col matmul (a row of ones), and the bias's gradient comes out of the weight's matmul.
+# Few input channels (C / groups * kernel < C_out): the matmul runs per sample, and a bias is
+# folded into it (a row of ones), the bias's gradient coming out of the weight's matmul.
 CONV_FOLDED = [
     (1, (2, 1, 9), (6, 1, 3), dict(stride=2)),
     (2, (3, 1, 8, 7), (8, 1, 2, 3), dict(padding=1, dilation=(2, 1))),
@@ -88,11 +88,12 @@ CONV_FOLDED = [
 
 @pytest.mark.parametrize("case", CONV_FOLDED, ids=lambda c: f"{c[0]}d-{c[1]}-{c[3]}")
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_conv_with_bias_folded_into_the_matmul_matches_pytorch(be, case, dtype):
+@pytest.mark.parametrize("bias", [True, False])
+def test_conv_per_sample_and_folded_bias_match_pytorch(be, case, dtype, bias):
     n, xs, ws, kw = case
     fn = f"conv{n}d"
     check_function(getattr(F, fn), getattr(TF, fn), _rand(xs, dtype), _rand(ws, dtype, 1),
-                   _rand((ws[0],), dtype, 2), **kw)
+                   _rand((ws[0],), dtype, 2) if bias else None, **kw)
 
 
 @pytest.mark.parametrize("grads", ["wb", "xb", "b", "xw"])
