@@ -73,6 +73,58 @@ def test_conv_weight_only_gradient(be):
     assert_same(w.grad, wt.grad, "weight gradient")
 
 
+
+# Few input channels (C / groups * kernel < C_out): the matmul runs per sample, and a bias is
+# folded into it (a row of ones), the bias's gradient coming out of the weight's matmul.
+CONV_FOLDED = [
+    (1, (2, 1, 9), (6, 1, 3), dict(stride=2)),
+    (2, (3, 1, 8, 7), (8, 1, 2, 3), dict(padding=1, dilation=(2, 1))),
+    (2, (1, 5, 7), (8, 1, 2, 2), {}),
+    (2, (2, 2, 6, 6), (24, 2, 3, 3), dict(padding="same")),
+    (2, (0, 1, 6, 6), (8, 1, 2, 2), dict(stride=(1, 2))),
+    (3, (1, 1, 4, 5, 4), (9, 1, 2, 2, 2), dict(padding=(0, 1, 1))),
+]
+
+
+@pytest.mark.parametrize("case", CONV_FOLDED, ids=lambda c: f"{c[0]}d-{c[1]}-{c[3]}")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("bias", [True, False])
+def test_conv_per_sample_and_folded_bias_match_pytorch(be, case, dtype, bias):
+    n, xs, ws, kw = case
+    fn = f"conv{n}d"
+    check_function(getattr(F, fn), getattr(TF, fn), _rand(xs, dtype), _rand(ws, dtype, 1),
+                   _rand((ws[0],), dtype, 2) if bias else None, **kw)
+
+
+@pytest.mark.parametrize("grads", ["wb", "xb", "b", "xw"])
+def test_conv_folded_bias_partial_gradients(be, grads):
+    """Only some of input, weight and bias need a gradient (the first layer's input never
+    does): each gradient that is asked for matches PyTorch's, whichever matmul gives it."""
+    arrays = (_rand((3, 1, 6, 6)), _rand((16, 1, 3, 3), seed=1), _rand((16,), seed=2))
+
+    def run(lib, fns):
+        ts = [lib.asarray(a.copy()) for a in arrays]
+        for t, name in zip(ts, "xwb"):
+            if name in grads:
+                t.requires_grad_()
+        y = fns.conv2d(*ts, padding=1)
+        (y * lib.asarray(_rand(tuple(y.shape), seed=3))).sum().backward()
+        return [t.grad for t, name in zip(ts, "xwb") if name in grads]
+
+    for o, t, name in zip(run(it, F), run(torch, TF), grads):
+        assert_same(o, t, f"gradient of {name}")
+
+
+@pytest.mark.parametrize("backend", ["cpu", "strict"])
+def test_conv_folded_bias_gradcheck_and_gradgradcheck(backend):
+    """The folded path's first and second derivatives by finite differences in float64."""
+    with it.use_backend(backend):
+        inputs = tuple(it.asarray(_rand(s, "float64", i)).requires_grad_()
+                       for i, s in enumerate([(1, 1, 4, 5), (6, 1, 2, 2), (6,)]))
+        fn = lambda x, w, b: F.conv2d(x, w, b, stride=(1, 2), padding=1)
+        assert it.autograd.gradcheck(fn, inputs)
+        assert it.autograd.gradgradcheck(fn, inputs)
+
 CONV_T = [
     (1, (2, 4, 5), (4, 3, 3), {}),
     (1, (2, 4, 5), (4, 2, 3), dict(stride=2, padding=1, output_padding=1, groups=2)),

@@ -3,11 +3,18 @@
 
 Convolution is im2col and one matmul. ``it.windows`` (the backends' sliding-window kernel)
 gives the padded input's windows as (N, C, *kernel, *out) -- a view where the backend can
-make one -- and one reshape lays them out as a (C * K, N * L) matrix: the only copy. One
-matmul, batched over the groups, applies the weight. Autograd derives the backward from
-these ops: two matmuls and ``windows_add``, the adjoint of the windows (one strided add per
-kernel offset, not a scatter). A transposed convolution is the same pair the other way
-round: one matmul, then ``windows_add``.
+make one -- and one reshape lays them out as the im2col matrix: the only copy. One matmul,
+batched over the groups, applies the weight: one (C * K, N * L) matrix where the matmul's
+arithmetic dominates, per sample (N, C * K, L) where the matrix is short (few input
+channels; see ``_convolve``). The whole is one primitive whose backward runs on raw arrays
+(``_ConvBackward``): two matmuls and ``windows_add``, the adjoint of the windows (one
+strided add per kernel offset, not a scatter), each only where a gradient is needed. A
+transposed convolution is the same pair the other way round: one matmul, then
+``windows_add``.
+
+Where the time goes (conv2d 32->64 3x3 on (64, 32, 13, 13), one thread): the three GEMMs
+are about three quarters of it and run at the BLAS's pace; the im2col copy, ``windows_add``
+and the layout copies the rest.
 """
 
 import math
@@ -103,6 +110,119 @@ def _add_bias(y, bias, n):
     return y if bias is None else y + it.reshape(bias, (bias.shape[0],) + (1,) * n)
 
 
+class _ConvBackward(it.autograd.Node):
+    """The gradient of :func:`_convolve`, in the layout the forward chose (``per_sample``):
+    ``gy @ cols^T`` for the weight (summed over the samples where the matmul ran per
+    sample), the row sums of ``gy`` for the bias and ``windows_add(W^T @ gy)`` for the
+    input, each only where it is needed. An ordinary backward reuses the im2col matrix
+    ``cols`` that the forward made; under ``create_graph`` it is made again from ``x`` with
+    ``windows``, so that second derivatives reach ``x`` through it. Where the forward
+    folded the bias into the matmul (``folded``: ``cols`` has a last row of ones), the
+    weight's matmul gives the bias's gradient as its last column."""
+    saves = ("x", "weight", "cols")
+
+    def backward(self, xp, g, s):
+        kernel, stride, dilation, groups, out, per_sample, folded = self.args
+        x, weight = s.x, s.weight
+        n = len(kernel)
+        nb, c = x.shape[0], x.shape[1]
+        o = weight.shape[0]
+        ck = c // groups * math.prod(kernel)
+        if per_sample:          # (N, G, O / G, L): the gradient as it comes
+            gy = xp.reshape(g, (nb, groups, o // groups, math.prod(out)))
+        else:                   # (G, O / G, N * L): one copy
+            gy = xp.reshape(xp.permute_dims(g, (1, 0, *range(2, n + 2))),
+                            (groups, o // groups, nb * math.prod(out)))
+        need_x, need_w = self.next[0] is not None, self.next[1] is not None
+        need_b = len(self.next) > 2 and self.next[2] is not None
+        raw = xp is self.be.ns
+        gx = gw = gb = None
+        if need_w:
+            cols = s.cols if raw else _im2col(xp, x, kernel, stride, dilation, groups, ck,
+                                              per_sample)
+            gw = xp.matmul(gy, xp.matrix_transpose(cols))
+            if per_sample:
+                gw = xp.sum(gw, axis=0)
+            if raw and folded:                      # (1, O, C * K + 1)
+                gb = gw[0, :, ck] if need_b else None
+                gw = gw[:, :, :ck]
+            gw = xp.reshape(gw, tuple(weight.shape))
+        if need_b and gb is None:
+            gb = xp.reshape(xp.sum(gy, axis=(0, -1) if per_sample else -1), (o,))
+        if need_x:
+            wt = xp.matrix_transpose(xp.reshape(weight, (groups, o // groups, ck)))
+            if per_sample:      # (N, G, C / G * K, L) -> (N, C, *kernel, *out): a view
+                gcols = xp.reshape(xp.matmul(wt, gy), (nb, c) + kernel + out)
+            else:
+                # (C, *kernel, N, *out) -> (N, C, *kernel, *out): a view; windows_add runs
+                # along its memory order
+                gcols = xp.permute_dims(xp.reshape(xp.matmul(wt, gy), (c,) + kernel + (nb,) + out),
+                                        (n + 1, *range(n + 1), *range(n + 2, 2 * n + 2)))
+            gx = xp.windows_add(tuple(x.shape), gcols, kernel, stride, dilation)
+        return (gx, gw) if len(self.next) == 2 else (gx, gw, gb)
+
+
+def _im2col(xp, x, kernel, stride, dilation, groups, ck, per_sample):
+    """The im2col matrix of ``x`` (N, C, *size), one copy of its windows (N, C, *kernel,
+    *out): per sample (N, G, C / G * K, L), or else one matrix (G, C / G * K, N * L)."""
+    n = len(kernel)
+    win = xp.windows(x, kernel, stride, dilation)
+    nl = math.prod(win.shape[n + 2:])
+    if per_sample:
+        return xp.reshape(win, (x.shape[0], groups, ck, nl))
+    cols = xp.permute_dims(win, (*range(1, n + 2), 0, *range(n + 2, 2 * n + 2)))
+    return xp.reshape(cols, (groups, ck, x.shape[0] * nl))
+
+
+def _convolve(x, weight, bias, kernel, stride, dilation, groups, out):
+    """The convolution of the padded batched ``x`` with ``weight`` (and ``bias``): one
+    im2col copy and one matmul, batched over the groups. Recorded as one primitive
+    (:class:`_ConvBackward`).
+
+    Two layouts, by which pass costs most. Where the im2col matrix is taller than the
+    output has channels (C / G * K >= O: the matmuls' arithmetic dominates) it is one
+    (C * K, N * L) matrix, so that one large matmul runs at the BLAS's best pace, and the
+    output (O, N * L) is copied once into (N, O, *out). Where it is shorter (a first layer's
+    few input channels: the matmuls are bound by memory, and the layout copies of the
+    output and its gradient would cost as much as they do), the matmul runs per sample on
+    (N, C * K, L), which gives (N, O, *out) as it is, with no copy; and the bias is folded
+    into it: a row of ones under the matrix, the bias beside the weight, so that neither
+    the bias's add nor (in backward) its sum is a pass over the output of its own (the
+    windows are copied straight into the rows above the ones, through a view, on backends
+    whose arrays are written in place)."""
+    n = len(kernel)
+    nb, c = x.shape[0], x.shape[1]
+    o = weight.shape[0]
+    ck = c // groups * math.prod(kernel)
+    nl = math.prod(out)
+    per_sample = ck < o
+    folded = (per_sample and bias is not None and groups == 1 and nb * nl > 0
+              and x.backend.mutable)
+    with it.no_grad():
+        wg = it.reshape(weight, (groups, o // groups, ck))
+        if folded:
+            cols = it.empty((nb, 1, ck + 1, nl), dtype=x.dtype, device=x.device)
+            cols[:, :, ck:, :] = 1
+            rows = it.reshape(cols[:, 0, :ck, :], (nb, c) + kernel + out, copy=False)
+            rows[...] = it.windows(x, kernel, stride, dilation)
+            wg = it.concat([wg, it.reshape(bias, (1, o, 1))], axis=2)
+        else:
+            cols = _im2col(it, x, kernel, stride, dilation, groups, ck, per_sample)
+        y = it.matmul(wg, cols)             # (N, G, O / G, L) or (G, O / G, N * L)
+        if per_sample:
+            if bias is not None and not folded:
+                y = y + it.reshape(bias, (groups, o // groups, 1))
+            y = it.reshape(y, (nb, o) + out)
+        else:
+            if bias is not None:
+                y = y + it.reshape(bias, (groups, o // groups, 1))
+            y = it.contiguous(it.permute_dims(it.reshape(y, (o, nb) + out),
+                                              (1, 0, *range(2, n + 2))))
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    return it.autograd.primitive(_ConvBackward, inputs, y, saved=(x, weight, cols),
+                                 args=(kernel, stride, dilation, groups, out, per_sample, folded))
+
+
 def _conv(op, n, input, weight, bias, stride, padding, dilation, groups):
     x, batched, stride, dilation, groups = _check_conv(op, n, input, weight, bias, stride,
                                                        dilation, groups, False)
@@ -114,18 +234,8 @@ def _conv(op, n, input, weight, bias, stride, padding, dilation, groups):
                             f"({check.dims(size)}). Kernel size: ({check.dims(kernel)}) with "
                             f"dilation {list(dilation)}. "
                             f"Kernel size can't be greater than actual input size")
-    out = _counts(size, kernel, stride, dilation)
-    nb, c = x.shape[0], x.shape[1]
-    o = weight.shape[0]
-    ck = c // groups * math.prod(kernel)
-    # (N, C, *kernel, *out) -> (C, *kernel, N, *out): rows of the im2col matrix, one copy
-    cols = it.permute_dims(it.windows(x, kernel, stride, dilation),
-                           (*range(1, n + 2), 0, *range(n + 2, 2 * n + 2)))
-    cols = it.reshape(cols, (groups, ck, nb * math.prod(out)))
-    y = it.matmul(it.reshape(weight, (groups, o // groups, ck)), cols)     # (G, O / G, N * L)
-    if bias is not None:            # here its gradient is a sum along contiguous rows
-        y = y + it.reshape(bias, (groups, o // groups, 1))
-    y = it.contiguous(it.permute_dims(it.reshape(y, (o, nb) + out), (1, 0, *range(2, n + 2))))
+    y = _convolve(x, weight, bias, kernel, stride, dilation, groups,
+                  _counts(size, kernel, stride, dilation))
     return y if batched else y[0]
 
 
