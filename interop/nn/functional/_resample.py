@@ -2,11 +2,11 @@
 sampling at grid positions: ``affine_grid`` and ``grid_sample``.
 
 ``interpolate`` is separable: per resized dim, one gather (``take``) of all the taps, then
-their weighted sum, in one autograd Function (``_Resample``). Its backward is the same
-kind of gather with the transposed taps (for each input sample, the outputs that read it),
-so it reads instead of scatter-adding (the composite's gradient would scatter-add: slow on
-NumPy) and NaN and inf stay where they belong; it is written with interop ops, so
-gradients of gradients work too. The indices and weights follow PyTorch's CPU kernels
+their weighted sum, in one primitive (``_resample``). Its backward is the same kind of
+gather with the transposed taps (for each input sample, the outputs that read it), on the
+backend's raw arrays, so it reads instead of scatter-adding (the composite's gradient would
+scatter-add: slow on NumPy) and NaN and inf stay where they belong; under create_graph it
+is the primitive again with the taps swapped, so gradients of gradients work too. The indices and weights follow PyTorch's CPU kernels
 arithmetic for arithmetic (float32 index math for the nearest modes, the input's precision
 for the others): values match to rounding and nearest-neighbour picks match exactly. They
 are computed once per size and cached.
@@ -152,26 +152,34 @@ def _resize(x, sizes, scales, mode, align_corners):
             continue
         plans = _plans(be, mode, n, o, s, align_corners, op, len(sizes) == 2)
         if plans is not None:
-            out = _Resample.apply(out, ax, *plans)
+            out = _resample(out, ax, *plans)
             changed = True
     return out if changed else it.clone(x)
 
 
-class _Resample(it.autograd.Function):
-    """One dim resampled by :class:`_Taps`. The gradient is the same kind of gather with
-    the transposed taps (for each input sample: the outputs that read it, and their
-    weights), so backward reads instead of scatter-adding, costs about what forward does,
-    and keeps NaN and inf where they belong; it is differentiable again the same way."""
+class _ResampleBackward(it.autograd.Node):
+    """The gradient of one dim resampled by :class:`_Taps` (:func:`_resample`): the same kind
+    of gather with the transposed taps (for each input sample: the outputs that read it, and
+    their weights), so backward reads instead of scatter-adding, costs about what forward
+    does, and keeps NaN and inf where they belong. On raw arrays it reads the transposed taps'
+    arrays from its saved slots (``_Taps.slots``: the index, then per tap its weight and its
+    mask, or None, then a zero); under ``create_graph`` it is :func:`_resample` with the two
+    plans swapped, so it is differentiable again the same way."""
+    saves = None            # (the transposed taps' arrays, by position)
 
-    @staticmethod
-    def forward(ctx, x, ax, plan, transposed):
-        ctx.args = (ax, plan, transposed)
-        return plan.gather(x, ax)
+    def backward(self, xp, g, s):
+        if xp is not self.be.ns:
+            return _resample(g, self.ax, self.transposed, self.plan),
+        return self.transposed.gather(g, self.ax, xp, s),
 
-    @staticmethod
-    def backward(ctx, g):
-        ax, plan, transposed = ctx.args
-        return _Resample.apply(g, ax, transposed, plan), None, None, None
+
+def _resample(x, ax, plan, transposed):
+    """``x`` resampled along dim ``ax`` by ``plan``, recorded as one primitive."""
+    with it.no_grad():
+        out = plan.gather(x, ax)
+    saved = transposed.slots(x.ndim - ax - 1, x.dtype, x.backend)
+    return it.autograd.primitive(_ResampleBackward, (x,), out, saved=saved, ax=ax, plan=plan,
+                                 transposed=transposed)
 
 
 class _Taps:
@@ -204,24 +212,39 @@ class _Taps:
                 it.zeros((), dtype=dtype, device=be))
         return got
 
-    def gather(self, x, ax):
+    def slots(self, trailing, dtype, be):
+        """What :meth:`gather` reads, as saved slots: the index, per tap the weight and the
+        mask (or None), and the zero."""
+        taps, zero = self.shaped(trailing, dtype, be)
+        return ((self.idx,) + tuple(w for w, _ in taps) + tuple(m for _, m in taps)
+                + (zero,))
+
+    def gather(self, x, ax, xp=it, arrays=None):
         """The resampled ``x`` along dim ``ax``: one gather, then the taps weighted and added
-        one by one (slices of the gathered tensor, which NumPy adds several times faster
-        than it sums a middle axis)."""
-        g = it.array_api.take(x, self.idx, axis=ax)   # (one gather along ax)
+        one by one (slices of the gathered array, which NumPy adds several times faster
+        than it sums a middle axis). ``xp`` and ``arrays`` (the :meth:`slots` as raw
+        arrays): the same on a backend's raw arrays, in backward."""
+        if arrays is None:
+            taps, zero = self.shaped(x.ndim - ax - 1, x.dtype, x.backend)
+            idx = self.idx
+        else:
+            k = self.k
+            idx, zero = arrays[0], arrays[-1]
+            taps = tuple(zip(arrays[1:1 + k], arrays[1 + k:1 + 2 * k]))
+        g = (it.array_api.take(x, idx, axis=ax) if arrays is None     # (one gather along ax)
+             else xp.take(x, idx, axis=ax))
         if self.k == 1 and self.w is None and self.valid is None:
             return g
-        taps, zero = self.shaped(x.ndim - ax - 1, x.dtype, x.backend)
         o = self.o
         out = None
         for r, (w, m) in enumerate(taps):
-            t = g[(slice(None),) * ax + (slice(r * o, (r + 1) * o),)] if self.k > 1 else g
+            t = g[(slice(None),) * ax + (slice(r * o, (r + 1) * o), Ellipsis)] if self.k > 1 else g
             if w is not None:
                 t = t * w
             if m is not None:
-                t = it.where(m, t, zero)
+                t = xp.where(m, t, zero)
             if out is None:
-                out = t if w is not None or m is not None else it.clone(t)
+                out = t if w is not None or m is not None else xp.astype(t, t.dtype, copy=True)
             else:
                 out += t
         return out
