@@ -272,6 +272,12 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 def _ndtr(x):
     """The standard normal CDF of a floating tensor, elementwise (not recorded; the
     polynomial runs in place on fresh arrays)."""
+    return _ndtr_gauss(x)[0]
+
+
+def _ndtr_gauss(x):
+    """``(Phi(x), exp(-x**2 / 2))``: the CDF and the unnormalized density it computed on
+    the way, both in x's dtype (GELU's backward reuses the second)."""
     dt = x.dtype
     if dt != it.float64 and dt != it.float32:
         x = x.astype(it.float32)         # half precision: computed in float32, as PyTorch
@@ -284,12 +290,14 @@ def _ndtr(x):
     p.add_(coef[-2])
     for c in coef[-3::-1]:
         p.mul_(s).add_(c)
-    tail = x * x
-    tail.mul_(-0.5)
-    tail = it.exp(tail)
-    tail.mul_(p)                          # Phi(-|x|)
+    gauss = x * x
+    gauss.mul_(-0.5)
+    gauss = it.exp(gauss)
+    tail = gauss * p                      # Phi(-|x|)
     out = it.where(x > 0, 1.0 - tail, tail)
-    return out if out.dtype == dt else out.astype(dt)
+    if out.dtype != dt:
+        out, gauss = out.astype(dt), gauss.astype(dt)
+    return out, gauss
 
 
 class _NormalCDFBackward(it.autograd.Node):
@@ -325,16 +333,13 @@ class _GeluBackward(it.autograd.Node):
     """The derivative of ``x * Phi(x)``, ``Phi(x) + x phi(x)``, from the saved input and
     CDF; under ``create_graph`` with the CDF recomputed as a recorded primitive, so that
     it is differentiable again."""
-    saves = ("x", "cdf")
+    saves = ("x", "cdf", "gauss")
 
     def backward(self, xp, g, s):
         x = s.x
         if xp is not self.be.ns:        # create_graph: tensors, recorded
             return g * (_normal_cdf(x) + x * (xp.exp(x * x * -0.5) * _INV_SQRT_2PI)),
-        d = x * x
-        d *= -0.5
-        d = xp.exp(d)
-        d *= x
+        d = s.gauss * x                 # exp(-x**2 / 2) from forward: no second exp
         d *= _INV_SQRT_2PI
         d += s.cdf
         d *= g
@@ -344,9 +349,9 @@ class _GeluBackward(it.autograd.Node):
 def _gelu(x):
     """``x * Phi(x)``, one node."""
     with it.no_grad():
-        cdf = _ndtr(x)
+        cdf, gauss = _ndtr_gauss(x)
         out = x * cdf
-    return it.autograd.primitive(_GeluBackward, (x,), out, saved=(x, cdf))
+    return it.autograd.primitive(_GeluBackward, (x,), out, saved=(x, cdf, gauss))
 
 
 def gelu(input, approximate="none"):
@@ -361,12 +366,39 @@ def gelu(input, approximate="none"):
     raise it.ArgumentError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 
 
+class _SiluBackward(it.autograd.Node):
+    """The derivative of ``x * sigmoid(x)``, ``s * (1 + x * (1 - s))``, from the saved
+    input and the sigmoid ``s`` that forward computed (one fresh array, the rest in place);
+    under ``create_graph`` recomputed from recorded ops, so that it is differentiable again."""
+    saves = ("x", "sig")
+
+    def backward(self, xp, g, s):
+        x = s.x
+        if xp is not self.be.ns:        # create_graph: tensors, recorded
+            sig = it.sigmoid(x)
+            return g * (sig * (x * (1 - sig) + 1)),
+        d = 1 - s.sig
+        d *= x
+        d += 1
+        d *= s.sig
+        d *= g
+        return d,
+
+
+def _silu(x):
+    """``x * sigmoid(x)``, one node that keeps the sigmoid for its backward."""
+    with it.no_grad():
+        sig = it.sigmoid(x)
+        out = x * sig
+    return it.autograd.primitive(_SiluBackward, (x,), out, saved=(x, sig))
+
+
 def silu(input, inplace=False):
     """``x * sigmoid(x)`` (swish)."""
     check.floating("silu", "input", input)
     if inplace:
-        return _write(input, lambda x: x * it.sigmoid(x), "silu_")
-    return input * it.sigmoid(input)
+        return _write(input, _silu, "silu_")
+    return _silu(input)
 
 
 def _mish(x):
