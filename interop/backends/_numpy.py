@@ -211,16 +211,15 @@ _RANK_PASSES = 8
 
 
 def _add_segments(out, pos, values):
-    """``out[pos[i]] += values[i]`` along axis 0, repeated positions accumulating (the values
-    of one position summed, then added to it), from a stable sort of ``pos`` (``np.add.at``
-    is ~10x slower per element).
+    """``out[pos[i]] += values[i]`` along axis 0, repeated positions accumulating, from a
+    stable sort of ``pos`` (``np.add.at`` is ~10x slower per element).
     Positions nothing is added to are untouched, bit for bit. Not for bools.
 
     Scalars per position: one ``np.add.reduceat`` over the sorted runs. Rows per position
-    (an embedding's gradient): ``reduceat`` loops per run, slow when most runs are short,
-    so the first row of every run is gathered and the r-th rows are added in one
-    fancy-indexed pass per rank r; runs longer than ``_RANK_PASSES`` finish with a
-    ``reduceat`` over their remaining rows only."""
+    (an embedding's gradient): ``reduceat`` loops per run, slow when most runs are short, so
+    the r-th rows of all runs (whose positions are distinct) are added straight into ``out``
+    in one fancy-indexed pass per rank r, each row taken from ``values`` once; runs longer
+    than ``_RANK_PASSES`` finish with a ``reduceat`` over their remaining rows only."""
     n = len(pos)
     if n == 0:
         return
@@ -233,23 +232,21 @@ def _add_segments(out, pos, values):
     if values.ndim == 1:
         out[p[starts]] += np.add.reduceat(values[order], starts)
         return
-    v = values[order]
     if len(starts) == n:                     # no position repeats
-        out[p] += v
+        out[p] += values.take(order, axis=0)
         return
     run = np.cumsum(first) - 1               # the run of each sorted row
     rank = np.arange(n) - starts[run]        # its place within the run
-    acc = v[starts]
+    out[p[starts]] += values.take(order[starts], axis=0)
     top = int(rank.max())
     for r in range(1, min(top, _RANK_PASSES - 1) + 1):
         rows = np.flatnonzero(rank == r)
-        acc[run[rows]] += v[rows]
+        out[p[rows]] += values.take(order[rows], axis=0)
     if top >= _RANK_PASSES:
         rows = np.flatnonzero(rank >= _RANK_PASSES)
         r_ = run[rows]
         heads = np.flatnonzero(np.concatenate(([True], r_[1:] != r_[:-1])))
-        acc[r_[heads]] += np.add.reduceat(v[rows], heads, axis=0)
-    out[p[starts]] += acc
+        out[p[rows[heads]]] += np.add.reduceat(values.take(order[rows], axis=0), heads, axis=0)
 
 
 class NumpyBackend(Backend):
