@@ -330,28 +330,29 @@ _GELU_TANH_C3 = _GELU_TANH_C1 * 0.044715
 
 
 class _GeluBackward(it.autograd.Node):
-    """The derivative of ``x * Phi(x)``, ``Phi(x) + x phi(x)``, from the saved input and
-    CDF; under ``create_graph`` with the CDF recomputed as a recorded primitive, so that
-    it is differentiable again."""
-    saves = ("x", "cdf", "gauss")
+    """The derivative of ``x * Phi(x)``, ``Phi(x) + x phi(x)``, computed by forward from
+    what it had on hand (the CDF and ``exp(-x**2 / 2)``) and saved, so that backward is
+    one product and one array is kept; under ``create_graph`` recomputed from the saved
+    input with the CDF a recorded primitive, so that it is differentiable again."""
+    saves = ("x", "deriv")
 
     def backward(self, xp, g, s):
-        x = s.x
         if xp is not self.be.ns:        # create_graph: tensors, recorded
+            x = s.x
             return g * (_normal_cdf(x) + x * (xp.exp(x * x * -0.5) * _INV_SQRT_2PI)),
-        d = s.gauss * x                 # exp(-x**2 / 2) from forward: no second exp
-        d *= _INV_SQRT_2PI
-        d += s.cdf
-        d *= g
-        return d,
+        return s.deriv * g,
 
 
 def _gelu(x):
     """``x * Phi(x)``, one node."""
+    recorded = x.requires_grad and it.is_grad_enabled()
     with it.no_grad():
         cdf, gauss = _ndtr_gauss(x)
         out = x * cdf
-    return it.autograd.primitive(_GeluBackward, (x,), out, saved=(x, cdf, gauss))
+        if not recorded:
+            return out
+        gauss.mul_(x).mul_(_INV_SQRT_2PI).add_(cdf)      # Phi(x) + x phi(x), in place
+    return it.autograd.primitive(_GeluBackward, (x,), out, saved=(x, gauss))
 
 
 def gelu(input, approximate="none"):
