@@ -368,30 +368,31 @@ def gelu(input, approximate="none"):
 
 
 class _SiluBackward(it.autograd.Node):
-    """The derivative of ``x * sigmoid(x)``, ``s * (1 + x * (1 - s))``, from the saved
-    input and the sigmoid ``s`` that forward computed (one fresh array, the rest in place);
-    under ``create_graph`` recomputed from recorded ops, so that it is differentiable again."""
-    saves = ("x", "sig")
+    """The derivative of ``x * sigmoid(x)``, ``s * (1 + x - x * s)`` with ``s`` the sigmoid,
+    computed by forward from its sigmoid and output (three in-place passes) and saved, so
+    that backward is one product; under ``create_graph`` recomputed from recorded ops, so
+    that it is differentiable again."""
+    saves = ("x", "deriv")
 
     def backward(self, xp, g, s):
-        x = s.x
         if xp is not self.be.ns:        # create_graph: tensors, recorded
+            x = s.x
             sig = it.sigmoid(x)
             return g * (sig * (x * (1 - sig) + 1)),
-        d = 1 - s.sig
-        d *= x
-        d += 1
-        d *= s.sig
-        d *= g
-        return d,
+        return s.deriv * g,
 
 
 def _silu(x):
-    """``x * sigmoid(x)``, one node that keeps the sigmoid for its backward."""
+    """``x * sigmoid(x)``, one node."""
+    recorded = x.requires_grad and it.is_grad_enabled()
     with it.no_grad():
         sig = it.sigmoid(x)
         out = x * sig
-    return it.autograd.primitive(_SiluBackward, (x,), out, saved=(x, sig))
+        if not recorded:
+            return out
+        deriv = x - out
+        deriv.add_(1.0).mul_(sig)        # s * (1 + x - x s), in place
+    return it.autograd.primitive(_SiluBackward, (x,), out, saved=(x, deriv))
 
 
 def silu(input, inplace=False):
