@@ -380,19 +380,14 @@ def _cross_entropy(x, tcol, hit, valid, wt, weight, eps, reduction, denom):
     what ``'mean'`` divides by."""
     with it.no_grad():
         n_class = x.shape[1]
-        m = x.amax(1, keepdim=True)
-        z = x - m
-        if hit is not None:
-            picked = it.where(hit, z, 0.0).sum(1, keepdim=True)
-        else:
-            picked = z.gather(1, tcol)
-        if eps:
-            e = z.exp()
-        else:
-            e = z.exp_()                # z is fresh and needed no further: exp in place
+        z = x - x.amax(1, keepdim=True)
+        e = z.exp()
         s = e.sum(1, keepdim=True)
         lse = s.log()
-        loss = lse - picked
+        if hit is not None:
+            loss = lse - it.where(hit, z, 0.0).sum(1, keepdim=True)
+        else:
+            loss = lse - z.gather(1, tcol)
         if wt is not None:
             loss = loss * wt
         if eps:
