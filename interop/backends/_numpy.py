@@ -210,7 +210,14 @@ def _bf16_capsule(array, **kw):
 _RANK_PASSES = 8
 
 
-def _add_segments(out, pos, values):
+def _broadcast_plus_zero(x):
+    """``x`` is one +0 broadcast (all strides 0: an embedding's zero gradient table), so
+    that a fresh ``np.zeros`` is it (and costs half a copy of it)."""
+    return (x.ndim > 0 and x.size > 0 and not any(x.strides) and x.dtype.kind in "fiuc"
+            and not x.flat[0] and not np.signbit(np.real(x.flat[0])))
+
+
+def _add_segments(out, pos, values, zero=False):
     """``out[pos[i]] += values[i]`` along axis 0, repeated positions accumulating, from a
     stable sort of ``pos`` (``np.add.at`` is ~10x slower per element).
     Positions nothing is added to are untouched, bit for bit. Not for bools.
@@ -233,11 +240,11 @@ def _add_segments(out, pos, values):
         out[p[starts]] += np.add.reduceat(values[order], starts)
         return
     if len(starts) == n:                     # no position repeats
-        out[p] += values.take(order, axis=0)
+        _add_rows(out, p, values.take(order, axis=0), zero)
         return
     run = np.cumsum(first) - 1               # the run of each sorted row
     rank = np.arange(n) - starts[run]        # its place within the run
-    out[p[starts]] += values.take(order[starts], axis=0)
+    _add_rows(out, p[starts], values.take(order[starts], axis=0), zero)
     top = int(rank.max())
     for r in range(1, min(top, _RANK_PASSES - 1) + 1):
         rows = np.flatnonzero(rank == r)
@@ -247,6 +254,17 @@ def _add_segments(out, pos, values):
         r_ = run[rows]
         heads = np.flatnonzero(np.concatenate(([True], r_[1:] != r_[:-1])))
         out[p[rows[heads]]] += np.add.reduceat(values.take(order[rows], axis=0), heads, axis=0)
+
+
+def _add_rows(out, rows, v, zero):
+    """``out[rows] += v`` for distinct ``rows``; where ``out`` is all +0, ``v + 0.0`` is
+    written instead (the same bits: -0 becomes +0 as the sum would, without reading out)."""
+    if zero:
+        if v.dtype.kind in "fc":
+            v += 0.0
+        out[rows] = v
+    else:
+        out[rows] += v
 
 
 class NumpyBackend(Backend):
@@ -427,11 +445,12 @@ class NumpyBackend(Backend):
         return out
 
     def _index_add(self, x, dim, index, source):
-        out = np.array(x, copy=True)
+        zero = _broadcast_plus_zero(x)
+        out = np.zeros(x.shape, x.dtype) if zero else np.array(x, copy=True)
         if index.size < SEGMENT_FROM or out.dtype == np.bool_:
             np.add.at(out, (slice(None),) * dim + (index,), source)
         else:
-            _add_segments(np.moveaxis(out, dim, 0), index, np.moveaxis(source, dim, 0))
+            _add_segments(np.moveaxis(out, dim, 0), index, np.moveaxis(source, dim, 0), zero)
         return out
 
     def _scatter_add(self, x, dim, index, src):
