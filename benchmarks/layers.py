@@ -118,6 +118,12 @@ add_row("cross_entropy", "cross_entropy on (128, 10) logits (the MLP's loss)",
 add_row("cross_entropy_1k", "cross_entropy on (128, 1000) logits",
         lambda F, x: F.cross_entropy(x, _once(F, "ce1k", _indices(1000, (128,), 3))),
         (128, 1000))
+add_row("gelu", "gelu (exact erf) on 2M floats, (2048, 1024)",
+        lambda F, x: F.gelu(x), (2048, 1024))
+add_row("sigmoid", "sigmoid on 2M floats, (2048, 1024)",
+        lambda F, x: F.sigmoid(x), (2048, 1024))
+add_row("silu", "silu on 2M floats, (2048, 1024)",
+        lambda F, x: F.silu(x), (2048, 1024))
 add_row("lstm", "LSTM 128->128, seq 32, batch 16",
         lambda F, x: _once(F, "lstm", lambda lib: lib.nn.LSTM(128, 128))(x)[0], (32, 16, 128))
 add_row("mha", "MultiheadAttention d 256, 8 heads, self-attention, seq 128, batch 8",

@@ -952,3 +952,28 @@ def test_numpy_where_with_a_zero_branch_is_np_where(dtype, zero):
                      (xp.where(c, x, zero), np.where(c, x, zero))):
         assert got.dtype == ref.dtype and got.shape == ref.shape
         assert np.array_equal(got.view(np.uint8), ref.view(np.uint8))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "complex64", "int64"])
+def test_index_add_into_broadcast_zero_rows(dtype):
+    """An embedding's gradient: rows added into a broadcast +0 table (the cpu backend writes
+    into fresh zeros instead of copying the broadcast): same bits as zeros + np.add.at,
+    -0.0 sums included, on every backend."""
+    rng = np.random.default_rng(11)
+    index = rng.integers(0, 700, size=2_000)
+    index[:40] = 5                                  # one long run past the rank passes
+    source = _finite(rng, (2_000, 6), dtype)
+    if np.dtype(dtype).kind in "fc":
+        source[rng.random(2_000) < 0.3] = -0.0      # rows of -0.0: +0 + -0 is +0
+    for bname in ("cpu", "std", "strict"):
+        be = _backend(bname)
+        zero = be.ns.broadcast_to(be.ns.zeros((), dtype=be.from_host(source).dtype), (700, 6))
+        got = _host(be, be.ns.index_add(zero, 0, be.from_host(index), be.from_host(source)))
+        want, _ = reference("index_add", np.zeros((700, 6), dtype), 0, index, source)
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5, err_msg=bname)
+        untouched = np.ones(700, bool)
+        untouched[index] = False
+        assert not np.signbit(np.real(got[untouched])).any(), bname
+        once = np.bincount(index, minlength=700) == 1
+        np.testing.assert_array_equal(got[once].view(np.uint8),
+                                      want[once].view(np.uint8), err_msg=bname)

@@ -245,7 +245,12 @@ def positive(x):
 
 
 def _sigmoid(xp, a):
-    return xp.tanh(a * 0.5) * 0.5 + 0.5
+    # two fresh arrays instead of four: the affine tail runs in place on tanh's result (an
+    # immutable backend rebinds instead)
+    t = xp.tanh(a * 0.5)
+    t *= 0.5
+    t += 0.5
+    return t
 
 
 def _relu(xp, a):
@@ -259,6 +264,15 @@ class SigmoidBackward(UnaryBackward):
     def deriv(self, xp, s):
         y = s.out
         return y * (1 - y)
+
+    def backward(self, xp, g, s):
+        if self.cplx or xp is not self.be.ns:
+            return UnaryBackward.backward(self, xp, g, s)
+        y = s.out
+        d = 1 - y                   # one fresh array, the rest in place on it
+        d *= y
+        d *= g
+        return d,
 
 
 def sigmoid(x):

@@ -210,17 +210,23 @@ def _bf16_capsule(array, **kw):
 _RANK_PASSES = 8
 
 
-def _add_segments(out, pos, values):
-    """``out[pos[i]] += values[i]`` along axis 0, repeated positions accumulating (the values
-    of one position summed, then added to it), from a stable sort of ``pos`` (``np.add.at``
-    is ~10x slower per element).
+def _broadcast_plus_zero(x):
+    """``x`` is one +0 broadcast (all strides 0: an embedding's zero gradient table), so
+    that a fresh ``np.zeros`` is it (and costs half a copy of it)."""
+    return (x.ndim > 0 and x.size > 0 and not any(x.strides) and x.dtype.kind in "fiuc"
+            and not x.flat[0] and not np.signbit(np.real(x.flat[0])))
+
+
+def _add_segments(out, pos, values, zero=False):
+    """``out[pos[i]] += values[i]`` along axis 0, repeated positions accumulating, from a
+    stable sort of ``pos`` (``np.add.at`` is ~10x slower per element).
     Positions nothing is added to are untouched, bit for bit. Not for bools.
 
     Scalars per position: one ``np.add.reduceat`` over the sorted runs. Rows per position
-    (an embedding's gradient): ``reduceat`` loops per run, slow when most runs are short,
-    so the first row of every run is gathered and the r-th rows are added in one
-    fancy-indexed pass per rank r; runs longer than ``_RANK_PASSES`` finish with a
-    ``reduceat`` over their remaining rows only."""
+    (an embedding's gradient): ``reduceat`` loops per run, slow when most runs are short, so
+    the r-th rows of all runs (whose positions are distinct) are added straight into ``out``
+    in one fancy-indexed pass per rank r, each row taken from ``values`` once; runs longer
+    than ``_RANK_PASSES`` finish with a ``reduceat`` over their remaining rows only."""
     n = len(pos)
     if n == 0:
         return
@@ -233,23 +239,32 @@ def _add_segments(out, pos, values):
     if values.ndim == 1:
         out[p[starts]] += np.add.reduceat(values[order], starts)
         return
-    v = values[order]
     if len(starts) == n:                     # no position repeats
-        out[p] += v
+        _add_rows(out, p, values.take(order, axis=0), zero)
         return
     run = np.cumsum(first) - 1               # the run of each sorted row
     rank = np.arange(n) - starts[run]        # its place within the run
-    acc = v[starts]
+    _add_rows(out, p[starts], values.take(order[starts], axis=0), zero)
     top = int(rank.max())
     for r in range(1, min(top, _RANK_PASSES - 1) + 1):
         rows = np.flatnonzero(rank == r)
-        acc[run[rows]] += v[rows]
+        out[p[rows]] += values.take(order[rows], axis=0)
     if top >= _RANK_PASSES:
         rows = np.flatnonzero(rank >= _RANK_PASSES)
         r_ = run[rows]
         heads = np.flatnonzero(np.concatenate(([True], r_[1:] != r_[:-1])))
-        acc[r_[heads]] += np.add.reduceat(v[rows], heads, axis=0)
-    out[p[starts]] += acc
+        out[p[rows[heads]]] += np.add.reduceat(values.take(order[rows], axis=0), heads, axis=0)
+
+
+def _add_rows(out, rows, v, zero):
+    """``out[rows] += v`` for distinct ``rows``; where ``out`` is all +0, ``v + 0.0`` is
+    written instead (the same bits: -0 becomes +0 as the sum would, without reading out)."""
+    if zero:
+        if v.dtype.kind in "fc":
+            v += 0.0
+        out[rows] = v
+    else:
+        out[rows] += v
 
 
 class NumpyBackend(Backend):
@@ -430,11 +445,12 @@ class NumpyBackend(Backend):
         return out
 
     def _index_add(self, x, dim, index, source):
-        out = np.array(x, copy=True)
+        zero = _broadcast_plus_zero(x)
+        out = np.zeros(x.shape, x.dtype) if zero else np.array(x, copy=True)
         if index.size < SEGMENT_FROM or out.dtype == np.bool_:
             np.add.at(out, (slice(None),) * dim + (index,), source)
         else:
-            _add_segments(np.moveaxis(out, dim, 0), index, np.moveaxis(source, dim, 0))
+            _add_segments(np.moveaxis(out, dim, 0), index, np.moveaxis(source, dim, 0), zero)
         return out
 
     def _scatter_add(self, x, dim, index, src):
