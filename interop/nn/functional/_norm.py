@@ -285,19 +285,25 @@ def _trailing_backward(xp, g, x, w, mean, inv, lead, n, wshape, shapes, need_x, 
         else:
             ds, db = xp.matmul(gxc, wv), xp.matmul(g2, wv)
         del gxc
-        # gx = inv (g w - db/n - xc inv^2 ds/n)
-        xc *= xp.reshape(ds * (inv_r * inv_r) / -n, (rows, 1))
-        if wv is None:
-            xc += g2
-            gx = xc
-        else:
-            gx = g2 * wv                      # (a new array: g itself is never written)
-            gx += xc
-        del xc
-        gx -= xp.reshape(db / n, (rows, 1))
-        gx *= xp.reshape(inv_r, (rows, 1))
-        gx = xp.reshape(gx, shape)
+        gx = xp.reshape(_input_grad(xp, xc, g2, wv, ds, db, inv_r, n, (rows, 1)), shape)
     return gx, gw, gb
+
+
+def _input_grad(xp, xc, g, w, ds, db, inv, n, col):
+    """The input's gradient ``inv (g w - db/n - xc inv^2 ds/n)`` of a normalization, in place
+    on the fresh deviations ``xc`` (``g`` itself is never written); ``ds``, ``db``: the
+    statistics' sums of ``g w xc`` and ``g w``; ``col``: their shape broadcasting against
+    ``xc``."""
+    xc *= xp.reshape(ds * (inv * inv) / -n, col)
+    if w is None:
+        xc += g
+        gx = xc
+    else:
+        gx = g * w
+        gx += xc
+    gx -= xp.reshape(db / n, col)
+    gx *= xp.reshape(inv, col)
+    return gx
 
 
 def _grouped_backward(xp, g, x, w, mean, inv, shapes, need_x, need_w, need_b):
@@ -325,19 +331,7 @@ def _grouped_backward(xp, g, x, w, mean, inv, shapes, need_x, need_w, need_b):
             ds, db = xp.sum(s_gx, axis=-1), xp.sum(s_g, axis=-1)                # (N, G)
         else:
             ds, db = xp.vecdot(s_gx, wg, axis=-1), xp.vecdot(s_g, wg, axis=-1)
-        col = (nb, ng, 1, 1)
-        inv2 = xp.reshape(inv, (nb, ng))
-        # gx = inv (g w - db/n - xc inv^2 ds/n)
-        xc *= xp.reshape(ds * (inv2 * inv2) / -n, col)
-        if w is None:
-            xc += g
-            gx = xc
-        else:
-            gx = g * w                        # (a new array: g itself is never written)
-            gx += xc
-        del xc
-        gx -= xp.reshape(db / n, col)
-        gx *= xp.reshape(inv2, col)
+        gx = _input_grad(xp, xc, g, w, ds, db, xp.reshape(inv, (nb, ng)), n, (nb, ng, 1, 1))
     return gx, gw, gb
 
 
