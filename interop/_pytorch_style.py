@@ -16,8 +16,10 @@ from collections import namedtuple
 
 from . import _creation
 
-from ._ops import binary as _elementwise, flip as _flip, join as _join, reduce as _reduce, rearrange as _rearrange, select as _select, sets as _sets, sorting as _sorting
-from ._ops import indexing as _indexing, matmul as _linalg, unary as _unary, views as _views
+from ._ops import (binary as _binary, flip as _flip, indexing as _indexing, join as _join,
+                   matmul as _matmul, rearrange as _rearrange, reduce as _reduce,
+                   select as _select, sets as _sets, sorting as _sorting, unary as _unary,
+                   views as _views)
 from . import dtypes as _dt
 from . import random as _random
 from .autograd.variable import Variable
@@ -136,8 +138,8 @@ def _extreme(fn, elementwise, name):
     return f
 
 
-max = _extreme(_reduce.max, _elementwise.maximum, "max")
-min = _extreme(_reduce.min, _elementwise.minimum, "min")
+max = _extreme(_reduce.max, _binary.maximum, "max")
+min = _extreme(_reduce.min, _binary.minimum, "min")
 
 
 def _correction(op, unbiased, correction):
@@ -238,7 +240,7 @@ def equal(input, other):
             raise TypeError(f"equal: expected a Tensor as {what}, got {type(v).__name__}")
     if tuple(input.shape) != tuple(other.shape):
         return False
-    return _builtin_bool(_reduce.all(_elementwise.equal(input, other)).item())
+    return _builtin_bool(_reduce.all(_binary.equal(input, other)).item())
 
 
 _builtin_bool = bool
@@ -314,7 +316,7 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):
 def tensordot(a, b, dims=2):
     """``torch.tensordot``: contract the last ``dims`` dims of ``a`` with the first of ``b``,
     or the dims listed in ``dims = (dims_a, dims_b)``."""
-    return _linalg.tensordot(a, b, dims=dims)
+    return _matmul.tensordot(a, b, dims=dims)
 
 
 # ---------------------------------------------------------------- creation

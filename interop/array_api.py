@@ -18,7 +18,8 @@ Beyond the standard it carries only the differentiable twins of the backend kern
 
 from . import _creation
 
-from ._ops import flip as _flip, indexing as _indexing, join as _join, reduce as _reduce, rearrange as _rearrange, sets as _sets, sorting as _sorting, views as _views
+from ._ops import (flip as _flip, indexing as _indexing, join as _join, reduce as _reduce,
+                   rearrange as _rearrange, sets as _sets, sorting as _sorting, views as _views)
 from . import fft, linalg
 from ._ops.cast import astype
 from ._creation import from_dlpack

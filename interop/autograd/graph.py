@@ -53,8 +53,8 @@ import weakref
 
 from .hooks import RemovableHandle
 
-__all__ = ["Node", "AccumulateGrad", "UNSAVED", "OUTPUT", "Output", "slots", "next_seq", "bump_version", "trace_creation",
-           "post_accumulate_hooked"]
+__all__ = ["Node", "AccumulateGrad", "UNSAVED", "OUTPUT", "Output", "slots", "next_seq",
+           "bump_version", "trace_creation", "post_accumulate_hooked"]
 
 _count = itertools.count(1).__next__
 

@@ -6,8 +6,8 @@ their weighted sum, in one primitive (``_resample``). Its backward is the same k
 gather with the transposed taps (for each input sample, the outputs that read it), on the
 backend's raw arrays, so it reads instead of scatter-adding (the composite's gradient would
 scatter-add: slow on NumPy) and NaN and inf stay where they belong; under create_graph it
-is the primitive again with the taps swapped, so gradients of gradients work too. The indices and weights follow PyTorch's CPU kernels
-arithmetic for arithmetic (float32 index math for the nearest modes, the input's precision
+is the primitive again with the taps swapped, so gradients of gradients work too. The
+indices and weights follow PyTorch's CPU kernels arithmetic for arithmetic (float32 index math for the nearest modes, the input's precision
 for the others): values match to rounding and nearest-neighbour picks match exactly. They
 are computed once per size and cached.
 
