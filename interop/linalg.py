@@ -116,8 +116,8 @@ def _outputs(x, datas, cls, **attrs):
     """Tensors over ``datas``, the outputs of one ``cls`` node that saves ``x`` and the
     outputs (``s = (a, *outputs)`` in backward, named by the class's ``saves``; under
     ``create_graph`` the outputs are wired to this node, so a second derivative sees one
-    factorization, not two whose arbitrary phases would have to agree). Backward gets one gradient per output, ``None``
-    for the outputs nothing used."""
+    factorization, not two whose arbitrary phases would have to agree). Backward gets one
+    gradient per output, ``None`` for the outputs nothing used."""
     if not grad_state.enabled or x._node is None:
         return tuple(x._make(d, x._be, None) for d in datas)
     node = record(cls, x._be, (x,), (x,) + tuple(Output(k) for k in range(len(datas))),
