@@ -392,44 +392,12 @@ def _held_elsewhere(box):
     return _refs(box) > _SOLE
 
 
-def _base_refs(a):
-    return sys.getrefcount(a.base)
-
-
-class _Probe:
-    __slots__ = ("base",)
-
-
-_probe = _Probe()
-_probe.base = object()
-_BASE_SOLE = _base_refs(_probe)     # what _base_refs reports for a base only its view holds
-del _probe
-
-
-def _can_adopt(g, like):
-    """Whether gradient ``g``, held by nothing else, may become ``like.grad`` as it is: an
-    array of the leaf's own type (not a NumPy scalar, not another library's array) whose
-    memory is its own (``base`` None), or a view of all of an array that nothing but ``g``
-    holds (a reduction's result reshaped); not a broadcast of ones, not memory lent by
-    another library or buffer. It must be writable and row-major, as ``_copy`` would make
-    it. Arrays whose library does not say (no ``base``, no strides) are copied."""
-    if g.__class__ is not like._data.__class__ or not hasattr(g, "base"):
-        return False
-    if g.base is not None and (
-            _base_refs(g) > _BASE_SOLE          # (first: before anything here holds the base)
-            or g.base.__class__ is not g.__class__ or g.base.base is not None
-            or g.base.size != g.size):
-        return False
-    return (getattr(getattr(g, "flags", None), "writeable", True)
-            and like._be.row_major(g) is True)
-
-
 def accumulate(t, g, create_graph, own=False):
     """Add gradient ``g`` (an array, or a tensor under create_graph) into leaf ``t``'s ``.grad``.
 
     ``g`` may be a one-item list holding the gradient; ``own=True`` says nothing else holds
     it (see :func:`_held_elsewhere`): then a first ``.grad`` takes the array itself where it
-    can (:func:`_can_adopt`) instead of a copy, as PyTorch's AccumulateGrad steals a
+    can (``Backend.adoptable``) instead of a copy, as PyTorch's AccumulateGrad steals a
     gradient no one else references. A gradient anyone else may see is always copied: a
     leaf's ``.grad`` never aliases another tensor."""
     if g.__class__ is list:
@@ -449,7 +417,8 @@ def accumulate(t, g, create_graph, own=False):
         own = True
     cur = t._grad
     if cur is None:
-        t._grad = t._make(g if own and _can_adopt(g, t) else _copy(g, t), t._be, None)
+        t._grad = t._make(g if own and t._be.adoptable(g, t._data) else _copy(g, t), t._be,
+                          None)
     else:
         cur._data = cur._data + g
 

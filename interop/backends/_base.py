@@ -13,6 +13,7 @@ A :class:`Backend` is one Array API namespace on one device. It owns
 
 import math
 import operator
+import sys
 import types
 import warnings
 
@@ -26,6 +27,20 @@ from . import _fallbacks
 from ._kernels import KERNELS, check_kernels, checked_result, windows_shape
 
 __all__ = ["Backend", "BackendUnavailable", "HostRNG", "REQUIRED_FUNCTIONS"]
+
+
+def _base_refs(a):
+    return sys.getrefcount(a.base)
+
+
+class _Probe:
+    __slots__ = ("base",)
+
+
+_probe = _Probe()
+_probe.base = object()
+_BASE_SOLE = _base_refs(_probe)     # what _base_refs reports for a base only its view holds
+del _probe
 
 
 class BackendUnavailable(RuntimeError):
@@ -226,6 +241,24 @@ class Backend:
                 return False
             expected *= n
         return True
+
+    def adoptable(self, g, like):
+        """Whether gradient array ``g``, which nothing but its caller holds, may become the
+        ``.grad`` of a leaf whose data is ``like`` as it is (no copy): an array of ``like``'s
+        own type (not a NumPy scalar, not another library's array) whose memory is its own
+        (``base`` None), or a view of all of an array that nothing but ``g`` holds (a
+        reduction's result reshaped); not a broadcast of ones, not memory lent by another
+        library or buffer; writable and row-major, as a copy would be. Arrays whose library
+        does not say (no ``base``, no strides) are not (they are copied)."""
+        if g.__class__ is not like.__class__ or not hasattr(g, "base"):
+            return False
+        if g.base is not None and (
+                _base_refs(g) > _BASE_SOLE          # (first: before anything here holds the base)
+                or g.base.__class__ is not g.__class__ or g.base.base is not None
+                or g.base.size != g.size):
+            return False
+        return (getattr(getattr(g, "flags", None), "writeable", True)
+                and self.row_major(g) is True)
 
     def ascontiguous(self, array):
         """A row-major contiguous copy of ``array`` (a flat copy viewed in the old shape)."""
