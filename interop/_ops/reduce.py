@@ -112,18 +112,12 @@ def _int_accumulate(be, xd, nd):
     return xd, nd
 
 
-def _accumulated(op, x, dim, axis, keepdim, keepdims, dtype):
-    """What ``sum`` and ``prod`` start with: the backend, the axes, keepdims, the data in
-    the dtype the result accumulates in, and the backend's ``op`` of it."""
-    axes = _axes(op, x, dim, axis)
+def sum(x, dim=None, keepdim=None, *, axis=None, keepdims=False, dtype=None):
+    axes = _axes("sum", x, dim, axis)
     keepdims = _keep(keepdims, keepdim)
     be = x._be
     xd, nd = _int_accumulate(be, x._data, dtype_arg(be, dtype))
-    return be, axes, keepdims, xd, getattr(be.xp, op)(xd, axis=axes, dtype=nd, keepdims=keepdims)
-
-
-def sum(x, dim=None, keepdim=None, *, axis=None, keepdims=False, dtype=None):
-    be, axes, keepdims, xd, data = _accumulated("sum", x, dim, axis, keepdim, keepdims, dtype)
+    data = be.xp.sum(xd, axis=axes, dtype=nd, keepdims=keepdims)
     if x._node is None or not grad_state.enabled:
         return x._make(data, be, None)
     node = record(SumBackward, be, (x,))
@@ -203,7 +197,11 @@ def _prod_of_others(xp, x, shape, axes):
 
 
 def prod(x, dim=None, keepdim=None, *, axis=None, keepdims=False, dtype=None):
-    be, axes, keepdims, xd, data = _accumulated("prod", x, dim, axis, keepdim, keepdims, dtype)
+    axes = _axes("prod", x, dim, axis)
+    keepdims = _keep(keepdims, keepdim)
+    be = x._be
+    xd, nd = _int_accumulate(be, x._data, dtype_arg(be, dtype))
+    data = be.xp.prod(xd, axis=axes, dtype=nd, keepdims=keepdims)
     if x._node is None or not grad_state.enabled:
         return x._make(data, be, None)
     node = record(ProdBackward, be, (x,), (x,), (xd,))

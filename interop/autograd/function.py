@@ -27,7 +27,7 @@ import warnings
 import weakref
 
 from . import graph as _graph
-from .engine import FREED_MSG, check_versions
+from .engine import FREED_MSG, check_versions, saved_tensors
 from .grad_mode import state as _gm
 from .graph import Output
 from .variable import Variable, record as _record
@@ -59,20 +59,10 @@ class FunctionCtx:
             raise RuntimeError(FREED_MSG)
         if _graph.inplace[0] > node.seq:
             check_versions(node)
-        make = node.make
-        cg = self._create_graph
-        be = node.be
-        out = []
-        for t, a in zip(node.saved, node.arrs):
-            if t is None:
-                out.append(None)
-            elif t.__class__ is Output:
-                # an output saved by forward: wired to this node under create_graph
-                edge = ((node, int(t)) if node.nout > 1 else node) if cg else None
-                out.append(make(a, be, edge))
-            else:
-                out.append(t if cg else make(a, be, None))
-        return tuple(out)
+        if self._create_graph:      # saved inputs as they are, outputs wired to this node
+            return tuple(saved_tensors(node, node.make))
+        make, be = node.make, node.be
+        return tuple(None if t is None else make(a, be, None) for t, a in zip(node.saved, node.arrs))
 
     def mark_non_differentiable(self, *tensors):
         self._non_diff = set(id(t) for t in tensors)

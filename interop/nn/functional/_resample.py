@@ -219,11 +219,11 @@ class _Taps:
         return ((self.idx,) + tuple(w for w, _ in taps) + tuple(m for _, m in taps)
                 + (zero,))
 
-    def gather(self, x, ax, xp=it, arrays=None):
+    def gather(self, x, ax, xp=it.array_api, arrays=None):
         """The resampled ``x`` along dim ``ax``: one gather, then the taps weighted and added
         one by one (slices of the gathered array, which NumPy adds several times faster
-        than it sums a middle axis). ``xp`` and ``arrays`` (the :meth:`slots` as raw
-        arrays): the same on a backend's raw arrays, in backward."""
+        than it sums a middle axis), in namespace ``xp``: interop's standard one on tensors,
+        or, with ``arrays`` (the :meth:`slots` as raw arrays), a backend's in backward."""
         if arrays is None:
             taps, zero = self.shaped(x.ndim - ax - 1, x.dtype, x.backend)
             idx = self.idx
@@ -231,8 +231,7 @@ class _Taps:
             k = self.k
             idx, zero = arrays[0], arrays[-1]
             taps = tuple(zip(arrays[1:1 + k], arrays[1 + k:1 + 2 * k]))
-        g = (it.array_api.take(x, idx, axis=ax) if arrays is None     # (one gather along ax)
-             else xp.take(x, idx, axis=ax))
+        g = xp.take(x, idx, axis=ax)      # (one gather along ax)
         if self.k == 1 and self.w is None and self.valid is None:
             return g
         o = self.o
