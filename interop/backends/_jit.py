@@ -1,0 +1,78 @@
+"""The cpu backend's optional compiled kernels: numba, where it is installed.
+
+NumPy alone makes one pass over memory per operation; a layer such as layer_norm or gelu is
+a dozen of them. Where a benchmark shows NumPy cannot reach PyTorch's pace, the cpu backend
+may run a kernel compiled by numba instead (``pip install interop[jit]``). The rules:
+
+* the standard-only implementation stays the reference: every compiled kernel has one, and
+  the tests compare the two on every run (where numba is installed);
+* interop installs and runs at full correctness without numba: :func:`enabled` is False and
+  nothing here is compiled or imported;
+* only ``interop/backends/`` imports numba (this module); compiled code is cached on disk
+  (numba's ``cache=True``, in ``__pycache__`` beside the source or ``NUMBA_CACHE_DIR``), so
+  the compile cost is paid once per machine, not once per process;
+* ``INTEROP_JIT=0`` in the environment (read once, at first use) turns the compiled path
+  off; :func:`set_enabled` does the same at run time (the tests use it to run the reference).
+"""
+
+import importlib.util
+import os
+
+__all__ = ["available", "enabled", "set_enabled", "njit"]
+
+_numba = None           # the module, once imported
+_state = {"enabled": None}      # None: not decided yet (decided at first use)
+
+
+def available():
+    """Whether numba can be imported (found by its spec: this does not import it)."""
+    return _numba is not None or importlib.util.find_spec("numba") is not None
+
+
+def enabled():
+    """Whether the compiled kernels run: numba is installed and the path is not turned off."""
+    on = _state["enabled"]
+    if on is None:
+        on = _state["enabled"] = (os.environ.get("INTEROP_JIT", "1").strip() not in ("0", "off")
+                                  and available())
+    return on
+
+
+def set_enabled(flag):
+    """Turn the compiled path on or off for this process; returns the previous setting.
+    Turning it on without numba installed is an error that says what to install."""
+    if not isinstance(flag, bool):
+        raise TypeError(f"set_enabled: expected a bool, got {type(flag).__name__}")
+    if flag and not available():
+        raise RuntimeError("interop's compiled kernels need numba: pip install 'interop[jit]'")
+    prev = enabled()
+    _state["enabled"] = flag
+    return prev
+
+
+def _module():
+    global _numba
+    if _numba is None:
+        import numba            # (optional: imported only when a compiled kernel is built)
+        _numba = numba
+    return _numba
+
+
+def njit(fn=None, **options):
+    """``numba.njit(cache=True, nogil=True, **options)`` applied to ``fn`` lazily: the
+    returned callable compiles on its first call (numba's own laziness), and importing this
+    module never imports numba. Use as ``@njit`` or ``@njit(fastmath=False)``."""
+    if fn is None:
+        return lambda f: njit(f, **options)
+    compiled = []
+
+    def call(*args):
+        if not compiled:
+            compiled.append(_module().njit(cache=True, nogil=True, **options)(fn))
+        return compiled[0](*args)
+
+    call.__name__ = fn.__name__
+    call.__qualname__ = fn.__qualname__
+    call.__doc__ = fn.__doc__
+    call.py_func = fn           # the plain Python function (what numba compiles)
+    return call
