@@ -10,6 +10,7 @@ import pathlib
 import subprocess
 import sys
 import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -529,3 +530,39 @@ def test_dtype_tables_keep_bool_and_drop_dtypes_the_namespace_cannot_add():
     be = Backend("torch-dtypes", torch_ns)
     assert it.bool in be.to_native and it.uint8 in be.to_native
     assert not {it.uint16, it.uint32, it.uint64} & set(be.to_native)
+
+
+_SCALARS = (0.1, -0.0, 0.0, 3, -7, 1e-8, 1e30, float("inf"), float("-inf"), float("nan"), 2 ** 60)
+_OPERATORS = ("__add__", "__sub__", "__mul__", "__truediv__", "__radd__", "__rsub__", "__rmul__",
+              "__rtruediv__")
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_a_python_scalar_operand_gives_what_the_library_gives(be, dtype):
+    # binary() hands a float or int operand of a float tensor over as a cached 0-d array
+    # (Backend.scalar): bit for bit what the library computes with the Python scalar itself,
+    # signed zeros, NaN, overflow and ints beyond float64's exact range included
+    dt = getattr(it, dtype)
+    if dt not in be.to_native:
+        pytest.skip(f"{dtype} is not on backend {be.name}")
+    x = it.asarray(np.random.default_rng(0).standard_normal(40) * 100, dtype=dt)
+    xd = x._data
+    xp = x._be.xp
+    for s in _SCALARS:
+        for op in _OPERATORS:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                got = x._be.to_host(getattr(x, op)(s)._data)
+                want = x._be.to_host(getattr(xd, op)(s))
+            assert got.dtype == want.dtype, (s, op)
+            np.testing.assert_array_equal(got, want, err_msg=f"{op} {s!r}")
+            np.testing.assert_array_equal(np.signbit(got), np.signbit(want), err_msg=f"{op} {s!r}")
+
+
+def test_backend_scalar_is_cached_and_refuses_what_a_cache_cannot_tell_apart():
+    be = it.get_backend("cpu")
+    f32 = be.native_dtype(it.float32)
+    assert be.scalar(0.5, f32) is be.scalar(0.5, f32)
+    assert be.scalar(0.5, f32).shape == () and be.scalar(0.5, f32).dtype == f32
+    assert be.scalar(0.0, f32) is None and be.scalar(-0.0, f32) is None
+    assert be.scalar(float("nan"), f32) is None

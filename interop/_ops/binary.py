@@ -196,6 +196,11 @@ def binary(a, b, fwd, cls, op, reverse=False):
                 b = int(b)      # the standard promotes Python bools with bool arrays only
         ad = a._data
         bd = b
+        if (b.__class__ is float or b.__class__ is int and -_EXACT < b < _EXACT) \
+                and fwd in _ARITHMETIC and ad.dtype in be.float_natives:
+            bd = be.scalar(b, ad.dtype)         # (the same result, faster: see Backend.scalar)
+            if bd is None:
+                bd = b
     else:
         for st in SCALAR_TYPES:          # subclasses (numpy.float64 is a float): plain scalars
             if isinstance(b, st):
@@ -244,6 +249,12 @@ def _add(x, y): return x + y
 def _sub(x, y): return x - y
 def _mul(x, y): return x * y
 def _div(x, y): return x / y
+
+
+# where binary() hands a float operand over as a 0-d array (pow is not among them: a
+# library may special-case a Python exponent, x ** 2 as a square)
+_ARITHMETIC = frozenset((_add, _sub, _mul, _div))
+_EXACT = 2 ** 53        # ints a float64 holds exactly: converted once, rounded once, as the library does
 def _pow(x, y): return x ** y
 def _mod(x, y): return x % y
 def _fdiv(x, y): return x // y
@@ -287,6 +298,12 @@ class AddBackward(BinaryBackward):
     def da(self, xp, g, s): return g
     def db(self, xp, g, s): return g
 
+    def backward(self, xp, g, s):
+        if self.broadcast is not None:
+            return BinaryBackward.backward(self, xp, g, s)
+        nxt = self.next                 # (the common case: same shapes, nothing to reduce)
+        return (None if nxt[0] is None else g), (None if nxt[1] is None else g)
+
 
 def add(x1, x2, *, alpha=None):
     if alpha is not None:
@@ -312,6 +329,12 @@ class MulBackward(BinaryBackward):
     db_reads = ("a",)
     def da(self, xp, g, s): return g * self.conj(xp, s.b)
     def db(self, xp, g, s): return g * self.conj(xp, s.a)
+
+    def backward(self, xp, g, s):
+        if self.broadcast is not None:
+            return BinaryBackward.backward(self, xp, g, s)
+        nxt = self.next                 # (the common case: real, same shapes, no casts)
+        return (None if nxt[0] is None else g * s.b), (None if nxt[1] is None else g * s.a)
 
 
 def multiply(x1, x2):

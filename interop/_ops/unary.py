@@ -150,10 +150,23 @@ _COMPLEX_FORWARD = {"expm1": _with_special("expm1", _EXPM1_SPECIAL),
                     "tanh": _with_special("tanh", _TANH_SPECIAL)}
 
 
+def _tanh_backward(self, xp, g, s):
+    # g * (1 - y * y) as g - g * y * y: the same rounding, and no Python scalar (an array
+    # op with a scalar costs twice one between two arrays on small arrays)
+    y = xp.conj(s.out) if self.cplx else s.out
+    return g - g * y * y,
+
+
+# hand-written backwards for table entries on the hot path (the row's deriv stays the spec)
+_BACKWARD = {"tanh": _tanh_backward}
+
+
 def _make_op(name, saves, divide, deriv):
     cls_name = "".join(p.capitalize() for p in name.split("_")) + "Backward"
-    cls = type(cls_name, (UnaryBackward,), {"__slots__": (), "saves": saves, "divide": divide,
-                                            "deriv": staticmethod(deriv)})
+    body = {"__slots__": (), "saves": saves, "divide": divide, "deriv": staticmethod(deriv)}
+    if name in _BACKWARD:
+        body["backward"] = _BACKWARD[name]
+    cls = type(cls_name, (UnaryBackward,), body)
     promote = name not in ("abs", "square")
 
     def op(x, *, _cls=cls, _name=name, _promote=promote, _cfwd=_COMPLEX_FORWARD.get(name)):
@@ -244,12 +257,12 @@ def positive(x):
     return unary(x, "positive", PositiveBackward, "positive", False)
 
 
-def _sigmoid(xp, a):
+def _sigmoid(xp, a, half):
     # two fresh arrays instead of four: the affine tail runs in place on tanh's result (an
     # immutable backend rebinds instead)
-    t = xp.tanh(a * 0.5)
-    t *= 0.5
-    t += 0.5
+    t = xp.tanh(a * half)
+    t *= half
+    t += half
     return t
 
 
@@ -269,15 +282,30 @@ class SigmoidBackward(UnaryBackward):
         if self.cplx or xp is not self.be.ns:
             return UnaryBackward.backward(self, xp, g, s)
         y = s.out
-        d = 1 - y                   # one fresh array, the rest in place on it
+        d = _constant(self.be, 1.0, y) - y      # one fresh array, the rest in place on it
         d *= y
         d *= g
         return d,
 
 
+def _constant(be, value, like):
+    """``value`` as an operand for raw array ``like``: a cached 0-d array of its dtype where
+    the backend has one (half the cost of a Python scalar on small NumPy arrays)."""
+    c = be.scalar(value, like.dtype) if like.dtype in be.float_natives else None
+    return value if c is None else c
+
+
 def sigmoid(x):
     """``1 / (1 + exp(-x))``, computed as ``0.5 * tanh(x / 2) + 0.5`` (no overflow)."""
-    return unary(x, _sigmoid, SigmoidBackward, "sigmoid")
+    if isinstance(x, Variable) and x._data.dtype in x._be.float_natives:
+        half = x._be.scalar(0.5, x._data.dtype)
+        if half is not None:
+            return unary(x, lambda xp, a: _sigmoid(xp, a, half), SigmoidBackward, "sigmoid")
+    return unary(x, _sigmoid_any, SigmoidBackward, "sigmoid")
+
+
+def _sigmoid_any(xp, a):        # (with a Python scalar: other dtypes and backends)
+    return _sigmoid(xp, a, 0.5)
 
 
 class ReluBackward(UnaryBackward):

@@ -117,65 +117,47 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
         _schedule_hooked_leaves(roots, pending, heap, leaves, create_graph, make)
 
     simple = needed is None
+    # anything beyond "run the node's backward on raw arrays": the per-node step below
+    special = capture is not None or anomaly or create_graph
     ns = roots[0].__array_namespace__() if create_graph else None
     prev_mode = _gm.state.enabled
     _gm.state.enabled = create_graph
     results = [None] * len(inputs) if inputs is not None else None
+    out = ()
     try:
         while heap:
             node = pop(heap)[1]
             g = pending.pop(node)
-            if capture is not None:
-                # (PyTorch's order: a non-leaf input is captured before its own hooks run;
-                # a leaf's hooks run first, below)
-                _capture(capture, node, g, results, create_graph, make)
-            if node._hooked:
-                g = _run_pre_hooks(node, g, create_graph, make)
-            arrs = node.arrs
-            if arrs is None:
-                raise RuntimeError(FREED_MSG + f" (node: {node.name()})")
-            if _inplace[0] > node.seq:
-                check_versions(node)
-            if create_graph:
-                xp = ns
-                s = saved_tensors(node, make)
-                if node.nout > 1:
-                    g = [x if x is None or isinstance(x, Variable) else make(x, node.be, None)
-                         for x in g]
-                elif not isinstance(g, Variable):
-                    g = make(g, node.be, None)
-            else:
-                xp = node.be.ns
-                s = arrs
-            try:
-                out = node.backward(xp, g, s)
-            except Exception as e:
-                if anomaly:
-                    raise RuntimeError(f"error in the backward of {node.name()}: {e}") from e
-                raise
-            if anomaly:
-                check_grads(node, out)
-            if node._post_hooks is not None:
-                for h in list(node._post_hooks.values()):
-                    h(out, g)
-            if not retain_graph:
-                node.saved = None
-                node.arrs = None
-            for e, gi in zip(node.next, out):
+            if special or node._hooked:
+                out = _step(node, g, capture, results, retain_graph, create_graph, ns, make,
+                            anomaly)
+            else:                           # the common case, inlined
+                arrs = node.arrs
+                if arrs is None:
+                    raise RuntimeError(FREED_MSG + f" (node: {node.name()})")
+                if _inplace[0] > node.seq:
+                    check_versions(node)
+                out = node.backward(node.be.ns, g, arrs)
+                if not retain_graph:
+                    node.saved = node.arrs = None
+            nxt = node.next         # (one input, the common case: cheaper than a zip)
+            for e, gi in ((nxt[0], out[0]),) if len(nxt) == 1 else zip(nxt, out):
                 if e is None or gi is None:
                     continue
-                if simple and e.__class__ is not tuple and e.__class__ is not AccumulateGrad:
-                    # the common case, inlined: a single-output node
+                if not simple or e.__class__ is tuple:
+                    add(e, gi)
+                elif e.__class__ is AccumulateGrad:         # (add()'s cases, inlined)
+                    prev = leaves.get(e)
+                    leaves[e] = gi if prev is None else prev + gi
+                else:                                       # a single-output node
                     prev = pending.get(e)
                     if prev is None:
                         pending[e] = gi
                         push(heap, (-e.seq, e))
                     else:
                         pending[e] = prev + gi
-                else:
-                    add(e, gi)
         # (the walk's last gradients must not look held by someone when leaves take theirs)
-        g = gi = out = s = arrs = None
+        g = gi = out = arrs = None
         if capture is not None:
             for acc, g in leaves.items():
                 if acc._pre_hooks is not None:
@@ -195,6 +177,49 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
                     f"Set allow_unused=True if this is the desired behavior.")
         return results
     return None
+
+
+def _step(node, g, capture, results, retain_graph, create_graph, ns, make, anomaly):
+    """One node of the walk with everything the common case skips: capture for ``inputs``,
+    hooks, ``create_graph`` (the backward on tensors, recorded), anomaly checks. Returns the
+    node's input gradients."""
+    if capture is not None:
+        # (PyTorch's order: a non-leaf input is captured before its own hooks run; a leaf's
+        # hooks run first, at the end of the walk)
+        _capture(capture, node, g, results, create_graph, make)
+    if node._hooked:
+        g = _run_pre_hooks(node, g, create_graph, make)
+    arrs = node.arrs
+    if arrs is None:
+        raise RuntimeError(FREED_MSG + f" (node: {node.name()})")
+    if _inplace[0] > node.seq:
+        check_versions(node)
+    if create_graph:
+        xp = ns
+        s = saved_tensors(node, make)
+        if node.nout > 1:
+            g = [x if x is None or isinstance(x, Variable) else make(x, node.be, None)
+                 for x in g]
+        elif not isinstance(g, Variable):
+            g = make(g, node.be, None)
+    else:
+        xp = node.be.ns
+        s = arrs
+    try:
+        out = node.backward(xp, g, s)
+    except Exception as e:
+        if anomaly:
+            raise RuntimeError(f"error in the backward of {node.name()}: {e}") from e
+        raise
+    if anomaly:
+        check_grads(node, out)
+    if node._post_hooks is not None:
+        for h in list(node._post_hooks.values()):
+            h(out, g)
+    if not retain_graph:
+        node.saved = None
+        node.arrs = None
+    return out
 
 
 def _finish_leaf(acc, box, create_graph, make):
@@ -498,7 +523,7 @@ def _prepare_roots(outputs, grad_outputs, create_graph, who):
                                    f"(a tensor of that shape)")
             if not dtype.is_floating_point and not dtype.is_complex:
                 raise RuntimeError(f"only floating point outputs can require grad, got {dtype}")
-            g = o._be.xp.ones_like(o._data)
+            g = o._be.full(shape, 1, o._data.dtype)
             if create_graph:
                 g = o._make(g, o._be, None)
         else:

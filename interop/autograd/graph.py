@@ -174,7 +174,7 @@ class Node:
     _retain = None           # {output index: weakref to the tensor} from retain_grad()
     _post_hooks = None
     _node_prehooks = None    # node-level pre-hooks: fn(grad_outputs) -> new grads or None
-    _hooked = False          # _pre_hooks, _retain or _node_prehooks is set (one engine check)
+    _hooked = False          # some hook or retain_grad is set: the engine's slow step
 
     def backward(self, xp, g, s):
         raise NotImplementedError(f"{self.name()} has no backward")
@@ -202,6 +202,7 @@ class Node:
         """``fn(grad_inputs, grad_outputs)`` runs after this node's backward."""
         if self._post_hooks is None:
             self._post_hooks = {}
+        self._hooked = True
         return RemovableHandle(self._post_hooks, fn)
 
     def register_prehook(self, fn):

@@ -119,6 +119,17 @@ class Backend:
         self.complex_natives = frozenset(k for k, v in self.from_native.items() if v.is_complex)
         self.inexact_natives = frozenset(k for k, v in self.from_native.items()
                                          if v.is_complex or v.is_floating_point)
+        self.float_natives = frozenset(k for k, v in self.from_native.items()
+                                       if v.is_floating_point)
+
+    def scalar(self, value, native):
+        """``value`` (a Python float or int that ``native``, a real floating dtype of this
+        backend, holds) as a 0-d array of that dtype, for a library where an op between an
+        array and such a 0-d array gives exactly what it gives with the Python scalar and
+        costs less (NumPy: see its backend); None where that does not hold or is not known
+        (PyTorch computes ``half_tensor * 0.1`` with the scalar in float32, not rounded to
+        half first): the caller keeps the Python scalar."""
+        return None
 
     def _probe_mutable(self):
         """Whether arrays accept item assignment (JAX's do not: in-place ops rebind there)."""
