@@ -151,8 +151,9 @@ _COMPLEX_FORWARD = {"expm1": _with_special("expm1", _EXPM1_SPECIAL),
 
 
 def _tanh_backward(self, xp, g, s):
-    # g * (1 - y * y) as g - g * y * y: the same rounding, and no Python scalar (an array
-    # op with a scalar costs twice one between two arrays on small arrays)
+    # g * (1 - y * y) as g - g * y * y: no Python scalar operand (on small NumPy arrays an op
+    # with one costs twice an op between two arrays). Last bits may differ from PyTorch's
+    # formula; the error is of the same size (both cancel where |y| nears 1)
     y = xp.conj(s.out) if self.cplx else s.out
     return g - g * y * y,
 
