@@ -24,6 +24,17 @@ class Identity(Module):
         return input
 
 
+def _weight_and_bias(module, shape, bias, device, dtype):
+    """``module.weight`` of ``shape`` and, where ``bias``, ``module.bias`` of ``shape[0]``
+    (else a ``None`` bias registered, as PyTorch's), then the module's own initialization."""
+    module.weight = Parameter(it.empty(shape, device=device, dtype=dtype))
+    if bias:
+        module.bias = Parameter(it.empty(shape[0], device=device, dtype=dtype))
+    else:
+        module.register_parameter("bias", None)
+    module.reset_parameters()
+
+
 def _features(value, name, cls):
     try:
         n = operator.index(value)
@@ -43,13 +54,7 @@ class Linear(Module):
         super().__init__()
         self.in_features = _features(in_features, "in_features", "Linear")
         self.out_features = _features(out_features, "out_features", "Linear")
-        self.weight = Parameter(it.empty((self.out_features, self.in_features), device=device,
-                                         dtype=dtype))
-        if bias:
-            self.bias = Parameter(it.empty(self.out_features, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        _weight_and_bias(self, (self.out_features, self.in_features), bias, device, dtype)
 
     def reset_parameters(self):
         init._layer_default_(self.weight, self.bias)
@@ -72,13 +77,8 @@ class Bilinear(Module):
         self.in1_features = _features(in1_features, "in1_features", "Bilinear")
         self.in2_features = _features(in2_features, "in2_features", "Bilinear")
         self.out_features = _features(out_features, "out_features", "Bilinear")
-        self.weight = Parameter(it.empty((self.out_features, self.in1_features,
-                                          self.in2_features), device=device, dtype=dtype))
-        if bias:
-            self.bias = Parameter(it.empty(self.out_features, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        _weight_and_bias(self, (self.out_features, self.in1_features, self.in2_features), bias,
+                         device, dtype)
 
     def reset_parameters(self):
         bound = 1 / math.sqrt(self.weight.shape[1]) if self.weight.shape[1] else 0
