@@ -13,7 +13,7 @@ import sys
 from . import grad_mode as _gm
 from .anomaly import anomaly_enabled, check_grads
 from .graph import (AccumulateGrad, Node, Output, edge_node, inplace as _inplace,
-                    post_accumulate_hooked)
+                    post_accumulate_hooked, version, version_at)
 from .variable import Variable
 
 __all__ = ["run_backward", "backward", "grad"]
@@ -43,8 +43,9 @@ def check_versions(node):
         root = t if t._vroot is None else t._vroot
         vh = root._vh
         if vh is not None and vh[-1] > seq:
-            expected = sum(1 for s in vh if s < seq)
-            raise _stale_error(node, t, expected, len(vh),
+            expected, exact = version_at(vh, seq)
+            raise _stale_error(node, t, expected if exact else f"{expected} or less",
+                               version(vh),
                                f"saved input {i}" + (f" ({names[i]!r})" if names else ""))
     if node._out_changed and any(t.__class__ is Output for t in node.saved):
         v = node._out_changed

@@ -54,7 +54,7 @@ import weakref
 from .hooks import RemovableHandle
 
 __all__ = ["Node", "AccumulateGrad", "UNSAVED", "OUTPUT", "Output", "slots", "next_seq",
-           "bump_version", "trace_creation", "post_accumulate_hooked"]
+           "bump_version", "version", "version_at", "trace_creation", "post_accumulate_hooked"]
 
 _count = itertools.count(1).__next__
 
@@ -129,14 +129,25 @@ def version_root(t):
     return t if r is None else r
 
 
+# A version history keeps its newest KEEP_STAMPS stamps and a count of the older ones: a
+# parameter updated in place every step must not grow a list for the whole run.
+KEEP_STAMPS = 64
+
+
 def bump_version(t):
-    """Record an in-place change of tensor ``t`` (shared by everything over its memory)."""
+    """Record an in-place change of tensor ``t`` (shared by everything over its memory).
+    The history (``_vh`` of the memory's owner) is ``[older stamps dropped, stamp, ...]``."""
     root = version_root(t)
     stamp = next_seq()
-    if root._vh is None:
-        root._vh = [stamp]
+    vh = root._vh
+    if vh is None:
+        vh = root._vh = [0, stamp]
     else:
-        root._vh.append(stamp)
+        vh.append(stamp)
+        if len(vh) > 2 * KEEP_STAMPS:
+            drop = len(vh) - 1 - KEEP_STAMPS
+            vh[0] += drop
+            del vh[1:1 + drop]
     inplace[0] = stamp
     # A node that saved this memory as its own output learns it here.
     for owner in (t, root):
@@ -144,8 +155,21 @@ def bump_version(t):
         if n.__class__ is tuple:
             n = n[0]
         if n is not None and n.__class__ is not AccumulateGrad:
-            n._out_changed = len(root._vh)
+            n._out_changed = version(vh)
     return stamp
+
+
+def version(vh):
+    """The version a history gives: how many in-place changes the memory has had."""
+    return vh[0] + len(vh) - 1
+
+
+def version_at(vh, seq):
+    """``(n, exact)``: the version the memory had when the node numbered ``seq`` was made; not
+    ``exact`` where the stamps that would tell were dropped (then ``n`` is the most it was)."""
+    kept = vh[1:]
+    n = vh[0] + sum(1 for s in kept if s < seq)
+    return n, vh[0] == 0 or kept[0] < seq
 
 
 class Node:
