@@ -271,8 +271,12 @@ def test_fused_adam_update_strided_views_and_an_aliased_gradient(be):
     param = base[:5].T                                       # strided (6, 5) view
     ref = [it.asarray(a.copy()) for a in (p, p, m, v)]
     state = [it.asarray(a.copy()) for a in (m, v)]
+    reader = (it.ones((6, 5), requires_grad=True) * param).sum()
     with it.no_grad():
         it._adam_update_(param, param, *state, None, *consts, block=2)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        reader.backward()                                    # the parameter was written
+    with it.no_grad():
         ref[0].sub_(adam._update(ref[1], ref[2], ref[3], None, *consts))
     np.testing.assert_array_equal(to_np(param), to_np(ref[0]))
     np.testing.assert_array_equal(to_np(base[5:]), p.T)     # the rest of the buffer untouched

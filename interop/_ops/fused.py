@@ -101,19 +101,17 @@ def adam_update_(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, weight1, weig
         raise RuntimeError(f"{op}: an optimizer update is not differentiable; call it under "
                            f"interop.no_grad()")
     arrays = _check(op, tensors, names)
-    written = [t for t in tensors if t is not None and t is not grad]
-    for t, name in zip(tensors, names):
-        if t is None or t is grad:
-            continue
+    written = [(i, t) for i, t in enumerate(tensors) if i != 1 and t is not None]
+    for i, t in written:
+        name = names[i]
         check_inplace(t, op)
         if t._base is not None and not writable_view(t):
             raise RuntimeError(f"{op}: cannot write into {name}, an expanded/broadcast view "
                                f"(shape {tuple(t._data.shape)}): some of its elements share a "
                                f"memory location; clone() it first")
-    for i, t in enumerate(tensors):
-        if i != 1 and t is not None:
-            arrays[i] = t._writable_data()
-    roots = {id(t._vroot if t._vroot is not None else t) for t in written}
+    for i, t in written:
+        arrays[i] = t._writable_data()
+    roots = {id(t._vroot if t._vroot is not None else t) for _, t in written}
     xp = param._be.ns
     if id(grad._vroot if grad._vroot is not None else grad) in roots:
         arrays[1] = xp.asarray(arrays[1], copy=True)    # (read before anything is written)
@@ -127,6 +125,6 @@ def adam_update_(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, weight1, weig
         step = m / denom
         step *= scale
         p -= step
-    for t in written:
+    for _, t in written:
         bump_version(t)
     return param
