@@ -10,7 +10,9 @@ So autograd records a handful of nodes per layer instead of a dozen per time ste
 backward (``_LSTMScanBackward``...) walks the steps on the backend's raw arrays. Under
 ``create_graph=True`` it differentiates a recorded recomputation of the same loop, so
 higher-order gradients are right too. The per-step values kept for backward (joined over
-the steps) are released by it.
+the steps) are released by it. The initial state's gradient (one more ``dh @ W_hh`` after
+the walk) is formed only where the initial state wants one: not for the zeros of
+``hx=None``.
 
 Sequences are walked in PyTorch's packed layout: rows ``start:start + n`` of the projected
 inputs hold step ``t`` of the ``n`` sequences still running (a padded batch is the case
