@@ -126,12 +126,22 @@ add_row("silu", "silu on 2M floats, (2048, 1024)",
         lambda F, x: F.silu(x), (2048, 1024))
 add_row("lstm", "LSTM 128->128, seq 32, batch 16",
         lambda F, x: _once(F, "lstm", lambda lib: lib.nn.LSTM(128, 128))(x)[0], (32, 16, 128))
+# The recurrent workloads: 2 layers, hidden 200, (seq 35, batch 32, 200 features).
+add_row("lstm_2x200", "LSTM 200->200, 2 layers, on (35, 32, 200)",
+        lambda F, x: _once(F, "lstm2", lambda lib: lib.nn.LSTM(200, 200, 2))(x)[0],
+        (35, 32, 200))
+add_row("gru_2x200", "GRU 200->200, 2 layers, on (35, 32, 200)",
+        lambda F, x: _once(F, "gru2", lambda lib: lib.nn.GRU(200, 200, 2))(x)[0],
+        (35, 32, 200))
 add_row("mha", "MultiheadAttention d 256, 8 heads, self-attention, seq 128, batch 8",
         lambda F, x: _once(F, "mha", lambda lib: lib.nn.MultiheadAttention(
             256, 8, batch_first=True))(x, x, x, need_weights=False)[0], (8, 128, 256))
 add_row("transformer_encoder", "TransformerEncoderLayer d 256, 8 heads, ff 1024, seq 64, batch 4",
         lambda F, x: _once(F, "enc", lambda lib: lib.nn.TransformerEncoderLayer(
             256, 8, 1024, dropout=0.0, batch_first=True))(x), (4, 64, 256))
+add_row("transformer_4h", "TransformerEncoderLayer d 256, 4 heads, ff 1024, on (32, 64, 256)",
+        lambda F, x: _once(F, "enc4", lambda lib: lib.nn.TransformerEncoderLayer(
+            256, 4, 1024, dropout=0.0, batch_first=True))(x), (32, 64, 256))
 add_row("matmul", "a @ b, 1024 x 1024 float32, both requiring grad",
         lambda F, a, b: a @ b, (1024, 1024), (1024, 1024))
 

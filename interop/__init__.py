@@ -49,6 +49,7 @@ from ._ops.sorting import sort, argsort, topk
 from ._ops.rearrange import (roll, tile, repeat_interleave, narrow, triu, tril, diag, diagonal)
 from ._ops.compound import addcmul, addcdiv, lerp
 from ._ops.mutation import setitem
+from ._ops.fused import adam_update_ as _adam_update_   # (interop.optim's fused Adam step)
 from .random import (Generator, manual_seed, seed, initial_seed, default_generator, rand, randn,
                      randint, randperm, rand_like, randn_like, randint_like, normal, bernoulli,
                      multinomial, get_rng_state, set_rng_state)

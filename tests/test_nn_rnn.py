@@ -239,6 +239,60 @@ def test_scan_backward_on_an_immutable_backend(mode):
                                        rtol=1e-4, atol=1e-5, err_msg=name)
 
 
+# ------------------------------------------------------------------ whole layers, float64 gradcheck
+# The module as a function of its input, initial states and every parameter (swapped in for
+# the call), against finite differences: both directions, layers, batch_first, the initial
+# states given (so their gradients come out) or left to zeros (so the first step skips them).
+
+_GRADCHECK_CASES = [({}, False), ({"bidirectional": True}, False),
+                    ({"num_layers": 2, "bidirectional": True, "dropout": 0.0}, False),
+                    ({"num_layers": 2, "bidirectional": True, "dropout": 0.0}, True),
+                    ({"batch_first": True, "num_layers": 2}, True)]
+
+
+def _as_function(m, with_state):
+    names = [n for n, _ in m.named_parameters()]
+    lstm = isinstance(m, nn.LSTM)
+
+    def f(x, *rest):
+        states, params = (rest[:2], rest[2:]) if lstm else (rest[:1], rest[1:])
+        if not with_state:
+            states, params = (), rest
+        saved = dict(m._parameters)
+        try:
+            m._parameters.update(zip(names, params))
+            out, h = m(x, (tuple(states) if lstm else states[0]) if with_state else None)
+        finally:
+            m._parameters.update(saved)
+        return (out,) + (tuple(h) if lstm else (h,))
+    return f, [p.detach().clone().requires_grad_() for p in m.parameters()]
+
+
+@pytest.mark.parametrize("kw, with_state", [
+    pytest.param(kw, st, id=f"{kw}-{'given' if st else 'zero'}-state") for kw, st in _GRADCHECK_CASES])
+@pytest.mark.parametrize("mode", ["LSTM", "GRU"])
+def test_layer_gradcheck_float64(be, mode, kw, with_state):
+    m = getattr(nn, mode)(2, 2, dtype=it.float64, **kw)
+    f, params = _as_function(m, with_state)
+    x = it.asarray(_rand((3, 2, 2), seed=1)).requires_grad_()     # (T, B, I) or (B, T, I)
+    states = ()
+    if with_state:
+        layers = kw.get("num_layers", 1) * (2 if kw.get("bidirectional") else 1)
+        batch = 3 if kw.get("batch_first") else 2
+        states = tuple(it.asarray(_rand((layers, batch, 2), seed=s)).requires_grad_()
+                       for s in ((2, 3) if mode == "LSTM" else (2,)))
+    assert it.autograd.gradcheck(f, (x, *states, *params))
+
+
+@pytest.mark.parametrize("mode", ["LSTM", "GRU"])
+def test_benchmark_shape_matches_pytorch_float32(be, mode):
+    """The issue's workload (2 layers, hidden 200, (35, 32, 200)) in float32: output, final
+    states and every gradient within PyTorch's float32 tolerance of PyTorch's."""
+    ours = getattr(nn, mode)(200, 200, 2)
+    theirs = getattr(torch.nn, mode)(200, 200, 2)
+    check_module(ours, theirs, _rand((35, 32, 200), "float32", seed=3))
+
+
 # ------------------------------------------------------------------ packed sequences
 
 def _packed_run(m, pack, lengths, batch_first, enforce_sorted):

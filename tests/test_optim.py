@@ -4,6 +4,7 @@ and ends at the same parameters; state_dicts resume bit for bit and move between
 interop and PyTorch; parameter groups, hooks, zero_grad and the error messages are
 PyTorch's."""
 
+import math
 import warnings
 
 import numpy as np
@@ -214,6 +215,101 @@ def test_adam_large_parameters_updated_in_blocks_are_updated_as_a_whole(be, name
             opt.step()
     np.testing.assert_array_equal(to_np(params[0]), to_np(params[1]))
     assert not np.array_equal(to_np(params[0]), data.T)
+
+
+def _adam_operands(shape, seed, dtype="float32", amsgrad=True, edges=False):
+    """(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq) as NumPy arrays: a state some
+    steps in (moments of both signs, squares >= 0); with ``edges``, gradients at 0, +-inf,
+    NaN and 1e30 (whose square overflows float32)."""
+    rng = np.random.default_rng(seed)
+    p, g, m = (rng.standard_normal(shape) for _ in range(3))
+    v = rng.standard_normal(shape) ** 2
+    vmax = v + rng.random(shape) * (rng.random(shape) < 0.5)
+    if edges and g.size >= 6:
+        g.reshape(-1)[:6] = [0.0, np.inf, -np.inf, np.nan, 1e30, -1e-30]
+    return [a.astype(dtype) for a in (p, g, m, v, vmax if amsgrad else None) if a is not None]
+
+
+@pytest.mark.parametrize("shape, block", [((7, 5), 4), ((7, 5), 1 << 30), ((), 4), ((9,), 2),
+                                          ((3, 2, 4), 4), ((0, 3), 4)])
+@pytest.mark.parametrize("amsgrad", [False, True])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_fused_adam_update_is_the_tensor_update(be, shape, block, amsgrad, dtype):
+    """interop._adam_update_ (raw arrays, in place, in blocks of rows) gives bit for bit what
+    the tensor form gives, at 0, +-inf, NaN and overflowing gradients too, and bumps the
+    versions of what it writes (not the gradient's)."""
+    from interop.optim import adam
+    arrays = _adam_operands(shape, 1, dtype, amsgrad, edges=True)
+    consts = (0.1, 0.001, 1e-8 * 0.9995 ** 0.5, 1e-3 * 0.9995 ** 0.5)
+    fused = [it.asarray(a.copy()) for a in arrays]
+    ref = [it.asarray(a.copy()) for a in arrays]
+    w = it.ones(shape, dtype=getattr(it, dtype), requires_grad=True)
+    readers = [(w * t).sum() for t in fused]          # each saves its tensor for backward
+    with it.no_grad(), np.errstate(all="ignore"):
+        out = it._adam_update_(*fused, *([None] * (not amsgrad)), *consts, block=block)
+        ref[0].sub_(adam._update(ref[1], *ref[2:], *([None] * (not amsgrad)), *consts))
+    assert out is fused[0]
+    for name, a, b in zip(("param", "grad", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"), fused,
+                          ref):
+        np.testing.assert_array_equal(to_np(a), to_np(b), err_msg=name)
+    readers[1].backward()                             # the gradient was only read
+    for r in readers[:1] + readers[2:]:               # the others were written: versions moved
+        with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+            r.backward()
+    if math.prod(shape):
+        np.testing.assert_array_equal(to_np(fused[1]), arrays[1])     # the gradient: read only
+        assert not np.array_equal(to_np(fused[0]), arrays[0], equal_nan=True)
+
+
+def test_fused_adam_update_strided_views_and_an_aliased_gradient(be):
+    """Views (a transposed parameter, rows of a larger buffer) are written through; a
+    gradient that is the parameter itself is read before anything is written."""
+    from interop.optim import adam
+    p, g, m, v = _adam_operands((6, 5), 2, amsgrad=False)
+    consts = (0.1, 0.001, 1e-8, 1e-3)
+    base = it.asarray(np.concatenate([p.T, p.T]))            # (10, 6): the param is rows 0-4
+    param = base[:5].T                                       # strided (6, 5) view
+    ref = [it.asarray(a.copy()) for a in (p, p, m, v)]
+    state = [it.asarray(a.copy()) for a in (m, v)]
+    reader = (it.ones((6, 5), requires_grad=True) * param).sum()
+    with it.no_grad():
+        it._adam_update_(param, param, *state, None, *consts, block=2)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        reader.backward()                                    # the parameter was written
+    with it.no_grad():
+        ref[0].sub_(adam._update(ref[1], ref[2], ref[3], None, *consts))
+    np.testing.assert_array_equal(to_np(param), to_np(ref[0]))
+    np.testing.assert_array_equal(to_np(base[5:]), p.T)     # the rest of the buffer untouched
+    np.testing.assert_array_equal(to_np(state[0]), to_np(ref[2]))
+
+
+def test_fused_adam_update_errors(be):
+    p, g, m, v = (it.asarray(a) for a in _adam_operands((3, 2), 4, amsgrad=False))
+    consts = (0.1, 0.001, 1e-8, 1e-3)
+    with pytest.raises(RuntimeError, match="not differentiable; call it under"):
+        it._adam_update_(p, g, m, v, None, *consts, block=4)
+    with it.no_grad():
+        with pytest.raises(ValueError, match=r"exp_avg_sq of param's shape \(3, 2\)"):
+            it._adam_update_(p, g, m, v[:2], None, *consts, block=4)
+        with pytest.raises(ValueError, match="grad of param's shape .* and dtype interop.float32, "
+                                             "got shape .* and dtype interop.float64"):
+            it._adam_update_(p, g.astype(it.float64), m, v, None, *consts, block=4)
+        with pytest.raises(TypeError, match="expected float32 or float64 tensors, got param "
+                                            "of dtype interop.int32"):
+            h = [t.astype(it.int32) for t in (p, g, m, v)]
+            it._adam_update_(*h, None, *consts, block=4)
+        with pytest.raises(TypeError, match="expected exp_avg to be a Tensor, got ndarray"):
+            it._adam_update_(p, g, np.zeros((3, 2), "float32"), v, None, *consts, block=4)
+        with pytest.raises(RuntimeError, match="cannot write into exp_avg_sq, an expanded"):
+            it._adam_update_(p, g, m, it.zeros(2).expand(3, 2), None, *consts, block=4)
+
+
+def test_fused_adam_update_refuses_immutable_arrays():
+    with jax_backend():
+        p, g, m, v = (it.tensor(a.tolist()) for a in _adam_operands((3, 2), 4, amsgrad=False))
+        with it.no_grad(), pytest.raises(TypeError, match="immutable arrays; update with "
+                                                          "tensor ops instead"):
+            it._adam_update_(p, g, m, v, None, 0.1, 0.001, 1e-8, 1e-3, block=4)
 
 
 def test_lbfgs_runs_the_closure_with_grad_and_returns_its_first_loss(be):

@@ -23,6 +23,7 @@ mixin that ``interop._tensor.Tensor`` inherits. The public namespaces
 ``indexing``        x[key], gather, scatter, take, index_select, windows
 ``select``          where, clamp, masked_fill
 ``mutation``        every in-place op and setitem
+``fused``           optimizer updates on raw arrays, in place (Adam's)
 ``inplace_twins``   PyTorch's in-place twins of out-of-place ops (asin_, eq_...)
 ``sorting``         sort, argsort, topk
 ``sets``            searchsorted, isin, unique_*, diff

@@ -5,8 +5,10 @@ estimates of the parameter's shape) and runs PyTorch's single-tensor update with
 ops, so results agree with PyTorch's to a few ulps per step. Adam's update of a parameter
 makes three temporaries (``g * g``, the denominator, the update); Adam and AdamW update
 small parameters together, as one flat vector per chunk (:class:`FlatGroup`, the foreach
-path). Complex parameters are refused: PyTorch updates them as pairs of reals, which the
-moment estimates of one complex value are not.
+path), and each other float32/float64 parameter of a mutable backend with one call of
+``interop._adam_update_`` (the same passes on the raw arrays, in blocks of rows; the tensor
+form below where that does not apply). Complex parameters are refused: PyTorch updates them
+as pairs of reals, which the moment estimates of one complex value are not.
 """
 
 import interop as it
@@ -30,13 +32,15 @@ def _decay(p, g, group, lr):
     return g + wd * p
 
 
-# A parameter larger than BLOCK_NUMEL elements is updated block by block (its rows, split
+# A parameter larger than 2 * BLOCK_NUMEL elements is updated block by block (its rows, split
 # into blocks of about BLOCK_NUMEL elements, and the same rows of its gradient and state), so
 # that the update's dozen passes over memory run on blocks that stay in the cache instead of
 # streaming tensors of several MB through it a dozen times. The arithmetic on each element
 # is the same: the results are bit for bit those of one block. Measured with
-# benchmarks/optim.py (an MLP's 1024x784 and 1024x1024 weights).
-BLOCK_NUMEL = 1 << 18
+# benchmarks/optim.py (an MLP's 1024x784 and 1024x1024 weights): with the fused update
+# (interop._adam_update_, on raw arrays) 128K elements beat 64K, 96K, 192K, 256K and 384K by
+# 1-4% (2026-12-07; with tensor calls per block, 256K was best).
+BLOCK_NUMEL = 1 << 17
 
 
 def _blocks(tensors):
@@ -109,9 +113,14 @@ class Adam(Optimizer):
                 state["step"] += 1
                 lr = scalar(group["lr"])
                 consts = _constants(group, state["step"].item())
-                for p_, g_, *buffers in _blocks([p, g] + [state[k] for k in _KEYS[amsgrad]]):
+                buffers = [state[k] for k in _KEYS[amsgrad]] + [None] * (not amsgrad)
+                if _fusable(p, g, buffers):
+                    it._adam_update_(p, _decay(p, g, group, lr), *buffers, *consts,
+                                     block=BLOCK_NUMEL)
+                    continue
+                for p_, g_, *bufs in _blocks([p, g] + buffers[:len(_KEYS[amsgrad])]):
                     g_ = _decay(p_, g_, group, lr)
-                    p_.sub_(_update(g_, *buffers, *([None] * (not amsgrad)), *consts))
+                    p_.sub_(_update(g_, *bufs, *([None] * (not amsgrad)), *consts))
         return loss
 
     def _step_flat(self, group, flat):
@@ -129,6 +138,20 @@ class Adam(Optimizer):
                          *_constants(group, flat.step_views[0].item()))
         flat.update.copy_(update)
         flat.apply(1 - lr * wd if decoupled else None)
+
+
+def _fusable(p, g, buffers):
+    """Whether ``interop._adam_update_`` can update ``p``: the same arithmetic on the raw
+    arrays, in place, without a dozen tensor calls (about 10% of the MLP's Adam step,
+    benchmarks/optim.py). It writes into arrays, so it takes float32 and float64 tensors of
+    one dtype, shape and backend, on a backend whose arrays are mutable."""
+    dtype, shape, be = p.dtype, p.shape, p.backend
+    return be.mutable and dtype in _FUSED_DTYPES and all(
+        t is None or (t.dtype is dtype and t.shape == shape and t.backend is be)
+        for t in [g] + buffers)
+
+
+_FUSED_DTYPES = (it.float32, it.float64)
 
 
 def _constants(group, step):

@@ -10,7 +10,9 @@ So autograd records a handful of nodes per layer instead of a dozen per time ste
 backward (``_LSTMScanBackward``...) walks the steps on the backend's raw arrays. Under
 ``create_graph=True`` it differentiates a recorded recomputation of the same loop, so
 higher-order gradients are right too. The per-step values kept for backward (joined over
-the steps) are released by it.
+the steps) are released by it. The initial state's gradient (one more ``dh @ W_hh`` after
+the walk) is formed only where the initial state wants one: not for the zeros of
+``hx=None``.
 
 Sequences are walked in PyTorch's packed layout: rows ``start:start + n`` of the projected
 inputs hold step ``t`` of the ``n`` sequences still running (a padded batch is the case
@@ -166,6 +168,9 @@ class _LSTMScanBackward(it.autograd.Node):
         dc = _first(g_cn, last)
         dh0, dc0, d_gates, d_h = [], [], [], []
         mutable = self.be.mutable
+        # (a mutable backend's steps write their gate gradients into their rows of d_xw)
+        d_xw = xp.empty(s.a.shape, dtype=s.a.dtype, device=s.a.device) if mutable else None
+        need_h0, need_c0 = self.next[1] is not None, self.next[2] is not None
         for k in range(len(spans) - 1, -1, -1):
             r0, r1 = spans[k]
             a, gk, c, tc = s.a[r0:r1, :], s.g[r0:r1, :], s.c[r0:r1, :], s.tc[r0:r1, :]
@@ -181,19 +186,26 @@ class _LSTMScanBackward(it.autograd.Node):
             if mutable:
                 d_pre = a * (1 - a)
                 d_pre[:, 2 * H:3 * H] = 1 - gk * gk
+                d_pre *= xp.concat([dc * gk, dc * c, dc * i, dh * tc], axis=1)
+                d_xw[r0:r1, :] = d_pre
             else:
                 d_pre = xp.concat([a[:, :2 * H] * (1 - a[:, :2 * H]), 1 - gk * gk, o * (1 - o)],
                                   axis=1)
-            d_pre = d_pre * xp.concat([dc * gk, dc * c, dc * i, dh * tc], axis=1)
-            dc = dc * f
-            d_gates.append(d_pre)
-            dh = d_pre @ w_hh
-        d_xw = _rows(xp, d_gates[::-1], reverse)
+                d_pre = d_pre * xp.concat([dc * gk, dc * c, dc * i, dh * tc], axis=1)
+                d_gates.append(d_pre)
+            # (the first step's state gradients only where the initial state wants them)
+            if k or need_c0:
+                dc = dc * f
+            if k or need_h0:
+                dh = d_pre @ w_hh
+        if not mutable:
+            d_xw = _rows(xp, d_gates[::-1], reverse)
         d_whh = xp.matrix_transpose(d_xw) @ s.prev_h if self.next[3] is not None else None
         d_whr = None
         if w_hr is not None and self.next[4] is not None:
             d_whr = xp.matrix_transpose(_rows(xp, d_h[::-1], reverse)) @ s.m
-        return d_xw, _whole(xp, dh, dh0), _whole(xp, dc, dc0), d_whh, d_whr
+        return (d_xw, _whole(xp, dh, dh0) if need_h0 else None,
+                _whole(xp, dc, dc0) if need_c0 else None, d_whh, d_whr)
 
 
 def _lstm(xw, h0, c0, w_hh, w_hr, sizes, reverse):
@@ -253,6 +265,7 @@ class _GRUScanBackward(it.autograd.Node):
         spans = _spans(sizes, reverse)
         dh = _first(g_hn, spans[-1][1] - spans[-1][0])
         dh0, d_x, d_hh = [], [], []
+        need_h0 = self.next[1] is not None
         for k in range(len(spans) - 1, -1, -1):
             r0, r1 = spans[k]
             rz, hn, new = s.rz[r0:r1, :], s.hn[r0:r1, :], s.new[r0:r1, :]
@@ -264,7 +277,8 @@ class _GRUScanBackward(it.autograd.Node):
             d_x.append(xp.concat([d_rz, d_new], axis=1))
             d = xp.concat([d_rz, d_new * r], axis=1)
             d_hh.append(d)
-            dh = dh * z + d @ w_hh
+            if k or need_h0:    # (the initial state's gradient only where it is wanted)
+                dh = dh * z + d @ w_hh
         d_xw = _rows(xp, d_x[::-1], reverse)
         need_w, need_b = self.next[2] is not None, self.next[3] is not None
         d_whh = d_bhh = None
@@ -272,7 +286,7 @@ class _GRUScanBackward(it.autograd.Node):
             d_hh = _rows(xp, d_hh[::-1], reverse)
             d_whh = xp.matrix_transpose(d_hh) @ s.prev_h if need_w else None
             d_bhh = xp.sum(d_hh, axis=0) if need_b else None
-        return d_xw, _whole(xp, dh, dh0), d_whh, d_bhh
+        return d_xw, _whole(xp, dh, dh0) if need_h0 else None, d_whh, d_bhh
 
 
 def _gru(xw, h0, w_hh, b_hh, sizes, reverse):
@@ -324,6 +338,7 @@ class _RNNScanBackward(it.autograd.Node):
         spans = _spans(sizes, reverse)
         dh = _first(g_hn, spans[-1][1] - spans[-1][0])
         dh0, d_pre = [], []
+        need_h0 = self.next[1] is not None
         for k in range(len(spans) - 1, -1, -1):
             r0, r1 = spans[k]
             dh = _fit(xp, dh, r1 - r0, g_hn, dh0)
@@ -332,10 +347,11 @@ class _RNNScanBackward(it.autograd.Node):
             # relu passes the gradient where its output is not <= 0 (NaN included), as PyTorch
             d = xp.where(act, xp.zeros_like(dh), dh) if relu else dh * act
             d_pre.append(d)
-            dh = d @ w_hh
+            if k or need_h0:    # (the initial state's gradient only where it is wanted)
+                dh = d @ w_hh
         d_xw = _rows(xp, d_pre[::-1], reverse)
         d_whh = xp.matrix_transpose(d_xw) @ s.prev_h if self.next[2] is not None else None
-        return d_xw, _whole(xp, dh, dh0), d_whh
+        return d_xw, _whole(xp, dh, dh0) if need_h0 else None, d_whh
 
 
 def _rnn(xw, h0, w_hh, sizes, reverse, relu):

@@ -1,0 +1,130 @@
+"""Fused optimizer updates: an optimizer's per-element arithmetic on the backend's raw
+arrays, in place, one call per parameter (the part ``torch._fused_adam_`` plays in PyTorch).
+
+Written with tensor methods (``interop.optim``), Adam's update of one parameter is a dozen
+tensor calls, each checked and version-counted, and on a large parameter each one pass over
+memory. :func:`adam_update_` runs the same passes, in the same order and with the same
+scalars, on the raw arrays with the standard's in-place operators: its results are bit for
+bit those of the tensor form, and the step's time is the passes' own. A parameter of more
+than ``2 * block`` elements is updated in blocks of its rows of about ``block`` elements,
+small enough that the dozen passes over a block find it in the cache; each element gets the
+same arithmetic either way.
+
+Writing into arrays needs a mutable backend (JAX's arrays are not); the optimizer keeps its
+tensor form there, and for the narrow floats (whose moment estimates take another form).
+"""
+
+from .. import dtypes as _dt
+from .mutation import check_inplace
+from .views import writable_view
+from ..autograd.graph import bump_version
+from ..autograd.grad_mode import state as grad_state
+from ..autograd.variable import Variable
+
+__all__ = ["adam_update_"]
+
+_WIDE_FLOATS = (_dt.float32, _dt.float64)
+
+
+def _check(op, tensors, names):
+    """The arrays of ``tensors`` (all on ``tensors[0]``'s backend, of its shape and dtype, a
+    wide float on a mutable backend), ``None`` kept as ``None``."""
+    first = tensors[0]
+    be, shape, dtype = first._be, tuple(first._data.shape), first.dtype
+    if not be.mutable:
+        raise TypeError(f"{op}: backend {be.name!r} has immutable arrays; update with tensor "
+                        f"ops instead")
+    if dtype not in _WIDE_FLOATS:
+        raise TypeError(f"{op}: expected float32 or float64 tensors, got {names[0]} of dtype "
+                        f"{dtype}")
+    arrays = []
+    for t, name in zip(tensors, names):
+        if t is None:
+            arrays.append(None)
+            continue
+        if not isinstance(t, Variable):
+            raise TypeError(f"{op}: expected {name} to be a Tensor, got {type(t).__name__}")
+        if t._be is not be:
+            raise TypeError(f"{op}: expected every tensor on {names[0]}'s backend {be.name!r}, "
+                            f"got {name} on {t._be.name!r}")
+        if t.dtype is not dtype or tuple(t._data.shape) != shape:
+            raise ValueError(f"{op}: expected {name} of {names[0]}'s shape {shape} and dtype "
+                             f"{dtype}, got shape {tuple(t._data.shape)} and dtype {t.dtype}")
+        arrays.append(t._data)
+    return arrays
+
+
+def _row_blocks(arrays, block):
+    """``[arrays]``, or, for arrays of more than ``2 * block`` elements, one list per block of
+    rows (about ``block`` elements each): views, so what is written lands in the arrays."""
+    a = arrays[0]
+    n = 1
+    for s in a.shape:
+        n *= s
+    if n <= 2 * block or a.ndim == 0:
+        return [arrays]
+    rows = a.shape[0]
+    step = -(-rows // -(-n // block))       # rows per block: the blocks about even
+    if step >= rows:
+        return [arrays]
+    return [[None if x is None else x[i:min(i + step, rows), ...] for x in arrays]
+            for i in range(0, rows, step)]
+
+
+def _average(avg, x, weight):
+    """``avg += weight * (x - avg)`` in place, as ``interop.optim``'s ``ema_`` computes it for
+    float32 and float64: ``(avg * ((1 - weight) / weight) + x) * weight``."""
+    if weight != 0:
+        avg *= (1 - weight) / weight
+        avg += x
+        avg *= weight
+    else:
+        avg += (x - avg) * weight
+
+
+def adam_update_(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, weight1, weight2, eps,
+                 scale, *, block):
+    """One Adam update of ``param``, in place: the moment estimates move
+    (``exp_avg += weight1 * (grad - exp_avg)``, ``exp_avg_sq += weight2 * (grad**2 -
+    exp_avg_sq)``, ``max_exp_avg_sq`` (or None) keeps the running maximum of the latter) and
+    ``param -= scale * exp_avg / (sqrt(v) + eps)``, ``v`` the maximum where kept, else
+    ``exp_avg_sq``. The arithmetic of ``interop.optim.adam``'s tensor form, pass for pass
+    (the averages as ``(avg * ((1 - w) / w) + x) * w``); ``grad`` is read, not written (it may
+    be any tensor of the parameter's shape and dtype). Returns ``param``. Runs without
+    recording: call it under ``no_grad`` (as an optimizer's step does)."""
+    op = "adam_update_"
+    names = ("param", "grad", "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+    tensors = (param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq)
+    if not isinstance(param, Variable):
+        raise TypeError(f"{op}: expected param to be a Tensor, got {type(param).__name__}")
+    if grad_state.enabled:
+        raise RuntimeError(f"{op}: an optimizer update is not differentiable; call it under "
+                           f"interop.no_grad()")
+    arrays = _check(op, tensors, names)
+    written = [(i, t) for i, t in enumerate(tensors) if i != 1 and t is not None]
+    for i, t in written:
+        name = names[i]
+        check_inplace(t, op)
+        if t._base is not None and not writable_view(t):
+            raise RuntimeError(f"{op}: cannot write into {name}, an expanded/broadcast view "
+                               f"(shape {tuple(t._data.shape)}): some of its elements share a "
+                               f"memory location; clone() it first")
+    for i, t in written:
+        arrays[i] = t._writable_data()
+    roots = {id(t._vroot if t._vroot is not None else t) for _, t in written}
+    xp = param._be.ns
+    if id(grad._vroot if grad._vroot is not None else grad) in roots:
+        arrays[1] = xp.asarray(arrays[1], copy=True)    # (read before anything is written)
+    for p, g, m, v, vmax in _row_blocks(arrays, block):
+        _average(m, g, weight1)
+        _average(v, g * g, weight2)
+        if vmax is not None:
+            vmax[...] = xp.maximum(vmax, v)
+        denom = xp.sqrt(v if vmax is None else vmax)
+        denom += eps
+        step = m / denom
+        step *= scale
+        p -= step
+    for _, t in written:
+        bump_version(t)
+    return param
