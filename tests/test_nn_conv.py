@@ -497,6 +497,7 @@ def _blocks_of(monkeypatch, samples, fn, x, w, **kw):
     out = getattr(TF, fn)(torch.from_numpy(x), torch.from_numpy(w), **kw).shape[2:]
     sample = x.shape[1] * math.prod(w.shape[2:]) * math.prod(out) * x.itemsize
     monkeypatch.setattr(_conv, "BLOCK_BYTES", samples * sample)
+    monkeypatch.setattr(_conv, "BLOCKS_FROM", 0)
 
 
 @pytest.fixture
@@ -520,14 +521,17 @@ def test_conv_backward_in_blocks_matches_pytorch(be, monkeypatch, jit_mode, case
 
 def test_conv_backward_runs_in_the_blocks_asked_for(monkeypatch):
     """The block size the backward uses follows BLOCK_BYTES (so the cases above do run
-    several blocks), and a block holds at least one sample."""
+    several blocks), a block holds at least one sample, and a matrix of at most
+    BLOCKS_FROM bytes runs whole."""
     x, w = _rand((5, 4, 7, 6)), _rand((6, 4, 3, 3), seed=1)
+    run = lambda: F.conv2d(it.asarray(x).requires_grad_(), it.asarray(w)).grad_fn.args[-1]
     for samples in (1, 2, 5):
         _blocks_of(monkeypatch, samples, "conv2d", x, w)
-        y = F.conv2d(it.asarray(x).requires_grad_(), it.asarray(w))
-        assert y.grad_fn.args[-1] == samples
+        assert run() == samples
     monkeypatch.setattr(_conv, "BLOCK_BYTES", 1)
-    assert F.conv2d(it.asarray(x).requires_grad_(), it.asarray(w)).grad_fn.args[-1] == 1
+    assert run() == 1
+    monkeypatch.setattr(_conv, "BLOCKS_FROM", 5 * 4 * 9 * 5 * 4 * 4)     # the whole matrix
+    assert run() is None
 
 
 @pytest.mark.parametrize("grads", ["x", "w", "b", "wb", "xb"])

@@ -165,14 +165,17 @@ class _ConvBackward(it.autograd.Node):
         return (gx, gw) if len(self.next) == 2 else (gx, gw, gb)
 
 
-# Where the matmuls' arithmetic dominates (the one-matrix layout of :func:`_convolve`), the
-# backward runs in blocks of samples whose im2col columns take about this many bytes, so
-# that the col2im ``windows_add`` reads the input gradient's matmul product from the cache.
-# On the MNIST example's second convolution (64 x 24 x 24 windows of 288) this took the
-# backward from 37.6 to 31.7 ms (with the compiled col2im; its sgemms alone take ~25 ms on
-# this machine). The forward gains nothing from blocks: its copy and matmul stream anyway,
-# and blocks cost more calls.
+# Where the matmuls' arithmetic dominates (the one-matrix layout of :func:`_convolve`) and the
+# im2col matrix is larger than the cache (BLOCKS_FROM bytes), the backward runs in blocks of
+# samples whose columns take about BLOCK_BYTES, so that the col2im ``windows_add`` reads the
+# input gradient's matmul product from the cache. On the MNIST example's second convolution
+# (64 x 24 x 24 windows of 288: a 42 MB matrix) this took forward + backward from 60.4 to
+# 58.1 ms with the cpu backend's compiled col2im (PyTorch: 24.2 ms; NumPy's col2im gains
+# nothing from blocks: 60.9 ms); its three sgemms alone take ~37 ms on this machine. A
+# matrix that fits the cache (LeNet's 32->64 conv: 8.9 MB) gains nothing measurable, so it
+# runs whole. The forward gains nothing from blocks: its copy and matmul stream anyway.
 BLOCK_BYTES = 1 << 22
+BLOCKS_FROM = 1 << 24
 
 
 def _block(nb, sample_bytes):
@@ -257,10 +260,11 @@ def _convolve(x, weight, bias, kernel, stride, dilation, groups, out):
     per_sample = ck < o
     folded = (per_sample and bias is not None and groups == 1 and nb * nl > 0
               and x.backend.mutable)
-    # samples per block of the backward, where it runs in blocks (one matrix, raw arrays
-    # that take writes)
-    step = (_block(nb, c * math.prod(kernel) * nl * x.dtype.itemsize)
-            if not per_sample and x.backend.mutable and nb * nl > 0 else None)
+    # samples per block of the backward, where it runs in blocks (one large matrix, raw
+    # arrays that take writes)
+    sample_bytes = c * math.prod(kernel) * nl * x.dtype.itemsize
+    step = (_block(nb, sample_bytes) if not per_sample and x.backend.mutable
+            and nb * sample_bytes > BLOCKS_FROM else None)
     with it.no_grad():
         wg = it.reshape(weight, (groups, o // groups, ck))
         if folded:
