@@ -46,6 +46,13 @@ CASES = [
 ]
 
 
+def _disjoint(counts, kernel, stride, dilation):
+    """Whether no two windows share a position (the reference then assigns, not adds): no
+    offset difference t moves by a whole number of strides that another window starts at."""
+    return all(all((t * d) % s or t * d // s >= o for t in range(1, k))
+               for o, k, s, d in zip(counts, kernel, stride, dilation))
+
+
 def _layouts(cols, lead):
     """cols as it is, laid out channel-major as a convolution's input gradient arrives
     ((C, *kernel, N, *out) in memory), and reversed in memory."""
@@ -77,6 +84,10 @@ def test_compiled_col2im_equals_the_reference(case, dtype):
         want = _reference(shape, c, kernel, stride, dilation)
         assert got.shape == want.shape == shape and got.dtype == want.dtype, name
         np.testing.assert_array_equal(got, want, err_msg=name)
+        if not _disjoint(cshape[lead + n:], kernel, stride, dilation):     # both added to zeros: signs of 0 too
+            zero = want == 0
+            np.testing.assert_array_equal(np.signbit(got[zero]), np.signbit(want[zero]),
+                                          err_msg=name)
 
 
 def test_the_backend_runs_the_compiled_col2im_where_enabled(monkeypatch):

@@ -6,13 +6,17 @@ per kernel offset, and NumPy runs each along rows only as long as the output is 
 24 elements in LeNet's and the MNIST example's convolutions, so the adds cost their loop
 overhead more than their arithmetic. Here one loop nest makes them all: per (lead index,
 kernel offset, output row) a run of the window row added into the output row, which LLVM
-vectorizes. The sums are the reference's, bit for bit: each position receives its terms in
-the same order (kernel offsets in row-major order, starting from zero).
+vectorizes where the step is 1. The sums are the reference's, bit for bit: each position
+receives its terms in the same order (kernel offsets in row-major order, starting from
+zero); only where windows do not overlap does a -0.0 differ in sign (the reference assigns
+it; here it is added to +0.0, as into PyTorch's zero-filled gradients).
 
-A convolution's backward calls it on one block of samples at a time, while the block's
-columns are in the cache (``interop/nn/functional/_conv.py``): there it takes the input
-gradient of the MNIST example's second convolution from 21.5 to 12.8 ms (its sgemm alone:
-12-15 ms on this machine), where NumPy's adds on the same blocks gained nothing.
+Measured against NumPy's loop (CPU time, one thread, 2026-12-07): conv2d 32->64 on
+(64, 32, 13, 13) forward + backward 11.4 -> 11.0 ms; the MNIST example's second convolution,
+whose backward calls it on one block of samples at a time while the block is in the cache
+(``interop/nn/functional/_conv.py``), 52.8 -> 51.3 ms; max_pool2d 2x2 forward + backward
+~10% (its windows tile the input). Rows shorter than a vector (11 wide on the first case)
+still run scalar.
 """
 
 import numpy as np
