@@ -22,11 +22,12 @@ step (``zero_grad`` to None, forward in grad mode, ``backward``, ``SGD.step``), 
 losses must agree: the benchmark checks that after the timed steps, so a fast wrong step
 cannot pass. Where the model has dropout (``mnist``) the two libraries draw different masks,
 so the losses are compared on one step with dropout off (``eval()``) from the same weights,
-before the timed steps, which run in training mode. Each library trains in a process of its own (in one process OpenBLAS's and
-PyTorch's thread pools spin against each other); the two take turns, sample by sample, so
-drift in the machine's speed falls on both alike, with a pause between turns in which the
-thread pools of the process that just ran fall asleep (they spin for a while after their
-last job, on the cores the other process is about to be timed on).
+before the timed steps, which run in training mode. Each library trains in a process of its
+own (in one process OpenBLAS's and PyTorch's thread pools spin against each other); the two
+take turns, sample by sample, so drift in the machine's speed falls on both alike, with a
+pause between turns in which the thread pools of the process that just ran fall asleep
+(they spin for a while after their last job, on the cores the other process is about to be
+timed on).
 
 Same conditions on both sides, stated in the output:
 

@@ -84,7 +84,8 @@ def test_compiled_col2im_equals_the_reference(case, dtype):
         want = _reference(shape, c, kernel, stride, dilation)
         assert got.shape == want.shape == shape and got.dtype == want.dtype, name
         np.testing.assert_array_equal(got, want, err_msg=name)
-        if not _disjoint(cshape[lead + n:], kernel, stride, dilation):     # both added to zeros: signs of 0 too
+        if not _disjoint(cshape[lead + n:], kernel, stride, dilation):
+            # both paths add to zeros there: the signs of zero sums agree too
             zero = want == 0
             np.testing.assert_array_equal(np.signbit(got[zero]), np.signbit(want[zero]),
                                           err_msg=name)

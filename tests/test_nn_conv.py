@@ -582,7 +582,8 @@ def test_conv_backward_in_blocks_non_finite(be, monkeypatch, jit_mode):
 ], ids=["stride-padding", "groups-dilation", "tiled"])
 @pytest.mark.parametrize("backend, jit_mode", [("cpu", False), ("strict", False)]
                          + [("cpu", True)] * _jit.available(),
-                         indirect=["jit_mode"], ids=lambda v: {True: "jit", False: "numpy"}.get(v, v))
+                         indirect=["jit_mode"],
+                         ids=lambda v: {True: "jit", False: "numpy"}.get(v, v))
 def test_conv_backward_in_blocks_gradcheck_and_gradgradcheck(monkeypatch, jit_mode, backend,
                                                              case):
     """First and second derivatives by finite differences in float64, with blocks of two

@@ -290,8 +290,8 @@ def _convolve(x, weight, bias, kernel, stride, dilation, groups, out):
     per_sample = ck < o
     folded = (per_sample and bias is not None and groups == 1 and nb * nl > 0
               and x.backend.mutable)
-    # samples per block of the backward, where it runs in blocks (one large matrix, raw
-    # arrays that take writes)
+    # samples per block, where the convolution runs in blocks (one matrix larger than the
+    # cache, arrays that take writes)
     sample_bytes = c * math.prod(kernel) * nl * x.dtype.itemsize
     step = (_block(nb, sample_bytes) if not per_sample and x.backend.mutable
             and nb * sample_bytes > BLOCKS_FROM else None)
