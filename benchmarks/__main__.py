@@ -1,7 +1,7 @@
 """Command line: ``python -m benchmarks [--quick] [--backend NAME] [--json FILE] [--plot FILE.png]``
 runs every workload and prints one table (benchmarks/suite.py); ``python -m benchmarks NAME
-[--quick] ...`` runs one part with its details (perop, dlpack, mlp, cnn, memory, data, layers,
-optim)."""
+[--quick] ...`` runs one part with its details (perop, dlpack, mlp, cnn, mnist, memory, data,
+layers, optim)."""
 
 from __future__ import annotations
 
@@ -71,7 +71,10 @@ def main(argv: list[str] | None = None) -> int:
 
     for name, text in (("mlp", "MLP 784-1024-1024-10 training steps/s against PyTorch's"),
                        ("cnn", "LeNet-like CNN training steps/s against PyTorch's"),
-                       ("memory", "peak RSS of 50 CNN training steps against PyTorch's")):
+                       ("mnist", "PyTorch's MNIST example network, training steps/s against "
+                                 "PyTorch's"),
+                       ("memory", "peak RSS of 50 training steps of each model against "
+                                  "PyTorch's")):
         cmd = sub.add_parser(name, help=text, description=text + " (benchmarks/train.py).")
         cmd.add_argument("--quick", action="store_true", help="fewer and shorter samples")
         cmd.add_argument("--backend", default="cpu", metavar="NAME",
@@ -130,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks import dlpack as dlpack_mod
 
         return dlpack_mod.main(quick=args.quick, json_path=args.json)
-    if args.command in ("mlp", "cnn", "memory"):
+    if args.command in ("mlp", "cnn", "mnist", "memory"):
         from benchmarks import train
 
         return train.main(which=(args.command,), quick=args.quick, backend=args.backend,

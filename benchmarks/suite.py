@@ -1,9 +1,9 @@
 """Every workload in one run: ``python -m benchmarks`` (no subcommand).
 
 It runs the benchmark modules one after the other -- ``perop`` (per-op overhead), ``train``
-(MLP and CNN training steps), ``layers`` (conv, pooling, norms, embedding, losses, LSTM,
-attention, a Transformer encoder layer, matmul 1024²), ``optim`` (Adam steps), ``data``
-(DataLoader) and ``dlpack`` (hand-offs) -- each measuring interop side by side with PyTorch
+(MLP, CNN and MNIST-example training steps), ``layers`` (conv, pooling, norms, embedding,
+losses, LSTM, attention, a Transformer encoder layer, matmul 1024²), ``optim`` (Adam steps),
+``data`` (DataLoader) and ``dlpack`` (hand-offs) -- each measuring interop side by side with PyTorch
 in the same run as it does alone (``python -m benchmarks NAME`` prints the details), and
 gathers their figures into one table: interop's time, PyTorch's, and the ratio (interop /
 PyTorch: below 1 is faster). Where a raw NumPy floor exists (per-op) it is shown too.
@@ -40,7 +40,8 @@ def _perop(r):
 
 def _train(r):
     names = {"mlp": "MLP 784-1024-1024-10, batch 128, SGD step",
-             "cnn": "LeNet-like CNN, batch 64, SGD step"}
+             "cnn": "LeNet-like CNN, batch 64, SGD step",
+             "mnist": "PyTorch's MNIST example network, batch 64, SGD step"}
     return [_row("training", names[k] + (f", {v['threads']['torch']} thread(s)" if "threads" in v
                                          else ""), v["interop_s"] * 1e3, v["torch_s"] * 1e3, "ms")
             for k, v in r.items() if k in names]
@@ -98,7 +99,7 @@ def _run_train(quick, backend, path):
     # one thread on both sides too: with two, on a shared 2-core machine, a CNN step's ratio
     # read 0.78x, 1.03x, 1.19x and 10.65x within one hour (threads spinning at barriers while
     # the other is descheduled); `python -m benchmarks cnn --threads 2` measures it
-    return train.main(which=("mlp", "cnn"), quick=quick, backend=backend, json_path=path,
+    return train.main(which=("mlp", "cnn", "mnist"), quick=quick, backend=backend, json_path=path,
                       threads=1)
 
 

@@ -87,8 +87,30 @@ def test_training_benchmark_gives_both_processes_the_same_allocator(monkeypatch)
 
 def test_training_subcommands_take_threads(capsys):
     from benchmarks.__main__ import main
-    for name in ("mlp", "cnn", "memory"):
+    for name in ("mlp", "cnn", "mnist", "memory"):
         with pytest.raises(SystemExit) as e:
             main([name, "--help"])
         assert e.value.code == 0
         assert "--threads N" in capsys.readouterr().out
+
+
+def test_mnist_workload_is_pytorchs_example_network_and_losses_agree():
+    """benchmarks/train.py's ``mnist`` model is PyTorch's MNIST example network (9216
+    features into the first linear layer, log-probabilities out), and from the same weights
+    one step with dropout off gives the same loss in both libraries (what the benchmark
+    checks); in training mode dropout is on."""
+    import interop as it
+    from benchmarks import train
+    torch = pytest.importorskip("torch")
+    x, y = train.data("mnist")
+    torch.manual_seed(0)
+    theirs = train.Trainer(torch, "mnist", x, y)
+    state = {k: it.asarray(v.detach().numpy().copy()) for k, v in theirs.net.state_dict().items()}
+    ours = train.Trainer(it, "mnist", x, y, state)
+    assert [type(m).__name__ for m in ours.net] == [type(m).__name__ for m in theirs.net]
+    assert ours.net[7].in_features == 9216
+    assert abs(ours.eval_step() - theirs.eval_step()) <= 1e-4
+    assert ours.net.training and theirs.net.training
+    with it.no_grad():
+        logp = ours.net.eval()(ours.x[:4])
+    assert abs(float(it.exp(logp).sum()) - 4.0) < 1e-4

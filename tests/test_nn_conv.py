@@ -468,3 +468,141 @@ def test_lazy_conv_factory_kwargs(be):
 def test_lazy_conv_errors(be, call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+# ---------------------------------------------------------------- backward in blocks
+
+# Where C / groups * kernel >= C_out the convolution is one matrix, and its backward runs on
+# raw arrays in blocks of samples (``_conv.BLOCK_BYTES``; the col2im of each block while it
+# is in the cache, compiled where numba is installed). These cases run it with blocks of one
+# and of two samples: several blocks, and an uneven last one.
+from interop.nn.functional import _conv
+from interop.backends import _jit
+
+CONV_BLOCKS = [
+    (1, (5, 4, 9), (3, 4, 3), dict(stride=2, padding=1)),
+    (2, (5, 4, 7, 6), (6, 4, 3, 3), {}),
+    (2, (5, 4, 7, 6), (4, 2, 2, 3), dict(groups=2, dilation=(2, 1), padding=(1, 2),
+                                         stride=(1, 2))),
+    (2, (3, 6, 9, 8), (6, 2, 3, 3), dict(groups=3, stride=2, padding="valid")),
+    (2, (3, 4, 6, 6), (4, 4, 2, 2), dict(stride=2)),            # windows tile the input
+    (3, (3, 2, 4, 5, 4), (3, 2, 2, 2, 2), dict(padding=1)),
+]
+JIT = [False, True] if _jit.available() else [False]
+
+
+def _blocks_of(monkeypatch, samples, fn, x, w, **kw):
+    """Sets ``BLOCK_BYTES`` so that the backward of ``fn(x, w, **kw)`` runs ``samples``
+    samples per block."""
+    out = getattr(TF, fn)(torch.from_numpy(x), torch.from_numpy(w), **kw).shape[2:]
+    sample = x.shape[1] * math.prod(w.shape[2:]) * math.prod(out) * x.itemsize
+    monkeypatch.setattr(_conv, "BLOCK_BYTES", samples * sample)
+    monkeypatch.setattr(_conv, "BLOCKS_FROM", 0)
+
+
+@pytest.fixture
+def jit_mode(request):
+    """The cpu backend's compiled col2im on (True) or its NumPy reference (False)."""
+    prev = _jit.set_enabled(request.param)
+    yield request.param
+    _jit.set_enabled(prev)
+
+
+@pytest.mark.parametrize("case", CONV_BLOCKS, ids=lambda c: f"{c[0]}d-{c[1]}-{c[3]}")
+@pytest.mark.parametrize("samples", [1, 2])
+@pytest.mark.parametrize("jit_mode", JIT, indirect=True, ids=lambda j: "jit" if j else "numpy")
+def test_conv_backward_in_blocks_matches_pytorch(be, monkeypatch, jit_mode, case, samples):
+    n, xs, ws, kw = case
+    fn = f"conv{n}d"
+    x, w = _rand(xs), _rand(ws, seed=1)
+    _blocks_of(monkeypatch, samples, fn, x, w, **kw)
+    check_function(getattr(F, fn), getattr(TF, fn), x, w, _rand((ws[0],), seed=2), **kw)
+
+
+def test_conv_backward_runs_in_the_blocks_asked_for(monkeypatch):
+    """The block size the backward uses follows BLOCK_BYTES (so the cases above do run
+    several blocks), a block holds at least one sample, and a matrix of at most
+    BLOCKS_FROM bytes runs whole."""
+    x, w = _rand((5, 4, 7, 6)), _rand((6, 4, 3, 3), seed=1)
+    run = lambda: F.conv2d(it.asarray(x).requires_grad_(), it.asarray(w)).grad_fn.args[-1]
+    for samples in (1, 2, 5):
+        _blocks_of(monkeypatch, samples, "conv2d", x, w)
+        assert run() == samples
+    monkeypatch.setattr(_conv, "BLOCK_BYTES", 1)
+    assert run() == 1
+    monkeypatch.setattr(_conv, "BLOCKS_FROM", 5 * 4 * 9 * 5 * 4 * 4)     # the whole matrix
+    assert run() is None
+
+
+@pytest.mark.parametrize("grads", ["x", "w", "b", "wb", "xb"])
+@pytest.mark.parametrize("jit_mode", JIT, indirect=True, ids=lambda j: "jit" if j else "numpy")
+def test_conv_backward_in_blocks_partial_gradients(be, monkeypatch, jit_mode, grads):
+    """Only some of input, weight and bias need a gradient: each one asked for matches
+    PyTorch's, block by block."""
+    arrays = (_rand((5, 4, 6, 6)), _rand((6, 4, 3, 3), seed=1), _rand((6,), seed=2))
+    _blocks_of(monkeypatch, 2, "conv2d", arrays[0], arrays[1], padding=1)
+
+    def run(lib, fns):
+        ts = [lib.asarray(a.copy()) for a in arrays]
+        for t, name in zip(ts, "xwb"):
+            if name in grads:
+                t.requires_grad_()
+        y = fns.conv2d(*ts, padding=1)
+        (y * lib.asarray(_rand(tuple(y.shape), seed=3))).sum().backward()
+        return [t.grad for t, name in zip(ts, "xwb") if name in grads]
+
+    for o, t, name in zip(run(it, F), run(torch, TF), grads):
+        assert_same(o, t, f"gradient of {name}")
+
+
+@pytest.mark.parametrize("jit_mode", JIT, indirect=True, ids=lambda j: "jit" if j else "numpy")
+def test_conv_backward_in_blocks_non_finite(be, monkeypatch, jit_mode):
+    """NaN, inf and -inf in the input and the incoming gradient reach the same gradients as
+    PyTorch's, block by block (no zero padding of the matmuls turns 0 * inf into NaN)."""
+    x, w = _rand((4, 4, 6, 5)), _rand((5, 4, 3, 2), seed=1)
+    x[0, 1, 2, 3], x[2, 0, 0, 0], x[3, 3, 5, 4] = np.nan, np.inf, -np.inf
+    _blocks_of(monkeypatch, 1, "conv2d", x, w, stride=(1, 2))
+    g = _rand((4, 5, 4, 2), seed=2)
+    g[1, 2, 3, 1] = np.inf
+
+    def run(lib, fns):
+        xt, wt = (lib.asarray(a.copy()).requires_grad_() for a in (x, w))
+        y = fns.conv2d(xt, wt, stride=(1, 2))
+        y.backward(lib.asarray(g))
+        return y, xt.grad, wt.grad
+
+    for o, t, name in zip(run(it, F), run(torch, TF), ("output", "x", "w")):
+        assert_same(o, t, f"{name} with non-finite entries")
+
+
+@pytest.mark.parametrize("case", [
+    ((3, 2, 4, 5), (2, 2, 2, 3), dict(stride=(2, 1), padding=1)),
+    ((3, 4, 4, 5), (2, 2, 3, 2), dict(groups=2, dilation=(1, 2), padding=(2, 1))),
+    ((3, 2, 4, 4), (2, 2, 2, 2), dict(stride=2)),
+], ids=["stride-padding", "groups-dilation", "tiled"])
+@pytest.mark.parametrize("backend, jit_mode", [("cpu", False), ("strict", False)]
+                         + [("cpu", True)] * _jit.available(),
+                         indirect=["jit_mode"],
+                         ids=lambda v: {True: "jit", False: "numpy"}.get(v, v))
+def test_conv_backward_in_blocks_gradcheck_and_gradgradcheck(monkeypatch, jit_mode, backend,
+                                                             case):
+    """First and second derivatives by finite differences in float64, with blocks of two
+    samples (three samples: an uneven last block); the second runs the whole-array
+    backward, recorded."""
+    xs, ws, kw = case
+    x, w, b = _rand(xs, "float64"), _rand(ws, "float64", 1), _rand((ws[0],), "float64", 2)
+    _blocks_of(monkeypatch, 2, "conv2d", x, w, **kw)
+    with it.use_backend(backend):
+        inputs = tuple(it.asarray(a).requires_grad_() for a in (x, w, b))
+        fn = lambda x, w, b: F.conv2d(x, w, b, **kw)
+        assert fn(*inputs).grad_fn.args[-1] == 2
+        assert it.autograd.gradcheck(fn, inputs)
+        assert it.autograd.gradgradcheck(fn, inputs)
+
+
+@pytest.mark.parametrize("jit_mode", JIT, indirect=True, ids=lambda j: "jit" if j else "numpy")
+def test_conv_empty_batch_one_matrix_layout(be, jit_mode):
+    """An empty batch in the one-matrix layout: an empty output, zero weight and bias
+    gradients (no blocks to run)."""
+    check_function(F.conv2d, TF.conv2d, _rand((0, 4, 6, 6)), _rand((6, 4, 3, 3), seed=1),
+                   _rand((6,), seed=2), padding=1)

@@ -10,7 +10,7 @@ import types
 import numpy as np
 import array_api_compat.numpy as xp_numpy
 
-from . import _shared
+from . import _jit, _jit_conv, _shared
 from .. import dtypes as _dt
 from ._base import Backend
 from ._fallbacks import window_key
@@ -524,6 +524,10 @@ class NumpyBackend(Backend):
         return np.lib.stride_tricks.as_strided(x, shape, strides, writeable=False)
 
     def _windows_add(self, shape, cols, kernel, stride, dilation):
+        if _jit.enabled():          # compiled, for 1-d/2-d float windows (_jit_conv.py)
+            out = _jit_conv.windows_add(shape, cols, kernel, stride, dilation)
+            if out is not None:
+                return out
         # One strided add per kernel offset (+= on bools is logical or); an assignment where
         # no two windows share a position (3x faster), into an uninitialized array where they
         # also cover it all. The lead dims are laid out in cols' memory order (a conv's

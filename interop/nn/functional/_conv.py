@@ -12,9 +12,11 @@ strided add per kernel offset, not a scatter), each only where a gradient is nee
 transposed convolution is the same pair the other way round: one matmul, then
 ``windows_add``.
 
-Where the time goes (conv2d 32->64 3x3 on (64, 32, 13, 13), one thread): the three GEMMs
-are about three quarters of it and run at the BLAS's pace; the im2col copy, ``windows_add``
-and the layout copies the rest.
+Where the time goes (conv2d 32->64 3x3 on (64, 32, 13, 13), one thread, CPU time): the
+three GEMMs 7.5-7.9 ms of 11-13 ms, at the BLAS's pace (OpenBLAS's AVX2 kernels where the
+environment pins ``OPENBLAS_CORETYPE=Haswell``, as this project's machine does); the im2col
+copy 1.1 ms, ``windows_add`` 1.3 ms (compiled) to 1.9 ms (NumPy), the layout copies 0.3 ms.
+A matrix larger than the cache runs in blocks of samples (see ``BLOCK_BYTES``).
 """
 
 import math
@@ -115,15 +117,19 @@ class _ConvBackward(it.autograd.Node):
     ``gy @ cols^T`` for the weight (summed over the samples where the matmul ran per
     sample), the row sums of ``gy`` for the bias and ``windows_add(W^T @ gy)`` for the
     input, each only where it is needed. An ordinary backward reuses the im2col matrix
-    ``cols`` that the forward made; under ``create_graph`` it is made again from ``x`` with
+    ``cols`` that the forward made (or, where it runs in blocks of samples, ``step``, makes
+    each block's again); under ``create_graph`` it is made again from ``x`` with
     ``windows``, so that second derivatives reach ``x`` through it. Where the forward
     folded the bias into the matmul (``folded``: ``cols`` has a last row of ones), the
     weight's matmul gives the bias's gradient as its last column."""
     saves = ("x", "weight", "cols")
 
     def backward(self, xp, g, s):
-        kernel, stride, dilation, groups, out, per_sample, folded = self.args
+        kernel, stride, dilation, groups, out, per_sample, folded, step = self.args
         x, weight = s.x, s.weight
+        if step is not None and xp is self.be.ns:
+            return _backward_blocks(xp, g, x, weight, kernel, stride, dilation, groups, out,
+                                    step, self.next)
         n = len(kernel)
         nb, c = x.shape[0], x.shape[1]
         o = weight.shape[0]
@@ -162,6 +168,91 @@ class _ConvBackward(it.autograd.Node):
         return (gx, gw) if len(self.next) == 2 else (gx, gw, gb)
 
 
+# Where the matmuls' arithmetic dominates (the one-matrix layout of :func:`_convolve`) and the
+# im2col matrix would be larger than the cache (BLOCKS_FROM bytes), the convolution runs in
+# blocks of samples whose columns take about BLOCK_BYTES: each block's columns are made into
+# a fresh array the size of the cache and read from it by the matmul, in forward, and made
+# again in backward for the weight's gradient (nothing the size of the whole matrix is kept:
+# 42 MB on the MNIST example's second convolution, whose allocation alone page-faulted for
+# ~1.4 ms), where the col2im ``windows_add`` also reads the input gradient's matmul product
+# from the cache. That convolution (64 x 24 x 24 windows of 288): 58.6 -> 51.3-52.0 ms
+# forward + backward in one run, 59.3 -> 56.9 ms in another (PyTorch: 23.8 ms; its three
+# sgemms alone take ~37 ms on this machine). A matrix that fits the cache (LeNet's 32->64
+# conv: 8.9 MB) gained nothing measurable, so it runs whole.
+BLOCK_BYTES = 1 << 22
+BLOCKS_FROM = 1 << 24
+
+
+def _block(nb, sample_bytes):
+    """Samples per block: as many as fit BLOCK_BYTES of im2col columns (at least one)."""
+    return max(1, min(nb, BLOCK_BYTES // max(1, sample_bytes)))
+
+
+def _backward_blocks(xp, g, x, weight, kernel, stride, dilation, groups, out, step, edges):
+    """:class:`_ConvBackward` of the one-matrix layout on raw arrays, in blocks of ``step``
+    samples (:data:`BLOCK_BYTES`): per block, the gradient copied into (G, O / G, m * L)
+    once, and from it the weight's gradient (accumulated, from the block's im2col columns
+    made again while they are in the cache), the bias's and the input's (its matmul and,
+    while the product is in the cache, the col2im ``windows_add`` of it), each only where
+    needed."""
+    n = len(kernel)
+    nb, c = x.shape[0], x.shape[1]
+    o = weight.shape[0]
+    og = o // groups
+    ck = c // groups * math.prod(kernel)
+    nl = math.prod(out)
+    size = tuple(x.shape[2:])
+    need_x, need_w = edges[0] is not None, edges[1] is not None
+    need_b = len(edges) > 2 and edges[2] is not None
+    g4 = xp.reshape(g, (nb, groups, og, nl))
+    wt = xp.matrix_transpose(xp.reshape(weight, (groups, og, ck))) if need_x else None
+    gx = xp.empty(tuple(x.shape), dtype=g.dtype, device=g.device) if need_x else None
+    gw = gb = None
+    for n0 in range(0, nb, step):
+        n1 = min(nb, n0 + step)
+        m = n1 - n0
+        gy = xp.reshape(xp.permute_dims(g4[n0:n1, ...], (1, 2, 0, 3)), (groups, og, m * nl))
+        if need_w:     # the block's im2col columns, made again (the forward kept none)
+            cols = _im2col(xp, x[n0:n1, ...], kernel, stride, dilation, groups, ck, False)
+            part = xp.matmul(gy, xp.matrix_transpose(cols))
+            gw = part if gw is None else gw + part
+        if need_b:
+            part = xp.sum(gy, axis=-1)
+            gb = part if gb is None else gb + part
+        if need_x:
+            # (C, *kernel, m, *out) -> (m, C, *kernel, *out): a view; windows_add runs
+            # along its memory order
+            gcols = xp.permute_dims(xp.reshape(xp.matmul(wt, gy), (c,) + kernel + (m,) + out),
+                                    (n + 1, *range(n + 1), *range(n + 2, 2 * n + 2)))
+            gx[n0:n1, ...] = xp.windows_add((m, c) + size, gcols, kernel, stride, dilation)
+    grads = (gx, None if gw is None else xp.reshape(gw, tuple(weight.shape)),
+             None if gb is None else xp.reshape(gb, (o,)))
+    return grads[:len(edges)]
+
+
+def _forward_blocks(x, weight, bias, kernel, stride, dilation, groups, out, step):
+    """The one-matrix layout's forward in blocks of ``step`` samples: each block's im2col
+    columns (G, C / G * K, m * L), a fresh array the size of the cache that the matmul reads
+    from it, and the product copied into the output (N, O, *out), the bias added there.
+    The columns are not kept: backward makes them again, block by block."""
+    n = len(kernel)
+    nb = x.shape[0]
+    o = weight.shape[0]
+    ck = x.shape[1] // groups * math.prod(kernel)
+    wg = it.reshape(weight, (groups, o // groups, ck))
+    y = it.empty((nb, o) + out, dtype=x.dtype, device=x.device)
+    b = None if bias is None else it.reshape(bias, (o,) + (1,) * n)
+    for n0 in range(0, nb, step):
+        n1 = min(nb, n0 + step)
+        cols = _im2col(it, x[n0:n1], kernel, stride, dilation, groups, ck, False)
+        block = y[n0:n1]
+        block[...] = it.permute_dims(it.reshape(it.matmul(wg, cols), (o, n1 - n0) + out),
+                                     (1, 0, *range(2, n + 2)))
+        if b is not None:
+            block += b
+    return y
+
+
 def _im2col(xp, x, kernel, stride, dilation, groups, ck, per_sample):
     """The im2col matrix of ``x`` (N, C, *size), one copy of its windows (N, C, *kernel,
     *out): per sample (N, G, C / G * K, L), or else one matrix (G, C / G * K, N * L)."""
@@ -189,7 +280,8 @@ def _convolve(x, weight, bias, kernel, stride, dilation, groups, out):
     into it: a row of ones under the matrix, the bias beside the weight, so that neither
     the bias's add nor (in backward) its sum is a pass over the output of its own (the
     windows are copied straight into the rows above the ones, through a view, on backends
-    whose arrays are written in place)."""
+    whose arrays are written in place). A one-matrix layout larger than the cache runs in
+    blocks of samples (:data:`BLOCK_BYTES`, :func:`_forward_blocks`, :func:`_backward_blocks`)."""
     n = len(kernel)
     nb, c = x.shape[0], x.shape[1]
     o = weight.shape[0]
@@ -198,29 +290,39 @@ def _convolve(x, weight, bias, kernel, stride, dilation, groups, out):
     per_sample = ck < o
     folded = (per_sample and bias is not None and groups == 1 and nb * nl > 0
               and x.backend.mutable)
+    # samples per block, where the convolution runs in blocks (one matrix larger than the
+    # cache, arrays that take writes)
+    sample_bytes = c * math.prod(kernel) * nl * x.dtype.itemsize
+    step = (_block(nb, sample_bytes) if not per_sample and x.backend.mutable
+            and nb * sample_bytes > BLOCKS_FROM else None)
     with it.no_grad():
-        wg = it.reshape(weight, (groups, o // groups, ck))
-        if folded:
-            cols = it.empty((nb, 1, ck + 1, nl), dtype=x.dtype, device=x.device)
-            cols[:, :, ck:, :] = 1
-            rows = it.reshape(cols[:, 0, :ck, :], (nb, c) + kernel + out, copy=False)
-            rows[...] = it.windows(x, kernel, stride, dilation)
-            wg = it.concat([wg, it.reshape(bias, (1, o, 1))], axis=2)
+        if step is not None:
+            y = _forward_blocks(x, weight, bias, kernel, stride, dilation, groups, out, step)
+            cols = None
         else:
-            cols = _im2col(it, x, kernel, stride, dilation, groups, ck, per_sample)
-        y = it.matmul(wg, cols)             # (N, G, O / G, L) or (G, O / G, N * L)
-        if per_sample:
-            if bias is not None and not folded:
-                y = y + it.reshape(bias, (groups, o // groups, 1))
-            y = it.reshape(y, (nb, o) + out)
-        else:
-            if bias is not None:
-                y = y + it.reshape(bias, (groups, o // groups, 1))
-            y = it.contiguous(it.permute_dims(it.reshape(y, (o, nb) + out),
-                                              (1, 0, *range(2, n + 2))))
+            wg = it.reshape(weight, (groups, o // groups, ck))
+            if folded:
+                cols = it.empty((nb, 1, ck + 1, nl), dtype=x.dtype, device=x.device)
+                cols[:, :, ck:, :] = 1
+                rows = it.reshape(cols[:, 0, :ck, :], (nb, c) + kernel + out, copy=False)
+                rows[...] = it.windows(x, kernel, stride, dilation)
+                wg = it.concat([wg, it.reshape(bias, (1, o, 1))], axis=2)
+            else:
+                cols = _im2col(it, x, kernel, stride, dilation, groups, ck, per_sample)
+            y = it.matmul(wg, cols)             # (N, G, O / G, L) or (G, O / G, N * L)
+            if per_sample:
+                if bias is not None and not folded:
+                    y = y + it.reshape(bias, (groups, o // groups, 1))
+                y = it.reshape(y, (nb, o) + out)
+            else:
+                if bias is not None:
+                    y = y + it.reshape(bias, (groups, o // groups, 1))
+                y = it.contiguous(it.permute_dims(it.reshape(y, (o, nb) + out),
+                                                  (1, 0, *range(2, n + 2))))
     inputs = (x, weight) if bias is None else (x, weight, bias)
     return it.autograd.primitive(_ConvBackward, inputs, y, saved=(x, weight, cols),
-                                 args=(kernel, stride, dilation, groups, out, per_sample, folded))
+                                 args=(kernel, stride, dilation, groups, out, per_sample, folded,
+                                       step))
 
 
 def _conv(op, n, input, weight, bias, stride, padding, dilation, groups):

@@ -1,0 +1,138 @@
+"""The cpu backend's compiled col2im (interop/backends/_jit_conv.py) against its reference,
+NumPy's ``windows_add`` (the compiled path turned off): the same sums, bit for bit, on every
+layout a caller hands it, with non-finite values; ``None`` where it does not apply."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+import interop as it
+from interop.backends import _jit
+
+pytestmark = pytest.mark.skipif(not _jit.available(), reason="numba is not installed")
+
+if _jit.available():
+    from interop.backends import _jit_conv
+
+
+def _reference(shape, cols, kernel, stride, dilation):
+    be = it.get_backend("cpu")
+    prev = _jit.set_enabled(False)
+    try:
+        with np.errstate(invalid="ignore"):         # inf + -inf
+            return be.ns.windows_add(shape, cols, kernel, stride, dilation)
+    finally:
+        _jit.set_enabled(prev)
+
+
+def _counts(shape, kernel, stride, dilation):
+    n = len(kernel)
+    return tuple((m - d * (k - 1) - 1) // s + 1
+                 for m, k, s, d in zip(shape[-n:], kernel, stride, dilation))
+
+
+CASES = [
+    # (shape, kernel, stride, dilation)
+    ((2, 3, 7, 6), (3, 3), (1, 1), (1, 1)),        # overlapping windows
+    ((2, 3, 8, 6), (2, 3), (2, 3), (1, 1)),        # windows tile the array
+    ((2, 3, 9, 8), (2, 2), (3, 3), (1, 1)),        # gaps between windows
+    ((1, 4, 9, 10), (3, 2), (2, 1), (2, 3)),       # stride and dilation
+    ((3, 11), (3, 2), (1, 2), (1, 1)),              # one lead dim
+    ((7, 6), (2, 2), (1, 1), (1, 1)),               # none
+    ((2, 2, 2, 6, 5), (2, 3), (1, 1), (1, 1)),      # three lead dims
+    ((2, 3, 12), (3,), (2,), (2,)),                 # 1-d windows
+    ((12,), (4,), (4,), (1,)),
+]
+
+
+def _disjoint(counts, kernel, stride, dilation):
+    """Whether no two windows share a position (the reference then assigns, not adds): no
+    offset difference t moves by a whole number of strides that another window starts at."""
+    return all(all((t * d) % s or t * d // s >= o for t in range(1, k))
+               for o, k, s, d in zip(counts, kernel, stride, dilation))
+
+
+def _layouts(cols, lead):
+    """cols as it is, laid out channel-major as a convolution's input gradient arrives
+    ((C, *kernel, N, *out) in memory), and reversed in memory."""
+    yield "row-major", cols
+    n = (cols.ndim - lead) // 2
+    if lead == 2:
+        major = np.ascontiguousarray(cols.transpose(1, *range(2, n + 2), 0,
+                                                    *range(n + 2, 2 * n + 2)))
+        yield "channel-major", major.transpose(n + 1, 0, *range(1, n + 1),
+                                               *range(n + 2, 2 * n + 2))
+    yield "reversed", np.asfortranarray(cols)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[0]}-k{c[1]}-s{c[2]}-d{c[3]}")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_compiled_col2im_equals_the_reference(case, dtype):
+    shape, kernel, stride, dilation = case
+    n = len(kernel)
+    lead = len(shape) - n
+    cshape = tuple(shape[:lead]) + kernel + _counts(shape, kernel, stride, dilation)
+    cols = np.random.default_rng(0).standard_normal(cshape).astype(dtype)
+    flat = cols.reshape(-1)
+    flat[::7] = np.nan
+    flat[3::11] = np.inf
+    flat[5::13] = -np.inf
+    flat[2::17] = -0.0
+    for name, c in _layouts(cols, lead):
+        got = _jit_conv.windows_add(shape, c, kernel, stride, dilation)
+        want = _reference(shape, c, kernel, stride, dilation)
+        assert got.shape == want.shape == shape and got.dtype == want.dtype, name
+        np.testing.assert_array_equal(got, want, err_msg=name)
+        if not _disjoint(cshape[lead + n:], kernel, stride, dilation):
+            # both paths add to zeros there: the signs of zero sums agree too
+            zero = want == 0
+            np.testing.assert_array_equal(np.signbit(got[zero]), np.signbit(want[zero]),
+                                          err_msg=name)
+
+
+def test_the_backend_runs_the_compiled_col2im_where_enabled(monkeypatch):
+    """With the compiled path on, the cpu backend's windows_add is the compiled one (a spy
+    sees the call); turned off, it is not called."""
+    calls = []
+    real = _jit_conv.windows_add
+    monkeypatch.setattr(_jit_conv, "windows_add", lambda *a: calls.append(1) or real(*a))
+    cols = np.ones((2, 3, 3, 3, 4, 4), np.float32)
+    be = it.get_backend("cpu")
+    prev = _jit.set_enabled(True)
+    try:
+        on = be.ns.windows_add((2, 3, 6, 6), cols, (3, 3), (1, 1), (1, 1))
+        assert calls == [1]
+        _jit.set_enabled(False)
+        off = be.ns.windows_add((2, 3, 6, 6), cols, (3, 3), (1, 1), (1, 1))
+        assert calls == [1]
+    finally:
+        _jit.set_enabled(prev)
+    np.testing.assert_array_equal(on, off)
+    assert on[0, 0, 2, 2] == 9 and on[0, 0, 0, 0] == 1
+
+
+@pytest.mark.parametrize("shape, cols", [
+    ((1, 2, 4, 4, 4), np.ones((1, 2, 2, 2, 2, 3, 3, 3), np.float32)),    # 3-d windows
+    ((2, 4, 4), np.ones((2, 2, 2, 3, 3), np.int64)),                      # integers
+    ((2, 4, 4), np.ones((2, 2, 2, 3, 3), bool)),                          # masks
+    ((2, 4, 4), np.ones((2, 2, 2, 3, 3), np.complex64)),
+    ((0, 4, 4), np.ones((0, 2, 2, 3, 3), np.float32)),                    # empty
+])
+def test_compiled_col2im_declines_what_it_does_not_handle(shape, cols):
+    """None, so that the backend runs the reference (which the kernel tests check)."""
+    n = 3 if len(shape) == 5 else 2
+    assert _jit_conv.windows_add(shape, cols, (2,) * n, (1,) * n, (1,) * n) is None
+
+
+def test_lead_dims_that_do_not_merge_are_copied_first():
+    """Three lead dims whose first two are not one stride apart (no view merges them): the
+    reference's sums all the same."""
+    base = np.random.default_rng(1).standard_normal((3, 2, 2, 2, 2, 5, 5)).astype(np.float32)
+    cols = base.transpose(1, 0, 2, 3, 4, 5, 6)       # lead (2, 3, 2), kernel (2, 2), out (5, 5)
+    shape = (2, 3, 2, 6, 6)
+    got = _jit_conv.windows_add(shape, cols, (2, 2), (1, 1), (1, 1))
+    np.testing.assert_array_equal(got, _reference(shape, cols, (2, 2), (1, 1), (1, 1)))
+    for idx in itertools.product(range(2), range(3), range(2)):     # each plane its own sums
+        np.testing.assert_array_equal(
+            got[idx], _reference((6, 6), cols[idx], (2, 2), (1, 1), (1, 1)))
