@@ -355,6 +355,11 @@ def _kernel_inputs(ctx, name):
     if name == "windows_add":
         return None, ((2, 3, 7, 6), ctx.randn(2, 3, 3, 2, 3, 4, offset=1), (3, 2), (2, 1),
                       (1, 2))
+    if name in ("softmax", "log_softmax"):
+        return ctx.randn(3, 4, 5), ((2,),)
+    if name in ("softmax_backward", "log_softmax_backward"):
+        y = ctx.randn(3, 4, 5, offset=1)
+        return ctx.randn(3, 4, 5), (y, (2,))
     raise KeyError(name)
 
 

@@ -511,6 +511,31 @@ class Backend:
                              f"dilation {dilation}); got shape {tuple(cols.shape)}")
         return self._kernels["windows_add"](shape, cols, kernel, stride, dilation)
 
+    # ---- softmax rows (issue 29)
+
+    def softmax(self, x, dim):
+        """softmax of ``x`` over the axes ``dim`` (an int or a tuple of ints; kernel table:
+        ``KERNELS["softmax"]``)."""
+        return self._kernels["softmax"](x, _softmax_axes(dim, x.ndim, "softmax"))
+
+    def log_softmax(self, x, dim):
+        """log_softmax of ``x`` over the axes ``dim`` (kernel table: ``KERNELS["log_softmax"]``)."""
+        return self._kernels["log_softmax"](x, _softmax_axes(dim, x.ndim, "log_softmax"))
+
+    def softmax_backward(self, grad, output, dim):
+        """softmax's gradient from its ``output`` and the ``grad`` reaching it (kernel table:
+        ``KERNELS["softmax_backward"]``)."""
+        op = "softmax_backward"
+        _same_layout(grad, output, op)
+        return self._kernels[op](grad, output, _softmax_axes(dim, output.ndim, op))
+
+    def log_softmax_backward(self, grad, output, dim):
+        """log_softmax's gradient from its ``output`` and the ``grad`` reaching it (kernel
+        table: ``KERNELS["log_softmax_backward"]``)."""
+        op = "log_softmax_backward"
+        _same_layout(grad, output, op)
+        return self._kernels[op](grad, output, _softmax_axes(dim, output.ndim, op))
+
     # ---- argument checks shared by every implementation
 
     def _values_like(self, x, values, op, name, scalars=False):
@@ -576,6 +601,19 @@ class Backend:
     def _fallback_windows_add(self, shape, cols, kernel, stride, dilation):
         return _fallbacks.windows_add(self.xp, shape, cols, kernel, stride, dilation,
                                       device=self.native_device, mutable=self.mutable)
+
+    def _fallback_softmax(self, x, dim):
+        return _fallbacks.softmax(self.xp, x, dim, device=self.native_device)
+
+    def _fallback_log_softmax(self, x, dim):
+        return _fallbacks.softmax(self.xp, x, dim, device=self.native_device, log=True)
+
+    def _fallback_softmax_backward(self, grad, output, dim):
+        return _fallbacks.softmax_backward(self.xp, grad, output, dim)
+
+    def _fallback_log_softmax_backward(self, grad, output, dim):
+        return _fallbacks.log_softmax_backward(self.xp, grad, output, dim,
+                                               device=self.native_device)
 
     # ---- helpers of the native kernels, on this backend's namespace and device
 
@@ -652,6 +690,23 @@ def _axis(dim, ndim, op):
         raise IndexError(f"{op}: dim {dim} is out of range for an array of {ndim} dims "
                          f"(expected one in [{-n}, {n - 1}])")
     return d + n if d < 0 else d
+
+
+def _softmax_axes(dim, ndim, op):
+    """softmax's ``dim`` (an int or a sequence of ints, negative counting from the end) as a
+    tuple of distinct non-negative axes; empty for a 0-d array (PyTorch's 0-d softmax)."""
+    dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
+    axes = tuple(_axis(d, ndim, op) for d in dims)
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"{op}: dim {dims} names an axis twice")
+    return axes if ndim else ()
+
+
+def _same_layout(grad, output, op):
+    if tuple(grad.shape) != tuple(output.shape) or grad.dtype != output.dtype:
+        raise ValueError(f"{op}: grad and output must have one shape and dtype; got grad "
+                         f"{tuple(grad.shape)} {grad.dtype} and output {tuple(output.shape)} "
+                         f"{output.dtype}")
 
 
 def _window_args(ndim, kernel, stride, dilation, op):

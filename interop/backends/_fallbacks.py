@@ -27,7 +27,8 @@ from ._kernels import sum_to_axes, windows_shape
 
 __all__ = ["sum_to", "getitem", "add_at", "index_add", "scatter_add", "windows", "windows_add",
            "segment_add", "key_in_bounds", "getitem_native_first", "getitem_by_arrays",
-           "scatter_positions", "scatter_coords", "window_key", "is_basic_index"]
+           "scatter_positions", "scatter_coords", "window_key", "is_basic_index",
+           "kept_sum", "softmax", "softmax_backward", "log_softmax_backward"]
 
 
 def _dkw(device):
@@ -350,3 +351,54 @@ def _spread(xp, a, axis, size, start, step, device):
     parts = [xp.zeros(tuple(a.shape[:axis]) + (w,) + tuple(a.shape[axis + 1:]), dtype=a.dtype,
                       **_dkw(device)) for w in (start, rest)]
     return xp.concat([parts[0], a, parts[1]], axis=axis)
+
+
+
+# ------------------------------------------------------------ softmax rows (issue 29)
+
+def kept_sum(xp, a, axes, *, device=None):
+    """``sum(a, axis=axes, keepdims=True)``; over one short last axis (up to 1024) of a real
+    floating array, a vecdot with ones (no temporary; on NumPy a third of the time of the
+    row sum). Longer rows keep the namespace's sum: a vecdot's blocked accumulation loses
+    digits there (softmax over 200000: 3e-6 relative, PyTorch's own 8e-6, pairwise 6e-8)."""
+    if axes == (a.ndim - 1,) and a.shape[-1] <= 1024 and xp.isdtype(a.dtype, "real floating"):
+        ones = xp.ones((a.shape[-1],), dtype=a.dtype, **_dkw(device))
+        return xp.expand_dims(xp.vecdot(a, ones, axis=-1), axis=-1)
+    return xp.sum(a, axis=axes, keepdims=True)
+
+
+def softmax(xp, x, dim, *, device=None, log=False):
+    """softmax (``log``: log_softmax) over the axes ``dim``: shifted by the max (a slice with
+    a NaN or +inf, or only -inf, gives NaN, as PyTorch's); three x-sized passes and two
+    reductions, the last step in place on a fresh array."""
+    if math.prod(x.shape[d] for d in dim) == 0:
+        return xp.asarray(x, copy=True)        # nothing to normalize over
+    shifted = x - xp.max(x, axis=dim, keepdims=True)
+    e = xp.exp(shifted)
+    if log:
+        shifted -= xp.log(kept_sum(xp, e, dim, device=device))
+        return shifted
+    e /= kept_sum(xp, e, dim, device=device)
+    return e
+
+
+def softmax_backward(xp, grad, output, dim):
+    """``output * (grad - sum(grad * output))`` over ``dim``: the row sums as a vecdot where
+    softmax ran over one axis, the result in place on one fresh array."""
+    if len(dim) == 1:
+        a = dim[0] - output.ndim                  # (the standard's vecdot: a negative axis)
+        dot = xp.expand_dims(xp.vecdot(grad, output, axis=a), axis=a)
+    else:
+        dot = xp.sum(grad * output, axis=dim, keepdims=True)
+    gx = grad - dot                               # (a new array: grad is never written)
+    gx *= output
+    return gx
+
+
+def log_softmax_backward(xp, grad, output, dim, *, device=None):
+    """``grad - exp(output) * sum(grad)`` over ``dim``, in place on the fresh ``exp``."""
+    sg = kept_sum(xp, grad, dim, device=device)
+    gx = xp.exp(output)
+    gx *= -sg
+    gx += grad
+    return gx

@@ -28,7 +28,9 @@ __all__ = ["Kernel", "KERNELS", "check_kernels", "checked_result", "sum_to_axes"
 
 
 # signature: the call, with the parameter names; semantics: what it computes and promises;
-# twin: the differentiable function of the same signature in ``interop``; result: a function
+# twin: the differentiable function of the same signature in ``interop``, or None for a kernel
+# that only a backward's raw-array path calls (beside a create_graph formula of its own, so
+# never through the interop namespace); result: a function
 # of the kernel's arguments (as its implementations receive them) giving ``(shape, dtype)``
 # of the new array the kernel returns (it raises where the arguments allow no result), or
 # None where the result is not checked.
@@ -159,6 +161,45 @@ KERNELS = {
         "interop.windows_add", result=_windows_add_result),
 }
 
+# ---- softmax and log_softmax as one pass per row (issue 29): the forward and the raw-array
+# backward of interop's softmax primitives (the cpu backend compiles them where numba is).
+_SOFTMAX_DIM = (
+    "dim is a tuple of distinct axes in [0, x.ndim) (empty for a 0-d x), x a real floating "
+    "array. ")
+KERNELS.update({
+    "softmax": Kernel(
+        "softmax(x, dim)",
+        "exp(x - max) / sum(exp(x - max)) over the axes dim, the max and sum taken over them "
+        "(PyTorch's softmax). " + _SOFTMAX_DIM + "A slice holding NaN or +inf, or only -inf, "
+        "is NaN throughout (x - max is NaN there, as in PyTorch); -inf entries of an otherwise "
+        "finite slice give exactly 0; a slice with no entries gives an empty result. Results "
+        "agree with the standard-only implementation to a few float ulps (the order of the "
+        "sum and the exp's rounding may differ). Returns a new array of x's shape and dtype; x "
+        "is unchanged.",
+        "interop.softmax", result=_like_x),
+    "log_softmax": Kernel(
+        "log_softmax(x, dim)",
+        "(x - max) - log(sum(exp(x - max))) over the axes dim (PyTorch's log_softmax). "
+        + _SOFTMAX_DIM + "NaN and inf slices as for softmax; -inf entries of an otherwise "
+        "finite slice give -inf. Results agree with the standard-only implementation to a few "
+        "float ulps. Returns a new array of x's shape and dtype; x is unchanged.",
+        "interop.log_softmax", result=_like_x),
+    "softmax_backward": Kernel(
+        "softmax_backward(grad, output, dim)",
+        "softmax's gradient, output * (grad - sum(grad * output)), the sum over the axes dim: "
+        "output is softmax's result, grad the gradient reaching it (both of one real floating "
+        "dtype and shape). " + _SOFTMAX_DIM.replace("x", "output") + "Returns a new array of "
+        "grad's shape and dtype; grad and output are unchanged.",
+        None, result=_like_x),
+    "log_softmax_backward": Kernel(
+        "log_softmax_backward(grad, output, dim)",
+        "log_softmax's gradient, grad - exp(output) * sum(grad), the sum over the axes dim: "
+        "output is log_softmax's result, grad the gradient reaching it (both of one real "
+        "floating dtype and shape). " + _SOFTMAX_DIM.replace("x", "output") + "Returns a new "
+        "array of grad's shape and dtype; grad and output are unchanged.",
+        None, result=_like_x),
+})
+
 # What a native or registered implementation is handed: the table's arguments after the
 # checks of Backend (the public kernel methods), so that it can skip them.
 IMPLEMENTATION_ARGUMENTS = (
@@ -166,7 +207,8 @@ IMPLEMENTATION_ARGUMENTS = (
     "arrays of x's dtype (never Python scalars); src cut to index's shape; key a tuple; "
     "sum_to only when x.shape differs from shape; kernel, stride and dilation tuples of one "
     "length n of positive Python ints, n at most x.ndim (len(shape) for windows_add), and cols "
-    "of the shape windows gives for `shape`.")
+    "of the shape windows gives for `shape`; softmax's dim a tuple of distinct non-negative "
+    "axes, and the backward kernels' grad and output of one shape and dtype.")
 
 
 def check_kernels(kernels, who):

@@ -14,6 +14,7 @@ from . import _shared
 from .. import dtypes as _dt
 from ._base import Backend
 from ._fallbacks import window_key
+from . import _fallbacks, _jit, _jit_norm
 from ._kernels import sum_to_axes, windows_shape
 from ._malloc import tune_malloc
 from ._dlpack import capsule_info, CapsuleProducer, is_capsule, set_dtype
@@ -421,7 +422,38 @@ class NumpyBackend(Backend):
         return {"getitem": self._getitem_native_first, "add_at": self._add_at,
                 "index_add": self._index_add, "scatter_add": self._scatter_add,
                 "sum_to": self._sum_to, "windows": self._windows,
-                "windows_add": self._windows_add}
+                "windows_add": self._windows_add, **self._softmax_kernels()}
+
+    # ---- softmax rows (issue 29): compiled (_jit_norm) over the last axis of float32
+    # arrays (float32 and float64 for softmax's backward, which has no exp) where numba
+    # runs; otherwise the standard-only formulas on NumPy, which are also the reference.
+
+    def _softmax_kernels(self):
+        return {"softmax": self._softmax, "log_softmax": self._log_softmax,
+                "softmax_backward": self._softmax_backward,
+                "log_softmax_backward": self._log_softmax_backward}
+
+    def _softmax(self, x, dim):
+        if _rows(x, dim, _F32):
+            return _jit_norm.softmax_rows(_as_rows(x), False).reshape(x.shape)
+        return _fallbacks.softmax(self.xp, x, dim)
+
+    def _log_softmax(self, x, dim):
+        if _rows(x, dim, _F32):
+            return _jit_norm.softmax_rows(_as_rows(x), True).reshape(x.shape)
+        return _fallbacks.softmax(self.xp, x, dim, log=True)
+
+    def _softmax_backward(self, grad, output, dim):
+        if _rows(output, dim, _F32_F64):
+            return _jit_norm.softmax_grad_rows(_as_rows(grad), _as_rows(output)).reshape(
+                output.shape)
+        return _fallbacks.softmax_backward(self.xp, grad, output, dim)
+
+    def _log_softmax_backward(self, grad, output, dim):
+        if _rows(output, dim, _F32):
+            return _jit_norm.log_softmax_grad_rows(_as_rows(grad), _as_rows(output)).reshape(
+                output.shape)
+        return _fallbacks.log_softmax_backward(self.xp, grad, output, dim)
 
     def _sum_to(self, x, shape):
         lead, axes = sum_to_axes(x.shape, shape)
@@ -541,6 +573,23 @@ class NumpyRNG:
 
     def set_state(self, state):
         self.gen.bit_generator.state = state
+
+
+_F32 = (np.dtype(np.float32),)
+_F32_F64 = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _rows(x, dim, dtypes):
+    """Whether a compiled row kernel takes ``x`` and ``dim``: the compiled path is on, the
+    axis is the last one, rows are not empty and the dtype is one of ``dtypes``."""
+    return (x.ndim > 0 and dim == (x.ndim - 1,) and x.dtype in dtypes and x.shape[-1] > 0
+            and _jit.enabled())
+
+
+def _as_rows(x):
+    """``x`` as a C-contiguous (R, n) array, n its last dim (a copy where it is not
+    contiguous: a broadcast gradient, a transposed input)."""
+    return np.ascontiguousarray(x).reshape(-1, x.shape[-1])
 
 
 def make_numpy_backend():
