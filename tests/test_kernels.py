@@ -817,6 +817,11 @@ def test_each_kernel_says_how_its_result_is_checked():
         "log_softmax_backward": lambda ns: ns.log_softmax_backward(np.ones((2, 3)),
                                                                    np.ones((2, 3)), 1),
     })
+    calls.update({      # the normalization of rows (issue 29): tuples of three arrays
+        "normalize_rows": lambda ns: ns.normalize_rows(np.ones((2, 1, 3)), None, None, 1e-5),
+        "normalize_rows_backward": lambda ns: ns.normalize_rows_backward(
+            np.ones((2, 1, 3)), np.ones((2, 1, 3)), None, np.zeros(2), np.ones(2), (1, 1, 3)),
+    })
     assert set(calls) == set(KERNELS)
     it.register_backend("wrong-results", xp_np, kernels={n: wrong for n in KERNELS})
     try:
@@ -824,6 +829,12 @@ def test_each_kernel_says_how_its_result_is_checked():
         for name, call in calls.items():
             if KERNELS[name].result is None:
                 assert call(ns).shape == (7,)
+                continue
+            if name.startswith("normalize_rows"):      # (results: a tuple of three arrays)
+                with pytest.raises(RuntimeError, match=rf"kernel '{name}' registered for "
+                                   rf"backend 'wrong-results' returned ndarray; expected a "
+                                   rf"tuple of 3 new arrays"):
+                    call(ns)
                 continue
             with pytest.raises(RuntimeError, match=rf"kernel '{name}' registered for backend "
                                                    rf"'wrong-results' returned ndarray of shape "
@@ -834,6 +845,20 @@ def test_each_kernel_says_how_its_result_is_checked():
                                              r"\(2,\)"):
             ns.sum_to(np.ones((2, 3)), (2,))
         assert called == []
+    finally:
+        it.backends._FACTORIES.pop("wrong-results", None)
+        it.backends._INSTANCES.pop("wrong-results", None)
+    # one wrong array inside a tuple result is named too
+    good = it.get_backend("cpu").normalize_rows
+    it.register_backend("wrong-results", xp_np, kernels={
+        "normalize_rows": lambda x, w, b, eps: good(x, w, b, eps)[:2] + (np.zeros(5),)})
+    try:
+        with pytest.raises(RuntimeError, match=r"kernel 'normalize_rows' registered for backend "
+                                               r"'wrong-results' returned ndarray of shape "
+                                               r"\(5,\) and dtype float64; expected a new "
+                                               r"array of shape \(2,\)"):
+            it.get_backend("wrong-results").ns.normalize_rows(np.ones((2, 1, 3)), None, None,
+                                                              1e-5)
     finally:
         it.backends._FACTORIES.pop("wrong-results", None)
         it.backends._INSTANCES.pop("wrong-results", None)

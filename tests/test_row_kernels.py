@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 import interop as it
-import interop.nn.functional as F
 from interop.backends import _jit
 
 torch = pytest.importorskip("torch")
@@ -155,3 +154,173 @@ def test_softmax_double_backward_in_float32_matches_torch(be, name):
     got = run(it, it.tensor(x, requires_grad=True), it.tensor(v), it.tensor(w))
     for a, b in zip(got, want):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+# ------------------------------------------------------------------- normalization rows
+
+def _norm_rows_data(form, dtype, rng):
+    """x (R, P, Q) with awkward rows (a large mean and a tiny spread, a constant row, a NaN,
+    an inf), g, and the weight shape."""
+    if form == "layer":
+        x, wshape = rng.standard_normal((9, 1, 40)), (1, 1, 40)
+    else:
+        x, wshape = rng.standard_normal((8, 3, 7)), (4, 3, 1)
+    x[1] = 1e3 + 1e-3 * x[1]
+    x[2] = 0.5
+    x[3].flat[4] = NAN
+    x[4].flat[2] = INF
+    return x.astype(dtype), rng.standard_normal(x.shape).astype(dtype), wshape
+
+
+@compiled
+@pytest.mark.parametrize("form", ["layer", "group"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("affine", [(True, True), (True, False), (False, True),
+                                    (False, False)])
+def test_normalize_rows_kernels_compiled_match_reference(form, dtype, affine):
+    rng = np.random.default_rng(21)
+    x, g, wshape = _norm_rows_data(form, dtype, rng)
+    w = rng.standard_normal(wshape).astype(dtype) if affine[0] else None
+    b = rng.standard_normal(wshape).astype(dtype) if affine[1] else None
+    ns = it.get_backend("cpu").ns
+    fwd_on, fwd_off = _both_paths(lambda: ns.normalize_rows(x, w, b, 1e-5))
+    # (row 1's spread is 1e-6 of its mean: its normalized values carry 1e6 times the
+    # dtype's rounding, on either path; row 2 is constant: rstd = 1/sqrt(eps) = 316 scales
+    # its gradient's rounding)
+    tol = dict(rtol=5e-5, atol=5e-5) if dtype == np.float32 else dict(rtol=1e-9, atol=1e-9)
+    for a, c in zip(fwd_on, fwd_off):
+        assert a.dtype == dtype
+        np.testing.assert_allclose(a, c, **tol)
+    _, mean, rstd = fwd_off
+    bwd_on, bwd_off = _both_paths(lambda: ns.normalize_rows_backward(g, x, w, mean, rstd, wshape))
+    ok = np.ones(x.shape[0], bool)
+    ok[[3, 4]] = False               # (NaN rows: their sums reach every weight's gradient)
+    np.testing.assert_allclose(bwd_on[0][ok], bwd_off[0][ok], **tol)
+    assert np.isnan(bwd_on[0][~ok]).all() and np.isnan(bwd_off[0][~ok]).all()
+    for a, c in zip(bwd_on[1:], bwd_off[1:]):
+        assert a.shape == wshape and a.dtype == dtype
+        np.testing.assert_array_equal(np.isnan(a), np.isnan(c))
+    # without the NaN and inf rows the weight's and bias's gradients agree too
+    clean = x.copy()
+    clean[~ok] = rng.standard_normal(clean[~ok].shape)
+    _, mean, rstd = ns.normalize_rows(clean, w, b, 1e-5)
+    k_on, k_off = _both_paths(lambda: ns.normalize_rows_backward(g, clean, w, mean, rstd,
+                                                                 wshape))
+    for a, c in zip(k_on, k_off):
+        np.testing.assert_allclose(a, c, **tol)
+
+
+def _layer(lib, x, w, b, eps, kind):
+    F_ = lib.nn.functional
+    if kind == "layer":
+        return F_.layer_norm(x, (x.shape[-1],), w, b, eps)
+    return F_.group_norm(x, 2, w, b, eps)
+
+
+@pytest.mark.parametrize("kind", ["layer", "group"])
+@pytest.mark.parametrize("case", ["plain", "edges", "no_weight", "no_bias", "no_affine",
+                                  "eps", "transposed", "empty_batch"])
+def test_layer_and_group_norm_match_torch_at_the_edges(be, kind, case):
+    rng = np.random.default_rng(31)
+    shape = (6, 40) if kind == "layer" else (3, 4, 5, 6)
+    if case == "empty_batch":
+        shape = (0,) + shape[1:]
+    x = rng.standard_normal(shape).astype(np.float32)
+    if case == "edges" and kind == "layer":
+        x[1] = 1e3 + 1e-3 * x[1]
+        x[2] = 0.25
+        x[3, 7] = NAN
+        x[4, 0] = -INF
+    elif case == "edges":
+        x[0, :2] = 1e3 + 1e-3 * x[0, :2]
+        x[1, 2:] = 0.25
+        x[2, 0, 1, 1] = NAN
+    c = shape[-1] if kind == "layer" else shape[1]
+    w = rng.standard_normal(c).astype(np.float32) if case not in ("no_weight",
+                                                                 "no_affine") else None
+    b = rng.standard_normal(c).astype(np.float32) if case not in ("no_bias",
+                                                                 "no_affine") else None
+    eps = 0.5 if case == "eps" else 1e-5
+    g = rng.standard_normal(shape).astype(np.float32)
+
+    def run(lib, dtype=None):
+        if case == "transposed":        # a non-contiguous input: the transpose of a copy
+            base = lib.tensor(np.swapaxes(x, 0, -1).copy(), requires_grad=True)
+            t = base.transpose(0, -1) if lib is torch else it.permute_dims(
+                base, tuple(range(base.ndim))[::-1] if base.ndim == 2 else (3, 1, 2, 0))
+        else:
+            base = t = lib.tensor(x, requires_grad=True, dtype=dtype)
+        tw = None if w is None else lib.tensor(w, requires_grad=True, dtype=dtype)
+        tb = None if b is None else lib.tensor(b, requires_grad=True, dtype=dtype)
+        wy = tw
+        if lib is torch and kind == "group" and w is None and b is not None:
+            # (PyTorch's group_norm backward fails with a bias and no weight: a weight of
+            # ones outside the graph instead, the same function)
+            wy = torch.ones(c, dtype=dtype or torch.float32)
+        y = _layer(lib, t, wy, tb, eps, kind)
+        y.backward(lib.tensor(g, dtype=dtype))
+        grads = [base.grad.numpy()] + [a.grad.numpy() for a in (tw, tb) if a is not None]
+        return [y.detach().numpy()] + grads
+
+    if case != "edges":
+        for got, want in zip(run(it), run(torch)):
+            np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+        return
+    # a spread of 1e-6 of the mean: PyTorch's float32 result is off by up to 2e-2 there.
+    # interop's must be no further from the float64 truth than PyTorch's, NaN where it is.
+    for got, want32, truth in zip(run(it), run(torch), run(torch, torch.float64)):
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(want32))
+        fin = ~np.isnan(want32)
+        err, err_torch = np.abs(got - truth)[fin], np.abs(want32 - truth)[fin]
+        assert (err <= err_torch + 1e-4 + 1e-4 * np.abs(truth[fin])).all(), \
+            (err.max(), err_torch.max())
+
+
+@pytest.mark.parametrize("kind", ["layer", "group"])
+def test_layer_and_group_norm_gradcheck_and_gradgradcheck(be, kind):
+    rng = np.random.default_rng(8)
+    shape = (3, 20) if kind == "layer" else (2, 4, 3, 2)
+    c = shape[-1] if kind == "layer" else shape[1]
+    x = it.tensor(rng.standard_normal(shape), requires_grad=True)
+    w = it.tensor(rng.standard_normal(c), requires_grad=True)
+    b = it.tensor(rng.standard_normal(c), requires_grad=True)
+    fn = lambda x, w, b: _layer(it, x, w, b, 1e-5, kind)
+    assert it.autograd.gradcheck(fn, (x, w, b))
+    assert it.autograd.gradgradcheck(fn, (x, w, b))
+
+
+@pytest.mark.parametrize("kind", ["layer", "group"])
+def test_layer_and_group_norm_double_backward_in_float32_matches_torch(be, kind):
+    """create_graph through the (compiled, on cpu) float32 forward: the backward runs on
+    tensors there, with the statistics recomputed from x."""
+    rng = np.random.default_rng(9)
+    shape = (5, 48) if kind == "layer" else (2, 4, 6, 5)
+    c = shape[-1] if kind == "layer" else shape[1]
+    x = rng.standard_normal(shape).astype(np.float32)
+    w = rng.standard_normal(c).astype(np.float32)
+    v = rng.standard_normal(shape).astype(np.float32)
+    u = rng.standard_normal(shape).astype(np.float32)
+
+    def run(lib):
+        t, tw = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True)
+        y = _layer(lib, t, tw, None, 1e-5, kind)
+        gx, gw = lib.autograd.grad((y * lib.tensor(v)).sum(), (t, tw), create_graph=True)
+        (ggx,) = lib.autograd.grad((gx * lib.tensor(u)).sum() + gw.sum(), (t,))
+        return gx.detach().numpy(), gw.detach().numpy(), ggx.numpy()
+
+    for got, want in zip(run(it), run(torch)):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+def test_run_kernel_refuses_to_drop_a_gradient_and_names_what_is_wrong():
+    x = it.ones((2, 1, 3), requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"run_kernel\('normalize_rows'\) records no "
+                                           r"gradient, and an argument requires grad"):
+        it.autograd.run_kernel("normalize_rows", x, None, None, 1e-5)
+    with it.no_grad():
+        y, mean, rstd = it.autograd.run_kernel("normalize_rows", x, None, None, 1e-5)
+    assert isinstance(y, it.Tensor) and tuple(mean.shape) == (2,) and not y.requires_grad
+    with pytest.raises(KeyError, match=r"unknown kernel 'no_such'"):
+        it.autograd.run_kernel("no_such", x.detach())
+    with pytest.raises(TypeError, match=r"at least one tensor"):
+        it.autograd.run_kernel("softmax", 1.0, (0,))

@@ -536,6 +536,27 @@ class Backend:
         _same_layout(grad, output, op)
         return self._kernels[op](grad, output, _softmax_axes(dim, output.ndim, op))
 
+    # ---- the normalization of rows (issue 29)
+
+    def normalize_rows(self, x, weight, bias, eps):
+        """(y, mean, rstd): each row of the (R, P, Q) array ``x`` normalized over its P * Q
+        entries, then scaled and shifted by ``weight`` and ``bias`` (None, or (G, P, Qw);
+        kernel table: ``KERNELS["normalize_rows"]``)."""
+        _rows_args(x, weight, bias, None, "normalize_rows")
+        return self._kernels["normalize_rows"](x, weight, bias, float(eps))
+
+    def normalize_rows_backward(self, grad, x, weight, mean, rstd, wshape):
+        """(gx, gw, gb) of ``normalize_rows`` (kernel table:
+        ``KERNELS["normalize_rows_backward"]``)."""
+        op = "normalize_rows_backward"
+        wshape = tuple(int(n) for n in wshape)
+        _rows_args(x, weight, None, wshape, op)
+        _same_layout(grad, x, op)
+        if tuple(mean.shape) != (x.shape[0],) or tuple(rstd.shape) != (x.shape[0],):
+            raise ValueError(f"{op}: mean and rstd must have shape ({x.shape[0]},), one entry "
+                             f"per row of x; got {tuple(mean.shape)} and {tuple(rstd.shape)}")
+        return self._kernels[op](grad, x, weight, mean, rstd, wshape)
+
     # ---- argument checks shared by every implementation
 
     def _values_like(self, x, values, op, name, scalars=False):
@@ -614,6 +635,13 @@ class Backend:
     def _fallback_log_softmax_backward(self, grad, output, dim):
         return _fallbacks.log_softmax_backward(self.xp, grad, output, dim,
                                                device=self.native_device)
+
+    def _fallback_normalize_rows(self, x, weight, bias, eps):
+        return _fallbacks.normalize_rows(self.xp, x, weight, bias, eps,
+                                         device=self.native_device)
+
+    def _fallback_normalize_rows_backward(self, grad, x, weight, mean, rstd, wshape):
+        return _fallbacks.normalize_rows_backward(self.xp, grad, x, weight, mean, rstd, wshape)
 
     # ---- helpers of the native kernels, on this backend's namespace and device
 
@@ -707,6 +735,27 @@ def _same_layout(grad, output, op):
         raise ValueError(f"{op}: grad and output must have one shape and dtype; got grad "
                          f"{tuple(grad.shape)} {grad.dtype} and output {tuple(output.shape)} "
                          f"{output.dtype}")
+
+
+def _rows_args(x, weight, bias, wshape, op):
+    """normalize_rows's arguments: x (R, P, Q) non-empty, weight and bias None or of one shape
+    (G, P, Qw) with G dividing R and Qw in (1, Q), of x's dtype; ``wshape`` (backward) that
+    shape."""
+    if x.ndim != 3 or 0 in tuple(x.shape):
+        raise ValueError(f"{op}: expected a non-empty (R, P, Q) array x, got shape "
+                         f"{tuple(x.shape)}")
+    shapes = {tuple(a.shape) for a in (weight, bias) if a is not None}
+    if wshape is not None:
+        shapes.add(wshape)
+    for a in (weight, bias):
+        if a is not None and a.dtype != x.dtype:
+            raise TypeError(f"{op}: weight and bias must have x's dtype {x.dtype}, got {a.dtype}")
+    if len(shapes) > 1 or any(len(w) != 3 or x.shape[0] % max(w[0], 1) or w[0] < 1
+                              or w[1] != x.shape[1] or w[2] not in (1, x.shape[2])
+                              for w in shapes):
+        raise ValueError(f"{op}: weight, bias and wshape must share one shape (G, P, Qw) with G "
+                         f"dividing R and Qw 1 or Q, for x of shape (R, P, Q) = "
+                         f"{tuple(x.shape)}; got {sorted(shapes)}")
 
 
 def _window_args(ndim, kernel, stride, dilation, op):

@@ -197,114 +197,184 @@ def log_softmax_grad_rows(g, y):
 
 
 # ------------------------------------------------------------------ normalization
+# x is (R, P, Q): statistics per r over its P * Q entries (biased variance, two passes, the
+# sums in float64); the weight and bias are (G, P, Qw) (row r takes entry r % G) with Qw
+# either Q (an entry per element: layer norm, P = G = 1) or 1 (one per channel: group norm).
+# Each case is its own kernel: one loop shape each, which the compiler vectorizes.
 
 @njit(fastmath=_FM)
-def _normalize_rows(x, w, b, eps, y, mean, rstd):
-    """x (R, P, Q): statistics per r over its P * Q entries (biased variance, two passes,
-    accumulated in float64); ``y = (x - mean) rstd w + b`` with w, b of shape (G, P, Qw),
-    row r using w[r % G], and Qw either Q (a weight per entry: layer norm) or 1 (per
-    channel: group norm). ``mean`` and ``rstd`` (R,) of x's dtype are written."""
-    rows, np_, nq = x.shape
-    ng, qw = w.shape[0], w.shape[2]
-    n = np_ * nq
+def _norm_rows_elementwise(x, w, b, eps, y, mean, rstd):
+    """Layer norm's forward on (R, n) rows, w and b (n,); mean and rstd (R,) written. The
+    deviations are ``(x - m) - dm``, m the mean rounded to x's dtype and dm its rounding
+    error: exact where the spread is tiny beside the mean (float32 at mean 1e3, std 1e-3,
+    ``x - m`` alone shifts every output by up to 3e-2)."""
+    rows, n = x.shape
+    k = np.empty(1, x.dtype)
     for r in range(rows):
-        xr = x[r]
+        xr, yr = x[r], y[r]
         s = 0.0
-        for p in range(np_):
-            for q in range(nq):
-                s += xr[p, q]
+        for q in range(n):
+            s += xr[q]
         mu = s / n
         ss = 0.0
-        for p in range(np_):
-            for q in range(nq):
-                d = xr[p, q] - mu
-                ss += d * d
-        mean[r] = mu
+        for q in range(n):
+            d = xr[q] - mu
+            ss += d * d
+        mean[r] = mu if ss == ss else np.nan    # (a NaN or inf row: NaN statistics)
         rstd[r] = 1.0 / math.sqrt(ss / n + eps)
-        mu_x, inv_x = mean[r], rstd[r]           # (in x's dtype: the loops below stay in it)
-        gi = r % ng
-        yr = y[r]
-        for p in range(np_):
-            wr, br, yp, xp = w[gi, p], b[gi, p], yr[p], xr[p]
-            if qw == 1:
-                a = inv_x * wr[0]
-                c = br[0] - mu_x * a
-                for q in range(nq):
-                    yp[q] = xp[q] * a + c
-            else:
-                for q in range(nq):
-                    yp[q] = (xp[q] - mu_x) * inv_x * wr[q] + br[q]
-
-
-def normalize_rows(x, w, b, eps):
-    """(y, mean, rstd) of :func:`_normalize_rows`: new arrays, mean and rstd of shape (R,)
-    and x's dtype."""
-    rows = x.shape[0]
-    y = np.empty_like(x)
-    mean = np.empty(rows, x.dtype)
-    rstd = np.empty(rows, x.dtype)
-    _normalize_rows(x, w, b, eps, y, mean, rstd)
-    return y, mean, rstd
+        k[0] = mu - mean[r]
+        m, dm, inv = mean[r], k[0], rstd[r]   # (in x's dtype: the loops below stay in it)
+        # x - m goes through memory first: reassociation may not fold (x - m) - dm into
+        # x - (m + dm), which is x - m again
+        for q in range(n):
+            yr[q] = xr[q] - m
+        for q in range(n):
+            yr[q] = (yr[q] - dm) * inv * w[q] + b[q]
 
 
 @njit(fastmath=_FM)
-def _normalize_rows_grad(g, x, w, mean, rstd, gx, gw, gb):
-    """The gradients of :func:`_normalize_rows` given the output's ``g``: ``gx`` (written),
-    ``gw`` and ``gb`` (float64 (G, P, Qw), accumulated into). With ``xh = (x - mean) rstd``
-    and ``h = g w``: ``gx = rstd (h - mean(h) - xh mean(h xh))``, ``gw += g xh``,
-    ``gb += g``; the row sums in float64."""
-    rows, np_, nq = x.shape
-    ng, qw = w.shape[0], w.shape[2]
-    n = np_ * nq
-    k = np.empty(2, x.dtype)            # the row's mean(h) and mean(h xh), in x's dtype
+def _norm_rows_elementwise_grad(g, x, w, mean, rstd, gx, gw, gb):
+    """Layer norm's backward on (R, n) rows: gx written, gw and gb (float64 (n,))
+    accumulated. With xh = (x - mean) rstd, h = g w: gx = rstd (h - mean(h) - xh mean(h
+    xh)), gw = sum of g xh, gb = sum of g."""
+    rows, n = x.shape
+    k = np.empty(3, x.dtype)            # the row's mean(h), mean(h xh), mean's error
     for r in range(rows):
         xr, gr, o = x[r], g[r], gx[r]
         mu, inv = mean[r], rstd[r]
+        s = 0.0
+        for q in range(n):
+            o[q] = xr[q] - mu           # (through memory, as in forward)
+            s += o[q]
+        k[2] = s / n                    # (the saved mean's rounding error, as in forward)
+        dm = k[2]
+        s1 = 0.0
+        s2 = 0.0
+        for q in range(n):
+            gv = gr[q]
+            xh = (o[q] - dm) * inv
+            gw[q] += gv * xh
+            gb[q] += gv
+            h = gv * w[q]
+            s1 += h
+            s2 += h * xh
+        k[0] = s1 / n
+        k[1] = s2 / n
+        m1, m2 = k[0], k[1]
+        for q in range(n):
+            o[q] = (gr[q] * w[q] - m1 - (o[q] - dm) * inv * m2) * inv
+
+
+@njit(fastmath=_FM)
+def _norm_rows_channels(x, w, b, eps, y, mean, rstd):
+    """Group norm's forward on (R, P, Q), w and b (G, P): mean and rstd (R,) written (the
+    deviations as in :func:`_norm_rows_elementwise`)."""
+    rows, np_, nq = x.shape
+    k = np.empty(1, x.dtype)
+    ng = w.shape[0]
+    n = np_ * nq
+    for r in range(rows):
+        xr, yr = x[r], y[r]
+        s = 0.0
+        for p in range(np_):
+            xp = xr[p]
+            for q in range(nq):
+                s += xp[q]
+        mu = s / n
+        ss = 0.0
+        for p in range(np_):
+            xp = xr[p]
+            for q in range(nq):
+                d = xp[q] - mu
+                ss += d * d
+        mean[r] = mu if ss == ss else np.nan    # (a NaN or inf row: NaN statistics)
+        rstd[r] = 1.0 / math.sqrt(ss / n + eps)
+        k[0] = mu - mean[r]
+        m, dm, inv = mean[r], k[0], rstd[r]
+        gi = r % ng
+        for p in range(np_):
+            a = inv * w[gi, p]
+            c = b[gi, p]
+            xp, yp = xr[p], yr[p]
+            for q in range(nq):
+                yp[q] = xp[q] - m           # (through memory: see the layer-norm kernel)
+            for q in range(nq):
+                yp[q] = (yp[q] - dm) * a + c
+
+
+@njit(fastmath=_FM)
+def _norm_rows_channels_grad(g, x, w, mean, rstd, gx, gw, gb):
+    """Group norm's backward on (R, P, Q), w (G, P): gx written, gw and gb (float64 (G, P))
+    accumulated (the formulas of :func:`_norm_rows_elementwise_grad`)."""
+    rows, np_, nq = x.shape
+    ng = w.shape[0]
+    n = np_ * nq
+    k = np.empty(3, x.dtype)
+    for r in range(rows):
+        xr, gr, o = x[r], g[r], gx[r]
+        mu, inv = mean[r], rstd[r]
+        s = 0.0
+        for p in range(np_):
+            xp, op = xr[p], o[p]
+            for q in range(nq):
+                op[q] = xp[q] - mu          # (through memory, as in forward)
+                s += op[q]
+        k[2] = s / n
+        dm = k[2]
         gi = r % ng
         s1 = 0.0
         s2 = 0.0
         for p in range(np_):
-            xp, gp, wr, gwr, gbr = xr[p], gr[p], w[gi, p], gw[gi, p], gb[gi, p]
-            if qw == 1:
-                sg = 0.0
-                sgx = 0.0
-                for q in range(nq):
-                    gv = gp[q]
-                    sg += gv
-                    sgx += gv * (xp[q] - mu)
-                sgx *= inv
-                gwr[0] += sgx
-                gbr[0] += sg
-                s1 += sg * wr[0]
-                s2 += sgx * wr[0]
-            else:
-                for q in range(nq):
-                    gv = gp[q]
-                    xh = (xp[q] - mu) * inv
-                    gwr[q] += gv * xh
-                    gbr[q] += gv
-                    h = gv * wr[q]
-                    s1 += h
-                    s2 += h * xh
+            op, gp = o[p], gr[p]
+            sg = 0.0
+            sgx = 0.0
+            for q in range(nq):
+                gv = gp[q]
+                sg += gv
+                sgx += gv * (op[q] - dm)
+            sgx *= inv
+            gw[gi, p] += sgx
+            gb[gi, p] += sg
+            s1 += sg * w[gi, p]
+            s2 += sgx * w[gi, p]
         k[0] = s1 / n
         k[1] = s2 / n
         m1, m2 = k[0], k[1]
         for p in range(np_):
-            xp, gp, op, wr = xr[p], gr[p], o[p], w[gi, p]
-            if qw == 1:
-                wv = wr[0]
-                for q in range(nq):
-                    op[q] = (gp[q] * wv - m1 - (xp[q] - mu) * inv * m2) * inv
-            else:
-                for q in range(nq):
-                    op[q] = (gp[q] * wr[q] - m1 - (xp[q] - mu) * inv * m2) * inv
+            a = inv * w[gi, p]
+            xp, gp, op = xr[p], gr[p], o[p]
+            for q in range(nq):
+                op[q] = gp[q] * a - (m1 + (op[q] - dm) * inv * m2) * inv
+
+
+def normalize_rows(x, w, b, eps):
+    """(y, mean, rstd) of the normalization of the C-contiguous (R, P, Q) array ``x`` with
+    weight ``w`` and bias ``b``, C-contiguous (G, P, Qw) arrays of x's dtype (ones and zeros
+    where none is given): new arrays, mean and rstd of shape (R,) and x's dtype."""
+    rows, np_, nq = x.shape
+    y = np.empty_like(x)
+    mean = np.empty(rows, x.dtype)
+    rstd = np.empty(rows, x.dtype)
+    if w.shape[2] == 1:
+        _norm_rows_channels(x, w[:, :, 0], b[:, :, 0], eps, y, mean, rstd)
+    else:
+        _norm_rows_elementwise(x.reshape(rows, np_ * nq), w.reshape(-1), b.reshape(-1), eps,
+                               y.reshape(rows, np_ * nq), mean, rstd)
+    return y, mean, rstd
 
 
 def normalize_rows_grad(g, x, w, mean, rstd):
-    """(gx, gw, gb) of :func:`_normalize_rows`: new arrays, gw and gb of w's shape and x's
-    dtype."""
+    """(gx, gw, gb) of :func:`normalize_rows` given the output's gradient ``g`` (C-contiguous,
+    x's shape and dtype): new arrays, gw and gb of w's shape and x's dtype."""
+    rows, np_, nq = x.shape
     gx = np.empty_like(x)
     gw = np.zeros(w.shape, np.float64)
     gb = np.zeros(w.shape, np.float64)
-    _normalize_rows_grad(g, x, w, mean, rstd, gx, gw, gb)
+    if w.shape[2] == 1:
+        _norm_rows_channels_grad(g, x, w[:, :, 0], mean, rstd, gx, gw[:, :, 0], gb[:, :, 0])
+    else:
+        m = np_ * nq
+        _norm_rows_elementwise_grad(g.reshape(rows, m), x.reshape(rows, m), w.reshape(-1),
+                                    mean, rstd, gx.reshape(rows, m), gw.reshape(-1),
+                                    gb.reshape(-1))
     return gx, gw.astype(x.dtype), gb.astype(x.dtype)

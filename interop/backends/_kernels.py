@@ -29,11 +29,13 @@ __all__ = ["Kernel", "KERNELS", "check_kernels", "checked_result", "sum_to_axes"
 
 # signature: the call, with the parameter names; semantics: what it computes and promises;
 # twin: the differentiable function of the same signature in ``interop``, or None for a kernel
-# that only a backward's raw-array path calls (beside a create_graph formula of its own, so
-# never through the interop namespace); result: a function
+# called only on raw arrays (by a backward's raw-array path beside a create_graph formula of its
+# own, or by a primitive's forward through ``interop.autograd.run_kernel``), never through the
+# interop namespace; result: a function
 # of the kernel's arguments (as its implementations receive them) giving ``(shape, dtype)``
-# of the new array the kernel returns (it raises where the arguments allow no result), or
-# None where the result is not checked.
+# of the new array the kernel returns (a list of them for a kernel that returns a tuple of
+# arrays; it raises where the arguments allow no result), or None where the result is not
+# checked.
 Kernel = namedtuple("Kernel", "signature semantics twin result", defaults=(None,))
 
 
@@ -200,6 +202,47 @@ KERNELS.update({
         None, result=_like_x),
 })
 
+# ---- the normalization of rows (issue 29): layer and group norm's forward and raw-array
+# backward (interop.nn.functional's _NormalizeBackward), compiled on the cpu backend.
+
+def _normalize_rows_result(x, weight, bias, eps):
+    return [(tuple(x.shape), x.dtype), ((x.shape[0],), x.dtype), ((x.shape[0],), x.dtype)]
+
+
+def _normalize_rows_backward_result(grad, x, weight, mean, rstd, wshape):
+    return [(tuple(x.shape), x.dtype), (tuple(wshape), x.dtype), (tuple(wshape), x.dtype)]
+
+
+_ROWS = (
+    "x is a real floating (R, P, Q) array, R, P, Q >= 1; each of its R rows is normalized over "
+    "its P * Q entries with their mean and biased variance; weight and bias are None or "
+    "arrays of x's dtype of one shape (G, P, Qw), G dividing R and Qw either Q (a weight per "
+    "entry: layer norm, as (1, 1, n)) or 1 (one per channel: group norm, as (G, C / G, 1)), "
+    "row r taking entry r % G. ")
+KERNELS.update({
+    "normalize_rows": Kernel(
+        "normalize_rows(x, weight, bias, eps)",
+        "(y, mean, rstd): y = (x - mean) * rstd * weight + bias with rstd = 1 / sqrt(var + "
+        "eps) per row (weight 1 and bias 0 where None); mean and rstd of shape (R,). " + _ROWS
+        + "eps is a float >= 0. A row holding NaN or inf gives NaN throughout (y, mean and rstd). Results agree "
+        "with the standard-only implementation to a few float ulps (the statistics may be "
+        "accumulated in a wider dtype). Returns a tuple of three new arrays of x's dtype; the "
+        "inputs are unchanged.",
+        None, result=_normalize_rows_result),
+    "normalize_rows_backward": Kernel(
+        "normalize_rows_backward(grad, x, weight, mean, rstd, wshape)",
+        "(gx, gw, gb): the gradients of normalize_rows's y with respect to x, weight and bias, "
+        "given grad (the gradient reaching y, x's shape and dtype) and the mean and rstd that "
+        "normalize_rows returned for x. With xh = (x - mean - e) * rstd (e the mean of x - mean "
+        "per row: the given mean's rounding error) and h = grad * weight: "
+        "gx = rstd * (h - mean(h) - xh * mean(h * xh)), the means per row; gw and gb, of "
+        "shape wshape = (G, P, Qw), are the sums of grad * xh and of grad over the rows and "
+        "entries each weight entry touches (weight may be None: then h = grad, and gw is "
+        "still the gradient a weight of ones would get). " + _ROWS + "Returns a tuple of three "
+        "new arrays of x's dtype; the inputs are unchanged.",
+        None, result=_normalize_rows_backward_result),
+})
+
 # What a native or registered implementation is handed: the table's arguments after the
 # checks of Backend (the public kernel methods), so that it can skip them.
 IMPLEMENTATION_ARGUMENTS = (
@@ -253,14 +296,26 @@ def checked_result(name, fn, backend):
         return fn
 
     def run(*args):
-        shape, dtype = rule(*args)      # (before the call: it may refuse the arguments)
+        want = rule(*args)      # (before the call: it may refuse the arguments)
         out = fn(*args)
-        if (out is args[0] or tuple(getattr(out, "shape", ())) != shape
-                or getattr(out, "dtype", None) != dtype):
-            got = ("the input x itself" if out is args[0] else f"{type(out).__name__} of shape "
-                   f"{getattr(out, 'shape', None)} and dtype {getattr(out, 'dtype', None)}")
-            raise RuntimeError(f"kernel {name!r} registered for backend {backend!r} returned "
-                               f"{got}; expected a new array of shape {shape} and dtype "
-                               f"{dtype} ({kernel.signature})")
+        if isinstance(want, list):              # a kernel returning a tuple of arrays
+            if not isinstance(out, tuple) or len(out) != len(want):
+                raise RuntimeError(f"kernel {name!r} registered for backend {backend!r} "
+                                   f"returned {type(out).__name__}; expected a tuple of "
+                                   f"{len(want)} new arrays ({kernel.signature})")
+            for o, (shape, dtype) in zip(out, want):
+                _check_one(name, backend, kernel, args, o, shape, dtype)
+        else:
+            _check_one(name, backend, kernel, args, out, *want)
         return out
     return run
+
+
+def _check_one(name, backend, kernel, args, out, shape, dtype):
+    if (out is args[0] or tuple(getattr(out, "shape", ())) != shape
+            or getattr(out, "dtype", None) != dtype):
+        got = ("the input x itself" if out is args[0] else f"{type(out).__name__} of shape "
+               f"{getattr(out, 'shape', None)} and dtype {getattr(out, 'dtype', None)}")
+        raise RuntimeError(f"kernel {name!r} registered for backend {backend!r} returned "
+                           f"{got}; expected a new array of shape {shape} and dtype "
+                           f"{dtype} ({kernel.signature})")

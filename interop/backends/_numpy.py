@@ -422,7 +422,8 @@ class NumpyBackend(Backend):
         return {"getitem": self._getitem_native_first, "add_at": self._add_at,
                 "index_add": self._index_add, "scatter_add": self._scatter_add,
                 "sum_to": self._sum_to, "windows": self._windows,
-                "windows_add": self._windows_add, **self._softmax_kernels()}
+                "windows_add": self._windows_add, **self._softmax_kernels(),
+                **self._normalize_kernels()}
 
     # ---- softmax rows (issue 29): compiled (_jit_norm) over the last axis of float32
     # arrays (float32 and float64 for softmax's backward, which has no exp) where numba
@@ -454,6 +455,30 @@ class NumpyBackend(Backend):
             return _jit_norm.log_softmax_grad_rows(_as_rows(grad), _as_rows(output)).reshape(
                 output.shape)
         return _fallbacks.log_softmax_backward(self.xp, grad, output, dim)
+
+    # ---- the normalization of rows (issue 29): compiled (_jit_norm) for float32 and float64
+    # where numba runs, else the standard-only formulas on NumPy (the reference).
+
+    def _normalize_kernels(self):
+        return {"normalize_rows": self._normalize_rows,
+                "normalize_rows_backward": self._normalize_rows_backward}
+
+    def _normalize_rows(self, x, weight, bias, eps):
+        if x.dtype in _F32_F64 and _jit.enabled():
+            like = weight if weight is not None else bias
+            wshape = (1, x.shape[1], 1) if like is None else like.shape
+            return _jit_norm.normalize_rows(np.ascontiguousarray(x),
+                                            _affine(weight, wshape, x.dtype, 1),
+                                            _affine(bias, wshape, x.dtype, 0), eps)
+        return _fallbacks.normalize_rows(self.xp, x, weight, bias, eps)
+
+    def _normalize_rows_backward(self, grad, x, weight, mean, rstd, wshape):
+        if x.dtype in _F32_F64 and _jit.enabled():
+            return _jit_norm.normalize_rows_grad(
+                np.ascontiguousarray(grad), np.ascontiguousarray(x),
+                _affine(weight, wshape, x.dtype, 1), np.ascontiguousarray(mean),
+                np.ascontiguousarray(rstd))
+        return _fallbacks.normalize_rows_backward(self.xp, grad, x, weight, mean, rstd, wshape)
 
     def _sum_to(self, x, shape):
         lead, axes = sum_to_axes(x.shape, shape)
@@ -590,6 +615,12 @@ def _as_rows(x):
     """``x`` as a C-contiguous (R, n) array, n its last dim (a copy where it is not
     contiguous: a broadcast gradient, a transposed input)."""
     return np.ascontiguousarray(x).reshape(-1, x.shape[-1])
+
+
+def _affine(a, shape, dtype, fill):
+    """A normalization's weight or bias as a C-contiguous array of ``shape``: ``fill``
+    everywhere where it is None."""
+    return np.full(shape, fill, dtype) if a is None else np.ascontiguousarray(a)
 
 
 def make_numpy_backend():
