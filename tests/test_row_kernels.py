@@ -324,3 +324,37 @@ def test_run_kernel_refuses_to_drop_a_gradient_and_names_what_is_wrong():
         it.autograd.run_kernel("no_such", x.detach())
     with pytest.raises(TypeError, match=r"at least one tensor"):
         it.autograd.run_kernel("softmax", 1.0, (0,))
+
+
+@compiled
+def test_the_compiled_path_is_the_one_that_runs_and_set_enabled_turns_it_off(monkeypatch):
+    """(So that the comparisons above compare two different paths.)"""
+    from interop.backends import _jit_norm
+    calls = []
+    for name in ("softmax_rows", "softmax_grad_rows", "log_softmax_grad_rows",
+                 "normalize_rows", "normalize_rows_grad"):
+        real = getattr(_jit_norm, name)
+        monkeypatch.setattr(_jit_norm, name,
+                            lambda *a, _real=real, _name=name: calls.append(_name) or _real(*a))
+    ns = it.get_backend("cpu").ns
+    x = np.ones((3, 1, 20), np.float32)
+
+    def run_all():
+        y = ns.softmax(x[:, 0], (1,))
+        ns.softmax_backward(y, y, (1,))
+        ns.log_softmax_backward(y, ns.log_softmax(x[:, 0], (1,)), (1,))
+        _, mean, rstd = ns.normalize_rows(x, None, None, 1e-5)
+        ns.normalize_rows_backward(x, x, None, mean, rstd, (1, 1, 20))
+
+    prev = _jit.set_enabled(True)
+    try:
+        run_all()
+        on = calls[:]
+        del calls[:]
+        _jit.set_enabled(False)
+        run_all()
+    finally:
+        _jit.set_enabled(prev)
+    assert on == ["softmax_rows", "softmax_grad_rows", "softmax_rows", "log_softmax_grad_rows",
+                  "normalize_rows", "normalize_rows_grad"]
+    assert calls == []

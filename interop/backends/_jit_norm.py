@@ -7,8 +7,8 @@ work done while it sits in the L1 cache (a row of 256 float32 is 1 KB). They run
 ``_jit.enabled()``; the kernel table's standard-only implementations
 (``_fallbacks.py``) are the reference, and the tests compare the two on every run.
 
-Every function here takes C-contiguous 2-d or 3-d NumPy arrays and writes into ``out``
-arrays its caller made fresh; none changes an input.
+The public functions take C-contiguous NumPy arrays and return new ones; the compiled loops
+(``_`` names) write only into arrays those functions made fresh; no input is changed.
 
 Floating-point rules kept:
 
@@ -16,7 +16,10 @@ Floating-point rules kept:
   sums run in SIMD lanes (a blocked summation order, as a vecdot's);
 * softmax: a row holding NaN or +inf, or only -inf, is NaN throughout (PyTorch's rule:
   the shift by the row's max makes ``inf - inf``); -inf logits give exactly 0;
-* the statistics of normalization accumulate in float64 (the input's own dtype is written).
+* the statistics of normalization accumulate in float64 (the input's own dtype is written),
+  and the deviations are ``(x - m) - dm`` with ``dm`` the rounded mean's error; ``x - m``
+  goes through memory first, so that reassociation cannot fold the two subtractions into
+  one (which would undo the correction).
 
 ``exp`` here is a float32 polynomial (Cody and Waite's range reduction by ln 2, a degree-7
 minimax polynomial): numba has no vectorized ``exp`` on this machine (no SVML), and libm's
