@@ -21,7 +21,10 @@ INF, NAN = float("inf"), float("nan")
 
 
 def _both_paths(fn):
-    """``fn()`` with the compiled path on, then off (the reference), as NumPy arrays."""
+    """``fn()`` with the compiled path on, then off (the reference), as NumPy arrays (the
+    reference twice where numba is not installed)."""
+    if not _jit.available():
+        return fn(), fn()
     prev = _jit.set_enabled(True)
     try:
         on = fn()
@@ -163,8 +166,12 @@ def _norm_rows_data(form, dtype, rng):
     an inf), g, and the weight shape."""
     if form == "layer":
         x, wshape = rng.standard_normal((9, 1, 40)), (1, 1, 40)
-    else:
+    elif form == "group":
         x, wshape = rng.standard_normal((8, 3, 7)), (4, 3, 1)
+    elif form == "entries":          # a weight per entry of a (P, Q) row
+        x, wshape = rng.standard_normal((8, 3, 7)), (1, 3, 7)
+    else:                            # ... and per group of rows: the standard-only form
+        x, wshape = rng.standard_normal((8, 3, 7)), (2, 3, 7)
     x[1] = 1e3 + 1e-3 * x[1]
     x[2] = 0.5
     x[3].flat[4] = NAN
@@ -173,7 +180,7 @@ def _norm_rows_data(form, dtype, rng):
 
 
 @compiled
-@pytest.mark.parametrize("form", ["layer", "group"])
+@pytest.mark.parametrize("form", ["layer", "group", "entries", "general"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("affine", [(True, True), (True, False), (False, True),
                                     (False, False)])
@@ -358,3 +365,29 @@ def test_the_compiled_path_is_the_one_that_runs_and_set_enabled_turns_it_off(mon
     assert on == ["softmax_rows", "softmax_grad_rows", "softmax_rows", "log_softmax_grad_rows",
                   "normalize_rows", "normalize_rows_grad"]
     assert calls == []
+
+
+@pytest.mark.parametrize("form", ["layer", "group", "entries", "general"])
+def test_normalize_rows_kernels_match_torch_autograd(form):
+    """Both paths of the cpu backend's normalize_rows and its backward against the same
+    function written with PyTorch's ops (float64, ordinary rows), for every weight layout
+    the kernel table allows."""
+    rng = np.random.default_rng(41)
+    x, g, wshape = _norm_rows_data(form, np.float64, rng)
+    x = rng.standard_normal(x.shape)
+    w, b = rng.standard_normal(wshape), rng.standard_normal(wshape)
+    reps = x.shape[0] // wshape[0]
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    var = tx.var(dim=(1, 2), keepdim=True, unbiased=False)
+    ty = (tx - tx.mean(dim=(1, 2), keepdim=True)) / torch.sqrt(var + 1e-5)
+    ty = ty * tw.repeat(reps, 1, 1) + tb.repeat(reps, 1, 1)
+    ty.backward(torch.tensor(g))
+    ns = it.get_backend("cpu").ns
+    for paths in _both_paths(lambda: (ns.normalize_rows(x, w, b, 1e-5),)):
+        y, mean, rstd = paths[0]
+        np.testing.assert_allclose(y, ty.detach().numpy(), rtol=1e-10, atol=1e-10)
+    for gx, gw, gb in _both_paths(lambda: ns.normalize_rows_backward(g, x, w, mean, rstd,
+                                                                     wshape)):
+        np.testing.assert_allclose(gx, tx.grad.numpy(), rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(gw, tw.grad.numpy(), rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(gb, tb.grad.numpy(), rtol=1e-10, atol=1e-10)

@@ -641,7 +641,8 @@ class Backend:
                                          device=self.native_device)
 
     def _fallback_normalize_rows_backward(self, grad, x, weight, mean, rstd, wshape):
-        return _fallbacks.normalize_rows_backward(self.xp, grad, x, weight, mean, rstd, wshape)
+        return _fallbacks.normalize_rows_backward(self.xp, grad, x, weight, mean, rstd, wshape,
+                                                  device=self.native_device)
 
     # ---- helpers of the native kernels, on this backend's namespace and device
 

@@ -416,7 +416,8 @@ def _by_group(xp, a, ng):
 def normalize_rows(xp, x, weight, bias, eps, *, device=None):
     """(y, mean, rstd) of the normalization of each row of the (R, P, Q) array ``x`` over its
     P * Q entries, then ``* weight + bias`` ((G, P, Qw), row r taking entry r % G): the
-    statistics as vecdots (no x-sized temporary), the deviations scaled in place."""
+    statistics as vecdots (no x-sized temporary), the deviations corrected by their own mean
+    and scaled in place, the affine in place (6 x-sized passes)."""
     rows, np_, nq = x.shape
     n = np_ * nq
     xf = xp.reshape(x, (rows, n))
@@ -427,42 +428,88 @@ def normalize_rows(xp, x, weight, bias, eps, *, device=None):
     dm = kept_sum(xp, y, (1,), device=device) / n
     y -= dm
     mean = mean + dm
-    ssd = xp.vecdot(y, y, axis=-1)
-    rstd = 1.0 / xp.sqrt(ssd / n + eps)
+    rstd = 1.0 / xp.sqrt(xp.vecdot(y, y, axis=-1) / n + eps)
     y *= xp.expand_dims(rstd, axis=-1)
-    y = xp.reshape(y, (rows, np_, nq))
     affine = weight if weight is not None else bias
     if affine is not None:
-        y = _by_group(xp, y, affine.shape[0])
+        y = _by_group(xp, xp.reshape(y, (rows, np_, nq)), affine.shape[0])
+        # (in place on the fresh y; where arrays are immutable the operators rebind y)
         if weight is not None:
-            y = y * weight
+            y *= weight
         if bias is not None:
-            y = y + bias
-        y = xp.reshape(y, (rows, np_, nq))
-    return y, xp.reshape(mean, (rows,)), rstd
+            y += bias
+    return xp.reshape(y, (rows, np_, nq)), xp.reshape(mean, (rows,)), rstd
 
 
-def normalize_rows_backward(xp, grad, x, weight, mean, rstd, wshape):
+def normalize_rows_backward(xp, grad, x, weight, mean, rstd, wshape, *, device=None):
     """(gx, gw, gb) of :func:`normalize_rows`: ``gx = rstd (h - mean(h) - xh mean(h xh))``
-    with ``xh = (x - mean) rstd``, ``h = grad * weight``; gw, gb summed to ``wshape``."""
+    with ``xh = (x - mean - e) rstd`` (e: the mean of x - mean, the given mean's rounding
+    error) and ``h = grad * weight``; gw, gb summed to ``wshape``. Every statistic is a
+    vecdot or a matrix-vector product over the deviations ``xc`` and ``grad``; ``gx`` is
+    formed in place on the fresh deviations (``grad`` is never written)."""
     rows, np_, nq = x.shape
     ng, _, qw = wshape
     n = np_ * nq
-    col = (rows, 1, 1)
-    xh = x - xp.reshape(mean, col)
-    xh -= xp.sum(xh, axis=(1, 2), keepdims=True) / n       # (the mean's rounding error)
-    xh *= xp.reshape(rstd, col)
-    gxh = _by_group(xp, grad * xh, ng)
-    g4 = _by_group(xp, grad, ng)
-    gw = xp.sum(gxh, axis=0)
-    gb = xp.sum(g4, axis=0)
+    if ng == 1 and np_ == 1 and qw == nq:
+        # a weight per entry (layer norm): (R, n) rows, the weight's and bias's gradients
+        # and the rows' sums of g w and g w xc as matrix-vector products
+        x2, g2 = xp.reshape(x, (rows, n)), xp.reshape(grad, (rows, n))
+        xc = x2 - xp.reshape(mean, (rows, 1))
+        xc -= kept_sum(xp, xc, (1,), device=device) / n
+        gxc = g2 * xc
+        ones = xp.ones((rows,), dtype=x.dtype, **_dkw(device))
+        gw = xp.reshape(xp.matmul(rstd, gxc), wshape)
+        gb = xp.reshape(xp.matmul(ones, g2), wshape)
+        wv = None if weight is None else xp.reshape(weight, (n,))
+        if wv is None:
+            ds, db = xp.sum(gxc, axis=-1), xp.sum(g2, axis=-1)
+        else:
+            ds, db = xp.matmul(gxc, wv), xp.matmul(g2, wv)
+        del gxc
+        gx = _rows_input_grad(xp, xc, g2, wv, ds, db, rstd, n, (rows, 1))
+        return xp.reshape(gx, (rows, np_, nq)), gw, gb
+    # by groups, x (N, G, P, Q): sums over Q as vecdots, then small (N, G, P) arrays
+    x4, g4 = _by_group(xp, x, ng), _by_group(xp, grad, ng)
+    nb = rows // ng
+    col = (nb, ng, 1, 1)
+    xc = x4 - xp.reshape(mean, col)
+    xc -= xp.sum(xc, axis=(2, 3), keepdims=True) / n
+    inv = xp.reshape(rstd, (nb, ng))
+    ones = xp.ones((nq,), dtype=x.dtype, **_dkw(device))
+    s_g = xp.vecdot(g4, ones, axis=-1)                        # (N, G, P)
+    s_gx = xp.vecdot(g4, xc, axis=-1)
     if qw == 1:
-        gw = xp.sum(gw, axis=-1, keepdims=True)
-        gb = xp.sum(gb, axis=-1, keepdims=True)
-    h = grad if weight is None else xp.reshape(g4 * weight, (rows, np_, nq))
-    m1 = xp.sum(h, axis=(1, 2), keepdims=True) / n
-    m2 = xp.sum(h * xh, axis=(1, 2), keepdims=True) / n
-    gx = h - m1
-    gx -= xh * m2
-    gx *= xp.reshape(rstd, col)
-    return gx, gw, gb
+        gw = xp.sum(s_gx * xp.reshape(inv, (nb, ng, 1)), axis=0)
+        gb = xp.sum(s_g, axis=0)
+        if weight is None:
+            ds, db = xp.sum(s_gx, axis=-1), xp.sum(s_g, axis=-1)          # (N, G)
+        else:
+            wg = xp.reshape(weight, (ng, np_))
+            ds, db = xp.vecdot(s_gx, wg, axis=-1), xp.vecdot(s_g, wg, axis=-1)
+        gx = _rows_input_grad(xp, xc, g4, weight, ds, db, inv, n, col)
+        return (xp.reshape(gx, (rows, np_, nq)), xp.reshape(gw, wshape),
+                xp.reshape(gb, wshape))
+    # a weight per entry of each group: the general form
+    gw = xp.sum(g4 * xc * xp.reshape(rstd, col), axis=0)
+    gb = xp.sum(g4, axis=0)
+    h = g4 if weight is None else g4 * weight
+    ds = xp.sum(h * xc, axis=(2, 3))
+    db = xp.sum(h, axis=(2, 3))
+    gx = _rows_input_grad(xp, xc, h, None, ds, db, inv, n, col)
+    return xp.reshape(gx, (rows, np_, nq)), gw, gb
+
+
+def _rows_input_grad(xp, xc, g, w, ds, db, inv, n, col):
+    """The input's gradient ``inv (g w - db/n - xc inv^2 ds/n)`` of a normalization, in place
+    on the fresh deviations ``xc`` (``g`` itself is never written); ``ds``, ``db``: the rows'
+    sums of ``g w xc`` and ``g w``; ``col``: their shape broadcasting against ``xc``."""
+    xc *= xp.reshape(ds * (inv * inv) / -n, col)
+    if w is None:
+        xc += g
+        gx = xc
+    else:
+        gx = g * w
+        gx += xc
+    gx -= xp.reshape(db / n, col)
+    gx *= xp.reshape(inv, col)
+    return gx

@@ -352,8 +352,9 @@ def _norm_rows_channels_grad(g, x, w, mean, rstd, gx, gw, gb):
 
 def normalize_rows(x, w, b, eps):
     """(y, mean, rstd) of the normalization of the C-contiguous (R, P, Q) array ``x`` with
-    weight ``w`` and bias ``b``, C-contiguous (G, P, Qw) arrays of x's dtype (ones and zeros
-    where none is given): new arrays, mean and rstd of shape (R,) and x's dtype."""
+    weight ``w`` and bias ``b``, C-contiguous arrays of x's dtype (ones and zeros where none
+    is given) of shape (G, P, 1) (one per channel) or (1, P, Q) (one per entry of a row):
+    new arrays, mean and rstd of shape (R,) and x's dtype."""
     rows, np_, nq = x.shape
     y = np.empty_like(x)
     mean = np.empty(rows, x.dtype)

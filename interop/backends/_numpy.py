@@ -464,16 +464,16 @@ class NumpyBackend(Backend):
                 "normalize_rows_backward": self._normalize_rows_backward}
 
     def _normalize_rows(self, x, weight, bias, eps):
-        if x.dtype in _F32_F64 and _jit.enabled():
-            like = weight if weight is not None else bias
-            wshape = (1, x.shape[1], 1) if like is None else like.shape
+        like = weight if weight is not None else bias
+        wshape = (1, x.shape[1], 1) if like is None else tuple(like.shape)
+        if _compiled_rows(x, wshape):
             return _jit_norm.normalize_rows(np.ascontiguousarray(x),
                                             _affine(weight, wshape, x.dtype, 1),
                                             _affine(bias, wshape, x.dtype, 0), eps)
         return _fallbacks.normalize_rows(self.xp, x, weight, bias, eps)
 
     def _normalize_rows_backward(self, grad, x, weight, mean, rstd, wshape):
-        if x.dtype in _F32_F64 and _jit.enabled():
+        if _compiled_rows(x, wshape):
             return _jit_norm.normalize_rows_grad(
                 np.ascontiguousarray(grad), np.ascontiguousarray(x),
                 _affine(weight, wshape, x.dtype, 1), np.ascontiguousarray(mean),
@@ -615,6 +615,13 @@ def _as_rows(x):
     """``x`` as a C-contiguous (R, n) array, n its last dim (a copy where it is not
     contiguous: a broadcast gradient, a transposed input)."""
     return np.ascontiguousarray(x).reshape(-1, x.shape[-1])
+
+
+def _compiled_rows(x, wshape):
+    """Whether the compiled normalization takes x (R, P, Q) with a weight of ``wshape``:
+    float32 or float64, a weight per channel (G, P, 1) or one per entry of every row
+    (1, P, Q), and the compiled path on."""
+    return (x.dtype in _F32_F64 and (wshape[2] == 1 or wshape[0] == 1) and _jit.enabled())
 
 
 def _affine(a, shape, dtype, fill):
