@@ -368,6 +368,13 @@ def _kernel_inputs(ctx, name):
         mean = it.mean(x, axis=(1, 2))
         rstd = 1.0 / it.sqrt(it.var(x, axis=(1, 2)) + 1e-5)
         return ctx.randn(4, 1, 7), (x, ctx.randn(1, 1, 7, offset=2), mean, rstd, (1, 1, 7))
+    if name == "normalize_channels":
+        return ctx.randn(3, 4, 5), (ctx.randn(4, offset=1), ctx.randn(4, offset=2), 1e-5)
+    if name == "normalize_channels_backward":
+        x = ctx.randn(3, 4, 5, offset=1)
+        mean = it.mean(x, axis=(0, 2))
+        rstd = 1.0 / it.sqrt(it.var(x, axis=(0, 2)) + 1e-5)
+        return ctx.randn(3, 4, 5), (x, ctx.randn(4, offset=2), mean, rstd)
     raise KeyError(name)
 
 

@@ -821,6 +821,10 @@ def test_each_kernel_says_how_its_result_is_checked():
         "normalize_rows": lambda ns: ns.normalize_rows(np.ones((2, 1, 3)), None, None, 1e-5),
         "normalize_rows_backward": lambda ns: ns.normalize_rows_backward(
             np.ones((2, 1, 3)), np.ones((2, 1, 3)), None, np.zeros(2), np.ones(2), (1, 1, 3)),
+        "normalize_channels": lambda ns: ns.normalize_channels(np.ones((2, 2, 3)), None, None,
+                                                               1e-5),
+        "normalize_channels_backward": lambda ns: ns.normalize_channels_backward(
+            np.ones((2, 2, 3)), np.ones((2, 2, 3)), None, np.zeros(2), np.ones(2)),
     })
     assert set(calls) == set(KERNELS)
     it.register_backend("wrong-results", xp_np, kernels={n: wrong for n in KERNELS})
@@ -830,10 +834,11 @@ def test_each_kernel_says_how_its_result_is_checked():
             if KERNELS[name].result is None:
                 assert call(ns).shape == (7,)
                 continue
-            if name.startswith("normalize_rows"):      # (results: a tuple of three arrays)
+            if name.startswith("normalize_"):      # (results: a tuple of three or four)
+                n_out = 4 if name == "normalize_channels" else 3
                 with pytest.raises(RuntimeError, match=rf"kernel '{name}' registered for "
                                    rf"backend 'wrong-results' returned ndarray; expected a "
-                                   rf"tuple of 3 new arrays"):
+                                   rf"tuple of {n_out} new arrays"):
                     call(ns)
                 continue
             with pytest.raises(RuntimeError, match=rf"kernel '{name}' registered for backend "

@@ -339,7 +339,8 @@ def test_the_compiled_path_is_the_one_that_runs_and_set_enabled_turns_it_off(mon
     from interop.backends import _jit_norm
     calls = []
     for name in ("softmax_rows", "softmax_grad_rows", "log_softmax_grad_rows",
-                 "normalize_rows", "normalize_rows_grad"):
+                 "normalize_rows", "normalize_rows_grad", "normalize_channels",
+                 "normalize_channels_grad"):
         real = getattr(_jit_norm, name)
         monkeypatch.setattr(_jit_norm, name,
                             lambda *a, _real=real, _name=name: calls.append(_name) or _real(*a))
@@ -352,6 +353,8 @@ def test_the_compiled_path_is_the_one_that_runs_and_set_enabled_turns_it_off(mon
         ns.log_softmax_backward(y, ns.log_softmax(x[:, 0], (1,)), (1,))
         _, mean, rstd = ns.normalize_rows(x, None, None, 1e-5)
         ns.normalize_rows_backward(x, x, None, mean, rstd, (1, 1, 20))
+        _, mean, rstd, _ = ns.normalize_channels(x, None, None, 1e-5)
+        ns.normalize_channels_backward(x, x, None, mean, rstd)
 
     prev = _jit.set_enabled(True)
     try:
@@ -363,7 +366,8 @@ def test_the_compiled_path_is_the_one_that_runs_and_set_enabled_turns_it_off(mon
     finally:
         _jit.set_enabled(prev)
     assert on == ["softmax_rows", "softmax_grad_rows", "softmax_rows", "log_softmax_grad_rows",
-                  "normalize_rows", "normalize_rows_grad"]
+                  "normalize_rows", "normalize_rows_grad", "normalize_channels",
+                  "normalize_channels_grad"]
     assert calls == []
 
 
@@ -391,3 +395,150 @@ def test_normalize_rows_kernels_match_torch_autograd(form):
         np.testing.assert_allclose(gx, tx.grad.numpy(), rtol=1e-10, atol=1e-10)
         np.testing.assert_allclose(gw, tw.grad.numpy(), rtol=1e-10, atol=1e-10)
         np.testing.assert_allclose(gb, tb.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+
+# ---------------------------------------------------------------- normalization channels
+
+def _channels_data(dtype, rng):
+    """x (A, K, L) with awkward channels (a large mean and a tiny spread, a constant one, a
+    NaN, an inf) and g."""
+    x = rng.standard_normal((5, 6, 9))
+    x[:, 1] = 1e3 + 1e-3 * x[:, 1]
+    x[:, 2] = 0.5
+    x[2, 3, 4] = NAN
+    x[1, 4, 0] = INF
+    return x.astype(dtype), rng.standard_normal(x.shape).astype(dtype)
+
+
+@compiled
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("affine", [(True, True), (True, False), (False, True),
+                                    (False, False)])
+def test_normalize_channels_kernels_compiled_match_reference(dtype, affine):
+    rng = np.random.default_rng(51)
+    x, g = _channels_data(dtype, rng)
+    w = rng.standard_normal(6).astype(dtype) if affine[0] else None
+    b = rng.standard_normal(6).astype(dtype) if affine[1] else None
+    ns = it.get_backend("cpu").ns
+    tol = dict(rtol=5e-5, atol=5e-5) if dtype == np.float32 else dict(rtol=1e-9, atol=1e-9)
+    fwd_on, fwd_off = _both_paths(lambda: ns.normalize_channels(x, w, b, 1e-5))
+    for a, c in zip(fwd_on, fwd_off):
+        assert a.dtype == dtype
+        np.testing.assert_allclose(a, c, **tol)
+    _, mean, rstd, _ = fwd_off
+    bwd_on, bwd_off = _both_paths(lambda: ns.normalize_channels_backward(g, x, w, mean, rstd))
+    for a, c in zip(bwd_on, bwd_off):
+        assert a.dtype == dtype
+        np.testing.assert_allclose(a, c, **tol)
+    assert np.isnan(bwd_on[0][:, 3:5]).all() and np.isfinite(bwd_on[0][:, :3]).all()
+
+
+def test_normalize_channels_kernels_match_torch_autograd():
+    rng = np.random.default_rng(52)
+    x, g = rng.standard_normal((4, 3, 10)), rng.standard_normal((4, 3, 10))
+    w, b = rng.standard_normal(3), rng.standard_normal(3)
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    ty = torch.nn.functional.batch_norm(tx, None, None, tw, tb, training=True)
+    ty.backward(torch.tensor(g))
+    var = x.var(axis=(0, 2))
+    ns = it.get_backend("cpu").ns
+    for y, mean, rstd, ssd in _both_paths(lambda: ns.normalize_channels(x, w, b, 1e-5)):
+        np.testing.assert_allclose(y, ty.detach().numpy(), rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(mean, x.mean(axis=(0, 2)), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(ssd, var * 40, rtol=1e-10)
+        np.testing.assert_allclose(rstd, 1 / np.sqrt(var + 1e-5), rtol=1e-10)
+    for gx, gw, gb in _both_paths(lambda: ns.normalize_channels_backward(g, x, w, mean, rstd)):
+        np.testing.assert_allclose(gx, tx.grad.numpy(), rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(gw, tw.grad.numpy(), rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(gb, tb.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+
+def _channel_layer(lib, kind, x, w, b, eps, stats=None):
+    F_ = lib.nn.functional
+    if kind == "batch":
+        rm, rv = stats if stats is not None else (None, None)
+        return F_.batch_norm(x, rm, rv, w, b, training=True, momentum=0.3, eps=eps)
+    if kind == "instance":
+        return F_.instance_norm(x, weight=w, bias=b, eps=eps)
+    return F_.group_norm(x, x.shape[1], w, b, eps)       # (a group per channel)
+
+
+@pytest.mark.parametrize("kind", ["batch", "instance", "group_per_channel"])
+@pytest.mark.parametrize("case", ["plain", "edges", "no_weight", "no_affine", "eps",
+                                  "transposed", "three_d"])
+def test_batch_and_instance_norm_match_torch_at_the_edges(be, kind, case):
+    rng = np.random.default_rng(61)
+    shape = (4, 3, 5) if case == "three_d" else (4, 3, 5, 6)
+    x = rng.standard_normal(shape).astype(np.float32)
+    if case == "edges":
+        x[:, 0] = 1e3 + 1e-3 * x[:, 0]
+        x[:, 1] = 0.25
+        x[1, 2, 2] = NAN
+    w = None if case in ("no_weight", "no_affine") else rng.standard_normal(3).astype(
+        np.float32)
+    b = None if case == "no_affine" else rng.standard_normal(3).astype(np.float32)
+    if kind == "group_per_channel" and w is None and b is not None:
+        b = None         # (PyTorch's group_norm backward fails with a bias and no weight)
+    eps = 0.5 if case == "eps" else 1e-5
+    g = rng.standard_normal(shape).astype(np.float32)
+
+    def run(lib, dtype=None):
+        if case == "transposed":        # a non-contiguous input: channels last in memory
+            base = lib.tensor(np.moveaxis(x, 1, -1).copy(), requires_grad=True, dtype=dtype)
+            t = base.permute(0, 3, 1, 2) if lib is torch else it.permute_dims(base,
+                                                                               (0, 3, 1, 2))
+        else:
+            base = t = lib.tensor(x, requires_grad=True, dtype=dtype)
+        tw = None if w is None else lib.tensor(w, requires_grad=True, dtype=dtype)
+        tb = None if b is None else lib.tensor(b, requires_grad=True, dtype=dtype)
+        stats = (lib.zeros(3, dtype=dtype), lib.ones(3, dtype=dtype)) if kind == "batch" \
+            else None
+        y = _channel_layer(lib, kind, t, tw, tb, eps, stats)
+        y.backward(lib.tensor(g, dtype=dtype))
+        grads = [base.grad.numpy()] + [a.grad.numpy() for a in (tw, tb) if a is not None]
+        out = [y.detach().numpy()] + grads
+        if stats is not None:
+            out += [s.numpy() for s in stats]
+        return out
+
+    if case != "edges":
+        for got, want in zip(run(it), run(torch)):
+            np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+        return
+    # interop's results no further from the float64 truth than PyTorch's float32 ones, NaN
+    # where PyTorch's are (a NaN reaches every entry a channel's sums touch)
+    for got, want32, truth in zip(run(it), run(torch), run(torch, torch.float64)):
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(want32))
+        fin = ~np.isnan(want32)
+        err, err_torch = np.abs(got - truth)[fin], np.abs(want32 - truth)[fin]
+        assert (err <= err_torch + 1e-4 + 1e-4 * np.abs(truth[fin])).all(), \
+            (err.max(), err_torch.max())
+
+
+@pytest.mark.parametrize("kind", ["batch", "instance"])
+def test_batch_and_instance_norm_gradcheck_and_gradgradcheck(be, kind):
+    rng = np.random.default_rng(62)
+    x = it.tensor(rng.standard_normal((3, 2, 4)), requires_grad=True)
+    w = it.tensor(rng.standard_normal(2), requires_grad=True)
+    b = it.tensor(rng.standard_normal(2), requires_grad=True)
+    fn = lambda x, w, b: _channel_layer(it, kind, x, w, b, 1e-5)
+    assert it.autograd.gradcheck(fn, (x, w, b))
+    assert it.autograd.gradgradcheck(fn, (x, w, b))
+
+
+def test_batch_norm_double_backward_in_float32_matches_torch(be):
+    rng = np.random.default_rng(63)
+    x = rng.standard_normal((6, 4, 5)).astype(np.float32)
+    w = rng.standard_normal(4).astype(np.float32)
+    v = rng.standard_normal(x.shape).astype(np.float32)
+    u = rng.standard_normal(x.shape).astype(np.float32)
+
+    def run(lib):
+        t, tw = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True)
+        y = _channel_layer(lib, "batch", t, tw, None, 1e-5)
+        gx, gw = lib.autograd.grad((y * lib.tensor(v)).sum(), (t, tw), create_graph=True)
+        (ggx,) = lib.autograd.grad((gx * lib.tensor(u)).sum() + gw.sum(), (t,))
+        return gx.detach().numpy(), gw.detach().numpy(), ggx.numpy()
+
+    for got, want in zip(run(it), run(torch)):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)

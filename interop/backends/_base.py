@@ -557,6 +557,23 @@ class Backend:
                              f"per row of x; got {tuple(mean.shape)} and {tuple(rstd.shape)}")
         return self._kernels[op](grad, x, weight, mean, rstd, wshape)
 
+    # ---- the normalization of channels (issue 29)
+
+    def normalize_channels(self, x, weight, bias, eps):
+        """(y, mean, rstd, ssd): each channel k of the (A, K, L) array ``x`` normalized over A
+        and L, then scaled and shifted by ``weight`` and ``bias`` (None, or (K,); kernel table:
+        ``KERNELS["normalize_channels"]``)."""
+        _channels_args(x, (weight, bias), "normalize_channels")
+        return self._kernels["normalize_channels"](x, weight, bias, float(eps))
+
+    def normalize_channels_backward(self, grad, x, weight, mean, rstd):
+        """(gx, gw, gb) of ``normalize_channels`` (kernel table:
+        ``KERNELS["normalize_channels_backward"]``)."""
+        op = "normalize_channels_backward"
+        _channels_args(x, (weight, mean, rstd), op)
+        _same_layout(grad, x, op)
+        return self._kernels[op](grad, x, weight, mean, rstd)
+
     # ---- argument checks shared by every implementation
 
     def _values_like(self, x, values, op, name, scalars=False):
@@ -643,6 +660,13 @@ class Backend:
     def _fallback_normalize_rows_backward(self, grad, x, weight, mean, rstd, wshape):
         return _fallbacks.normalize_rows_backward(self.xp, grad, x, weight, mean, rstd, wshape,
                                                   device=self.native_device)
+
+    def _fallback_normalize_channels(self, x, weight, bias, eps):
+        return _fallbacks.normalize_channels(self.xp, x, weight, bias, eps,
+                                             device=self.native_device)
+
+    def _fallback_normalize_channels_backward(self, grad, x, weight, mean, rstd):
+        return _fallbacks.normalize_channels_backward(self.xp, grad, x, weight, mean, rstd)
 
     # ---- helpers of the native kernels, on this backend's namespace and device
 
@@ -757,6 +781,19 @@ def _rows_args(x, weight, bias, wshape, op):
         raise ValueError(f"{op}: weight, bias and wshape must share one shape (G, P, Qw) with G "
                          f"dividing R and Qw 1 or Q, for x of shape (R, P, Q) = "
                          f"{tuple(x.shape)}; got {sorted(shapes)}")
+
+
+def _channels_args(x, vectors, op):
+    """normalize_channels's arguments: x (A, K, L) non-empty; each of ``vectors`` None or a
+    (K,) array of x's dtype."""
+    if x.ndim != 3 or 0 in tuple(x.shape):
+        raise ValueError(f"{op}: expected a non-empty (A, K, L) array x, got shape "
+                         f"{tuple(x.shape)}")
+    for a in vectors:
+        if a is not None and (tuple(a.shape) != (x.shape[1],) or a.dtype != x.dtype):
+            raise ValueError(f"{op}: weight, bias, mean and rstd must be ({x.shape[1]},) "
+                             f"arrays of x's dtype {x.dtype}, one entry per channel; got "
+                             f"{tuple(a.shape)} {a.dtype}")
 
 
 def _window_args(ndim, kernel, stride, dilation, op):

@@ -1,6 +1,6 @@
 """Compiled row kernels of the cpu backend (numba, through ``_jit``): softmax and log_softmax
-over the last axis, and the normalization of rows (layer and group norm), forward and
-backward.
+over the last axis, the normalization of rows (layer and group norm) and of channels (batch
+and instance norm), forward and backward.
 
 NumPy makes one pass over memory per operation; these make one pass per row, each row's
 work done while it sits in the L1 cache (a row of 256 float32 is 1 KB). They run only where
@@ -35,7 +35,7 @@ import numpy as np
 from ._jit import njit
 
 __all__ = ["softmax_rows", "softmax_grad_rows", "log_softmax_grad_rows", "normalize_rows",
-           "normalize_rows_grad"]
+           "normalize_rows_grad", "normalize_channels", "normalize_channels_grad"]
 
 # fast-math flags: reassociation (SIMD sums), contraction (FMA), no signed zeros; not nnan,
 # ninf, arcp or afn (NaN, inf and the rounding of divisions stay as written)
@@ -381,4 +381,103 @@ def normalize_rows_grad(g, x, w, mean, rstd):
         _norm_rows_elementwise_grad(g.reshape(rows, m), x.reshape(rows, m), w.reshape(-1),
                                     mean, rstd, gx.reshape(rows, m), gw.reshape(-1),
                                     gb.reshape(-1))
+    return gx, gw.astype(x.dtype), gb.astype(x.dtype)
+
+
+# ------------------------------------------------ normalization per channel (batch norm)
+# x is (A, K, L): statistics per k over its A * L entries (batch norm: (N, C, H * W);
+# instance norm: (1, N * C, H * W)); a weight and a bias per k.
+
+@njit(fastmath=_FM)
+def _norm_channels(x, w, b, eps, y, mean, rstd, ssd):
+    """Batch norm's forward: mean, rstd and the sum of squared deviations (K,) written; the
+    deviations corrected by the rounded mean's error (as in the row kernels)."""
+    na, nk, nl = x.shape
+    n = na * nl
+    k = np.empty(1, x.dtype)
+    for c in range(nk):
+        s = 0.0
+        for a in range(na):
+            xr = x[a, c]
+            for q in range(nl):
+                s += xr[q]
+        mu = s / n
+        ss = 0.0
+        for a in range(na):
+            xr = x[a, c]
+            for q in range(nl):
+                d = xr[q] - mu
+                ss += d * d
+        mean[c] = mu if ss == ss else np.nan
+        rstd[c] = 1.0 / math.sqrt(ss / n + eps)
+        ssd[c] = ss
+        k[0] = mu - mean[c]
+        m, dm = mean[c], k[0]
+        sc = rstd[c] * w[c]
+        sh = b[c]
+        for a in range(na):
+            xr, yr = x[a, c], y[a, c]
+            for q in range(nl):
+                yr[q] = xr[q] - m           # (through memory: see the layer-norm kernel)
+            for q in range(nl):
+                yr[q] = (yr[q] - dm) * sc + sh
+
+
+@njit(fastmath=_FM)
+def _norm_channels_grad(g, x, w, mean, rstd, gx, gw, gb):
+    """Batch norm's backward: gx written, gw and gb (float64 (K,)) written. The sums over a
+    channel in float64: ``sum(g)``, ``sum(g (x - m))`` and ``sum(x - m)`` (m the saved mean,
+    whose rounding error the last one gives)."""
+    na, nk, nl = x.shape
+    n = na * nl
+    k = np.empty(3, x.dtype)
+    for c in range(nk):
+        m, inv = mean[c], rstd[c]
+        sg = 0.0
+        sgx = 0.0
+        sx = 0.0
+        for a in range(na):
+            xr, gr = x[a, c], g[a, c]
+            for q in range(nl):
+                d = xr[q] - m
+                sg += gr[q]
+                sgx += gr[q] * d
+                sx += d
+        dm64 = sx / n
+        sgx -= dm64 * sg                    # sum(g (x - m - dm))
+        gw[c] = sgx * inv
+        gb[c] = sg
+        k[0] = dm64
+        k[1] = sg / n
+        k[2] = sgx * inv * inv / n
+        dm, k1, k2 = k[0], k[1], k[2]
+        sc = inv * w[c]
+        for a in range(na):
+            xr, gr, o = x[a, c], g[a, c], gx[a, c]
+            for q in range(nl):
+                o[q] = xr[q] - m
+            for q in range(nl):
+                o[q] = (gr[q] - k1 - (o[q] - dm) * k2) * sc
+
+
+def normalize_channels(x, w, b, eps):
+    """(y, mean, rstd, ssd) of the normalization per channel k of the C-contiguous (A, K, L)
+    array ``x`` with weight ``w`` and bias ``b`` ((K,) of x's dtype; ones and zeros where
+    none is given): new arrays, the statistics (K,) of x's dtype."""
+    nk = x.shape[1]
+    y = np.empty_like(x)
+    mean = np.empty(nk, x.dtype)
+    rstd = np.empty(nk, x.dtype)
+    ssd = np.empty(nk, x.dtype)
+    _norm_channels(x, w, b, eps, y, mean, rstd, ssd)
+    return y, mean, rstd, ssd
+
+
+def normalize_channels_grad(g, x, w, mean, rstd):
+    """(gx, gw, gb) of :func:`normalize_channels` given the output's gradient ``g``: new
+    arrays, gw and gb (K,) of x's dtype."""
+    gx = np.empty_like(x)
+    gw = np.empty(x.shape[1], np.float64)
+    gb = np.empty(x.shape[1], np.float64)
+    _norm_channels_grad(g, x, w, mean, rstd, gx, gw, gb)
     return gx, gw.astype(x.dtype), gb.astype(x.dtype)

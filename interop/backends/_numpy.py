@@ -423,7 +423,7 @@ class NumpyBackend(Backend):
                 "index_add": self._index_add, "scatter_add": self._scatter_add,
                 "sum_to": self._sum_to, "windows": self._windows,
                 "windows_add": self._windows_add, **self._softmax_kernels(),
-                **self._normalize_kernels()}
+                **self._normalize_kernels(), **self._channel_kernels()}
 
     # ---- softmax rows (issue 29): compiled (_jit_norm) over the last axis of float32
     # arrays (float32 and float64 for softmax's backward, which has no exp) where numba
@@ -479,6 +479,29 @@ class NumpyBackend(Backend):
                 _affine(weight, wshape, x.dtype, 1), np.ascontiguousarray(mean),
                 np.ascontiguousarray(rstd))
         return _fallbacks.normalize_rows_backward(self.xp, grad, x, weight, mean, rstd, wshape)
+
+    # ---- the normalization of channels (issue 29): compiled (_jit_norm) for float32 and
+    # float64 where numba runs, else the standard-only formulas on NumPy (the reference).
+
+    def _channel_kernels(self):
+        return {"normalize_channels": self._normalize_channels,
+                "normalize_channels_backward": self._normalize_channels_backward}
+
+    def _normalize_channels(self, x, weight, bias, eps):
+        if x.dtype in _F32_F64 and _jit.enabled():
+            k = (x.shape[1],)
+            return _jit_norm.normalize_channels(np.ascontiguousarray(x),
+                                                _affine(weight, k, x.dtype, 1),
+                                                _affine(bias, k, x.dtype, 0), eps)
+        return _fallbacks.normalize_channels(self.xp, x, weight, bias, eps)
+
+    def _normalize_channels_backward(self, grad, x, weight, mean, rstd):
+        if x.dtype in _F32_F64 and _jit.enabled():
+            return _jit_norm.normalize_channels_grad(
+                np.ascontiguousarray(grad), np.ascontiguousarray(x),
+                _affine(weight, (x.shape[1],), x.dtype, 1), np.ascontiguousarray(mean),
+                np.ascontiguousarray(rstd))
+        return _fallbacks.normalize_channels_backward(self.xp, grad, x, weight, mean, rstd)
 
     def _sum_to(self, x, shape):
         lead, axes = sum_to_axes(x.shape, shape)

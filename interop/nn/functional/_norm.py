@@ -7,9 +7,10 @@ whose backward is written out and runs on the backend's raw arrays: the composit
 broadcast-and-reduce nodes took about twice as long (measured on NumPy). Under
 ``create_graph`` that backward recomputes the statistics from the input with recorded ops,
 so second derivatives are right too.
-Layer and group norm normalize rows of their input, forward and backward, with the backend's
-``normalize_rows`` kernels (``interop.autograd.run_kernel`` in forward; on the cpu backend
-one compiled pass per row where numba is installed).
+Layer and group norm normalize rows of their input, batch and instance norm its channels,
+forward and backward, with the backend's ``normalize_rows`` and ``normalize_channels``
+kernels (``interop.autograd.run_kernel`` in forward; on the cpu backend one compiled pass
+per row or channel where numba is installed).
 Running statistics are updated in place, outside the graph, with the unbiased variance
 (as PyTorch does). Dropout masks come from interop's RNG.
 """
@@ -101,18 +102,6 @@ def _kept_view(x, axes):
     return math.prod(s[:k0]), math.prod(s[k0:k1]), math.prod(s[k1:])
 
 
-def _kept_sum(xp, v):
-    """The sums of an ``(A, K, L)`` array over A and L, as a (K, 1) column (``xp``: ``it``
-    for tensors, or the backend namespace for raw arrays)."""
-    return xp.expand_dims(xp.sum(xp.sum(v, axis=-1), axis=0), axis=-1)
-
-
-def _kept_dot(xp, a, b):
-    """Sums of ``a * b`` over A and L of two ``(A, K, L)`` arrays (a vecdot), as a (K, 1)
-    column."""
-    return xp.expand_dims(xp.sum(xp.vecdot(a, b, axis=-1), axis=0), axis=-1)
-
-
 def _moments(x, axes, n):
     """Mean, deviations ``x - mean`` and their sum of squares over ``axes`` (kept as size-1
     dims); ``n`` elements per statistic."""
@@ -151,26 +140,17 @@ class _NormalizeBackward(it.autograd.Node):
         rows = None if aligned else _rows_form(x, axes, wshape)
         view = _kept_view(x, axes) if aligned else None      # (batch, instance norm: always)
         if view is not None:
-            # Per kept position (a channel), over a (A, K, L) view: sums of L then of A,
-            # the squares as vecdots, the affine in place (6 x-sized passes, 2 arrays).
+            # Batch and instance norm: the backend's normalize_channels kernel over the
+            # (A, K, L) view, K the kept positions (channels); one compiled pass per channel
+            # where numba is; its backward is normalize_channels_backward.
             keep = tuple(1 if d in axes else k for d, k in enumerate(x.shape))
-            xc = x.reshape(view)
-            mean = _kept_sum(it, xc) / n
-            xc = xc - mean
-            # The corrected two-pass algorithm: the deviations' own mean is the rounding
-            # error of the first mean, which would shift every output where |mean| >> std
-            # (float32 at mean 1e3, std 1e-3: by 2e-2). It folds into the shift.
-            d = _kept_sum(it, xc) / n
-            mean = mean + d
-            ssd = it.clamp(_kept_dot(it, xc, xc) - d * d * n, min=0)
-            inv = it.rsqrt(ssd / n + eps)
-            d, inv = d.reshape(keep), inv.reshape(keep)
-            scale = inv if w is None else inv * w
-            shift = -d * scale if b is None else b - d * scale
-            xc.mul_(scale.reshape(view[1], 1))
-            xc.add_(shift.reshape(view[1], 1))
-            y = xc.reshape(x.shape)
-            mean = mean.reshape(keep)
+            k = (view[1],)
+            wk = None if w is None else it.broadcast_to(w, keep).reshape(k)
+            bk = None if b is None else it.broadcast_to(b, keep).reshape(k)
+            y, mean, inv, ssd = it.autograd.run_kernel("normalize_channels", x.reshape(view),
+                                                       wk, bk, eps)
+            return (y.reshape(x.shape), mean.reshape(keep), inv.reshape(keep),
+                    ssd.reshape(keep))
         elif rows is not None:
             # Layer and group norm: the backend's normalize_rows kernel over (R, P, Q) rows
             # (one pass per row where compiled); its backward is normalize_rows_backward.
@@ -265,27 +245,18 @@ def _rows_backward(xp, g, x, weight, mean, inv, rows, shapes, need_x, need_w, ne
 
 def _kept_backward(xp, g, x, w, mean, inv, view, n, wshape, shapes, need_x, need_w, need_b):
     """:class:`_NormalizeBackward`'s aligned backward (batch and instance norm), on raw
-    arrays (no create_graph), over the ``(A, K, L)`` view: the gradient's statistics as
-    sums and vecdots, the input's gradient in place on the fresh deviations."""
-    col = (view[1], 1)
+    arrays (no create_graph): the backend's normalize_channels_backward kernel over the
+    ``(A, K, L)`` view, the weight's and bias's gradients summed from K to their shape."""
     keep = tuple(inv.shape)
-    xc = xp.reshape(x, view) - xp.reshape(mean, col)
-    gv = xp.reshape(g, view)
-    sg = xp.reshape(_kept_sum(xp, gv), keep)
-    sgx = xp.reshape(_kept_dot(xp, gv, xc), keep)
-    gx = gw = gb = None
-    if need_x:
-        scale = inv if w is None else inv * w
-        xc *= xp.reshape(sgx * (inv * inv) / -n, col)      # gx = (g - sg/n - xc k) * scale
-        xc += gv
-        xc -= xp.reshape(sg / n, col)
-        xc *= xp.reshape(scale, col)
-        gx = xp.reshape(xc, shapes[0])
-    if need_w:
-        gw = _reshaped(xp, xp.sum_to(sgx * inv, wshape), shapes[1])
-    if need_b:
-        gb = _reshaped(xp, xp.sum_to(sg, wshape), shapes[2])
-    return gx, gw, gb
+    k = (view[1],)
+    wk = None if w is None else xp.reshape(xp.broadcast_to(w, keep), k)
+    gx, gw, gb = xp.normalize_channels_backward(xp.reshape(g, view), xp.reshape(x, view), wk,
+                                                xp.reshape(mean, k), xp.reshape(inv, k))
+    return (xp.reshape(gx, shapes[0]) if need_x else None,
+            _reshaped(xp, xp.sum_to(xp.reshape(gw, keep), wshape), shapes[1]) if need_w
+            else None,
+            _reshaped(xp, xp.sum_to(xp.reshape(gb, keep), wshape), shapes[2]) if need_b
+            else None)
 
 
 def _normalize(x, weight, bias, axes, wshape, aligned, eps):
