@@ -51,7 +51,7 @@ def _edge_rows(n, rng):
 # ----------------------------------------------------------------------------- softmax
 
 @compiled
-@pytest.mark.parametrize("n", [1, 5, 16, 17, 33, 256, 1000])
+@pytest.mark.parametrize("n", [1, 5, 16, 17, 33, 256, 1000, 70001])
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
 def test_softmax_kernels_compiled_match_reference(name, n):
     rng = np.random.default_rng(n)

@@ -117,7 +117,7 @@ def _softmax_rows(x, out, bits, ex, log):
         if log:
             for i in range(n):
                 o[i] = row[i] - m
-        s = np.float32(0.0)
+        s = 0.0                            # (float64: long rows keep their digits)
         for i in range(n):
             ei = e[i] * scale[i]
             e[i] = ei
@@ -127,8 +127,9 @@ def _softmax_rows(x, out, bits, ex, log):
             for i in range(n):
                 o[i] = o[i] - ls
         else:
+            s32 = np.float32(s)
             for i in range(n):
-                o[i] = o[i] / s
+                o[i] = o[i] / s32
 
 
 def softmax_rows(x, log):
@@ -168,7 +169,7 @@ def _log_softmax_grad_rows(g, y, out, bits):
     scale = bits.view(np.float32)
     for r in range(rows):
         gr, yr, o = g[r], y[r], out[r]
-        s = np.float32(0.0)
+        s = 0.0
         for i in range(n):
             s += gr[i]
         for i in range(n):
@@ -187,8 +188,9 @@ def _log_softmax_grad_rows(g, y, out, bits):
             bits[i] = (np.int32(k) + np.int32(127)) << np.int32(23)
             p = np.float32(0.0) if v < _EXP_LO else p
             o[i] = v if v != v else p
+        s32 = np.float32(s)
         for i in range(n):
-            o[i] = gr[i] - o[i] * scale[i] * s
+            o[i] = gr[i] - o[i] * scale[i] * s32
 
 
 def log_softmax_grad_rows(g, y):
