@@ -355,6 +355,26 @@ def _kernel_inputs(ctx, name):
     if name == "windows_add":
         return None, ((2, 3, 7, 6), ctx.randn(2, 3, 3, 2, 3, 4, offset=1), (3, 2), (2, 1),
                       (1, 2))
+    if name in ("softmax", "log_softmax"):
+        return ctx.randn(3, 4, 5), ((2,),)
+    if name in ("softmax_backward", "log_softmax_backward"):
+        y = ctx.randn(3, 4, 5, offset=1)
+        return ctx.randn(3, 4, 5), (y, (2,))
+    if name == "normalize_rows":          # group norm's form: a weight per channel
+        return ctx.randn(6, 2, 5), (ctx.randn(3, 2, 1, offset=1), ctx.randn(3, 2, 1, offset=2),
+                                    1e-5)
+    if name == "normalize_rows_backward":     # layer norm's form: a weight per entry
+        x = ctx.randn(4, 1, 7, offset=1)
+        mean = it.mean(x, axis=(1, 2))
+        rstd = 1.0 / it.sqrt(it.var(x, axis=(1, 2)) + 1e-5)
+        return ctx.randn(4, 1, 7), (x, ctx.randn(1, 1, 7, offset=2), mean, rstd, (1, 1, 7))
+    if name == "normalize_channels":
+        return ctx.randn(3, 4, 5), (ctx.randn(4, offset=1), ctx.randn(4, offset=2), 1e-5)
+    if name == "normalize_channels_backward":
+        x = ctx.randn(3, 4, 5, offset=1)
+        mean = it.mean(x, axis=(0, 2))
+        rstd = 1.0 / it.sqrt(it.var(x, axis=(0, 2)) + 1e-5)
+        return ctx.randn(3, 4, 5), (x, ctx.randn(4, offset=2), mean, rstd)
     raise KeyError(name)
 
 
@@ -392,7 +412,11 @@ def _kernel_check(name):
             want = _wrap(be, fallback(*args))
             what = f"kernel {name} ({path}) against its standard-only fallback"
         rtol, atol = ctx.tol(1e-12, 1e-12, 1e-5, 1e-6)
-        ctx.assert_close(got, want, rtol=rtol, atol=atol, what=what)
+        if isinstance(got, list):           # (a kernel returning a tuple of arrays)
+            for i, (a, b) in enumerate(zip(got, want)):
+                ctx.assert_close(a, b, rtol=rtol, atol=atol, what=f"{what}, result {i}")
+        else:
+            ctx.assert_close(got, want, rtol=rtol, atol=atol, what=what)
     return fn
 
 

@@ -511,12 +511,14 @@ def test_table_methods_fallbacks_and_twins_agree():
         assert "unchanged" in k.semantics, name
         assert _params(getattr(Backend, name))[1:] == params, name
         assert _params(getattr(Backend, "_fallback_" + name))[1:] == params, name
+        for bname in ("cpu", "std", "strict"):
+            assert getattr(_backend(bname).ns, name) == getattr(_backend(bname), name)
+        if k.twin is None:          # (called only on raw arrays: a backward's raw path)
+            continue
         twin = getattr(it, k.twin.split(".", 1)[1])
         assert _params(twin) == params, (name, _params(twin))
         extra = [p for p in inspect.signature(twin).parameters.values() if p.name not in params]
         assert all(p.kind is p.KEYWORD_ONLY and p.default is not p.empty for p in extra), name
-        for bname in ("cpu", "std", "strict"):
-            assert getattr(_backend(bname).ns, name) == getattr(_backend(bname), name)
 
 
 def test_twins_agree_with_kernels(be):
@@ -808,6 +810,22 @@ def test_each_kernel_says_how_its_result_is_checked():
         "windows": lambda ns: ns.windows(np.ones((2, 5)), (2,), (1,), (1,)),
         "windows_add": lambda ns: ns.windows_add((2, 5), np.ones((2, 2, 4)), (2,), (1,), (1,)),
     }
+    calls.update({      # softmax rows (issue 29)
+        "softmax": lambda ns: ns.softmax(np.ones((2, 3)), 1),
+        "log_softmax": lambda ns: ns.log_softmax(np.ones((2, 3)), 1),
+        "softmax_backward": lambda ns: ns.softmax_backward(np.ones((2, 3)), np.ones((2, 3)), 1),
+        "log_softmax_backward": lambda ns: ns.log_softmax_backward(np.ones((2, 3)),
+                                                                   np.ones((2, 3)), 1),
+    })
+    calls.update({      # the normalization of rows (issue 29): tuples of three arrays
+        "normalize_rows": lambda ns: ns.normalize_rows(np.ones((2, 1, 3)), None, None, 1e-5),
+        "normalize_rows_backward": lambda ns: ns.normalize_rows_backward(
+            np.ones((2, 1, 3)), np.ones((2, 1, 3)), None, np.zeros(2), np.ones(2), (1, 1, 3)),
+        "normalize_channels": lambda ns: ns.normalize_channels(np.ones((2, 2, 3)), None, None,
+                                                               1e-5),
+        "normalize_channels_backward": lambda ns: ns.normalize_channels_backward(
+            np.ones((2, 2, 3)), np.ones((2, 2, 3)), None, np.zeros(2), np.ones(2)),
+    })
     assert set(calls) == set(KERNELS)
     it.register_backend("wrong-results", xp_np, kernels={n: wrong for n in KERNELS})
     try:
@@ -815,6 +833,13 @@ def test_each_kernel_says_how_its_result_is_checked():
         for name, call in calls.items():
             if KERNELS[name].result is None:
                 assert call(ns).shape == (7,)
+                continue
+            if name.startswith("normalize_"):      # (results: a tuple of three or four)
+                n_out = 4 if name == "normalize_channels" else 3
+                with pytest.raises(RuntimeError, match=rf"kernel '{name}' registered for "
+                                   rf"backend 'wrong-results' returned ndarray; expected a "
+                                   rf"tuple of {n_out} new arrays"):
+                    call(ns)
                 continue
             with pytest.raises(RuntimeError, match=rf"kernel '{name}' registered for backend "
                                                    rf"'wrong-results' returned ndarray of shape "
@@ -825,6 +850,20 @@ def test_each_kernel_says_how_its_result_is_checked():
                                              r"\(2,\)"):
             ns.sum_to(np.ones((2, 3)), (2,))
         assert called == []
+    finally:
+        it.backends._FACTORIES.pop("wrong-results", None)
+        it.backends._INSTANCES.pop("wrong-results", None)
+    # one wrong array inside a tuple result is named too
+    good = it.get_backend("cpu").normalize_rows
+    it.register_backend("wrong-results", xp_np, kernels={
+        "normalize_rows": lambda x, w, b, eps: good(x, w, b, eps)[:2] + (np.zeros(5),)})
+    try:
+        with pytest.raises(RuntimeError, match=r"kernel 'normalize_rows' registered for backend "
+                                               r"'wrong-results' returned ndarray of shape "
+                                               r"\(5,\) and dtype float64; expected a new "
+                                               r"array of shape \(2,\)"):
+            it.get_backend("wrong-results").ns.normalize_rows(np.ones((2, 1, 3)), None, None,
+                                                              1e-5)
     finally:
         it.backends._FACTORIES.pop("wrong-results", None)
         it.backends._INSTANCES.pop("wrong-results", None)

@@ -549,54 +549,31 @@ def _softmax_dim(x, dim, axis, op):
     return norm_dims(d, x._data.ndim, op)
 
 
-def _kept_sum(xp, a, axes):
-    """``sum(a, axis=axes, keepdims=True)``; over a short last axis (up to 1024) of a real
-    floating array, a vecdot with ones (no temporary; a third of the time of NumPy's row
-    sum). Longer rows keep NumPy's pairwise sum: a vecdot's blocked accumulation loses
-    digits there (softmax over 200000: 3e-6 relative, PyTorch's own 8e-6, pairwise 6e-8)."""
-    if axes == (a.ndim - 1,) and a.shape[-1] <= 1024 and xp.isdtype(a.dtype, "real floating"):
-        ones = xp.ones((a.shape[-1],), dtype=a.dtype, device=a.device)
-        return xp.expand_dims(xp.vecdot(a, ones, axis=-1), axis=-1)
-    return xp.sum(a, axis=axes, keepdims=True)
-
-
 class SoftmaxBackward(Node):
-    """``y * (g - sum(g * y))`` with y the saved output (one node, as PyTorch's). On raw
-    arrays the row sums of ``g * y`` are a vecdot (no temporary) where softmax ran over one
-    real axis, and the result is formed in place on one fresh array: two x-sized passes."""
+    """``y * (g - sum(g * y))`` with y the saved output (one node, as PyTorch's): on raw
+    arrays the backend's ``softmax_backward`` kernel (one pass per row where compiled, else
+    a vecdot and two x-sized passes); under create_graph on tensors, out of place."""
     __slots__ = ("axes",)
     saves = ("out",)
 
     def backward(self, xp, g, s):
         y = s.out
-        if xp is not self.be.ns:                    # create_graph: on tensors, out of place
+        if xp is not self.be.ns:
             gy = g * y
             return gy - y * xp.sum(gy, axis=self.axes, keepdims=True),
-        axes = self.axes
-        if len(axes) == 1 and xp.isdtype(y.dtype, "real floating"):
-            a = axes[0] - y.ndim                     # (the standard's vecdot: a negative axis)
-            dot = xp.expand_dims(xp.vecdot(g, y, axis=a), axis=a)
-        else:
-            dot = xp.sum(g * y, axis=axes, keepdims=True)
-        gx = g - dot                                # (a new array: g is never written)
-        gx *= y
-        return gx,
+        return xp.softmax_backward(g, y, self.axes),
 
 
 class LogSoftmaxBackward(Node):
-    """``g - exp(y) * sum(g)`` with y the saved output (one node, as PyTorch's); on raw
-    arrays in place on the fresh ``exp(y)``."""
+    """``g - exp(y) * sum(g)`` with y the saved output (one node, as PyTorch's): on raw
+    arrays the backend's ``log_softmax_backward`` kernel; under create_graph on tensors."""
     __slots__ = ("axes",)
     saves = ("out",)
 
     def backward(self, xp, g, s):
-        if xp is not self.be.ns:                    # create_graph: on tensors, out of place
+        if xp is not self.be.ns:
             return g - xp.exp(s.out) * xp.sum(g, axis=self.axes, keepdims=True),
-        sg = _kept_sum(xp, g, self.axes)
-        gx = xp.exp(s.out)
-        gx *= -sg
-        gx += g
-        return gx,
+        return xp.log_softmax_backward(g, s.out, self.axes),
 
 
 def _softmax(x, dim, axis, dtype, log, op):
@@ -621,18 +598,8 @@ def _softmax(x, dim, axis, dtype, log, op):
     if half:            # computed in float32 and rounded once, as PyTorch's CPU kernels do
         nd = xd.dtype
         xd = xp.astype(xd, be.native_dtype(_dt.float32))
-    if _count(xd.shape, axes) == 0:
-        data = xp.asarray(xd, copy=True)      # nothing to normalise over
-    else:
-        # three x-sized passes and two reductions, the last step in place on a fresh array
-        shifted = xd - xp.max(xd, axis=axes, keepdims=True)
-        e = xp.exp(shifted)
-        if log:
-            shifted -= xp.log(_kept_sum(xp, e, axes))
-            data = shifted
-        else:
-            e /= _kept_sum(xp, e, axes)
-            data = e
+    # the backend's kernel: one pass per row where compiled, else the max-shifted formula
+    data = (be.ns.log_softmax if log else be.ns.softmax)(xd, axes)
     if half:
         data = xp.astype(data, nd)
     if x._node is None or not grad_state.enabled:

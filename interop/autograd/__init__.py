@@ -13,12 +13,13 @@ from .variable import Variable
 from .engine import backward, grad
 from .grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled,
                         is_inference_mode_enabled)
-from .function import Function, FunctionCtx, once_differentiable, primitive
+from .function import Function, FunctionCtx, once_differentiable, primitive, run_kernel
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
 from .anomaly import detect_anomaly, set_detect_anomaly
 from .hooks import RemovableHandle
 
 __all__ = ["backward", "grad", "Node", "AccumulateGrad", "Variable", "no_grad", "enable_grad",
            "set_grad_enabled", "inference_mode", "is_grad_enabled", "is_inference_mode_enabled",
-           "Function", "FunctionCtx", "once_differentiable", "primitive", "gradcheck", "gradgradcheck",
+           "Function", "FunctionCtx", "once_differentiable", "primitive", "run_kernel", "gradcheck",
+           "gradgradcheck",
            "GradcheckError", "detect_anomaly", "set_detect_anomaly", "RemovableHandle"]

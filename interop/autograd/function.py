@@ -303,6 +303,37 @@ def primitive(cls, inputs, outputs, saved=(), nondiff=(), **fields):
     return results[0] if single else tuple(results)
 
 
+def run_kernel(name, *args):
+    """The backend kernel ``name`` (the table ``interop.backends.KERNELS``) run on the arrays
+    of the tensors among ``args`` (other arguments passed as they are), outside the graph:
+    how a primitive recorded with :func:`primitive` computes its forward on raw arrays from a
+    layer above the tensor class (``nn``), with the kernels its backward also calls. The
+    result is a tensor on the first tensor's backend, or a tuple of them for a kernel that
+    returns several arrays. Call it with recording off (``with interop.no_grad():``): where
+    grad mode is on and a tensor argument requires grad it refuses, since the result would
+    silently carry no gradient."""
+    tensors = [a for a in args if isinstance(a, Variable)]
+    if not tensors:
+        raise TypeError(f"run_kernel({name!r}): expected at least one tensor argument")
+    be = tensors[0]._be
+    for t in tensors:
+        if t._be is not be:
+            raise ValueError(f"run_kernel({name!r}): expected all tensors on one backend, got "
+                             f"{be.name!r} and {t._be.name!r}")
+    if _gm.enabled and any(t._node is not None for t in tensors):
+        raise RuntimeError(f"run_kernel({name!r}) records no gradient, and an argument "
+                           f"requires grad: call it under interop.no_grad() inside a "
+                           f"primitive's forward (see interop.autograd.primitive)")
+    if name not in be.KERNELS:
+        raise KeyError(f"run_kernel: unknown kernel {name!r}; the table has "
+                       f"{', '.join(be.KERNELS)}")
+    out = getattr(be.ns, name)(*[a._data if isinstance(a, Variable) else a for a in args])
+    make = tensors[0]._make
+    if isinstance(out, tuple):
+        return tuple(None if o is None else make(o, be, None) for o in out)
+    return make(out, be, None)
+
+
 def once_differentiable(fn):
     """Decorate a ``backward``: it runs without recording; differentiating it again raises."""
 

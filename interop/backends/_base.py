@@ -522,6 +522,69 @@ class Backend:
                              f"dilation {dilation}); got shape {tuple(cols.shape)}")
         return self._kernels["windows_add"](shape, cols, kernel, stride, dilation)
 
+    # ---- softmax rows (issue 29)
+
+    def softmax(self, x, dim):
+        """softmax of ``x`` over the axes ``dim`` (an int or a tuple of ints; kernel table:
+        ``KERNELS["softmax"]``)."""
+        return self._kernels["softmax"](x, _softmax_axes(dim, x.ndim, "softmax"))
+
+    def log_softmax(self, x, dim):
+        """log_softmax of ``x`` over the axes ``dim`` (kernel table: ``KERNELS["log_softmax"]``)."""
+        return self._kernels["log_softmax"](x, _softmax_axes(dim, x.ndim, "log_softmax"))
+
+    def softmax_backward(self, grad, output, dim):
+        """softmax's gradient from its ``output`` and the ``grad`` reaching it (kernel table:
+        ``KERNELS["softmax_backward"]``)."""
+        op = "softmax_backward"
+        _same_layout(grad, output, op)
+        return self._kernels[op](grad, output, _softmax_axes(dim, output.ndim, op))
+
+    def log_softmax_backward(self, grad, output, dim):
+        """log_softmax's gradient from its ``output`` and the ``grad`` reaching it (kernel
+        table: ``KERNELS["log_softmax_backward"]``)."""
+        op = "log_softmax_backward"
+        _same_layout(grad, output, op)
+        return self._kernels[op](grad, output, _softmax_axes(dim, output.ndim, op))
+
+    # ---- the normalization of rows (issue 29)
+
+    def normalize_rows(self, x, weight, bias, eps):
+        """(y, mean, rstd): each row of the (R, P, Q) array ``x`` normalized over its P * Q
+        entries, then scaled and shifted by ``weight`` and ``bias`` (None, or (G, P, Qw);
+        kernel table: ``KERNELS["normalize_rows"]``)."""
+        _rows_args(x, weight, bias, None, "normalize_rows")
+        return self._kernels["normalize_rows"](x, weight, bias, float(eps))
+
+    def normalize_rows_backward(self, grad, x, weight, mean, rstd, wshape):
+        """(gx, gw, gb) of ``normalize_rows`` (kernel table:
+        ``KERNELS["normalize_rows_backward"]``)."""
+        op = "normalize_rows_backward"
+        wshape = tuple(int(n) for n in wshape)
+        _rows_args(x, weight, None, wshape, op)
+        _same_layout(grad, x, op)
+        if tuple(mean.shape) != (x.shape[0],) or tuple(rstd.shape) != (x.shape[0],):
+            raise ValueError(f"{op}: mean and rstd must have shape ({x.shape[0]},), one entry "
+                             f"per row of x; got {tuple(mean.shape)} and {tuple(rstd.shape)}")
+        return self._kernels[op](grad, x, weight, mean, rstd, wshape)
+
+    # ---- the normalization of channels (issue 29)
+
+    def normalize_channels(self, x, weight, bias, eps):
+        """(y, mean, rstd, ssd): each channel k of the (A, K, L) array ``x`` normalized over A
+        and L, then scaled and shifted by ``weight`` and ``bias`` (None, or (K,); kernel table:
+        ``KERNELS["normalize_channels"]``)."""
+        _channels_args(x, (weight, bias), "normalize_channels")
+        return self._kernels["normalize_channels"](x, weight, bias, float(eps))
+
+    def normalize_channels_backward(self, grad, x, weight, mean, rstd):
+        """(gx, gw, gb) of ``normalize_channels`` (kernel table:
+        ``KERNELS["normalize_channels_backward"]``)."""
+        op = "normalize_channels_backward"
+        _channels_args(x, (weight, mean, rstd), op)
+        _same_layout(grad, x, op)
+        return self._kernels[op](grad, x, weight, mean, rstd)
+
     # ---- argument checks shared by every implementation
 
     def _values_like(self, x, values, op, name, scalars=False):
@@ -587,6 +650,34 @@ class Backend:
     def _fallback_windows_add(self, shape, cols, kernel, stride, dilation):
         return _fallbacks.windows_add(self.xp, shape, cols, kernel, stride, dilation,
                                       device=self.native_device, mutable=self.mutable)
+
+    def _fallback_softmax(self, x, dim):
+        return _fallbacks.softmax(self.xp, x, dim, device=self.native_device)
+
+    def _fallback_log_softmax(self, x, dim):
+        return _fallbacks.softmax(self.xp, x, dim, device=self.native_device, log=True)
+
+    def _fallback_softmax_backward(self, grad, output, dim):
+        return _fallbacks.softmax_backward(self.xp, grad, output, dim)
+
+    def _fallback_log_softmax_backward(self, grad, output, dim):
+        return _fallbacks.log_softmax_backward(self.xp, grad, output, dim,
+                                               device=self.native_device)
+
+    def _fallback_normalize_rows(self, x, weight, bias, eps):
+        return _fallbacks.normalize_rows(self.xp, x, weight, bias, eps,
+                                         device=self.native_device)
+
+    def _fallback_normalize_rows_backward(self, grad, x, weight, mean, rstd, wshape):
+        return _fallbacks.normalize_rows_backward(self.xp, grad, x, weight, mean, rstd, wshape,
+                                                  device=self.native_device)
+
+    def _fallback_normalize_channels(self, x, weight, bias, eps):
+        return _fallbacks.normalize_channels(self.xp, x, weight, bias, eps,
+                                             device=self.native_device)
+
+    def _fallback_normalize_channels_backward(self, grad, x, weight, mean, rstd):
+        return _fallbacks.normalize_channels_backward(self.xp, grad, x, weight, mean, rstd)
 
     # ---- helpers of the native kernels, on this backend's namespace and device
 
@@ -663,6 +754,57 @@ def _axis(dim, ndim, op):
         raise IndexError(f"{op}: dim {dim} is out of range for an array of {ndim} dims "
                          f"(expected one in [{-n}, {n - 1}])")
     return d + n if d < 0 else d
+
+
+def _softmax_axes(dim, ndim, op):
+    """softmax's ``dim`` (an int or a sequence of ints, negative counting from the end) as a
+    tuple of distinct non-negative axes; empty for a 0-d array (PyTorch's 0-d softmax)."""
+    dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
+    axes = tuple(_axis(d, ndim, op) for d in dims)
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"{op}: dim {dims} names an axis twice")
+    return axes if ndim else ()
+
+
+def _same_layout(grad, output, op):
+    if tuple(grad.shape) != tuple(output.shape) or grad.dtype != output.dtype:
+        raise ValueError(f"{op}: grad and output must have one shape and dtype; got grad "
+                         f"{tuple(grad.shape)} {grad.dtype} and output {tuple(output.shape)} "
+                         f"{output.dtype}")
+
+
+def _rows_args(x, weight, bias, wshape, op):
+    """normalize_rows's arguments: x (R, P, Q) non-empty, weight and bias None or of one shape
+    (G, P, Qw) with G dividing R and Qw in (1, Q), of x's dtype; ``wshape`` (backward) that
+    shape."""
+    if x.ndim != 3 or 0 in tuple(x.shape):
+        raise ValueError(f"{op}: expected a non-empty (R, P, Q) array x, got shape "
+                         f"{tuple(x.shape)}")
+    shapes = {tuple(a.shape) for a in (weight, bias) if a is not None}
+    if wshape is not None:
+        shapes.add(wshape)
+    for a in (weight, bias):
+        if a is not None and a.dtype != x.dtype:
+            raise TypeError(f"{op}: weight and bias must have x's dtype {x.dtype}, got {a.dtype}")
+    if len(shapes) > 1 or any(len(w) != 3 or x.shape[0] % max(w[0], 1) or w[0] < 1
+                              or w[1] != x.shape[1] or w[2] not in (1, x.shape[2])
+                              for w in shapes):
+        raise ValueError(f"{op}: weight, bias and wshape must share one shape (G, P, Qw) with G "
+                         f"dividing R and Qw 1 or Q, for x of shape (R, P, Q) = "
+                         f"{tuple(x.shape)}; got {sorted(shapes)}")
+
+
+def _channels_args(x, vectors, op):
+    """normalize_channels's arguments: x (A, K, L) non-empty; each of ``vectors`` None or a
+    (K,) array of x's dtype."""
+    if x.ndim != 3 or 0 in tuple(x.shape):
+        raise ValueError(f"{op}: expected a non-empty (A, K, L) array x, got shape "
+                         f"{tuple(x.shape)}")
+    for a in vectors:
+        if a is not None and (tuple(a.shape) != (x.shape[1],) or a.dtype != x.dtype):
+            raise ValueError(f"{op}: weight, bias, mean and rstd must be ({x.shape[1]},) "
+                             f"arrays of x's dtype {x.dtype}, one entry per channel; got "
+                             f"{tuple(a.shape)} {a.dtype}")
 
 
 def _window_args(ndim, kernel, stride, dilation, op):

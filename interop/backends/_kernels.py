@@ -28,10 +28,14 @@ __all__ = ["Kernel", "KERNELS", "check_kernels", "checked_result", "sum_to_axes"
 
 
 # signature: the call, with the parameter names; semantics: what it computes and promises;
-# twin: the differentiable function of the same signature in ``interop``; result: a function
+# twin: the differentiable function of the same signature in ``interop``, or None for a kernel
+# called only on raw arrays (by a backward's raw-array path beside a create_graph formula of its
+# own, or by a primitive's forward through ``interop.autograd.run_kernel``), never through the
+# interop namespace; result: a function
 # of the kernel's arguments (as its implementations receive them) giving ``(shape, dtype)``
-# of the new array the kernel returns (it raises where the arguments allow no result), or
-# None where the result is not checked.
+# of the new array the kernel returns (a list of them for a kernel that returns a tuple of
+# arrays; it raises where the arguments allow no result), or None where the result is not
+# checked.
 Kernel = namedtuple("Kernel", "signature semantics twin result", defaults=(None,))
 
 
@@ -159,6 +163,127 @@ KERNELS = {
         "interop.windows_add", result=_windows_add_result),
 }
 
+# ---- softmax and log_softmax as one pass per row (issue 29): the forward and the raw-array
+# backward of interop's softmax primitives (the cpu backend compiles them where numba is).
+_SOFTMAX_DIM = (
+    "dim is a tuple of distinct axes in [0, x.ndim) (empty for a 0-d x), x a real floating "
+    "array. ")
+KERNELS.update({
+    "softmax": Kernel(
+        "softmax(x, dim)",
+        "exp(x - max) / sum(exp(x - max)) over the axes dim, the max and sum taken over them "
+        "(PyTorch's softmax). " + _SOFTMAX_DIM + "A slice holding NaN or +inf, or only -inf, "
+        "is NaN throughout (x - max is NaN there, as in PyTorch); -inf entries of an otherwise "
+        "finite slice give exactly 0; a slice with no entries gives an empty result. Results "
+        "agree with the standard-only implementation to a few float ulps (the order of the "
+        "sum and the exp's rounding may differ). Returns a new array of x's shape and dtype; x "
+        "is unchanged.",
+        "interop.softmax", result=_like_x),
+    "log_softmax": Kernel(
+        "log_softmax(x, dim)",
+        "(x - max) - log(sum(exp(x - max))) over the axes dim (PyTorch's log_softmax). "
+        + _SOFTMAX_DIM + "NaN and inf slices as for softmax; -inf entries of an otherwise "
+        "finite slice give -inf. Results agree with the standard-only implementation to a few "
+        "float ulps. Returns a new array of x's shape and dtype; x is unchanged.",
+        "interop.log_softmax", result=_like_x),
+    "softmax_backward": Kernel(
+        "softmax_backward(grad, output, dim)",
+        "softmax's gradient, output * (grad - sum(grad * output)), the sum over the axes dim: "
+        "output is softmax's result, grad the gradient reaching it (both of one real floating "
+        "dtype and shape). " + _SOFTMAX_DIM.replace("x", "output") + "Returns a new array of "
+        "grad's shape and dtype; grad and output are unchanged.",
+        None, result=_like_x),
+    "log_softmax_backward": Kernel(
+        "log_softmax_backward(grad, output, dim)",
+        "log_softmax's gradient, grad - exp(output) * sum(grad), the sum over the axes dim: "
+        "output is log_softmax's result, grad the gradient reaching it (both of one real "
+        "floating dtype and shape). " + _SOFTMAX_DIM.replace("x", "output") + "Returns a new "
+        "array of grad's shape and dtype; grad and output are unchanged.",
+        None, result=_like_x),
+})
+
+# ---- the normalization of rows (issue 29): layer and group norm's forward and raw-array
+# backward (interop.nn.functional's _NormalizeBackward), compiled on the cpu backend.
+
+def _normalize_rows_result(x, weight, bias, eps):
+    return [(tuple(x.shape), x.dtype), ((x.shape[0],), x.dtype), ((x.shape[0],), x.dtype)]
+
+
+def _normalize_rows_backward_result(grad, x, weight, mean, rstd, wshape):
+    return [(tuple(x.shape), x.dtype), (tuple(wshape), x.dtype), (tuple(wshape), x.dtype)]
+
+
+_ROWS = (
+    "x is a real floating (R, P, Q) array, R, P, Q >= 1; each of its R rows is normalized over "
+    "its P * Q entries with their mean and biased variance; weight and bias are None or "
+    "arrays of x's dtype of one shape (G, P, Qw), G dividing R and Qw either Q (a weight per "
+    "entry: layer norm, as (1, 1, n)) or 1 (one per channel: group norm, as (G, C / G, 1)), "
+    "row r taking entry r % G. ")
+KERNELS.update({
+    "normalize_rows": Kernel(
+        "normalize_rows(x, weight, bias, eps)",
+        "(y, mean, rstd): y = (x - mean) * rstd * weight + bias with rstd = 1 / sqrt(var + "
+        "eps) per row (weight 1 and bias 0 where None); mean and rstd of shape (R,). " + _ROWS
+        + "eps is a float >= 0. A row holding NaN or inf gives NaN throughout (y, mean and rstd). Results agree "
+        "with the standard-only implementation to a few float ulps (the statistics may be "
+        "accumulated in a wider dtype). Returns a tuple of three new arrays of x's dtype; the "
+        "inputs are unchanged.",
+        None, result=_normalize_rows_result),
+    "normalize_rows_backward": Kernel(
+        "normalize_rows_backward(grad, x, weight, mean, rstd, wshape)",
+        "(gx, gw, gb): the gradients of normalize_rows's y with respect to x, weight and bias, "
+        "given grad (the gradient reaching y, x's shape and dtype) and the mean and rstd that "
+        "normalize_rows returned for x. With xh = (x - mean - e) * rstd (e the mean of x - mean "
+        "per row: the given mean's rounding error) and h = grad * weight: "
+        "gx = rstd * (h - mean(h) - xh * mean(h * xh)), the means per row; gw and gb, of "
+        "shape wshape = (G, P, Qw), are the sums of grad * xh and of grad over the rows and "
+        "entries each weight entry touches (weight may be None: then h = grad, and gw is "
+        "still the gradient a weight of ones would get). " + _ROWS + "Returns a tuple of three "
+        "new arrays of x's dtype; the inputs are unchanged.",
+        None, result=_normalize_rows_backward_result),
+})
+
+# ---- the normalization of channels (issue 29): batch and instance norm's forward and
+# raw-array backward, compiled on the cpu backend.
+
+def _normalize_channels_result(x, weight, bias, eps):
+    k = (x.shape[1],)
+    return [(tuple(x.shape), x.dtype), (k, x.dtype), (k, x.dtype), (k, x.dtype)]
+
+
+def _normalize_channels_backward_result(grad, x, weight, mean, rstd):
+    k = (x.shape[1],)
+    return [(tuple(x.shape), x.dtype), (k, x.dtype), (k, x.dtype)]
+
+
+_CHANNELS = (
+    "x is a real floating (A, K, L) array, A, K, L >= 1 (batch norm: (N, C, H * W); "
+    "instance norm: (1, N * C, H * W)); each channel k is normalized over its A * L entries "
+    "with their mean and biased variance; weight and bias are None or (K,) arrays of x's "
+    "dtype. ")
+KERNELS.update({
+    "normalize_channels": Kernel(
+        "normalize_channels(x, weight, bias, eps)",
+        "(y, mean, rstd, ssd): y = (x - mean) * rstd * weight + bias per channel with "
+        "rstd = 1 / sqrt(ssd / (A * L) + eps), ssd the sum of squared deviations (weight 1 and "
+        "bias 0 where None); mean, rstd and ssd of shape (K,). " + _CHANNELS + "eps is a "
+        "float >= 0. A channel holding NaN or inf gives NaN throughout (y, mean, rstd, ssd). "
+        "Results agree with the standard-only implementation to a few float ulps (the "
+        "statistics may be accumulated in a wider dtype). Returns a tuple of four new arrays "
+        "of x's dtype; the inputs are unchanged.",
+        None, result=_normalize_channels_result),
+    "normalize_channels_backward": Kernel(
+        "normalize_channels_backward(grad, x, weight, mean, rstd)",
+        "(gx, gw, gb): the gradients of normalize_channels's y with respect to x, weight and "
+        "bias, given grad (x's shape and dtype) and the mean and rstd that normalize_channels "
+        "returned. With xh = (x - mean - e) * rstd per channel (e the mean of x - mean: the "
+        "given mean's rounding error): gx = rstd * weight * (grad - mean(grad) - xh * "
+        "mean(grad * xh)), the means per channel; gw and gb, of shape (K,), are the sums of "
+        "grad * xh and of grad per channel (also where weight is None). " + _CHANNELS
+        + "Returns a tuple of three new arrays of x's dtype; the inputs are unchanged.",
+        None, result=_normalize_channels_backward_result),
+})
+
 # What a native or registered implementation is handed: the table's arguments after the
 # checks of Backend (the public kernel methods), so that it can skip them.
 IMPLEMENTATION_ARGUMENTS = (
@@ -166,7 +291,8 @@ IMPLEMENTATION_ARGUMENTS = (
     "arrays of x's dtype (never Python scalars); src cut to index's shape; key a tuple; "
     "sum_to only when x.shape differs from shape; kernel, stride and dilation tuples of one "
     "length n of positive Python ints, n at most x.ndim (len(shape) for windows_add), and cols "
-    "of the shape windows gives for `shape`.")
+    "of the shape windows gives for `shape`; softmax's dim a tuple of distinct non-negative "
+    "axes, and the backward kernels' grad and output of one shape and dtype.")
 
 
 def check_kernels(kernels, who):
@@ -211,14 +337,26 @@ def checked_result(name, fn, backend):
         return fn
 
     def run(*args):
-        shape, dtype = rule(*args)      # (before the call: it may refuse the arguments)
+        want = rule(*args)      # (before the call: it may refuse the arguments)
         out = fn(*args)
-        if (out is args[0] or tuple(getattr(out, "shape", ())) != shape
-                or getattr(out, "dtype", None) != dtype):
-            got = ("the input x itself" if out is args[0] else f"{type(out).__name__} of shape "
-                   f"{getattr(out, 'shape', None)} and dtype {getattr(out, 'dtype', None)}")
-            raise RuntimeError(f"kernel {name!r} registered for backend {backend!r} returned "
-                               f"{got}; expected a new array of shape {shape} and dtype "
-                               f"{dtype} ({kernel.signature})")
+        if isinstance(want, list):              # a kernel returning a tuple of arrays
+            if not isinstance(out, tuple) or len(out) != len(want):
+                raise RuntimeError(f"kernel {name!r} registered for backend {backend!r} "
+                                   f"returned {type(out).__name__}; expected a tuple of "
+                                   f"{len(want)} new arrays ({kernel.signature})")
+            for o, (shape, dtype) in zip(out, want):
+                _check_one(name, backend, kernel, args, o, shape, dtype)
+        else:
+            _check_one(name, backend, kernel, args, out, *want)
         return out
     return run
+
+
+def _check_one(name, backend, kernel, args, out, shape, dtype):
+    if (out is args[0] or tuple(getattr(out, "shape", ())) != shape
+            or getattr(out, "dtype", None) != dtype):
+        got = ("the input x itself" if out is args[0] else f"{type(out).__name__} of shape "
+               f"{getattr(out, 'shape', None)} and dtype {getattr(out, 'dtype', None)}")
+        raise RuntimeError(f"kernel {name!r} registered for backend {backend!r} returned "
+                           f"{got}; expected a new array of shape {shape} and dtype "
+                           f"{dtype} ({kernel.signature})")

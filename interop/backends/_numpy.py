@@ -14,6 +14,7 @@ from . import _jit, _jit_conv, _shared
 from .. import dtypes as _dt
 from ._base import Backend
 from ._fallbacks import window_key
+from . import _fallbacks, _jit, _jit_norm
 from ._kernels import sum_to_axes, windows_shape
 from ._malloc import tune_malloc
 from ._dlpack import capsule_info, CapsuleProducer, is_capsule, set_dtype
@@ -471,7 +472,86 @@ class NumpyBackend(Backend):
         return {"getitem": self._getitem_native_first, "add_at": self._add_at,
                 "index_add": self._index_add, "scatter_add": self._scatter_add,
                 "sum_to": self._sum_to, "windows": self._windows,
-                "windows_add": self._windows_add}
+                "windows_add": self._windows_add, **self._softmax_kernels(),
+                **self._normalize_kernels(), **self._channel_kernels()}
+
+    # ---- softmax rows (issue 29): compiled (_jit_norm) over the last axis of float32
+    # arrays (float32 and float64 for softmax's backward, which has no exp) where numba
+    # runs; otherwise the standard-only formulas on NumPy, which are also the reference.
+
+    def _softmax_kernels(self):
+        return {"softmax": self._softmax, "log_softmax": self._log_softmax,
+                "softmax_backward": self._softmax_backward,
+                "log_softmax_backward": self._log_softmax_backward}
+
+    def _softmax(self, x, dim):
+        if _rows(x, dim, _F32):
+            return _jit_norm.softmax_rows(_as_rows(x), False).reshape(x.shape)
+        return _fallbacks.softmax(self.xp, x, dim)
+
+    def _log_softmax(self, x, dim):
+        if _rows(x, dim, _F32):
+            return _jit_norm.softmax_rows(_as_rows(x), True).reshape(x.shape)
+        return _fallbacks.softmax(self.xp, x, dim, log=True)
+
+    def _softmax_backward(self, grad, output, dim):
+        if _rows(output, dim, _F32_F64):
+            return _jit_norm.softmax_grad_rows(_as_rows(grad), _as_rows(output)).reshape(
+                output.shape)
+        return _fallbacks.softmax_backward(self.xp, grad, output, dim)
+
+    def _log_softmax_backward(self, grad, output, dim):
+        if _rows(output, dim, _F32):
+            return _jit_norm.log_softmax_grad_rows(_as_rows(grad), _as_rows(output)).reshape(
+                output.shape)
+        return _fallbacks.log_softmax_backward(self.xp, grad, output, dim)
+
+    # ---- the normalization of rows (issue 29): compiled (_jit_norm) for float32 and float64
+    # where numba runs, else the standard-only formulas on NumPy (the reference).
+
+    def _normalize_kernels(self):
+        return {"normalize_rows": self._normalize_rows,
+                "normalize_rows_backward": self._normalize_rows_backward}
+
+    def _normalize_rows(self, x, weight, bias, eps):
+        like = weight if weight is not None else bias
+        wshape = (1, x.shape[1], 1) if like is None else tuple(like.shape)
+        if _compiled_rows(x, wshape):
+            return _jit_norm.normalize_rows(np.ascontiguousarray(x),
+                                            _affine(weight, wshape, x.dtype, 1),
+                                            _affine(bias, wshape, x.dtype, 0), eps)
+        return _fallbacks.normalize_rows(self.xp, x, weight, bias, eps)
+
+    def _normalize_rows_backward(self, grad, x, weight, mean, rstd, wshape):
+        if _compiled_rows(x, wshape):
+            return _jit_norm.normalize_rows_grad(
+                np.ascontiguousarray(grad), np.ascontiguousarray(x),
+                _affine(weight, wshape, x.dtype, 1), np.ascontiguousarray(mean),
+                np.ascontiguousarray(rstd))
+        return _fallbacks.normalize_rows_backward(self.xp, grad, x, weight, mean, rstd, wshape)
+
+    # ---- the normalization of channels (issue 29): compiled (_jit_norm) for float32 and
+    # float64 where numba runs, else the standard-only formulas on NumPy (the reference).
+
+    def _channel_kernels(self):
+        return {"normalize_channels": self._normalize_channels,
+                "normalize_channels_backward": self._normalize_channels_backward}
+
+    def _normalize_channels(self, x, weight, bias, eps):
+        if x.dtype in _F32_F64 and _jit.enabled():
+            k = (x.shape[1],)
+            return _jit_norm.normalize_channels(np.ascontiguousarray(x),
+                                                _affine(weight, k, x.dtype, 1),
+                                                _affine(bias, k, x.dtype, 0), eps)
+        return _fallbacks.normalize_channels(self.xp, x, weight, bias, eps)
+
+    def _normalize_channels_backward(self, grad, x, weight, mean, rstd):
+        if x.dtype in _F32_F64 and _jit.enabled():
+            return _jit_norm.normalize_channels_grad(
+                np.ascontiguousarray(grad), np.ascontiguousarray(x),
+                _affine(weight, (x.shape[1],), x.dtype, 1), np.ascontiguousarray(mean),
+                np.ascontiguousarray(rstd))
+        return _fallbacks.normalize_channels_backward(self.xp, grad, x, weight, mean, rstd)
 
     def _sum_to(self, x, shape):
         lead, axes = sum_to_axes(x.shape, shape)
@@ -595,6 +675,36 @@ class NumpyRNG:
 
     def set_state(self, state):
         self.gen.bit_generator.state = state
+
+
+_F32 = (np.dtype(np.float32),)
+_F32_F64 = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _rows(x, dim, dtypes):
+    """Whether a compiled row kernel takes ``x`` and ``dim``: the compiled path is on, the
+    axis is the last one, rows are not empty and the dtype is one of ``dtypes``."""
+    return (x.ndim > 0 and dim == (x.ndim - 1,) and x.dtype in dtypes and x.shape[-1] > 0
+            and _jit.enabled())
+
+
+def _as_rows(x):
+    """``x`` as a C-contiguous (R, n) array, n its last dim (a copy where it is not
+    contiguous: a broadcast gradient, a transposed input)."""
+    return np.ascontiguousarray(x).reshape(-1, x.shape[-1])
+
+
+def _compiled_rows(x, wshape):
+    """Whether the compiled normalization takes x (R, P, Q) with a weight of ``wshape``:
+    float32 or float64, a weight per channel (G, P, 1) or one per entry of every row
+    (1, P, Q), and the compiled path on."""
+    return (x.dtype in _F32_F64 and (wshape[2] == 1 or wshape[0] == 1) and _jit.enabled())
+
+
+def _affine(a, shape, dtype, fill):
+    """A normalization's weight or bias as a C-contiguous array of ``shape``: ``fill``
+    everywhere where it is None."""
+    return np.full(shape, fill, dtype) if a is None else np.ascontiguousarray(a)
 
 
 def make_numpy_backend():

@@ -7,6 +7,10 @@ whose backward is written out and runs on the backend's raw arrays: the composit
 broadcast-and-reduce nodes took about twice as long (measured on NumPy). Under
 ``create_graph`` that backward recomputes the statistics from the input with recorded ops,
 so second derivatives are right too.
+Layer and group norm normalize rows of their input, batch and instance norm its channels,
+forward and backward, with the backend's ``normalize_rows`` and ``normalize_channels``
+kernels (``interop.autograd.run_kernel`` in forward; on the cpu backend one compiled pass
+per row or channel where numba is installed).
 Running statistics are updated in place, outside the graph, with the unbiased variance
 (as PyTorch does). Dropout masks come from interop's RNG.
 """
@@ -98,18 +102,6 @@ def _kept_view(x, axes):
     return math.prod(s[:k0]), math.prod(s[k0:k1]), math.prod(s[k1:])
 
 
-def _kept_sum(xp, v):
-    """The sums of an ``(A, K, L)`` array over A and L, as a (K, 1) column (``xp``: ``it``
-    for tensors, or the backend namespace for raw arrays)."""
-    return xp.expand_dims(xp.sum(xp.sum(v, axis=-1), axis=0), axis=-1)
-
-
-def _kept_dot(xp, a, b):
-    """Sums of ``a * b`` over A and L of two ``(A, K, L)`` arrays (a vecdot), as a (K, 1)
-    column."""
-    return xp.expand_dims(xp.sum(xp.vecdot(a, b, axis=-1), axis=0), axis=-1)
-
-
 def _moments(x, axes, n):
     """Mean, deviations ``x - mean`` and their sum of squares over ``axes`` (kept as size-1
     dims); ``n`` elements per statistic."""
@@ -140,59 +132,33 @@ class _NormalizeBackward(it.autograd.Node):
 
     @staticmethod
     def forward(x, weight, bias, axes, wshape, aligned, eps):
-        """``(y, mean, inv, ssd)``, computed on tensors with recording off."""
+        """``(y, mean, inv, ssd)``, computed on tensors with recording off (ssd None for
+        layer and group norm, which keep no running statistics)."""
         n = math.prod(x.shape[a] for a in axes)
         w = _shaped(weight, wshape)
         b = _shaped(bias, wshape)
-        lead = None if aligned else _trailing(x, axes)
+        rows = None if aligned else _rows_form(x, axes, wshape)
         view = _kept_view(x, axes) if aligned else None      # (batch, instance norm: always)
         if view is not None:
-            # Per kept position (a channel), over a (A, K, L) view: sums of L then of A,
-            # the squares as vecdots, the affine in place (6 x-sized passes, 2 arrays).
+            # Batch and instance norm: the backend's normalize_channels kernel over the
+            # (A, K, L) view, K the kept positions (channels); one compiled pass per channel
+            # where numba is; its backward is normalize_channels_backward.
             keep = tuple(1 if d in axes else k for d, k in enumerate(x.shape))
-            xc = x.reshape(view)
-            mean = _kept_sum(it, xc) / n
-            xc = xc - mean
-            # The corrected two-pass algorithm: the deviations' own mean is the rounding
-            # error of the first mean, which would shift every output where |mean| >> std
-            # (float32 at mean 1e3, std 1e-3: by 2e-2). It folds into the shift.
-            d = _kept_sum(it, xc) / n
-            mean = mean + d
-            ssd = it.clamp(_kept_dot(it, xc, xc) - d * d * n, min=0)
-            inv = it.rsqrt(ssd / n + eps)
-            d, inv = d.reshape(keep), inv.reshape(keep)
-            scale = inv if w is None else inv * w
-            shift = -d * scale if b is None else b - d * scale
-            xc.mul_(scale.reshape(view[1], 1))
-            xc.add_(shift.reshape(view[1], 1))
-            y = xc.reshape(x.shape)
-            mean = mean.reshape(keep)
-        elif lead is not None:
-            # The statistics over one flat trailing dim (a vecdot for the squares, no
-            # x-sized temporary), the affine in place: 5 x-sized passes, not 8.
-            xf = x.reshape(lead + (n,))
-            if n <= 1024:       # a vecdot with ones: a third of the time of the row sum
-                ones = it.ones(n, dtype=xf.dtype, device=xf.device)
-                mean = it.vecdot(xf, ones, axis=-1).unsqueeze(-1) / n
-            else:               # (long rows: the pairwise sum, for its accuracy)
-                mean = it.sum(xf, axis=-1, keepdims=True) / n
-            y = xf - mean
-            ssd = it.vecdot(y, y, axis=-1)
-            inv = it.rsqrt(ssd.unsqueeze(-1) / n + eps)
-            y.mul_(inv)
-            y = y.reshape(x.shape)
-            if not y.backend.mutable:
-                # (the reshape is a view, which an in-place op cannot write through where
-                # arrays are immutable (JAX): the affine out of place there)
-                y = y if w is None else y * w
-                y = y if b is None else y + b
-            else:
-                if w is not None:
-                    y.mul_(w)
-                if b is not None:
-                    y.add_(b)
-            keep = lead + (1,) * len(axes)
-            mean, inv = mean.reshape(keep), inv.reshape(keep)
+            k = (view[1],)
+            wk = None if w is None else it.broadcast_to(w, keep).reshape(k)
+            bk = None if b is None else it.broadcast_to(b, keep).reshape(k)
+            y, mean, inv, ssd = it.autograd.run_kernel("normalize_channels", x.reshape(view),
+                                                       wk, bk, eps)
+            return (y.reshape(x.shape), mean.reshape(keep), inv.reshape(keep),
+                    ssd.reshape(keep))
+        elif rows is not None:
+            # Layer and group norm: the backend's normalize_rows kernel over (R, P, Q) rows
+            # (one pass per row where compiled); its backward is normalize_rows_backward.
+            rshape, wrows = rows
+            y, mean, inv = it.autograd.run_kernel("normalize_rows", x.reshape(rshape),
+                                                  _shaped(w, wrows), _shaped(b, wrows), eps)
+            keep = tuple(x.shape[:x.ndim - len(axes)]) + (1,) * len(axes)
+            return y.reshape(x.shape), mean.reshape(keep), inv.reshape(keep), None
         else:
             mean, xc, ssd = _moments(x, axes, n)
             inv = it.rsqrt(ssd / n + eps)
@@ -209,12 +175,11 @@ class _NormalizeBackward(it.autograd.Node):
         need_x, need_w, need_b = (e is not None for e in self.next)
         shapes = (tuple(x.shape), None if weight is None else tuple(weight.shape),
                   self.bias_shape)
+        if xp is self.be.ns and self.rows is not None:
+            return _rows_backward(xp, g, x, weight, mean, inv, self.rows, shapes, need_x,
+                                  need_w, need_b)
         w = _reshaped(xp, weight, wshape)
         if xp is self.be.ns:
-            lead = None if aligned else _trailing(x, axes)
-            if lead is not None:
-                return _trailing_backward(xp, g, x, w, mean, inv, lead, n, wshape, shapes,
-                                          need_x, need_w, need_b)
             view = _kept_view(x, axes) if aligned else None
             if view is not None:
                 return _kept_backward(xp, g, x, w, mean, inv, view, n, wshape, shapes,
@@ -248,142 +213,50 @@ class _NormalizeBackward(it.autograd.Node):
         return gx, gw, gb
 
 
-def _trailing_backward(xp, g, x, w, mean, inv, lead, n, wshape, shapes, need_x, need_w,
-                       need_b):
-    """:class:`_NormalizeBackward` over trailing dims, on raw arrays (no create_graph).
-
-    Where the weight varies only along the normalized dims (layer norm), the rows are
-    ``(L, n)`` and every statistic is a matrix-vector product on two x-sized arrays, the
-    deviations ``xc`` and ``g * xc`` (so no ``x - mean`` cancellation): the weight's gradient
-    ``inv @ (g xc)``, the bias's ``1 @ g``, the rows' ``sum(g w)`` and ``sum(g w xc)`` as
-    ``g @ w`` and ``(g xc) @ w``; then ``gx = (g w + xc k + c) inv`` in place on fresh arrays
-    (7 x-sized passes, where a pass and a reduction per term took 11 passes and 3
-    reductions). Otherwise (group norm's per-channel weight) the general form."""
-    shape = shapes[0]
-    ws = (1,) * (len(shape) - len(wshape)) + tuple(wshape)       # (weight and bias's shape)
-    if ws != (1,) * len(lead) + shape[len(lead):]:
-        if len(shape) == 4 and len(lead) == 2 and ws == (1,) + shape[1:3] + (1,):
-            return _grouped_backward(xp, g, x, w, mean, inv, shapes, need_x, need_w, need_b)
-        return _trailing_general(xp, g, x, w, mean, inv, lead, n, wshape, shapes, need_x,
-                                 need_w, need_b)
-    rows = math.prod(lead)
-    x2, g2 = xp.reshape(x, (rows, n)), xp.reshape(g, (rows, n))
-    inv_r = xp.reshape(inv, (rows,))
-    wv = None if w is None else xp.reshape(w, (n,))
-    gx = gw = gb = xc = gxc = None
-    if need_w or need_x:
-        xc = x2 - xp.reshape(mean, (rows, 1))
-        gxc = g2 * xc
-    if need_w:
-        gw = _reshaped(xp, xp.matmul(inv_r, gxc), shapes[1])
-    if need_b:
-        ones = xp.ones((rows,), dtype=g2.dtype, device=g2.device)
-        gb = _reshaped(xp, xp.matmul(ones, g2), shapes[2])
-    if need_x:
-        if wv is None:
-            ds, db = xp.sum(gxc, axis=-1), xp.sum(g2, axis=-1)
-        else:
-            ds, db = xp.matmul(gxc, wv), xp.matmul(g2, wv)
-        del gxc
-        gx = xp.reshape(_input_grad(xp, xc, g2, wv, ds, db, inv_r, n, (rows, 1)), shape)
-    return gx, gw, gb
+def _rows_form(x, axes, wshape):
+    """``((R, P, Q), (G, P, Qw))``: the shapes of x and of its weight as the normalize_rows
+    kernel takes them, when the statistics are over x's trailing dims and the weight varies
+    only along them (layer norm: ``(R, 1, n)`` and ``(1, 1, n)``) or per channel of a group
+    (group norm, x ``(N, G, P, Q)``: ``(N * G, P, Q)`` and ``(G, P, 1)``); else None."""
+    lead = _trailing(x, axes)
+    if lead is None:
+        return None
+    shape = tuple(x.shape)
+    ws = (1,) * (len(shape) - len(wshape)) + tuple(wshape)
+    n = math.prod(shape[len(lead):])
+    if ws == (1,) * len(lead) + shape[len(lead):]:
+        return (math.prod(lead), 1, n), (1, 1, n)
+    if len(shape) == 4 and len(lead) == 2 and ws == (1,) + shape[1:3] + (1,):
+        return (shape[0] * shape[1], shape[2], shape[3]), (shape[1], shape[2], 1)
+    return None
 
 
-def _input_grad(xp, xc, g, w, ds, db, inv, n, col):
-    """The input's gradient ``inv (g w - db/n - xc inv^2 ds/n)`` of a normalization, in place
-    on the fresh deviations ``xc`` (``g`` itself is never written); ``ds``, ``db``: the
-    statistics' sums of ``g w xc`` and ``g w``; ``col``: their shape broadcasting against
-    ``xc``."""
-    xc *= xp.reshape(ds * (inv * inv) / -n, col)
-    if w is None:
-        xc += g
-        gx = xc
-    else:
-        gx = g * w
-        gx += xc
-    gx -= xp.reshape(db / n, col)
-    gx *= xp.reshape(inv, col)
-    return gx
-
-
-def _grouped_backward(xp, g, x, w, mean, inv, shapes, need_x, need_w, need_b):
-    """:func:`_trailing_backward` for group norm: x ``(N, G, P, Q)`` (P channels of a group,
-    Q positions) with statistics per ``(N, G)`` and the weight ``(1, G, P, 1)`` per channel.
-    The gradient's sums over Q are vecdots (``g . xc`` and ``g . 1``, no x-sized temporary),
-    everything else is small but the input's gradient ``(g w + xc k + c) inv``, in place on
-    fresh arrays (6 x-sized passes, where the general form took 11)."""
-    nb, ng, np_, nq = shapes[0]
-    n = np_ * nq
-    wg = None if w is None else xp.reshape(w, (ng, np_))
-    inv3 = xp.reshape(inv, (nb, ng, 1))
-    ones = xp.ones((nq,), dtype=g.dtype, device=g.device)
-    gx = gw = gb = xc = s_gx = None
-    s_g = xp.vecdot(g, ones, axis=-1) if need_b or need_x else None      # (N, G, P)
-    if need_w or need_x:
-        xc = x - mean
-        s_gx = xp.vecdot(g, xc, axis=-1)
-    if need_w:
-        gw = _reshaped(xp, xp.sum(s_gx * inv3, axis=0), shapes[1])
-    if need_b:
-        gb = _reshaped(xp, xp.sum(s_g, axis=0), shapes[2])
-    if need_x:
-        if wg is None:
-            ds, db = xp.sum(s_gx, axis=-1), xp.sum(s_g, axis=-1)                # (N, G)
-        else:
-            ds, db = xp.vecdot(s_gx, wg, axis=-1), xp.vecdot(s_g, wg, axis=-1)
-        gx = _input_grad(xp, xc, g, w, ds, db, xp.reshape(inv, (nb, ng)), n, (nb, ng, 1, 1))
-    return gx, gw, gb
-
-
-def _trailing_general(xp, g, x, w, mean, inv, lead, n, wshape, shapes, need_x, need_w,
-                      need_b):
-    """:func:`_trailing_backward` for a weight that also varies along the lead dims: the
-    row statistics of the gradient as vecdots, the rest in place on fresh arrays."""
-    shape = shapes[0]
-    flat = lead + (n,)
-    inv_f = xp.reshape(inv, lead + (1,))
-    xhat = xp.reshape(x, flat) - xp.reshape(mean, lead + (1,))
-    xhat *= inv_f
-    gx = gw = gb = None
-    if need_w:
-        gw = _reshaped(xp, xp.sum_to(g * xp.reshape(xhat, shape), wshape), shapes[1])
-    if need_b:
-        gb = _reshaped(xp, xp.sum_to(g, wshape), shapes[2])
-    if need_x:
-        gh = xp.reshape(g if w is None else g * w, flat)
-        m1 = xp.sum(gh, axis=-1, keepdims=True) / n
-        m2 = xp.expand_dims(xp.vecdot(gh, xhat, axis=-1), axis=-1) / n
-        gx = gh - m1                          # (a new array: g itself is never written)
-        xhat *= m2
-        gx -= xhat
-        gx *= inv_f
-        gx = xp.reshape(gx, shape)
-    return gx, gw, gb
+def _rows_backward(xp, g, x, weight, mean, inv, rows, shapes, need_x, need_w, need_b):
+    """:class:`_NormalizeBackward` of layer and group norm on raw arrays: the backend's
+    normalize_rows_backward kernel over the (R, P, Q) rows the forward normalized."""
+    rshape, wrows = rows
+    gx, gw, gb = xp.normalize_rows_backward(
+        xp.reshape(g, rshape), xp.reshape(x, rshape), _reshaped(xp, weight, wrows),
+        xp.reshape(mean, rshape[:1]), xp.reshape(inv, rshape[:1]), wrows)
+    return (xp.reshape(gx, shapes[0]) if need_x else None,
+            xp.reshape(gw, shapes[1]) if need_w else None,
+            xp.reshape(gb, shapes[2]) if need_b else None)
 
 
 def _kept_backward(xp, g, x, w, mean, inv, view, n, wshape, shapes, need_x, need_w, need_b):
     """:class:`_NormalizeBackward`'s aligned backward (batch and instance norm), on raw
-    arrays (no create_graph), over the ``(A, K, L)`` view: the gradient's statistics as
-    sums and vecdots, the input's gradient in place on the fresh deviations."""
-    col = (view[1], 1)
+    arrays (no create_graph): the backend's normalize_channels_backward kernel over the
+    ``(A, K, L)`` view, the weight's and bias's gradients summed from K to their shape."""
     keep = tuple(inv.shape)
-    xc = xp.reshape(x, view) - xp.reshape(mean, col)
-    gv = xp.reshape(g, view)
-    sg = xp.reshape(_kept_sum(xp, gv), keep)
-    sgx = xp.reshape(_kept_dot(xp, gv, xc), keep)
-    gx = gw = gb = None
-    if need_x:
-        scale = inv if w is None else inv * w
-        xc *= xp.reshape(sgx * (inv * inv) / -n, col)      # gx = (g - sg/n - xc k) * scale
-        xc += gv
-        xc -= xp.reshape(sg / n, col)
-        xc *= xp.reshape(scale, col)
-        gx = xp.reshape(xc, shapes[0])
-    if need_w:
-        gw = _reshaped(xp, xp.sum_to(sgx * inv, wshape), shapes[1])
-    if need_b:
-        gb = _reshaped(xp, xp.sum_to(sg, wshape), shapes[2])
-    return gx, gw, gb
+    k = (view[1],)
+    wk = None if w is None else xp.reshape(xp.broadcast_to(w, keep), k)
+    gx, gw, gb = xp.normalize_channels_backward(xp.reshape(g, view), xp.reshape(x, view), wk,
+                                                xp.reshape(mean, k), xp.reshape(inv, k))
+    return (xp.reshape(gx, shapes[0]) if need_x else None,
+            _reshaped(xp, xp.sum_to(xp.reshape(gw, keep), wshape), shapes[1]) if need_w
+            else None,
+            _reshaped(xp, xp.sum_to(xp.reshape(gb, keep), wshape), shapes[2]) if need_b
+            else None)
 
 
 def _normalize(x, weight, bias, axes, wshape, aligned, eps):
@@ -400,8 +273,10 @@ def _normalize(x, weight, bias, axes, wshape, aligned, eps):
         _NormalizeBackward, (xf, weight, bias), y, saved=(xf, weight, mean, inv),
         axes=axes, wshape=wshape, aligned=aligned, eps=eps,
         n=math.prod(xf.shape[a] for a in axes),
-        bias_shape=None if bias is None else _shape(bias))
-    return (y if y.dtype == x.dtype else y.astype(x.dtype)), mean.reshape(-1), ssd.reshape(-1)
+        bias_shape=None if bias is None else _shape(bias),
+        rows=None if aligned else _rows_form(xf, axes, wshape))
+    return ((y if y.dtype == x.dtype else y.astype(x.dtype)), mean.reshape(-1),
+            None if ssd is None else ssd.reshape(-1))
 
 
 def _affine_empty(x, weight, bias, wshape):
