@@ -51,7 +51,8 @@ def _unary_error(op, x):
 
 
 def unary(x, fwd, cls, op, promote=True):
-    """Apply ``fwd`` (a backend function name, or ``fwd(xp, data)``) to x's data and
+    """Apply ``fwd`` (the name of a function or kernel of the backend's namespace ``be.ns``,
+    or ``fwd(xp, data)``) to x's data and
     record ``cls``, saving the slots it names (``"x"``, ``"out"``)."""
     if not isinstance(x, Variable):
         raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
@@ -60,7 +61,7 @@ def unary(x, fwd, cls, op, promote=True):
     if promote and xd.dtype not in be.inexact_natives:    # (integer and bool: to the default float)
         xd = be.xp.astype(xd, be.native_dtype(be.default_float))
     try:
-        data = getattr(be.xp, fwd)(xd) if fwd.__class__ is str else fwd(be.xp, xd)
+        data = getattr(be.ns, fwd)(xd) if fwd.__class__ is str else fwd(be.xp, xd)
     except Exception:           # (each library words its refusal differently)
         raise _unary_error(op, x) from None
     if x._node is None or not grad_state.enabled:
@@ -245,8 +246,8 @@ def positive(x):
 
 
 def _sigmoid(xp, a):
-    # two fresh arrays instead of four: the affine tail runs in place on tanh's result (an
-    # immutable backend rebinds instead)
+    # complex sigmoid (real ones run the backend's sigmoid kernel): two fresh arrays instead
+    # of four, the affine tail in place on tanh's result (an immutable backend rebinds instead)
     t = xp.tanh(a * 0.5)
     t *= 0.5
     t += 0.5
@@ -266,18 +267,17 @@ class SigmoidBackward(UnaryBackward):
         return y * (1 - y)
 
     def backward(self, xp, g, s):
-        if self.cplx or xp is not self.be.ns:
-            return UnaryBackward.backward(self, xp, g, s)
         y = s.out
-        d = 1 - y                   # one fresh array, the rest in place on it
-        d *= y
-        d *= g
-        return d,
+        if self.cplx or xp is not self.be.ns or g.dtype != y.dtype or g.shape != y.shape:
+            return UnaryBackward.backward(self, xp, g, s)
+        return xp.sigmoid_backward(g, y),      # (the backend's kernel: one pass where compiled)
 
 
 def sigmoid(x):
-    """``1 / (1 + exp(-x))``, computed as ``0.5 * tanh(x / 2) + 0.5`` (no overflow)."""
-    return unary(x, _sigmoid, SigmoidBackward, "sigmoid")
+    """``1 / (1 + exp(-x))``: the backend's sigmoid kernel (real dtypes), or
+    ``0.5 * tanh(x / 2) + 0.5`` for complex ones."""
+    cplx = isinstance(x, Variable) and x._data.dtype in x._be.complex_natives
+    return unary(x, _sigmoid if cplx else "sigmoid", SigmoidBackward, "sigmoid")
 
 
 class ReluBackward(UnaryBackward):

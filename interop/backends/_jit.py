@@ -18,7 +18,7 @@ may run a kernel compiled by numba instead (``pip install interop[jit]``). The r
 import importlib.util
 import os
 
-__all__ = ["available", "enabled", "set_enabled", "njit"]
+__all__ = ["available", "enabled", "set_enabled", "njit", "jitable"]
 
 _numba = None           # the module, once imported
 _state = {"enabled": None}      # None: not decided yet (decided at first use)
@@ -54,6 +54,8 @@ def _module():
     global _numba
     if _numba is None:
         import numba            # (optional: imported only when a compiled kernel is built)
+        for fn in _jitables:
+            numba.extending.register_jitable(inline="always")(fn)
         _numba = numba
     return _numba
 
@@ -76,3 +78,17 @@ def njit(fn=None, **options):
     call.__doc__ = fn.__doc__
     call.py_func = fn           # the plain Python function (what numba compiles)
     return call
+
+
+_jitables = []          # the plain functions marked with @jitable, registered at numba's import
+
+
+def jitable(fn):
+    """Mark a plain Python function as callable from compiled kernels, where it is inlined
+    (``numba.extending.register_jitable(inline="always")``, done when numba is first
+    imported: compiled code calls helpers only after that). ``fn`` itself is returned: from
+    Python, and without numba, it stays the plain function (the tests call it directly)."""
+    _jitables.append(fn)
+    if _numba is not None:
+        _numba.extending.register_jitable(inline="always")(fn)
+    return fn

@@ -28,7 +28,9 @@ __all__ = ["Kernel", "KERNELS", "check_kernels", "checked_result", "sum_to_axes"
 
 
 # signature: the call, with the parameter names; semantics: what it computes and promises;
-# twin: the differentiable function of the same signature in ``interop``; result: a function
+# twin: the differentiable function of the same signature in ``interop`` (None for a kernel
+# that backward formulas call on raw arrays only: under ``create_graph`` their node records
+# ordinary ops instead, as the activations' backward kernels); result: a function
 # of the kernel's arguments (as its implementations receive them) giving ``(shape, dtype)``
 # of the new array the kernel returns (it raises where the arguments allow no result), or
 # None where the result is not checked.
@@ -158,6 +160,80 @@ KERNELS = {
         "or. cols is unchanged.",
         "interop.windows_add", result=_windows_add_result),
 }
+
+# The activations (issue 29): one pass over memory each where the backend compiles them (the
+# cpu backend's float32 kernels, _jit_act.py). PyTorch's aten names; a backward kernel takes
+# the incoming gradient first.
+_REAL_FLOATING = ("x is an array of a real floating dtype. Returns a new array of x's shape "
+                  "and dtype; x is unchanged.")
+_IN_FLOAT32 = "Half precision is computed in float32 and rounded once, as PyTorch. "
+_GRADIENT = ("g is the gradient of the result, of x's shape and dtype. Returns a new array of "
+             "that shape and dtype; g and x are unchanged.")
+KERNELS.update({
+    "sigmoid": Kernel(
+        "sigmoid(x)",
+        "1 / (1 + exp(-x)): 0 at -inf, 1 at inf, NaN at NaN. " + _REAL_FLOATING,
+        "interop.sigmoid", result=_like_x),
+    "sigmoid_backward": Kernel(
+        "sigmoid_backward(g, y)",
+        "g * y * (1 - y): the gradient of sigmoid from its output y. " + _GRADIENT.replace(
+            "x's", "y's").replace("and x are", "and y are"),
+        None, result=_like_x),
+    "silu": Kernel(
+        "silu(x)",
+        "x * sigmoid(x) (NaN at -inf, as PyTorch's x / (1 + exp(-x))). " + _IN_FLOAT32
+        + _REAL_FLOATING,
+        "interop.silu", result=_like_x),
+    "silu_backward": Kernel(
+        "silu_backward(g, x)",
+        "g * s * (1 + x * (1 - s)), s = sigmoid(x) (PyTorch's formula: NaN at x = -inf). "
+        + _IN_FLOAT32 + _GRADIENT, None, result=_like_x),
+    "gelu": Kernel(
+        "gelu(x, approximate)",
+        "approximate 'none': x * Phi(x), Phi the standard normal CDF (its tail Phi(-|x|) "
+        "keeps its relative precision); 'tanh': 0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + "
+        "0.044715 * x**3))). NaN at -inf and NaN. " + _IN_FLOAT32 + _REAL_FLOATING,
+        "interop.gelu", result=_like_x),
+    "gelu_backward": Kernel(
+        "gelu_backward(g, x, approximate)",
+        "g times the derivative of gelu(x, approximate): Phi(x) + x * phi(x) for 'none', "
+        "PyTorch's derivative of the tanh form for 'tanh' (NaN at x = +-inf, as PyTorch's). "
+        + _IN_FLOAT32 + _GRADIENT, None, result=_like_x),
+})
+
+# Cross entropy on class indices (issue 29): PyTorch's loss for (N, C) logits in one kernel
+# call each way, where its composite costs a dozen array calls (the per-call overhead of small
+# batches) and several passes (the exp of large ones).
+def _class_ce_result(x, target, ignore_index, reduction):
+    return ((x.shape[0],) if reduction == "none" else ()), x.dtype
+
+
+def _like_x_second(g, x, *args):
+    return tuple(x.shape), x.dtype
+
+
+_CLASS_TARGETS = ("x is an (N, C) array of a real floating dtype, target an (N,) integer array "
+                  "whose entries lie in [0, C) or equal ignore_index (a Python int; rows with "
+                  "that target count for nothing), reduction 'none', 'sum' or 'mean'. ")
+KERNELS.update({
+    "class_cross_entropy": Kernel(
+        "class_cross_entropy(x, target, ignore_index, reduction)",
+        "PyTorch's cross_entropy(x, target, ignore_index=ignore_index, reduction=reduction): "
+        "logsumexp(x[n]) - x[n, target[n]] for each row n (0 on ignored rows), kept per row "
+        "('none': shape (N,)), summed ('sum': shape ()) or averaged over the kept rows "
+        "('mean': shape (); NaN where none is kept). A NaN or +inf logit makes its row's "
+        "loss NaN, as in PyTorch. " + _CLASS_TARGETS + "Returns a new array of x's dtype; x "
+        "and target are unchanged.",
+        "interop.class_cross_entropy", result=_class_ce_result),
+    "class_cross_entropy_backward": Kernel(
+        "class_cross_entropy_backward(g, x, target, ignore_index, reduction)",
+        "The gradient of class_cross_entropy for x: w[n] * (softmax(x[n]) - onehot(target[n])) "
+        "with w[n] = g[n] ('none'; g of shape (N,)), g ('sum'; g of shape ()) or g over the "
+        "number of kept rows ('mean'), and 0 on ignored rows (NaN logits stay NaN there, as "
+        "in PyTorch). " + _CLASS_TARGETS + "g has x's dtype. Returns a new array of x's shape "
+        "and dtype; g, x and target are unchanged.",
+        None, result=_like_x_second),
+})
 
 # What a native or registered implementation is handed: the table's arguments after the
 # checks of Backend (the public kernel methods), so that it can skip them.

@@ -10,7 +10,7 @@ import types
 import numpy as np
 import array_api_compat.numpy as xp_numpy
 
-from . import _shared
+from . import _fallbacks, _jit, _jit_act, _shared
 from .. import dtypes as _dt
 from ._base import Backend
 from ._fallbacks import window_key
@@ -421,7 +421,7 @@ class NumpyBackend(Backend):
         return {"getitem": self._getitem_native_first, "add_at": self._add_at,
                 "index_add": self._index_add, "scatter_add": self._scatter_add,
                 "sum_to": self._sum_to, "windows": self._windows,
-                "windows_add": self._windows_add}
+                "windows_add": self._windows_add, **self._activation_kernels()}
 
     def _sum_to(self, x, shape):
         lead, axes = sum_to_axes(x.shape, shape)
@@ -503,6 +503,102 @@ class NumpyBackend(Backend):
         inverse = [order.index(a) for a in range(lead)]
         return np.ascontiguousarray(buf.transpose(inverse + list(range(lead, len(shape)))))
 
+    # The activations: float32 arrays of JIT_FROM elements or more run the compiled kernels
+    # of _jit_act.py where the compiled path is on (numba installed, not turned off); every
+    # other call runs the standard-only reference on NumPy (_fallbacks.py).
+    def _activation_kernels(self):
+        xp = self.xp
+
+        def compiled(kernel, *arrays):
+            arrays = [np.ascontiguousarray(a) for a in arrays]
+            out = self.empty(arrays[0].shape, np.float32)
+            kernel(*arrays, out)
+            return out
+
+        def sigmoid(x):
+            if _jit_ok(x):
+                return compiled(_jit_act.sigmoid, x)
+            return _fallbacks.sigmoid(xp, x)
+
+        def sigmoid_backward(g, y):
+            if _jit_ok(y):
+                return compiled(_jit_act.sigmoid_backward, g, y)
+            return _fallbacks.sigmoid_backward(xp, g, y)
+
+        def silu(x):
+            if _jit_ok(x):
+                return compiled(_jit_act.silu, x)
+            return _fallbacks.silu(xp, x)
+
+        def silu_backward(g, x):
+            if _jit_ok(x):
+                return compiled(_jit_act.silu_backward, g, x)
+            return _fallbacks.silu_backward(xp, g, x)
+
+        def gelu(x, approximate):
+            if _jit_ok(x):
+                return compiled(_jit_act.gelu_tanh if approximate == "tanh" else _jit_act.gelu,
+                                x)
+            return _fallbacks.gelu(xp, x, approximate)
+
+        def gelu_backward(g, x, approximate):
+            if _jit_ok(x):
+                return compiled(_jit_act.gelu_tanh_backward if approximate == "tanh"
+                                else _jit_act.gelu_backward, g, x)
+            return _fallbacks.gelu_backward(xp, g, x, approximate)
+
+        def exp_rows(x, m):
+            """``exp(x - m[:, None])`` in a fresh array."""
+            if _jit_ok(x):
+                out = self.empty(x.shape, np.float32)
+                _jit_act.exp_rows(np.ascontiguousarray(x), m, out)
+                return out
+            out = x - m[:, None]
+            return np.exp(out, out=out)
+
+        def class_rows(target, ignore_index):
+            valid = target != ignore_index
+            if valid.all():
+                return None, target
+            return valid, np.where(valid, target, 0)
+
+        def class_cross_entropy(x, target, ignore_index, reduction):
+            n = x.shape[0]
+            valid, t = class_rows(target, ignore_index)
+            m = x.max(axis=1)
+            loss = np.log(exp_rows(x, m).sum(axis=1))
+            loss -= x[np.arange(n), t] - m          # (x - m, as the sum: exact for huge logits)
+            if valid is not None:
+                loss[~valid] = 0
+            if reduction == "none":
+                return loss
+            total = loss.sum(dtype=x.dtype)
+            if reduction == "mean":
+                count = n if valid is None else np.count_nonzero(valid)
+                total = total / x.dtype.type(count) if count else x.dtype.type("nan")
+            return np.asarray(total, dtype=x.dtype)
+
+        def class_cross_entropy_backward(g, x, target, ignore_index, reduction):
+            n = x.shape[0]
+            valid, t = class_rows(target, ignore_index)
+            if reduction == "none":
+                w = np.array(g, copy=True)
+            else:
+                count = n if valid is None else np.count_nonzero(valid)
+                gw = g / x.dtype.type(count) if reduction == "mean" and count else g
+                w = np.full(n, gw, dtype=x.dtype)
+            if valid is not None:
+                w[~valid] = 0
+            e = exp_rows(x, x.max(axis=1))
+            e *= (w / e.sum(axis=1))[:, None]
+            e[np.arange(n), t] -= w
+            return e
+
+        return {"sigmoid": sigmoid, "sigmoid_backward": sigmoid_backward, "silu": silu,
+                "silu_backward": silu_backward, "gelu": gelu, "gelu_backward": gelu_backward,
+                "class_cross_entropy": class_cross_entropy,
+                "class_cross_entropy_backward": class_cross_entropy_backward}
+
     def ascontiguous(self, array):
         return np.ascontiguousarray(array)
 
@@ -541,6 +637,16 @@ class NumpyRNG:
 
     def set_state(self, state):
         self.gen.bit_generator.state = state
+
+
+# Elements from which a float32 activation runs compiled: below, NumPy's few passes cost
+# microseconds, and a process that never has a larger one never loads numba.
+JIT_FROM = 1 << 12
+
+
+def _jit_ok(x):
+    """Whether the activation kernels' compiled path takes array ``x``."""
+    return x.dtype == np.float32 and x.size >= JIT_FROM and _jit.enabled()
 
 
 def make_numpy_backend():

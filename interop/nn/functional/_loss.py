@@ -427,6 +427,12 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if target.shape == input.shape:
         return _soft_cross_entropy(op, input, target, weight, reduction, eps)
     _constant(op, "weight", weight)         # (differentiable with probabilities only)
+    if (weight is None and not eps and input.ndim == 2 and target.ndim == 1
+            and target.shape[0] == input.shape[0] and input.numel()
+            and target.dtype == target.backend.default_int
+            and (input.dtype == it.float32 or input.dtype == it.float64)):
+        # the training loop's case: one primitive over the backend's kernel
+        return it.class_cross_entropy(input, target, ignore_index, reduction)
     shape = tuple(target.shape)
     onehot = input.ndim <= 2 and input.numel() <= _MASK_MAX_LOGITS
     x, tcol, valid, hit = _class_target(op, input, target, ignore_index, onehot)
