@@ -213,10 +213,11 @@ def test_compiled_cross_entropy_matches_the_reference(reduction, ignore, monkeyp
     g = (np.float32(0.7) if reduction != "none"
          else np.linspace(-1, 1, 48, dtype=np.float32))
     g = np.asarray(g, np.float32)
-    calls = _spy(monkeypatch, "exp_rows")
+    calls = _spy(monkeypatch, "class_cross_entropy")
+    calls_b = _spy(monkeypatch, "class_cross_entropy_backward")
     got, ref = _both(lambda: ns.class_cross_entropy(x, t, ii, reduction))
     ggot, gref = _both(lambda: ns.class_cross_entropy_backward(g, x, t, ii, reduction))
-    assert len(calls) == 2, "the compiled kernel did not run"
+    assert len(calls) == len(calls_b) == 1, "the compiled kernels did not run"
     for a, b in ((got, ref), (ggot, gref)):
         assert a.dtype == b.dtype == np.float32 and a.shape == b.shape
         _assert_same_specials(a, b)

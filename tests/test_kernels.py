@@ -819,6 +819,10 @@ def test_each_kernel_says_how_its_result_is_checked():
         "silu_backward": lambda ns: ns.silu_backward(np.ones((2, 3)), np.ones((2, 3))),
         "gelu": lambda ns: ns.gelu(np.ones((2, 3)), "tanh"),
         "gelu_backward": lambda ns: ns.gelu_backward(np.ones((2, 3)), np.ones((2, 3)), "none"),
+        "class_cross_entropy": lambda ns: ns.class_cross_entropy(np.ones((2, 3)),
+                                                                 np.array([0, 2]), -100, "none"),
+        "class_cross_entropy_backward": lambda ns: ns.class_cross_entropy_backward(
+            np.ones(()), np.ones((2, 3)), np.array([0, 2]), -100, "mean"),
     }
     assert set(calls) == set(KERNELS)
     it.register_backend("wrong-results", xp_np, kernels={n: wrong for n in KERNELS})

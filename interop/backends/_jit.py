@@ -54,8 +54,8 @@ def _module():
     global _numba
     if _numba is None:
         import numba            # (optional: imported only when a compiled kernel is built)
-        for fn in _jitables:
-            numba.extending.register_jitable(inline="always")(fn)
+        for fn, options in _jitables:
+            numba.extending.register_jitable(**options)(fn)
         _numba = numba
     return _numba
 
@@ -80,15 +80,21 @@ def njit(fn=None, **options):
     return call
 
 
-_jitables = []          # the plain functions marked with @jitable, registered at numba's import
+_jitables = []          # (function, options) marked with @jitable, registered at numba's import
 
 
-def jitable(fn):
-    """Mark a plain Python function as callable from compiled kernels, where it is inlined
-    (``numba.extending.register_jitable(inline="always")``, done when numba is first
-    imported: compiled code calls helpers only after that). ``fn`` itself is returned: from
-    Python, and without numba, it stays the plain function (the tests call it directly)."""
-    _jitables.append(fn)
+def jitable(fn=None, *, inline="always", **options):
+    """Mark a plain Python function as callable from compiled kernels: registered with numba
+    (``numba.extending.register_jitable``) when numba is first imported (compiled code calls
+    helpers only after that). ``inline="always"`` (the default) inlines it into each caller,
+    so that elementwise loops still vectorize; ``"never"`` compiles it once, as a function of
+    its own, with numba ``options`` of its own (``fastmath=...`` for a reduction, say, that
+    its callers must not get). ``fn`` itself is returned: from Python, and without numba, it
+    stays the plain function (the tests call it directly). Use as ``@jitable`` or
+    ``@jitable(inline="never", fastmath={"reassoc"})``."""
+    if fn is None:
+        return lambda f: jitable(f, inline=inline, **options)
+    _jitables.append((fn, dict(options, inline=inline)))
     if _numba is not None:
-        _numba.extending.register_jitable(inline="always")(fn)
+        _numba.extending.register_jitable(**_jitables[-1][1])(fn)
     return fn

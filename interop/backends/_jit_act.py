@@ -1,6 +1,6 @@
 """The cpu backend's compiled float32 kernels for gelu, silu and sigmoid (forward and
-backward), one pass over memory each, and the shifted exp of cross entropy's rows, where
-numba is installed (see ``_jit.py``).
+backward), one pass over memory each, and for cross entropy on class indices (one call each
+way, whatever the batch), where numba is installed (see ``_jit.py``).
 
 Why compiled: NumPy makes one pass per operation, and gelu's exact CDF alone is about 18 of
 them (the Array API has no erf). Why a hand-written ``exp``: numba calls libm's scalar
@@ -26,7 +26,8 @@ from ._fallbacks import GELU_TANH_C1, GELU_TANH_C3, INV_SQRT_2PI, NDTR_F32, NDTR
 from ._jit import jitable, njit
 
 __all__ = ["exp32", "sigmoid", "sigmoid_backward", "silu", "silu_backward", "gelu",
-           "gelu_backward", "gelu_tanh", "gelu_tanh_backward", "exp_rows"]
+           "gelu_backward", "gelu_tanh", "gelu_tanh_backward",
+           "class_cross_entropy", "class_cross_entropy_backward"]
 
 _f = np.float32
 _ONE, _ZERO, _HALF, _INF = _f(1.0), _f(0.0), _f(0.5), _f(np.inf)
@@ -152,13 +153,67 @@ def gelu_tanh_backward(g, x, out):
         o[i] = gs[i] * (s + v * ((_ONE - s) * s) * (q * _3C3 + _C1))
 
 
+
+# ------------------------------------------------ cross entropy on class indices, by rows
+#
+# Each row: its max (NumPy's, which propagates NaN, handed in), the exps of the shifted row in
+# one vectorized loop, their sum (a helper of its own compiled with reassociation, so that it
+# vectorizes: exp32's rounding steps must not be reassociated), then the log or the scaled
+# softmax. A NaN or +inf logit makes its row's sum NaN, and the row's loss and gradient with
+# it, as in PyTorch.
+
+
+@jitable(inline="never", fastmath={"reassoc", "contract"})
+def _sum(a):
+    """The sum of a float32 array, accumulated in float64 (in any order)."""
+    s = 0.0
+    for j in range(a.shape[0]):
+        s += a[j]
+    return s
+
+
 @njit(error_model="numpy", fastmath={"contract"})
-def exp_rows(x, m, out):
-    """``out[i, j] = exp(x[i, j] - m[i])`` (cross entropy's softmax numerators; the row sums
-    are NumPy's: a compiled sum would vectorize only with reassociation, which exp32's
-    rounding steps must not get)."""
+def class_cross_entropy(x, m, target, ignore_index, loss):
+    """Each row's ``logsumexp(x[i]) - x[i, target[i]]`` into ``loss`` (0 on ignored rows),
+    ``m[i]`` the row's max; returns the number of kept rows. Targets are in range (the
+    backend checked them)."""
     n, c = x.shape
+    kept = 0
+    buf = np.empty(c, np.float32)
     for i in range(n):
+        t = target[i]
+        if t == ignore_index:
+            loss[i] = 0.0
+            continue
+        mi = m[i]
+        for j in range(c):
+            buf[j] = exp32(x[i, j] - mi)
+        loss[i] = math.log(_sum(buf)) - (x[i, t] - mi)
+        kept += 1
+    return kept
+
+
+@njit(error_model="numpy", fastmath={"contract"})
+def class_cross_entropy_backward(g, x, m, target, ignore_index, mode, out):
+    """``out[i] = w[i] (softmax(x[i]) - onehot(target[i]))``, ``m[i]`` the row's max,
+    ``w[i]`` = ``g[i]`` (mode 0, 'none'), ``g[0]`` (1, 'sum') or ``g[0]`` over the kept
+    rows (2, 'mean'); 0 on ignored rows (where NaN logits stay NaN, as PyTorch's)."""
+    n, c = x.shape
+    scale = g[0]
+    if mode == 2:
+        kept = 0
+        for i in range(n):
+            if target[i] != ignore_index:
+                kept += 1
+        scale = g[0] / _f(kept) if kept else _ZERO
+    for i in range(n):
+        t = target[i]
+        w = _ZERO if t == ignore_index else (g[i] if mode == 0 else scale)
         mi = m[i]
         for j in range(c):
             out[i, j] = exp32(x[i, j] - mi)
+        r = _f(w / _sum(out[i]))
+        for j in range(c):
+            out[i, j] *= r
+        if t != ignore_index:
+            out[i, t] -= w

@@ -505,7 +505,9 @@ class NumpyBackend(Backend):
 
     # The activations: float32 arrays of JIT_FROM elements or more run the compiled kernels
     # of _jit_act.py where the compiled path is on (numba installed, not turned off); every
-    # other call runs the standard-only reference on NumPy (_fallbacks.py).
+    # other call runs the standard-only reference on NumPy (_fallbacks.py). Cross entropy:
+    # float32 logits of any size run compiled (one call instead of ~15 NumPy calls), others
+    # a NumPy version of the reference with fewer passes (in place, a fancy-indexed pick).
     def _activation_kernels(self):
         xp = self.xp
 
@@ -549,10 +551,6 @@ class NumpyBackend(Backend):
 
         def exp_rows(x, m):
             """``exp(x - m[:, None])`` in a fresh array."""
-            if _jit_ok(x):
-                out = self.empty(x.shape, np.float32)
-                _jit_act.exp_rows(np.ascontiguousarray(x), m, out)
-                return out
             out = x - m[:, None]
             return np.exp(out, out=out)
 
@@ -564,6 +562,16 @@ class NumpyBackend(Backend):
 
         def class_cross_entropy(x, target, ignore_index, reduction):
             n = x.shape[0]
+            if x.dtype == np.float32 and _jit.enabled():      # (any size: one call, not ~15)
+                loss = np.empty(n, np.float32)
+                kept = _jit_act.class_cross_entropy(np.ascontiguousarray(x), x.max(axis=1),
+                                                    target, ignore_index, loss)
+                if reduction == "none":
+                    return loss
+                total = loss.sum()
+                if reduction == "mean":
+                    total = total / np.float32(kept) if kept else np.float32("nan")
+                return np.asarray(total, dtype=np.float32)
             valid, t = class_rows(target, ignore_index)
             m = x.max(axis=1)
             loss = np.log(exp_rows(x, m).sum(axis=1))
@@ -580,6 +588,13 @@ class NumpyBackend(Backend):
 
         def class_cross_entropy_backward(g, x, target, ignore_index, reduction):
             n = x.shape[0]
+            if x.dtype == np.float32 and _jit.enabled():
+                out = self.empty(x.shape, np.float32)
+                mode = {"none": 0, "sum": 1, "mean": 2}[reduction]
+                _jit_act.class_cross_entropy_backward(np.ascontiguousarray(g).reshape(-1),
+                                                      np.ascontiguousarray(x), x.max(axis=1),
+                                                      target, ignore_index, mode, out)
+                return out
             valid, t = class_rows(target, ignore_index)
             if reduction == "none":
                 w = np.array(g, copy=True)

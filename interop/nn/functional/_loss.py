@@ -9,7 +9,9 @@ DTypeError and ArgumentError are RuntimeErrors as well as ValueError/TypeError).
 
 Gradients come from autograd through the composites, except for three primitives
 recorded with :func:`interop.autograd.primitive`: ``cross_entropy`` on class indices (the
-training loop's hot path, where the composite would record a dozen nodes),
+training loop's hot path, where the composite would record a dozen nodes; its commonest
+case, (N, C) logits without class weights or label smoothing, is
+:func:`interop.class_cross_entropy`, one primitive over the backend's kernel),
 ``binary_cross_entropy`` (PyTorch's gradient has a clamped denominator that no composite of
 the clamped logs gives at 0 and 1) and ``binary_cross_entropy_with_logits`` (one node where
 the stable log-sigmoid takes six). Their backward is written once against a namespace: it
