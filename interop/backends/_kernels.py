@@ -9,7 +9,9 @@ registered with ``register_backend(..., kernels={...})`` may bring its own.
 
 Backward formulas call ``xp.<kernel>(...)`` where ``xp`` is either ``be.ns`` (raw arrays)
 or the ``interop`` namespace (tensors, under ``create_graph``), so each kernel has a
-differentiable twin of the same signature in ``interop`` (see ``Kernel.twin``).
+differentiable twin of the same signature in ``interop`` (see ``Kernel.twin``); the backward
+kernels of the activations and of cross entropy have none: their nodes call them on raw
+arrays only and record ordinary ops under ``create_graph``.
 
 Each entry also says what its result must be (``Kernel.result``: the shape and dtype of the
 new array it returns, from its arguments); :func:`checked_result` holds a registered

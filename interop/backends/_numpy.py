@@ -505,9 +505,8 @@ class NumpyBackend(Backend):
 
     # The activations: float32 arrays of JIT_FROM elements or more run the compiled kernels
     # of _jit_act.py where the compiled path is on (numba installed, not turned off); every
-    # other call runs the standard-only reference on NumPy (_fallbacks.py). Cross entropy:
-    # float32 logits of any size run compiled (one call instead of ~15 NumPy calls), others
-    # a NumPy version of the reference with fewer passes (in place, a fancy-indexed pick).
+    # other call runs the standard-only reference on NumPy (_fallbacks.py). Cross entropy's
+    # float32 logits run compiled whatever their size (one call instead of about 15).
     def _activation_kernels(self):
         xp = self.xp
 
@@ -549,65 +548,30 @@ class NumpyBackend(Backend):
                                 else _jit_act.gelu_backward, g, x)
             return _fallbacks.gelu_backward(xp, g, x, approximate)
 
-        def exp_rows(x, m):
-            """``exp(x - m[:, None])`` in a fresh array."""
-            out = x - m[:, None]
-            return np.exp(out, out=out)
-
-        def class_rows(target, ignore_index):
-            valid = target != ignore_index
-            if valid.all():
-                return None, target
-            return valid, np.where(valid, target, 0)
-
         def class_cross_entropy(x, target, ignore_index, reduction):
-            n = x.shape[0]
-            if x.dtype == np.float32 and _jit.enabled():      # (any size: one call, not ~15)
-                loss = np.empty(n, np.float32)
-                kept = _jit_act.class_cross_entropy(np.ascontiguousarray(x), x.max(axis=1),
-                                                    target, ignore_index, loss)
-                if reduction == "none":
-                    return loss
-                total = loss.sum()
-                if reduction == "mean":
-                    total = total / np.float32(kept) if kept else np.float32("nan")
-                return np.asarray(total, dtype=np.float32)
-            valid, t = class_rows(target, ignore_index)
-            m = x.max(axis=1)
-            loss = np.log(exp_rows(x, m).sum(axis=1))
-            loss -= x[np.arange(n), t] - m          # (x - m, as the sum: exact for huge logits)
-            if valid is not None:
-                loss[~valid] = 0
+            if x.dtype != np.float32 or not _jit.enabled():
+                return _fallbacks.class_cross_entropy(xp, x, target, ignore_index, reduction)
+            loss = np.empty(x.shape[0], np.float32)
+            kept = _jit_act.class_cross_entropy(np.ascontiguousarray(x), x.max(axis=1),
+                                                np.ascontiguousarray(target), ignore_index, loss)
             if reduction == "none":
                 return loss
-            total = loss.sum(dtype=x.dtype)
+            total = loss.sum()
             if reduction == "mean":
-                count = n if valid is None else np.count_nonzero(valid)
-                total = total / x.dtype.type(count) if count else x.dtype.type("nan")
-            return np.asarray(total, dtype=x.dtype)
+                total = total / np.float32(kept) if kept else np.float32("nan")
+            return np.asarray(total, dtype=np.float32)
 
         def class_cross_entropy_backward(g, x, target, ignore_index, reduction):
-            n = x.shape[0]
-            if x.dtype == np.float32 and _jit.enabled():
-                out = self.empty(x.shape, np.float32)
-                mode = {"none": 0, "sum": 1, "mean": 2}[reduction]
-                _jit_act.class_cross_entropy_backward(np.ascontiguousarray(g).reshape(-1),
-                                                      np.ascontiguousarray(x), x.max(axis=1),
-                                                      target, ignore_index, mode, out)
-                return out
-            valid, t = class_rows(target, ignore_index)
-            if reduction == "none":
-                w = np.array(g, copy=True)
-            else:
-                count = n if valid is None else np.count_nonzero(valid)
-                gw = g / x.dtype.type(count) if reduction == "mean" and count else g
-                w = np.full(n, gw, dtype=x.dtype)
-            if valid is not None:
-                w[~valid] = 0
-            e = exp_rows(x, x.max(axis=1))
-            e *= (w / e.sum(axis=1))[:, None]
-            e[np.arange(n), t] -= w
-            return e
+            if x.dtype != np.float32 or not _jit.enabled():
+                return _fallbacks.class_cross_entropy_backward(xp, g, x, target, ignore_index,
+                                                               reduction)
+            out = self.empty(x.shape, np.float32)
+            mode = {"none": 0, "sum": 1, "mean": 2}[reduction]
+            _jit_act.class_cross_entropy_backward(np.ascontiguousarray(g).reshape(-1),
+                                                  np.ascontiguousarray(x), x.max(axis=1),
+                                                  np.ascontiguousarray(target), ignore_index,
+                                                  mode, out)
+            return out
 
         return {"sigmoid": sigmoid, "sigmoid_backward": sigmoid_backward, "silu": silu,
                 "silu_backward": silu_backward, "gelu": gelu, "gelu_backward": gelu_backward,
