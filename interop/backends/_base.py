@@ -580,14 +580,21 @@ class Backend:
     # ---- the activation kernels (kernel table: KERNELS["gelu"] ...), their checks and
     # their standard-only fallbacks
 
+    # (sigmoid is on the per-op hot path of small tensors: its checks are inline)
     def sigmoid(self, x):
-        """``1 / (1 + exp(-x))`` of a floating ``x`` (kernel table: ``KERNELS["sigmoid"]``)."""
-        return self._kernels["sigmoid"](self._real_floating(x, "sigmoid"))
+        """``1 / (1 + exp(-x))`` of a floating or complex ``x`` (kernel table:
+        ``KERNELS["sigmoid"]``)."""
+        if x.dtype not in self.inexact_natives:
+            raise TypeError(f"sigmoid: expected an array of a floating or complex dtype, got "
+                            f"{self.from_native.get(x.dtype, x.dtype)}")
+        return self._kernels["sigmoid"](x)
 
     def sigmoid_backward(self, g, y):
         """``g y (1 - y)``: the sigmoid's gradient from its output ``y``."""
-        return self._kernels["sigmoid_backward"](self._gradient_like(g, y, "sigmoid_backward"),
-                                                 y)
+        if (g.shape != y.shape or g.dtype != y.dtype or y.dtype not in self.inexact_natives
+                or y.dtype in self.complex_natives):
+            self._gradient_like(g, y, "sigmoid_backward")
+        return self._kernels["sigmoid_backward"](g, y)
 
     def silu(self, x):
         """``x sigmoid(x)`` (kernel table: ``KERNELS["silu"]``)."""
@@ -616,7 +623,7 @@ class Backend:
     def _gradient_like(self, g, x, op):
         """``g`` checked to have the shape and dtype of the (real floating) ``x``."""
         self._real_floating(x, op)
-        if tuple(g.shape) != tuple(x.shape) or g.dtype != x.dtype:
+        if g.shape != x.shape or g.dtype != x.dtype:
             raise ValueError(f"{op}: the gradient must have the input's shape {tuple(x.shape)} "
                              f"and dtype {self.from_native.get(x.dtype, x.dtype)}; got shape "
                              f"{tuple(g.shape)} and dtype {self.from_native.get(g.dtype, g.dtype)}")

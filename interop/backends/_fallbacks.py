@@ -391,8 +391,8 @@ def _narrow(xp, y, dtype):
 
 
 def sigmoid(xp, x):
-    """``1 / (1 + exp(-x))`` as ``0.5 tanh(x / 2) + 0.5`` (no overflow; in place on the one
-    fresh array)."""
+    """``1 / (1 + exp(-x))`` as ``0.5 tanh(x / 2) + 0.5`` (no overflow; real or complex; in
+    place on the one fresh array, where an immutable namespace rebinds instead)."""
     t = xp.tanh(x * 0.5)
     t *= 0.5
     t += 0.5

@@ -174,7 +174,9 @@ _GRADIENT = ("g is the gradient of the result, of x's shape and dtype. Returns a
 KERNELS.update({
     "sigmoid": Kernel(
         "sigmoid(x)",
-        "1 / (1 + exp(-x)): 0 at -inf, 1 at inf, NaN at NaN. " + _REAL_FLOATING,
+        "1 / (1 + exp(-x)): 0 at -inf, 1 at inf, NaN at NaN. x is an array of a floating or "
+        "complex dtype (computed in that dtype). Returns a new array of x's shape and dtype; x "
+        "is unchanged.",
         "interop.sigmoid", result=_like_x),
     "sigmoid_backward": Kernel(
         "sigmoid_backward(g, y)",

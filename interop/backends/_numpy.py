@@ -516,15 +516,17 @@ class NumpyBackend(Backend):
             kernel(*arrays, out)
             return out
 
-        def sigmoid(x):
-            if _jit_ok(x):
+        ref_sigmoid, ref_sigmoid_backward = _fallbacks.sigmoid, _fallbacks.sigmoid_backward
+
+        def sigmoid(x):         # (the per-op hot path of small tensors: the test inline)
+            if x.size >= JIT_FROM and x.dtype == np.float32 and _jit.enabled():
                 return compiled(_jit_act.sigmoid, x)
-            return _fallbacks.sigmoid(xp, x)
+            return ref_sigmoid(xp, x)
 
         def sigmoid_backward(g, y):
-            if _jit_ok(y):
+            if y.size >= JIT_FROM and y.dtype == np.float32 and _jit.enabled():
                 return compiled(_jit_act.sigmoid_backward, g, y)
-            return _fallbacks.sigmoid_backward(xp, g, y)
+            return ref_sigmoid_backward(xp, g, y)
 
         def silu(x):
             if _jit_ok(x):
