@@ -120,6 +120,8 @@ add_row("cross_entropy_1k", "cross_entropy on (128, 1000) logits",
         (128, 1000))
 add_row("gelu", "gelu (exact erf) on 2M floats, (2048, 1024)",
         lambda F, x: F.gelu(x), (2048, 1024))
+add_row("gelu_tanh", "gelu (approximate='tanh') on 2M floats, (2048, 1024)",
+        lambda F, x: F.gelu(x, approximate="tanh"), (2048, 1024))
 add_row("sigmoid", "sigmoid on 2M floats, (2048, 1024)",
         lambda F, x: F.sigmoid(x), (2048, 1024))
 add_row("silu", "silu on 2M floats, (2048, 1024)",

@@ -375,6 +375,24 @@ def _kernel_inputs(ctx, name):
         mean = it.mean(x, axis=(0, 2))
         rstd = 1.0 / it.sqrt(it.var(x, axis=(0, 2)) + 1e-5)
         return ctx.randn(3, 4, 5), (x, ctx.randn(4, offset=2), mean, rstd)
+    # the activations: 5120 elements, so that a compiled path (the cpu backend's float32
+    # kernels) is held against its fallback too
+    act, g = ctx.randn(64, 80, offset=2), ctx.randn(64, 80, offset=3)
+    if name in ("sigmoid", "silu"):
+        return act, ()
+    if name == "gelu":
+        return act, ("none",)
+    if name == "sigmoid_backward":
+        return g, (ctx.randn(64, 80, low=0.0, high=1.0, offset=2),)
+    if name == "silu_backward":
+        return g, (act,)
+    if name == "gelu_backward":
+        return g, (act, "tanh")
+    target = it.asarray([3, 0, -100, 1, 2], device=ctx.ref)
+    if name == "class_cross_entropy":
+        return x, (target, -100, "mean")
+    if name == "class_cross_entropy_backward":
+        return ctx.randn(5, offset=1), (x, target, -100, "none")
     raise KeyError(name)
 
 

@@ -83,6 +83,8 @@ from ._tensor_types import (FloatTensor, DoubleTensor, HalfTensor, BFloat16Tenso
 from ._printing import set_printoptions, get_printoptions
 from . import _einops    # einops' backend for interop tensors, where einops is installed
 from ._ops.special import erf, erfc, erfinv, logit, xlogy
+from ._ops.activation import gelu, silu     # (the activation kernels' twins: nn.functional's)
+from ._ops.loss import class_cross_entropy     # (its kernel's twin: nn.functional's)
 from . import special
 from .backends import set_num_threads, get_num_threads
 

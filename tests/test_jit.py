@@ -41,3 +41,29 @@ def test_njit_compiles_on_first_call_and_keeps_the_python_function():
     f = _jit.njit(twice)
     assert f.py_func is twice and f.__name__ == "twice"
     assert f(21) == 42
+
+
+def _plus_one(a):          # (module level: numba registers the function object itself)
+    return a + 1
+
+
+def _total(a):
+    s = 0.0
+    for v in a:
+        s += v
+    return s
+
+
+_jit.jitable(_plus_one)
+_jit.jitable(_total, inline="never", fastmath={"reassoc"})
+
+
+@pytest.mark.skipif(not _jit.available(), reason="numba is not installed")
+def test_jitable_helpers_stay_plain_functions_and_are_callable_from_compiled_kernels():
+    import numpy as np
+    assert _plus_one(41) == 42 and _total([1.0, 2.0]) == 3.0      # plain Python still
+
+    def kernel(a):
+        return _plus_one(_total(a))
+    f = _jit.njit(kernel)
+    assert f(np.arange(4.0)) == 7.0

@@ -519,6 +519,17 @@ def test_table_methods_fallbacks_and_twins_agree():
         assert _params(twin) == params, (name, _params(twin))
         extra = [p for p in inspect.signature(twin).parameters.values() if p.name not in params]
         assert all(p.kind is p.KEYWORD_ONLY and p.default is not p.empty for p in extra), name
+        if k.twin is not None:        # (None: called on raw arrays only; see _kernels.py)
+            twin = getattr(it, k.twin.split(".", 1)[1])
+            assert _params(twin) == params, (name, _params(twin))
+            extra = [p for p in inspect.signature(twin).parameters.values()
+                     if p.name not in params]
+            assert all(p.kind is p.KEYWORD_ONLY and p.default is not p.empty
+                       for p in extra), name
+        else:
+            assert name.endswith("_backward"), name
+        for bname in ("cpu", "std", "strict"):
+            assert getattr(_backend(bname).ns, name) == getattr(_backend(bname), name)
 
 
 def test_twins_agree_with_kernels(be):
@@ -809,6 +820,17 @@ def test_each_kernel_says_how_its_result_is_checked():
         "sum_to": lambda ns: ns.sum_to(np.ones((2, 3)), (3,)),
         "windows": lambda ns: ns.windows(np.ones((2, 5)), (2,), (1,), (1,)),
         "windows_add": lambda ns: ns.windows_add((2, 5), np.ones((2, 2, 4)), (2,), (1,), (1,)),
+        # the activations
+        "sigmoid": lambda ns: ns.sigmoid(np.ones((2, 3))),
+        "sigmoid_backward": lambda ns: ns.sigmoid_backward(np.ones((2, 3)), np.ones((2, 3))),
+        "silu": lambda ns: ns.silu(np.ones((2, 3))),
+        "silu_backward": lambda ns: ns.silu_backward(np.ones((2, 3)), np.ones((2, 3))),
+        "gelu": lambda ns: ns.gelu(np.ones((2, 3)), "tanh"),
+        "gelu_backward": lambda ns: ns.gelu_backward(np.ones((2, 3)), np.ones((2, 3)), "none"),
+        "class_cross_entropy": lambda ns: ns.class_cross_entropy(np.ones((2, 3)),
+                                                                 np.array([0, 2]), -100, "none"),
+        "class_cross_entropy_backward": lambda ns: ns.class_cross_entropy_backward(
+            np.ones(()), np.ones((2, 3)), np.array([0, 2]), -100, "mean"),
     }
     calls.update({      # softmax rows (issue 29)
         "softmax": lambda ns: ns.softmax(np.ones((2, 3)), 1),

@@ -11,6 +11,8 @@ mixin that ``interop._tensor.Tensor`` inherits. The public namespaces
 ``unary``           unary elementwise ops, from a table of derivative formulas
 ``compound``        addcmul, addcdiv, lerp
 ``special``         erf, erfc, erfinv, logit, xlogy...
+``activation``      gelu, silu (one primitive over a backend kernel each)
+``loss``            class_cross_entropy (cross_entropy's primitive over a backend kernel)
 ``reduce``          sums, means, extrema, var/std, softmax, cumulative sums
 ``statistics``      var_mean, std_mean, bincount, histc
 ``matmul``          matmul, mm, bmm, dot, outer, einsum, tensordot, vecdot, norm

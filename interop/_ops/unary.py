@@ -51,7 +51,8 @@ def _unary_error(op, x):
 
 
 def unary(x, fwd, cls, op, promote=True):
-    """Apply ``fwd`` (a backend function name, or ``fwd(xp, data)``) to x's data and
+    """Apply ``fwd`` (the name of a function or kernel of the backend's namespace ``be.ns``,
+    or ``fwd(xp, data)``) to x's data and
     record ``cls``, saving the slots it names (``"x"``, ``"out"``)."""
     if not isinstance(x, Variable):
         raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
@@ -60,7 +61,7 @@ def unary(x, fwd, cls, op, promote=True):
     if promote and xd.dtype not in be.inexact_natives:    # (integer and bool: to the default float)
         xd = be.xp.astype(xd, be.native_dtype(be.default_float))
     try:
-        data = getattr(be.xp, fwd)(xd) if fwd.__class__ is str else fwd(be.xp, xd)
+        data = getattr(be.ns, fwd)(xd) if fwd.__class__ is str else fwd(be.xp, xd)
     except Exception:           # (each library words its refusal differently)
         raise _unary_error(op, x) from None
     if x._node is None or not grad_state.enabled:
@@ -258,15 +259,6 @@ def positive(x):
     return unary(x, "positive", PositiveBackward, "positive", False)
 
 
-def _sigmoid(xp, a, half):
-    # two fresh arrays instead of four: the affine tail runs in place on tanh's result (an
-    # immutable backend rebinds instead)
-    t = xp.tanh(a * half)
-    t *= half
-    t += half
-    return t
-
-
 def _relu(xp, a):
     # NaN stays NaN and -0.0 stays -0.0, as in PyTorch
     return xp.where(a < 0, 0, a)
@@ -282,31 +274,12 @@ class SigmoidBackward(UnaryBackward):
     def backward(self, xp, g, s):
         if self.cplx or xp is not self.be.ns:
             return UnaryBackward.backward(self, xp, g, s)
-        y = s.out
-        d = _constant(self.be, 1.0, y) - y      # one fresh array, the rest in place on it
-        d *= y
-        d *= g
-        return d,
-
-
-def _constant(be, value, like):
-    """``value`` as an operand for raw array ``like``: a cached 0-d array of its dtype where
-    the backend has one (half the cost of a Python scalar on small NumPy arrays)."""
-    c = be.scalar(value, like.dtype) if like.dtype in be.float_natives else None
-    return value if c is None else c
+        return xp.sigmoid_backward(g, s.out),      # (the backend's kernel: one pass where compiled)
 
 
 def sigmoid(x):
-    """``1 / (1 + exp(-x))``, computed as ``0.5 * tanh(x / 2) + 0.5`` (no overflow)."""
-    if isinstance(x, Variable) and x._data.dtype in x._be.float_natives:
-        half = x._be.scalar(0.5, x._data.dtype)
-        if half is not None:
-            return unary(x, lambda xp, a: _sigmoid(xp, a, half), SigmoidBackward, "sigmoid")
-    return unary(x, _sigmoid_any, SigmoidBackward, "sigmoid")
-
-
-def _sigmoid_any(xp, a):        # (with a Python scalar: other dtypes and backends)
-    return _sigmoid(xp, a, 0.5)
+    """``1 / (1 + exp(-x))``: the backend's sigmoid kernel (one pass where compiled)."""
+    return unary(x, "sigmoid", SigmoidBackward, "sigmoid")
 
 
 class ReluBackward(UnaryBackward):

@@ -678,6 +678,127 @@ class Backend:
 
     def _fallback_normalize_channels_backward(self, grad, x, weight, mean, rstd):
         return _fallbacks.normalize_channels_backward(self.xp, grad, x, weight, mean, rstd)
+    # ---- the activation kernels (kernel table: KERNELS["gelu"] ...), their checks and
+    # their standard-only fallbacks
+
+    # (sigmoid is on the per-op hot path of small tensors: its checks are inline)
+    def sigmoid(self, x):
+        """``1 / (1 + exp(-x))`` of a floating or complex ``x`` (kernel table:
+        ``KERNELS["sigmoid"]``)."""
+        if x.dtype not in self.inexact_natives:
+            raise TypeError(f"sigmoid: expected an array of a floating or complex dtype, got "
+                            f"{self.from_native.get(x.dtype, x.dtype)}")
+        return self._kernels["sigmoid"](x)
+
+    def sigmoid_backward(self, g, y):
+        """``g y (1 - y)``: the sigmoid's gradient from its output ``y``."""
+        if (g.shape != y.shape or g.dtype != y.dtype or y.dtype not in self.inexact_natives
+                or y.dtype in self.complex_natives):
+            self._gradient_like(g, y, "sigmoid_backward")
+        return self._kernels["sigmoid_backward"](g, y)
+
+    def silu(self, x):
+        """``x sigmoid(x)`` (kernel table: ``KERNELS["silu"]``)."""
+        return self._kernels["silu"](self._real_floating(x, "silu"))
+
+    def silu_backward(self, g, x):
+        """``g`` times silu's derivative at ``x``."""
+        return self._kernels["silu_backward"](self._gradient_like(g, x, "silu_backward"), x)
+
+    def gelu(self, x, approximate):
+        """``x Phi(x)``, or its tanh approximation (kernel table: ``KERNELS["gelu"]``)."""
+        return self._kernels["gelu"](self._real_floating(x, "gelu"),
+                                     _approximate(approximate, "gelu"))
+
+    def gelu_backward(self, g, x, approximate):
+        """``g`` times gelu's derivative at ``x``."""
+        return self._kernels["gelu_backward"](self._gradient_like(g, x, "gelu_backward"), x,
+                                              _approximate(approximate, "gelu_backward"))
+
+    def _real_floating(self, x, op):
+        if x.dtype not in self.inexact_natives or x.dtype in self.complex_natives:
+            raise TypeError(f"{op}: expected an array of a real floating dtype, got "
+                            f"{self.from_native.get(x.dtype, x.dtype)}")
+        return x
+
+    def _gradient_like(self, g, x, op):
+        """``g`` checked to have the shape and dtype of the (real floating) ``x``."""
+        self._real_floating(x, op)
+        if g.shape != x.shape or g.dtype != x.dtype:
+            raise ValueError(f"{op}: the gradient must have the input's shape {tuple(x.shape)} "
+                             f"and dtype {self.from_native.get(x.dtype, x.dtype)}; got shape "
+                             f"{tuple(g.shape)} and dtype {self.from_native.get(g.dtype, g.dtype)}")
+        return g
+
+    def _fallback_sigmoid(self, x):
+        return _fallbacks.sigmoid(self.xp, x)
+
+    def _fallback_sigmoid_backward(self, g, y):
+        return _fallbacks.sigmoid_backward(self.xp, g, y)
+
+    def _fallback_silu(self, x):
+        return _fallbacks.silu(self.xp, x)
+
+    def _fallback_silu_backward(self, g, x):
+        return _fallbacks.silu_backward(self.xp, g, x)
+
+    def _fallback_gelu(self, x, approximate):
+        return _fallbacks.gelu(self.xp, x, approximate)
+
+    def _fallback_gelu_backward(self, g, x, approximate):
+        return _fallbacks.gelu_backward(self.xp, g, x, approximate)
+
+    # ---- cross entropy on class indices (kernel table: KERNELS["class_cross_entropy"])
+
+    def class_cross_entropy(self, x, target, ignore_index, reduction):
+        """PyTorch's cross_entropy of (N, C) logits against (N,) class indices."""
+        op = "class_cross_entropy"
+        self._class_targets(x, target, ignore_index, reduction, op)
+        return self._kernels[op](x, target, ignore_index, reduction)
+
+    def class_cross_entropy_backward(self, g, x, target, ignore_index, reduction):
+        """Its gradient for the logits, ``g`` the gradient of its result."""
+        op = "class_cross_entropy_backward"
+        self._class_targets(x, target, ignore_index, reduction, op)
+        want = (x.shape[0],) if reduction == "none" else ()
+        if tuple(g.shape) != want or g.dtype != x.dtype:
+            raise ValueError(f"{op}: the gradient of a reduction={reduction!r} loss must have "
+                             f"shape {want} and the logits' dtype "
+                             f"{self.from_native.get(x.dtype, x.dtype)}; got shape "
+                             f"{tuple(g.shape)} and dtype {self.from_native.get(g.dtype, g.dtype)}")
+        return self._kernels[op](g, x, target, ignore_index, reduction)
+
+    def _class_targets(self, x, target, ignore_index, reduction, op):
+        """The checks of the cross-entropy kernels (see ``_kernels._CLASS_TARGETS``); an
+        IndexError names the first target out of range."""
+        self._real_floating(x, op)
+        dt = self.from_native.get(getattr(target, "dtype", None))
+        if x.ndim != 2 or dt is None or dt.kind not in "iu" or tuple(target.shape) != x.shape[:1]:
+            raise ValueError(f"{op}: expected (N, C) logits and (N,) integer targets, got "
+                             f"logits of shape {tuple(x.shape)} and target of shape "
+                             f"{tuple(getattr(target, 'shape', ()))} and dtype {dt}")
+        if ignore_index.__class__ is not int or reduction not in ("none", "sum", "mean"):
+            raise ValueError(f"{op}: expected an int ignore_index and reduction 'none', 'sum' "
+                             f"or 'mean'; got {ignore_index!r} and {reduction!r}")
+        n = x.shape[1]
+        if math.prod(target.shape):
+            lo, hi = self._min_max(target)
+            if lo < 0 or hi >= n:
+                xp = self.xp
+                bad = ((target < 0) | (target >= n)) & (target != ignore_index)
+                if bool(xp.any(bad)):
+                    first = int(target[int(xp.argmax(xp.astype(bad, xp.int8)))])
+                    raise IndexError(f"{op}: target {first} is out of bounds for {n} classes "
+                                     f"(expected 0 <= target < {n}, or ignore_index="
+                                     f"{ignore_index})")
+
+    def _fallback_class_cross_entropy(self, x, target, ignore_index, reduction):
+        return _fallbacks.class_cross_entropy(self.xp, x, target, ignore_index, reduction,
+                                              device=self.native_device)
+
+    def _fallback_class_cross_entropy_backward(self, g, x, target, ignore_index, reduction):
+        return _fallbacks.class_cross_entropy_backward(self.xp, g, x, target, ignore_index,
+                                                       reduction, device=self.native_device)
 
     # ---- helpers of the native kernels, on this backend's namespace and device
 
@@ -860,3 +981,10 @@ class HostRNG:
 
     def set_state(self, state):
         self.gen.bit_generator.state = state
+
+
+def _approximate(approximate, op):
+    """gelu's ``approximate``, checked: ``'none'`` or ``'tanh'``."""
+    if approximate != "none" and approximate != "tanh":
+        raise ValueError(f"{op}: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return approximate

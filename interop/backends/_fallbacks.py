@@ -561,3 +561,207 @@ def normalize_channels_backward(xp, grad, x, weight, mean, rstd):
     xc -= xp.reshape(sg / n, col)
     xc *= xp.reshape(scale, col)
     return xc, sgx * rstd, sg
+# ------------------------------------------------------------------ activations
+#
+# gelu, silu and sigmoid and their backward formulas (PyTorch's aten names): the reference of
+# the cpu backend's compiled float32 kernels (_jit_act.py), and what every other backend runs.
+# Half precision (float16, bfloat16) is computed in float32 and rounded once, as PyTorch.
+
+# Phi(-|x|) = erfc(u) / 2, u = |x| / sqrt(2), is exp(-u^2) times a smooth function of
+# s = 2 / (1 + 0.3 u) - 1 in [-1, 1]: a polynomial in s, fitted (Chebyshev interpolation in
+# 50-digit arithmetic, then converted to monomials, whose coefficients stay small) to 1e-15
+# absolute for float64 and 1e-8 for float32 (below float32's rounding). Coefficients are
+# halved, lowest degree first.
+NDTR_F64 = (0.08124498046494923, 0.15037586965397237, 0.11882615870010231,
+            0.07937493818781285, 0.04392007818773934, 0.01934077125428006,
+            0.006189386758637814, 0.0010435905238807778, -0.00016577148094468408,
+            -0.0001470866430809168, -1.8566841939473683e-05, 1.2956120923178188e-05,
+            4.33662875178632e-06, -1.1478353035137535e-06, -6.946883949360879e-07,
+            1.2279625500039597e-07, 1.0541678469638957e-07, -1.550286021257803e-08,
+            -1.4404231767695385e-08, 1.4441206657785748e-09, 1.2585458382954767e-09)
+NDTR_F32 = (0.08124496082223605, 0.15037589018170913, 0.1188271466126119,
+            0.07937391005113333, 0.04391193131698001, 0.01934907001736566,
+            0.00621374463000326, 0.0010198907126344671, -0.00019776869905255986,
+            -0.00011877989591033342)
+NDTR_K = 0.3 * math.sqrt(0.5)
+INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+# gelu(x, 'tanh') = x * sigmoid(x * (C1 + C3 x^2)): 0.5 (1 + tanh(z)) is sigmoid(2 z)
+GELU_TANH_C1 = 2.0 * math.sqrt(2.0 / math.pi)
+GELU_TANH_C3 = GELU_TANH_C1 * 0.044715
+
+
+def _wide(xp, x):
+    """``x`` in a dtype the formulas run in: float32 for half precision, else itself."""
+    return x if x.dtype in (xp.float32, xp.float64) else xp.astype(x, xp.float32)
+
+
+def _narrow(xp, y, dtype):
+    return y if y.dtype == dtype else xp.astype(y, dtype)
+
+
+def sigmoid(xp, x):
+    """``1 / (1 + exp(-x))`` as ``0.5 tanh(x / 2) + 0.5`` (no overflow; real or complex; in
+    place on the one fresh array, where an immutable namespace rebinds instead)."""
+    t = xp.tanh(x * 0.5)
+    t *= 0.5
+    t += 0.5
+    return t
+
+
+def sigmoid_backward(xp, g, y):
+    """``g y (1 - y)`` from the sigmoid's output ``y``."""
+    d = 1 - y
+    d *= y
+    d *= g
+    return d
+
+
+def silu(xp, x):
+    """``x sigmoid(x)``."""
+    x1 = _wide(xp, x)
+    y = sigmoid(xp, x1)
+    y *= x1
+    return _narrow(xp, y, x.dtype)
+
+
+def silu_backward(xp, g, x):
+    """``g s (1 + x (1 - s))``, ``s = sigmoid(x)`` (PyTorch's formula: NaN at x = -inf)."""
+    x1 = _wide(xp, x)
+    s = sigmoid(xp, x1)
+    d = 1 - s
+    d *= x1
+    d += 1
+    d *= s
+    d *= _wide(xp, g)
+    return _narrow(xp, d, x.dtype)
+
+
+def ndtr_gauss(xp, x):
+    """``(Phi(x), exp(-x**2 / 2))`` for float32 or float64 ``x``: the standard normal CDF
+    (the Array API has no erf: the tail ``Phi(-|x|)`` is ``exp(-x**2 / 2)`` times a
+    polynomial, NDTR_F32/NDTR_F64) and the unnormalized density computed on the way. The
+    polynomial runs in place on fresh arrays."""
+    coef = NDTR_F64 if x.dtype == xp.float64 else NDTR_F32
+    s = xp.abs(x)
+    s *= NDTR_K
+    s += 1.0
+    s = 2.0 / s
+    s -= 1.0
+    p = s * coef[-1]
+    p += coef[-2]
+    for c in coef[-3::-1]:
+        p *= s
+        p += c
+    gauss = x * x
+    gauss *= -0.5
+    gauss = xp.exp(gauss)
+    p *= gauss                            # Phi(-|x|)
+    # 1 - tail where x > 0, else tail: arithmetic on the 0/1 mask m, tail + m (1 - 2 tail)
+    # (exactly tail where m is 0), a third of the cost of a select over arrays this size
+    out = p * -2.0
+    out += 1.0
+    out *= xp.astype(x > 0, out.dtype)
+    out += p
+    return out, gauss
+
+
+def gelu(xp, x, approximate):
+    """``x Phi(x)`` (``approximate='none'``) or ``x sigmoid(x (C1 + C3 x**2))``
+    (``'tanh'``: PyTorch's ``0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x**3)))``)."""
+    x1 = _wide(xp, x)
+    if approximate == "tanh":
+        z = x1 * x1
+        z *= GELU_TANH_C3
+        z += GELU_TANH_C1
+        z *= x1
+        y = sigmoid(xp, z)
+    else:
+        y = ndtr_gauss(xp, x1)[0]
+    y *= x1
+    return _narrow(xp, y, x.dtype)
+
+
+def gelu_backward(xp, g, x, approximate):
+    """``g`` times gelu's derivative at ``x``: ``Phi(x) + x phi(x)``, or for ``'tanh'``
+    ``s + x s (1 - s) (C1 + 3 C3 x**2)`` with ``s`` the sigmoid of the forward (NaN at
+    ``x = +-inf``, as PyTorch's)."""
+    x1 = _wide(xp, x)
+    if approximate == "tanh":
+        q = x1 * x1
+        z = q * GELU_TANH_C3
+        z += GELU_TANH_C1
+        z *= x1
+        s = sigmoid(xp, z)
+        q *= 3 * GELU_TANH_C3
+        q += GELU_TANH_C1                 # dz/dx
+        d = 1 - s
+        d *= s
+        d *= x1
+        d *= q
+        d += s
+    else:
+        d, gauss = ndtr_gauss(xp, x1)
+        gauss *= x1
+        gauss *= INV_SQRT_2PI
+        d += gauss
+    d *= _wide(xp, g)
+    return _narrow(xp, d, x.dtype)
+
+
+# ---------------------------------------------------------- cross entropy on class indices
+
+def _class_rows(xp, target, ignore_index):
+    """(the kept rows as a bool mask, or None where no target is ``ignore_index``; the
+    targets with ignored ones set to 0)."""
+    valid = target != ignore_index
+    if bool(xp.all(valid)):
+        return None, target
+    return valid, xp.where(valid, target, xp.zeros_like(target))
+
+
+def _row_weights(xp, g, n, valid, reduction, dtype, device=None):
+    """What each row's gradient is scaled by: ``g`` per row ('none'), ``g`` ('sum') or
+    ``g`` over the number of kept rows ('mean'); 0 on ignored rows. A (n,) array."""
+    if reduction == "none":
+        w = g
+    else:
+        count = n if valid is None else xp.sum(xp.astype(valid, dtype))
+        w = xp.broadcast_to(g / count if reduction == "mean" else g, (n,))
+    if valid is not None:
+        w = xp.where(valid, w, xp.zeros((), dtype=dtype, **_dkw(device)))
+    return w
+
+
+def class_cross_entropy(xp, x, target, ignore_index, reduction, *, device=None):
+    """PyTorch's ``cross_entropy(x, target, ignore_index=..., reduction=...)`` for (N, C)
+    logits ``x`` and (N,) class indices ``target`` (entries in [0, C) or ``ignore_index``):
+    ``logsumexp(x[n]) - x[n, target[n]]`` per row, 0 on ignored rows, then summed, averaged
+    over the kept rows (NaN where none is kept) or kept per row."""
+    n = x.shape[0]
+    valid, t = _class_rows(xp, target, ignore_index)
+    m = xp.max(x, axis=1, keepdims=True)
+    z = x - m
+    lse = xp.log(xp.sum(xp.exp(z), axis=1))
+    loss = lse - xp.take_along_axis(z, xp.reshape(t, (n, 1)), axis=1)[:, 0]
+    if valid is not None:
+        loss = xp.where(valid, loss, xp.zeros((), dtype=x.dtype, **_dkw(device)))
+    if reduction == "none":
+        return loss
+    total = xp.sum(loss)
+    if reduction == "sum":
+        return total
+    count = n if valid is None else xp.sum(xp.astype(valid, x.dtype))
+    return total / count
+
+
+def class_cross_entropy_backward(xp, g, x, target, ignore_index, reduction, *, device=None):
+    """The gradient of :func:`class_cross_entropy` for the logits: ``w[n] (softmax(x[n]) -
+    onehot(target[n]))`` with ``w`` from :func:`_row_weights`."""
+    n, c = x.shape
+    valid, t = _class_rows(xp, target, ignore_index)
+    w = _row_weights(xp, g, n, valid, reduction, x.dtype, device)
+    e = xp.exp(x - xp.max(x, axis=1, keepdims=True))
+    w = xp.reshape(w, (n, 1))
+    p = e * (w / xp.sum(e, axis=1, keepdims=True))
+    hit = xp.reshape(t, (n, 1)) == xp.arange(c, dtype=t.dtype, **_dkw(device))
+    return xp.where(hit, p - w, p)

@@ -18,7 +18,7 @@ may run a kernel compiled by numba instead (``pip install interop[jit]``). The r
 import importlib.util
 import os
 
-__all__ = ["available", "enabled", "set_enabled", "njit"]
+__all__ = ["available", "enabled", "set_enabled", "njit", "jitable"]
 
 _numba = None           # the module, once imported
 _state = {"enabled": None}      # None: not decided yet (decided at first use)
@@ -54,6 +54,8 @@ def _module():
     global _numba
     if _numba is None:
         import numba            # (optional: imported only when a compiled kernel is built)
+        for fn, options in _jitables:
+            numba.extending.register_jitable(**options)(fn)
         _numba = numba
     return _numba
 
@@ -76,3 +78,23 @@ def njit(fn=None, **options):
     call.__doc__ = fn.__doc__
     call.py_func = fn           # the plain Python function (what numba compiles)
     return call
+
+
+_jitables = []          # (function, options) marked with @jitable, registered at numba's import
+
+
+def jitable(fn=None, *, inline="always", **options):
+    """Mark a plain Python function as callable from compiled kernels: registered with numba
+    (``numba.extending.register_jitable``) when numba is first imported (compiled code calls
+    helpers only after that). ``inline="always"`` (the default) inlines it into each caller,
+    so that elementwise loops still vectorize; ``"never"`` compiles it once, as a function of
+    its own, with numba ``options`` of its own (``fastmath=...`` for a reduction, say, that
+    its callers must not get). ``fn`` itself is returned: from Python, and without numba, it
+    stays the plain function (the tests call it directly). Use as ``@jitable`` or
+    ``@jitable(inline="never", fastmath={"reassoc"})``."""
+    if fn is None:
+        return lambda f: jitable(f, inline=inline, **options)
+    _jitables.append((fn, dict(options, inline=inline)))
+    if _numba is not None:
+        _numba.extending.register_jitable(**_jitables[-1][1])(fn)
+    return fn

@@ -9,7 +9,9 @@ registered with ``register_backend(..., kernels={...})`` may bring its own.
 
 Backward formulas call ``xp.<kernel>(...)`` where ``xp`` is either ``be.ns`` (raw arrays)
 or the ``interop`` namespace (tensors, under ``create_graph``), so each kernel has a
-differentiable twin of the same signature in ``interop`` (see ``Kernel.twin``).
+differentiable twin of the same signature in ``interop`` (see ``Kernel.twin``); the backward
+kernels of the activations and of cross entropy have none: their nodes call them on raw
+arrays only and record ordinary ops under ``create_graph``.
 
 Each entry also says what its result must be (``Kernel.result``: the shape and dtype of the
 new array it returns, from its arguments); :func:`checked_result` holds a registered
@@ -30,8 +32,8 @@ __all__ = ["Kernel", "KERNELS", "check_kernels", "checked_result", "sum_to_axes"
 # signature: the call, with the parameter names; semantics: what it computes and promises;
 # twin: the differentiable function of the same signature in ``interop``, or None for a kernel
 # called only on raw arrays (by a backward's raw-array path beside a create_graph formula of its
-# own, or by a primitive's forward through ``interop.autograd.run_kernel``), never through the
-# interop namespace; result: a function
+# own, as the activations' backward kernels, or by a primitive's forward through
+# ``interop.autograd.run_kernel``), never through the interop namespace; result: a function
 # of the kernel's arguments (as its implementations receive them) giving ``(shape, dtype)``
 # of the new array the kernel returns (a list of them for a kernel that returns a tuple of
 # arrays; it raises where the arguments allow no result), or None where the result is not
@@ -282,6 +284,80 @@ KERNELS.update({
         "grad * xh and of grad per channel (also where weight is None). " + _CHANNELS
         + "Returns a tuple of three new arrays of x's dtype; the inputs are unchanged.",
         None, result=_normalize_channels_backward_result),
+# The activations (issue 29): one pass over memory each where the backend compiles them (the
+# cpu backend's float32 kernels, _jit_act.py). PyTorch's aten names; a backward kernel takes
+# the incoming gradient first.
+_REAL_FLOATING = ("x is an array of a real floating dtype. Returns a new array of x's shape "
+                  "and dtype; x is unchanged.")
+_IN_FLOAT32 = "Half precision is computed in float32 and rounded once, as PyTorch. "
+_GRADIENT = ("g is the gradient of the result, of x's shape and dtype. Returns a new array of "
+             "that shape and dtype; g and x are unchanged.")
+KERNELS.update({
+    "sigmoid": Kernel(
+        "sigmoid(x)",
+        "1 / (1 + exp(-x)): 0 at -inf, 1 at inf, NaN at NaN. x is an array of a floating or "
+        "complex dtype (computed in that dtype). Returns a new array of x's shape and dtype; x "
+        "is unchanged.",
+        "interop.sigmoid", result=_like_x),
+    "sigmoid_backward": Kernel(
+        "sigmoid_backward(g, y)",
+        "g * y * (1 - y): the gradient of sigmoid from its output y. " + _GRADIENT.replace(
+            "x's", "y's").replace("and x are", "and y are"),
+        None, result=_like_x),
+    "silu": Kernel(
+        "silu(x)",
+        "x * sigmoid(x) (NaN at -inf, as PyTorch's x / (1 + exp(-x))). " + _IN_FLOAT32
+        + _REAL_FLOATING,
+        "interop.silu", result=_like_x),
+    "silu_backward": Kernel(
+        "silu_backward(g, x)",
+        "g * s * (1 + x * (1 - s)), s = sigmoid(x) (PyTorch's formula: NaN at x = -inf). "
+        + _IN_FLOAT32 + _GRADIENT, None, result=_like_x),
+    "gelu": Kernel(
+        "gelu(x, approximate)",
+        "approximate 'none': x * Phi(x), Phi the standard normal CDF (its tail Phi(-|x|) "
+        "keeps its relative precision); 'tanh': 0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + "
+        "0.044715 * x**3))). NaN at -inf and NaN. " + _IN_FLOAT32 + _REAL_FLOATING,
+        "interop.gelu", result=_like_x),
+    "gelu_backward": Kernel(
+        "gelu_backward(g, x, approximate)",
+        "g times the derivative of gelu(x, approximate): Phi(x) + x * phi(x) for 'none', "
+        "PyTorch's derivative of the tanh form for 'tanh' (NaN at x = +-inf, as PyTorch's). "
+        + _IN_FLOAT32 + _GRADIENT, None, result=_like_x),
+})
+
+# Cross entropy on class indices (issue 29): PyTorch's loss for (N, C) logits in one kernel
+# call each way, where its composite costs a dozen array calls (the per-call overhead of small
+# batches) and several passes (the exp of large ones).
+def _class_ce_result(x, target, ignore_index, reduction):
+    return ((x.shape[0],) if reduction == "none" else ()), x.dtype
+
+
+def _like_x_second(g, x, *args):
+    return tuple(x.shape), x.dtype
+
+
+_CLASS_TARGETS = ("x is an (N, C) array of a real floating dtype, target an (N,) integer array "
+                  "whose entries lie in [0, C) or equal ignore_index (a Python int; rows with "
+                  "that target count for nothing), reduction 'none', 'sum' or 'mean'. ")
+KERNELS.update({
+    "class_cross_entropy": Kernel(
+        "class_cross_entropy(x, target, ignore_index, reduction)",
+        "PyTorch's cross_entropy(x, target, ignore_index=ignore_index, reduction=reduction): "
+        "logsumexp(x[n]) - x[n, target[n]] for each row n (0 on ignored rows), kept per row "
+        "('none': shape (N,)), summed ('sum': shape ()) or averaged over the kept rows "
+        "('mean': shape (); NaN where none is kept). A NaN or +inf logit makes its row's "
+        "loss NaN, as in PyTorch. " + _CLASS_TARGETS + "Returns a new array of x's dtype; x "
+        "and target are unchanged.",
+        "interop.class_cross_entropy", result=_class_ce_result),
+    "class_cross_entropy_backward": Kernel(
+        "class_cross_entropy_backward(g, x, target, ignore_index, reduction)",
+        "The gradient of class_cross_entropy for x: w[n] * (softmax(x[n]) - onehot(target[n])) "
+        "with w[n] = g[n] ('none'; g of shape (N,)), g ('sum'; g of shape ()) or g over the "
+        "number of kept rows ('mean'), and 0 on ignored rows (NaN logits stay NaN there, as "
+        "in PyTorch). " + _CLASS_TARGETS + "g has x's dtype. Returns a new array of x's shape "
+        "and dtype; g, x and target are unchanged.",
+        None, result=_like_x_second),
 })
 
 # What a native or registered implementation is handed: the table's arguments after the

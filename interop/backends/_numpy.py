@@ -10,11 +10,10 @@ import types
 import numpy as np
 import array_api_compat.numpy as xp_numpy
 
-from . import _jit, _jit_conv, _shared
+from . import _fallbacks, _jit, _jit_act, _jit_conv, _jit_norm, _shared
 from .. import dtypes as _dt
 from ._base import Backend
 from ._fallbacks import window_key
-from . import _fallbacks, _jit, _jit_norm
 from ._kernels import sum_to_axes, windows_shape
 from ._malloc import tune_malloc
 from ._dlpack import capsule_info, CapsuleProducer, is_capsule, set_dtype
@@ -473,7 +472,8 @@ class NumpyBackend(Backend):
                 "index_add": self._index_add, "scatter_add": self._scatter_add,
                 "sum_to": self._sum_to, "windows": self._windows,
                 "windows_add": self._windows_add, **self._softmax_kernels(),
-                **self._normalize_kernels(), **self._channel_kernels()}
+                **self._normalize_kernels(), **self._channel_kernels(),
+                **self._activation_kernels()}
 
     # ---- softmax rows (issue 29): compiled (_jit_norm) over the last axis of float32
     # arrays (float32 and float64 for softmax's backward, which has no exp) where numba
@@ -637,6 +637,98 @@ class NumpyBackend(Backend):
         inverse = [order.index(a) for a in range(lead)]
         return np.ascontiguousarray(buf.transpose(inverse + list(range(lead, len(shape)))))
 
+    # The activations: float32 arrays of JIT_FROM elements or more run the compiled kernels
+    # of _jit_act.py where the compiled path is on (numba installed, not turned off); every
+    # other call runs the standard-only reference on NumPy (_fallbacks.py). Cross entropy's
+    # float32 logits run compiled whatever their size (one call instead of about 15).
+    def _activation_kernels(self):
+        xp = self.xp
+
+        def compiled(kernel, *arrays):
+            arrays = [np.ascontiguousarray(a) for a in arrays]
+            out = self.empty(arrays[0].shape, np.float32)
+            kernel(*arrays, out)
+            return out
+
+        ref_sigmoid, ref_sigmoid_backward = _fallbacks.sigmoid, _fallbacks.sigmoid_backward
+
+        scalar = self.scalar
+
+        def sigmoid(x):         # (the per-op hot path of small tensors: the tests inline)
+            if x.dtype.kind == "f" and x.ndim:
+                if x.size >= JIT_FROM and x.dtype == np.float32 and _jit.enabled():
+                    return compiled(_jit_act.sigmoid, x)
+                # the reference's ops, with a 0-d half (Backend.scalar) and one fresh array
+                half = scalar(0.5, x.dtype)
+                t = np.multiply(x, half)
+                np.tanh(t, out=t)
+                t *= half
+                t += half
+                return t
+            return ref_sigmoid(xp, x)
+
+        def sigmoid_backward(g, y):
+            if y.dtype.kind == "f" and y.ndim:
+                if y.size >= JIT_FROM and y.dtype == np.float32 and _jit.enabled():
+                    return compiled(_jit_act.sigmoid_backward, g, y)
+                d = np.subtract(scalar(1.0, y.dtype), y)      # (as the reference, faster)
+                d *= y
+                d *= g
+                return d
+            return ref_sigmoid_backward(xp, g, y)
+
+        def silu(x):
+            if _jit_ok(x):
+                return compiled(_jit_act.silu, x)
+            return _fallbacks.silu(xp, x)
+
+        def silu_backward(g, x):
+            if _jit_ok(x):
+                return compiled(_jit_act.silu_backward, g, x)
+            return _fallbacks.silu_backward(xp, g, x)
+
+        def gelu(x, approximate):
+            if _jit_ok(x):
+                return compiled(_jit_act.gelu_tanh if approximate == "tanh" else _jit_act.gelu,
+                                x)
+            return _fallbacks.gelu(xp, x, approximate)
+
+        def gelu_backward(g, x, approximate):
+            if _jit_ok(x):
+                return compiled(_jit_act.gelu_tanh_backward if approximate == "tanh"
+                                else _jit_act.gelu_backward, g, x)
+            return _fallbacks.gelu_backward(xp, g, x, approximate)
+
+        def class_cross_entropy(x, target, ignore_index, reduction):
+            if x.dtype != np.float32 or not _jit.enabled():
+                return _fallbacks.class_cross_entropy(xp, x, target, ignore_index, reduction)
+            loss = np.empty(x.shape[0], np.float32)
+            kept = _jit_act.class_cross_entropy(np.ascontiguousarray(x), x.max(axis=1),
+                                                np.ascontiguousarray(target), ignore_index, loss)
+            if reduction == "none":
+                return loss
+            total = loss.sum()
+            if reduction == "mean":
+                total = total / np.float32(kept) if kept else np.float32("nan")
+            return np.asarray(total, dtype=np.float32)
+
+        def class_cross_entropy_backward(g, x, target, ignore_index, reduction):
+            if x.dtype != np.float32 or not _jit.enabled():
+                return _fallbacks.class_cross_entropy_backward(xp, g, x, target, ignore_index,
+                                                               reduction)
+            out = self.empty(x.shape, np.float32)
+            mode = {"none": 0, "sum": 1, "mean": 2}[reduction]
+            _jit_act.class_cross_entropy_backward(np.ascontiguousarray(g).reshape(-1),
+                                                  np.ascontiguousarray(x), x.max(axis=1),
+                                                  np.ascontiguousarray(target), ignore_index,
+                                                  mode, out)
+            return out
+
+        return {"sigmoid": sigmoid, "sigmoid_backward": sigmoid_backward, "silu": silu,
+                "silu_backward": silu_backward, "gelu": gelu, "gelu_backward": gelu_backward,
+                "class_cross_entropy": class_cross_entropy,
+                "class_cross_entropy_backward": class_cross_entropy_backward}
+
     def ascontiguous(self, array):
         return np.ascontiguousarray(array)
 
@@ -705,6 +797,16 @@ def _affine(a, shape, dtype, fill):
     """A normalization's weight or bias as a C-contiguous array of ``shape``: ``fill``
     everywhere where it is None."""
     return np.full(shape, fill, dtype) if a is None else np.ascontiguousarray(a)
+
+
+# Elements from which a float32 activation runs compiled: below, NumPy's few passes cost
+# microseconds, and a process that never has a larger one never loads numba.
+JIT_FROM = 1 << 12
+
+
+def _jit_ok(x):
+    """Whether the activation kernels' compiled path takes array ``x``."""
+    return x.dtype == np.float32 and x.size >= JIT_FROM and _jit.enabled()
 
 
 def make_numpy_backend():

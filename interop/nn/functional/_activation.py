@@ -16,7 +16,6 @@ refuses the backward of ``leaky_relu_`` with a negative slope and ``elu_`` with 
 alpha; here they work). As in PyTorch, a leaf that requires grad cannot be modified in place.
 """
 
-import math
 import warnings
 
 import interop as it
@@ -249,161 +248,24 @@ def celu_(input, alpha=1.0):
 
 # ---------------------------------------------------------------- smooth gates
 
-# Phi(-|x|) = erfc(u) / 2, u = |x| / sqrt(2), is exp(-u^2) times a smooth function of
-# s = 2 / (1 + 0.3 u) - 1 in [-1, 1]: a polynomial in s, fitted (Chebyshev interpolation in
-# 50-digit arithmetic, then converted to monomials, whose coefficients stay small) to 1e-15
-# absolute for float64 and 1e-8 for float32 (below float32's rounding). Coefficients are
-# halved, lowest degree first.
-_NDTR_F64 = (0.08124498046494923, 0.15037586965397237, 0.11882615870010231,
-             0.07937493818781285, 0.04392007818773934, 0.01934077125428006,
-             0.006189386758637814, 0.0010435905238807778, -0.00016577148094468408,
-             -0.0001470866430809168, -1.8566841939473683e-05, 1.2956120923178188e-05,
-             4.33662875178632e-06, -1.1478353035137535e-06, -6.946883949360879e-07,
-             1.2279625500039597e-07, 1.0541678469638957e-07, -1.550286021257803e-08,
-             -1.4404231767695385e-08, 1.4441206657785748e-09, 1.2585458382954767e-09)
-_NDTR_F32 = (0.08124496082223605, 0.15037589018170913, 0.1188271466126119,
-             0.07937391005113333, 0.04391193131698001, 0.01934907001736566,
-             0.00621374463000326, 0.0010198907126344671, -0.00019776869905255986,
-             -0.00011877989591033342)
-_NDTR_K = 0.3 * math.sqrt(0.5)
-_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
-
-
-def _ndtr(x):
-    """The standard normal CDF of a floating tensor, elementwise (not recorded; the
-    polynomial runs in place on fresh arrays)."""
-    return _ndtr_gauss(x)[0]
-
-
-def _ndtr_gauss(x):
-    """``(Phi(x), exp(-x**2 / 2))``: the CDF and the unnormalized density it computed on
-    the way, both in x's dtype (GELU's backward reuses the second)."""
-    dt = x.dtype
-    if dt != it.float64 and dt != it.float32:
-        x = x.astype(it.float32)         # half precision: computed in float32, as PyTorch
-    coef = _NDTR_F64 if dt == it.float64 else _NDTR_F32
-    s = x.abs()
-    s.mul_(_NDTR_K).add_(1.0)
-    s = 2.0 / s
-    s.sub_(1.0)
-    p = s * coef[-1]
-    p.add_(coef[-2])
-    for c in coef[-3::-1]:
-        p.mul_(s).add_(c)
-    gauss = x * x
-    gauss.mul_(-0.5)
-    gauss = it.exp(gauss)
-    tail = gauss * p                      # Phi(-|x|)
-    # 1 - tail where x > 0, else tail: arithmetic on the 0/1 mask m, tail + m (1 - 2 tail)
-    # (exactly tail where m is 0), which costs a third of a select over arrays this size
-    out = tail * -2.0
-    out.add_(1.0).mul_(it.astype(x > 0, out.dtype)).add_(tail)
-    if out.dtype != dt:
-        out, gauss = out.astype(dt), gauss.astype(dt)
-    return out, gauss
-
-
-class _NormalCDFBackward(it.autograd.Node):
-    """The standard normal CDF's derivative, the exact density ``phi(x)``, at the saved
-    input (differentiable in turn under ``create_graph``)."""
-    saves = ("x",)
-
-    def backward(self, xp, g, s):
-        x = s.x
-        if xp is not self.be.ns:        # create_graph: tensors, recorded
-            return g * (xp.exp(x * x * -0.5) * _INV_SQRT_2PI),
-        d = x * x
-        d *= -0.5
-        d = xp.exp(d)
-        d *= _INV_SQRT_2PI
-        d *= g
-        return d,
-
-
-def _normal_cdf(x):
-    """The standard normal CDF as one primitive. The Array API has no ``erf``: the value
-    is a polynomial fit (:func:`_ndtr`), the derivative the exact density."""
-    with it.no_grad():
-        out = _ndtr(x)
-    return it.autograd.primitive(_NormalCDFBackward, (x,), out, saved=(x,))
-
-
-_GELU_TANH_C1 = 2.0 * math.sqrt(2.0 / math.pi)
-_GELU_TANH_C3 = _GELU_TANH_C1 * 0.044715
-
-
-class _GeluBackward(it.autograd.Node):
-    """The derivative of ``x * Phi(x)``, ``Phi(x) + x phi(x)``, computed by forward from
-    what it had on hand (the CDF and ``exp(-x**2 / 2)``) and saved, so that backward is
-    one product and one array is kept; under ``create_graph`` recomputed from the saved
-    input with the CDF a recorded primitive, so that it is differentiable again."""
-    saves = ("x", "deriv")
-
-    def backward(self, xp, g, s):
-        if xp is not self.be.ns:        # create_graph: tensors, recorded
-            x = s.x
-            return g * (_normal_cdf(x) + x * (xp.exp(x * x * -0.5) * _INV_SQRT_2PI)),
-        return s.deriv * g,
-
-
-def _gelu(x):
-    """``x * Phi(x)``, one node."""
-    recorded = x.requires_grad and it.is_grad_enabled()
-    with it.no_grad():
-        cdf, gauss = _ndtr_gauss(x)
-        out = x * cdf
-        if not recorded:
-            return out
-        gauss.mul_(x).mul_(_INV_SQRT_2PI).add_(cdf)      # Phi(x) + x phi(x), in place
-    return it.autograd.primitive(_GeluBackward, (x,), out, saved=(x, gauss))
-
-
 def gelu(input, approximate="none"):
     """``x * Phi(x)`` (Phi the standard normal CDF); ``approximate='tanh'`` gives
-    ``0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x**3)))``."""
+    ``0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x**3)))``. One primitive over the
+    backend's gelu kernels (:func:`interop.gelu`)."""
     check.floating("gelu", "input", input)
-    if approximate == "none":
-        return _gelu(input)
-    if approximate == "tanh":
-        # 0.5 * (1 + tanh(z)) is sigmoid(2 z): one op instead of three
-        return input * it.sigmoid(input * (input * input * _GELU_TANH_C3 + _GELU_TANH_C1))
-    raise it.ArgumentError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-
-
-class _SiluBackward(it.autograd.Node):
-    """The derivative of ``x * sigmoid(x)``, ``s * (1 + x - x * s)`` with ``s`` the sigmoid,
-    computed by forward from its sigmoid and output (three in-place passes) and saved, so
-    that backward is one product; under ``create_graph`` recomputed from recorded ops, so
-    that it is differentiable again."""
-    saves = ("x", "deriv")
-
-    def backward(self, xp, g, s):
-        if xp is not self.be.ns:        # create_graph: tensors, recorded
-            x = s.x
-            sig = it.sigmoid(x)
-            return g * (sig * (x * (1 - sig) + 1)),
-        return s.deriv * g,
-
-
-def _silu(x):
-    """``x * sigmoid(x)``, one node."""
-    recorded = x.requires_grad and it.is_grad_enabled()
-    with it.no_grad():
-        sig = it.sigmoid(x)
-        out = x * sig
-        if not recorded:
-            return out
-        deriv = x - out
-        deriv.add_(1.0).mul_(sig)        # s * (1 + x - x s), in place
-    return it.autograd.primitive(_SiluBackward, (x,), out, saved=(x, deriv))
+    if approximate != "none" and approximate != "tanh":
+        raise it.ArgumentError(f"gelu: approximate must be 'none' or 'tanh', got "
+                               f"{approximate!r}")
+    return it.gelu(input, approximate)
 
 
 def silu(input, inplace=False):
-    """``x * sigmoid(x)`` (swish)."""
+    """``x * sigmoid(x)`` (swish). One primitive over the backend's silu kernels
+    (:func:`interop.silu`)."""
     check.floating("silu", "input", input)
     if inplace:
-        return _write(input, _silu, "silu_")
-    return _silu(input)
+        return _write(input, it.silu, "silu_")
+    return it.silu(input)
 
 
 def _mish(x):

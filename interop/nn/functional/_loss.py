@@ -9,7 +9,9 @@ DTypeError and ArgumentError are RuntimeErrors as well as ValueError/TypeError).
 
 Gradients come from autograd through the composites, except for three primitives
 recorded with :func:`interop.autograd.primitive`: ``cross_entropy`` on class indices (the
-training loop's hot path, where the composite would record a dozen nodes),
+training loop's hot path, where the composite would record a dozen nodes; its commonest
+case, (N, C) logits without class weights or label smoothing, is
+:func:`interop.class_cross_entropy`, one primitive over the backend's kernel),
 ``binary_cross_entropy`` (PyTorch's gradient has a clamped denominator that no composite of
 the clamped logs gives at 0 and 1) and ``binary_cross_entropy_with_logits`` (one node where
 the stable log-sigmoid takes six). Their backward is written once against a namespace: it
@@ -427,6 +429,12 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if target.shape == input.shape:
         return _soft_cross_entropy(op, input, target, weight, reduction, eps)
     _constant(op, "weight", weight)         # (differentiable with probabilities only)
+    if (weight is None and not eps and input.ndim == 2 and target.ndim == 1
+            and target.shape[0] == input.shape[0] and input.numel()
+            and target.dtype == target.backend.default_int
+            and (input.dtype == it.float32 or input.dtype == it.float64)):
+        # the training loop's case: one primitive over the backend's kernel
+        return it.class_cross_entropy(input, target, ignore_index, reduction)
     shape = tuple(target.shape)
     onehot = input.ndim <= 2 and input.numel() <= _MASK_MAX_LOGITS
     x, tcol, valid, hit = _class_target(op, input, target, ignore_index, onehot)
