@@ -284,6 +284,8 @@ KERNELS.update({
         "grad * xh and of grad per channel (also where weight is None). " + _CHANNELS
         + "Returns a tuple of three new arrays of x's dtype; the inputs are unchanged.",
         None, result=_normalize_channels_backward_result),
+})
+
 # The activations (issue 29): one pass over memory each where the backend compiles them (the
 # cpu backend's float32 kernels, _jit_act.py). PyTorch's aten names; a backward kernel takes
 # the incoming gradient first.
