@@ -185,6 +185,23 @@ def test_compiled_activation_kernels_match_the_reference(name, monkeypatch):
 
 
 @needs_numba
+@pytest.mark.parametrize("name", ["sigmoid", "sigmoid_backward"])
+@pytest.mark.parametrize("shape", [(48,), (8, 9), (0,), (4095,)])
+def test_small_float32_sigmoid_runs_compiled_and_matches_the_reference(name, shape, monkeypatch):
+    # (the per-op path of small tensors: one compiled call instead of NumPy's passes)
+    call, kernel = ACT[name]
+    ns = it.get_backend("cpu").ns
+    x = _data(shape, edges=bool(shape[0]))       # (every edge value, where there is room)
+    g = _data(shape, seed=1, scale=1.0, edges=False)
+    calls = _spy(monkeypatch, kernel)
+    got, ref = _both(lambda: call(ns, x, g))
+    assert calls == [x.shape], "the compiled kernel did not run"
+    assert got.dtype == ref.dtype == np.float32 and got.shape == x.shape
+    _assert_same_specials(got, ref)
+    np.testing.assert_allclose(got, ref, rtol=4e-6, atol=5e-6)
+
+
+@needs_numba
 def test_exp32_is_within_two_ulps_of_numpys_exp():
     a = np.concatenate([np.linspace(-87.33, 88.37, 200001, dtype=np.float32),
                         np.array([0.0, -0.0, 1e-30, -1e-30, 1.0, -1.0], np.float32)])
