@@ -90,7 +90,9 @@ def _ndtr_gauss(v):
 def sigmoid(x, out):
     xs, o = x.ravel(), out.ravel()
     for i in range(xs.size):
-        o[i] = _ONE / (_ONE + exp32(-xs[i]))
+        v = xs[i]
+        s = _ONE / (_ONE + exp32(-v))
+        o[i] = v if v != v else s       # (a NaN passes as it came, sign included: -v flipped it)
 
 
 @njit(error_model="numpy", fastmath={"contract"})
