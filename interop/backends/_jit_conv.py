@@ -21,11 +21,28 @@ still run scalar.
 
 import numpy as np
 
-from ._jit import njit
+from ._jit import jitable, njit
 
 __all__ = ["windows_add"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+@jitable
+def _add_window(plane, win, i, j, sh, sw, dh, dw):
+    """``plane[h * sh + i * dh, w * sw + j * dw] += win[h, w]``: one kernel offset (i, j) of
+    one (sample, channel) plane (inlined into the loops below)."""
+    oh, ow = win.shape
+    start = j * dw
+    for h in range(oh):
+        row = plane[h * sh + i * dh]
+        src = win[h]
+        if sw == 1:     # unit steps: the loop vectorizes
+            for w in range(ow):
+                row[start + w] += src[w]
+        else:
+            for w in range(ow):
+                row[start + w * sw] += src[w]
 
 
 @njit
@@ -36,20 +53,9 @@ def _col2im(cols, out, sh, sw, dh, dw):
     na, nb, kh, kw, oh, ow = cols.shape
     for a in range(na):
         for b in range(nb):
-            plane = out[a, b]
             for i in range(kh):
                 for j in range(kw):
-                    win = cols[a, b, i, j]
-                    start = j * dw
-                    for h in range(oh):
-                        row = plane[h * sh + i * dh]
-                        src = win[h]
-                        if sw == 1:     # unit steps: the loop vectorizes
-                            for w in range(ow):
-                                row[start + w] += src[w]
-                        else:
-                            for w in range(ow):
-                                row[start + w * sw] += src[w]
+                    _add_window(out[a, b], cols[a, b, i, j], i, j, sh, sw, dh, dw)
 
 
 @njit
@@ -59,20 +65,9 @@ def _col2im_channel_major(cols, out, sh, sw, dh, dw):
     nb, kh, kw, na, oh, ow = cols.shape
     for a in range(na):
         for b in range(nb):
-            plane = out[a, b]
             for i in range(kh):
                 for j in range(kw):
-                    win = cols[b, i, j, a]
-                    start = j * dw
-                    for h in range(oh):
-                        row = plane[h * sh + i * dh]
-                        src = win[h]
-                        if sw == 1:     # unit steps: the loop vectorizes
-                            for w in range(ow):
-                                row[start + w] += src[w]
-                        else:
-                            for w in range(ow):
-                                row[start + w * sw] += src[w]
+                    _add_window(out[a, b], cols[b, i, j, a], i, j, sh, sw, dh, dw)
 
 
 def windows_add(shape, cols, kernel, stride, dilation):

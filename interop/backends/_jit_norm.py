@@ -32,7 +32,7 @@ import math
 
 import numpy as np
 
-from ._jit import njit
+from ._jit import jitable, njit
 
 __all__ = ["softmax_rows", "softmax_grad_rows", "log_softmax_grad_rows", "normalize_rows",
            "normalize_rows_grad", "normalize_channels", "normalize_channels_grad"]
@@ -56,6 +56,25 @@ _P5 = np.float32(5.0000001201e-1)
 _ONE = np.float32(1.0)
 _HALF = np.float32(0.5)
 _LANES = 16         # independent partial maxima (a max chain is latency-bound otherwise)
+
+
+@jitable
+def _exp_parts(v):
+    """``(p, k)`` with ``e**v = p * 2**k`` for a float32 ``v`` clamped to [_EXP_LO, _EXP_HI]
+    (the callers put the power of two in apart, and 0 below _EXP_LO), inlined in their loops
+    so that they vectorize."""
+    c = v if v > _EXP_LO else _EXP_LO
+    c = c if c < _EXP_HI else _EXP_HI
+    k = np.floor(c * _LOG2E + _HALF)
+    t = c - k * _LN2_HI
+    t = t - k * _LN2_LO
+    p = _P0 * t + _P1
+    p = p * t + _P2
+    p = p * t + _P3
+    p = p * t + _P4
+    p = p * t + _P5
+    p = p * t * t + t + _ONE
+    return p, k
 
 
 @njit(fastmath=_FM)
@@ -101,16 +120,7 @@ def _softmax_rows(x, out, bits, ex, log):
         e = ex if log else o
         for i in range(n):
             v = row[i] - m                 # <= 0, or NaN, or -inf
-            c = v if v > _EXP_LO else _EXP_LO
-            k = np.floor(c * _LOG2E + _HALF)
-            t = c - k * _LN2_HI
-            t = t - k * _LN2_LO
-            p = _P0 * t + _P1
-            p = p * t + _P2
-            p = p * t + _P3
-            p = p * t + _P4
-            p = p * t + _P5
-            p = p * t * t + t + _ONE
+            p, k = _exp_parts(v)
             bits[i] = (np.int32(k) + np.int32(127)) << np.int32(23)
             p = np.float32(0.0) if v < _EXP_LO else p
             e[i] = v if v != v else p      # (NaN stays NaN)
@@ -174,17 +184,7 @@ def _log_softmax_grad_rows(g, y, out, bits):
             s += gr[i]
         for i in range(n):
             v = yr[i]                      # a log-probability: <= 0, -inf or NaN
-            c = v if v > _EXP_LO else _EXP_LO
-            c = c if c < _EXP_HI else _EXP_HI
-            k = np.floor(c * _LOG2E + _HALF)
-            t = c - k * _LN2_HI
-            t = t - k * _LN2_LO
-            p = _P0 * t + _P1
-            p = p * t + _P2
-            p = p * t + _P3
-            p = p * t + _P4
-            p = p * t + _P5
-            p = p * t * t + t + _ONE
+            p, k = _exp_parts(v)
             bits[i] = (np.int32(k) + np.int32(127)) << np.int32(23)
             p = np.float32(0.0) if v < _EXP_LO else p
             o[i] = v if v != v else p
