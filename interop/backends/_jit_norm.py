@@ -77,6 +77,16 @@ def _exp_parts(v):
     return p, k
 
 
+@jitable
+def _shift_scale(x, y, m, dm, a, c):
+    """``y = ((x - m) - dm) * a + c`` along one run of a channel, ``x - m`` through memory
+    first (see the layer-norm kernel: reassociation may not fold the two subtractions)."""
+    for q in range(x.size):
+        y[q] = x[q] - m
+    for q in range(x.size):
+        y[q] = (y[q] - dm) * a + c
+
+
 @njit(fastmath=_FM)
 def _softmax_rows(x, out, bits, ex, log):
     """``out = softmax(x)`` (or ``log_softmax`` where ``log``) along the last axis of the
@@ -300,11 +310,7 @@ def _norm_rows_channels(x, w, b, eps, y, mean, rstd):
         for p in range(np_):
             a = inv * w[gi, p]
             c = b[gi, p]
-            xp, yp = xr[p], yr[p]
-            for q in range(nq):
-                yp[q] = xp[q] - m           # (through memory: see the layer-norm kernel)
-            for q in range(nq):
-                yp[q] = (yp[q] - dm) * a + c
+            _shift_scale(xr[p], yr[p], m, dm, a, c)
 
 
 @njit(fastmath=_FM)
@@ -418,11 +424,7 @@ def _norm_channels(x, w, b, eps, y, mean, rstd, ssd):
         sc = rstd[c] * w[c]
         sh = b[c]
         for a in range(na):
-            xr, yr = x[a, c], y[a, c]
-            for q in range(nl):
-                yr[q] = xr[q] - m           # (through memory: see the layer-norm kernel)
-            for q in range(nl):
-                yr[q] = (yr[q] - dm) * sc + sh
+            _shift_scale(x[a, c], y[a, c], m, dm, sc, sh)
 
 
 @njit(fastmath=_FM)
