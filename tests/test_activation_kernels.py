@@ -150,18 +150,27 @@ ACT = {   # name: (kernel call on the cpu namespace, compiled kernel it runs)
 }
 
 
-@needs_numba
-@pytest.mark.parametrize("name", list(ACT))
-def test_compiled_activation_kernels_match_the_reference(name, monkeypatch):
+def _compiled_and_reference(monkeypatch, name, x, g):
+    """Kernel ``name`` of ACT on the cpu namespace with the compiled path on (checked to
+    run the compiled kernel) and off: both results, float32 of x's shape, NaN and inf alike."""
     call, kernel = ACT[name]
     ns = it.get_backend("cpu").ns
-    x = _data((64, 80))                                # 5120 elements: the compiled path
-    g = _data((64, 80), seed=1, scale=1.0, edges=False)
     calls = _spy(monkeypatch, kernel)
     got, ref = _both(lambda: call(ns, x, g))
     assert calls == [x.shape], "the compiled kernel did not run"
     assert got.dtype == ref.dtype == np.float32 and got.shape == x.shape
     _assert_same_specials(got, ref)
+    return got, ref
+
+
+@needs_numba
+@pytest.mark.parametrize("name", list(ACT))
+def test_compiled_activation_kernels_match_the_reference(name, monkeypatch):
+    call = ACT[name][0]
+    ns = it.get_backend("cpu").ns
+    x = _data((64, 80))                                # 5120 elements: the compiled path
+    g = _data((64, 80), seed=1, scale=1.0, edges=False)
+    got, ref = _compiled_and_reference(monkeypatch, name, x, g)
     # The reference's sigmoid, 0.5 tanh(x / 2) + 0.5, is good to ~3e-8 absolute but not
     # relative where the sigmoid is small (x below -5; the compiled 1 / (1 + exp(-x)) is, as
     # PyTorch's); gelu tanh's derivative multiplies that by x (C1 + 3 C3 x**2): up to 4e-6.
@@ -189,15 +198,9 @@ def test_compiled_activation_kernels_match_the_reference(name, monkeypatch):
 @pytest.mark.parametrize("shape", [(48,), (8, 9), (0,), (4095,)])
 def test_small_float32_sigmoid_runs_compiled_and_matches_the_reference(name, shape, monkeypatch):
     # (the per-op path of small tensors: one compiled call instead of NumPy's passes)
-    call, kernel = ACT[name]
-    ns = it.get_backend("cpu").ns
     x = _data(shape, edges=bool(shape[0]))       # (every edge value, where there is room)
     g = _data(shape, seed=1, scale=1.0, edges=False)
-    calls = _spy(monkeypatch, kernel)
-    got, ref = _both(lambda: call(ns, x, g))
-    assert calls == [x.shape], "the compiled kernel did not run"
-    assert got.dtype == ref.dtype == np.float32 and got.shape == x.shape
-    _assert_same_specials(got, ref)
+    got, ref = _compiled_and_reference(monkeypatch, name, x, g)
     np.testing.assert_allclose(got, ref, rtol=4e-6, atol=5e-6)
 
 

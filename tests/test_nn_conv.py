@@ -96,12 +96,9 @@ def test_conv_per_sample_and_folded_bias_match_pytorch(be, case, dtype, bias):
                    _rand((ws[0],), dtype, 2) if bias else None, **kw)
 
 
-@pytest.mark.parametrize("grads", ["wb", "xb", "b", "xw"])
-def test_conv_folded_bias_partial_gradients(be, grads):
-    """Only some of input, weight and bias need a gradient (the first layer's input never
-    does): each gradient that is asked for matches PyTorch's, whichever matmul gives it."""
-    arrays = (_rand((3, 1, 6, 6)), _rand((16, 1, 3, 3), seed=1), _rand((16,), seed=2))
-
+def _assert_partial_gradients_match(arrays, grads):
+    """conv2d (padding 1) of x, w, b = ``arrays`` where only the ones named in ``grads``
+    ("x", "w", "b") require grad: each gradient matches PyTorch's."""
     def run(lib, fns):
         ts = [lib.asarray(a.copy()) for a in arrays]
         for t, name in zip(ts, "xwb"):
@@ -113,6 +110,14 @@ def test_conv_folded_bias_partial_gradients(be, grads):
 
     for o, t, name in zip(run(it, F), run(torch, TF), grads):
         assert_same(o, t, f"gradient of {name}")
+
+
+@pytest.mark.parametrize("grads", ["wb", "xb", "b", "xw"])
+def test_conv_folded_bias_partial_gradients(be, grads):
+    """Only some of input, weight and bias need a gradient (the first layer's input never
+    does): each gradient that is asked for matches PyTorch's, whichever matmul gives it."""
+    arrays = (_rand((3, 1, 6, 6)), _rand((16, 1, 3, 3), seed=1), _rand((16,), seed=2))
+    _assert_partial_gradients_match(arrays, grads)
 
 
 @pytest.mark.parametrize("backend", ["cpu", "strict"])
@@ -541,18 +546,7 @@ def test_conv_backward_in_blocks_partial_gradients(be, monkeypatch, jit_mode, gr
     PyTorch's, block by block."""
     arrays = (_rand((5, 4, 6, 6)), _rand((6, 4, 3, 3), seed=1), _rand((6,), seed=2))
     _blocks_of(monkeypatch, 2, "conv2d", arrays[0], arrays[1], padding=1)
-
-    def run(lib, fns):
-        ts = [lib.asarray(a.copy()) for a in arrays]
-        for t, name in zip(ts, "xwb"):
-            if name in grads:
-                t.requires_grad_()
-        y = fns.conv2d(*ts, padding=1)
-        (y * lib.asarray(_rand(tuple(y.shape), seed=3))).sum().backward()
-        return [t.grad for t, name in zip(ts, "xwb") if name in grads]
-
-    for o, t, name in zip(run(it, F), run(torch, TF), grads):
-        assert_same(o, t, f"gradient of {name}")
+    _assert_partial_gradients_match(arrays, grads)
 
 
 @pytest.mark.parametrize("jit_mode", JIT, indirect=True, ids=lambda j: "jit" if j else "numpy")
