@@ -217,6 +217,18 @@ def log_softmax_grad_rows(g, y):
 # either Q (an entry per element: layer norm, P = G = 1) or 1 (one per channel: group norm).
 # Each case is its own kernel: one loop shape each, which the compiler vectorizes.
 
+@jitable
+def _statistics(mu, ss, n, eps, mean, rstd, r, k):
+    """Row r's statistics from its mean ``mu`` and sum of squared deviations ``ss`` (float64):
+    ``mean[r]`` (NaN for a row holding NaN or inf) and ``rstd[r]`` written in x's dtype;
+    returns the rounded mean, its rounding error (through ``k``, a scratch of x's dtype) and
+    the reciprocal std, for the loops that follow to stay in x's dtype."""
+    mean[r] = mu if ss == ss else np.nan
+    rstd[r] = 1.0 / math.sqrt(ss / n + eps)
+    k[0] = mu - mean[r]
+    return mean[r], k[0], rstd[r]
+
+
 @njit(fastmath=_FM)
 def _norm_rows_elementwise(x, w, b, eps, y, mean, rstd):
     """Layer norm's forward on (R, n) rows, w and b (n,); mean and rstd (R,) written. The
@@ -235,10 +247,7 @@ def _norm_rows_elementwise(x, w, b, eps, y, mean, rstd):
         for q in range(n):
             d = xr[q] - mu
             ss += d * d
-        mean[r] = mu if ss == ss else np.nan    # (a NaN or inf row: NaN statistics)
-        rstd[r] = 1.0 / math.sqrt(ss / n + eps)
-        k[0] = mu - mean[r]
-        m, dm, inv = mean[r], k[0], rstd[r]   # (in x's dtype: the loops below stay in it)
+        m, dm, inv = _statistics(mu, ss, n, eps, mean, rstd, r, k)   # (in x's dtype)
         # x - m goes through memory first: reassociation may not fold (x - m) - dm into
         # x - (m + dm), which is x - m again
         for q in range(n):
@@ -302,10 +311,7 @@ def _norm_rows_channels(x, w, b, eps, y, mean, rstd):
             for q in range(nq):
                 d = xp[q] - mu
                 ss += d * d
-        mean[r] = mu if ss == ss else np.nan    # (a NaN or inf row: NaN statistics)
-        rstd[r] = 1.0 / math.sqrt(ss / n + eps)
-        k[0] = mu - mean[r]
-        m, dm, inv = mean[r], k[0], rstd[r]
+        m, dm, inv = _statistics(mu, ss, n, eps, mean, rstd, r, k)
         gi = r % ng
         for p in range(np_):
             a = inv * w[gi, p]
