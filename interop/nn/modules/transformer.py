@@ -55,6 +55,15 @@ def _build_layer(layer, attentions, d_model, nhead, dim_feedforward, dropout, ac
     layer.activation = _activation_fn(activation, type(layer).__name__)
 
 
+def _stack(layer_cls, stack_cls, num_layers, args, kw):
+    """A Transformer's encoder or decoder: ``num_layers`` copies of ``layer_cls(*args)``, then
+    a LayerNorm (``args``: d_model, nhead, dim_feedforward, dropout, activation,
+    layer_norm_eps, batch_first, norm_first, bias)."""
+    d_model, eps, bias = args[0], args[5], args[8]
+    return stack_cls(layer_cls(*args, **kw), num_layers,
+                     LayerNorm(d_model, eps=eps, bias=bias, **kw))
+
+
 def _clones(module, n):
     return ModuleList([copy.deepcopy(module) for _ in range(n)])
 
@@ -194,20 +203,12 @@ class Transformer(Module):
                  batch_first=False, norm_first=False, bias=True, device=None, dtype=None):
         super().__init__()
         kw = {"device": device, "dtype": dtype}
-        if custom_encoder is not None:
-            self.encoder = custom_encoder
-        else:
-            layer = TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout, activation,
-                                            layer_norm_eps, batch_first, norm_first, bias, **kw)
-            self.encoder = TransformerEncoder(
-                layer, num_encoder_layers, LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw))
-        if custom_decoder is not None:
-            self.decoder = custom_decoder
-        else:
-            layer = TransformerDecoderLayer(d_model, nhead, dim_feedforward, dropout, activation,
-                                            layer_norm_eps, batch_first, norm_first, bias, **kw)
-            self.decoder = TransformerDecoder(
-                layer, num_decoder_layers, LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw))
+        args = (d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,
+                batch_first, norm_first, bias)
+        self.encoder = custom_encoder if custom_encoder is not None else _stack(
+            TransformerEncoderLayer, TransformerEncoder, num_encoder_layers, args, kw)
+        self.decoder = custom_decoder if custom_decoder is not None else _stack(
+            TransformerDecoderLayer, TransformerDecoder, num_decoder_layers, args, kw)
         self._reset_parameters()
         self.d_model = d_model
         self.nhead = nhead
