@@ -249,15 +249,17 @@ def _add(x, y): return x + y
 def _sub(x, y): return x - y
 def _mul(x, y): return x * y
 def _div(x, y): return x / y
-
-
-# where binary() hands a float operand over as a 0-d array (pow is not among them: a
-# library may special-case a Python exponent, x ** 2 as a square)
-_ARITHMETIC = frozenset((_add, _sub, _mul, _div))
-_EXACT = 2 ** 53        # ints a float64 holds exactly: converted once, rounded once, as the library does
 def _pow(x, y): return x ** y
 def _mod(x, y): return x % y
 def _fdiv(x, y): return x // y
+
+
+# The ops where binary() hands a Python float or int operand of a float array over as a 0-d
+# array of the array's dtype (Backend.scalar); not pow: a library may special-case a Python
+# exponent (x ** 2 as a square). Ints only where a float64 holds them exactly, so that the
+# conversion rounds once, as the library's own does.
+_ARITHMETIC = frozenset((_add, _sub, _mul, _div))
+_EXACT = 2 ** 53
 
 
 def _named(x1, x2, fwd, cls, op):
