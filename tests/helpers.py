@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import interop as it
+from interop.backends import _jit
 
 
 def to_np(t):
@@ -36,3 +37,18 @@ def jax_backend(name="jax-test"):
     finally:
         it.backends._FACTORIES.pop(name, None)
         it.backends._INSTANCES.pop(name, None)
+
+
+def compiled_and_reference(fn):
+    """``fn()`` with the cpu backend's compiled path on, then off (the standard-only
+    reference): both results (the reference twice where numba is not installed)."""
+    if not _jit.available():
+        return fn(), fn()
+    prev = _jit.set_enabled(True)
+    try:
+        on = fn()
+        _jit.set_enabled(False)
+        off = fn()
+    finally:
+        _jit.set_enabled(prev)
+    return on, off

@@ -12,9 +12,8 @@ import pytest
 
 import interop as it
 import interop.nn.functional as F
-from interop.backends import _jit, _jit_act, _numpy as _np_backend
 
-from helpers import to_np, from_np
+from helpers import compiled_and_reference, from_np, to_np
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -47,18 +46,6 @@ def compiled():
     prev = _jit.set_enabled(True)
     yield
     _jit.set_enabled(prev)
-
-
-def _both(fn):
-    """``fn()`` with the compiled path on and with it off (the reference)."""
-    prev = _jit.set_enabled(True)
-    try:
-        got = fn()
-        _jit.set_enabled(False)
-        ref = fn()
-    finally:
-        _jit.set_enabled(prev)
-    return got, ref
 
 
 def _spy(monkeypatch, name):
@@ -156,7 +143,7 @@ def _compiled_and_reference(monkeypatch, name, x, g):
     call, kernel = ACT[name]
     ns = it.get_backend("cpu").ns
     calls = _spy(monkeypatch, kernel)
-    got, ref = _both(lambda: call(ns, x, g))
+    got, ref = compiled_and_reference(lambda: call(ns, x, g))
     assert calls == [x.shape], "the compiled kernel did not run"
     assert got.dtype == ref.dtype == np.float32 and got.shape == x.shape
     _assert_same_specials(got, ref)
@@ -235,8 +222,8 @@ def test_compiled_cross_entropy_matches_the_reference(reduction, ignore, monkeyp
     g = np.asarray(g, np.float32)
     calls = _spy(monkeypatch, "class_cross_entropy")
     calls_b = _spy(monkeypatch, "class_cross_entropy_backward")
-    got, ref = _both(lambda: ns.class_cross_entropy(x, t, ii, reduction))
-    ggot, gref = _both(lambda: ns.class_cross_entropy_backward(g, x, t, ii, reduction))
+    got, ref = compiled_and_reference(lambda: ns.class_cross_entropy(x, t, ii, reduction))
+    ggot, gref = compiled_and_reference(lambda: ns.class_cross_entropy_backward(g, x, t, ii, reduction))
     assert len(calls) == len(calls_b) == 1, "the compiled kernels did not run"
     for a, b in ((got, ref), (ggot, gref)):
         assert a.dtype == b.dtype == np.float32 and a.shape == b.shape

@@ -12,27 +12,13 @@ import pytest
 
 import interop as it
 from interop.backends import _jit
+from helpers import compiled_and_reference
 
 torch = pytest.importorskip("torch")
 
 compiled = pytest.mark.skipif(not _jit.available(), reason="numba is not installed")
 
 INF, NAN = float("inf"), float("nan")
-
-
-def _both_paths(fn):
-    """``fn()`` with the compiled path on, then off (the reference), as NumPy arrays (the
-    reference twice where numba is not installed)."""
-    if not _jit.available():
-        return fn(), fn()
-    prev = _jit.set_enabled(True)
-    try:
-        on = fn()
-        _jit.set_enabled(False)
-        off = fn()
-    finally:
-        _jit.set_enabled(prev)
-    return on, off
 
 
 def _edge_rows(n, rng):
@@ -59,11 +45,11 @@ def test_softmax_kernels_compiled_match_reference(name, n):
     g = rng.standard_normal(x.shape).astype(np.float32)
     ns = it.get_backend("cpu").ns
     fwd, bwd = getattr(ns, name), getattr(ns, name + "_backward")
-    y_on, y_off = _both_paths(lambda: fwd(x, (1,)))
+    y_on, y_off = compiled_and_reference(lambda: fwd(x, (1,)))
     np.testing.assert_allclose(y_on, y_off, rtol=2e-6, atol=1e-7 if name == "softmax" else 2e-6)
     assert y_on.dtype == np.float32
     y = y_off
-    g_on, g_off = _both_paths(lambda: bwd(g, y, (1,)))
+    g_on, g_off = compiled_and_reference(lambda: bwd(g, y, (1,)))
     np.testing.assert_allclose(g_on, g_off, rtol=2e-6, atol=2e-6)
     np.testing.assert_array_equal(x, _edge_rows(n, np.random.default_rng(n)))   # unchanged
 
@@ -76,9 +62,9 @@ def test_softmax_backward_compiled_in_float64_and_on_broadcast_gradients():
     ns = it.get_backend("cpu").ns
     y = ns.softmax(rng.standard_normal((6, 40)), (1,))
     g = np.broadcast_to(rng.standard_normal((1, 40)), (6, 40))
-    on, off = _both_paths(lambda: ns.softmax_backward(g, y, (1,)))
+    on, off = compiled_and_reference(lambda: ns.softmax_backward(g, y, (1,)))
     np.testing.assert_allclose(on, off, rtol=1e-13, atol=1e-15)
-    on, off = _both_paths(lambda: ns.log_softmax_backward(g, np.log(y), (1,)))
+    on, off = compiled_and_reference(lambda: ns.log_softmax_backward(g, np.log(y), (1,)))
     np.testing.assert_allclose(on, off, rtol=1e-13, atol=1e-15)
 
 
@@ -190,7 +176,7 @@ def test_normalize_rows_kernels_compiled_match_reference(form, dtype, affine):
     w = rng.standard_normal(wshape).astype(dtype) if affine[0] else None
     b = rng.standard_normal(wshape).astype(dtype) if affine[1] else None
     ns = it.get_backend("cpu").ns
-    fwd_on, fwd_off = _both_paths(lambda: ns.normalize_rows(x, w, b, 1e-5))
+    fwd_on, fwd_off = compiled_and_reference(lambda: ns.normalize_rows(x, w, b, 1e-5))
     # (row 1's spread is 1e-6 of its mean: its normalized values carry 1e6 times the
     # dtype's rounding, on either path; row 2 is constant: rstd = 1/sqrt(eps) = 316 scales
     # its gradient's rounding)
@@ -199,7 +185,7 @@ def test_normalize_rows_kernels_compiled_match_reference(form, dtype, affine):
         assert a.dtype == dtype
         np.testing.assert_allclose(a, c, **tol)
     _, mean, rstd = fwd_off
-    bwd_on, bwd_off = _both_paths(lambda: ns.normalize_rows_backward(g, x, w, mean, rstd, wshape))
+    bwd_on, bwd_off = compiled_and_reference(lambda: ns.normalize_rows_backward(g, x, w, mean, rstd, wshape))
     ok = np.ones(x.shape[0], bool)
     ok[[3, 4]] = False               # (NaN rows: their sums reach every weight's gradient)
     np.testing.assert_allclose(bwd_on[0][ok], bwd_off[0][ok], **tol)
@@ -211,7 +197,7 @@ def test_normalize_rows_kernels_compiled_match_reference(form, dtype, affine):
     clean = x.copy()
     clean[~ok] = rng.standard_normal(clean[~ok].shape)
     _, mean, rstd = ns.normalize_rows(clean, w, b, 1e-5)
-    k_on, k_off = _both_paths(lambda: ns.normalize_rows_backward(g, clean, w, mean, rstd,
+    k_on, k_off = compiled_and_reference(lambda: ns.normalize_rows_backward(g, clean, w, mean, rstd,
                                                                  wshape))
     for a, c in zip(k_on, k_off):
         np.testing.assert_allclose(a, c, **tol)
@@ -394,10 +380,10 @@ def test_normalize_rows_kernels_match_torch_autograd(form):
     ty = ty * tw.repeat(reps, 1, 1) + tb.repeat(reps, 1, 1)
     ty.backward(torch.tensor(g))
     ns = it.get_backend("cpu").ns
-    for paths in _both_paths(lambda: (ns.normalize_rows(x, w, b, 1e-5),)):
+    for paths in compiled_and_reference(lambda: (ns.normalize_rows(x, w, b, 1e-5),)):
         y, mean, rstd = paths[0]
         np.testing.assert_allclose(y, ty.detach().numpy(), rtol=1e-10, atol=1e-10)
-    for gx, gw, gb in _both_paths(lambda: ns.normalize_rows_backward(g, x, w, mean, rstd,
+    for gx, gw, gb in compiled_and_reference(lambda: ns.normalize_rows_backward(g, x, w, mean, rstd,
                                                                      wshape)):
         np.testing.assert_allclose(gx, tx.grad.numpy(), rtol=1e-10, atol=1e-10)
         np.testing.assert_allclose(gw, tw.grad.numpy(), rtol=1e-10, atol=1e-10)
@@ -428,12 +414,12 @@ def test_normalize_channels_kernels_compiled_match_reference(dtype, affine):
     b = rng.standard_normal(6).astype(dtype) if affine[1] else None
     ns = it.get_backend("cpu").ns
     tol = dict(rtol=5e-5, atol=5e-5) if dtype == np.float32 else dict(rtol=1e-9, atol=1e-9)
-    fwd_on, fwd_off = _both_paths(lambda: ns.normalize_channels(x, w, b, 1e-5))
+    fwd_on, fwd_off = compiled_and_reference(lambda: ns.normalize_channels(x, w, b, 1e-5))
     for a, c in zip(fwd_on, fwd_off):
         assert a.dtype == dtype
         np.testing.assert_allclose(a, c, **tol)
     _, mean, rstd, _ = fwd_off
-    bwd_on, bwd_off = _both_paths(lambda: ns.normalize_channels_backward(g, x, w, mean, rstd))
+    bwd_on, bwd_off = compiled_and_reference(lambda: ns.normalize_channels_backward(g, x, w, mean, rstd))
     for a, c in zip(bwd_on, bwd_off):
         assert a.dtype == dtype
         np.testing.assert_allclose(a, c, **tol)
@@ -449,12 +435,12 @@ def test_normalize_channels_kernels_match_torch_autograd():
     ty.backward(torch.tensor(g))
     var = x.var(axis=(0, 2))
     ns = it.get_backend("cpu").ns
-    for y, mean, rstd, ssd in _both_paths(lambda: ns.normalize_channels(x, w, b, 1e-5)):
+    for y, mean, rstd, ssd in compiled_and_reference(lambda: ns.normalize_channels(x, w, b, 1e-5)):
         np.testing.assert_allclose(y, ty.detach().numpy(), rtol=1e-10, atol=1e-10)
         np.testing.assert_allclose(mean, x.mean(axis=(0, 2)), rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(ssd, var * 40, rtol=1e-10)
         np.testing.assert_allclose(rstd, 1 / np.sqrt(var + 1e-5), rtol=1e-10)
-    for gx, gw, gb in _both_paths(lambda: ns.normalize_channels_backward(g, x, w, mean, rstd)):
+    for gx, gw, gb in compiled_and_reference(lambda: ns.normalize_channels_backward(g, x, w, mean, rstd)):
         np.testing.assert_allclose(gx, tx.grad.numpy(), rtol=1e-10, atol=1e-10)
         np.testing.assert_allclose(gw, tw.grad.numpy(), rtol=1e-10, atol=1e-10)
         np.testing.assert_allclose(gb, tb.grad.numpy(), rtol=1e-10, atol=1e-10)
