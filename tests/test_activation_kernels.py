@@ -12,6 +12,7 @@ import pytest
 
 import interop as it
 import interop.nn.functional as F
+from interop.backends import _jit, _jit_act
 
 from helpers import compiled_and_reference, from_np, to_np
 
