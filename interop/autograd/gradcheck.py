@@ -91,7 +91,6 @@ def _analytical_jacobian(outputs, inputs):
                 result[id(x)].append(None)
             continue
         rows = {id(x): [] for x in diff_inputs}
-        xp = o.__array_namespace__()
         seeds = (1.0, 1j) if o.dtype.is_complex else (1.0,)
         for r in range(o.numel()):
             per_seed = {id(x): [] for x in diff_inputs}
