@@ -18,7 +18,7 @@ may run a kernel compiled by numba instead (``pip install interop[jit]``). The r
 import importlib.util
 import os
 
-__all__ = ["available", "enabled", "set_enabled", "njit", "jitable"]
+__all__ = ["available", "enabled", "set_enabled", "njit", "jitable", "on_import"]
 
 _numba = None           # the module, once imported
 _state = {"enabled": None}      # None: not decided yet (decided at first use)
@@ -57,7 +57,14 @@ def _module():
         for fn, options in _jitables:
             numba.extending.register_jitable(**options)(fn)
         _numba = numba
+        for fn in _hooks:
+            fn(numba)
     return _numba
+
+
+def module():
+    """numba itself, imported on the first call (what :func:`on_import` hooks build from)."""
+    return _module()
 
 
 def njit(fn=None, **options):
@@ -97,4 +104,18 @@ def jitable(fn=None, *, inline="always", **options):
     _jitables.append((fn, dict(options, inline=inline)))
     if _numba is not None:
         _numba.extending.register_jitable(**_jitables[-1][1])(fn)
+    return fn
+
+
+_hooks = []             # functions of numba run once, right after its import (see on_import)
+
+
+def on_import(fn):
+    """Run ``fn(numba)`` once, right after numba's import and before any kernel compiles (at
+    once where numba is already imported): how a module builds what needs numba to be
+    defined at all, such as an intrinsic written in LLVM IR (:mod:`._jit_gemm`), without
+    importing numba itself. Returns ``fn``; use as ``@on_import``."""
+    _hooks.append(fn)
+    if _numba is not None:
+        fn(_numba)
     return fn

@@ -10,7 +10,7 @@ import types
 import numpy as np
 import array_api_compat.numpy as xp_numpy
 
-from . import _fallbacks, _jit, _jit_act, _jit_conv, _jit_norm, _shared
+from . import _fallbacks, _jit, _jit_act, _jit_conv, _jit_gemm, _jit_norm, _shared, _threads
 from .. import dtypes as _dt
 from ._base import Backend
 from ._fallbacks import window_key
@@ -188,7 +188,24 @@ def _namespace():
                                              if not k.startswith("__")})
         for name, n in _BF16_LINALG.items():
             setattr(ns.linalg, name, _in_float32(getattr(linalg, name), n))
+    ns.matmul = _compiled_matmul(ns.matmul)
     return ns
+
+
+def _compiled_matmul(fallback):
+    """``matmul`` that hands large float32 products to the compiled kernel of _jit_gemm.py
+    where the compiled path is on (and the processor has AVX-512), with as many threads as
+    the BLAS pool has now; ``fallback`` (NumPy's) takes every other product."""
+    def matmul(x1, x2, /):
+        if _jit.enabled() and x1.__class__ is np.ndarray and x2.__class__ is np.ndarray:
+            threads = _threads.blas_threads()
+            out = _jit_gemm.product(x1, x2, _threads.workers(threads - 1) if threads > 1
+                                    else None, threads)
+            if out is not None:
+                return out
+        return fallback(x1, x2)
+    matmul.__doc__ = fallback.__doc__
+    return matmul
 
 
 def _bf16_capsule_to_array(capsule):

@@ -1,7 +1,9 @@
 """The process's CPU thread pools (PyTorch's ``set_num_threads``/``get_num_threads``).
 
-interop runs no threads of its own: a backend's CPU work is parallel only inside its library's
-BLAS (OpenBLAS, MKL, BLIS) and OpenMP pools. Those pools are per process, not per backend,
+A backend's CPU work is parallel inside its library's BLAS (OpenBLAS, MKL, BLIS) and OpenMP
+pools, and in the cpu backend's compiled matrix product (``_jit_gemm.py``), which splits a
+large product over as many threads as the BLAS pool has now (:func:`blas_threads`), run by
+interop's own small pool (:func:`workers`). Those pools are per process, not per backend,
 so the limit is too: it holds for the ``cpu`` backend and for ``strict`` (NumPy underneath),
 and for any other namespace whose library runs on such a pool (threadpoolctl finds the pools
 of every library loaded in the process). A GPU backend's kernels do not use them: a limit
@@ -9,11 +11,15 @@ does not change its speed. Where no pool is loaded, work runs on the calling thr
 ``get_num_threads()`` says 1 and ``set_num_threads`` has nothing to limit.
 """
 
+import concurrent.futures
+
 import threadpoolctl
 
-__all__ = ["set_num_threads", "get_num_threads"]
+__all__ = ["set_num_threads", "get_num_threads", "blas_threads", "workers"]
 
 _controller = None      # threadpoolctl's view of the loaded pools, built on first use
+_blas = []              # [the loaded BLAS's threadpoolctl controller, or None], found on first use
+_workers = [None, 0]    # interop's executor and its number of threads, grown on demand
 
 
 def _pools():
@@ -42,3 +48,25 @@ def get_num_threads():
     blas = [p["num_threads"] for p in info if p.get("user_api") == "blas"]
     sizes = blas or [p["num_threads"] for p in info]
     return max(sizes) if sizes else 1
+
+
+def blas_threads():
+    """The loaded BLAS pool's size now (limits set through threadpoolctl directly included):
+    one call into the library (~0.3 us), 1 where no BLAS is loaded."""
+    if not _blas:
+        found = _pools().select(user_api="blas").lib_controllers
+        _blas.append(found[0] if found else None)
+    lib = _blas[0]
+    return 1 if lib is None else lib.get_num_threads()
+
+
+def workers(n):
+    """An executor with at least ``n`` threads (made, or remade larger, on demand): what a
+    compiled kernel's extra threads run on."""
+    if _workers[1] < n:
+        old = _workers[0]
+        _workers[0] = concurrent.futures.ThreadPoolExecutor(n, thread_name_prefix="interop")
+        _workers[1] = n
+        if old is not None:
+            old.shutdown(wait=False)
+    return _workers[0]

@@ -1,0 +1,273 @@
+"""The cpu backend's compiled float32 matrix product (numba, through :mod:`._jit`; used by
+``NumpyBackend``'s ``matmul`` only where :func:`._jit.enabled` is true and the processor has
+AVX-512).
+
+Why: NumPy's matmul is OpenBLAS's sgemm, and OpenBLAS runs the kernels of the processor it
+detects, or of the one ``OPENBLAS_CORETYPE`` names. On the machines this project is
+measured on, that variable pins OpenBLAS to its Haswell (AVX2) kernels: about 120 GFLOP/s on
+one core, against the 180-240 that PyTorch's oneDNN reaches with AVX-512 in its convolutions
+and recurrent layers. interop does not override a machine's BLAS setting; it brings its own
+kernel for the products its layers spend their time in instead.
+
+How: the classic register-blocked scheme. A micro-kernel, written directly in LLVM IR (a
+numba intrinsic: LLVM does not keep a 8 x 32 block of sums in registers when numba's arrays
+hold them), computes an ``MR x NR`` = 8 x 32 block of ``C`` as 16 vectors of 16 floats that
+stay in registers over a run of ``KC`` = 256 steps of ``k``: per step, two vector loads of a
+row of ``B``, eight broadcasts of a column of ``A`` and sixteen fused multiply-adds. The
+driver walks the blocks of ``C`` (columns outer, so that a 256 x 32 panel of ``B`` stays in
+the first-level cache while the rows of ``A`` stream past it), reading ``A`` through its
+strides (a transposed operand costs nothing) and ``B`` in place where its rows are
+contiguous; a ``B`` whose row step is a multiple of 1 KiB (a power-of-two width: its rows
+would share cache sets) or whose columns are not contiguous is copied panel by panel first.
+The partial blocks at the right and bottom edges run on zero-padded copies. Sums over ``k``
+go in blocks of 256 (as BLAS libraries do), so rounding errors grow as they do there: the
+results are not BLAS's bit for bit, but within its accuracy.
+
+Threads: ``threads`` callers split the columns of ``C`` (each a call of the compiled driver,
+which holds no GIL); the backend passes the BLAS pool's current size, so ``set_num_threads``
+and threadpoolctl limits hold here too.
+
+Measured (one core of the AMD EPYC test machine, 2026-12-07, GFLOP/s, this / OpenBLAS
+pinned): (1120, 200) @ (200, 800) 238 / 123; (64, 288) @ (288, 7744) 209-225 / 110;
+(32, 200) @ (200, 800) 227 / 106; (288, 7744) @ (7744, 64) 234 / 112.
+"""
+
+import numpy as np
+
+from . import _jit
+from ._jit import jitable, njit
+
+__all__ = ["usable", "product"]
+
+MR = 8                  # rows of C per micro-kernel call
+NV = 2                  # vectors of 16 floats per row of the block
+NR = 16 * NV            # columns of C per micro-kernel call
+KC = 256                # steps of k per micro-kernel call (the blocks of the sums)
+ALIAS = 256             # a row step of B that is a multiple of this many floats: copy B's panels
+FROM = 1 << 16          # multiply-adds below which NumPy's call is the cheaper one
+SPLIT = 1 << 22         # multiply-adds per thread where threads split a product
+
+_F32 = np.dtype(np.float32)
+
+_state = {"usable": None, "micro": None}
+
+
+def usable():
+    """Whether the compiled product runs here: the compiled path is on and the processor has
+    AVX-512 (elsewhere OpenBLAS's own kernels are as fast). Decided once (imports numba)."""
+    if not _jit.enabled():
+        return False
+    if _state["usable"] is None:
+        _jit.module()           # (runs _bind below, which decides)
+    return _state["usable"]
+
+
+@_jit.on_import
+def _bind(numba):
+    """Build the micro-kernel intrinsic (needs numba and llvmlite to be defined at all) and
+    decide whether this processor runs it well."""
+    import llvmlite.binding as llvm     # (numba's own dependency; imported with numba)
+    from llvmlite import ir
+    features = llvm.get_host_cpu_features()
+    _state["usable"] = bool(features.get("avx512f"))
+    global _micro
+    _micro = numba.extending.intrinsic(_micro_template(ir, numba.core.cgutils, numba.types))
+
+
+def _micro_template(ir, cgutils, types):
+    """The micro-kernel, as a numba intrinsic template:
+    ``_micro(a, a_rs, a_cs, b, b_rs, c, c_rs, kc, accumulate)`` with float32 addresses
+    (``a``, ``b``, ``c``) and steps in elements: ``C[:8, :32] (+)= A[:8, :kc] @ B[:kc, :32]``
+    where ``A[i, p]`` is at ``a + i * a_rs + p * a_cs``, ``B[p, j]`` at ``b + p * b_rs + j``
+    and ``C[i, j]`` at ``c + i * c_rs + j``; ``accumulate`` nonzero adds to C."""
+
+    def micro(typingctx, a, a_rs, a_cs, b, b_rs, c, c_rs, kc, accumulate):
+        sig = types.void(*([types.intp] * 9))
+
+        def codegen(context, builder, signature, args):
+            a, a_rs, a_cs, b, b_rs, c, c_rs, kc, accumulate = args
+            f32 = ir.FloatType()
+            vec = ir.VectorType(f32, 16)
+            vptr = vec.as_pointer()
+            index = a_rs.type
+            A = builder.inttoptr(a, f32.as_pointer())
+            B = builder.inttoptr(b, f32.as_pointer())
+            C = builder.inttoptr(c, f32.as_pointer())
+            fma = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(vec, [vec, vec, vec]), "llvm.fma.v16f32")
+            zero = ir.Constant(vec, [0.0] * 16)
+            splat = ir.Constant(ir.VectorType(ir.IntType(32), 16), [0] * 16)
+            # the sums: allocas, which LLVM promotes to registers
+            sums = [[cgutils.alloca_once_value(builder, zero) for _ in range(NV)]
+                    for _ in range(MR)]
+            with cgutils.for_range(builder, kc) as loop:
+                p = loop.index
+                row = builder.gep(B, [builder.mul(p, b_rs)])
+                bv = [builder.load(builder.bitcast(builder.gep(row, [ir.Constant(index, 16 * v)]),
+                                                   vptr), align=4) for v in range(NV)]
+                col = builder.gep(A, [builder.mul(p, a_cs)])
+                for i in range(MR):
+                    x = builder.load(builder.gep(col, [builder.mul(ir.Constant(index, i), a_rs)]))
+                    xv = builder.insert_element(ir.Constant(vec, ir.Undefined), x,
+                                                ir.Constant(ir.IntType(32), 0))
+                    xv = builder.shuffle_vector(xv, ir.Constant(vec, ir.Undefined), splat)
+                    for v in range(NV):
+                        s = sums[i][v]
+                        builder.store(builder.call(fma, [xv, bv[v], builder.load(s)]), s)
+            add = builder.icmp_signed("!=", accumulate, ir.Constant(index, 0))
+            with builder.if_else(add) as (adding, storing):
+                for branch, with_old in ((adding, True), (storing, False)):
+                    with branch:
+                        for i in range(MR):
+                            crow = builder.gep(C, [builder.mul(ir.Constant(index, i), c_rs)])
+                            for v in range(NV):
+                                ptr = builder.bitcast(
+                                    builder.gep(crow, [ir.Constant(index, 16 * v)]), vptr)
+                                value = builder.load(sums[i][v])
+                                if with_old:
+                                    value = builder.fadd(builder.load(ptr, align=4), value)
+                                builder.store(value, ptr, align=4)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return micro
+
+
+_micro = None           # the intrinsic, built by _bind at numba's import (before any compile)
+
+
+@jitable(inline="never", boundscheck=False)
+def _product(a, b, c, j0, j1, copy_b):
+    """``c[:, j0:j1] = a @ b[:, j0:j1]`` for float32 2-d ``a`` (m, k) and ``b`` (k, n) of
+    any strides (``b``'s columns contiguous unless ``copy_b``) and ``c`` (m, n) with
+    contiguous rows; ``j0`` a multiple of NR; ``k`` > 0."""
+    m, k = a.shape
+    a_rs, a_cs = a.strides[0] // 4, a.strides[1] // 4
+    b_rs = b.strides[0] // 4
+    c_rs = c.strides[0] // 4
+    pa, pb, pc = a.ctypes.data, b.ctypes.data, c.ctypes.data
+    tile = np.empty((MR, NR), np.float32)
+    panel = np.empty((k, NR), np.float32)
+    rows = np.zeros((MR, k), np.float32)        # the last partial block of rows, zero-padded
+    m_full = m - m % MR
+    for i in range(m_full, m):
+        for p in range(k):
+            rows[i - m_full, p] = a[i, p]
+    for j in range(j0, j1, NR):
+        nr = min(NR, j1 - j)
+        if nr < NR or copy_b:       # the panel's columns, zero-padded
+            for p in range(k):
+                for jj in range(nr):
+                    panel[p, jj] = b[p, j + jj]
+                for jj in range(nr, NR):
+                    panel[p, jj] = 0.0
+            bp, bs = panel.ctypes.data, NR
+        else:
+            bp, bs = pb + 4 * j, b_rs
+        for i in range(0, m, MR):
+            mr = min(MR, m - i)
+            if mr == MR:
+                ap, ars, acs = pa + 4 * i * a_rs, a_rs, a_cs
+            else:
+                ap, ars, acs = rows.ctypes.data, k, 1
+            whole = mr == MR and nr == NR
+            cp, cs = (pc + 4 * (i * c_rs + j), c_rs) if whole else (tile.ctypes.data, NR)
+            for p0 in range(0, k, KC):
+                _micro(ap + 4 * p0 * acs, ars, acs, bp + 4 * p0 * bs, bs, cp, cs,
+                       min(KC, k - p0), p0)
+            if not whole:
+                for ii in range(mr):
+                    for jj in range(nr):
+                        c[i + ii, j + jj] = tile[ii, jj]
+
+
+@njit(boundscheck=False)
+def _batched(a, b, c, copy_b):
+    """:func:`_product` over the first axis of 3-d ``a``, ``b`` and ``c`` (one thread)."""
+    for s in range(c.shape[0]):
+        _product(a[s], b[s], c[s], 0, c.shape[2], copy_b)
+
+
+@njit(boundscheck=False)
+def _columns(a, b, c, j0, j1, copy_b):
+    """:func:`_product` on columns ``j0:j1`` of 2-d arrays (one thread's share)."""
+    _product(a, b, c, j0, j1, copy_b)
+
+
+def _into(a, b, c, pool, threads):
+    """``c[...] = a @ b`` for float32 3-d ``a`` (s, m, k), ``b`` (s, k, n) (any strides,
+    zero steps of a broadcast first axis allowed) and ``c`` (s, m, n) C-contiguous, ``k`` >
+    0; with ``threads`` > 1 and one product, its columns are split over that many calls,
+    run by ``pool`` (a ``concurrent.futures`` executor) and this thread."""
+    copy_b = b.strides[2] != 4 or (b.strides[1] // 4) % ALIAS == 0
+    n = c.shape[2]
+    if threads <= 1 or c.shape[0] != 1 or n < 2 * NR:
+        _batched(a, b, c, copy_b)
+        return
+    step = -(-(-(-n // NR)) // threads) * NR          # whole panels per thread
+    spans = [(j, min(j + step, n)) for j in range(0, n, step)]
+    jobs = [pool.submit(_columns, a[0], b[0], c[0], j0, j1, copy_b) for j0, j1 in spans[1:]]
+    _columns(a[0], b[0], c[0], spans[0][0], spans[0][1], copy_b)
+    for job in jobs:
+        job.result()
+
+
+def _transposed(a, b, pool, threads):
+    """``a @ b`` (2-d) where ``b``'s columns are not contiguous: either ``b`` copied
+    row-major, or ``(b.T @ a.T).T``, where ``b.T`` is read through its strides and only
+    ``a.T`` (the smaller copy, or none where ``a`` is column-major) and the result are
+    moved: whichever moves fewer elements."""
+    (m, k), n = a.shape, b.shape[1]
+    a_major = a.strides[0] == 4
+    if m * n + (0 if a_major else m * k) >= k * n:
+        b = np.ascontiguousarray(b)
+        c = np.empty((1, m, n), np.float32)
+        _into(a[None], b[None], c, pool, threads)
+        return c[0]
+    at = a.T if a_major else np.ascontiguousarray(a.T)
+    ct = np.empty((1, n, m), np.float32)
+    _into(b.T[None], at[None], ct, pool, threads)
+    return np.ascontiguousarray(ct[0].T)
+
+
+def product(x1, x2, pool=None, threads=1):
+    """``x1 @ x2`` (NumPy's ``matmul`` semantics) on the compiled kernel, for float32
+    arrays of at least 2 dims whose product has at least ``FROM`` multiply-adds, ``MR`` rows
+    and ``NR`` columns; None where
+    it does not take the product (NumPy's ``matmul`` then does, and raises what it raises).
+    ``threads`` > 1 splits a large single product's columns (see :func:`_into`)."""
+    if x1.ndim < 2 or x2.ndim < 2 or x1.dtype != _F32 or x2.dtype != _F32:
+        return None
+    (m, k), (k2, n) = x1.shape[-2:], x2.shape[-2:]
+    if k != k2 or k == 0 or m < MR or n < NR:      # (a thin product: mostly padding here)
+        return None
+    try:
+        batch = np.broadcast_shapes(x1.shape[:-2], x2.shape[:-2])
+    except ValueError:
+        return None
+    s = 1
+    for d in batch:
+        s *= d
+    work = s * m * n * k
+    if work < FROM or not usable():
+        return None
+    threads = min(threads, max(1, work // SPLIT))
+    if x2.ndim == 2 and x1.ndim > 2 and x1.flags.c_contiguous:     # one product of all rows
+        out = product(x1.reshape(-1, k), x2, pool, threads)
+        return out.reshape(batch + (m, n))
+    if s == 1:                                  # one product (batch dims all 1)
+        a, b = x1.reshape(m, k), x2.reshape(k, n)
+        if b.strides[1] != 4:
+            return _transposed(a, b, pool, threads).reshape(batch + (m, n))
+        c = np.empty((1, m, n), np.float32)
+        _into(a[None], b[None], c, pool, threads)
+        return c.reshape(batch + (m, n))
+    out = np.empty(batch + (m, n), np.float32)
+    a = np.broadcast_to(x1, batch + (m, k))
+    b = np.broadcast_to(x2, batch + (k, n))
+    if b.strides[-1] != 4:
+        b = np.ascontiguousarray(b)
+    for lead in np.ndindex(batch[:-1]):        # (one step where the batch is 1-d)
+        _into(a[lead], b[lead], out[lead], pool, 1)
+    return out

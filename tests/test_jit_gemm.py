@@ -1,0 +1,148 @@
+"""The cpu backend's compiled float32 matrix product (interop/backends/_jit_gemm.py) against
+its reference, NumPy's matmul (the compiled path turned off), and against the float64
+product: within BLAS's accuracy on every layout and edge size a caller hands it, batched and
+broadcast, with non-finite values, split over threads bit for bit as on one; ``None`` where
+it does not take the product."""
+
+import concurrent.futures
+
+import numpy as np
+import pytest
+
+import interop as it
+from interop.backends import _jit
+from tests.helpers import compiled_and_reference
+
+pytestmark = pytest.mark.skipif(not _jit.available(), reason="numba is not installed")
+
+if _jit.available():
+    from interop.backends import _jit_gemm
+
+
+@pytest.fixture(autouse=True)
+def _compiled(monkeypatch):
+    """The compiled path on, for products of every size (small ones test the edges)."""
+    prev = _jit.set_enabled(True)
+    if not _jit_gemm.usable():
+        _jit.set_enabled(prev)
+        pytest.skip("the compiled product needs AVX-512")
+    monkeypatch.setattr(_jit_gemm, "FROM", 0)
+    yield
+    _jit.set_enabled(prev)
+
+
+def _data(shape, seed):
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+def _check(got, a, b):
+    """``got`` is ``a @ b`` within float32 BLAS accuracy: against the float64 product, no
+    further than a few times NumPy's own float32 product is, or than k ulps of the row-column
+    magnitude."""
+    want = np.matmul(a.astype(np.float64), b.astype(np.float64))
+    assert got.shape == want.shape and got.dtype == np.float32
+    k = a.shape[-1]
+    scale = np.matmul(np.abs(a).astype(np.float64), np.abs(b).astype(np.float64))
+    err = np.abs(got - want)
+    blas = np.abs(np.matmul(a, b) - want)
+    assert np.all(err <= np.maximum(4 * blas, 4 * np.sqrt(k) * 2.0 ** -24 * scale) + 1e-30)
+
+
+def _layouts(x):
+    """``x`` row-major, column-major, with strided columns and with reversed rows."""
+    yield x
+    yield np.asfortranarray(x)
+    wide = np.zeros((x.shape[0], 2 * x.shape[1]), np.float32)
+    wide[:, ::2] = x
+    yield wide[:, ::2]
+    yield np.ascontiguousarray(x[::-1])[::-1]
+
+
+@pytest.mark.parametrize("m,k,n", [(8, 1, 32), (9, 5, 33), (16, 256, 64), (33, 257, 70),
+                                   (40, 600, 96), (64, 288, 100), (17, 31, 287)])
+def test_every_layout_and_edge_size(m, k, n):
+    a0, b0 = _data((m, k), 1), _data((k, n), 2)
+    for a in _layouts(a0):
+        for b in _layouts(b0):
+            got = _jit_gemm.product(a, b)
+            assert got is not None
+            _check(got, a, b)
+
+
+def test_a_power_of_two_row_step_copies_panels():
+    # (B's rows 1024 floats apart would share cache sets: its panels are copied first)
+    a, b = _data((24, 300), 3), _data((300, 1024), 4)
+    _check(_jit_gemm.product(a, b), a, b)
+    _check(_jit_gemm.product(a, b[:, :100]), a, b[:, :100])
+
+
+@pytest.mark.parametrize("sa,sb", [((3, 20, 50), (50, 40)), ((20, 50), (2, 50, 40)),
+                                   ((2, 1, 20, 50), (3, 50, 40)), ((1, 1, 20, 50), (50, 40)),
+                                   ((4, 20, 50), (4, 50, 40))])
+def test_batched_and_broadcast(sa, sb):
+    a, b = _data(sa, 5), _data(sb, 6)
+    batch = np.broadcast_shapes(sa[:-2], sb[:-2])
+    bt = np.swapaxes(np.swapaxes(b, -1, -2).copy(), -1, -2)      # B's columns strided
+    for b_ in (b, bt):
+        got = _jit_gemm.product(a, b_)
+        assert got.shape == np.matmul(a, b_).shape and got.flags.c_contiguous
+        _check(got, np.broadcast_to(a, batch + sa[-2:]), np.broadcast_to(b_, batch + sb[-2:]))
+
+
+def test_non_finite_values_land_where_numpys_do():
+    a, b = _data((20, 64), 7), _data((64, 50), 8)
+    a[3, 5] = np.inf
+    a[7, 9] = np.nan
+    b[10, 40] = -np.inf
+    b[:, 45] = 0.0
+    with np.errstate(invalid="ignore"):
+        want = np.matmul(a, b)
+    got = _jit_gemm.product(a, b)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_array_equal(np.isposinf(got), np.isposinf(want))
+    np.testing.assert_array_equal(np.isneginf(got), np.isneginf(want))
+    finite = np.isfinite(want)
+    np.testing.assert_allclose(got[finite], want[finite], rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("b_transposed", [False, True])
+def test_threads_split_columns_bit_for_bit(b_transposed):
+    a, b = _data((70, 300), 9), _data((300, 530), 10)
+    if b_transposed:
+        b = np.asfortranarray(b)
+    one = _jit_gemm.product(a, b)
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        for threads in (2, 3):
+            many = _jit_gemm.product(a, b, pool, threads)
+            np.testing.assert_array_equal(many, one)
+
+
+def test_small_products_are_left_to_numpy(monkeypatch):
+    monkeypatch.setattr(_jit_gemm, "FROM", 1 << 16)
+    assert _jit_gemm.product(_data((8, 100), 1), _data((100, 64), 2)) is None
+    assert _jit_gemm.product(_data((8, 200), 1), _data((200, 64), 2)) is not None
+
+
+@pytest.mark.parametrize("sa,sb,dtype", [((7, 500), (500, 64), np.float32),    # thin: rows
+                                         ((64, 500), (500, 31), np.float32),   # thin: columns
+                                         ((64, 500), (500, 64), np.float64),
+                                         ((64, 0), (0, 64), np.float32),
+                                         ((64, 30), (31, 64), np.float32),
+                                         ((500,), (500, 64), np.float32)])
+def test_products_it_leaves_to_numpy(sa, sb, dtype):
+    a, b = _data(sa, 11).astype(dtype), _data(sb, 12).astype(dtype)
+    assert _jit_gemm.product(a, b) is None
+
+
+def test_interop_matmul_and_its_gradients_compiled_and_reference():
+    a0, b0 = _data((3, 40, 72), 13), _data((72, 50), 14)
+
+    def run():
+        a, b = it.asarray(a0).requires_grad_(), it.asarray(b0).requires_grad_()
+        y = a @ b
+        y.backward(it.asarray(_data(tuple(y.shape), 15)))
+        return [np.asarray(t) for t in (y, a.grad, b.grad)]
+
+    on, off = compiled_and_reference(run)
+    for x, y in zip(on, off):
+        np.testing.assert_allclose(x, y, rtol=2e-5, atol=2e-5)
