@@ -826,8 +826,9 @@ class Backend:
                         ("max_exp_avg_sq", max_exp_avg_sq)):
             if a is not None and (a.dtype != param.dtype or tuple(a.shape) != shape):
                 raise ValueError(f"{op}: expected {name} of param's shape {shape} and dtype "
-                                 f"{param.dtype}, got shape {tuple(a.shape)} and dtype "
-                                 f"{a.dtype}")
+                                 f"{self.from_native.get(param.dtype, param.dtype)}, got "
+                                 f"shape {tuple(a.shape)} and dtype "
+                                 f"{self.from_native.get(a.dtype, a.dtype)}")
         if not (isinstance(block, int) and block >= 1):
             raise ValueError(f"{op}: expected block to be a positive int, got {block!r}")
         self._adam_update_(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, float(weight1),
