@@ -232,6 +232,7 @@ def _adam_operands(shape, seed, dtype="float32", amsgrad=True, edges=False):
             v.reshape(-1)[[0, 6, 7]] = [0.0, np.inf, np.nan]
             vmax.reshape(-1)[[0, 8, 9, 10]] = [-0.0, np.nan, np.inf, 0.0]
             m.reshape(-1)[11] = -np.inf
+            p.reshape(-1)[[1, 12, 13]] = [np.inf, np.nan, -np.inf]
     return [a.astype(dtype) for a in (p, g, m, v, vmax if amsgrad else None) if a is not None]
 
 
@@ -249,28 +250,47 @@ def _spy_adam(monkeypatch):
 
 
 def _assert_same_bits(a, b, what):
+    """The same bits (the signs of zeros too), NaN where the other has NaN (a NaN's sign and
+    payload are not compared: IEEE 754 leaves them open, and the compiler may turn
+    ``-g + x`` into ``x - g``, which keeps g's NaN unnegated)."""
     a, b = to_np(a), to_np(b)
     assert a.dtype == b.dtype and a.shape == b.shape, what
-    np.testing.assert_array_equal(a.view(f"u{a.itemsize}"), b.view(f"u{b.itemsize}"),
-                                  err_msg=what)       # (NaN payloads and zero signs too)
+    nan = np.isnan(a)
+    np.testing.assert_array_equal(nan, np.isnan(b), err_msg=f"{what}: NaN positions")
+    np.testing.assert_array_equal(a[~nan].view(f"u{a.itemsize}"),
+                                  b[~nan].view(f"u{b.itemsize}"), err_msg=what)
+
+
+# interop._adam_update_'s options: maximize and weight decay (L2, or decoupled as AdamW's)
+_FUSED_OPTIONS = {"plain": {}, "l2+maximize": {"maximize": True, "weight_decay": 0.1},
+                  "decoupled": {"shrink": 1 - 1e-3 * 0.01}}
 
 
 @pytest.mark.parametrize("shape, block", [((7, 5), 4), ((7, 5), 1 << 30), ((), 4), ((9,), 2),
                                           ((3, 2, 4), 4), ((0, 3), 4), ((37, 29), 128)])
 @pytest.mark.parametrize("amsgrad", [False, True])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_fused_adam_update_is_the_tensor_update(be, shape, block, amsgrad, dtype, monkeypatch):
+@pytest.mark.parametrize("options", list(_FUSED_OPTIONS))
+def test_fused_adam_update_is_the_tensor_update(be, shape, block, amsgrad, dtype, options,
+                                                monkeypatch):
     """interop._adam_update_ (raw arrays, in place: on the cpu backend one compiled pass where
     numba runs, else the passes in blocks of rows) gives bit for bit what the tensor form
-    gives, at 0, +-inf, NaN and overflowing gradients and NaN, inf and ±0 ties in the state
-    too, and bumps the versions of what it writes (not the gradient's). Both of the cpu
+    gives (``grad_of``, ``_decay``, ``_update``), at 0, +-inf, NaN and overflowing gradients
+    and NaN, inf and ±0 ties in the state and parameter too, with maximize and weight decay,
+    and bumps the versions of what it writes (not the gradient's). Both of the cpu
     backend's paths are run."""
     from interop.optim import adam
     arrays = _adam_operands(shape, 1, dtype, amsgrad, edges=True)
     consts = (0.1, 0.001, 1e-8 * 0.9995 ** 0.5, 1e-3 * 0.9995 ** 0.5)
+    kw = _FUSED_OPTIONS[options]
     ref = [it.asarray(a.copy()) for a in arrays]
     with it.no_grad(), np.errstate(all="ignore"):
-        ref[0].sub_(adam._update(ref[1], *ref[2:], *([None] * (not amsgrad)), *consts))
+        g = -ref[1] if kw.get("maximize") else ref[1]
+        if kw.get("weight_decay"):
+            g = g + kw["weight_decay"] * ref[0]
+        if "shrink" in kw:
+            ref[0].mul_(kw["shrink"])
+        ref[0].sub_(adam._update(g, *ref[2:], *([None] * (not amsgrad)), *consts))
     calls = _spy_adam(monkeypatch)
 
     def fused_update():
@@ -278,7 +298,8 @@ def test_fused_adam_update_is_the_tensor_update(be, shape, block, amsgrad, dtype
         w = it.ones(shape, dtype=getattr(it, dtype), requires_grad=True)
         readers = [(w * t).sum() for t in fused]      # each saves its tensor for backward
         with it.no_grad(), np.errstate(all="ignore"):
-            out = it._adam_update_(*fused, *([None] * (not amsgrad)), *consts, block=block)
+            out = it._adam_update_(*fused, *([None] * (not amsgrad)), *consts, block=block,
+                                   **kw)
         assert out is fused[0]
         readers[1].backward()                         # the gradient was only read
         for r in readers[:1] + readers[2:]:           # the others were written: versions moved
@@ -356,6 +377,8 @@ def test_adam_update_on_the_backend_checks_its_arrays(be):
                     be.adam_update_(*args, 0.1, 0.001, 1e-8, 1e-3, 4)
                 with pytest.raises(ValueError, match="block to be a positive int, got 0"):
                     be.adam_update_(p, g, m, v, None, 0.1, 0.001, 1e-8, 1e-3, 0)
+                with pytest.raises(TypeError, match="maximize to be a bool, got int"):
+                    be.adam_update_(p, g, m, v, None, 0.1, 0.001, 1e-8, 1e-3, 4, maximize=1)
             finally:
                 _jit.set_enabled(prev)
     np.testing.assert_array_equal(to_np(it.asarray(p)), before)

@@ -59,15 +59,18 @@ def _check(op, tensors, names):
 
 
 def adam_update_(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, weight1, weight2, eps,
-                 scale, *, block):
-    """One Adam update of ``param``, in place: the moment estimates move
-    (``exp_avg += weight1 * (grad - exp_avg)``, ``exp_avg_sq += weight2 * (grad**2 -
-    exp_avg_sq)``, ``max_exp_avg_sq`` (or None) keeps the running maximum of the latter) and
-    ``param -= scale * exp_avg / (sqrt(v) + eps)``, ``v`` the maximum where kept, else
-    ``exp_avg_sq``. The arithmetic of ``interop.optim.adam``'s tensor form, pass for pass
-    (the averages as ``(avg * ((1 - w) / w) + x) * w``); ``grad`` is read, not written (it may
-    be any tensor of the parameter's shape and dtype). Returns ``param``. Runs without
-    recording: call it under ``no_grad`` (as an optimizer's step does)."""
+                 scale, *, block, maximize=False, weight_decay=0, shrink=None):
+    """One Adam update of ``param``, in place: the gradient ``g`` is ``grad`` (``-grad`` where
+    ``maximize``, plus ``weight_decay * param`` where that is not 0: L2 decay), ``param`` is
+    first multiplied by ``shrink`` where given (AdamW's decoupled decay, ``1 - lr *
+    weight_decay``), the moment estimates move (``exp_avg += weight1 * (g - exp_avg)``,
+    ``exp_avg_sq += weight2 * (g**2 - exp_avg_sq)``, ``max_exp_avg_sq`` (or None) keeps the
+    running maximum of the latter) and ``param -= scale * exp_avg / (sqrt(v) + eps)``, ``v``
+    the maximum where kept, else ``exp_avg_sq``. The arithmetic of ``interop.optim.adam``'s
+    tensor form (``grad_of``, ``_decay`` and ``_update``), pass for pass (the averages as
+    ``(avg * ((1 - w) / w) + x) * w``); ``grad`` is read, not written (it may be any tensor
+    of the parameter's shape and dtype). Returns ``param``. Runs without recording: call it
+    under ``no_grad`` (as an optimizer's step does)."""
     op = "adam_update_"
     names = ("param", "grad", "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
     tensors = (param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq)
@@ -91,7 +94,8 @@ def adam_update_(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, weight1, weig
     be = param._be
     if id(grad._vroot if grad._vroot is not None else grad) in roots:
         arrays[1] = be.ns.asarray(arrays[1], copy=True)     # (read before anything is written)
-    be.adam_update_(*arrays, weight1, weight2, eps, scale, block)
+    be.adam_update_(*arrays, weight1, weight2, eps, scale, block, maximize=maximize,
+                    weight_decay=weight_decay, shrink=shrink)
     for _, t in written:
         bump_version(t)
     return param

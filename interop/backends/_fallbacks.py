@@ -798,7 +798,7 @@ def _average(avg, x, weight):
 
 
 def adam_update_(xp, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, weight1, weight2, eps,
-                 scale, block):
+                 scale, block, maximize, weight_decay, shrink):
     """Adam's update in place, as ``Backend.adam_update_`` states it: the passes of
     ``interop.optim.adam``'s tensor form with the standard's in-place operators, over blocks
     of rows of about ``block`` elements where the arrays have more than ``2 * block`` (so
@@ -806,6 +806,12 @@ def adam_update_(xp, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, weight1, 
     arithmetic either way)."""
     for p, g, m, v, vmax in _row_blocks([param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq],
                                         block):
+        if maximize:
+            g = -g
+        if weight_decay != 0:
+            g = g + weight_decay * p
+        if shrink is not None:
+            p *= shrink
         _average(m, g, weight1)
         _average(v, g * g, weight2)
         if vmax is not None:

@@ -557,16 +557,16 @@ class NumpyBackend(Backend):
     # and float64 arrays where numba runs, else the standard-only passes (the reference)
 
     def _adam_update_(self, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, weight1, weight2,
-                      eps, scale, block):
+                      eps, scale, block, maximize, weight_decay, shrink):
         if (weight1 != 0 and weight2 != 0 and param.dtype in _F32_F64 and _jit.enabled()
                 and grad.flags.c_contiguous and all(
                     a is None or (a.flags.c_contiguous and a.flags.writeable)
                     for a in (param, exp_avg, exp_avg_sq, max_exp_avg_sq))):
             _jit_optim.adam_update_(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, weight1,
-                                    weight2, eps, scale)
+                                    weight2, eps, scale, maximize, weight_decay, shrink)
         else:       # (a zero weight, a strided view, a read-only array: the reference's way)
             super()._adam_update_(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, weight1,
-                                  weight2, eps, scale, block)
+                                  weight2, eps, scale, block, maximize, weight_decay, shrink)
 
     def _sum_to(self, x, shape):
         lead, axes = sum_to_axes(x.shape, shape)
