@@ -41,7 +41,8 @@ def _decay(p, g, group, lr):
 # is the same: the results are bit for bit those of one block. Measured with
 # benchmarks/optim.py (an MLP's 1024x784 and 1024x1024 weights): with the fused update
 # (interop._adam_update_, on raw arrays) 128K elements beat 64K, 96K, 192K, 256K and 384K by
-# 1-4% (2026-12-07; with tensor calls per block, 256K was best).
+# 1-4% (2026-12-07; with tensor calls per block, 256K was best). The cpu backend's compiled
+# update (one pass, where numba runs) does not need blocks and ignores it.
 BLOCK_NUMEL = 1 << 17
 
 
