@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 import interop as it
-from helpers import to_np, jax_backend
+from helpers import compiled_and_reference, to_np, jax_backend
+from interop.backends import _jit, _jit_optim
 from torch_compare import assert_same, load_twin, np_of
 
 torch = pytest.importorskip("torch")
@@ -227,60 +228,207 @@ def _adam_operands(shape, seed, dtype="float32", amsgrad=True, edges=False):
     vmax = v + rng.random(shape) * (rng.random(shape) < 0.5)
     if edges and g.size >= 6:
         g.reshape(-1)[:6] = [0.0, np.inf, -np.inf, np.nan, 1e30, -1e-30]
+        if g.size >= 12:            # the state's own edges: a ±0 tie in the maximum, NaN, inf
+            v.reshape(-1)[[0, 6, 7]] = [0.0, np.inf, np.nan]
+            vmax.reshape(-1)[[0, 8, 9, 10]] = [-0.0, np.nan, np.inf, 0.0]
+            m.reshape(-1)[11] = -np.inf
+            p.reshape(-1)[[1, 12, 13]] = [np.inf, np.nan, -np.inf]
     return [a.astype(dtype) for a in (p, g, m, v, vmax if amsgrad else None) if a is not None]
 
 
+def _spy_adam(monkeypatch):
+    """The shapes the cpu backend's compiled Adam update is called with (a test knows that
+    the compiled path ran, or did not)."""
+    calls = []
+    kernel = _jit_optim.adam_update_
+
+    def spy(*args):
+        calls.append(tuple(args[0].shape))
+        return kernel(*args)
+    monkeypatch.setattr(_jit_optim, "adam_update_", spy)
+    return calls
+
+
+def _assert_same_bits(a, b, what):
+    """The same bits (the signs of zeros too), NaN where the other has NaN (a NaN's sign and
+    payload are not compared: IEEE 754 leaves them open, and the compiler may turn
+    ``-g + x`` into ``x - g``, which keeps g's NaN unnegated)."""
+    a, b = to_np(a), to_np(b)
+    assert a.dtype == b.dtype and a.shape == b.shape, what
+    nan = np.isnan(a)
+    np.testing.assert_array_equal(nan, np.isnan(b), err_msg=f"{what}: NaN positions")
+    np.testing.assert_array_equal(a[~nan].view(f"u{a.itemsize}"),
+                                  b[~nan].view(f"u{b.itemsize}"), err_msg=what)
+
+
+# interop._adam_update_'s options: maximize and weight decay (L2, or decoupled as AdamW's)
+_FUSED_OPTIONS = {"plain": {}, "l2+maximize": {"maximize": True, "weight_decay": 0.1},
+                  "decoupled": {"shrink": 1 - 1e-3 * 0.01}}
+
+
 @pytest.mark.parametrize("shape, block", [((7, 5), 4), ((7, 5), 1 << 30), ((), 4), ((9,), 2),
-                                          ((3, 2, 4), 4), ((0, 3), 4)])
+                                          ((3, 2, 4), 4), ((0, 3), 4), ((37, 29), 128)])
 @pytest.mark.parametrize("amsgrad", [False, True])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_fused_adam_update_is_the_tensor_update(be, shape, block, amsgrad, dtype):
-    """interop._adam_update_ (raw arrays, in place, in blocks of rows) gives bit for bit what
-    the tensor form gives, at 0, +-inf, NaN and overflowing gradients too, and bumps the
-    versions of what it writes (not the gradient's)."""
+@pytest.mark.parametrize("options", list(_FUSED_OPTIONS))
+def test_fused_adam_update_is_the_tensor_update(be, shape, block, amsgrad, dtype, options,
+                                                monkeypatch):
+    """interop._adam_update_ (raw arrays, in place: on the cpu backend one compiled pass where
+    numba runs, else the passes in blocks of rows) gives bit for bit what the tensor form
+    gives (``grad_of``, ``_decay``, ``_update``), at 0, +-inf, NaN and overflowing gradients
+    and NaN, inf and ±0 ties in the state and parameter too, with maximize and weight decay,
+    and bumps the versions of what it writes (not the gradient's). Both of the cpu
+    backend's paths are run."""
     from interop.optim import adam
     arrays = _adam_operands(shape, 1, dtype, amsgrad, edges=True)
     consts = (0.1, 0.001, 1e-8 * 0.9995 ** 0.5, 1e-3 * 0.9995 ** 0.5)
-    fused = [it.asarray(a.copy()) for a in arrays]
+    kw = _FUSED_OPTIONS[options]
     ref = [it.asarray(a.copy()) for a in arrays]
-    w = it.ones(shape, dtype=getattr(it, dtype), requires_grad=True)
-    readers = [(w * t).sum() for t in fused]          # each saves its tensor for backward
     with it.no_grad(), np.errstate(all="ignore"):
-        out = it._adam_update_(*fused, *([None] * (not amsgrad)), *consts, block=block)
-        ref[0].sub_(adam._update(ref[1], *ref[2:], *([None] * (not amsgrad)), *consts))
-    assert out is fused[0]
-    for name, a, b in zip(("param", "grad", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"), fused,
-                          ref):
-        np.testing.assert_array_equal(to_np(a), to_np(b), err_msg=name)
-    readers[1].backward()                             # the gradient was only read
-    for r in readers[:1] + readers[2:]:               # the others were written: versions moved
-        with pytest.raises(RuntimeError, match="modified by an in-place operation"):
-            r.backward()
-    if math.prod(shape):
-        np.testing.assert_array_equal(to_np(fused[1]), arrays[1])     # the gradient: read only
-        assert not np.array_equal(to_np(fused[0]), arrays[0], equal_nan=True)
+        g = -ref[1] if kw.get("maximize") else ref[1]
+        if kw.get("weight_decay"):
+            g = g + kw["weight_decay"] * ref[0]
+        if "shrink" in kw:
+            ref[0].mul_(kw["shrink"])
+        ref[0].sub_(adam._update(g, *ref[2:], *([None] * (not amsgrad)), *consts))
+    calls = _spy_adam(monkeypatch)
+
+    def fused_update():
+        fused = [it.asarray(a.copy()) for a in arrays]
+        w = it.ones(shape, dtype=getattr(it, dtype), requires_grad=True)
+        readers = [(w * t).sum() for t in fused]      # each saves its tensor for backward
+        with it.no_grad(), np.errstate(all="ignore"):
+            out = it._adam_update_(*fused, *([None] * (not amsgrad)), *consts, block=block,
+                                   **kw)
+        assert out is fused[0]
+        readers[1].backward()                         # the gradient was only read
+        for r in readers[:1] + readers[2:]:           # the others were written: versions moved
+            with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+                r.backward()
+        return fused
+
+    names = ("param", "grad", "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+    on, off = compiled_and_reference(fused_update)
+    for name, a, b in zip(names, on, off):
+        _assert_same_bits(a, b, name)
+    for fused in on, off:
+        for name, a, b in zip(names, fused, ref):
+            np.testing.assert_array_equal(to_np(a), to_np(b), err_msg=name)
+        if math.prod(shape):
+            np.testing.assert_array_equal(to_np(fused[1]), arrays[1])     # the gradient: read
+            assert not np.array_equal(to_np(fused[0]), arrays[0], equal_nan=True)
+    assert calls == ([shape] if be.name == "cpu" and _jit.available() else [])
 
 
-def test_fused_adam_update_strided_views_and_an_aliased_gradient(be):
+@pytest.mark.parametrize("layout", ["strided", "contiguous"])
+def test_fused_adam_update_strided_views_and_an_aliased_gradient(be, layout, monkeypatch):
     """Views (a transposed parameter, rows of a larger buffer) are written through; a
-    gradient that is the parameter itself is read before anything is written."""
+    gradient that is the parameter itself is read before anything is written. A strided
+    view takes the passes on the cpu backend too; a contiguous one the compiled pass (where
+    numba runs): the same bits either way."""
     from interop.optim import adam
     p, g, m, v = _adam_operands((6, 5), 2, amsgrad=False)
     consts = (0.1, 0.001, 1e-8, 1e-3)
-    base = it.asarray(np.concatenate([p.T, p.T]))            # (10, 6): the param is rows 0-4
-    param = base[:5].T                                       # strided (6, 5) view
     ref = [it.asarray(a.copy()) for a in (p, p, m, v)]
-    state = [it.asarray(a.copy()) for a in (m, v)]
-    reader = (it.ones((6, 5), requires_grad=True) * param).sum()
-    with it.no_grad():
-        it._adam_update_(param, param, *state, None, *consts, block=2)
-    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
-        reader.backward()                                    # the parameter was written
     with it.no_grad():
         ref[0].sub_(adam._update(ref[1], ref[2], ref[3], None, *consts))
-    np.testing.assert_array_equal(to_np(param), to_np(ref[0]))
-    np.testing.assert_array_equal(to_np(base[5:]), p.T)     # the rest of the buffer untouched
-    np.testing.assert_array_equal(to_np(state[0]), to_np(ref[2]))
+    calls = _spy_adam(monkeypatch)
+
+    def update():
+        if layout == "strided":
+            base = it.asarray(np.concatenate([p.T, p.T]))    # (10, 6): the param is rows 0-4
+            param = base[:5].T                               # strided (6, 5) view
+        else:
+            base = it.asarray(np.concatenate([p, p]))        # (12, 5): the param is rows 0-5
+            param = base[:6]
+        state = [it.asarray(a.copy()) for a in (m, v)]
+        reader = (it.ones((6, 5), requires_grad=True) * param).sum()
+        with it.no_grad():
+            it._adam_update_(param, param, *state, None, *consts, block=2)
+        with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+            reader.backward()                                # the parameter was written
+        return param, base, state
+
+    for param, base, state in compiled_and_reference(update):
+        np.testing.assert_array_equal(to_np(param), to_np(ref[0]))
+        rest = to_np(base[5:]) if layout == "strided" else to_np(base[6:])
+        np.testing.assert_array_equal(rest, p.T if layout == "strided" else p)   # untouched
+        np.testing.assert_array_equal(to_np(state[0]), to_np(ref[2]))
+    compiled = be.name == "cpu" and _jit.available() and layout == "contiguous"
+    assert calls == ([(6, 5)] if compiled else [])
+
+
+def test_adam_update_on_the_backend_checks_its_arrays(be):
+    """Backend.adam_update_ (what interop._adam_update_ hands the arrays to) refuses arrays
+    of another shape or dtype before anything is written, on every path."""
+    p, g, m, v = (it.asarray(a)._data for a in _adam_operands((3, 2), 4, amsgrad=False))
+    before = to_np(it.asarray(p)).copy()
+    for args, error, match in [
+            ((p, g, m, v[:2, ...], None), ValueError, r"exp_avg_sq of param's shape \(3, 2\)"),
+            ((p, g, m, v, v[:1, ...]), ValueError, r"max_exp_avg_sq of param's shape"),
+            ((p, be.ns.astype(g, be.ns.float64), m, v, None), ValueError, "grad of param's "
+             "shape .* and dtype interop.float32, got shape .* and dtype interop.float64"),
+            ((be.ns.astype(p, be.ns.int32), g, m, v, None), TypeError, "expected arrays of a "
+             "real floating dtype, got param of dtype interop.int32")]:
+        for jit in (True, False) if _jit.available() else (False,):
+            prev = _jit.set_enabled(jit)
+            try:
+                with pytest.raises(error, match=match):
+                    be.adam_update_(*args, 0.1, 0.001, 1e-8, 1e-3, 4)
+                with pytest.raises(ValueError, match="block to be a positive int, got 0"):
+                    be.adam_update_(p, g, m, v, None, 0.1, 0.001, 1e-8, 1e-3, 0)
+                with pytest.raises(TypeError, match="maximize to be a bool, got int"):
+                    be.adam_update_(p, g, m, v, None, 0.1, 0.001, 1e-8, 1e-3, 4, maximize=1)
+            finally:
+                _jit.set_enabled(prev)
+    np.testing.assert_array_equal(to_np(it.asarray(p)), before)
+
+
+# Adam's options on parameters large enough for the compiled loop's vector body and its tail,
+# a 0-d and an empty one, a strided one (the passes' way) and float64.
+_COMPILED_CASES = [
+    ("Adam", {}, "float32"), ("Adam", {"amsgrad": True}, "float32"),
+    ("Adam", {"weight_decay": 0.1, "maximize": True}, "float32"),
+    ("AdamW", {"amsgrad": True}, "float32"), ("Adam", {"amsgrad": True}, "float64"),
+    ("Adam", {"eps": 0.0}, "float32")]
+
+
+@pytest.mark.parametrize("name, kwargs, dtype", _COMPILED_CASES)
+def test_adam_compiled_steps_are_the_reference_steps_and_torchs(name, kwargs, dtype,
+                                                                 monkeypatch):
+    """Adam over several steps on the cpu backend with the compiled update and with the
+    standard-only passes: bit for bit the same parameters and state, and PyTorch's
+    parameters within tolerance. ``eps=0`` meets a zero second moment (a gradient of 0 at
+    the first step): 0 / 0 is NaN, as in PyTorch, on both paths."""
+    rng = np.random.default_rng(7)
+    shapes = [(37, 29), (29,), (), (0, 4), (6, 5)]
+    init = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    grads = [[rng.standard_normal(s).astype(dtype) for s in shapes] for _ in range(5)]
+    if kwargs.get("eps") == 0.0:
+        grads[0][0][0, :3] = 0.0
+    calls = _spy_adam(monkeypatch)
+
+    def run(lib):
+        params = [lib.asarray(a.copy()) for a in init]
+        params[-1] = lib.asarray(init[-1].T.copy()).T          # strided: (6, 5) of a (5, 6)
+        params = [p.requires_grad_(True) for p in params]
+        opt = getattr(lib.optim, name)(params, lr=0.01, foreach=False, **kwargs)
+        for step in grads:
+            for p, gr in zip(params, step):
+                p.grad = lib.asarray(gr)
+            opt.step()
+        state = [opt.state[p][k] for p in params for k in sorted(opt.state[p])]
+        return params, state
+
+    with it.use_backend("cpu"):
+        on, off = compiled_and_reference(lambda: run(it))
+    for i, (a, b) in enumerate(zip(on[0] + on[1], off[0] + off[1])):
+        _assert_same_bits(a, b, f"tensor {i}")
+    if _jit.available():        # every contiguous parameter, every step (the strided: never)
+        assert calls == [s for _ in grads for s in shapes[:-1]]
+    theirs, _ = run(torch)
+    for i, (a, b) in enumerate(zip(on[0], theirs)):
+        assert_same(a, b.detach(), f"parameter {i}")
 
 
 def test_fused_adam_update_errors(be):

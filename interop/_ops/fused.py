@@ -3,12 +3,16 @@ arrays, in place, one call per parameter (the part ``torch._fused_adam_`` plays 
 
 Written with tensor methods (``interop.optim``), Adam's update of one parameter is a dozen
 tensor calls, each checked and version-counted, and on a large parameter each one pass over
-memory. :func:`adam_update_` runs the same passes, in the same order and with the same
-scalars, on the raw arrays with the standard's in-place operators: its results are bit for
-bit those of the tensor form, and the step's time is the passes' own. A parameter of more
-than ``2 * block`` elements is updated in blocks of its rows of about ``block`` elements,
-small enough that the dozen passes over a block find it in the cache; each element gets the
-same arithmetic either way.
+memory. :func:`adam_update_` checks the tensors once and hands their arrays to the backend
+(``Backend.adam_update_``), whose standard-only implementation runs the same passes, in the
+same order and with the same scalars, with the standard's in-place operators: its results
+are bit for bit those of the tensor form, and the step's time is the passes' own. A
+parameter of more than ``2 * block`` elements is updated there in blocks of its rows of
+about ``block`` elements, small enough that the dozen passes over a block find it in the
+cache; each element gets the same arithmetic either way. The cpu backend runs one compiled
+pass instead where numba runs and the arrays are C-contiguous float32 or float64
+(``backends/_jit_optim.py``): the same operations on each element, rounded alike, so the
+same bits.
 
 Writing into arrays needs a mutable backend (JAX's arrays are not); the optimizer keeps its
 tensor form there, and for the narrow floats (whose moment estimates take another form).
@@ -54,44 +58,19 @@ def _check(op, tensors, names):
     return arrays
 
 
-def _row_blocks(arrays, block):
-    """``[arrays]``, or, for arrays of more than ``2 * block`` elements, one list per block of
-    rows (about ``block`` elements each): views, so what is written lands in the arrays."""
-    a = arrays[0]
-    n = 1
-    for s in a.shape:
-        n *= s
-    if n <= 2 * block or a.ndim == 0:
-        return [arrays]
-    rows = a.shape[0]
-    step = -(-rows // -(-n // block))       # rows per block: the blocks about even
-    if step >= rows:
-        return [arrays]
-    return [[None if x is None else x[i:min(i + step, rows), ...] for x in arrays]
-            for i in range(0, rows, step)]
-
-
-def _average(avg, x, weight):
-    """``avg += weight * (x - avg)`` in place, as ``interop.optim``'s ``ema_`` computes it for
-    float32 and float64: ``(avg * ((1 - weight) / weight) + x) * weight``."""
-    if weight != 0:
-        avg *= (1 - weight) / weight
-        avg += x
-        avg *= weight
-    else:
-        avg += (x - avg) * weight
-
-
 def adam_update_(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, weight1, weight2, eps,
-                 scale, *, block):
-    """One Adam update of ``param``, in place: the moment estimates move
-    (``exp_avg += weight1 * (grad - exp_avg)``, ``exp_avg_sq += weight2 * (grad**2 -
-    exp_avg_sq)``, ``max_exp_avg_sq`` (or None) keeps the running maximum of the latter) and
-    ``param -= scale * exp_avg / (sqrt(v) + eps)``, ``v`` the maximum where kept, else
-    ``exp_avg_sq``. The arithmetic of ``interop.optim.adam``'s tensor form, pass for pass
-    (the averages as ``(avg * ((1 - w) / w) + x) * w``); ``grad`` is read, not written (it may
-    be any tensor of the parameter's shape and dtype). Returns ``param``. Runs without
-    recording: call it under ``no_grad`` (as an optimizer's step does)."""
+                 scale, *, block, maximize=False, weight_decay=0, shrink=None):
+    """One Adam update of ``param``, in place: the gradient ``g`` is ``grad`` (``-grad`` where
+    ``maximize``, plus ``weight_decay * param`` where that is not 0: L2 decay), ``param`` is
+    first multiplied by ``shrink`` where given (AdamW's decoupled decay, ``1 - lr *
+    weight_decay``), the moment estimates move (``exp_avg += weight1 * (g - exp_avg)``,
+    ``exp_avg_sq += weight2 * (g**2 - exp_avg_sq)``, ``max_exp_avg_sq`` (or None) keeps the
+    running maximum of the latter) and ``param -= scale * exp_avg / (sqrt(v) + eps)``, ``v``
+    the maximum where kept, else ``exp_avg_sq``. The arithmetic of ``interop.optim.adam``'s
+    tensor form (``grad_of``, ``_decay`` and ``_update``), pass for pass (the averages as
+    ``(avg * ((1 - w) / w) + x) * w``); ``grad`` is read, not written (it may be any tensor
+    of the parameter's shape and dtype). Returns ``param``. Runs without recording: call it
+    under ``no_grad`` (as an optimizer's step does)."""
     op = "adam_update_"
     names = ("param", "grad", "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
     tensors = (param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq)
@@ -112,19 +91,11 @@ def adam_update_(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, weight1, weig
     for i, t in written:
         arrays[i] = t._writable_data()
     roots = {id(t._vroot if t._vroot is not None else t) for _, t in written}
-    xp = param._be.ns
+    be = param._be
     if id(grad._vroot if grad._vroot is not None else grad) in roots:
-        arrays[1] = xp.asarray(arrays[1], copy=True)    # (read before anything is written)
-    for p, g, m, v, vmax in _row_blocks(arrays, block):
-        _average(m, g, weight1)
-        _average(v, g * g, weight2)
-        if vmax is not None:
-            vmax[...] = xp.maximum(vmax, v)
-        denom = xp.sqrt(v if vmax is None else vmax)
-        denom += eps
-        step = m / denom
-        step *= scale
-        p -= step
+        arrays[1] = be.ns.asarray(arrays[1], copy=True)     # (read before anything is written)
+    be.adam_update_(*arrays, weight1, weight2, eps, scale, block, maximize=maximize,
+                    weight_decay=weight_decay, shrink=shrink)
     for _, t in written:
         bump_version(t)
     return param

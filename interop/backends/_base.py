@@ -799,6 +799,56 @@ class Backend:
         return _fallbacks.class_cross_entropy_backward(self.xp, g, x, target, ignore_index,
                                                        reduction, device=self.native_device)
 
+    # ---- Adam's update (issue 29): the one operation here that writes into its arguments,
+    # so not a kernel of the table (whose kernels have no side effects)
+
+    def adam_update_(self, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, weight1, weight2,
+                     eps, scale, block, *, maximize=False, weight_decay=0.0, shrink=None):
+        """One Adam update of ``param`` and its state, in place. The gradient is ``grad``,
+        negated where ``maximize``, plus ``weight_decay * param`` where ``weight_decay`` is
+        not 0 (L2 decay); ``param`` is first multiplied by ``shrink`` where it is not None
+        (decoupled decay: AdamW's ``1 - lr * weight_decay``). Then ``exp_avg += weight1 *
+        (g - exp_avg)`` and ``exp_avg_sq += weight2 * (g**2 - exp_avg_sq)``, each computed as
+        ``(avg * ((1 - w) / w) + x) * w`` where w != 0 (``interop.optim``'s ``ema_``);
+        ``max_exp_avg_sq`` (or None) keeps the running maximum of ``exp_avg_sq``; and
+        ``param -= exp_avg / (sqrt(v) + eps) * scale``, v that maximum where kept, else
+        ``exp_avg_sq``. The arrays have one real floating dtype and one shape, on a mutable
+        backend; ``grad`` is only read and shares no memory with the others (the caller
+        copies it first where it does); the scalars are real numbers; ``block`` is the size
+        of the blocks of rows the standard-only passes run in (a cache tiling: the results
+        do not depend on it). Every implementation gives the bits of the standard-only one
+        (``_fallbacks.adam_update_``). Returns None."""
+        op = "adam_update_"
+        if not self.mutable:
+            raise TypeError(f"{op}: backend {self.name!r} has immutable arrays")
+        if param.dtype not in self.float_natives:
+            raise TypeError(f"{op}: expected arrays of a real floating dtype, got param of "
+                            f"dtype {self.from_native.get(param.dtype, param.dtype)}")
+        shape = tuple(param.shape)
+        for name, a in (("grad", grad), ("exp_avg", exp_avg), ("exp_avg_sq", exp_avg_sq),
+                        ("max_exp_avg_sq", max_exp_avg_sq)):
+            if a is not None and (a.dtype != param.dtype or tuple(a.shape) != shape):
+                raise ValueError(f"{op}: expected {name} of param's shape {shape} and dtype "
+                                 f"{self.from_native.get(param.dtype, param.dtype)}, got "
+                                 f"shape {tuple(a.shape)} and dtype "
+                                 f"{self.from_native.get(a.dtype, a.dtype)}")
+        if not (isinstance(block, int) and block >= 1):
+            raise ValueError(f"{op}: expected block to be a positive int, got {block!r}")
+        if not isinstance(maximize, bool):
+            raise TypeError(f"{op}: expected maximize to be a bool, got "
+                            f"{type(maximize).__name__}")
+        self._adam_update_(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, float(weight1),
+                           float(weight2), float(eps), float(scale), block, maximize,
+                           float(weight_decay), None if shrink is None else float(shrink))
+
+    def _adam_update_(self, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, weight1, weight2,
+                      eps, scale, block, maximize, weight_decay, shrink):
+        """This backend's implementation of :meth:`adam_update_` (arguments checked): the
+        standard-only passes. The cpu backend runs a compiled pass where it can."""
+        _fallbacks.adam_update_(self.xp, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq,
+                                weight1, weight2, eps, scale, block, maximize, weight_decay,
+                                shrink)
+
     # ---- helpers of the native kernels, on this backend's namespace and device
 
     def _index_dtype(self):

@@ -17,7 +17,8 @@ from the arrays:
 * ``mutable``: whether the namespace's arrays take item assignment (JAX's do not).
 
 Side effects: none. Each returns a new array and leaves its inputs unchanged (``sum_to``
-returns ``x`` itself when there is nothing to sum).
+returns ``x`` itself when there is nothing to sum). Outside the table, ``adam_update_`` (the
+reference of ``Backend.adam_update_``) writes into its arguments, as it says.
 """
 
 import itertools
@@ -30,7 +31,7 @@ __all__ = ["sum_to", "getitem", "add_at", "index_add", "scatter_add", "windows",
            "scatter_positions", "scatter_coords", "window_key", "is_basic_index",
            "kept_sum", "softmax", "softmax_backward", "log_softmax_backward",
            "normalize_rows", "normalize_rows_backward", "normalize_channels",
-           "normalize_channels_backward"]
+           "normalize_channels_backward", "adam_update_"]
 
 
 def _dkw(device):
@@ -765,3 +766,58 @@ def class_cross_entropy_backward(xp, g, x, target, ignore_index, reduction, *, d
     p = e * (w / xp.sum(e, axis=1, keepdims=True))
     hit = xp.reshape(t, (n, 1)) == xp.arange(c, dtype=t.dtype, **_dkw(device))
     return xp.where(hit, p - w, p)
+
+
+# ------------------------------------------------------------- Adam's update (issue 29)
+# Not a kernel of the table: it writes into its arguments (see Backend.adam_update_).
+
+def _row_blocks(arrays, block):
+    """``[arrays]``, or, for arrays of more than ``2 * block`` elements, one list per block of
+    rows (about ``block`` elements each): views, so what is written lands in the arrays."""
+    a = arrays[0]
+    n = math.prod(a.shape)
+    if n <= 2 * block or a.ndim == 0:
+        return [arrays]
+    rows = a.shape[0]
+    step = -(-rows // -(-n // block))       # rows per block: the blocks about even
+    if step >= rows:
+        return [arrays]
+    return [[None if x is None else x[i:min(i + step, rows), ...] for x in arrays]
+            for i in range(0, rows, step)]
+
+
+def _average(avg, x, weight):
+    """``avg += weight * (x - avg)`` in place, as ``interop.optim``'s ``ema_`` computes it for
+    float32 and float64: ``(avg * ((1 - weight) / weight) + x) * weight``."""
+    if weight != 0:
+        avg *= (1 - weight) / weight
+        avg += x
+        avg *= weight
+    else:
+        avg += (x - avg) * weight
+
+
+def adam_update_(xp, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, weight1, weight2, eps,
+                 scale, block, maximize, weight_decay, shrink):
+    """Adam's update in place, as ``Backend.adam_update_`` states it: the passes of
+    ``interop.optim.adam``'s tensor form with the standard's in-place operators, over blocks
+    of rows of about ``block`` elements where the arrays have more than ``2 * block`` (so
+    that the dozen passes over a block find it in the cache; each element gets the same
+    arithmetic either way)."""
+    for p, g, m, v, vmax in _row_blocks([param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq],
+                                        block):
+        if maximize:
+            g = -g
+        if weight_decay != 0:
+            g = g + weight_decay * p
+        if shrink is not None:
+            p *= shrink
+        _average(m, g, weight1)
+        _average(v, g * g, weight2)
+        if vmax is not None:
+            vmax[...] = xp.maximum(vmax, v)
+        denom = xp.sqrt(v if vmax is None else vmax)
+        denom += eps
+        step = m / denom
+        step *= scale
+        p -= step

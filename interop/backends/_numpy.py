@@ -10,7 +10,8 @@ import types
 import numpy as np
 import array_api_compat.numpy as xp_numpy
 
-from . import _fallbacks, _jit, _jit_act, _jit_conv, _jit_gemm, _jit_norm, _shared, _threads
+from . import (_fallbacks, _jit, _jit_act, _jit_conv, _jit_gemm, _jit_norm, _jit_optim, _shared,
+               _threads)
 from .. import dtypes as _dt
 from ._base import Backend
 from ._fallbacks import window_key
@@ -569,6 +570,21 @@ class NumpyBackend(Backend):
                 _affine(weight, (x.shape[1],), x.dtype, 1), np.ascontiguousarray(mean),
                 np.ascontiguousarray(rstd))
         return _fallbacks.normalize_channels_backward(self.xp, grad, x, weight, mean, rstd)
+
+    # ---- Adam's update (issue 29): one compiled pass (_jit_optim) over C-contiguous float32
+    # and float64 arrays where numba runs, else the standard-only passes (the reference)
+
+    def _adam_update_(self, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, weight1, weight2,
+                      eps, scale, block, maximize, weight_decay, shrink):
+        if (weight1 != 0 and weight2 != 0 and param.dtype in _F32_F64 and _jit.enabled()
+                and grad.flags.c_contiguous and all(
+                    a is None or (a.flags.c_contiguous and a.flags.writeable)
+                    for a in (param, exp_avg, exp_avg_sq, max_exp_avg_sq))):
+            _jit_optim.adam_update_(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, weight1,
+                                    weight2, eps, scale, maximize, weight_decay, shrink)
+        else:       # (a zero weight, a strided view, a read-only array: the reference's way)
+            super()._adam_update_(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, weight1,
+                                  weight2, eps, scale, block, maximize, weight_decay, shrink)
 
     def _sum_to(self, x, shape):
         lead, axes = sum_to_axes(x.shape, shape)

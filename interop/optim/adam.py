@@ -6,9 +6,11 @@ ops, so results agree with PyTorch's to a few ulps per step. Adam's update of a 
 makes three temporaries (``g * g``, the denominator, the update); Adam and AdamW update
 small parameters together, as one flat vector per chunk (:class:`FlatGroup`, the foreach
 path), and each other float32/float64 parameter of a mutable backend with one call of
-``interop._adam_update_`` (the same passes on the raw arrays, in blocks of rows; the tensor
-form below where that does not apply). Complex parameters are refused: PyTorch updates them
-as pairs of reals, which the moment estimates of one complex value are not.
+``interop._adam_update_`` (the same arithmetic on the raw arrays, maximize and weight decay
+included: on the cpu backend one compiled pass where numba runs, else the passes in blocks
+of rows; the tensor form below where that does not apply). Complex parameters are
+refused: PyTorch updates them as pairs of reals, which the moment estimates of one complex
+value are not.
 """
 
 import interop as it
@@ -39,7 +41,8 @@ def _decay(p, g, group, lr):
 # is the same: the results are bit for bit those of one block. Measured with
 # benchmarks/optim.py (an MLP's 1024x784 and 1024x1024 weights): with the fused update
 # (interop._adam_update_, on raw arrays) 128K elements beat 64K, 96K, 192K, 256K and 384K by
-# 1-4% (2026-12-07; with tensor calls per block, 256K was best).
+# 1-4% (2026-12-07; with tensor calls per block, 256K was best). The cpu backend's compiled
+# update (one pass, where numba runs) does not need blocks and ignores it.
 BLOCK_NUMEL = 1 << 17
 
 
@@ -109,15 +112,15 @@ class Adam(Optimizer):
                 self._step_flat(group, flat)
             for p in loose:
                 state = self.state[p] or self._init_state(p, amsgrad)
-                g = grad_of(p, group["maximize"])
                 state["step"] += 1
                 lr = scalar(group["lr"])
                 consts = _constants(group, state["step"].item())
                 buffers = [state[k] for k in _KEYS[amsgrad]] + [None] * (not amsgrad)
-                if _fusable(p, g, buffers):
-                    it._adam_update_(p, _decay(p, g, group, lr), *buffers, *consts,
-                                     block=BLOCK_NUMEL)
+                if _fusable(p, p.grad, buffers):
+                    it._adam_update_(p, p.grad, *buffers, *consts, block=BLOCK_NUMEL,
+                                     **_fused_decay(group, lr))
                     continue
+                g = grad_of(p, group["maximize"])
                 for p_, g_, *bufs in _blocks([p, g] + buffers[:len(_KEYS[amsgrad])]):
                     g_ = _decay(p_, g_, group, lr)
                     p_.sub_(_update(g_, *bufs, *([None] * (not amsgrad)), *consts))
@@ -152,6 +155,17 @@ def _fusable(p, g, buffers):
 
 
 _FUSED_DTYPES = (it.float32, it.float64)
+
+
+def _fused_decay(group, lr):
+    """``maximize`` and the weight decay of ``group`` as ``interop._adam_update_`` takes them:
+    inside the update's one call, the arithmetic of :func:`grad_of` and :func:`_decay` (a
+    negated gradient, ``g + wd * p``, or ``p * (1 - lr * wd)``) without their passes and
+    temporaries."""
+    wd = group["weight_decay"]
+    decoupled = wd != 0 and bool(group.get("decoupled_weight_decay"))
+    return {"maximize": bool(group["maximize"]), "weight_decay": 0 if decoupled else wd,
+            "shrink": 1 - lr * wd if decoupled else None}
 
 
 def _constants(group, step):
