@@ -106,15 +106,17 @@ def test_non_finite_values_land_where_numpys_do():
 
 
 @pytest.mark.parametrize("b_transposed", [False, True])
-def test_threads_split_columns_bit_for_bit(b_transposed):
-    a, b = _data((70, 300), 9), _data((300, 530), 10)
+@pytest.mark.parametrize("sa,sb", [((70, 300), (300, 530)), ((5, 40, 60), (5, 60, 70)),
+                                   ((2, 3, 40, 60), (60, 70))])
+def test_threads_split_the_work_bit_for_bit(monkeypatch, sa, sb, b_transposed):
+    monkeypatch.setattr(_jit_gemm, "SPLIT", 1)
+    a, b = _data(sa, 9), _data(sb, 10)
     if b_transposed:
-        b = np.asfortranarray(b)
+        b = np.swapaxes(np.swapaxes(b, -1, -2).copy(), -1, -2)
     one = _jit_gemm.product(a, b)
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         for threads in (2, 3):
-            many = _jit_gemm.product(a, b, pool, threads)
-            np.testing.assert_array_equal(many, one)
+            np.testing.assert_array_equal(_jit_gemm.product(a, b, pool, threads), one)
 
 
 def test_small_products_are_left_to_numpy(monkeypatch):

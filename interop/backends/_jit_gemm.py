@@ -12,15 +12,16 @@ kernel for the products its layers spend their time in instead.
 How: the classic register-blocked scheme. A micro-kernel, written directly in LLVM IR (a
 numba intrinsic: LLVM does not keep a 8 x 32 block of sums in registers when numba's arrays
 hold them), computes an ``MR x NR`` = 8 x 32 block of ``C`` as 16 vectors of 16 floats that
-stay in registers over a run of ``KC`` = 256 steps of ``k``: per step, two vector loads of a
+stay in registers over a run of up to ``KC`` = 320 steps of ``k``: per step, two vector loads of a
 row of ``B``, eight broadcasts of a column of ``A`` and sixteen fused multiply-adds. The
-driver walks the blocks of ``C`` (columns outer, so that a 256 x 32 panel of ``B`` stays in
-the first-level cache while the rows of ``A`` stream past it), reading ``A`` through its
+driver walks blocks of ``k`` (each block of ``A`` read once from memory), then panels of
+columns (a block x 32 panel of ``B`` stays in the first-level cache while the rows of ``A``
+stream past it), then blocks of rows, reading ``A`` through its
 strides (a transposed operand costs nothing) and ``B`` in place where its rows are
 contiguous; a ``B`` whose row step is a multiple of 1 KiB (a power-of-two width: its rows
 would share cache sets) or whose columns are not contiguous is copied panel by panel first.
 The partial blocks at the right and bottom edges run on zero-padded copies. Sums over ``k``
-go in blocks of 256 (as BLAS libraries do), so rounding errors grow as they do there: the
+go in blocks of at most 320 (as BLAS libraries block them), so rounding errors grow as they do there: the
 results are not BLAS's bit for bit, but within its accuracy.
 
 Threads: ``threads`` callers split the columns of ``C`` (each a call of the compiled driver,
@@ -42,7 +43,8 @@ __all__ = ["usable", "product"]
 MR = 8                  # rows of C per micro-kernel call
 NV = 2                  # vectors of 16 floats per row of the block
 NR = 16 * NV            # columns of C per micro-kernel call
-KC = 256                # steps of k per micro-kernel call (the blocks of the sums)
+KC = 320                # at most this many steps of k per micro-kernel call (the blocks of
+                        # the sums: k split into equal blocks, 288 = one block, 1024 = 4 x 256)
 ALIAS = 256             # a row step of B that is a multiple of this many floats: copy B's panels
 FROM = 1 << 16          # multiply-adds below which NumPy's call is the cheaper one
 SPLIT = 1 << 22         # multiply-adds per thread where threads split a product
@@ -141,45 +143,59 @@ _micro = None           # the intrinsic, built by _bind at numba's import (befor
 def _product(a, b, c, j0, j1, copy_b):
     """``c[:, j0:j1] = a @ b[:, j0:j1]`` for float32 2-d ``a`` (m, k) and ``b`` (k, n) of
     any strides (``b``'s columns contiguous unless ``copy_b``) and ``c`` (m, n) with
-    contiguous rows; ``j0`` a multiple of NR; ``k`` > 0."""
+    contiguous rows; ``j0`` a multiple of NR; ``k`` > 0.
+
+    Blocks of ``k`` outermost (each block of ``A`` is read once from memory, however many
+    panels of columns there are), then panels of columns, then blocks of rows. The blocks
+    at the bottom and right edges are computed into zero-padded buffers (``bottom``,
+    ``right``) that keep their sums from one block of ``k`` to the next, and copied into
+    ``c`` at the end."""
     m, k = a.shape
     a_rs, a_cs = a.strides[0] // 4, a.strides[1] // 4
     b_rs = b.strides[0] // 4
     c_rs = c.strides[0] // 4
     pa, pb, pc = a.ctypes.data, b.ctypes.data, c.ctypes.data
-    tile = np.empty((MR, NR), np.float32)
-    panel = np.empty((k, NR), np.float32)
-    rows = np.zeros((MR, k), np.float32)        # the last partial block of rows, zero-padded
+    kc = -(-k // -(-k // KC))                   # k in equal blocks of at most KC
     m_full = m - m % MR
+    j_full = j0 + (j1 - j0) // NR * NR
+    panel = np.empty((kc, NR), np.float32)
+    rows = np.zeros((MR, k), np.float32)        # the last partial block of rows, zero-padded
     for i in range(m_full, m):
         for p in range(k):
             rows[i - m_full, p] = a[i, p]
-    for j in range(j0, j1, NR):
-        nr = min(NR, j1 - j)
-        if nr < NR or copy_b:       # the panel's columns, zero-padded
-            for p in range(k):
-                for jj in range(nr):
-                    panel[p, jj] = b[p, j + jj]
-                for jj in range(nr, NR):
-                    panel[p, jj] = 0.0
-            bp, bs = panel.ctypes.data, NR
-        else:
-            bp, bs = pb + 4 * j, b_rs
-        for i in range(0, m, MR):
-            mr = min(MR, m - i)
-            if mr == MR:
-                ap, ars, acs = pa + 4 * i * a_rs, a_rs, a_cs
-            else:
-                ap, ars, acs = rows.ctypes.data, k, 1
-            whole = mr == MR and nr == NR
-            cp, cs = (pc + 4 * (i * c_rs + j), c_rs) if whole else (tile.ctypes.data, NR)
-            for p0 in range(0, k, KC):
-                _micro(ap + 4 * p0 * acs, ars, acs, bp + 4 * p0 * bs, bs, cp, cs,
-                       min(KC, k - p0), p0)
-            if not whole:
-                for ii in range(mr):
+    right = np.empty((m_full + MR, NR), np.float32)
+    bottom = np.empty((MR, j_full - j0), np.float32)
+    for p0 in range(0, k, kc):
+        kb = min(kc, k - p0)
+        for j in range(j0, j1, NR):
+            nr = min(NR, j1 - j)
+            if nr < NR or copy_b:       # the panel's columns, zero-padded
+                for p in range(kb):
                     for jj in range(nr):
-                        c[i + ii, j + jj] = tile[ii, jj]
+                        panel[p, jj] = b[p0 + p, j + jj]
+                    for jj in range(nr, NR):
+                        panel[p, jj] = 0.0
+                bp, bs = panel.ctypes.data, NR
+            else:
+                bp, bs = pb + 4 * (p0 * b_rs + j), b_rs
+            for i in range(0, m, MR):
+                if i < m_full:
+                    ap, ars, acs = pa + 4 * (i * a_rs + p0 * a_cs), a_rs, a_cs
+                else:
+                    ap, ars, acs = rows.ctypes.data + 4 * p0, k, 1
+                if nr < NR:
+                    cp, cs = right.ctypes.data + 4 * i * NR, NR
+                elif i >= m_full:
+                    cp, cs = bottom.ctypes.data + 4 * (j - j0), j_full - j0
+                else:
+                    cp, cs = pc + 4 * (i * c_rs + j), c_rs
+                _micro(ap, ars, acs, bp, bs, cp, cs, kb, p0)
+    for i in range(m):
+        for jj in range(j1 - j_full):
+            c[i, j_full + jj] = right[i, jj]
+    for i in range(m_full, m):
+        for jj in range(j_full - j0):
+            c[i, j0 + jj] = bottom[i - m_full, jj]
 
 
 @njit(boundscheck=False)
@@ -198,11 +214,19 @@ def _columns(a, b, c, j0, j1, copy_b):
 def _into(a, b, c, pool, threads):
     """``c[...] = a @ b`` for float32 3-d ``a`` (s, m, k), ``b`` (s, k, n) (any strides,
     zero steps of a broadcast first axis allowed) and ``c`` (s, m, n) C-contiguous, ``k`` >
-    0; with ``threads`` > 1 and one product, its columns are split over that many calls,
-    run by ``pool`` (a ``concurrent.futures`` executor) and this thread."""
+    0; with ``threads`` > 1, the products (or one product's columns) are split over that many
+    calls, run by ``pool`` (a ``concurrent.futures`` executor) and this thread."""
     copy_b = b.strides[2] != 4 or (b.strides[1] // 4) % ALIAS == 0
-    n = c.shape[2]
-    if threads <= 1 or c.shape[0] != 1 or n < 2 * NR:
+    n, s = c.shape[2], c.shape[0]
+    if threads > 1 and s > 1:                   # whole products per thread
+        step = -(-s // threads)
+        jobs = [pool.submit(_batched, a[i:i + step], b[i:i + step], c[i:i + step], copy_b)
+                for i in range(step, s, step)]
+        _batched(a[:step], b[:step], c[:step], copy_b)
+        for job in jobs:
+            job.result()
+        return
+    if threads <= 1 or n < 2 * NR:
         _batched(a, b, c, copy_b)
         return
     step = -(-(-(-n // NR)) // threads) * NR          # whole panels per thread
@@ -269,5 +293,5 @@ def product(x1, x2, pool=None, threads=1):
     if b.strides[-1] != 4:
         b = np.ascontiguousarray(b)
     for lead in np.ndindex(batch[:-1]):        # (one step where the batch is 1-d)
-        _into(a[lead], b[lead], out[lead], pool, 1)
+        _into(a[lead], b[lead], out[lead], pool, threads)
     return out
