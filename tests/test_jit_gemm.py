@@ -5,12 +5,13 @@ broadcast, with non-finite values, split over threads bit for bit as on one; ``N
 it does not take the product."""
 
 import concurrent.futures
+import multiprocessing
 
 import numpy as np
 import pytest
 
 import interop as it
-from interop.backends import _jit
+from interop.backends import _jit, _threads
 from tests.helpers import compiled_and_reference
 
 pytestmark = pytest.mark.skipif(not _jit.available(), reason="numba is not installed")
@@ -148,3 +149,20 @@ def test_interop_matmul_and_its_gradients_compiled_and_reference():
     on, off = compiled_and_reference(run)
     for x, y in zip(on, off):
         np.testing.assert_allclose(x, y, rtol=2e-5, atol=2e-5)
+
+
+def _product_in_child():
+    _jit.set_enabled(True)
+    a, b = _data((64, 300), 1), _data((300, 256), 2)
+    got = _jit_gemm.product(a, b, _threads.workers(1), 2)
+    return bool(np.allclose(got, a @ b, rtol=1e-4, atol=1e-4))
+
+
+def test_a_forked_child_gets_its_own_threads(monkeypatch):
+    # (the parent's executor threads are not in the child: a job given to them never runs)
+    monkeypatch.setattr(_jit_gemm, "SPLIT", 1)
+    _threads.workers(1).submit(int).result()
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(1) as pool:
+        got = pool.apply_async(_product_in_child).get(timeout=60)
+    assert got

@@ -12,6 +12,7 @@ does not change its speed. Where no pool is loaded, work runs on the calling thr
 """
 
 import concurrent.futures
+import os
 
 import threadpoolctl
 
@@ -58,6 +59,15 @@ def blas_threads():
         _blas.append(found[0] if found else None)
     lib = _blas[0]
     return 1 if lib is None else lib.get_num_threads()
+
+
+def _forget_workers():
+    """In a forked child: the parent's executor's threads do not exist there (a job handed
+    to it would never run); the child makes its own on demand."""
+    _workers[0], _workers[1] = None, 0
+
+
+os.register_at_fork(after_in_child=_forget_workers)
 
 
 def workers(n):
