@@ -473,7 +473,18 @@ class NumpyBackend(Backend):
                 "sum_to": self._sum_to, "windows": self._windows,
                 "windows_add": self._windows_add, **self._softmax_kernels(),
                 **self._normalize_kernels(), **self._channel_kernels(),
-                **self._activation_kernels()}
+                **self._activation_kernels(), "lstm_scan": self._lstm_scan,
+                "lstm_scan_backward": self._lstm_scan_backward}
+
+    # ---- the LSTM's time loop (issue 29)
+
+    def _lstm_scan(self, xw, h0, c0, w_hh, w_hr, sizes, reverse, keep):
+        return _fallbacks.lstm_scan(self.xp, xw, h0, c0, w_hh, w_hr, sizes, reverse, keep)
+
+    def _lstm_scan_backward(self, g_out, g_hn, g_cn, acts, c_prev, tc, m, w_hh, w_hr, sizes,
+                            reverse, need_h0, need_c0):
+        return _fallbacks.lstm_scan_backward(self.xp, g_out, g_hn, g_cn, acts, c_prev, tc, m,
+                                             w_hh, w_hr, sizes, reverse, need_h0, need_c0)
 
     # ---- softmax rows (issue 29): compiled (_jit_norm) over the last axis of float32
     # arrays (float32 and float64 for softmax's backward, which has no exp) where numba
