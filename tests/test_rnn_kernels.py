@@ -296,6 +296,15 @@ def test_backward_argument_errors_and_a_registered_kernels_none_entries():
     with pytest.raises(ValueError, match=r"m must be given exactly where w_hr is"):
         ns.lstm_scan_backward(g, g[:2], c[:2], acts, c, c, c, np.ones((8, 2), F32), None,
                               (2, 1), False, True, True)
+    with pytest.raises(ValueError, match=r"expected g_hn \(B, P\) and g_cn \(B, H\), P = H "
+                                         r"without a projection; got shapes \(2, 2\) and "
+                                         r"\(3, 2\)"):
+        ns.lstm_scan_backward(g, g[:2], c, acts, c, c, None, np.ones((8, 2), F32), None,
+                              (2, 1), False, True, True)
+    with pytest.raises(ValueError, match=r"expected acts of shape \(3, 8\) .* got shape "
+                                         r"\(3, 6\)"):
+        ns.lstm_scan_backward(g, g[:2], c[:2], acts[:, :6], c, c, None, np.ones((8, 2), F32),
+                              None, (2, 1), False, True, True)
     # a registered implementation that returns an array where its arguments ask for None
     import array_api_compat.numpy as xp_np
     good = it.get_backend("cpu").lstm_scan_backward

@@ -817,7 +817,7 @@ class Backend:
         ``(d_xw, dh0, dc0, d_h)``."""
         op = "lstm_scan_backward"
         self._real_floating(acts, op)
-        sizes = _lstm_args(acts.shape[0], {"g_out": g_out, "h0": g_hn, "c0": g_cn,
+        sizes = _lstm_args(acts.shape[0], {"g_out": g_out, "g_hn": g_hn, "g_cn": g_cn,
                                            "acts": acts, "c_prev": c_prev, "tc": tc, "m": m,
                                            "w_hh": w_hh, "w_hr": w_hr}, sizes, op)
         return self._kernels[op](g_out, g_hn, g_cn, acts, c_prev, tc, m, w_hh, w_hr, sizes,
@@ -965,16 +965,17 @@ def _lstm_args(rows, arrays, sizes, op):
     (N, H), w_hh (4H, P), w_hr None or (P, H) (P = H without it; m None exactly where w_hr
     is), all of one dtype; ``sizes`` the rows of each step. Returns ``sizes`` as a tuple of
     Python ints; errors name what was expected and what was given."""
-    h0, c0, w_hr = arrays["h0"], arrays["c0"], arrays["w_hr"]
+    hn, cn = ("h0", "c0") if "h0" in arrays else ("g_hn", "g_cn")
+    h0, c0, w_hr = arrays[hn], arrays[cn], arrays["w_hr"]
     if h0.ndim != 2 or c0.ndim != 2 or h0.shape[0] != c0.shape[0] or (
             w_hr is None and h0.shape[1] != c0.shape[1]):
-        raise ValueError(f"{op}: expected h0 (B, P) and c0 (B, H), P = H without a "
+        raise ValueError(f"{op}: expected {hn} (B, P) and {cn} (B, H), P = H without a "
                          f"projection; got shapes {tuple(h0.shape)} and {tuple(c0.shape)}")
     (B, P), H = tuple(h0.shape), c0.shape[1]
     if "m" in arrays and (arrays["m"] is None) != (w_hr is None):
         raise ValueError(f"{op}: m must be given exactly where w_hr is (a projection)")
-    want = {"xw": (rows, 4 * H), "acts": (rows, 4 * H), "g_out": (rows, P), "h0": (B, P),
-            "c0": (B, H), "c_prev": (rows, H), "tc": (rows, H), "m": (rows, H),
+    want = {"xw": (rows, 4 * H), "acts": (rows, 4 * H), "g_out": (rows, P), hn: (B, P),
+            cn: (B, H), "c_prev": (rows, H), "tc": (rows, H), "m": (rows, H),
             "w_hh": (4 * H, P), "w_hr": (P, H)}
     for name, a in arrays.items():
         if a is not None and (tuple(a.shape) != want[name] or a.dtype != h0.dtype):

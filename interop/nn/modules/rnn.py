@@ -7,7 +7,11 @@ time loop is one differentiable primitive per layer and direction (``_lstm``, ``
 ``_rnn``, recorded with ``interop.autograd.primitive``) that does only ``h @ W_hh^T`` and the
 gate math per step and, in backward, sums the weight gradients of all steps in one matmul.
 So autograd records a handful of nodes per layer instead of a dozen per time step, and the
-backward (``_LSTMScanBackward``...) walks the steps on the backend's raw arrays. Under
+backward (``_LSTMScanBackward``...) walks the steps on the backend's raw arrays. The LSTM's
+forward walks them on raw arrays too: its loop is a pair of backend kernels (``lstm_scan``,
+``lstm_scan_backward``, reached through ``interop.autograd.run_kernel`` and the backward's
+namespace), which the cpu backend runs as one compiled pass per step into buffers for all
+steps (float32, where numba is installed). Under
 ``create_graph=True`` it differentiates a recorded recomputation of the same loop, so
 higher-order gradients are right too. The per-step values kept for backward (joined over
 the steps) are released by it. The initial state's gradient (one more ``dh @ W_hh`` after
