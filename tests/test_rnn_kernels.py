@@ -323,3 +323,24 @@ def test_backward_argument_errors_and_a_registered_kernels_none_entries():
     finally:
         it.backends._FACTORIES.pop("wrong-lstm", None)
         it.backends._INSTANCES.pop("wrong-lstm", None)
+
+
+@needs_numba
+def test_read_only_inputs_and_broadcast_gradients():
+    """Read-only arrays (a DLPack import, a saved value) and broadcast gradients (the
+    gradient of a sum) go in as they are: the results match the reference's."""
+    ns = _ns()
+    args = _scan_args((3, 3, 2), 0, hidden=4, seed=6)
+    for a in args[:4]:
+        a.flags.writeable = False
+    got, ref = compiled_and_reference(lambda: ns.lstm_scan(*args, (3, 3, 2), True, True))
+    _assert_close(got, ref, "lstm_scan, read-only inputs")
+    saved = [None if a is None else a.copy() for a in ref[3:]]
+    for a in saved:
+        if a is not None:
+            a.flags.writeable = False
+    g_out, g_state = np.broadcast_to(F32(1.0), (8, 4)), np.broadcast_to(F32(0.5), (3, 4))
+    got, ref = compiled_and_reference(lambda: ns.lstm_scan_backward(
+        g_out, g_state, g_state, saved[0], saved[1], saved[2], None, args[3], None,
+        (3, 3, 2), True, True, True))
+    _assert_close(got, ref, "lstm_scan_backward, broadcast gradients")
