@@ -344,3 +344,29 @@ def test_read_only_inputs_and_broadcast_gradients():
         g_out, g_state, g_state, saved[0], saved[1], saved[2], None, args[3], None,
         (3, 3, 2), True, True, True))
     _assert_close(got, ref, "lstm_scan_backward, broadcast gradients")
+
+
+@pytest.mark.parametrize("wants", [(True, False, True), (False, True, False)],
+                         ids=["c0-only", "h0-only"])
+@pytest.mark.parametrize("proj", [0, 1], ids=["plain", "projected"])
+def test_float64_gradcheck_with_one_initial_state_wanted(be, wants, proj):
+    """float64 finite differences through the primitive (the reference kernels), packed
+    reverse steps, where only one of the initial states (or neither) wants a gradient: the
+    kernel forms exactly the gradients asked for."""
+    sizes = [3, 2, 2, 1]
+    arrays = [a.astype(np.float64) if a is not None else None
+              for a in _scan_args(tuple(sizes), proj, hidden=2, seed=8)]
+    xw, h0, c0, w_hh, w_hr = (None if a is None else it.asarray(a) for a in arrays)
+    xw.requires_grad_()
+    w_hh.requires_grad_(wants[2])
+    if w_hr is not None:
+        w_hr.requires_grad_()
+    h0.requires_grad_(wants[0])
+    c0.requires_grad_(wants[1])
+    inputs = [t for t in (xw, h0, c0, w_hh, w_hr) if t is not None and t.requires_grad]
+
+    def f(*ins):
+        got = dict(zip([id(t) for t in inputs], ins))
+        pick = [got.get(id(t), t) if t is not None else None for t in (xw, h0, c0, w_hh, w_hr)]
+        return impl._lstm(*pick, sizes, True)
+    assert it.autograd.gradcheck(f, tuple(inputs))
