@@ -29,6 +29,7 @@ import math
 import numpy as np
 
 from ._jit import jitable, njit
+from ._fallbacks import lstm_spans
 from ._jit_act import exp32
 
 __all__ = ["lstm_cell", "lstm_cell_grad", "lstm_scan", "lstm_scan_grad"]
@@ -130,14 +131,6 @@ def lstm_cell_grad(dm, g, dc, acts, c_prev, tc, d_gates):
             dcr[j] = dcr[j] * f[j]
 
 
-def _spans(sizes, reverse):
-    spans, start = [], 0
-    for n in sizes:
-        spans.append((start, start + n))
-        start += n
-    return spans[::-1] if reverse else spans
-
-
 def lstm_scan(xw, h0, c0, w_hh, w_hr, sizes, reverse, keep, matmul):
     """The kernel ``lstm_scan`` (see the table) on float32 NumPy arrays; ``matmul`` the
     backend's product."""
@@ -157,7 +150,7 @@ def lstm_scan(xw, h0, c0, w_hh, w_hr, sizes, reverse, keep, matmul):
     else:           # (one step's scratch)
         s_acts, s_c, s_tc = np.empty((B, 4 * H), _f), np.empty((B, H), _f), np.empty((B, H), _f)
         s_m = None if w_hr is None else np.empty((B, H), _f)
-    for r0, r1 in _spans(sizes, reverse):
+    for r0, r1 in lstm_spans(sizes, reverse):
         n = r1 - r0
         hp = h[:n]
         if keep:
@@ -190,7 +183,7 @@ def lstm_scan_grad(g_out, g_hn, g_cn, acts, c_prev, tc, m, w_hh, w_hr, sizes, re
     if w_hr is not None:
         d_h = np.empty(g_out.shape, _f)
         zeros = np.zeros((dc.shape[0], H), _f)
-    spans = _spans(sizes, reverse)
+    spans = lstm_spans(sizes, reverse)
     for k in range(len(spans) - 1, -1, -1):
         r0, r1 = spans[k]
         n = r1 - r0
