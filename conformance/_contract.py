@@ -388,6 +388,19 @@ def _kernel_inputs(ctx, name):
         return g, (act,)
     if name == "gelu_backward":
         return g, (act, "tanh")
+    # the LSTM's time loop: packed steps of falling sizes, a projection (every result is an
+    # array), the reverse direction forward, the forward direction back
+    sizes = (3, 2, 2, 1)
+    if name == "lstm_scan":
+        return ctx.randn(8, 8, offset=1), (ctx.randn(3, 1, offset=2), ctx.randn(3, 2, offset=3),
+                                           ctx.randn(8, 1, offset=4), ctx.randn(1, 2, offset=5),
+                                           sizes, True, True)
+    if name == "lstm_scan_backward":
+        return ctx.randn(8, 1, offset=1), (
+            ctx.randn(3, 1, offset=2), ctx.randn(3, 2, offset=3),
+            ctx.randn(8, 8, low=0.0, high=1.0, offset=4), ctx.randn(8, 2, offset=5),
+            ctx.randn(8, 2, low=-1.0, high=1.0, offset=6), ctx.randn(8, 2, offset=7),
+            ctx.randn(8, 1, offset=8), ctx.randn(1, 2, offset=9), sizes, False, True, True)
     target = it.asarray([3, 0, -100, 1, 2], device=ctx.ref)
     if name == "class_cross_entropy":
         return x, (target, -100, "mean")

@@ -837,6 +837,14 @@ def test_each_kernel_says_how_its_result_is_checked():
         "normalize_channels_backward": lambda ns: ns.normalize_channels_backward(
             np.ones((2, 2, 3)), np.ones((2, 2, 3)), None, np.zeros(2), np.ones(2)),
     })
+    f32 = lambda *shape: np.ones(shape, np.float32)      # noqa: E731
+    calls.update({      # the LSTM's time loop (issue 29): tuples of three and four
+        "lstm_scan": lambda ns: ns.lstm_scan(f32(3, 8), f32(2, 2), f32(2, 2), f32(8, 2), None,
+                                             (2, 1), False, False),
+        "lstm_scan_backward": lambda ns: ns.lstm_scan_backward(
+            f32(3, 2), f32(2, 2), f32(2, 2), f32(3, 8), f32(3, 2), f32(3, 2), None, f32(8, 2),
+            None, (2, 1), True, False, False),
+    })
     assert set(calls) == set(KERNELS)
     it.register_backend("wrong-results", xp_np, kernels={n: wrong for n in KERNELS})
     try:
@@ -845,8 +853,8 @@ def test_each_kernel_says_how_its_result_is_checked():
             if KERNELS[name].result is None:
                 assert call(ns).shape == (7,)
                 continue
-            if name.startswith("normalize_"):      # (results: a tuple of three or four)
-                n_out = 4 if name == "normalize_channels" else 3
+            if name.startswith(("normalize_", "lstm_")):     # (results: tuples)
+                n_out = 4 if name in ("normalize_channels", "lstm_scan_backward") else 3
                 with pytest.raises(RuntimeError, match=rf"kernel '{name}' registered for "
                                    rf"backend 'wrong-results' returned ndarray; expected a "
                                    rf"tuple of {n_out} new arrays"):

@@ -849,6 +849,38 @@ class Backend:
                                 weight1, weight2, eps, scale, block, maximize, weight_decay,
                                 shrink)
 
+    # ---- the LSTM's time loop (kernel table: KERNELS["lstm_scan"], ["lstm_scan_backward"])
+
+    def lstm_scan(self, xw, h0, c0, w_hh, w_hr, sizes, reverse, keep):
+        """An LSTM layer and direction over the packed rows ``xw``: ``(out, h_n, c_n)``, and
+        where ``keep`` what ``lstm_scan_backward`` reads (kernel table:
+        ``KERNELS["lstm_scan"]``)."""
+        op = "lstm_scan"
+        self._real_floating(xw, op)
+        sizes = _lstm_args(xw.shape[0], {"xw": xw, "h0": h0, "c0": c0, "w_hh": w_hh,
+                                         "w_hr": w_hr}, sizes, op)
+        return self._kernels[op](xw, h0, c0, w_hh, w_hr, sizes, bool(reverse), bool(keep))
+
+    def lstm_scan_backward(self, g_out, g_hn, g_cn, acts, c_prev, tc, m, w_hh, w_hr, sizes,
+                           reverse, need_h0, need_c0):
+        """The gradients of ``lstm_scan`` (kernel table: ``KERNELS["lstm_scan_backward"]``):
+        ``(d_xw, dh0, dc0, d_h)``."""
+        op = "lstm_scan_backward"
+        self._real_floating(acts, op)
+        sizes = _lstm_args(acts.shape[0], {"g_out": g_out, "g_hn": g_hn, "g_cn": g_cn,
+                                           "acts": acts, "c_prev": c_prev, "tc": tc, "m": m,
+                                           "w_hh": w_hh, "w_hr": w_hr}, sizes, op)
+        return self._kernels[op](g_out, g_hn, g_cn, acts, c_prev, tc, m, w_hh, w_hr, sizes,
+                                 bool(reverse), bool(need_h0), bool(need_c0))
+
+    def _fallback_lstm_scan(self, xw, h0, c0, w_hh, w_hr, sizes, reverse, keep):
+        return _fallbacks.lstm_scan(self.xp, xw, h0, c0, w_hh, w_hr, sizes, reverse, keep)
+
+    def _fallback_lstm_scan_backward(self, g_out, g_hn, g_cn, acts, c_prev, tc, m, w_hh, w_hr,
+                                     sizes, reverse, need_h0, need_c0):
+        return _fallbacks.lstm_scan_backward(self.xp, g_out, g_hn, g_cn, acts, c_prev, tc, m,
+                                             w_hh, w_hr, sizes, reverse, need_h0, need_c0)
+
     # ---- helpers of the native kernels, on this backend's namespace and device
 
     def _index_dtype(self):
@@ -975,6 +1007,41 @@ def _channels_args(x, vectors, op):
             raise ValueError(f"{op}: weight, bias, mean and rstd must be ({x.shape[1]},) "
                              f"arrays of x's dtype {x.dtype}, one entry per channel; got "
                              f"{tuple(a.shape)} {a.dtype}")
+
+
+def _lstm_args(rows, arrays, sizes, op):
+    """The LSTM kernels' arguments, ``arrays`` by their role (see ``_kernels._LSTM_STEPS``):
+    xw or acts (N, 4H), g_out (N, P), h0 or g_hn (B, P), c0 or g_cn (B, H), c_prev, tc and m
+    (N, H), w_hh (4H, P), w_hr None or (P, H) (P = H without it; m None exactly where w_hr
+    is), all of one dtype; ``sizes`` the rows of each step. Returns ``sizes`` as a tuple of
+    Python ints; errors name what was expected and what was given."""
+    hn, cn = ("h0", "c0") if "h0" in arrays else ("g_hn", "g_cn")
+    h0, c0, w_hr = arrays[hn], arrays[cn], arrays["w_hr"]
+    if h0.ndim != 2 or c0.ndim != 2 or h0.shape[0] != c0.shape[0] or (
+            w_hr is None and h0.shape[1] != c0.shape[1]):
+        raise ValueError(f"{op}: expected {hn} (B, P) and {cn} (B, H), P = H without a "
+                         f"projection; got shapes {tuple(h0.shape)} and {tuple(c0.shape)}")
+    (B, P), H = tuple(h0.shape), c0.shape[1]
+    if "m" in arrays and (arrays["m"] is None) != (w_hr is None):
+        raise ValueError(f"{op}: m must be given exactly where w_hr is (a projection)")
+    want = {"xw": (rows, 4 * H), "acts": (rows, 4 * H), "g_out": (rows, P), hn: (B, P),
+            cn: (B, H), "c_prev": (rows, H), "tc": (rows, H), "m": (rows, H),
+            "w_hh": (4 * H, P), "w_hr": (P, H)}
+    for name, a in arrays.items():
+        if a is not None and (tuple(a.shape) != want[name] or a.dtype != h0.dtype):
+            raise ValueError(f"{op}: expected {name} of shape {want[name]} and dtype "
+                             f"{h0.dtype} (N = {rows} rows, B = {B}, H = {H}, P = {P}); got "
+                             f"shape {tuple(a.shape)} and dtype {a.dtype}")
+    try:
+        sizes = tuple(operator.index(n) for n in sizes)
+    except TypeError:
+        raise TypeError(f"{op}: sizes must be a sequence of ints, got {sizes!r}") from None
+    if (not sizes or sizes[0] != B or sum(sizes) != rows or min(sizes) < 0
+            or any(a < b for a, b in zip(sizes, sizes[1:]))):
+        raise ValueError(f"{op}: sizes must give the rows of at least one step, none "
+                         f"increasing, the first equal to the batch {B}, summing to the "
+                         f"{rows} rows; got {sizes!r}")
+    return sizes
 
 
 def _window_args(ndim, kernel, stride, dilation, op):

@@ -31,7 +31,8 @@ __all__ = ["sum_to", "getitem", "add_at", "index_add", "scatter_add", "windows",
            "scatter_positions", "scatter_coords", "window_key", "is_basic_index",
            "kept_sum", "softmax", "softmax_backward", "log_softmax_backward",
            "normalize_rows", "normalize_rows_backward", "normalize_channels",
-           "normalize_channels_backward", "adam_update_"]
+           "normalize_channels_backward", "adam_update_", "lstm_spans", "lstm_cell",
+           "lstm_cell_backward", "lstm_scan", "lstm_scan_backward"]
 
 
 def _dkw(device):
@@ -821,3 +822,106 @@ def adam_update_(xp, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, weight1, 
         step = m / denom
         step *= scale
         p -= step
+
+# ----------------------------------------------------------------- the LSTM's time loop
+#
+# One layer and direction over its steps (the kernels lstm_scan and lstm_scan_backward).
+# Step t works on the first n rows of the state (B rows); a step's new rows are joined on top
+# of the rest (a sequence that has ended keeps its last state, one that starts late in the
+# reverse direction its initial one). No item assignment: this runs on immutable namespaces.
+
+def lstm_spans(sizes, reverse):
+    """``(start, stop)`` of the packed rows of each time step, in visiting order."""
+    spans, start = [], 0
+    for n in sizes:
+        spans.append((start, start + n))
+        start += n
+    return spans[::-1] if reverse else spans
+
+
+def _on_top(xp, new, state):
+    """``state`` with its first rows replaced by ``new``."""
+    n = new.shape[0]
+    return new if n == state.shape[0] else xp.concat([new, state[n:, :]], axis=0)
+
+
+def _packed(xp, pieces, reverse):
+    """Per-step pieces in visiting order, joined in packed (time) order (a new array)."""
+    return xp.concat(pieces[::-1] if reverse else pieces, axis=0)
+
+
+def lstm_cell(xp, gates, c):
+    """One LSTM step's gate math on the pre-activations ``gates`` (n, 4H) and the cell state
+    ``c`` (n, H): ``(acts, c', tanh(c'), o * tanh(c'))``, acts the activated gates (sigmoid
+    of i, f, o, tanh of g), ``c' = f * c + i * g``."""
+    H = c.shape[1]
+    acts = xp.concat([sigmoid(xp, gates[:, :2 * H]), xp.tanh(gates[:, 2 * H:3 * H]),
+                      sigmoid(xp, gates[:, 3 * H:])], axis=1)
+    i, f, g, o = (acts[:, k * H:(k + 1) * H] for k in range(4))
+    c = f * c + i * g
+    tc = xp.tanh(c)
+    return acts, c, tc, o * tc
+
+
+def lstm_cell_backward(xp, dh, dc, acts, c_prev, tc):
+    """The gradients of :func:`lstm_cell` from those of its m (``dh``) and c' (``dc``):
+    ``(d_gates, dc_prev)``, d_gates that of the pre-activations."""
+    H = c_prev.shape[1]
+    i, f, g, o = (acts[:, k * H:(k + 1) * H] for k in range(4))
+    dc = dc + dh * o * (1 - tc * tc)
+    d_gates = xp.concat([dc * g * (i * (1 - i)), dc * c_prev * (f * (1 - f)),
+                         dc * i * (1 - g * g), dh * tc * (o * (1 - o))], axis=1)
+    return d_gates, dc * f
+
+
+def lstm_scan(xp, xw, h0, c0, w_hh, w_hr, sizes, reverse, keep):
+    """The kernel ``lstm_scan``: an LSTM layer and direction over its steps (see the table)."""
+    w_hh_t = xp.matrix_transpose(w_hh)
+    w_hr_t = None if w_hr is None else xp.matrix_transpose(w_hr)
+    h, c = h0, c0
+    outs, acts, cs, tcs, hs, ms = [], [], [], [], [], []
+    for r0, r1 in lstm_spans(sizes, reverse):
+        n = r1 - r0
+        hp, cp = h[:n, :], c[:n, :]
+        a, cn, tc, m = lstm_cell(xp, xw[r0:r1, :] + xp.matmul(hp, w_hh_t), cp)
+        hn = m if w_hr_t is None else xp.matmul(m, w_hr_t)
+        outs.append(hn)
+        if keep:
+            acts.append(a)
+            cs.append(cp)
+            tcs.append(tc)
+            hs.append(hp)
+            ms.append(m)
+        h, c = _on_top(xp, hn, h), _on_top(xp, cn, c)
+    res = (_packed(xp, outs, reverse), h, c)
+    if keep:
+        res += tuple(_packed(xp, p, reverse) for p in (acts, cs, tcs, hs)) + (
+            None if w_hr is None else _packed(xp, ms, reverse),)
+    return res
+
+
+def lstm_scan_backward(xp, g_out, g_hn, g_cn, acts, c_prev, tc, m, w_hh, w_hr, sizes, reverse,
+                       need_h0, need_c0):
+    """The kernel ``lstm_scan_backward``: the gradients of :func:`lstm_scan`, the steps
+    walked back (see the table)."""
+    spans = lstm_spans(sizes, reverse)
+    dh, dc = g_hn, g_cn
+    d_gates, d_hs = [], []
+    for k in range(len(spans) - 1, -1, -1):
+        r0, r1 = spans[k]
+        n = r1 - r0
+        dm = dh[:n, :] + g_out[r0:r1, :]
+        if w_hr is not None:
+            d_hs.append(dm)
+            dm = xp.matmul(dm, w_hr)
+        d, dck = lstm_cell_backward(xp, dm, dc[:n, :], acts[r0:r1, :], c_prev[r0:r1, :],
+                                    tc[r0:r1, :])
+        d_gates.append(d)
+        # (the first step's state gradients only where the initial state wants them)
+        if k or need_c0:
+            dc = _on_top(xp, dck, dc)
+        if k or need_h0:
+            dh = _on_top(xp, xp.matmul(d, w_hh), dh)
+    return (_packed(xp, d_gates[::-1], reverse), dh if need_h0 else None,
+            dc if need_c0 else None,
+            None if w_hr is None else _packed(xp, d_hs[::-1], reverse))

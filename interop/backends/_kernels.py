@@ -36,8 +36,8 @@ __all__ = ["Kernel", "KERNELS", "check_kernels", "checked_result", "sum_to_axes"
 # ``interop.autograd.run_kernel``), never through the interop namespace; result: a function
 # of the kernel's arguments (as its implementations receive them) giving ``(shape, dtype)``
 # of the new array the kernel returns (a list of them for a kernel that returns a tuple of
-# arrays; it raises where the arguments allow no result), or None where the result is not
-# checked.
+# arrays, None in it where the arguments make that entry None; it raises where the arguments
+# allow no result), or None where the result is not checked.
 Kernel = namedtuple("Kernel", "signature semantics twin result", defaults=(None,))
 
 
@@ -362,6 +362,69 @@ KERNELS.update({
         None, result=_like_x_second),
 })
 
+# The LSTM's time loop (issue 29): one layer and direction over all its steps, forward and
+# backward, on raw arrays (interop.nn's LSTM primitive; the cpu backend runs each step's gate
+# math as one compiled pass, _jit_rnn.py).
+
+def _lstm_scan_result(xw, h0, c0, w_hh, w_hr, sizes, reverse, keep):
+    rows, gates = tuple(xw.shape)
+    (batch, out), hidden = tuple(h0.shape), c0.shape[1]
+    t = xw.dtype
+    res = [((rows, out), t), ((batch, out), t), ((batch, hidden), t)]
+    if keep:
+        res += [((rows, gates), t), ((rows, hidden), t), ((rows, hidden), t), ((rows, out), t),
+                None if w_hr is None else ((rows, hidden), t)]
+    return res
+
+
+def _lstm_scan_backward_result(g_out, g_hn, g_cn, acts, c_prev, tc, m, w_hh, w_hr, sizes,
+                               reverse, need_h0, need_c0):
+    t = acts.dtype
+    return [(tuple(acts.shape), t), ((tuple(g_hn.shape), t) if need_h0 else None),
+            ((tuple(g_cn.shape), t) if need_c0 else None),
+            (None if w_hr is None else (tuple(g_out.shape), t))]
+
+
+_LSTM_STEPS = (
+    "The rows are in packed order: sizes (a tuple of ints, none increasing, the first equal "
+    "to the batch B = h0.shape[0], summing to the N rows) gives the rows of each time step "
+    "in time order, rows start:start + n of an (N, *) array holding step t's n sequences "
+    "still running; reverse walks the steps from the last to the first. Each step works on "
+    "the first n rows of the state: a sequence that ends keeps its last state (forward) and "
+    "one that starts late (reverse) starts from h0 and c0. The gates are stacked i, f, g, o "
+    "(H columns each, H = c0.shape[1]); w_hh is (4H, P), P = h0.shape[1] (P = H, or the "
+    "projection's size), w_hr None or (P, H); all arrays one real floating dtype. ")
+KERNELS.update({
+    "lstm_scan": Kernel(
+        "lstm_scan(xw, h0, c0, w_hh, w_hr, sizes, reverse, keep)",
+        "An LSTM layer and direction over time: xw (N, 4H) holds x W_ih^T + b_ih + b_hh of "
+        "every step; each step takes gates = xw rows + h W_hh^T, i, f, o = sigmoid and g = "
+        "tanh of their blocks, c = f * c + i * g, m = o * tanh(c), h = m (or m W_hr^T with "
+        "a projection). Returns (out, h_n, c_n): out (N, P) the h of every step in packed "
+        "order, h_n (B, P) and c_n (B, H) each sequence's last state; where keep, also what "
+        "lstm_scan_backward reads, in packed order: acts (N, 4H) the activated gates (i, f, "
+        "g, o: the sigmoids and tanh(g)), c_prev (N, H) the cell state before each step, tc "
+        "(N, H) tanh of the one after, prev_h (N, P) the h before each step, and m (N, H) "
+        "(None without a projection). " + _LSTM_STEPS + "NaN and inf propagate as in the "
+        "formulas (sigmoid(-inf) = 0, tanh(+-inf) = +-1). Results agree with the "
+        "standard-only implementation to a few float ulps. Returns new arrays; the inputs "
+        "are unchanged.",
+        None, result=_lstm_scan_result),
+    "lstm_scan_backward": Kernel(
+        "lstm_scan_backward(g_out, g_hn, g_cn, acts, c_prev, tc, m, w_hh, w_hr, sizes, "
+        "reverse, need_h0, need_c0)",
+        "The gradients of lstm_scan, walking the steps back: g_out (N, P), g_hn (B, P) and "
+        "g_cn (B, H) the gradients of out, h_n and c_n; acts, c_prev, tc and m what lstm_scan "
+        "returned with keep (m None without a projection), w_hh and w_hr its weights. Returns "
+        "(d_xw, dh0, dc0, d_h): d_xw (N, 4H) the "
+        "gradient of the gates' pre-activations (that of xw; d_xw^T prev_h is W_hh's), dh0 "
+        "(B, P) and dc0 (B, H) those of the initial state (None unless need_h0, need_c0), and "
+        "d_h (N, P) the gradient reaching each step's projected output (d_h^T m is W_hr's; "
+        "None without a projection). " + _LSTM_STEPS + "Results agree with the standard-only "
+        "implementation to a few float ulps. Returns new arrays; the inputs are unchanged.",
+        None, result=_lstm_scan_backward_result),
+})
+
 # What a native or registered implementation is handed: the table's arguments after the
 # checks of Backend (the public kernel methods), so that it can skip them.
 IMPLEMENTATION_ARGUMENTS = (
@@ -422,8 +485,14 @@ def checked_result(name, fn, backend):
                 raise RuntimeError(f"kernel {name!r} registered for backend {backend!r} "
                                    f"returned {type(out).__name__}; expected a tuple of "
                                    f"{len(want)} new arrays ({kernel.signature})")
-            for o, (shape, dtype) in zip(out, want):
-                _check_one(name, backend, kernel, args, o, shape, dtype)
+            for o, w in zip(out, want):
+                if w is None:           # (an entry the arguments leave out: None)
+                    if o is not None:
+                        raise RuntimeError(f"kernel {name!r} registered for backend "
+                                           f"{backend!r} returned {type(o).__name__} where its "
+                                           f"arguments ask for None ({kernel.signature})")
+                    continue
+                _check_one(name, backend, kernel, args, o, *w)
         else:
             _check_one(name, backend, kernel, args, out, *want)
         return out

@@ -10,8 +10,8 @@ import types
 import numpy as np
 import array_api_compat.numpy as xp_numpy
 
-from . import (_fallbacks, _jit, _jit_act, _jit_conv, _jit_gemm, _jit_norm, _jit_optim, _shared,
-               _threads)
+from . import (_fallbacks, _jit, _jit_act, _jit_conv, _jit_gemm, _jit_norm, _jit_optim, _jit_rnn,
+               _shared, _threads)
 from .. import dtypes as _dt
 from ._base import Backend
 from ._fallbacks import window_key
@@ -491,7 +491,25 @@ class NumpyBackend(Backend):
                 "sum_to": self._sum_to, "windows": self._windows,
                 "windows_add": self._windows_add, **self._softmax_kernels(),
                 **self._normalize_kernels(), **self._channel_kernels(),
-                **self._activation_kernels()}
+                **self._activation_kernels(), "lstm_scan": self._lstm_scan,
+                "lstm_scan_backward": self._lstm_scan_backward}
+
+    # ---- the LSTM's time loop (issue 29): float32 compiled (_jit_rnn: one pass per step
+    # into buffers for all steps) where numba runs; otherwise the standard-only reference.
+
+    def _lstm_scan(self, xw, h0, c0, w_hh, w_hr, sizes, reverse, keep):
+        if xw.dtype == np.float32 and _jit.enabled():
+            return _jit_rnn.lstm_scan(xw, h0, c0, w_hh, w_hr, sizes, reverse, keep,
+                                      self.xp.matmul)
+        return _fallbacks.lstm_scan(self.xp, xw, h0, c0, w_hh, w_hr, sizes, reverse, keep)
+
+    def _lstm_scan_backward(self, g_out, g_hn, g_cn, acts, c_prev, tc, m, w_hh, w_hr, sizes,
+                            reverse, need_h0, need_c0):
+        if acts.dtype == np.float32 and _jit.enabled():
+            return _jit_rnn.lstm_scan_grad(g_out, g_hn, g_cn, acts, c_prev, tc, m, w_hh, w_hr,
+                                           sizes, reverse, need_h0, need_c0, self.xp.matmul)
+        return _fallbacks.lstm_scan_backward(self.xp, g_out, g_hn, g_cn, acts, c_prev, tc, m,
+                                             w_hh, w_hr, sizes, reverse, need_h0, need_c0)
 
     # ---- softmax rows (issue 29): compiled (_jit_norm) over the last axis of float32
     # arrays (float32 and float64 for softmax's backward, which has no exp) where numba

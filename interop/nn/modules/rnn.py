@@ -7,7 +7,11 @@ time loop is one differentiable primitive per layer and direction (``_lstm``, ``
 ``_rnn``, recorded with ``interop.autograd.primitive``) that does only ``h @ W_hh^T`` and the
 gate math per step and, in backward, sums the weight gradients of all steps in one matmul.
 So autograd records a handful of nodes per layer instead of a dozen per time step, and the
-backward (``_LSTMScanBackward``...) walks the steps on the backend's raw arrays. Under
+backward (``_LSTMScanBackward``...) walks the steps on the backend's raw arrays. The LSTM's
+forward walks them on raw arrays too: its loop is a pair of backend kernels (``lstm_scan``,
+``lstm_scan_backward``, reached through ``interop.autograd.run_kernel`` and the backward's
+namespace), which the cpu backend runs as one compiled pass per step into buffers for all
+steps (float32, where numba is installed). Under
 ``create_graph=True`` it differentiates a recorded recomputation of the same loop, so
 higher-order gradients are right too. The per-step values kept for backward (joined over
 the steps) are released by it. The initial state's gradient (one more ``dh @ W_hh`` after
@@ -111,112 +115,67 @@ def _regrad(forward, tensors, extra, grads):
     return tuple(next(got) if t is not None and t.requires_grad else None for t in tensors)
 
 
-def _lstm_scan(xw, h0, c0, w_hh, w_hr, sizes, reverse, keep=False):
-    """LSTM over time: ``(out, h_n, c_n, saved)``; ``xw`` holds ``x W_ih^T + b_ih + b_hh``.
-    ``saved`` (with ``keep``, else None): the per-step values backward reads, each joined
-    over all steps in packed order: the sigmoids of the gates, tanh of the cell gate, the
-    cell state before and tanh of the one after each step, the unprojected output (with a
-    projection only) and the hidden state before each step."""
+def _lstm_scan(xw, h0, c0, w_hh, w_hr, sizes, reverse):
+    """LSTM over time in recorded tensor ops: ``(out, h_n, c_n)``; ``xw`` holds
+    ``x W_ih^T + b_ih + b_hh``. What the backward of ``_lstm`` differentiates under
+    ``create_graph=True`` (the ordinary forward is the backend's ``lstm_scan`` kernel, with
+    the same formulas)."""
     H = c0.shape[1]
     w_hh_t = _row_major(w_hh)
     w_hr_t = None if w_hr is None else _row_major(w_hr)
     blocks = _blocks(xw, sizes, reverse)
     h = _first(h0, blocks[0].shape[0])
     c = _first(c0, blocks[0].shape[0])
-    h_done, c_done, outs, acts, prev_h, mids = [], [], [], [], [], []
+    h_done, c_done, outs = [], [], []
     for x in blocks:
         n = x.shape[0]
         h = _fit(it, h, n, h0, h_done)
         c = _fit(it, c, n, c0, c_done)
-        prev_h.append(h)
         gates = x + h @ w_hh_t
-        a = it.sigmoid(gates)
-        i, f, _, o = it.split(a, H, dim=1)
+        i, f, _, o = it.split(it.sigmoid(gates), H, dim=1)
         g = it.tanh(gates[:, 2 * H:3 * H])
-        acts.append((a, g, c))
         c = f * c + i * g
-        tc = it.tanh(c)
-        m = o * tc
+        m = o * it.tanh(c)
         h = m if w_hr_t is None else m @ w_hr_t
         outs.append(h)
-        mids.append((tc, m))
-    saved = None
-    if keep:
-        saved = tuple(_rows(it, [step[j] for step in acts], reverse) for j in range(3)) + (
-            _rows(it, [tc for tc, _ in mids], reverse),
-            None if w_hr is None else _rows(it, [m for _, m in mids], reverse),
-            _rows(it, prev_h, reverse))
-    return _rows(it, outs, reverse), _whole(it, h, h_done), _whole(it, c, c_done), saved
+    return _rows(it, outs, reverse), _whole(it, h, h_done), _whole(it, c, c_done)
 
 
 class _LSTMScanBackward(it.autograd.Node):
-    """One LSTM layer and direction over time (see the module docstring); its backward
-    walks the steps on the backend's raw arrays."""
+    """One LSTM layer and direction over time (see the module docstring); its backward is
+    the backend's ``lstm_scan_backward`` kernel on raw arrays, then the recurrent weights'
+    gradients, one matmul each over all steps."""
 
-    saves = ("xw", "h0", "c0", "w_hh", "w_hr", "a", "g", "c", "tc", "m", "prev_h")
+    saves = ("xw", "h0", "c0", "w_hh", "w_hr", "acts", "c", "tc", "prev_h", "m")
 
     def backward(self, xp, g, s):
         sizes, reverse = self.sizes, self.reverse
         g_out, g_hn, g_cn = _cotangents(xp, g, s, True)
         if xp is not self.be.ns:
             return _regrad(_lstm_scan, s[:5], (sizes, reverse), (g_out, g_hn, g_cn))
-        w_hh, w_hr = s.w_hh, s.w_hr
-        H = s.c.shape[1]
-        spans = _spans(sizes, reverse)
-        last = spans[-1][1] - spans[-1][0]
-        dh = _first(g_hn, last)
-        dc = _first(g_cn, last)
-        dh0, dc0, d_gates, d_h = [], [], [], []
-        mutable = self.be.mutable
-        # (a mutable backend's steps write their gate gradients into their rows of d_xw)
-        d_xw = xp.empty(s.a.shape, dtype=s.a.dtype, device=s.a.device) if mutable else None
         need_h0, need_c0 = self.next[1] is not None, self.next[2] is not None
-        for k in range(len(spans) - 1, -1, -1):
-            r0, r1 = spans[k]
-            a, gk, c, tc = s.a[r0:r1, :], s.g[r0:r1, :], s.c[r0:r1, :], s.tc[r0:r1, :]
-            dh = _fit(xp, dh, r1 - r0, g_hn, dh0)
-            dc = _fit(xp, dc, r1 - r0, g_cn, dc0)
-            dh = dh + g_out[r0:r1, :]
-            if w_hr is not None:
-                d_h.append(dh)
-                dh = dh @ w_hr
-            i, f, o = a[:, :H], a[:, H:2 * H], a[:, 3 * H:]
-            dc = dc + dh * o * (1 - tc * tc)
-            # sigmoid' everywhere, then tanh' for the cell gate
-            if mutable:
-                d_pre = a * (1 - a)
-                d_pre[:, 2 * H:3 * H] = 1 - gk * gk
-                d_pre *= xp.concat([dc * gk, dc * c, dc * i, dh * tc], axis=1)
-                d_xw[r0:r1, :] = d_pre
-            else:
-                d_pre = xp.concat([a[:, :2 * H] * (1 - a[:, :2 * H]), 1 - gk * gk, o * (1 - o)],
-                                  axis=1)
-                d_pre = d_pre * xp.concat([dc * gk, dc * c, dc * i, dh * tc], axis=1)
-                d_gates.append(d_pre)
-            # (the first step's state gradients only where the initial state wants them)
-            if k or need_c0:
-                dc = dc * f
-            if k or need_h0:
-                dh = d_pre @ w_hh
-        if not mutable:
-            d_xw = _rows(xp, d_gates[::-1], reverse)
-        d_whh = xp.matrix_transpose(d_xw) @ s.prev_h if self.next[3] is not None else None
-        d_whr = None
-        if w_hr is not None and self.next[4] is not None:
-            d_whr = xp.matrix_transpose(_rows(xp, d_h[::-1], reverse)) @ s.m
-        return (d_xw, _whole(xp, dh, dh0) if need_h0 else None,
-                _whole(xp, dc, dc0) if need_c0 else None, d_whh, d_whr)
+        d_xw, dh0, dc0, d_h = xp.lstm_scan_backward(g_out, g_hn, g_cn, s.acts, s.c, s.tc, s.m,
+                                                    s.w_hh, s.w_hr, sizes, reverse, need_h0,
+                                                    need_c0)
+        d_whh = d_whr = None
+        if self.next[3] is not None:
+            d_whh = xp.matmul(xp.matrix_transpose(d_xw), s.prev_h)
+        if s.w_hr is not None and self.next[4] is not None:
+            d_whr = xp.matmul(xp.matrix_transpose(d_h), s.m)
+        return d_xw, dh0, dc0, d_whh, d_whr
 
 
 def _lstm(xw, h0, c0, w_hh, w_hr, sizes, reverse):
-    """One LSTM layer and direction, recorded as one primitive: ``(out, h_n, c_n)``."""
+    """One LSTM layer and direction, recorded as one primitive: ``(out, h_n, c_n)``. The
+    forward is the backend's ``lstm_scan`` kernel on raw arrays (the cpu backend runs each
+    step's gate math in one compiled pass, into buffers for all steps)."""
     keep = _recording(xw, h0, c0, w_hh, w_hr)
     with it.no_grad():
-        out, h_n, c_n, saved = _lstm_scan(xw, h0, c0, w_hh, w_hr, sizes, reverse, keep)
+        res = it.autograd.run_kernel("lstm_scan", xw, h0, c0, w_hh, w_hr, sizes, reverse, keep)
     if not keep:
-        return out, h_n, c_n
-    return it.autograd.primitive(_LSTMScanBackward, (xw, h0, c0, w_hh, w_hr), (out, h_n, c_n),
-                                 saved=(xw, h0, c0, w_hh, w_hr) + saved, sizes=sizes,
+        return res
+    return it.autograd.primitive(_LSTMScanBackward, (xw, h0, c0, w_hh, w_hr), res[:3],
+                                 saved=(xw, h0, c0, w_hh, w_hr) + res[3:], sizes=tuple(sizes),
                                  reverse=reverse)
 
 
