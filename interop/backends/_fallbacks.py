@@ -823,6 +823,7 @@ def adam_update_(xp, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, weight1, 
         step *= scale
         p -= step
 
+
 # ----------------------------------------------------------------- the LSTM's time loop
 #
 # One layer and direction over its steps (the kernels lstm_scan and lstm_scan_backward).

@@ -261,11 +261,21 @@ def product(x1, x2, pool=None, threads=1):
     and ``NR`` columns; None where
     it does not take the product (NumPy's ``matmul`` then does, and raises what it raises).
     ``threads`` > 1 splits a large single product's columns (see :func:`_into`)."""
-    if x1.ndim < 2 or x2.ndim < 2 or x1.dtype != _F32 or x2.dtype != _F32:
+    if x1.dtype != _F32 or x2.dtype != _F32 or x1.ndim < 2 or x2.ndim < 2:
         return None
     (m, k), (k2, n) = x1.shape[-2:], x2.shape[-2:]
     if k != k2 or k == 0 or m < MR or n < NR:      # (a thin product: mostly padding here)
         return None
+    if x1.ndim == 2 and x2.ndim == 2:               # (the common case, without the batch's work)
+        work = m * n * k
+        if work < FROM or not usable():
+            return None
+        threads = min(threads, max(1, work // SPLIT))
+        if x2.strides[1] != 4:
+            return _transposed(x1, x2, pool, threads)
+        c = np.empty((1, m, n), np.float32)
+        _into(x1[None], x2[None], c, pool, threads)
+        return c[0]
     try:
         batch = np.broadcast_shapes(x1.shape[:-2], x2.shape[:-2])
     except ValueError:
