@@ -214,8 +214,9 @@ def _columns(a, b, c, j0, j1, copy_b):
 def _into(a, b, c, pool, threads):
     """``c[...] = a @ b`` for float32 3-d ``a`` (s, m, k), ``b`` (s, k, n) (any strides,
     zero steps of a broadcast first axis allowed) and ``c`` (s, m, n) C-contiguous, ``k`` >
-    0; with ``threads`` > 1, the products (or one product's columns) are split over that many
-    calls, run by ``pool`` (a ``concurrent.futures`` executor) and this thread."""
+    0; with ``threads`` > 1, the products (or one product's rows or columns, whichever are
+    more) are split over that many calls, run by ``pool`` (a ``concurrent.futures``
+    executor) and this thread."""
     copy_b = b.strides[2] != 4 or (b.strides[1] // 4) % ALIAS == 0
     n, s = c.shape[2], c.shape[0]
     if threads > 1 and s > 1:                   # whole products per thread
@@ -226,13 +227,19 @@ def _into(a, b, c, pool, threads):
         for job in jobs:
             job.result()
         return
-    if threads <= 1 or n < 2 * NR:
+    m = c.shape[1]
+    if threads <= 1 or (n < 2 * NR and m < 2 * MR):
         _batched(a, b, c, copy_b)
         return
-    step = -(-(-(-n // NR)) // threads) * NR          # whole panels per thread
-    spans = [(j, min(j + step, n)) for j in range(0, n, step)]
-    jobs = [pool.submit(_columns, a[0], b[0], c[0], j0, j1, copy_b) for j0, j1 in spans[1:]]
-    _columns(a[0], b[0], c[0], spans[0][0], spans[0][1], copy_b)
+    a, b, c = a[0], b[0], c[0]
+    if m >= n:          # the rows split (each thread reads its share of A once)
+        step = -(-(-(-m // MR)) // threads) * MR
+        parts = [(a[i:i + step], b, c[i:i + step], 0, n) for i in range(0, m, step)]
+    else:               # whole panels of columns per thread
+        step = -(-(-(-n // NR)) // threads) * NR
+        parts = [(a, b, c, j, min(j + step, n)) for j in range(0, n, step)]
+    jobs = [pool.submit(_columns, *part, copy_b) for part in parts[1:]]
+    _columns(*parts[0], copy_b)
     for job in jobs:
         job.result()
 
