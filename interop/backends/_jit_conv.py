@@ -70,6 +70,38 @@ def _col2im_channel_major(cols, out, sh, sw, dh, dw):
                     _add_window(out[a, b], cols[b, i, j, a], i, j, sh, sw, dh, dw)
 
 
+@njit
+def _col2im_lead_inner(cols, out, buf, sh, sw, dh, dw):
+    """:func:`_col2im` of ``cols`` laid out (b, i, j, h, w, a), row-major: a convolution's
+    input gradient as its matmul gives it where the columns run batch-innermost,
+    (C, *kernel, *out, N). Per ``b``, the sums are made in ``buf`` (H, W, a; zeroed here)
+    along runs of ``a``, which vectorize however narrow the windows, each position's terms
+    in :func:`_col2im`'s order; then copied into ``out[:, b]``."""
+    nb, kh, kw, oh, ow, na = cols.shape
+    hh, ww = out.shape[2], out.shape[3]
+    for b in range(nb):
+        buf[...] = 0
+        for i in range(kh):
+            for j in range(kw):
+                for h in range(oh):
+                    row = buf[h * sh + i * dh]
+                    src = cols[b, i, j, h]
+                    for w in range(ow):
+                        _add_run(row[w * sw + j * dw], src[w])
+        for a in range(na):
+            plane = out[a, b]
+            for y in range(hh):
+                for x in range(ww):
+                    plane[y, x] = buf[y, x, a]
+
+
+@jitable
+def _add_run(dst, src):
+    """``dst += src`` along one run (inlined)."""
+    for t in range(src.shape[0]):
+        dst[t] += src[t]
+
+
 def windows_add(shape, cols, kernel, stride, dilation):
     """The ``windows_add`` kernel, compiled, for 1-d and 2-d windows of float32/float64
     arrays; ``None`` where it does not apply (the caller runs the reference instead).
@@ -87,6 +119,12 @@ def windows_add(shape, cols, kernel, stride, dilation):
         cols = np.reshape(cols, (-1,) + cols.shape[lead - 1:])
     elif lead < 2:
         cols = np.reshape(cols, (1,) * (2 - lead) + cols.shape)
+    inner = cols.transpose(1, 2, 3, 4, 5, 0)
+    if inner.flags.c_contiguous and not cols.flags.c_contiguous:
+        out = np.empty(cols.shape[:2] + tuple(shape[-2:]), cols.dtype)
+        buf = np.empty(tuple(shape[-2:]) + cols.shape[:1], cols.dtype)
+        _col2im_lead_inner(inner, out, buf, stride[0], stride[1], dilation[0], dilation[1])
+        return out.reshape(result)
     out = np.zeros(cols.shape[:2] + tuple(shape[-2:]), cols.dtype)
     major = cols.transpose(1, 2, 3, 0, 4, 5)
     if major.flags.c_contiguous and not cols.flags.c_contiguous:

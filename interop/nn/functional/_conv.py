@@ -136,9 +136,9 @@ class _ConvBackward(it.autograd.Node):
         ck = c // groups * math.prod(kernel)
         if per_sample:          # (N, G, O / G, L): the gradient as it comes
             gy = xp.reshape(g, (nb, groups, o // groups, math.prod(out)))
-        else:                   # (G, O / G, N * L): one copy
-            gy = xp.reshape(xp.permute_dims(g, (1, 0, *range(2, n + 2))),
-                            (groups, o // groups, nb * math.prod(out)))
+        else:                   # (G, O / G, L * N), the batch innermost: one copy
+            gy = xp.reshape(xp.permute_dims(g, (*range(1, n + 2), 0)),
+                            (groups, o // groups, math.prod(out) * nb))
         need_x, need_w = self.next[0] is not None, self.next[1] is not None
         need_b = len(self.next) > 2 and self.next[2] is not None
         raw = xp is self.be.ns
@@ -160,10 +160,10 @@ class _ConvBackward(it.autograd.Node):
             if per_sample:      # (N, G, C / G * K, L) -> (N, C, *kernel, *out): a view
                 gcols = xp.reshape(xp.matmul(wt, gy), (nb, c) + kernel + out)
             else:
-                # (C, *kernel, N, *out) -> (N, C, *kernel, *out): a view; windows_add runs
+                # (C, *kernel, *out, N) -> (N, C, *kernel, *out): a view; windows_add runs
                 # along its memory order
-                gcols = xp.permute_dims(xp.reshape(xp.matmul(wt, gy), (c,) + kernel + (nb,) + out),
-                                        (n + 1, *range(n + 1), *range(n + 2, 2 * n + 2)))
+                gcols = xp.permute_dims(xp.reshape(xp.matmul(wt, gy), (c,) + kernel + out + (nb,)),
+                                        (2 * n + 1, *range(2 * n + 1)))
             gx = xp.windows_add(tuple(x.shape), gcols, kernel, stride, dilation)
         return (gx, gw) if len(self.next) == 2 else (gx, gw, gb)
 
@@ -211,7 +211,7 @@ def _backward_blocks(xp, g, x, weight, kernel, stride, dilation, groups, out, st
     for n0 in range(0, nb, step):
         n1 = min(nb, n0 + step)
         m = n1 - n0
-        gy = xp.reshape(xp.permute_dims(g4[n0:n1, ...], (1, 2, 0, 3)), (groups, og, m * nl))
+        gy = xp.reshape(xp.permute_dims(g4[n0:n1, ...], (1, 2, 3, 0)), (groups, og, nl * m))
         if need_w:     # the block's im2col columns, made again (the forward kept none)
             cols = _im2col(xp, x[n0:n1, ...], kernel, stride, dilation, groups, ck, False)
             part = xp.matmul(gy, xp.matrix_transpose(cols))
@@ -220,10 +220,10 @@ def _backward_blocks(xp, g, x, weight, kernel, stride, dilation, groups, out, st
             part = xp.sum(gy, axis=-1)
             gb = part if gb is None else gb + part
         if need_x:
-            # (C, *kernel, m, *out) -> (m, C, *kernel, *out): a view; windows_add runs
+            # (C, *kernel, *out, m) -> (m, C, *kernel, *out): a view; windows_add runs
             # along its memory order
-            gcols = xp.permute_dims(xp.reshape(xp.matmul(wt, gy), (c,) + kernel + (m,) + out),
-                                    (n + 1, *range(n + 1), *range(n + 2, 2 * n + 2)))
+            gcols = xp.permute_dims(xp.reshape(xp.matmul(wt, gy), (c,) + kernel + out + (m,)),
+                                    (2 * n + 1, *range(2 * n + 1)))
             gx[n0:n1, ...] = xp.windows_add((m, c) + size, gcols, kernel, stride, dilation)
     grads = (gx, None if gw is None else xp.reshape(gw, tuple(weight.shape)),
              None if gb is None else xp.reshape(gb, (o,)))
@@ -246,8 +246,8 @@ def _forward_blocks(x, weight, bias, kernel, stride, dilation, groups, out, step
         n1 = min(nb, n0 + step)
         cols = _im2col(it, x[n0:n1], kernel, stride, dilation, groups, ck, False)
         block = y[n0:n1]
-        block[...] = it.permute_dims(it.reshape(it.matmul(wg, cols), (o, n1 - n0) + out),
-                                     (1, 0, *range(2, n + 2)))
+        block[...] = it.permute_dims(it.reshape(it.matmul(wg, cols), (o,) + out + (n1 - n0,)),
+                                     (n + 1, *range(n + 1)))
         if b is not None:
             block += b
     return y
@@ -257,12 +257,23 @@ def _im2col(xp, x, kernel, stride, dilation, groups, ck, per_sample):
     """The im2col matrix of ``x`` (N, C, *size), one copy of its windows (N, C, *kernel,
     *out): per sample (N, G, C / G * K, L), or else one matrix (G, C / G * K, N * L)."""
     n = len(kernel)
-    win = xp.windows(x, kernel, stride, dilation)
-    nl = math.prod(win.shape[n + 2:])
     if per_sample:
-        return xp.reshape(win, (x.shape[0], groups, ck, nl))
-    cols = xp.permute_dims(win, (*range(1, n + 2), 0, *range(n + 2, 2 * n + 2)))
-    return xp.reshape(cols, (groups, ck, x.shape[0] * nl))
+        win = xp.windows(x, kernel, stride, dilation)
+        return xp.reshape(win, (x.shape[0], groups, ck, math.prod(win.shape[n + 2:])))
+    win = xp.windows(_batch_inner(xp, x), kernel, stride, dilation)
+    cols = xp.permute_dims(win, (*range(1, 2 * n + 2), 0))
+    return xp.reshape(cols, (groups, ck, math.prod(win.shape[n + 2:]) * x.shape[0]))
+
+
+def _batch_inner(xp, x):
+    """``x`` (N, C, *size) copied so that its batch dim runs innermost in memory ((C, *size,
+    N) row-major), as a view of the same shape: the windows of each kernel offset and output
+    row are then one run of memory (``ow * N`` elements at unit stride) that the im2col copy
+    moves whole, however narrow the windows."""
+    m = x.ndim
+    t = xp.reshape(xp.permute_dims(x, (*range(1, m), 0)), tuple(x.shape[1:]) + (x.shape[0],),
+                   copy=True)
+    return xp.permute_dims(t, (m - 1, *range(m - 1)))
 
 
 def _convolve(x, weight, bias, kernel, stride, dilation, groups, out):
@@ -317,8 +328,8 @@ def _convolve(x, weight, bias, kernel, stride, dilation, groups, out):
             else:
                 if bias is not None:
                     y = y + it.reshape(bias, (groups, o // groups, 1))
-                y = it.contiguous(it.permute_dims(it.reshape(y, (o, nb) + out),
-                                                  (1, 0, *range(2, n + 2))))
+                y = it.contiguous(it.permute_dims(it.reshape(y, (o,) + out + (nb,)),
+                                                  (n + 1, *range(n + 1))))
     inputs = (x, weight) if bias is None else (x, weight, bias)
     return it.autograd.primitive(_ConvBackward, inputs, y, saved=(x, weight, cols),
                                  args=(kernel, stride, dilation, groups, out, per_sample, folded,
