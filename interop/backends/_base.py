@@ -585,6 +585,24 @@ class Backend:
         _same_layout(grad, x, op)
         return self._kernels[op](grad, x, weight, mean, rstd)
 
+    # ---- the batch dim of a convolution's matrix layout (issue 29)
+
+    def batch_to_front(self, x, bias):
+        """``x`` (A, M, N) as (N, A, M), ``bias`` (A,) added where given (kernel table:
+        ``KERNELS["batch_to_front"]``)."""
+        _batch_args(x, "batch_to_front")
+        if bias is not None and (tuple(bias.shape) != (x.shape[0],) or bias.dtype != x.dtype):
+            raise ValueError(f"batch_to_front: bias must be None or an ({x.shape[0]},) array of "
+                             f"x's dtype {x.dtype}, one entry per row of x; got "
+                             f"{tuple(bias.shape)} {bias.dtype}")
+        return self._kernels["batch_to_front"](x, bias)
+
+    def batch_to_back(self, x):
+        """(``x`` (N, A, M) as (A, M, N), the sums of each ``x[:, a, :]``) (kernel table:
+        ``KERNELS["batch_to_back"]``)."""
+        _batch_args(x, "batch_to_back")
+        return self._kernels["batch_to_back"](x)
+
     # ---- argument checks shared by every implementation
 
     def _values_like(self, x, values, op, name, scalars=False):
@@ -678,6 +696,13 @@ class Backend:
 
     def _fallback_normalize_channels_backward(self, grad, x, weight, mean, rstd):
         return _fallbacks.normalize_channels_backward(self.xp, grad, x, weight, mean, rstd)
+
+    def _fallback_batch_to_front(self, x, bias):
+        return _fallbacks.batch_to_front(self.xp, x, bias)
+
+    def _fallback_batch_to_back(self, x):
+        return _fallbacks.batch_to_back(self.xp, x)
+
     # ---- the activation kernels (kernel table: KERNELS["gelu"] ...), their checks and
     # their standard-only fallbacks
 
@@ -975,6 +1000,12 @@ def _channels_args(x, vectors, op):
             raise ValueError(f"{op}: weight, bias, mean and rstd must be ({x.shape[1]},) "
                              f"arrays of x's dtype {x.dtype}, one entry per channel; got "
                              f"{tuple(a.shape)} {a.dtype}")
+
+
+def _batch_args(x, op):
+    """batch_to_front's and batch_to_back's x: an array of 3 dims."""
+    if x.ndim != 3:
+        raise ValueError(f"{op}: expected an array x of 3 dims, got shape {tuple(x.shape)}")
 
 
 def _window_args(ndim, kernel, stride, dilation, op):

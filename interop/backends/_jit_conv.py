@@ -23,7 +23,7 @@ import numpy as np
 
 from ._jit import jitable, njit
 
-__all__ = ["windows_add"]
+__all__ = ["windows_add", "batch_to_front", "batch_to_back"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -132,3 +132,81 @@ def windows_add(shape, cols, kernel, stride, dilation):
     else:               # (a copy where cols is laid out otherwise: strided loops do not vectorize)
         _col2im(np.ascontiguousarray(cols), out, stride[0], stride[1], dilation[0], dilation[1])
     return out.reshape(result)
+
+
+# ---- the batch dim of a convolution's one-matrix layout (the kernels ``batch_to_front`` and
+# ``batch_to_back``): its matmul gives the output (O, L, N), the batch innermost; NumPy's copy
+# into (N, O, L) reads across the runs of N for every element (0.39 ms for conv2d 32->64 on
+# (64, 32, 13, 13), the bias's add another 0.04 ms). Here each (L, N) slab of one channel,
+# in the L1 cache, is written out along runs of L, the bias added on the way (0.09 ms).
+
+@njit
+def _batch_to_front(x, bias, add, out):
+    """``out[n, a, m] = x[a, m, n] (+ bias[a])``, ``x`` and ``out`` row-major."""
+    na, nm, nn = x.shape
+    step = max(1, 4096 // max(1, nn))      # rows of a slab read per pass (16 KB of float32)
+    for a in range(na):
+        src = x[a]
+        b = bias[a] if add else bias.dtype.type(0)
+        for m0 in range(0, nm, step):
+            m1 = min(nm, m0 + step)
+            for n in range(nn):
+                dst = out[n, a]
+                if add:
+                    for m in range(m0, m1):
+                        dst[m] = src[m, n] + b
+                else:
+                    for m in range(m0, m1):
+                        dst[m] = src[m, n]
+
+
+@njit(fastmath={"reassoc"})
+def _channel_sums(x, sums):
+    """``sums[a] = sum(x[:, a, :])``, accumulated in float64 (reassociated: SIMD lanes)."""
+    nn, na, nm = x.shape
+    for a in range(na):
+        acc = 0.0
+        for n in range(nn):
+            src = x[n, a]
+            part = 0.0
+            for m in range(nm):
+                part += src[m]
+            acc += part
+        sums[a] = acc
+
+
+@njit
+def _batch_to_back(x, out):
+    """``out[a, m, n] = x[n, a, m]``, ``x`` and ``out`` row-major."""
+    nn, na, nm = x.shape
+    for a in range(na):
+        dst = out[a]
+        for n in range(nn):
+            src = x[n, a]
+            for m in range(nm):
+                dst[m, n] = src[m]
+
+
+def batch_to_front(x, bias):
+    """The ``batch_to_front`` kernel compiled, for float32/float64 ``x``; None where it does
+    not apply (arguments as the kernel's, checked)."""
+    if x.dtype not in _FLOATS or x.size == 0:
+        return None
+    x = np.ascontiguousarray(x)
+    out = np.empty((x.shape[2], x.shape[0], x.shape[1]), x.dtype)
+    add = bias is not None
+    _batch_to_front(x, np.ascontiguousarray(bias) if add else np.empty(0, x.dtype), add, out)
+    return out
+
+
+def batch_to_back(x):
+    """The ``batch_to_back`` kernel compiled, for float32/float64 ``x``; None where it does
+    not apply (arguments as the kernel's, checked)."""
+    if x.dtype not in _FLOATS or x.size == 0:
+        return None
+    x = np.ascontiguousarray(x)
+    out = np.empty((x.shape[1], x.shape[2], x.shape[0]), x.dtype)
+    sums = np.empty(x.shape[1], np.float64)
+    _batch_to_back(x, out)
+    _channel_sums(x, sums)
+    return out, sums.astype(x.dtype)

@@ -134,15 +134,21 @@ class _ConvBackward(it.autograd.Node):
         nb, c = x.shape[0], x.shape[1]
         o = weight.shape[0]
         ck = c // groups * math.prod(kernel)
-        if per_sample:          # (N, G, O / G, L): the gradient as it comes
-            gy = xp.reshape(g, (nb, groups, o // groups, math.prod(out)))
-        else:                   # (G, O / G, L * N), the batch innermost: one copy
-            gy = xp.reshape(xp.permute_dims(g, (*range(1, n + 2), 0)),
-                            (groups, o // groups, math.prod(out) * nb))
+        nl = math.prod(out)
         need_x, need_w = self.next[0] is not None, self.next[1] is not None
         need_b = len(self.next) > 2 and self.next[2] is not None
         raw = xp is self.be.ns
         gx = gw = gb = None
+        if per_sample:          # (N, G, O / G, L): the gradient as it comes
+            gy = xp.reshape(g, (nb, groups, o // groups, nl))
+        elif raw:               # (G, O / G, L * N), the batch innermost, and the bias's
+            # gradient: one pass
+            gy, sums = xp.batch_to_back(xp.reshape(g, (nb, o, nl)))
+            gy = xp.reshape(gy, (groups, o // groups, nl * nb))
+            gb = sums if need_b else None
+        else:
+            gy = xp.reshape(xp.permute_dims(g, (*range(1, n + 2), 0)),
+                            (groups, o // groups, nl * nb))
         if need_w:
             cols = s.cols if raw else _im2col(xp, x, kernel, stride, dilation, groups, ck,
                                               per_sample)
@@ -204,21 +210,21 @@ def _backward_blocks(xp, g, x, weight, kernel, stride, dilation, groups, out, st
     size = tuple(x.shape[2:])
     need_x, need_w = edges[0] is not None, edges[1] is not None
     need_b = len(edges) > 2 and edges[2] is not None
-    g4 = xp.reshape(g, (nb, groups, og, nl))
+    g3 = xp.reshape(g, (nb, o, nl))
     wt = xp.matrix_transpose(xp.reshape(weight, (groups, og, ck))) if need_x else None
     gx = xp.empty(tuple(x.shape), dtype=g.dtype, device=g.device) if need_x else None
     gw = gb = None
     for n0 in range(0, nb, step):
         n1 = min(nb, n0 + step)
         m = n1 - n0
-        gy = xp.reshape(xp.permute_dims(g4[n0:n1, ...], (1, 2, 3, 0)), (groups, og, nl * m))
+        gy, sums = xp.batch_to_back(g3[n0:n1, ...])     # (O, L, m), and the bias's part
+        gy = xp.reshape(gy, (groups, og, nl * m))
         if need_w:     # the block's im2col columns, made again (the forward kept none)
             cols = _im2col(xp, x[n0:n1, ...], kernel, stride, dilation, groups, ck, False)
             part = xp.matmul(gy, xp.matrix_transpose(cols))
             gw = part if gw is None else gw + part
         if need_b:
-            part = xp.sum(gy, axis=-1)
-            gb = part if gb is None else gb + part
+            gb = sums if gb is None else gb + sums
         if need_x:
             # (C, *kernel, *out, m) -> (m, C, *kernel, *out): a view; windows_add runs
             # along its memory order
@@ -241,15 +247,14 @@ def _forward_blocks(x, weight, bias, kernel, stride, dilation, groups, out, step
     ck = x.shape[1] // groups * math.prod(kernel)
     wg = it.reshape(weight, (groups, o // groups, ck))
     y = it.empty((nb, o) + out, dtype=x.dtype, device=x.device)
-    b = None if bias is None else it.reshape(bias, (o,) + (1,) * n)
+    nl = math.prod(out)
     for n0 in range(0, nb, step):
         n1 = min(nb, n0 + step)
         cols = _im2col(it, x[n0:n1], kernel, stride, dilation, groups, ck, False)
-        block = y[n0:n1]
-        block[...] = it.permute_dims(it.reshape(it.matmul(wg, cols), (o,) + out + (n1 - n0,)),
-                                     (n + 1, *range(n + 1)))
-        if b is not None:
-            block += b
+        # (O, L, m) -> (m, O, *out), the bias added: one pass, then into the output
+        y[n0:n1] = it.reshape(it.autograd.run_kernel(
+            "batch_to_front", it.reshape(it.matmul(wg, cols), (o, nl, n1 - n0)), bias),
+            (n1 - n0, o) + out)
     return y
 
 
@@ -325,11 +330,10 @@ def _convolve(x, weight, bias, kernel, stride, dilation, groups, out):
                 if bias is not None and not folded:
                     y = y + it.reshape(bias, (groups, o // groups, 1))
                 y = it.reshape(y, (nb, o) + out)
-            else:
-                if bias is not None:
-                    y = y + it.reshape(bias, (groups, o // groups, 1))
-                y = it.contiguous(it.permute_dims(it.reshape(y, (o,) + out + (nb,)),
-                                                  (n + 1, *range(n + 1))))
+            else:               # (O, L, N) -> (N, O, *out), the bias added: one pass
+                y = it.reshape(it.autograd.run_kernel("batch_to_front",
+                                                      it.reshape(y, (o, nl, nb)), bias),
+                               (nb, o) + out)
     inputs = (x, weight) if bias is None else (x, weight, bias)
     return it.autograd.primitive(_ConvBackward, inputs, y, saved=(x, weight, cols),
                                  args=(kernel, stride, dilation, groups, out, per_sample, folded,
