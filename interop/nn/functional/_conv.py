@@ -152,9 +152,13 @@ class _ConvBackward(it.autograd.Node):
         if need_w:
             cols = s.cols if raw else _im2col(xp, x, kernel, stride, dilation, groups, ck,
                                               per_sample)
-            gw = xp.matmul(gy, xp.matrix_transpose(cols))
-            if per_sample:
-                gw = xp.sum(gw, axis=0)
+            if per_sample and groups == 1:      # (one batch dim: one batched call)
+                gw = xp.sum(xp.matmul(gy[:, 0, ...], xp.matrix_transpose(cols[:, 0, ...])), axis=0)
+                gw = xp.reshape(gw, (1,) + tuple(gw.shape))
+            else:
+                gw = xp.matmul(gy, xp.matrix_transpose(cols))
+                if per_sample:
+                    gw = xp.sum(gw, axis=0)
             if raw and folded:                      # (1, O, C * K + 1)
                 gb = gw[0, :, ck] if need_b else None
                 gw = gw[:, :, :ck]
@@ -164,7 +168,8 @@ class _ConvBackward(it.autograd.Node):
         if need_x:
             wt = xp.matrix_transpose(xp.reshape(weight, (groups, o // groups, ck)))
             if per_sample:      # (N, G, C / G * K, L) -> (N, C, *kernel, *out): a view
-                gcols = xp.reshape(xp.matmul(wt, gy), (nb, c) + kernel + out)
+                prod = xp.matmul(wt[0, ...], gy[:, 0, ...]) if groups == 1 else xp.matmul(wt, gy)
+                gcols = xp.reshape(prod, (nb, c) + kernel + out)
             else:
                 # (C, *kernel, *out, N) -> (N, C, *kernel, *out): a view; windows_add runs
                 # along its memory order
@@ -325,7 +330,10 @@ def _convolve(x, weight, bias, kernel, stride, dilation, groups, out):
                 wg = it.concat([wg, it.reshape(bias, (1, o, 1))], axis=2)
             else:
                 cols = _im2col(it, x, kernel, stride, dilation, groups, ck, per_sample)
-            y = it.matmul(wg, cols)             # (N, G, O / G, L) or (G, O / G, N * L)
+            if per_sample and groups == 1:      # (N, O, L): one batch dim, one batched call
+                y = it.matmul(wg[0, ...], cols[:, 0, ...])
+            else:                               # (N, G, O / G, L) or (G, O / G, L * N)
+                y = it.matmul(wg, cols)
             if per_sample:
                 if bias is not None and not folded:
                     y = y + it.reshape(bias, (groups, o // groups, 1))
