@@ -645,31 +645,39 @@ class NumpyBackend(Backend):
         # One strided add per kernel offset (+= on bools is logical or); an assignment where
         # no two windows share a position (3x faster), into an uninitialized array where they
         # also cover it all. The lead dims are laid out in cols' memory order (a conv's
-        # gradient arrives channel-major), so each add runs along both operands' rows.
-        lead = len(shape) - len(kernel)
-        counts = cols.shape[lead + len(kernel):]
+        # gradient arrives channel-major, or batch-innermost: then the batch dim goes last,
+        # after the windowed dims), so each add runs along both operands' rows.
+        n = len(kernel)
+        lead = len(shape) - n
+        counts = cols.shape[lead + n:]
         disjoint = all(_injective(o, k, s, d) for o, k, s, d in zip(counts, kernel, stride,
                                                                     dilation))
-        tiled = disjoint and all(o * k == n for o, k, n in zip(counts, kernel, shape[lead:]))
+        tiled = disjoint and all(o * k == m for o, k, m in zip(counts, kernel, shape[lead:]))
         order = sorted(range(lead), key=lambda a: -cols.strides[a])
-        cols = cols.transpose(order + list(range(lead, cols.ndim)))
-        layout = tuple(shape[a] for a in order) + tuple(shape[lead:])
+        below = min((abs(t) for t, m in zip(cols.strides[lead:], cols.shape[lead:]) if m > 1),
+                    default=0)
+        inner = [a for a in order if cols.shape[a] > 1 and abs(cols.strides[a]) < below]
+        outer = [a for a in order if a not in inner]
+        m = len(outer)
+        cols = cols.transpose(outer + list(range(lead, cols.ndim)) + inner)
+        layout = (tuple(shape[a] for a in outer) + tuple(shape[lead:])
+                  + tuple(shape[a] for a in inner))
         if tiled and cols.size:
             buf = self.empty(layout, cols.dtype)
         else:
             buf = self.full(layout, 0, cols.dtype)
         if cols.size:
             for k in itertools.product(*map(range, kernel)):
-                key = window_key(lead, k, counts, stride, dilation)
-                piece = cols[(slice(None),) * lead + k]
+                key = window_key(m, k, counts, stride, dilation)
+                piece = cols[(slice(None),) * m + k]
                 if disjoint:
                     buf[key] = piece
                 else:
                     buf[key] += piece
-        if order == list(range(lead)):
+        axes = outer + list(range(lead, len(shape))) + inner     # buf's dims, as shape's
+        if axes == list(range(len(shape))):
             return buf
-        inverse = [order.index(a) for a in range(lead)]
-        return np.ascontiguousarray(buf.transpose(inverse + list(range(lead, len(shape)))))
+        return np.ascontiguousarray(buf.transpose([axes.index(a) for a in range(len(shape))]))
 
     # A convolution's output and gradient between its matmuls' layout and (N, O, L): compiled
     # (_jit_conv.py) for float32/float64 where numba runs; otherwise NumPy, into a

@@ -125,12 +125,11 @@ class _ConvBackward(it.autograd.Node):
     saves = ("x", "weight", "cols")
 
     def backward(self, xp, g, s):
-        kernel, stride, dilation, groups, out, per_sample, folded, step = self.args
+        kernel, stride, dilation, groups, out, per_sample, folded, inner, step = self.args
         x, weight = s.x, s.weight
         if step is not None and xp is self.be.ns:
             return _backward_blocks(xp, g, x, weight, kernel, stride, dilation, groups, out,
-                                    step, self.next)
-        n = len(kernel)
+                                    step, inner, self.next)
         nb, c = x.shape[0], x.shape[1]
         o = weight.shape[0]
         ck = c // groups * math.prod(kernel)
@@ -141,17 +140,12 @@ class _ConvBackward(it.autograd.Node):
         gx = gw = gb = None
         if per_sample:          # (N, G, O / G, L): the gradient as it comes
             gy = xp.reshape(g, (nb, groups, o // groups, nl))
-        elif raw:               # (G, O / G, L * N), the batch innermost, and the bias's
-            # gradient: one pass
-            gy, sums = xp.batch_to_back(xp.reshape(g, (nb, o, nl)))
-            gy = xp.reshape(gy, (groups, o // groups, nl * nb))
+        else:                   # (G, O / G, N * L) or (G, O / G, L * N)
+            gy, sums = _gy_matrix(xp, g, raw, inner, groups, o)
             gb = sums if need_b else None
-        else:
-            gy = xp.reshape(xp.permute_dims(g, (*range(1, n + 2), 0)),
-                            (groups, o // groups, nl * nb))
         if need_w:
             cols = s.cols if raw else _im2col(xp, x, kernel, stride, dilation, groups, ck,
-                                              per_sample)
+                                              per_sample, inner)
             if per_sample and groups == 1:      # (one batch dim: one batched call)
                 gw = xp.sum(xp.matmul(gy[:, 0, ...], xp.matrix_transpose(cols[:, 0, ...])), axis=0)
                 gw = xp.reshape(gw, (1,) + tuple(gw.shape))
@@ -171,10 +165,7 @@ class _ConvBackward(it.autograd.Node):
                 prod = xp.matmul(wt[0, ...], gy[:, 0, ...]) if groups == 1 else xp.matmul(wt, gy)
                 gcols = xp.reshape(prod, (nb, c) + kernel + out)
             else:
-                # (C, *kernel, *out, N) -> (N, C, *kernel, *out): a view; windows_add runs
-                # along its memory order
-                gcols = xp.permute_dims(xp.reshape(xp.matmul(wt, gy), (c,) + kernel + out + (nb,)),
-                                        (2 * n + 1, *range(2 * n + 1)))
+                gcols = _gcols(xp, xp.matmul(wt, gy), c, kernel, out, nb, inner)
             gx = xp.windows_add(tuple(x.shape), gcols, kernel, stride, dilation)
         return (gx, gw) if len(self.next) == 2 else (gx, gw, gb)
 
@@ -193,55 +184,52 @@ class _ConvBackward(it.autograd.Node):
 BLOCK_BYTES = 1 << 22
 BLOCKS_FROM = 1 << 24
 
+INNER_BELOW = 48
+
 
 def _block(nb, sample_bytes):
     """Samples per block: as many as fit BLOCK_BYTES of im2col columns (at least one)."""
     return max(1, min(nb, BLOCK_BYTES // max(1, sample_bytes)))
 
 
-def _backward_blocks(xp, g, x, weight, kernel, stride, dilation, groups, out, step, edges):
+def _backward_blocks(xp, g, x, weight, kernel, stride, dilation, groups, out, step, inner,
+                     edges):
     """:class:`_ConvBackward` of the one-matrix layout on raw arrays, in blocks of ``step``
     samples (:data:`BLOCK_BYTES`): per block, the gradient copied into (G, O / G, m * L)
     once, and from it the weight's gradient (accumulated, from the block's im2col columns
     made again while they are in the cache), the bias's and the input's (its matmul and,
     while the product is in the cache, the col2im ``windows_add`` of it), each only where
     needed."""
-    n = len(kernel)
     nb, c = x.shape[0], x.shape[1]
     o = weight.shape[0]
     og = o // groups
     ck = c // groups * math.prod(kernel)
-    nl = math.prod(out)
     size = tuple(x.shape[2:])
     need_x, need_w = edges[0] is not None, edges[1] is not None
     need_b = len(edges) > 2 and edges[2] is not None
-    g3 = xp.reshape(g, (nb, o, nl))
     wt = xp.matrix_transpose(xp.reshape(weight, (groups, og, ck))) if need_x else None
     gx = xp.empty(tuple(x.shape), dtype=g.dtype, device=g.device) if need_x else None
     gw = gb = None
     for n0 in range(0, nb, step):
         n1 = min(nb, n0 + step)
         m = n1 - n0
-        gy, sums = xp.batch_to_back(g3[n0:n1, ...])     # (O, L, m), and the bias's part
-        gy = xp.reshape(gy, (groups, og, nl * m))
+        gy, sums = _gy_matrix(xp, g[n0:n1, ...], True, inner, groups, o)
         if need_w:     # the block's im2col columns, made again (the forward kept none)
-            cols = _im2col(xp, x[n0:n1, ...], kernel, stride, dilation, groups, ck, False)
+            cols = _im2col(xp, x[n0:n1, ...], kernel, stride, dilation, groups, ck, False, inner)
             part = xp.matmul(gy, xp.matrix_transpose(cols))
             gw = part if gw is None else gw + part
         if need_b:
-            gb = sums if gb is None else gb + sums
+            part = xp.sum(gy, axis=-1) if sums is None else sums
+            gb = part if gb is None else gb + part
         if need_x:
-            # (C, *kernel, *out, m) -> (m, C, *kernel, *out): a view; windows_add runs
-            # along its memory order
-            gcols = xp.permute_dims(xp.reshape(xp.matmul(wt, gy), (c,) + kernel + out + (m,)),
-                                    (2 * n + 1, *range(2 * n + 1)))
+            gcols = _gcols(xp, xp.matmul(wt, gy), c, kernel, out, m, inner)
             gx[n0:n1, ...] = xp.windows_add((m, c) + size, gcols, kernel, stride, dilation)
     grads = (gx, None if gw is None else xp.reshape(gw, tuple(weight.shape)),
              None if gb is None else xp.reshape(gb, (o,)))
     return grads[:len(edges)]
 
 
-def _forward_blocks(x, weight, bias, kernel, stride, dilation, groups, out, step):
+def _forward_blocks(x, weight, bias, kernel, stride, dilation, groups, out, step, inner):
     """The one-matrix layout's forward in blocks of ``step`` samples: each block's im2col
     columns (G, C / G * K, m * L), a fresh array the size of the cache that the matmul reads
     from it, and the product copied into the output (N, O, *out), the bias added there.
@@ -253,26 +241,67 @@ def _forward_blocks(x, weight, bias, kernel, stride, dilation, groups, out, step
     wg = it.reshape(weight, (groups, o // groups, ck))
     y = it.empty((nb, o) + out, dtype=x.dtype, device=x.device)
     nl = math.prod(out)
+    b = None if bias is None else it.reshape(bias, (o,) + (1,) * n)
     for n0 in range(0, nb, step):
         n1 = min(nb, n0 + step)
-        cols = _im2col(it, x[n0:n1], kernel, stride, dilation, groups, ck, False)
-        # (O, L, m) -> (m, O, *out), the bias added: one pass, then into the output
-        y[n0:n1] = it.reshape(it.autograd.run_kernel(
-            "batch_to_front", it.reshape(it.matmul(wg, cols), (o, nl, n1 - n0)), bias),
-            (n1 - n0, o) + out)
+        cols = _im2col(it, x[n0:n1], kernel, stride, dilation, groups, ck, False, inner)
+        prod = it.matmul(wg, cols)
+        if inner:       # (O, L, m) -> (m, O, *out), the bias added: one pass, then copied
+            y[n0:n1] = it.reshape(it.autograd.run_kernel(
+                "batch_to_front", it.reshape(prod, (o, nl, n1 - n0)), bias), (n1 - n0, o) + out)
+        else:           # (O, m, *out) -> (m, O, *out): copied, then the bias added
+            block = y[n0:n1]
+            block[...] = it.permute_dims(it.reshape(prod, (o, n1 - n0) + out),
+                                         (1, 0, *range(2, n + 2)))
+            if b is not None:
+                block += b
     return y
 
 
-def _im2col(xp, x, kernel, stride, dilation, groups, ck, per_sample):
+def _im2col(xp, x, kernel, stride, dilation, groups, ck, per_sample, inner=False):
     """The im2col matrix of ``x`` (N, C, *size), one copy of its windows (N, C, *kernel,
-    *out): per sample (N, G, C / G * K, L), or else one matrix (G, C / G * K, N * L)."""
+    *out): per sample (N, G, C / G * K, L), or else one matrix (G, C / G * K, N * L), or
+    (G, C / G * K, L * N) where ``inner`` (the batch innermost)."""
     n = len(kernel)
+    nb = x.shape[0]
     if per_sample:
         win = xp.windows(x, kernel, stride, dilation)
-        return xp.reshape(win, (x.shape[0], groups, ck, math.prod(win.shape[n + 2:])))
+        return xp.reshape(win, (nb, groups, ck, math.prod(win.shape[n + 2:])))
+    if not inner:
+        win = xp.windows(x, kernel, stride, dilation)
+        cols = xp.permute_dims(win, (*range(1, n + 2), 0, *range(n + 2, 2 * n + 2)))
+        return xp.reshape(cols, (groups, ck, nb * math.prod(win.shape[n + 2:])))
     win = xp.windows(_batch_inner(xp, x), kernel, stride, dilation)
     cols = xp.permute_dims(win, (*range(1, 2 * n + 2), 0))
-    return xp.reshape(cols, (groups, ck, math.prod(win.shape[n + 2:]) * x.shape[0]))
+    return xp.reshape(cols, (groups, ck, math.prod(win.shape[n + 2:]) * nb))
+
+
+def _gy_matrix(xp, g, raw, inner, groups, o):
+    """The gradient ``g`` (N, O, *out) as the matmuls' (G, O / G, N * L) (or (G, O / G,
+    L * N) where ``inner``), and the bias's gradient where it came in the same pass (else
+    None): on raw arrays, the batch moved innermost by ``batch_to_back``."""
+    nb = g.shape[0]
+    nl = math.prod(g.shape[2:])
+    if not inner:
+        gy = xp.permute_dims(g, (1, 0, *range(2, g.ndim)))
+        return xp.reshape(gy, (groups, o // groups, nb * nl)), None
+    if raw:
+        gy, sums = xp.batch_to_back(xp.reshape(g, (nb, o, nl)))
+        return xp.reshape(gy, (groups, o // groups, nl * nb)), sums
+    gy = xp.permute_dims(g, (*range(1, g.ndim), 0))
+    return xp.reshape(gy, (groups, o // groups, nl * nb)), None
+
+
+def _gcols(xp, prod, c, kernel, out, nb, inner):
+    """The input gradient's matmul product (G, C / G * K, columns) as (N, C, *kernel, *out),
+    a view that ``windows_add`` runs along in its memory order."""
+    n = len(kernel)
+    if inner:           # (C, *kernel, *out, N) -> (N, C, *kernel, *out)
+        return xp.permute_dims(xp.reshape(prod, (c,) + kernel + out + (nb,)),
+                               (2 * n + 1, *range(2 * n + 1)))
+    # (C, *kernel, N, *out) -> (N, C, *kernel, *out)
+    return xp.permute_dims(xp.reshape(prod, (c,) + kernel + (nb,) + out),
+                           (n + 1, *range(n + 1), *range(n + 2, 2 * n + 2)))
 
 
 def _batch_inner(xp, x):
@@ -316,9 +345,12 @@ def _convolve(x, weight, bias, kernel, stride, dilation, groups, out):
     sample_bytes = c * math.prod(kernel) * nl * x.dtype.itemsize
     step = (_block(nb, sample_bytes) if not per_sample and x.backend.mutable
             and nb * sample_bytes > BLOCKS_FROM else None)
+    # the batch innermost in the matrix's columns where the windows' rows are narrow
+    inner = not per_sample and out[-1] < INNER_BELOW
     with it.no_grad():
         if step is not None:
-            y = _forward_blocks(x, weight, bias, kernel, stride, dilation, groups, out, step)
+            y = _forward_blocks(x, weight, bias, kernel, stride, dilation, groups, out, step,
+                                inner)
             cols = None
         else:
             wg = it.reshape(weight, (groups, o // groups, ck))
@@ -329,7 +361,7 @@ def _convolve(x, weight, bias, kernel, stride, dilation, groups, out):
                 rows[...] = it.windows(x, kernel, stride, dilation)
                 wg = it.concat([wg, it.reshape(bias, (1, o, 1))], axis=2)
             else:
-                cols = _im2col(it, x, kernel, stride, dilation, groups, ck, per_sample)
+                cols = _im2col(it, x, kernel, stride, dilation, groups, ck, per_sample, inner)
             if per_sample and groups == 1:      # (N, O, L): one batch dim, one batched call
                 y = it.matmul(wg[0, ...], cols[:, 0, ...])
             else:                               # (N, G, O / G, L) or (G, O / G, L * N)
@@ -338,14 +370,19 @@ def _convolve(x, weight, bias, kernel, stride, dilation, groups, out):
                 if bias is not None and not folded:
                     y = y + it.reshape(bias, (groups, o // groups, 1))
                 y = it.reshape(y, (nb, o) + out)
-            else:               # (O, L, N) -> (N, O, *out), the bias added: one pass
+            elif inner:         # (O, L, N) -> (N, O, *out), the bias added: one pass
                 y = it.reshape(it.autograd.run_kernel("batch_to_front",
                                                       it.reshape(y, (o, nl, nb)), bias),
                                (nb, o) + out)
+            else:               # (O, N, *out) -> (N, O, *out): the bias added, then copied
+                if bias is not None:
+                    y = y + it.reshape(bias, (groups, o // groups, 1))
+                y = it.contiguous(it.permute_dims(it.reshape(y, (o, nb) + out),
+                                                  (1, 0, *range(2, n + 2))))
     inputs = (x, weight) if bias is None else (x, weight, bias)
     return it.autograd.primitive(_ConvBackward, inputs, y, saved=(x, weight, cols),
                                  args=(kernel, stride, dilation, groups, out, per_sample, folded,
-                                       step))
+                                       inner, step))
 
 
 def _conv(op, n, input, weight, bias, stride, padding, dilation, groups):
