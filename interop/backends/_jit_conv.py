@@ -142,22 +142,24 @@ def windows_add(shape, cols, kernel, stride, dilation):
 
 @njit
 def _batch_to_front(x, bias, add, out):
-    """``out[n, a, m] = x[a, m, n] (+ bias[a])``, ``x`` and ``out`` row-major."""
+    """``out[n, a, m] = x[a, m, n] (+ bias[a])``, ``x`` and ``out`` row-major: per ``a``,
+    the slab ``x[a]`` read down its columns (it stays in the cache: 31 KB on conv2d 32->64)
+    while ``out`` is written along its rows. (Reading the slab in chunks of rows, one pass
+    over ``n`` per chunk, cost 0.3-0.4 ms more per forward + backward there.)"""
     na, nm, nn = x.shape
-    step = max(1, 4096 // max(1, nn))      # rows of a slab read per pass (16 KB of float32)
     for a in range(na):
         src = x[a]
-        b = bias[a] if add else bias.dtype.type(0)
-        for m0 in range(0, nm, step):
-            m1 = min(nm, m0 + step)
+        if add:
+            b = bias[a]
             for n in range(nn):
                 dst = out[n, a]
-                if add:
-                    for m in range(m0, m1):
-                        dst[m] = src[m, n] + b
-                else:
-                    for m in range(m0, m1):
-                        dst[m] = src[m, n]
+                for m in range(nm):
+                    dst[m] = src[m, n] + b
+        else:
+            for n in range(nn):
+                dst = out[n, a]
+                for m in range(nm):
+                    dst[m] = src[m, n]
 
 
 @njit(fastmath={"reassoc"})
