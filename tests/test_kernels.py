@@ -837,9 +837,8 @@ def test_each_kernel_says_how_its_result_is_checked():
         "normalize_channels_backward": lambda ns: ns.normalize_channels_backward(
             np.ones((2, 2, 3)), np.ones((2, 2, 3)), None, np.zeros(2), np.ones(2)),
     })
-    calls.update({      # a convolution's batch dim (issue 29): batch_to_back returns two arrays
+    calls.update({      # a convolution's batch dim (issue 29)
         "batch_to_front": lambda ns: ns.batch_to_front(np.ones((2, 3, 4)), np.ones(2)),
-        "batch_to_back": lambda ns: ns.batch_to_back(np.ones((2, 3, 4))),
     })
     assert set(calls) == set(KERNELS)
     it.register_backend("wrong-results", xp_np, kernels={n: wrong for n in KERNELS})
@@ -849,8 +848,8 @@ def test_each_kernel_says_how_its_result_is_checked():
             if KERNELS[name].result is None:
                 assert call(ns).shape == (7,)
                 continue
-            if name.startswith("normalize_") or name == "batch_to_back":     # (tuples)
-                n_out = {"normalize_channels": 4, "batch_to_back": 2}.get(name, 3)
+            if name.startswith("normalize_"):      # (results: a tuple of three or four)
+                n_out = 4 if name == "normalize_channels" else 3
                 with pytest.raises(RuntimeError, match=rf"kernel '{name}' registered for "
                                    rf"backend 'wrong-results' returned ndarray; expected a "
                                    rf"tuple of {n_out} new arrays"):

@@ -606,8 +606,8 @@ def test_conv_empty_batch_one_matrix_layout(be, jit_mode):
 
 # The one-matrix layout orders its columns (N, L) or, where the windows' rows are narrow
 # (``_conv.INNER_BELOW``), (L, N): the batch innermost, the output moved to (N, O, *out) by
-# the ``batch_to_front`` kernel and the gradient back by ``batch_to_back``. Each case runs
-# in both orders, whole and in blocks, on both of the cpu backend's paths.
+# the ``batch_to_front`` kernel. Each case runs in both orders, whole and in blocks, on both
+# of the cpu backend's paths.
 LAYOUTS = {"rows": 0, "inner": 1 << 30}
 
 
@@ -637,8 +637,8 @@ def test_conv_column_orders_match_pytorch(be, monkeypatch, jit_mode, layout, cas
 @pytest.mark.parametrize("grads", ["x", "w", "b", "wb", "xb"])
 @pytest.mark.parametrize("layout", list(LAYOUTS))
 def test_conv_column_orders_partial_gradients(be, monkeypatch, layout, grads):
-    """Only some of input, weight and bias need a gradient: the bias's gradient comes with
-    batch_to_back's pass, or from the gradient's sums, whichever the order gives."""
+    """Only some of input, weight and bias need a gradient, in either column order: each
+    one asked for matches PyTorch's."""
     _layout(monkeypatch, layout)
     arrays = (_rand((5, 4, 6, 6)), _rand((6, 4, 3, 3), seed=1), _rand((6,), seed=2))
     _assert_partial_gradients_match(arrays, grads)

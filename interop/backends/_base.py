@@ -597,12 +597,6 @@ class Backend:
                              f"{tuple(bias.shape)} {bias.dtype}")
         return self._kernels["batch_to_front"](x, bias)
 
-    def batch_to_back(self, x):
-        """(``x`` (N, A, M) as (A, M, N), the sums of each ``x[:, a, :]``) (kernel table:
-        ``KERNELS["batch_to_back"]``)."""
-        _batch_args(x, "batch_to_back")
-        return self._kernels["batch_to_back"](x)
-
     # ---- argument checks shared by every implementation
 
     def _values_like(self, x, values, op, name, scalars=False):
@@ -699,9 +693,6 @@ class Backend:
 
     def _fallback_batch_to_front(self, x, bias):
         return _fallbacks.batch_to_front(self.xp, x, bias)
-
-    def _fallback_batch_to_back(self, x):
-        return _fallbacks.batch_to_back(self.xp, x)
 
     # ---- the activation kernels (kernel table: KERNELS["gelu"] ...), their checks and
     # their standard-only fallbacks
@@ -1003,7 +994,7 @@ def _channels_args(x, vectors, op):
 
 
 def _batch_args(x, op):
-    """batch_to_front's and batch_to_back's x: an array of 3 dims."""
+    """batch_to_front's x: an array of 3 dims."""
     if x.ndim != 3:
         raise ValueError(f"{op}: expected an array x of 3 dims, got shape {tuple(x.shape)}")
 

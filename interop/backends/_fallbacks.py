@@ -31,8 +31,7 @@ __all__ = ["sum_to", "getitem", "add_at", "index_add", "scatter_add", "windows",
            "scatter_positions", "scatter_coords", "window_key", "is_basic_index",
            "kept_sum", "softmax", "softmax_backward", "log_softmax_backward",
            "normalize_rows", "normalize_rows_backward", "normalize_channels",
-           "normalize_channels_backward", "adam_update_", "batch_to_front",
-           "batch_to_back"]
+           "normalize_channels_backward", "adam_update_", "batch_to_front"]
 
 
 def _dkw(device):
@@ -569,13 +568,6 @@ def batch_to_front(xp, x, bias):
     if bias is None:
         return xp.reshape(y, tuple(y.shape), copy=True)
     return y + xp.reshape(bias, (bias.shape[0], 1))
-
-
-def batch_to_back(xp, x):
-    """(x (N, A, M) as (A, M, N), the sums of each x[:, a, :]): a copy and a sum."""
-    y = xp.reshape(xp.permute_dims(x, (1, 2, 0)), (x.shape[1], x.shape[2], x.shape[0]),
-                   copy=True)
-    return y, xp.sum(y, axis=(1, 2))
 
 
 # ------------------------------------------------------------------ activations

@@ -23,7 +23,7 @@ import numpy as np
 
 from ._jit import jitable, njit
 
-__all__ = ["windows_add", "batch_to_front", "batch_to_back"]
+__all__ = ["windows_add", "batch_to_front"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -162,33 +162,6 @@ def _batch_to_front(x, bias, add, out):
                     dst[m] = src[m, n]
 
 
-@njit(fastmath={"reassoc"})
-def _channel_sums(x, sums):
-    """``sums[a] = sum(x[:, a, :])``, accumulated in float64 (reassociated: SIMD lanes)."""
-    nn, na, nm = x.shape
-    for a in range(na):
-        acc = 0.0
-        for n in range(nn):
-            src = x[n, a]
-            part = 0.0
-            for m in range(nm):
-                part += src[m]
-            acc += part
-        sums[a] = acc
-
-
-@njit
-def _batch_to_back(x, out):
-    """``out[a, m, n] = x[n, a, m]``, ``x`` and ``out`` row-major."""
-    nn, na, nm = x.shape
-    for a in range(na):
-        dst = out[a]
-        for n in range(nn):
-            src = x[n, a]
-            for m in range(nm):
-                dst[m, n] = src[m]
-
-
 def batch_to_front(x, bias):
     """The ``batch_to_front`` kernel compiled, for float32/float64 ``x``; None where it does
     not apply (arguments as the kernel's, checked)."""
@@ -199,16 +172,3 @@ def batch_to_front(x, bias):
     add = bias is not None
     _batch_to_front(x, np.ascontiguousarray(bias) if add else np.empty(0, x.dtype), add, out)
     return out
-
-
-def batch_to_back(x):
-    """The ``batch_to_back`` kernel compiled, for float32/float64 ``x``; None where it does
-    not apply (arguments as the kernel's, checked)."""
-    if x.dtype not in _FLOATS or x.size == 0:
-        return None
-    x = np.ascontiguousarray(x)
-    out = np.empty((x.shape[1], x.shape[2], x.shape[0]), x.dtype)
-    sums = np.empty(x.shape[1], np.float64)
-    _batch_to_back(x, out)
-    _channel_sums(x, sums)
-    return out, sums.astype(x.dtype)

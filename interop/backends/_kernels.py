@@ -286,16 +286,13 @@ KERNELS.update({
         None, result=_normalize_channels_backward_result),
 })
 
-# ---- the batch dim of a convolution's matrix layout (issue 29): its one-matrix im2col runs
-# the batch innermost ((C * K, L * N)); these move the output to (N, O, L) with the bias
-# added, and the gradient reaching it back with the bias's gradient summed, one pass each.
+# ---- the batch dim of a convolution's matrix layout (issue 29): where its one-matrix im2col
+# runs the batch innermost ((C * K, L * N)), this moves the output to (N, O, L) with the bias
+# added, in one pass.
 
 def _batch_to_front_result(x, bias):
     return (x.shape[2], x.shape[0], x.shape[1]), x.dtype
 
-
-def _batch_to_back_result(x):
-    return [((x.shape[1], x.shape[2], x.shape[0]), x.dtype), ((x.shape[1],), x.dtype)]
 
 
 KERNELS.update({
@@ -307,15 +304,6 @@ KERNELS.update({
         "dims; bias None or an (A,) array of x's dtype. The sums round as x + bias does. "
         "Returns a new array of x's dtype; x and bias are unchanged.",
         None, result=_batch_to_front_result),
-    "batch_to_back": Kernel(
-        "batch_to_back(x)",
-        "(y, s): the new (A, M, N) array y with y[a, m, n] = x[n, a, m] (x's first axis moved "
-        "to the back), and s, of shape (A,), the sums of x[:, a, :] (a convolution's "
-        "gradient laid out for its matmuls, and its bias's gradient). x is a numeric array "
-        "of 3 dims. The order of the sums is unspecified, so float results may differ "
-        "between backends in the last bits. Returns a tuple of two new arrays of x's dtype; "
-        "x is unchanged.",
-        None, result=_batch_to_back_result),
 })
 
 # The activations (issue 29): one pass over memory each where the backend compiles them (the

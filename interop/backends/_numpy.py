@@ -490,7 +490,7 @@ class NumpyBackend(Backend):
                 "index_add": self._index_add, "scatter_add": self._scatter_add,
                 "sum_to": self._sum_to, "windows": self._windows,
                 "windows_add": self._windows_add, "batch_to_front": self._batch_to_front,
-                "batch_to_back": self._batch_to_back, **self._softmax_kernels(),
+                **self._softmax_kernels(),
                 **self._normalize_kernels(), **self._channel_kernels(),
                 **self._activation_kernels()}
 
@@ -679,9 +679,9 @@ class NumpyBackend(Backend):
             return buf
         return np.ascontiguousarray(buf.transpose([axes.index(a) for a in range(len(shape))]))
 
-    # A convolution's output and gradient between its matmuls' layout and (N, O, L): compiled
-    # (_jit_conv.py) for float32/float64 where numba runs; otherwise NumPy, into a
-    # C-contiguous result (the standard-only fallback's order).
+    # A convolution's output from its matmul's (O, L, N) to (N, O, L), the bias added:
+    # compiled (_jit_conv.py) for float32/float64 where numba runs; otherwise NumPy, into a
+    # C-contiguous result.
     def _batch_to_front(self, x, bias):
         if _jit.enabled():
             out = _jit_conv.batch_to_front(x, bias)
@@ -694,13 +694,6 @@ class NumpyBackend(Backend):
         else:
             np.add(y, bias[:, None], out=out)
         return out
-
-    def _batch_to_back(self, x):
-        if _jit.enabled():
-            out = _jit_conv.batch_to_back(x)
-            if out is not None:
-                return out
-        return _fallbacks.batch_to_back(self.xp, x)
 
     # The activations: float32 arrays of JIT_FROM elements or more run the compiled kernels
     # of _jit_act.py where the compiled path is on (numba installed, not turned off); every
