@@ -1,22 +1,27 @@
-"""The compiled col2im of the cpu backend's ``windows_add`` kernel (numba, through
-:mod:`._jit`; used only where :func:`._jit.enabled` is true).
+"""The cpu backend's compiled convolution passes (numba, through :mod:`._jit`; used only
+where :func:`._jit.enabled` is true): the col2im of the ``windows_add`` kernel, and
+``batch_to_front``, the move of a convolution's output out of its matmul's layout.
 
 NumPy's ``windows_add`` (``NumpyBackend._windows_add``, the reference) makes one strided add
 per kernel offset, and NumPy runs each along rows only as long as the output is wide: 11 to
 24 elements in LeNet's and the MNIST example's convolutions, so the adds cost their loop
-overhead more than their arithmetic. Here one loop nest makes them all: per (lead index,
-kernel offset, output row) a run of the window row added into the output row, which LLVM
-vectorizes where the step is 1. The sums are the reference's, bit for bit: each position
-receives its terms in the same order (kernel offsets in row-major order, starting from
-zero); only where windows do not overlap does a -0.0 differ in sign (the reference assigns
-it; here it is added to +0.0, as into PyTorch's zero-filled gradients).
+overhead more than their arithmetic. Here one loop nest makes them all, in one of three
+layouts of ``cols``: row-major and channel-major (per lead index, kernel offset and output
+row, a run of the window row added into the output row: vectorized where the step is 1, but
+rows shorter than a vector run scalar), and batch-innermost (``_col2im_lead_inner``: a
+convolution whose im2col matrix runs the batch innermost, (C * K, L * N), gives its input
+gradient this way; per channel the sums are made in a buffer laid out (H, W, N), along runs
+of N that vectorize however narrow the windows, then copied out). The sums are the
+reference's, bit for bit, in every layout: each position receives its terms in the same
+order (kernel offsets in row-major order, starting from zero); only where windows do not
+overlap does a -0.0 differ in sign (the reference assigns it; here it is added to +0.0, as
+into PyTorch's zero-filled gradients).
 
-Measured against NumPy's loop (CPU time, one thread, 2026-12-07): conv2d 32->64 on
-(64, 32, 13, 13) forward + backward 11.4 -> 11.0 ms; the MNIST example's second convolution,
-whose backward calls it on one block of samples at a time while the block is in the cache
-(``interop/nn/functional/_conv.py``), 52.8 -> 51.3 ms; max_pool2d 2x2 forward + backward
-~10% (its windows tile the input). Rows shorter than a vector (11 wide on the first case)
-still run scalar.
+Measured (CPU time, one thread, 2026-12-07): the first compiled col2im against NumPy's loop,
+conv2d 32->64 on (64, 32, 13, 13) forward + backward 11.4 -> 11.0 ms, the MNIST example's
+second convolution 52.8 -> 51.3 ms, max_pool2d 2x2 forward + backward ~10%; the
+batch-innermost layout's col2im on that conv2d 1.1-1.4 ms -> 0.32 ms in the cache, 2.0-2.5
+-> 0.65 ms inside the whole step (cProfile).
 """
 
 import numpy as np
@@ -134,11 +139,12 @@ def windows_add(shape, cols, kernel, stride, dilation):
     return out.reshape(result)
 
 
-# ---- the batch dim of a convolution's one-matrix layout (the kernels ``batch_to_front`` and
-# ``batch_to_back``): its matmul gives the output (O, L, N), the batch innermost; NumPy's copy
-# into (N, O, L) reads across the runs of N for every element (0.39 ms for conv2d 32->64 on
-# (64, 32, 13, 13), the bias's add another 0.04 ms). Here each (L, N) slab of one channel,
-# in the L1 cache, is written out along runs of L, the bias added on the way (0.09 ms).
+# ---- the batch dim of a convolution's one-matrix layout (the kernel ``batch_to_front``):
+# where its columns run the batch innermost, its matmul gives the output (O, L, N); NumPy's
+# copy into (N, O, L) reads across the runs of N for every element (0.36-0.39 ms for conv2d
+# 32->64 on (64, 32, 13, 13) in the cache, 0.5 ms out of it, the bias's add another
+# 0.04 ms). Here each (L, N) slab of one channel, in the L1 cache, is written out along runs
+# of L, the bias added on the way (0.09-0.10 ms in the cache, 0.24 ms out of it).
 
 @njit
 def _batch_to_front(x, bias, add, out):

@@ -5,18 +5,21 @@ Convolution is im2col and one matmul. ``it.windows`` (the backends' sliding-wind
 gives the padded input's windows as (N, C, *kernel, *out) -- a view where the backend can
 make one -- and one reshape lays them out as the im2col matrix: the only copy. One matmul,
 batched over the groups, applies the weight: one (C * K, N * L) matrix where the matmul's
-arithmetic dominates, per sample (N, C * K, L) where the matrix is short (few input
-channels; see ``_convolve``). The whole is one primitive whose backward runs on raw arrays
+arithmetic dominates -- its columns ordered (L, N), the batch innermost, where the windows'
+rows are narrow (``INNER_BELOW``) -- per sample (N, C * K, L) where the matrix is short (few
+input channels; see ``_convolve``). The whole is one primitive whose backward runs on raw arrays
 (``_ConvBackward``): two matmuls and ``windows_add``, the adjoint of the windows (one
 strided add per kernel offset, not a scatter), each only where a gradient is needed. A
 transposed convolution is the same pair the other way round: one matmul, then
 ``windows_add``.
 
-Where the time goes (conv2d 32->64 3x3 on (64, 32, 13, 13), one thread, CPU time): the
-three GEMMs 7.5-7.9 ms of 11-13 ms, at the BLAS's pace (OpenBLAS's AVX2 kernels where the
-environment pins ``OPENBLAS_CORETYPE=Haswell``, as this project's machine does); the im2col
-copy 1.1 ms, ``windows_add`` 1.3 ms (compiled) to 1.9 ms (NumPy), the layout copies 0.3 ms.
-A matrix larger than the cache runs in blocks of samples (see ``BLOCK_BYTES``).
+Where the time goes (conv2d 32->64 3x3 on (64, 32, 13, 13), one thread, CPU time,
+2026-12-07): the three matmuls 4.3-5.0 ms (the cpu backend's compiled float32 GEMM) of
+6.2-7.6 ms; the rest 1.9-2.4 ms (it was 3.9-4.3 with the columns ordered (N, L)): the input
+moved batch-innermost and the im2col copy ~0.6 ms, the col2im ~0.65 ms, the output's move
+with the bias ~0.25 ms, the gradient's copy and sum ~0.3 ms, all bound by memory (the im2col
+matrix and the input gradient's product are 8.9 MB each). A matrix larger than the cache
+runs in blocks of samples (see ``BLOCK_BYTES``).
 """
 
 import math
@@ -183,6 +186,15 @@ class _ConvBackward(it.autograd.Node):
 BLOCK_BYTES = 1 << 22
 BLOCKS_FROM = 1 << 24
 
+# The one-matrix layout orders its columns (L, N), the batch innermost, where the windows'
+# rows (the output's last dim) are narrower than INNER_BELOW: the im2col copy then moves runs
+# of ow * N elements instead of rows of ow, and the compiled col2im adds runs of N (both
+# 3-4x faster at ow = 11), for the price of the input's move to batch-innermost and of a real
+# transpose of the output (``batch_to_front``, the bias added there) and of its gradient.
+# Forward + backward, one thread, both orders interleaved (2026-12-07): ow = 11 (LeNet's
+# 32->64 conv) 8.94 -> 7.43 ms, ow = 16 3.47 -> 2.84, ow = 24 (the MNIST example's second,
+# in blocks) 34.3 / 34.8, ow = 32 9.07 -> 8.59, ow = 64 12.49 -> 12.93, conv1d over 96
+# 4.20 / 4.21.
 INNER_BELOW = 48
 
 
@@ -319,7 +331,10 @@ def _convolve(x, weight, bias, kernel, stride, dilation, groups, out):
     Two layouts, by which pass costs most. Where the im2col matrix is taller than the
     output has channels (C / G * K >= O: the matmuls' arithmetic dominates) it is one
     (C * K, N * L) matrix, so that one large matmul runs at the BLAS's best pace, and the
-    output (O, N * L) is copied once into (N, O, *out). Where it is shorter (a first layer's
+    output (O, N * L) is copied once into (N, O, *out); where the windows' rows are narrow
+    (:data:`INNER_BELOW`) its columns run the batch innermost, (C * K, L * N), and the
+    output (O, L * N) is moved into (N, O, *out) by the ``batch_to_front`` kernel, the bias
+    added on the way (``inner``). Where it is shorter (a first layer's
     few input channels: the matmuls are bound by memory, and the layout copies of the
     output and its gradient would cost as much as they do), the matmul runs per sample on
     (N, C * K, L), which gives (N, O, *out) as it is, with no copy; and the bias is folded
