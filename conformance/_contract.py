@@ -375,6 +375,8 @@ def _kernel_inputs(ctx, name):
         mean = it.mean(x, axis=(0, 2))
         rstd = 1.0 / it.sqrt(it.var(x, axis=(0, 2)) + 1e-5)
         return ctx.randn(3, 4, 5), (x, ctx.randn(4, offset=2), mean, rstd)
+    if name == "batch_to_front":          # a convolution's output and bias
+        return ctx.randn(4, 5, 3), (ctx.randn(4, offset=1),)
     # the activations: 5120 elements, so that a compiled path (the cpu backend's float32
     # kernels) is held against its fallback too
     act, g = ctx.randn(64, 80, offset=2), ctx.randn(64, 80, offset=3)

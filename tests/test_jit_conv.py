@@ -63,6 +63,9 @@ def _layouts(cols, lead):
                                                     *range(n + 2, 2 * n + 2)))
         yield "channel-major", major.transpose(n + 1, 0, *range(1, n + 1),
                                                *range(n + 2, 2 * n + 2))
+        # (C, *kernel, *out, N) in memory: the batch-innermost column order
+        inner = np.ascontiguousarray(np.moveaxis(cols, 0, -1))
+        yield "batch-inner", np.moveaxis(inner, -1, 0)
     yield "reversed", np.asfortranarray(cols)
 
 
@@ -89,6 +92,18 @@ def test_compiled_col2im_equals_the_reference(case, dtype):
             zero = want == 0
             np.testing.assert_array_equal(np.signbit(got[zero]), np.signbit(want[zero]),
                                           err_msg=name)
+
+
+def test_compiled_col2im_batch_inner_calls_its_kernel(monkeypatch):
+    """The batch-innermost layout runs the kernel written for it (a spy sees the call), and
+    its result is C-contiguous in the shape asked for."""
+    calls = []
+    real = _jit_conv._col2im_lead_inner
+    monkeypatch.setattr(_jit_conv, "_col2im_lead_inner", lambda *a: calls.append(1) or real(*a))
+    cols = np.moveaxis(np.ones((3, 2, 2, 4, 5, 6), np.float32), -1, 0)   # (N=6, C=3, ...)
+    got = _jit_conv.windows_add((6, 3, 5, 6), cols, (2, 2), (1, 1), (1, 1))
+    assert calls == [1] and got.flags.c_contiguous and got.shape == (6, 3, 5, 6)
+    np.testing.assert_array_equal(got, _reference((6, 3, 5, 6), cols, (2, 2), (1, 1), (1, 1)))
 
 
 def test_the_backend_runs_the_compiled_col2im_where_enabled(monkeypatch):
@@ -136,3 +151,93 @@ def test_lead_dims_that_do_not_merge_are_copied_first():
     for idx in itertools.product(range(2), range(3), range(2)):     # each plane its own sums
         np.testing.assert_array_equal(
             got[idx], _reference((6, 6), cols[idx], (2, 2), (1, 1), (1, 1)))
+
+
+# ---- batch_to_front: a convolution's output from its matmul's (O, L, N) to (N, O, L), the
+# bias added, compiled, against the standard-only fallback
+
+def _fallback(name, *args):
+    return getattr(it.get_backend("cpu"), "_fallback_" + name)(*args)
+
+
+def _special(shape, dtype, seed):
+    a = np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+    flat = a.reshape(-1)
+    flat[::7] = np.nan
+    flat[3::11] = np.inf
+    flat[5::13] = -np.inf
+    flat[2::17] = -0.0
+    flat[4::19] = np.finfo(dtype).max
+    return a
+
+
+@pytest.mark.parametrize("shape", [(3, 5, 4), (64, 121, 64), (2, 1, 1), (1, 300, 3)])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("strided", [False, True])
+def test_compiled_batch_to_front_equals_the_reference(shape, dtype, bias, strided):
+    """out[n, a, m] = x[a, m, n] (+ bias[a]) bit for bit (-0.0 kept where there is no bias,
+    NaN, inf and overflow as x + bias gives them), from any layout of x."""
+    x = _special(shape, dtype, 0)
+    if strided:
+        x = np.asfortranarray(x)
+    b = _special((shape[0],), dtype, 1) if bias else None
+    got = _jit_conv.batch_to_front(x, b)
+    with np.errstate(invalid="ignore", over="ignore"):
+        want = _fallback("batch_to_front", x, b)
+    assert got.shape == want.shape == (shape[2], shape[0], shape[1])
+    assert got.dtype == want.dtype and got.flags.c_contiguous
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+
+
+@pytest.mark.parametrize("args", [
+    (np.ones((2, 3, 0), np.float32), None),
+    (np.ones((2, 3, 4), np.int64), np.ones(2, np.int64)),
+    (np.ones((2, 3, 4), np.complex64), None),
+], ids=["empty", "int64", "complex64"])
+def test_compiled_batch_to_front_declines_what_it_does_not_handle(args):
+    """None (empty arrays, integers, complex): the backend then runs NumPy's copy, which
+    agrees with the fallback."""
+    assert _jit_conv.batch_to_front(*args) is None
+    got = it.get_backend("cpu").ns.batch_to_front(*args)
+    want = _fallback("batch_to_front", *args)
+    assert got.shape == want.shape and got.dtype == want.dtype and got.flags.c_contiguous
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_the_backend_runs_the_compiled_batch_to_front_where_enabled(monkeypatch, bias):
+    """With the compiled path on, the cpu backend's batch_to_front is the compiled one (a
+    spy sees the call); turned off, NumPy's copy runs, with the same result."""
+    calls = []
+    real = _jit_conv.batch_to_front
+    monkeypatch.setattr(_jit_conv, "batch_to_front", lambda *a: calls.append(1) or real(*a))
+    x = np.random.default_rng(4).standard_normal((4, 6, 5)).astype(np.float32)
+    x[1, 2, 3] = -0.0
+    b = np.arange(4, dtype=np.float32) if bias else None
+    ns = it.get_backend("cpu").ns
+    prev = _jit.set_enabled(True)
+    try:
+        on = ns.batch_to_front(x, b)
+        assert calls == [1]
+        _jit.set_enabled(False)
+        off = ns.batch_to_front(x, b)
+        assert calls == [1]
+    finally:
+        _jit.set_enabled(prev)
+    assert off.flags.c_contiguous
+    np.testing.assert_array_equal(on, off)
+    np.testing.assert_array_equal(np.signbit(on), np.signbit(off))
+
+
+def test_batch_to_front_checks_its_arguments():
+    ns = it.get_backend("cpu").ns
+    with pytest.raises(ValueError, match=r"batch_to_front: expected an array x of 3 dims, got "
+                                         r"shape \(2, 3\)"):
+        ns.batch_to_front(np.ones((2, 3), np.float32), None)
+    with pytest.raises(ValueError, match=r"batch_to_front: bias must be None or an \(2,\) "
+                                         r"array of x's dtype float32"):
+        ns.batch_to_front(np.ones((2, 3, 4), np.float32), np.ones(3, np.float32))
+    with pytest.raises(ValueError, match=r"batch_to_front: bias must be None"):
+        ns.batch_to_front(np.ones((2, 3, 4), np.float32), np.ones(2, np.float64))

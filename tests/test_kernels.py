@@ -844,6 +844,7 @@ def test_each_kernel_says_how_its_result_is_checked():
         "lstm_scan_backward": lambda ns: ns.lstm_scan_backward(
             f32(3, 2), f32(2, 2), f32(2, 2), f32(3, 8), f32(3, 2), f32(3, 2), None, f32(8, 2),
             None, (2, 1), True, False, False),
+        "batch_to_front": lambda ns: ns.batch_to_front(np.ones((2, 3, 4)), np.ones(2)),
     })
     assert set(calls) == set(KERNELS)
     it.register_backend("wrong-results", xp_np, kernels={n: wrong for n in KERNELS})

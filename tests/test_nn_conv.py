@@ -600,3 +600,95 @@ def test_conv_empty_batch_one_matrix_layout(be, jit_mode):
     gradients (no blocks to run)."""
     check_function(F.conv2d, TF.conv2d, _rand((0, 4, 6, 6)), _rand((6, 4, 3, 3), seed=1),
                    _rand((6,), seed=2), padding=1)
+
+
+# ------------------------------------------------------- the batch-innermost matrix layout
+
+# The one-matrix layout orders its columns (N, L) or, where the windows' rows are narrow
+# (``_conv.INNER_BELOW``), (L, N): the batch innermost, the output moved to (N, O, *out) by
+# the ``batch_to_front`` kernel. Each case runs in both orders, whole and in blocks, on both
+# of the cpu backend's paths.
+LAYOUTS = {"rows": 0, "inner": 1 << 30}
+
+
+def _layout(monkeypatch, name):
+    monkeypatch.setattr(_conv, "INNER_BELOW", LAYOUTS[name])
+    return name == "inner"
+
+
+@pytest.mark.parametrize("case", CONV + CONV_BLOCKS, ids=lambda c: f"{c[0]}d-{c[1]}-{c[3]}")
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+@pytest.mark.parametrize("jit_mode", JIT, indirect=True, ids=lambda j: "jit" if j else "numpy")
+def test_conv_column_orders_match_pytorch(be, monkeypatch, jit_mode, layout, case):
+    n, xs, ws, kw = case
+    fn = f"conv{n}d"
+    inner = _layout(monkeypatch, layout)
+    x, w, b = _rand(xs), _rand(ws, seed=1), _rand((ws[0],), seed=2)
+    if len(xs) == n + 2:    # (an unbatched input's output is a view of the primitive's)
+        y = getattr(F, fn)(it.asarray(x).requires_grad_(), it.asarray(w), it.asarray(b), **kw)
+        per_sample = y.grad_fn.args[5]
+        assert y.grad_fn.args[-2] == (inner and not per_sample)
+    check_function(getattr(F, fn), getattr(TF, fn), x, w, b, **kw)
+    if xs[0] > 2:           # in blocks of two samples too
+        _blocks_of(monkeypatch, 2, fn, x, w, **kw)
+        check_function(getattr(F, fn), getattr(TF, fn), x, w, b, **kw)
+
+
+@pytest.mark.parametrize("grads", ["x", "w", "b", "wb", "xb"])
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_conv_column_orders_partial_gradients(be, monkeypatch, layout, grads):
+    """Only some of input, weight and bias need a gradient, in either column order: each
+    one asked for matches PyTorch's."""
+    _layout(monkeypatch, layout)
+    arrays = (_rand((5, 4, 6, 6)), _rand((6, 4, 3, 3), seed=1), _rand((6,), seed=2))
+    _assert_partial_gradients_match(arrays, grads)
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+@pytest.mark.parametrize("jit_mode", JIT, indirect=True, ids=lambda j: "jit" if j else "numpy")
+def test_conv_column_orders_non_finite(be, monkeypatch, jit_mode, layout):
+    """NaN, inf and -inf in the input, the bias and the incoming gradient reach the same
+    output and gradients as PyTorch's in either column order."""
+    _layout(monkeypatch, layout)
+    x, w, b = _rand((4, 4, 6, 5)), _rand((5, 4, 3, 2), seed=1), _rand((5,), seed=3)
+    x[0, 1, 2, 3], x[2, 0, 0, 0], x[3, 3, 5, 4] = np.nan, np.inf, -np.inf
+    b[1] = np.inf
+    g = _rand((4, 5, 4, 2), seed=2)
+    g[1, 2, 3, 1] = np.inf
+    g[2, 3, 0, 0] = np.nan
+
+    def run(lib, fns):
+        xt, wt, bt = (lib.asarray(a.copy()).requires_grad_() for a in (x, w, b))
+        y = fns.conv2d(xt, wt, bt, stride=(1, 2))
+        y.backward(lib.asarray(g))
+        return y, xt.grad, wt.grad, bt.grad
+
+    for o, t, name in zip(run(it, F), run(torch, TF), ("output", "x", "w", "b")):
+        assert_same(o, t, f"{name} with non-finite entries")
+
+
+@pytest.mark.parametrize("case", [
+    (2, (3, 2, 4, 5), (2, 2, 2, 3), dict(stride=(2, 1), padding=1)),
+    (2, (3, 4, 4, 5), (2, 2, 3, 2), dict(groups=2, dilation=(1, 2), padding=(2, 1))),
+    (1, (3, 4, 7), (4, 2, 3), dict(groups=2, stride=2)),
+    (3, (2, 2, 3, 4, 3), (2, 2, 2, 2, 2), dict(padding=(1, 0, 1))),
+], ids=["2d-stride-padding", "2d-groups-dilation", "1d-groups-stride", "3d-padding"])
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+@pytest.mark.parametrize("backend, jit_mode", [("cpu", False), ("strict", False)]
+                         + [("cpu", True)] * _jit.available(),
+                         indirect=["jit_mode"],
+                         ids=lambda v: {True: "jit", False: "numpy"}.get(v, v))
+def test_conv_column_orders_gradcheck_and_gradgradcheck(monkeypatch, jit_mode, backend, layout,
+                                                        case):
+    """First and second derivatives by finite differences in float64, in either column
+    order (the second runs the recorded backward, which makes the columns again in that
+    order)."""
+    n, xs, ws, kw = case
+    inner = _layout(monkeypatch, layout)
+    x, w, b = _rand(xs, "float64"), _rand(ws, "float64", 1), _rand((ws[0],), "float64", 2)
+    with it.use_backend(backend):
+        inputs = tuple(it.asarray(a).requires_grad_() for a in (x, w, b))
+        fn = lambda x, w, b: getattr(F, f"conv{n}d")(x, w, b, **kw)
+        assert fn(*inputs).grad_fn.args[-2] == inner
+        assert it.autograd.gradcheck(fn, inputs)
+        assert it.autograd.gradgradcheck(fn, inputs)

@@ -585,6 +585,18 @@ class Backend:
         _same_layout(grad, x, op)
         return self._kernels[op](grad, x, weight, mean, rstd)
 
+    # ---- the batch dim of a convolution's matrix layout (issue 29)
+
+    def batch_to_front(self, x, bias):
+        """``x`` (A, M, N) as (N, A, M), ``bias`` (A,) added where given (kernel table:
+        ``KERNELS["batch_to_front"]``)."""
+        _batch_args(x, "batch_to_front")
+        if bias is not None and (tuple(bias.shape) != (x.shape[0],) or bias.dtype != x.dtype):
+            raise ValueError(f"batch_to_front: bias must be None or an ({x.shape[0]},) array of "
+                             f"x's dtype {x.dtype}, one entry per row of x; got "
+                             f"{tuple(bias.shape)} {bias.dtype}")
+        return self._kernels["batch_to_front"](x, bias)
+
     # ---- argument checks shared by every implementation
 
     def _values_like(self, x, values, op, name, scalars=False):
@@ -678,6 +690,10 @@ class Backend:
 
     def _fallback_normalize_channels_backward(self, grad, x, weight, mean, rstd):
         return _fallbacks.normalize_channels_backward(self.xp, grad, x, weight, mean, rstd)
+
+    def _fallback_batch_to_front(self, x, bias):
+        return _fallbacks.batch_to_front(self.xp, x, bias)
+
     # ---- the activation kernels (kernel table: KERNELS["gelu"] ...), their checks and
     # their standard-only fallbacks
 
@@ -1042,6 +1058,12 @@ def _lstm_args(rows, arrays, sizes, op):
                          f"increasing, the first equal to the batch {B}, summing to the "
                          f"{rows} rows; got {sizes!r}")
     return sizes
+
+
+def _batch_args(x, op):
+    """batch_to_front's x: an array of 3 dims."""
+    if x.ndim != 3:
+        raise ValueError(f"{op}: expected an array x of 3 dims, got shape {tuple(x.shape)}")
 
 
 def _window_args(ndim, kernel, stride, dilation, op):

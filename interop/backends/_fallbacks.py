@@ -32,7 +32,7 @@ __all__ = ["sum_to", "getitem", "add_at", "index_add", "scatter_add", "windows",
            "kept_sum", "softmax", "softmax_backward", "log_softmax_backward",
            "normalize_rows", "normalize_rows_backward", "normalize_channels",
            "normalize_channels_backward", "adam_update_", "lstm_spans", "lstm_cell",
-           "lstm_cell_backward", "lstm_scan", "lstm_scan_backward"]
+           "lstm_cell_backward", "lstm_scan", "lstm_scan_backward", "batch_to_front"]
 
 
 def _dkw(device):
@@ -563,6 +563,14 @@ def normalize_channels_backward(xp, grad, x, weight, mean, rstd):
     xc -= xp.reshape(sg / n, col)
     xc *= xp.reshape(scale, col)
     return xc, sgx * rstd, sg
+def batch_to_front(xp, x, bias):
+    """x (A, M, N) as (N, A, M), bias (A,) added: one copy (or one add)."""
+    y = xp.permute_dims(x, (2, 0, 1))
+    if bias is None:
+        return xp.reshape(y, tuple(y.shape), copy=True)
+    return y + xp.reshape(bias, (bias.shape[0], 1))
+
+
 # ------------------------------------------------------------------ activations
 #
 # gelu, silu and sigmoid and their backward formulas (PyTorch's aten names): the reference of

@@ -286,6 +286,26 @@ KERNELS.update({
         None, result=_normalize_channels_backward_result),
 })
 
+# ---- the batch dim of a convolution's matrix layout (issue 29): where its one-matrix im2col
+# runs the batch innermost ((C * K, L * N)), this moves the output to (N, O, L) with the bias
+# added, in one pass.
+
+def _batch_to_front_result(x, bias):
+    return (x.shape[2], x.shape[0], x.shape[1]), x.dtype
+
+
+
+KERNELS.update({
+    "batch_to_front": Kernel(
+        "batch_to_front(x, bias)",
+        "x (A, M, N) with its last axis moved to the front: the new (N, A, M) array out with "
+        "out[n, a, m] = x[a, m, n] + bias[a], or x[a, m, n] itself where bias is None (a "
+        "convolution's output from its matmul, the bias added). x is a numeric array of 3 "
+        "dims; bias None or an (A,) array of x's dtype. The sums round as x + bias does. "
+        "Returns a new array of x's dtype; x and bias are unchanged.",
+        None, result=_batch_to_front_result),
+})
+
 # The activations (issue 29): one pass over memory each where the backend compiles them (the
 # cpu backend's float32 kernels, _jit_act.py). PyTorch's aten names; a backward kernel takes
 # the incoming gradient first.

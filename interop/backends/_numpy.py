@@ -489,7 +489,8 @@ class NumpyBackend(Backend):
         return {"getitem": self._getitem_native_first, "add_at": self._add_at,
                 "index_add": self._index_add, "scatter_add": self._scatter_add,
                 "sum_to": self._sum_to, "windows": self._windows,
-                "windows_add": self._windows_add, **self._softmax_kernels(),
+                "windows_add": self._windows_add, "batch_to_front": self._batch_to_front,
+                **self._softmax_kernels(),
                 **self._normalize_kernels(), **self._channel_kernels(),
                 **self._activation_kernels(), "lstm_scan": self._lstm_scan,
                 "lstm_scan_backward": self._lstm_scan_backward}
@@ -662,31 +663,55 @@ class NumpyBackend(Backend):
         # One strided add per kernel offset (+= on bools is logical or); an assignment where
         # no two windows share a position (3x faster), into an uninitialized array where they
         # also cover it all. The lead dims are laid out in cols' memory order (a conv's
-        # gradient arrives channel-major), so each add runs along both operands' rows.
-        lead = len(shape) - len(kernel)
-        counts = cols.shape[lead + len(kernel):]
+        # gradient arrives channel-major, or batch-innermost: then the batch dim goes last,
+        # after the windowed dims), so each add runs along both operands' rows.
+        n = len(kernel)
+        lead = len(shape) - n
+        counts = cols.shape[lead + n:]
         disjoint = all(_injective(o, k, s, d) for o, k, s, d in zip(counts, kernel, stride,
                                                                     dilation))
-        tiled = disjoint and all(o * k == n for o, k, n in zip(counts, kernel, shape[lead:]))
+        tiled = disjoint and all(o * k == m for o, k, m in zip(counts, kernel, shape[lead:]))
         order = sorted(range(lead), key=lambda a: -cols.strides[a])
-        cols = cols.transpose(order + list(range(lead, cols.ndim)))
-        layout = tuple(shape[a] for a in order) + tuple(shape[lead:])
+        below = min((abs(t) for t, m in zip(cols.strides[lead:], cols.shape[lead:]) if m > 1),
+                    default=0)
+        inner = [a for a in order if cols.shape[a] > 1 and abs(cols.strides[a]) < below]
+        outer = [a for a in order if a not in inner]
+        m = len(outer)
+        cols = cols.transpose(outer + list(range(lead, cols.ndim)) + inner)
+        layout = (tuple(shape[a] for a in outer) + tuple(shape[lead:])
+                  + tuple(shape[a] for a in inner))
         if tiled and cols.size:
             buf = self.empty(layout, cols.dtype)
         else:
             buf = self.full(layout, 0, cols.dtype)
         if cols.size:
             for k in itertools.product(*map(range, kernel)):
-                key = window_key(lead, k, counts, stride, dilation)
-                piece = cols[(slice(None),) * lead + k]
+                key = window_key(m, k, counts, stride, dilation)
+                piece = cols[(slice(None),) * m + k]
                 if disjoint:
                     buf[key] = piece
                 else:
                     buf[key] += piece
-        if order == list(range(lead)):
+        axes = outer + list(range(lead, len(shape))) + inner     # buf's dims, as shape's
+        if axes == list(range(len(shape))):
             return buf
-        inverse = [order.index(a) for a in range(lead)]
-        return np.ascontiguousarray(buf.transpose(inverse + list(range(lead, len(shape)))))
+        return np.ascontiguousarray(buf.transpose([axes.index(a) for a in range(len(shape))]))
+
+    # A convolution's output from its matmul's (O, L, N) to (N, O, L), the bias added:
+    # compiled (_jit_conv.py) for float32/float64 where numba runs; otherwise NumPy, into a
+    # C-contiguous result.
+    def _batch_to_front(self, x, bias):
+        if _jit.enabled():
+            out = _jit_conv.batch_to_front(x, bias)
+            if out is not None:
+                return out
+        out = np.empty((x.shape[2], x.shape[0], x.shape[1]), x.dtype)
+        y = x.transpose(2, 0, 1)
+        if bias is None:
+            out[...] = y
+        else:
+            np.add(y, bias[:, None], out=out)
+        return out
 
     # The activations: float32 arrays of JIT_FROM elements or more run the compiled kernels
     # of _jit_act.py where the compiled path is on (numba installed, not turned off); every

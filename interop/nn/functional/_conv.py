@@ -5,18 +5,21 @@ Convolution is im2col and one matmul. ``it.windows`` (the backends' sliding-wind
 gives the padded input's windows as (N, C, *kernel, *out) -- a view where the backend can
 make one -- and one reshape lays them out as the im2col matrix: the only copy. One matmul,
 batched over the groups, applies the weight: one (C * K, N * L) matrix where the matmul's
-arithmetic dominates, per sample (N, C * K, L) where the matrix is short (few input
-channels; see ``_convolve``). The whole is one primitive whose backward runs on raw arrays
+arithmetic dominates -- its columns ordered (L, N), the batch innermost, where the windows'
+rows are narrow (``INNER_BELOW``) -- per sample (N, C * K, L) where the matrix is short (few
+input channels; see ``_convolve``). The whole is one primitive whose backward runs on raw arrays
 (``_ConvBackward``): two matmuls and ``windows_add``, the adjoint of the windows (one
 strided add per kernel offset, not a scatter), each only where a gradient is needed. A
 transposed convolution is the same pair the other way round: one matmul, then
 ``windows_add``.
 
-Where the time goes (conv2d 32->64 3x3 on (64, 32, 13, 13), one thread, CPU time): the
-three GEMMs 7.5-7.9 ms of 11-13 ms, at the BLAS's pace (OpenBLAS's AVX2 kernels where the
-environment pins ``OPENBLAS_CORETYPE=Haswell``, as this project's machine does); the im2col
-copy 1.1 ms, ``windows_add`` 1.3 ms (compiled) to 1.9 ms (NumPy), the layout copies 0.3 ms.
-A matrix larger than the cache runs in blocks of samples (see ``BLOCK_BYTES``).
+Where the time goes (conv2d 32->64 3x3 on (64, 32, 13, 13), one thread, CPU time,
+2026-12-07): the three matmuls 4.3-5.0 ms (the cpu backend's compiled float32 GEMM) of
+6.2-7.6 ms; the rest 1.9-2.4 ms (it was 3.9-4.3 with the columns ordered (N, L)): the input
+moved batch-innermost and the im2col copy ~0.6 ms, the col2im ~0.65 ms, the output's move
+with the bias ~0.25 ms, the gradient's copy and sum ~0.3 ms, all bound by memory (the im2col
+matrix and the input gradient's product are 8.9 MB each). A matrix larger than the cache
+runs in blocks of samples (see ``BLOCK_BYTES``).
 """
 
 import math
@@ -125,30 +128,33 @@ class _ConvBackward(it.autograd.Node):
     saves = ("x", "weight", "cols")
 
     def backward(self, xp, g, s):
-        kernel, stride, dilation, groups, out, per_sample, folded, step = self.args
+        kernel, stride, dilation, groups, out, per_sample, folded, inner, step = self.args
         x, weight = s.x, s.weight
         if step is not None and xp is self.be.ns:
             return _backward_blocks(xp, g, x, weight, kernel, stride, dilation, groups, out,
-                                    step, self.next)
-        n = len(kernel)
+                                    step, inner, self.next)
         nb, c = x.shape[0], x.shape[1]
         o = weight.shape[0]
         ck = c // groups * math.prod(kernel)
-        if per_sample:          # (N, G, O / G, L): the gradient as it comes
-            gy = xp.reshape(g, (nb, groups, o // groups, math.prod(out)))
-        else:                   # (G, O / G, N * L): one copy
-            gy = xp.reshape(xp.permute_dims(g, (1, 0, *range(2, n + 2))),
-                            (groups, o // groups, nb * math.prod(out)))
+        nl = math.prod(out)
         need_x, need_w = self.next[0] is not None, self.next[1] is not None
         need_b = len(self.next) > 2 and self.next[2] is not None
         raw = xp is self.be.ns
         gx = gw = gb = None
+        if per_sample:          # (N, G, O / G, L): the gradient as it comes
+            gy = xp.reshape(g, (nb, groups, o // groups, nl))
+        else:                   # (G, O / G, N * L) or (G, O / G, L * N)
+            gy = _gy_matrix(xp, g, inner, groups, o)
         if need_w:
             cols = s.cols if raw else _im2col(xp, x, kernel, stride, dilation, groups, ck,
-                                              per_sample)
-            gw = xp.matmul(gy, xp.matrix_transpose(cols))
-            if per_sample:
-                gw = xp.sum(gw, axis=0)
+                                              per_sample, inner)
+            if per_sample and groups == 1:      # (one batch dim: one batched call)
+                gw = xp.sum(xp.matmul(gy[:, 0, ...], xp.matrix_transpose(cols[:, 0, ...])), axis=0)
+                gw = xp.reshape(gw, (1,) + tuple(gw.shape))
+            else:
+                gw = xp.matmul(gy, xp.matrix_transpose(cols))
+                if per_sample:
+                    gw = xp.sum(gw, axis=0)
             if raw and folded:                      # (1, O, C * K + 1)
                 gb = gw[0, :, ck] if need_b else None
                 gw = gw[:, :, :ck]
@@ -158,12 +164,10 @@ class _ConvBackward(it.autograd.Node):
         if need_x:
             wt = xp.matrix_transpose(xp.reshape(weight, (groups, o // groups, ck)))
             if per_sample:      # (N, G, C / G * K, L) -> (N, C, *kernel, *out): a view
-                gcols = xp.reshape(xp.matmul(wt, gy), (nb, c) + kernel + out)
+                prod = xp.matmul(wt[0, ...], gy[:, 0, ...]) if groups == 1 else xp.matmul(wt, gy)
+                gcols = xp.reshape(prod, (nb, c) + kernel + out)
             else:
-                # (C, *kernel, N, *out) -> (N, C, *kernel, *out): a view; windows_add runs
-                # along its memory order
-                gcols = xp.permute_dims(xp.reshape(xp.matmul(wt, gy), (c,) + kernel + (nb,) + out),
-                                        (n + 1, *range(n + 1), *range(n + 2, 2 * n + 2)))
+                gcols = _gcols(xp, xp.matmul(wt, gy), c, kernel, out, nb, inner)
             gx = xp.windows_add(tuple(x.shape), gcols, kernel, stride, dilation)
         return (gx, gw) if len(self.next) == 2 else (gx, gw, gb)
 
@@ -182,55 +186,61 @@ class _ConvBackward(it.autograd.Node):
 BLOCK_BYTES = 1 << 22
 BLOCKS_FROM = 1 << 24
 
+# The one-matrix layout orders its columns (L, N), the batch innermost, where the windows'
+# rows (the output's last dim) are narrower than INNER_BELOW: the im2col copy then moves runs
+# of ow * N elements instead of rows of ow, and the compiled col2im adds runs of N (both
+# 3-4x faster at ow = 11), for the price of the input's move to batch-innermost and of a real
+# transpose of the output (``batch_to_front``, the bias added there) and of its gradient.
+# Forward + backward, one thread, both orders interleaved (2026-12-07): ow = 11 (LeNet's
+# 32->64 conv) 8.94 -> 7.43 ms, ow = 16 3.47 -> 2.84, ow = 24 (the MNIST example's second,
+# in blocks) 34.3 / 34.8, ow = 32 9.07 -> 8.59, ow = 64 12.49 -> 12.93, conv1d over 96
+# 4.20 / 4.21.
+INNER_BELOW = 48
+
 
 def _block(nb, sample_bytes):
     """Samples per block: as many as fit BLOCK_BYTES of im2col columns (at least one)."""
     return max(1, min(nb, BLOCK_BYTES // max(1, sample_bytes)))
 
 
-def _backward_blocks(xp, g, x, weight, kernel, stride, dilation, groups, out, step, edges):
+def _backward_blocks(xp, g, x, weight, kernel, stride, dilation, groups, out, step, inner,
+                     edges):
     """:class:`_ConvBackward` of the one-matrix layout on raw arrays, in blocks of ``step``
     samples (:data:`BLOCK_BYTES`): per block, the gradient copied into (G, O / G, m * L)
     once, and from it the weight's gradient (accumulated, from the block's im2col columns
     made again while they are in the cache), the bias's and the input's (its matmul and,
     while the product is in the cache, the col2im ``windows_add`` of it), each only where
     needed."""
-    n = len(kernel)
     nb, c = x.shape[0], x.shape[1]
     o = weight.shape[0]
     og = o // groups
     ck = c // groups * math.prod(kernel)
-    nl = math.prod(out)
     size = tuple(x.shape[2:])
     need_x, need_w = edges[0] is not None, edges[1] is not None
     need_b = len(edges) > 2 and edges[2] is not None
-    g4 = xp.reshape(g, (nb, groups, og, nl))
     wt = xp.matrix_transpose(xp.reshape(weight, (groups, og, ck))) if need_x else None
     gx = xp.empty(tuple(x.shape), dtype=g.dtype, device=g.device) if need_x else None
     gw = gb = None
     for n0 in range(0, nb, step):
         n1 = min(nb, n0 + step)
         m = n1 - n0
-        gy = xp.reshape(xp.permute_dims(g4[n0:n1, ...], (1, 2, 0, 3)), (groups, og, m * nl))
+        gy = _gy_matrix(xp, g[n0:n1, ...], inner, groups, o)
         if need_w:     # the block's im2col columns, made again (the forward kept none)
-            cols = _im2col(xp, x[n0:n1, ...], kernel, stride, dilation, groups, ck, False)
+            cols = _im2col(xp, x[n0:n1, ...], kernel, stride, dilation, groups, ck, False, inner)
             part = xp.matmul(gy, xp.matrix_transpose(cols))
             gw = part if gw is None else gw + part
         if need_b:
             part = xp.sum(gy, axis=-1)
             gb = part if gb is None else gb + part
         if need_x:
-            # (C, *kernel, m, *out) -> (m, C, *kernel, *out): a view; windows_add runs
-            # along its memory order
-            gcols = xp.permute_dims(xp.reshape(xp.matmul(wt, gy), (c,) + kernel + (m,) + out),
-                                    (n + 1, *range(n + 1), *range(n + 2, 2 * n + 2)))
+            gcols = _gcols(xp, xp.matmul(wt, gy), c, kernel, out, m, inner)
             gx[n0:n1, ...] = xp.windows_add((m, c) + size, gcols, kernel, stride, dilation)
     grads = (gx, None if gw is None else xp.reshape(gw, tuple(weight.shape)),
              None if gb is None else xp.reshape(gb, (o,)))
     return grads[:len(edges)]
 
 
-def _forward_blocks(x, weight, bias, kernel, stride, dilation, groups, out, step):
+def _forward_blocks(x, weight, bias, kernel, stride, dilation, groups, out, step, inner):
     """The one-matrix layout's forward in blocks of ``step`` samples: each block's im2col
     columns (G, C / G * K, m * L), a fresh array the size of the cache that the matmul reads
     from it, and the product copied into the output (N, O, *out), the bias added there.
@@ -241,28 +251,76 @@ def _forward_blocks(x, weight, bias, kernel, stride, dilation, groups, out, step
     ck = x.shape[1] // groups * math.prod(kernel)
     wg = it.reshape(weight, (groups, o // groups, ck))
     y = it.empty((nb, o) + out, dtype=x.dtype, device=x.device)
+    nl = math.prod(out)
     b = None if bias is None else it.reshape(bias, (o,) + (1,) * n)
     for n0 in range(0, nb, step):
         n1 = min(nb, n0 + step)
-        cols = _im2col(it, x[n0:n1], kernel, stride, dilation, groups, ck, False)
-        block = y[n0:n1]
-        block[...] = it.permute_dims(it.reshape(it.matmul(wg, cols), (o, n1 - n0) + out),
-                                     (1, 0, *range(2, n + 2)))
-        if b is not None:
-            block += b
+        cols = _im2col(it, x[n0:n1], kernel, stride, dilation, groups, ck, False, inner)
+        prod = it.matmul(wg, cols)
+        if inner:       # (O, L, m) -> (m, O, *out), the bias added: one pass, then copied
+            y[n0:n1] = it.reshape(it.autograd.run_kernel(
+                "batch_to_front", it.reshape(prod, (o, nl, n1 - n0)), bias), (n1 - n0, o) + out)
+        else:           # (O, m, *out) -> (m, O, *out): copied, then the bias added
+            block = y[n0:n1]
+            block[...] = it.permute_dims(it.reshape(prod, (o, n1 - n0) + out),
+                                         (1, 0, *range(2, n + 2)))
+            if b is not None:
+                block += b
     return y
 
 
-def _im2col(xp, x, kernel, stride, dilation, groups, ck, per_sample):
+def _im2col(xp, x, kernel, stride, dilation, groups, ck, per_sample, inner=False):
     """The im2col matrix of ``x`` (N, C, *size), one copy of its windows (N, C, *kernel,
-    *out): per sample (N, G, C / G * K, L), or else one matrix (G, C / G * K, N * L)."""
+    *out): per sample (N, G, C / G * K, L), or else one matrix (G, C / G * K, N * L), or
+    (G, C / G * K, L * N) where ``inner`` (the batch innermost)."""
     n = len(kernel)
-    win = xp.windows(x, kernel, stride, dilation)
-    nl = math.prod(win.shape[n + 2:])
+    nb = x.shape[0]
     if per_sample:
-        return xp.reshape(win, (x.shape[0], groups, ck, nl))
-    cols = xp.permute_dims(win, (*range(1, n + 2), 0, *range(n + 2, 2 * n + 2)))
-    return xp.reshape(cols, (groups, ck, x.shape[0] * nl))
+        win = xp.windows(x, kernel, stride, dilation)
+        return xp.reshape(win, (nb, groups, ck, math.prod(win.shape[n + 2:])))
+    if not inner:
+        win = xp.windows(x, kernel, stride, dilation)
+        cols = xp.permute_dims(win, (*range(1, n + 2), 0, *range(n + 2, 2 * n + 2)))
+        return xp.reshape(cols, (groups, ck, nb * math.prod(win.shape[n + 2:])))
+    win = xp.windows(_batch_inner(xp, x), kernel, stride, dilation)
+    cols = xp.permute_dims(win, (*range(1, 2 * n + 2), 0))
+    return xp.reshape(cols, (groups, ck, math.prod(win.shape[n + 2:]) * nb))
+
+
+def _gy_matrix(xp, g, inner, groups, o):
+    """The gradient ``g`` (N, O, *out) as the matmuls' (G, O / G, N * L), or (G, O / G,
+    L * N) where ``inner``: one copy. (A compiled pass that also summed the bias's gradient
+    measured no faster than NumPy's copy and sum.)"""
+    nb = g.shape[0]
+    nl = math.prod(g.shape[2:])
+    if inner:
+        gy = xp.permute_dims(g, (*range(1, g.ndim), 0))
+        return xp.reshape(gy, (groups, o // groups, nl * nb))
+    gy = xp.permute_dims(g, (1, 0, *range(2, g.ndim)))
+    return xp.reshape(gy, (groups, o // groups, nb * nl))
+
+
+def _gcols(xp, prod, c, kernel, out, nb, inner):
+    """The input gradient's matmul product (G, C / G * K, columns) as (N, C, *kernel, *out),
+    a view that ``windows_add`` runs along in its memory order."""
+    n = len(kernel)
+    if inner:           # (C, *kernel, *out, N) -> (N, C, *kernel, *out)
+        return xp.permute_dims(xp.reshape(prod, (c,) + kernel + out + (nb,)),
+                               (2 * n + 1, *range(2 * n + 1)))
+    # (C, *kernel, N, *out) -> (N, C, *kernel, *out)
+    return xp.permute_dims(xp.reshape(prod, (c,) + kernel + (nb,) + out),
+                           (n + 1, *range(n + 1), *range(n + 2, 2 * n + 2)))
+
+
+def _batch_inner(xp, x):
+    """``x`` (N, C, *size) copied so that its batch dim runs innermost in memory ((C, *size,
+    N) row-major), as a view of the same shape: the windows of each kernel offset and output
+    row are then one run of memory (``ow * N`` elements at unit stride) that the im2col copy
+    moves whole, however narrow the windows."""
+    m = x.ndim
+    t = xp.reshape(xp.permute_dims(x, (*range(1, m), 0)), tuple(x.shape[1:]) + (x.shape[0],),
+                   copy=True)
+    return xp.permute_dims(t, (m - 1, *range(m - 1)))
 
 
 def _convolve(x, weight, bias, kernel, stride, dilation, groups, out):
@@ -273,7 +331,10 @@ def _convolve(x, weight, bias, kernel, stride, dilation, groups, out):
     Two layouts, by which pass costs most. Where the im2col matrix is taller than the
     output has channels (C / G * K >= O: the matmuls' arithmetic dominates) it is one
     (C * K, N * L) matrix, so that one large matmul runs at the BLAS's best pace, and the
-    output (O, N * L) is copied once into (N, O, *out). Where it is shorter (a first layer's
+    output (O, N * L) is copied once into (N, O, *out); where the windows' rows are narrow
+    (:data:`INNER_BELOW`) its columns run the batch innermost, (C * K, L * N), and the
+    output (O, L * N) is moved into (N, O, *out) by the ``batch_to_front`` kernel, the bias
+    added on the way (``inner``). Where it is shorter (a first layer's
     few input channels: the matmuls are bound by memory, and the layout copies of the
     output and its gradient would cost as much as they do), the matmul runs per sample on
     (N, C * K, L), which gives (N, O, *out) as it is, with no copy; and the bias is folded
@@ -295,9 +356,12 @@ def _convolve(x, weight, bias, kernel, stride, dilation, groups, out):
     sample_bytes = c * math.prod(kernel) * nl * x.dtype.itemsize
     step = (_block(nb, sample_bytes) if not per_sample and x.backend.mutable
             and nb * sample_bytes > BLOCKS_FROM else None)
+    # the batch innermost in the matrix's columns where the windows' rows are narrow
+    inner = not per_sample and out[-1] < INNER_BELOW
     with it.no_grad():
         if step is not None:
-            y = _forward_blocks(x, weight, bias, kernel, stride, dilation, groups, out, step)
+            y = _forward_blocks(x, weight, bias, kernel, stride, dilation, groups, out, step,
+                                inner)
             cols = None
         else:
             wg = it.reshape(weight, (groups, o // groups, ck))
@@ -308,13 +372,20 @@ def _convolve(x, weight, bias, kernel, stride, dilation, groups, out):
                 rows[...] = it.windows(x, kernel, stride, dilation)
                 wg = it.concat([wg, it.reshape(bias, (1, o, 1))], axis=2)
             else:
-                cols = _im2col(it, x, kernel, stride, dilation, groups, ck, per_sample)
-            y = it.matmul(wg, cols)             # (N, G, O / G, L) or (G, O / G, N * L)
+                cols = _im2col(it, x, kernel, stride, dilation, groups, ck, per_sample, inner)
+            if per_sample and groups == 1:      # (N, O, L): one batch dim, one batched call
+                y = it.matmul(wg[0, ...], cols[:, 0, ...])
+            else:                               # (N, G, O / G, L) or (G, O / G, L * N)
+                y = it.matmul(wg, cols)
             if per_sample:
                 if bias is not None and not folded:
                     y = y + it.reshape(bias, (groups, o // groups, 1))
                 y = it.reshape(y, (nb, o) + out)
-            else:
+            elif inner:         # (O, L, N) -> (N, O, *out), the bias added: one pass
+                y = it.reshape(it.autograd.run_kernel("batch_to_front",
+                                                      it.reshape(y, (o, nl, nb)), bias),
+                               (nb, o) + out)
+            else:               # (O, N, *out) -> (N, O, *out): the bias added, then copied
                 if bias is not None:
                     y = y + it.reshape(bias, (groups, o // groups, 1))
                 y = it.contiguous(it.permute_dims(it.reshape(y, (o, nb) + out),
@@ -322,7 +393,7 @@ def _convolve(x, weight, bias, kernel, stride, dilation, groups, out):
     inputs = (x, weight) if bias is None else (x, weight, bias)
     return it.autograd.primitive(_ConvBackward, inputs, y, saved=(x, weight, cols),
                                  args=(kernel, stride, dilation, groups, out, per_sample, folded,
-                                       step))
+                                       inner, step))
 
 
 def _conv(op, n, input, weight, bias, stride, padding, dilation, groups):
