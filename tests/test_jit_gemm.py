@@ -120,6 +120,20 @@ def test_threads_split_the_work_bit_for_bit(monkeypatch, sa, sb, b_transposed):
             np.testing.assert_array_equal(_jit_gemm.product(a, b, pool, threads), one)
 
 
+def test_thin_products_with_threads():
+    # (with more than one thread every product OpenBLAS would thread is taken here: its
+    # threads, once woken, spin and take the cores; columns 8 to 31 run transposed)
+    a, b = _data((300, 500), 16), _data((500, 10), 17)
+    assert _jit_gemm.product(a, b) is None
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        got = _jit_gemm.product(a, b, pool, 2)
+        assert got.flags.c_contiguous
+        _check(got, a, b)
+        _check(_jit_gemm.product(a, np.asfortranarray(b), pool, 2), a, b)
+        assert _jit_gemm.product(a, b[:, :7], pool, 2) is None          # under 8 columns
+        assert _jit_gemm.product(a[:7], _data((500, 64), 18), pool, 2) is None
+
+
 def test_small_products_are_left_to_numpy(monkeypatch):
     monkeypatch.setattr(_jit_gemm, "FROM", 1 << 16)
     assert _jit_gemm.product(_data((8, 100), 1), _data((100, 64), 2)) is None

@@ -33,6 +33,8 @@ pinned): (1120, 200) @ (200, 800) 238 / 123; (64, 288) @ (288, 7744) 209-225 / 1
 (32, 200) @ (200, 800) 227 / 106; (288, 7744) @ (7744, 64) 234 / 112.
 """
 
+import itertools
+
 import numpy as np
 
 from . import _jit
@@ -48,6 +50,8 @@ KC = 320                # at most this many steps of k per micro-kernel call (th
 ALIAS = 256             # a row step of B that is a multiple of this many floats: copy B's panels
 FROM = 1 << 16          # multiply-adds below which NumPy's call is the cheaper one
 SPLIT = 1 << 22         # multiply-adds per thread where threads split a product
+BLAS_ALONE = 1 << 18    # multiply-adds below which OpenBLAS runs a product on one thread
+PARTS = 4               # parts per thread of a product split over threads
 
 _F32 = np.dtype(np.float32)
 
@@ -211,37 +215,49 @@ def _columns(a, b, c, j0, j1, copy_b):
     _product(a, b, c, j0, j1, copy_b)
 
 
+def _share(pool, threads, fn, parts):
+    """``fn(*part)`` for every part, on this thread and ``threads - 1`` of ``pool``'s, each
+    taking the next part not yet taken: a thread that wakes late (tens to hundreds of us
+    after a pause) takes fewer, instead of the others waiting for its fixed share."""
+    taken = itertools.count()           # (its next() is atomic: the GIL)
+
+    def work():
+        for i in taken:
+            if i >= len(parts):
+                return
+            fn(*parts[i])
+
+    jobs = [pool.submit(work) for _ in range(threads - 1)]
+    work()
+    for job in jobs:
+        job.result()
+
+
 def _into(a, b, c, pool, threads):
     """``c[...] = a @ b`` for float32 3-d ``a`` (s, m, k), ``b`` (s, k, n) (any strides,
     zero steps of a broadcast first axis allowed) and ``c`` (s, m, n) C-contiguous, ``k`` >
     0; with ``threads`` > 1, the products (or one product's rows or columns, whichever are
-    more) are split over that many calls, run by ``pool`` (a ``concurrent.futures``
-    executor) and this thread."""
+    more) are cut into ``PARTS`` parts per thread, shared by that many threads (``pool``'s,
+    a ``concurrent.futures`` executor, and this one): each part is computed as it would be
+    whole, so the results are the same bits however the parts fall."""
     copy_b = b.strides[2] != 4 or (b.strides[1] // 4) % ALIAS == 0
-    n, s = c.shape[2], c.shape[0]
-    if threads > 1 and s > 1:                   # whole products per thread
-        step = -(-s // threads)
-        jobs = [pool.submit(_batched, a[i:i + step], b[i:i + step], c[i:i + step], copy_b)
-                for i in range(step, s, step)]
-        _batched(a[:step], b[:step], c[:step], copy_b)
-        for job in jobs:
-            job.result()
+    s, m, n = c.shape
+    if threads > 1 and s > 1:                   # whole products per part
+        step = -(-s // (PARTS * threads))
+        _share(pool, threads, _batched, [(a[i:i + step], b[i:i + step], c[i:i + step], copy_b)
+                                         for i in range(0, s, step)])
         return
-    m = c.shape[1]
     if threads <= 1 or (n < 2 * NR and m < 2 * MR):
         _batched(a, b, c, copy_b)
         return
     a, b, c = a[0], b[0], c[0]
-    if m >= n:          # the rows split (each thread reads its share of A once)
-        step = -(-(-(-m // MR)) // threads) * MR
-        parts = [(a[i:i + step], b, c[i:i + step], 0, n) for i in range(0, m, step)]
-    else:               # whole panels of columns per thread
-        step = -(-(-(-n // NR)) // threads) * NR
-        parts = [(a, b, c, j, min(j + step, n)) for j in range(0, n, step)]
-    jobs = [pool.submit(_columns, *part, copy_b) for part in parts[1:]]
-    _columns(*parts[0], copy_b)
-    for job in jobs:
-        job.result()
+    if m >= n:          # blocks of rows (each part reads its share of A once)
+        step = -(-(-(-m // MR)) // (PARTS * threads)) * MR
+        parts = [(a[i:i + step], b, c[i:i + step], 0, n, copy_b) for i in range(0, m, step)]
+    else:               # panels of columns
+        step = -(-(-(-n // NR)) // (PARTS * threads)) * NR
+        parts = [(a, b, c, j, min(j + step, n), copy_b) for j in range(0, n, step)]
+    _share(pool, threads, _columns, parts)
 
 
 def _transposed(a, b, pool, threads):
@@ -265,18 +281,28 @@ def _transposed(a, b, pool, threads):
 def product(x1, x2, pool=None, threads=1):
     """``x1 @ x2`` (NumPy's ``matmul`` semantics) on the compiled kernel, for float32
     arrays of at least 2 dims whose product has at least ``FROM`` multiply-adds, ``MR`` rows
-    and ``NR`` columns; None where
-    it does not take the product (NumPy's ``matmul`` then does, and raises what it raises).
-    ``threads`` > 1 splits a large single product's columns (see :func:`_into`)."""
+    and ``NR`` columns (with ``threads`` > 1, 2-d products of ``MR`` to ``NR`` columns as
+    well, from ``BLAS_ALONE`` multiply-adds); None where it does not take the product
+    (NumPy's ``matmul`` then does, and raises what it raises). ``threads`` > 1 splits the
+    work (see :func:`_into`)."""
     if x1.dtype != _F32 or x2.dtype != _F32 or x1.ndim < 2 or x2.ndim < 2:
         return None
     (m, k), (k2, n) = x1.shape[-2:], x2.shape[-2:]
-    if k != k2 or k == 0 or m < MR or n < NR:      # (a thin product: mostly padding here)
+    if k != k2 or k == 0:
         return None
+    thin = m < MR or n < NR
     if x1.ndim == 2 and x2.ndim == 2:               # (the common case, without the batch's work)
         work = m * n * k
         if work < FROM or not usable():
             return None
+        if thin:
+            # Mostly padding here, so NumPy's on one thread. With more, taken anyway where it
+            # can be (one small block is padded): OpenBLAS's threads, once woken, spin for
+            # tens of ms and take the cores from this kernel's own threads.
+            if threads <= 1 or min(m, n) < MR or work < BLAS_ALONE:
+                return None
+            if n < NR:                              # (x2^T x1^T)^T: x2's columns as rows
+                return np.ascontiguousarray(product(x2.T, x1.T, pool, threads).T)
         threads = min(threads, max(1, work // SPLIT))
         if x2.strides[1] != 4:
             return _transposed(x1, x2, pool, threads)
@@ -291,7 +317,7 @@ def product(x1, x2, pool=None, threads=1):
     for d in batch:
         s *= d
     work = s * m * n * k
-    if work < FROM or not usable():
+    if thin or work < FROM or not usable():
         return None
     threads = min(threads, max(1, work // SPLIT))
     if x2.ndim == 2 and x1.ndim > 2 and x1.flags.c_contiguous:     # one product of all rows
