@@ -180,3 +180,21 @@ def test_a_forked_child_gets_its_own_threads(monkeypatch):
     with ctx.Pool(1) as pool:
         got = pool.apply_async(_product_in_child).get(timeout=60)
     assert got
+
+
+def test_a_kernel_that_cannot_be_built_warns_and_leaves_numpy(monkeypatch):
+    monkeypatch.setattr(_jit_gemm, "_state", {"usable": None,
+                                              "error": RuntimeError("no such intrinsic")})
+    with pytest.warns(RuntimeWarning, match="no such intrinsic.*NumPy's matmul"):
+        assert not _jit_gemm.usable()
+    a, b = _data((64, 300), 1), _data((300, 256), 2)
+    assert _jit_gemm.product(a, b) is None
+    np.testing.assert_array_equal(it.get_backend("cpu").ns.matmul(a, b), a @ b)
+
+
+def test_wrong_trial_values_turn_it_off(monkeypatch):
+    monkeypatch.setattr(_jit_gemm, "_state", {"usable": None, "error": None})
+    monkeypatch.setattr(_jit_gemm._jit, "module", lambda: _jit_gemm._state.update(usable=True))
+    monkeypatch.setattr(_jit_gemm, "_into", lambda a, b, c, pool, threads: c.fill(7))
+    with pytest.warns(RuntimeWarning, match="wrong values"):
+        assert not _jit_gemm.usable()

@@ -34,6 +34,7 @@ pinned): (1120, 200) @ (200, 800) 238 / 123; (64, 288) @ (288, 7744) 209-225 / 1
 """
 
 import itertools
+import warnings
 
 import numpy as np
 
@@ -55,29 +56,51 @@ PARTS = 4               # parts per thread of a product split over threads
 
 _F32 = np.dtype(np.float32)
 
-_state = {"usable": None, "micro": None}
+_state = {"usable": None, "error": None}     # (decided once: see usable)
 
 
 def usable():
     """Whether the compiled product runs here: the compiled path is on and the processor has
-    AVX-512 (elsewhere OpenBLAS's own kernels are as fast). Decided once (imports numba)."""
+    AVX-512 (elsewhere OpenBLAS's own kernels are as fast). Decided once (imports numba and
+    builds the kernel with a small trial product: where that fails, a RuntimeWarning says
+    why and NumPy's matmul takes every product)."""
     if not _jit.enabled():
         return False
     if _state["usable"] is None:
-        _jit.module()           # (runs _bind below, which decides)
+        _jit.module()           # (runs _bind below, which decides on the processor)
+        try:
+            if _state["error"] is not None:
+                raise _state["error"]
+            if _state["usable"]:
+                a = np.arange(8 * 40, dtype=np.float32).reshape(8, 40)
+                b = np.arange(40 * 64, dtype=np.float32).reshape(40, 64) / 64
+                c = np.empty((2, 8, 32), np.float32)
+                _into(a[None], b[None, :, :32], c[:1], None, 1)
+                _into(a[None], b[None, :, ::2], c[1:], None, 1)     # (B's panels copied)
+                if not (np.allclose(c[0], a @ b[:, :32], rtol=1e-5)
+                        and np.allclose(c[1], a @ b[:, ::2], rtol=1e-5)):
+                    raise RuntimeError("a trial product gave wrong values")
+        except Exception as e:      # (an optional accelerator: NumPy's product remains)
+            _state["usable"] = False
+            warnings.warn(f"interop: the compiled float32 matrix product could not be built "
+                          f"here ({type(e).__name__}: {e}); NumPy's matmul takes every "
+                          f"product", RuntimeWarning, stacklevel=2)
     return _state["usable"]
 
 
 @_jit.on_import
 def _bind(numba):
     """Build the micro-kernel intrinsic (needs numba and llvmlite to be defined at all) and
-    decide whether this processor runs it well."""
+    decide whether this processor runs it well (:func:`usable` then tries it)."""
     import llvmlite.binding as llvm     # (numba's own dependency; imported with numba)
     from llvmlite import ir
-    features = llvm.get_host_cpu_features()
-    _state["usable"] = bool(features.get("avx512f"))
     global _micro
-    _micro = numba.extending.intrinsic(_micro_template(ir, numba.core.cgutils, numba.types))
+    try:
+        _micro = numba.extending.intrinsic(_micro_template(ir, numba.core.cgutils,
+                                                           numba.types))
+        _state["usable"] = bool(llvm.get_host_cpu_features().get("avx512f"))
+    except Exception as e:      # (llvmlite's API moved, say: usable() warns, NumPy's runs)
+        _state["error"] = e
 
 
 def _micro_template(ir, cgutils, types):
