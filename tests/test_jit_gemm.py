@@ -145,9 +145,15 @@ def test_small_products_are_left_to_numpy(monkeypatch):
                                          ((64, 500), (500, 64), np.float64),
                                          ((64, 0), (0, 64), np.float32),
                                          ((64, 30), (31, 64), np.float32),
-                                         ((500,), (500, 64), np.float32)])
+                                         ((500,), (500, 64), np.float32),
+                                         ("odd", (500, 64), np.float32)])
 def test_products_it_leaves_to_numpy(sa, sb, dtype):
-    a, b = _data(sa, 11).astype(dtype), _data(sb, 12).astype(dtype)
+    if sa == "odd":         # (a row step of 4002 bytes: not whole floats)
+        raw = np.ones(64 * 1001, np.float32)
+        a = np.lib.stride_tricks.as_strided(raw, (64, 500), (4002, 8))
+    else:
+        a = _data(sa, 11).astype(dtype)
+    b = _data(sb, 12).astype(dtype)
     assert _jit_gemm.product(a, b) is None
 
 

@@ -12,25 +12,26 @@ kernel for the products its layers spend their time in instead.
 How: the classic register-blocked scheme. A micro-kernel, written directly in LLVM IR (a
 numba intrinsic: LLVM does not keep a 8 x 32 block of sums in registers when numba's arrays
 hold them), computes an ``MR x NR`` = 8 x 32 block of ``C`` as 16 vectors of 16 floats that
-stay in registers over a run of up to ``KC`` = 320 steps of ``k``: per step, two vector loads of a
-row of ``B``, eight broadcasts of a column of ``A`` and sixteen fused multiply-adds. The
-driver walks blocks of ``k`` (each block of ``A`` read once from memory), then panels of
-columns (a block x 32 panel of ``B`` stays in the first-level cache while the rows of ``A``
-stream past it), then blocks of rows, reading ``A`` through its
+stay in registers over a run of up to ``KC`` = 320 steps of ``k``: per step, two vector
+loads of a row of ``B``, eight broadcasts of a column of ``A`` and sixteen fused
+multiply-adds. The driver walks blocks of ``k`` (each block of ``A`` read once from
+memory), then panels of columns (a block x 32 panel of ``B`` stays in the first-level cache
+while the rows of ``A`` stream past it), then blocks of rows, reading ``A`` through its
 strides (a transposed operand costs nothing) and ``B`` in place where its rows are
 contiguous; a ``B`` whose row step is a multiple of 1 KiB (a power-of-two width: its rows
 would share cache sets) or whose columns are not contiguous is copied panel by panel first.
 The partial blocks at the right and bottom edges run on zero-padded copies. Sums over ``k``
-go in blocks of at most 320 (as BLAS libraries block them), so rounding errors grow as they do there: the
-results are not BLAS's bit for bit, but within its accuracy.
+go in blocks of at most 320 (as BLAS libraries block them), so rounding errors grow as they
+do there: the results are not BLAS's bit for bit, but within its accuracy.
 
-Threads: ``threads`` callers split the columns of ``C`` (each a call of the compiled driver,
-which holds no GIL); the backend passes the BLAS pool's current size, so ``set_num_threads``
-and threadpoolctl limits hold here too.
+Threads: the backend passes the BLAS pool's current size (so ``set_num_threads`` and
+threadpoolctl limits hold here too); a product's rows, columns or batch are cut into parts
+that that many threads share (this one and interop's executor's; the compiled driver holds
+no GIL), each taking the next part not yet taken.
 
 Measured (one core of the AMD EPYC test machine, 2026-12-07, GFLOP/s, this / OpenBLAS
-pinned): (1120, 200) @ (200, 800) 238 / 123; (64, 288) @ (288, 7744) 209-225 / 110;
-(32, 200) @ (200, 800) 227 / 106; (288, 7744) @ (7744, 64) 234 / 112.
+pinned): (1120, 200) @ (200, 800) 254-260 / 130; (64, 288) @ (288, 7744) 226-240 / 120;
+(32, 200) @ (200, 800) 226-235 / 108; (64, 7744) @ (7744, 288)^T 222 / 116.
 """
 
 import itertools
@@ -311,8 +312,8 @@ def product(x1, x2, pool=None, threads=1):
     if x1.dtype != _F32 or x2.dtype != _F32 or x1.ndim < 2 or x2.ndim < 2:
         return None
     (m, k), (k2, n) = x1.shape[-2:], x2.shape[-2:]
-    if k != k2 or k == 0:
-        return None
+    if k != k2 or k == 0 or any(st % 4 for st in x1.strides + x2.strides):
+        return None             # (the kernel steps through memory by whole floats)
     thin = m < MR or n < NR
     if x1.ndim == 2 and x2.ndim == 2:               # (the common case, without the batch's work)
         work = m * n * k
