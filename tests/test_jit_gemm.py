@@ -204,3 +204,94 @@ def test_wrong_trial_values_turn_it_off(monkeypatch):
     monkeypatch.setattr(_jit_gemm, "_into", lambda a, b, c, pool, threads: c.fill(7))
     with pytest.warns(RuntimeWarning, match="wrong values"):
         assert not _jit_gemm.usable()
+
+
+def _windows_reference(shape, a, b, kernel, stride, dilation):
+    """windows_add_product as its reference computes it: the product, then col2im, in
+    float64 (the compiled sums go in another order)."""
+    be = it.get_backend("cpu")
+    from interop.backends import _fallbacks
+    prod = np.matmul(a.astype(np.float64), b.astype(np.float64))
+    cols = _fallbacks.window_cols(be.ns, prod, shape, kernel, stride, dilation)
+    prev = _jit.set_enabled(False)
+    try:
+        return be.ns.windows_add(shape, cols, kernel, stride, dilation)
+    finally:
+        _jit.set_enabled(prev)
+
+
+@pytest.mark.parametrize("shape,kernel,stride,dilation,p", [
+    ((32, 3, 7, 6), (3, 3), (1, 1), (1, 1), 5),          # overlapping windows, C * K = 27
+    ((64, 2, 9, 8), (2, 3), (2, 1), (1, 2), 700),        # stride, dilation, three blocks of k
+    ((32, 1, 8, 8), (2, 2), (2, 2), (1, 1), 16),         # windows that tile the image
+    ((32, 4, 9, 9), (2, 2), (3, 3), (1, 1), 8)])         # gaps between windows
+def test_windows_add_product_against_the_product_then_col2im(shape, kernel, stride, dilation,
+                                                            p):
+    be = it.get_backend("cpu")
+    counts = [(m - d * (k - 1) - 1) // s + 1
+              for m, k, s, d in zip(shape[2:], kernel, stride, dilation)]
+    a = _data((shape[1] * kernel[0] * kernel[1], p), 20)
+    b = _data((p, counts[0] * counts[1] * shape[0]), 21)
+    want = _windows_reference(shape, a, b, kernel, stride, dilation)
+    assert _jit_gemm.windows_add_product(shape, a, b, kernel, stride, dilation) is not None
+    on, off = compiled_and_reference(
+        lambda: be.ns.windows_add_product(shape, a, b, kernel, stride, dilation))
+    scale = _windows_reference(shape, np.abs(a), np.abs(b), kernel, stride, dilation)
+    for got in (on, off):
+        assert got.shape == shape and got.dtype == np.float32
+        assert np.all(np.abs(got - want) <= 8 * np.sqrt(p) * 2.0 ** -24 * scale + 1e-30)
+    at = np.asfortranarray(a)          # (the transposed weight a convolution passes)
+    np.testing.assert_array_equal(be.ns.windows_add_product(shape, at, b, kernel, stride,
+                                                            dilation), on)
+
+
+def test_windows_add_product_non_finite_and_where_it_does_not_apply():
+    be = it.get_backend("cpu")
+    shape, kernel = (32, 2, 5, 5), (3, 3)
+    a, b = _data((18, 4), 22), _data((4, 9 * 32), 23)
+    a[3, 1] = np.inf
+    b[2, 40] = np.nan
+    with np.errstate(invalid="ignore"):
+        want = be.ns.windows_add_product(shape, a, b, kernel, (1, 1), (1, 1))
+        _jit.set_enabled(False)
+        try:
+            ref = be.ns.windows_add_product(shape, a, b, kernel, (1, 1), (1, 1))
+        finally:
+            _jit.set_enabled(True)
+    np.testing.assert_array_equal(np.isnan(want), np.isnan(ref))
+    np.testing.assert_array_equal(np.isinf(want), np.isinf(ref))
+    for s in ((31, 2, 5, 5), (32, 2, 5)):               # batch not a multiple of 32, 1-d
+        k = (3, 3) if len(s) == 4 else (3,)
+        rows, cols = 2 * (9 if len(s) == 4 else 3), (9 if len(s) == 4 else 3) * s[0]
+        assert _jit_gemm.windows_add_product(s, _data((rows, 4), 1), _data((4, cols), 2), k,
+                                             (1,) * len(k), (1,) * len(k)) is None
+
+
+def test_conv2d_input_gradient_through_the_fused_kernel_matches_torch():
+    torch = pytest.importorskip("torch")
+    x0, w0 = _data((32, 16, 13, 13), 24), _data((24, 16, 3, 3), 25) * 0.1
+    g0 = _data((32, 24, 11, 11), 26)
+    calls = []
+    real = _jit_gemm.windows_add_product
+
+    def spy(*args):
+        out = real(*args)
+        calls.append(out is not None)
+        return out
+
+    def run():
+        x, w = it.asarray(x0).requires_grad_(), it.asarray(w0).requires_grad_()
+        it.nn.functional.conv2d(x, w).backward(it.asarray(g0))
+        return np.asarray(x.grad), np.asarray(w.grad)
+
+    _jit_gemm.windows_add_product = spy
+    try:
+        on, off = compiled_and_reference(run)
+    finally:
+        _jit_gemm.windows_add_product = real
+    assert calls and calls[0]
+    xt, wt = torch.tensor(x0, requires_grad=True), torch.tensor(w0, requires_grad=True)
+    torch.nn.functional.conv2d(xt, wt).backward(torch.tensor(g0))
+    for got in (on, off):
+        np.testing.assert_allclose(got[0], xt.grad.numpy(), rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(got[1], wt.grad.numpy(), rtol=1e-4, atol=1e-3)

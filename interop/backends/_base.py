@@ -597,6 +597,33 @@ class Backend:
                              f"{tuple(bias.shape)} {bias.dtype}")
         return self._kernels["batch_to_front"](x, bias)
 
+    def windows_add_product(self, shape, a, b, kernel, stride, dilation):
+        """``windows_add`` of ``a @ b`` laid out batch-innermost: a convolution's input
+        gradient without its product's matrix, where the backend fuses the two (kernel table:
+        ``KERNELS["windows_add_product"]``)."""
+        op = "windows_add_product"
+        try:
+            shape = tuple(operator.index(n) for n in shape)
+        except TypeError:
+            raise TypeError(f"{op}: shape must be a tuple of ints, got {shape!r}") from None
+        if len(shape) < 3 or any(n < 0 for n in shape):
+            raise ValueError(f"{op}: shape must be (N, C, *size) with sizes >= 0, got {shape}")
+        kernel, stride, dilation = _window_args(len(shape) - 2, kernel, stride, dilation, op)
+        if len(kernel) != len(shape) - 2:
+            raise ValueError(f"{op}: expected {len(shape) - 2} kernel dims for shape {shape}, "
+                             f"got kernel {kernel}")
+        counts = windows_shape(shape[2:], kernel, stride, dilation)[len(kernel):]
+        rows = shape[1] * math.prod(kernel)
+        cols = math.prod(counts) * shape[0]
+        if (a.ndim != 2 or b.ndim != 2 or a.shape[0] != rows or b.shape[1] != cols
+                or a.shape[1] != b.shape[0] or a.dtype != b.dtype):
+            raise ValueError(f"{op}: expected a ({rows}, P) and b (P, {cols}) of one dtype "
+                             f"(C * K rows and L * N columns for shape {shape}, kernel {kernel}, "
+                             f"stride {stride}, dilation {dilation}); got a {tuple(a.shape)} "
+                             f"{a.dtype} and b {tuple(b.shape)} {b.dtype}")
+        self._real_floating(a, op)
+        return self._kernels["windows_add_product"](shape, a, b, kernel, stride, dilation)
+
     # ---- argument checks shared by every implementation
 
     def _values_like(self, x, values, op, name, scalars=False):
@@ -693,6 +720,10 @@ class Backend:
 
     def _fallback_batch_to_front(self, x, bias):
         return _fallbacks.batch_to_front(self.xp, x, bias)
+
+    def _fallback_windows_add_product(self, shape, a, b, kernel, stride, dilation):
+        return _fallbacks.windows_add_product(self.xp, shape, a, b, kernel, stride, dilation,
+                                              device=self.native_device, mutable=self.mutable)
 
     # ---- the activation kernels (kernel table: KERNELS["gelu"] ...), their checks and
     # their standard-only fallbacks

@@ -32,7 +32,8 @@ __all__ = ["sum_to", "getitem", "add_at", "index_add", "scatter_add", "windows",
            "kept_sum", "softmax", "softmax_backward", "log_softmax_backward",
            "normalize_rows", "normalize_rows_backward", "normalize_channels",
            "normalize_channels_backward", "adam_update_", "lstm_spans", "lstm_cell",
-           "lstm_cell_backward", "lstm_scan", "lstm_scan_backward", "batch_to_front"]
+           "lstm_cell_backward", "lstm_scan", "lstm_scan_backward", "batch_to_front",
+           "windows_add_product"]
 
 
 def _dkw(device):
@@ -569,6 +570,26 @@ def batch_to_front(xp, x, bias):
     if bias is None:
         return xp.reshape(y, tuple(y.shape), copy=True)
     return y + xp.reshape(bias, (bias.shape[0], 1))
+
+
+def window_cols(xp, prod, shape, kernel, stride, dilation):
+    """The product ``prod`` (C * K, L * N) of ``windows_add_product`` as the windows
+    (N, C, *kernel, *out) that ``windows_add`` takes: a view (batch innermost in memory)."""
+    n = len(kernel)
+    nb, c = shape[0], shape[1]
+    out = tuple(max(0, (m - d * (k - 1) - 1) // s + 1)
+                for m, k, s, d in zip(shape[2:], kernel, stride, dilation))
+    cols = xp.reshape(prod, (c,) + tuple(kernel) + out + (nb,))
+    return xp.permute_dims(cols, (2 * n + 1, *range(2 * n + 1)))
+
+
+def windows_add_product(xp, shape, a, b, kernel, stride, dilation, *, device=None,
+                        mutable=True):
+    """``windows_add`` of ``a @ b`` laid out batch-innermost (the kernel's reference: the
+    product stored, then col2im)."""
+    cols = window_cols(xp, xp.matmul(a, b), shape, kernel, stride, dilation)
+    return windows_add(xp, shape, cols, kernel, stride, dilation, device=device,
+                       mutable=mutable)
 
 
 # ------------------------------------------------------------------ activations

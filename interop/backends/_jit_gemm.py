@@ -42,7 +42,7 @@ import numpy as np
 from . import _jit
 from ._jit import jitable, njit
 
-__all__ = ["usable", "product"]
+__all__ = ["usable", "product", "windows_add_product"]
 
 MR = 8                  # rows of C per micro-kernel call
 NV = 2                  # vectors of 16 floats per row of the block
@@ -95,21 +95,25 @@ def _bind(numba):
     decide whether this processor runs it well (:func:`usable` then tries it)."""
     import llvmlite.binding as llvm     # (numba's own dependency; imported with numba)
     from llvmlite import ir
-    global _micro
+    global _micro, _micro_rows
     try:
         _micro = numba.extending.intrinsic(_micro_template(ir, numba.core.cgutils,
                                                            numba.types))
+        _micro_rows = numba.extending.intrinsic(_micro_template(ir, numba.core.cgutils,
+                                                                numba.types, True))
         _state["usable"] = bool(llvm.get_host_cpu_features().get("avx512f"))
     except Exception as e:      # (llvmlite's API moved, say: usable() warns, NumPy's runs)
         _state["error"] = e
 
 
-def _micro_template(ir, cgutils, types):
+def _micro_template(ir, cgutils, types, scattered=False):
     """The micro-kernel, as a numba intrinsic template:
     ``_micro(a, a_rs, a_cs, b, b_rs, c, c_rs, kc, accumulate)`` with float32 addresses
     (``a``, ``b``, ``c``) and steps in elements: ``C[:8, :32] (+)= A[:8, :kc] @ B[:kc, :32]``
     where ``A[i, p]`` is at ``a + i * a_rs + p * a_cs``, ``B[p, j]`` at ``b + p * b_rs + j``
-    and ``C[i, j]`` at ``c + i * c_rs + j``; ``accumulate`` nonzero adds to C."""
+    and ``C[i, j]`` at ``c + i * c_rs + j``; ``accumulate`` nonzero adds to C. With
+    ``scattered``, ``c`` is the address of 8 int64 addresses, of the rows of C (``c_rs``
+    unread): what a col2im epilogue adds its block into."""
 
     def micro(typingctx, a, a_rs, a_cs, b, b_rs, c, c_rs, kc, accumulate):
         sig = types.void(*([types.intp] * 9))
@@ -149,7 +153,13 @@ def _micro_template(ir, cgutils, types):
                 for branch, with_old in ((adding, True), (storing, False)):
                     with branch:
                         for i in range(MR):
-                            crow = builder.gep(C, [builder.mul(ir.Constant(index, i), c_rs)])
+                            if scattered:
+                                crow = builder.inttoptr(builder.load(builder.gep(
+                                    builder.inttoptr(c, index.as_pointer()),
+                                    [ir.Constant(index, i)])), f32.as_pointer())
+                            else:
+                                crow = builder.gep(C, [builder.mul(ir.Constant(index, i),
+                                                                   c_rs)])
                             for v in range(NV):
                                 ptr = builder.bitcast(
                                     builder.gep(crow, [ir.Constant(index, 16 * v)]), vptr)
@@ -165,6 +175,7 @@ def _micro_template(ir, cgutils, types):
 
 
 _micro = None           # the intrinsic, built by _bind at numba's import (before any compile)
+_micro_rows = None      # the same with scattered rows of C (a col2im epilogue)
 
 
 @jitable(inline="never", boundscheck=False)
@@ -237,6 +248,42 @@ def _batched(a, b, c, copy_b):
 def _columns(a, b, c, j0, j1, copy_b):
     """:func:`_product` on columns ``j0:j1`` of 2-d arrays (one thread's share)."""
     _product(a, b, c, j0, j1, copy_b)
+
+
+@njit(boundscheck=False)
+def _scatter_product(a, b, out, rowoff, coloff):
+    """``out[rowoff[i] + coloff[j // NR] + j % NR] += (a @ b)[i, j]`` for float32 2-d ``a``
+    (m, k) of any strides and ``b`` (k, n) with contiguous columns, ``n`` a multiple of NR,
+    ``k`` > 0, and a flat float32 ``out`` (offsets in elements): the product's blocks added
+    straight where they go (a col2im epilogue), never stored as a matrix. No two rows of one
+    block may share a target (a convolution's kernel offsets of one output position do
+    not); one thread."""
+    m, k = a.shape
+    n = b.shape[1]
+    a_rs, a_cs = a.strides[0] // 4, a.strides[1] // 4
+    b_rs = b.strides[0] // 4
+    pa, pb, po = a.ctypes.data, b.ctypes.data, out.ctypes.data
+    kc = -(-k // -(-k // KC))
+    m_full = m - m % MR
+    rows = np.zeros((MR, k), np.float32)        # the last partial block of rows, zero-padded
+    for i in range(m_full, m):
+        for p in range(k):
+            rows[i - m_full, p] = a[i, p]
+    spare = np.zeros(NR, np.float32)            # where the padded rows' sums go
+    targets = np.empty(MR, np.int64)
+    for p0 in range(0, k, kc):
+        kb = min(kc, k - p0)
+        for jp in range(n // NR):
+            bp = pb + 4 * (p0 * b_rs + jp * NR)
+            base = po + 4 * coloff[jp]
+            for i in range(0, m, MR):
+                if i < m_full:
+                    ap, ars, acs = pa + 4 * (i * a_rs + p0 * a_cs), a_rs, a_cs
+                else:
+                    ap, ars, acs = rows.ctypes.data + 4 * p0, k, 1
+                for r in range(MR):
+                    targets[r] = base + 4 * rowoff[i + r] if i + r < m else spare.ctypes.data
+                _micro_rows(ap, ars, acs, bp, b_rs, targets.ctypes.data, 0, kb, 1)
 
 
 def _share(pool, threads, fn, parts):
@@ -362,3 +409,32 @@ def product(x1, x2, pool=None, threads=1):
     for lead in np.ndindex(batch[:-1]):        # (one step where the batch is 1-d)
         _into(a[lead], b[lead], out[lead], pool, threads)
     return out
+
+
+def windows_add_product(shape, a, b, kernel, stride, dilation):
+    """The ``windows_add_product`` kernel (see ``_kernels.py``) on the compiled micro-kernel,
+    its blocks added straight into the image (no (C * K, L * N) matrix stored), for float32,
+    2-d windows and a batch that is a multiple of NR (each block of 32 columns is then 32
+    samples of one output position); None elsewhere. Within BLAS's accuracy of the
+    reference's product-then-col2im; the terms of one position are summed in another order."""
+    nb, c = shape[0], shape[1]
+    if (len(kernel) != 2 or len(shape) != 4 or nb % NR or a.dtype != _F32 or b.dtype != _F32
+            or b.strides[1] != 4 or any(st % 4 for st in a.strides + b.strides)
+            or a.shape[1] == 0 or not usable()):
+        return None
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    hh, ww = shape[2], shape[3]
+    oh = (hh - dh * (kh - 1) - 1) // sh + 1
+    ow = (ww - dw * (kw - 1) - 1) // sw + 1
+    if oh <= 0 or ow <= 0:
+        return None
+    plane = hh * ww * nb
+    i = np.arange(c * kh * kw, dtype=np.int64)
+    ch, ki, kj = i // (kh * kw), i // kw % kh, i % kw
+    rowoff = ch * plane + (ki * dh * ww + kj * dw) * nb
+    j = np.arange(0, oh * ow * nb, NR, dtype=np.int64)
+    pos, n0 = j // nb, j % nb
+    coloff = ((pos // ow) * sh * ww + (pos % ow) * sw) * nb + n0
+    out = np.zeros(c * plane, np.float32)
+    _scatter_product(a, b, out, rowoff, coloff)
+    return out.reshape(c, hh * ww, nb)

@@ -306,6 +306,30 @@ KERNELS.update({
         None, result=_batch_to_front_result),
 })
 
+
+# ---- a convolution's input gradient where its im2col columns run the batch innermost
+# (issue 29): the matmul and the col2im in one, so that a backend can add the product's
+# blocks straight into the image instead of storing the (C * K, L * N) matrix.
+
+def _windows_add_product_result(shape, a, b, kernel, stride, dilation):
+    return tuple(shape), a.dtype
+
+
+KERNELS.update({
+    "windows_add_product": Kernel(
+        "windows_add_product(shape, a, b, kernel, stride, dilation)",
+        "windows_add(shape, cols, kernel, stride, dilation) of the product p = a @ b laid out "
+        "batch-innermost: shape is (N, C, *size), a is (C * K, P) and b is (P, L * N) (K "
+        "the number of kernel offsets, L of output positions, as windows gives them for "
+        "size), and cols[n, c, *i, *o] = p[c * K + i, o * N + n] with i and o the kernel "
+        "offset's and output position's row-major indices: the input gradient of a "
+        "convolution whose im2col columns run the batch innermost. a and b are floating "
+        "arrays of one dtype. The sums round as the product's and windows_add's do, in an "
+        "unspecified order. Returns a new array of shape `shape` and a's dtype; a and b "
+        "are unchanged.",
+        None, result=_windows_add_product_result),
+})
+
 # The activations (issue 29): one pass over memory each where the backend compiles them (the
 # cpu backend's float32 kernels, _jit_act.py). PyTorch's aten names; a backward kernel takes
 # the incoming gradient first.

@@ -490,6 +490,7 @@ class NumpyBackend(Backend):
                 "index_add": self._index_add, "scatter_add": self._scatter_add,
                 "sum_to": self._sum_to, "windows": self._windows,
                 "windows_add": self._windows_add, "batch_to_front": self._batch_to_front,
+                "windows_add_product": self._windows_add_product,
                 **self._softmax_kernels(),
                 **self._normalize_kernels(), **self._channel_kernels(),
                 **self._activation_kernels(), "lstm_scan": self._lstm_scan,
@@ -712,6 +713,17 @@ class NumpyBackend(Backend):
         else:
             np.add(y, bias[:, None], out=out)
         return out
+
+    def _windows_add_product(self, shape, a, b, kernel, stride, dilation):
+        # compiled (_jit_gemm.py): the product's blocks added straight into the image, laid
+        # out (C, H * W, N), then the batch moved to the front; else product, then col2im
+        if _jit.enabled():
+            out = _jit_gemm.windows_add_product(shape, a, b, kernel, stride, dilation)
+            if out is not None:
+                return self._batch_to_front(out, None).reshape(shape)
+        cols = _fallbacks.window_cols(self.ns, self.ns.matmul(a, b), shape, kernel, stride,
+                                      dilation)
+        return self._windows_add(shape, cols, kernel, stride, dilation)
 
     # The activations: float32 arrays of JIT_FROM elements or more run the compiled kernels
     # of _jit_act.py where the compiled path is on (numba installed, not turned off); every
