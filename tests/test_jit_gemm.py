@@ -225,8 +225,8 @@ def _windows_reference(shape, a, b, kernel, stride, dilation):
     ((64, 2, 9, 8), (2, 3), (2, 1), (1, 2), 700),        # stride, dilation, three blocks of k
     ((32, 1, 8, 8), (2, 2), (2, 2), (1, 1), 16),         # windows that tile the image
     ((32, 4, 9, 9), (2, 2), (3, 3), (1, 1), 8)])         # gaps between windows
-def test_windows_add_product_against_the_product_then_col2im(shape, kernel, stride, dilation,
-                                                            p):
+def test_windows_add_product_against_the_product_then_col2im(monkeypatch, shape, kernel,
+                                                            stride, dilation, p):
     be = it.get_backend("cpu")
     counts = [(m - d * (k - 1) - 1) // s + 1
               for m, k, s, d in zip(shape[2:], kernel, stride, dilation)]
@@ -241,8 +241,15 @@ def test_windows_add_product_against_the_product_then_col2im(shape, kernel, stri
         assert got.shape == shape and got.dtype == np.float32
         assert np.all(np.abs(got - want) <= 8 * np.sqrt(p) * 2.0 ** -24 * scale + 1e-30)
     at = np.asfortranarray(a)          # (the transposed weight a convolution passes)
+    one = _jit_gemm.windows_add_product(shape, at, b, kernel, stride, dilation)
     np.testing.assert_array_equal(be.ns.windows_add_product(shape, at, b, kernel, stride,
-                                                            dilation), on)
+                                                            dilation).reshape(shape[:2] + (-1,)),
+                                  np.moveaxis(one, 2, 0))
+    monkeypatch.setattr(_jit_gemm, "SPLIT", 1)
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:      # (parts of whole channels)
+        for threads in (2, 3):
+            np.testing.assert_array_equal(_jit_gemm.windows_add_product(
+                shape, at, b, kernel, stride, dilation, pool, threads), one)
 
 
 def test_windows_add_product_non_finite_and_where_it_does_not_apply():

@@ -411,12 +411,14 @@ def product(x1, x2, pool=None, threads=1):
     return out
 
 
-def windows_add_product(shape, a, b, kernel, stride, dilation):
+def windows_add_product(shape, a, b, kernel, stride, dilation, pool=None, threads=1):
     """The ``windows_add_product`` kernel (see ``_kernels.py``) on the compiled micro-kernel,
     its blocks added straight into the image (no (C * K, L * N) matrix stored), for float32,
     2-d windows and a batch that is a multiple of NR (each block of 32 columns is then 32
     samples of one output position); None elsewhere. Within BLAS's accuracy of the
-    reference's product-then-col2im; the terms of one position are summed in another order."""
+    reference's product-then-col2im; the terms of one position are summed in another order.
+    ``threads`` > 1 shares parts of whole channels among that many threads (see
+    :func:`_share`): the same sums, bit for bit."""
     nb, c = shape[0], shape[1]
     if (len(kernel) != 2 or len(shape) != 4 or nb % NR or a.dtype != _F32 or b.dtype != _F32
             or b.strides[1] != 4 or any(st % 4 for st in a.strides + b.strides)
@@ -436,5 +438,12 @@ def windows_add_product(shape, a, b, kernel, stride, dilation):
     pos, n0 = j // nb, j % nb
     coloff = ((pos // ow) * sh * ww + (pos % ow) * sw) * nb + n0
     out = np.zeros(c * plane, np.float32)
-    _scatter_product(a, b, out, rowoff, coloff)
+    threads = min(threads, c, max(1, a.shape[0] * a.shape[1] * b.shape[1] // SPLIT))
+    if threads <= 1:
+        _scatter_product(a, b, out, rowoff, coloff)
+    else:               # parts of whole channels: no two threads add into one position
+        step = -(-c // (PARTS * threads)) * kh * kw
+        _share(pool, threads, _scatter_product,
+               [(a[i:i + step], b, out, rowoff[i:i + step], coloff)
+                for i in range(0, c * kh * kw, step)])
     return out.reshape(c, hh * ww, nb)

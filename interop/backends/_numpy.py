@@ -718,7 +718,10 @@ class NumpyBackend(Backend):
         # compiled (_jit_gemm.py): the product's blocks added straight into the image, laid
         # out (C, H * W, N), then the batch moved to the front; else product, then col2im
         if _jit.enabled():
-            out = _jit_gemm.windows_add_product(shape, a, b, kernel, stride, dilation)
+            threads = _threads.blas_threads()
+            out = _jit_gemm.windows_add_product(shape, a, b, kernel, stride, dilation,
+                                                _threads.workers(threads - 1) if threads > 1
+                                                else None, threads)
             if out is not None:
                 return self._batch_to_front(out, None).reshape(shape)
         cols = _fallbacks.window_cols(self.ns, self.ns.matmul(a, b), shape, kernel, stride,
