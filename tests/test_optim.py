@@ -811,7 +811,7 @@ def test_training_steps_on_an_immutable_backend():
 
     with it.use_backend("cpu"):
         want = run()
-    with jax_backend() as jax_be:
+    with jax_backend():
         got = run()
         # cpu-backend parameters while JAX is the current backend: the step counters (made
         # on device "cpu", so on JAX) must not be views of a flat buffer there

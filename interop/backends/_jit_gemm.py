@@ -39,7 +39,7 @@ import warnings
 
 import numpy as np
 
-from . import _jit
+from . import _jit, _threads
 from ._jit import jitable, njit
 
 __all__ = ["usable", "product", "windows_add_product"]
@@ -349,13 +349,22 @@ def _transposed(a, b, pool, threads):
     return np.ascontiguousarray(ct[0].T)
 
 
+def _threads_for(pool, threads):
+    """``(pool, threads)``, where ``threads`` is None: the BLAS pool's current size and
+    interop's executor (asked only once a product is taken here)."""
+    if threads is None:
+        threads = _threads.blas_threads()
+        pool = _threads.workers(threads - 1) if threads > 1 else None
+    return pool, threads
+
+
 def product(x1, x2, pool=None, threads=1):
     """``x1 @ x2`` (NumPy's ``matmul`` semantics) on the compiled kernel, for float32
     arrays of at least 2 dims whose product has at least ``FROM`` multiply-adds, ``MR`` rows
     and ``NR`` columns (with ``threads`` > 1, 2-d products of ``MR`` to ``NR`` columns as
     well, from ``BLAS_ALONE`` multiply-adds); None where it does not take the product
     (NumPy's ``matmul`` then does, and raises what it raises). ``threads`` > 1 splits the
-    work (see :func:`_into`)."""
+    work (see :func:`_into`); None asks the BLAS pool (:func:`_threads_for`)."""
     if x1.dtype != _F32 or x2.dtype != _F32 or x1.ndim < 2 or x2.ndim < 2:
         return None
     (m, k), (k2, n) = x1.shape[-2:], x2.shape[-2:]
@@ -366,6 +375,7 @@ def product(x1, x2, pool=None, threads=1):
         work = m * n * k
         if work < FROM or not usable():
             return None
+        pool, threads = _threads_for(pool, threads)
         if thin:
             # Mostly padding here, so NumPy's on one thread. With more, taken anyway where it
             # can be (one small block is padded): OpenBLAS's threads, once woken, spin for
@@ -390,6 +400,7 @@ def product(x1, x2, pool=None, threads=1):
     work = s * m * n * k
     if thin or work < FROM or not usable():
         return None
+    pool, threads = _threads_for(pool, threads)
     threads = min(threads, max(1, work // SPLIT))
     if x2.ndim == 2 and x1.ndim > 2 and x1.flags.c_contiguous:     # one product of all rows
         out = product(x1.reshape(-1, k), x2, pool, threads)
@@ -418,7 +429,7 @@ def windows_add_product(shape, a, b, kernel, stride, dilation, pool=None, thread
     samples of one output position); None elsewhere. Within BLAS's accuracy of the
     reference's product-then-col2im; the terms of one position are summed in another order.
     ``threads`` > 1 shares parts of whole channels among that many threads (see
-    :func:`_share`): the same sums, bit for bit."""
+    :func:`_share`): the same sums, bit for bit; None asks the BLAS pool."""
     nb, c = shape[0], shape[1]
     if (len(kernel) != 2 or len(shape) != 4 or nb % NR or a.dtype != _F32 or b.dtype != _F32
             or b.strides[1] != 4 or any(st % 4 for st in a.strides + b.strides)
@@ -438,6 +449,7 @@ def windows_add_product(shape, a, b, kernel, stride, dilation, pool=None, thread
     pos, n0 = j // nb, j % nb
     coloff = ((pos // ow) * sh * ww + (pos % ow) * sw) * nb + n0
     out = np.zeros(c * plane, np.float32)
+    pool, threads = _threads_for(pool, threads)
     threads = min(threads, c, max(1, a.shape[0] * a.shape[1] * b.shape[1] // SPLIT))
     if threads <= 1:
         _scatter_product(a, b, out, rowoff, coloff)

@@ -11,7 +11,7 @@ import numpy as np
 import array_api_compat.numpy as xp_numpy
 
 from . import (_fallbacks, _jit, _jit_act, _jit_conv, _jit_gemm, _jit_norm, _jit_optim, _jit_rnn,
-               _shared, _threads)
+               _shared)
 from .. import dtypes as _dt
 from ._base import Backend
 from ._fallbacks import window_key
@@ -199,9 +199,7 @@ def _compiled_matmul(fallback):
     the BLAS pool has now; ``fallback`` (NumPy's) takes every other product."""
     def matmul(x1, x2, /):
         if _jit.enabled() and x1.__class__ is np.ndarray and x2.__class__ is np.ndarray:
-            threads = _threads.blas_threads()
-            out = _jit_gemm.product(x1, x2, _threads.workers(threads - 1) if threads > 1
-                                    else None, threads)
+            out = _jit_gemm.product(x1, x2, threads=None)
             if out is not None:
                 return out
         return fallback(x1, x2)
@@ -718,10 +716,8 @@ class NumpyBackend(Backend):
         # compiled (_jit_gemm.py): the product's blocks added straight into the image, laid
         # out (C, H * W, N), then the batch moved to the front; else product, then col2im
         if _jit.enabled():
-            threads = _threads.blas_threads()
             out = _jit_gemm.windows_add_product(shape, a, b, kernel, stride, dilation,
-                                                _threads.workers(threads - 1) if threads > 1
-                                                else None, threads)
+                                                threads=None)
             if out is not None:
                 return self._batch_to_front(out, None).reshape(shape)
         cols = _fallbacks.window_cols(self.ns, self.ns.matmul(a, b), shape, kernel, stride,
