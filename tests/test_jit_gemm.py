@@ -281,8 +281,8 @@ def test_conv2d_input_gradient_through_the_fused_kernel_matches_torch():
     calls = []
     real = _jit_gemm.windows_add_product
 
-    def spy(*args):
-        out = real(*args)
+    def spy(*args, **kwargs):
+        out = real(*args, **kwargs)
         calls.append(out is not None)
         return out
 
