@@ -18,7 +18,7 @@ may run a kernel compiled by numba instead (``pip install interop[jit]``). The r
 import importlib.util
 import os
 
-__all__ = ["available", "enabled", "set_enabled", "njit", "jitable", "on_import"]
+__all__ = ["available", "enabled", "set_enabled", "module", "njit", "jitable", "on_import"]
 
 _numba = None           # the module, once imported
 _state = {"enabled": None}      # None: not decided yet (decided at first use)
@@ -50,7 +50,9 @@ def set_enabled(flag):
     return prev
 
 
-def _module():
+def module():
+    """numba itself, imported on the first call (after which the :func:`jitable` helpers are
+    registered and the :func:`on_import` hooks have run)."""
     global _numba
     if _numba is None:
         import numba            # (optional: imported only when a compiled kernel is built)
@@ -60,11 +62,6 @@ def _module():
         for fn in _hooks:
             fn(numba)
     return _numba
-
-
-def module():
-    """numba itself, imported on the first call (what :func:`on_import` hooks build from)."""
-    return _module()
 
 
 def njit(fn=None, **options):
@@ -77,7 +74,7 @@ def njit(fn=None, **options):
 
     def call(*args):
         if not compiled:
-            compiled.append(_module().njit(cache=True, nogil=True, **options)(fn))
+            compiled.append(module().njit(cache=True, nogil=True, **options)(fn))
         return compiled[0](*args)
 
     call.__name__ = fn.__name__
