@@ -6,18 +6,19 @@ it does not take the product."""
 
 import concurrent.futures
 import multiprocessing
+import time
 
 import numpy as np
 import pytest
 
 import interop as it
-from interop.backends import _jit, _threads
+from interop.backends import _jit
 from tests.helpers import compiled_and_reference
 
 pytestmark = pytest.mark.skipif(not _jit.available(), reason="numba is not installed")
 
 if _jit.available():
-    from interop.backends import _jit_gemm
+    from interop.backends import _jit_gemm, _jit_team
 
 
 @pytest.fixture(autouse=True)
@@ -115,9 +116,8 @@ def test_threads_split_the_work_bit_for_bit(monkeypatch, sa, sb, b_transposed):
     if b_transposed:
         b = np.swapaxes(np.swapaxes(b, -1, -2).copy(), -1, -2)
     one = _jit_gemm.product(a, b)
-    with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        for threads in (2, 3):
-            np.testing.assert_array_equal(_jit_gemm.product(a, b, pool, threads), one)
+    for threads in (2, 3):
+        np.testing.assert_array_equal(_jit_gemm.product(a, b, threads), one)
 
 
 def test_thin_products_with_threads():
@@ -125,13 +125,12 @@ def test_thin_products_with_threads():
     # threads, once woken, spin and take the cores; columns 8 to 31 run transposed)
     a, b = _data((300, 500), 16), _data((500, 10), 17)
     assert _jit_gemm.product(a, b) is None
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        got = _jit_gemm.product(a, b, pool, 2)
-        assert got.flags.c_contiguous
-        _check(got, a, b)
-        _check(_jit_gemm.product(a, np.asfortranarray(b), pool, 2), a, b)
-        assert _jit_gemm.product(a, b[:, :7], pool, 2) is None          # under 8 columns
-        assert _jit_gemm.product(a[:7], _data((500, 64), 18), pool, 2) is None
+    got = _jit_gemm.product(a, b, 2)
+    assert got.flags.c_contiguous
+    _check(got, a, b)
+    _check(_jit_gemm.product(a, np.asfortranarray(b), 2), a, b)
+    assert _jit_gemm.product(a, b[:, :7], 2) is None          # under 8 columns
+    assert _jit_gemm.product(a[:7], _data((500, 64), 18), 2) is None
 
 
 def test_small_products_are_left_to_numpy(monkeypatch):
@@ -174,18 +173,75 @@ def test_interop_matmul_and_its_gradients_compiled_and_reference():
 def _product_in_child():
     _jit.set_enabled(True)
     a, b = _data((64, 300), 1), _data((300, 256), 2)
-    got = _jit_gemm.product(a, b, _threads.workers(1), 2)
+    got = _jit_gemm.product(a, b, 2)
     return bool(np.allclose(got, a @ b, rtol=1e-4, atol=1e-4))
 
 
 def test_a_forked_child_gets_its_own_threads(monkeypatch):
-    # (the parent's executor threads are not in the child: a job given to them never runs)
+    # (the parent's team threads are not in the child: a part left to them would never be
+    # finished, and the caller would wait for it forever)
     monkeypatch.setattr(_jit_gemm, "SPLIT", 1)
-    _threads.workers(1).submit(int).result()
+    a, b = _data((64, 300), 1), _data((300, 256), 2)
+    _jit_gemm.product(a, b, 2)
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(1) as pool:
         got = pool.apply_async(_product_in_child).get(timeout=60)
     assert got
+
+
+def _until(condition, what):
+    deadline = time.monotonic() + 30
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.001)
+
+
+def _until_taken(team, k, a, b, threads, one):
+    """Products on ``threads`` threads until team thread ``k`` has taken a part of one (once
+    it has its compiled loop; where it wakes late for a job, the caller takes every part)."""
+    before = team.taken(k)
+    deadline = time.monotonic() + 60
+    while team.taken(k) == before:
+        np.testing.assert_array_equal(_jit_gemm.product(a, b, threads), one)
+        assert time.monotonic() < deadline, f"team thread {k} never took a part"
+
+
+def test_the_team_thread_takes_parts_sleeps_after_its_spin_and_is_rung_awake(monkeypatch):
+    monkeypatch.setattr(_jit_gemm, "SPLIT", 1)
+    a, b = _data((256, 300), 3), _data((300, 512), 4)
+    one = _jit_gemm.product(a, b)
+    team = _jit_team.team(_jit_gemm._serve, 1)
+    _until_taken(team, 1, a, b, 2, one)
+    _until(lambda: team.asleep(1), "the thread kept spinning after SPIN_S")
+    _until_taken(team, 1, a, b, 2, one)
+
+
+def test_threads_of_the_process_that_share_products_at_once(monkeypatch):
+    # (one job at a time: a second caller's parts run on its own thread, never mixed into
+    # the first's)
+    monkeypatch.setattr(_jit_gemm, "SPLIT", 1)
+    pairs = [(_data((96, 200 + 8 * i), i), _data((200 + 8 * i, 160), 50 + i)) for i in range(6)]
+    want = [_jit_gemm.product(a, b) for a, b in pairs]
+
+    def run(i):
+        a, b = pairs[i]
+        return all(np.array_equal(_jit_gemm.product(a, b, 2), want[i]) for _ in range(30))
+
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        assert all(pool.map(run, range(6)))
+
+
+def test_a_team_thread_beyond_the_jobs_threads_takes_no_part(monkeypatch):
+    # (set_num_threads(2) after 3: the third thread spins on, and must leave the parts alone)
+    monkeypatch.setattr(_jit_gemm, "SPLIT", 1)
+    a, b = _data((256, 300), 5), _data((300, 512), 6)
+    one = _jit_gemm.product(a, b)
+    team = _jit_team.team(_jit_gemm._serve, 2)
+    _until_taken(team, 2, a, b, 3, one)
+    before = team.taken(2)
+    for _ in range(50):
+        np.testing.assert_array_equal(_jit_gemm.product(a, b, 2), one)
+    assert team.taken(2) == before
 
 
 def test_a_kernel_that_cannot_be_built_warns_and_leaves_numpy(monkeypatch):
@@ -201,7 +257,7 @@ def test_a_kernel_that_cannot_be_built_warns_and_leaves_numpy(monkeypatch):
 def test_wrong_trial_values_turn_it_off(monkeypatch):
     monkeypatch.setattr(_jit_gemm, "_state", {"usable": None, "error": None})
     monkeypatch.setattr(_jit_gemm._jit, "module", lambda: _jit_gemm._state.update(usable=True))
-    monkeypatch.setattr(_jit_gemm, "_into", lambda a, b, c, pool, threads: c.fill(7))
+    monkeypatch.setattr(_jit_gemm, "_into", lambda a, b, c, threads: c.fill(7))
     with pytest.warns(RuntimeWarning, match="wrong values"):
         assert not _jit_gemm.usable()
 
@@ -246,10 +302,41 @@ def test_windows_add_product_against_the_product_then_col2im(monkeypatch, shape,
                                                             dilation).reshape(shape[:2] + (-1,)),
                                   np.moveaxis(one, 2, 0))
     monkeypatch.setattr(_jit_gemm, "SPLIT", 1)
-    with concurrent.futures.ThreadPoolExecutor(2) as pool:      # (parts of whole channels)
-        for threads in (2, 3):
-            np.testing.assert_array_equal(_jit_gemm.windows_add_product(
-                shape, at, b, kernel, stride, dilation, pool, threads), one)
+    for threads in (2, 3):          # (parts of whole channels)
+        np.testing.assert_array_equal(_jit_gemm.windows_add_product(
+            shape, at, b, kernel, stride, dilation, threads), one)
+
+
+@pytest.mark.parametrize("s,m,k,n", [(64, 32, 676, 10), (20, 40, 50, 70), (9, 8, 300, 33),
+                                     (1, 16, 40, 32)])
+def test_summed_products(monkeypatch, s, m, k, n):
+    # (a convolution's per-sample weight gradient: x2 as the columns' transpose, strided)
+    monkeypatch.setattr(_jit_gemm, "SPLIT", 1)
+    a, bt = _data((s, m, k), 30), _data((s, n, k), 31)
+    b = np.swapaxes(bt, 1, 2)
+    got = _jit_gemm.summed(a, b)
+    assert got.shape == (m, n) and got.dtype == np.float32 and got.flags.c_contiguous
+    want = np.einsum("smk,skn->mn", a.astype(np.float64), b.astype(np.float64))
+    scale = np.einsum("smk,skn->mn", np.abs(a).astype(np.float64), np.abs(b).astype(np.float64))
+    assert np.all(np.abs(got - want) <= 4 * np.sqrt(s * k) * 2.0 ** -24 * scale)
+    for threads in (2, 3):
+        np.testing.assert_array_equal(_jit_gemm.summed(a, b, threads), got)
+    be = it.get_backend("cpu")
+    on, off = compiled_and_reference(lambda: be.ns.tensordot(a, bt, axes=([0, 2], [0, 2])))
+    np.testing.assert_array_equal(on, got)
+    np.testing.assert_allclose(off, want, rtol=1e-4, atol=1e-4 * scale.max())
+
+
+def test_summed_products_it_does_not_take():
+    a = _data((4, 6, 50), 32)
+    assert _jit_gemm.summed(a, _data((4, 50, 7), 33)) is None         # under 8 both ways
+    assert _jit_gemm.summed(a.astype(np.float64), _data((4, 50, 40), 33)) is None
+    assert _jit_gemm.summed(a, _data((3, 50, 40), 33)) is None        # batches differ
+    assert _jit_gemm.summed(a[:, :, :0], _data((4, 0, 40), 33)) is None
+    be = it.get_backend("cpu")      # (other contractions: NumPy's tensordot)
+    x, y = _data((4, 6, 5), 34), _data((6, 5, 3), 35)
+    np.testing.assert_array_equal(be.ns.tensordot(x, y, axes=([1, 2], [0, 1])),
+                                  np.tensordot(x, y, axes=([1, 2], [0, 1])))
 
 
 def test_windows_add_product_non_finite_and_where_it_does_not_apply():

@@ -26,23 +26,25 @@ do there: the results are not BLAS's bit for bit, but within its accuracy.
 
 Threads: the backend passes the BLAS pool's current size (so ``set_num_threads`` and
 threadpoolctl limits hold here too); a product's rows, columns or batch are cut into parts
-that that many threads share (this one and interop's executor's; the compiled driver holds
-no GIL), each taking the next part not yet taken.
+that that many threads share (this one and the team of :mod:`._jit_team`, whose threads
+wait for parts in compiled code, spinning, instead of sleeping between products), each
+taking the next part not yet taken. A job and its parts are described in an int64 array
+(the arrays' addresses, shapes and strides: :func:`_do_part` reads them), so that a team
+thread takes and computes parts without the GIL.
 
 Measured (one core of the AMD EPYC test machine, 2026-12-07, GFLOP/s, this / OpenBLAS
 pinned): (1120, 200) @ (200, 800) 254-260 / 130; (64, 288) @ (288, 7744) 226-240 / 120;
 (32, 200) @ (200, 800) 226-235 / 108; (64, 7744) @ (7744, 288)^T 222 / 116.
 """
 
-import itertools
 import warnings
 
 import numpy as np
 
-from . import _jit, _threads
+from . import _jit, _jit_team, _threads
 from ._jit import jitable, njit
 
-__all__ = ["usable", "product", "windows_add_product"]
+__all__ = ["usable", "product", "summed", "windows_add_product"]
 
 MR = 8                  # rows of C per micro-kernel call
 NV = 2                  # vectors of 16 floats per row of the block
@@ -54,6 +56,8 @@ FROM = 1 << 16          # multiply-adds below which NumPy's call is the cheaper 
 SPLIT = 1 << 22         # multiply-adds per thread where threads split a product
 BLAS_ALONE = 1 << 18    # multiply-adds below which OpenBLAS runs a product on one thread
 PARTS = 4               # parts per thread of a product split over threads
+SUM_STEP = 8            # products per part of a summed batch (a fixed number: the same sums
+                        # on any number of threads)
 
 _F32 = np.dtype(np.float32)
 
@@ -76,8 +80,8 @@ def usable():
                 a = np.arange(8 * 40, dtype=np.float32).reshape(8, 40)
                 b = np.arange(40 * 64, dtype=np.float32).reshape(40, 64) / 64
                 c = np.empty((2, 8, 32), np.float32)
-                _into(a[None], b[None, :, :32], c[:1], None, 1)
-                _into(a[None], b[None, :, ::2], c[1:], None, 1)     # (B's panels copied)
+                _into(a[None], b[None, :, :32], c[:1], 1)
+                _into(a[None], b[None, :, ::2], c[1:], 1)     # (B's panels copied)
                 if not (np.allclose(c[0], a @ b[:, :32], rtol=1e-5)
                         and np.allclose(c[1], a @ b[:, ::2], rtol=1e-5)):
                     raise RuntimeError("a trial product gave wrong values")
@@ -179,10 +183,10 @@ _micro_rows = None      # the same with scattered rows of C (a col2im epilogue)
 
 
 @jitable(inline="never", boundscheck=False)
-def _product(a, b, c, j0, j1, copy_b):
-    """``c[:, j0:j1] = a @ b[:, j0:j1]`` for float32 2-d ``a`` (m, k) and ``b`` (k, n) of
-    any strides (``b``'s columns contiguous unless ``copy_b``) and ``c`` (m, n) with
-    contiguous rows; ``j0`` a multiple of NR; ``k`` > 0.
+def _product(a, b, c, j0, j1, copy_b, acc):
+    """``c[:, j0:j1] = a @ b[:, j0:j1]`` (``+=`` with ``acc``) for float32 2-d ``a`` (m, k)
+    and ``b`` (k, n) of any strides (``b``'s columns contiguous unless ``copy_b``) and ``c``
+    (m, n) with contiguous rows; ``j0`` a multiple of NR; ``k`` > 0.
 
     Blocks of ``k`` outermost (each block of ``A`` is read once from memory, however many
     panels of columns there are), then panels of columns, then blocks of rows. The blocks
@@ -222,35 +226,32 @@ def _product(a, b, c, j0, j1, copy_b):
                     ap, ars, acs = pa + 4 * (i * a_rs + p0 * a_cs), a_rs, a_cs
                 else:
                     ap, ars, acs = rows.ctypes.data + 4 * p0, k, 1
+                adding = p0
                 if nr < NR:
                     cp, cs = right.ctypes.data + 4 * i * NR, NR
                 elif i >= m_full:
                     cp, cs = bottom.ctypes.data + 4 * (j - j0), j_full - j0
                 else:
                     cp, cs = pc + 4 * (i * c_rs + j), c_rs
-                _micro(ap, ars, acs, bp, bs, cp, cs, kb, p0)
+                    adding += acc
+                _micro(ap, ars, acs, bp, bs, cp, cs, kb, adding)
     for i in range(m):
         for jj in range(j1 - j_full):
-            c[i, j_full + jj] = right[i, jj]
+            c[i, j_full + jj] = c[i, j_full + jj] + right[i, jj] if acc else right[i, jj]
     for i in range(m_full, m):
         for jj in range(j_full - j0):
-            c[i, j0 + jj] = bottom[i - m_full, jj]
+            c[i, j0 + jj] = c[i, j0 + jj] + bottom[i - m_full, jj] if acc else \
+                bottom[i - m_full, jj]
 
 
-@njit(boundscheck=False)
+@jitable(inline="never", boundscheck=False)
 def _batched(a, b, c, copy_b):
     """:func:`_product` over the first axis of 3-d ``a``, ``b`` and ``c`` (one thread)."""
     for s in range(c.shape[0]):
-        _product(a[s], b[s], c[s], 0, c.shape[2], copy_b)
+        _product(a[s], b[s], c[s], 0, c.shape[2], copy_b, 0)
 
 
-@njit(boundscheck=False)
-def _columns(a, b, c, j0, j1, copy_b):
-    """:func:`_product` on columns ``j0:j1`` of 2-d arrays (one thread's share)."""
-    _product(a, b, c, j0, j1, copy_b)
-
-
-@njit(boundscheck=False)
+@jitable(inline="never", boundscheck=False)
 def _scatter_product(a, b, out, rowoff, coloff):
     """``out[rowoff[i] + coloff[j // NR] + j % NR] += (a @ b)[i, j]`` for float32 2-d ``a``
     (m, k) of any strides and ``b`` (k, n) with contiguous columns, ``n`` a multiple of NR,
@@ -286,52 +287,117 @@ def _scatter_product(a, b, out, rowoff, coloff):
                 _micro_rows(ap, ars, acs, bp, b_rs, targets.ctypes.data, 0, kb, 1)
 
 
-def _share(pool, threads, fn, parts):
-    """``fn(*part)`` for every part, on this thread and ``threads - 1`` of ``pool``'s, each
-    taking the next part not yet taken: a thread that wakes late (tens to hundreds of us
-    after a pause) takes fewer, instead of the others waiting for its fixed share."""
-    taken = itertools.count()           # (its next() is atomic: the GIL)
-
-    def work():
-        for i in taken:
-            if i >= len(parts):
-                return
-            fn(*parts[i])
-
-    jobs = [pool.submit(work) for _ in range(threads - 1)]
-    work()
-    for job in jobs:
-        job.result()
+# the job a team of threads shares (see _jit_team.py): its kind, and where its arrays are
+KIND, STEP, COPY_B = 2, 3, 4                    # job slots (0 and 1: _jit_team's)
+A_AT, B_AT, C_AT, ROWS_AT, COLS_AT = 8, 16, 24, 32, 36
+BATCH, ROWS, COLUMNS, SCATTER, SUMMED = 1, 2, 3, 4, 5  # kinds: parts of the batch, rows,
+                                    # columns, rows of a scattered product, of a summed batch
+_NO_OFFSETS = np.zeros(0, np.int64)
 
 
-def _into(a, b, c, pool, threads):
+@jitable(inline="never", boundscheck=False)
+def _do_part(job, i):
+    """Part ``i`` of the job described in ``job``: a slice of ``STEP`` products, rows or
+    columns, computed as it would be alone."""
+    step, copy_b = job[STEP], job[COPY_B] != 0
+    a, b, c = _jit_team.floats3(job, A_AT), _jit_team.floats3(job, B_AT), \
+        _jit_team.floats3(job, C_AT)
+    lo = i * step
+    kind = job[KIND]
+    if kind == BATCH:
+        hi = min(lo + step, c.shape[0])
+        _batched(a[lo:hi], b[lo:hi], c[lo:hi], copy_b)
+    elif kind == ROWS:
+        hi = min(lo + step, c.shape[1])
+        _product(a[0, lo:hi], b[0], c[0, lo:hi], 0, c.shape[2], copy_b, 0)
+    elif kind == COLUMNS:
+        _product(a[0], b[0], c[0], lo, min(lo + step, c.shape[2]), copy_b, 0)
+    elif kind == SUMMED:            # (part i's sum into c[i])
+        for t in range(lo, min(lo + step, a.shape[0])):
+            _product(a[t], b[t], c[i], 0, c.shape[2], copy_b, 1 if t > lo else 0)
+    else:
+        hi = min(lo + step, a.shape[1])
+        _scatter_product(a[0, lo:hi], b[0], c[0, 0], _jit_team.ints1(job, ROWS_AT)[lo:hi],
+                         _jit_team.ints1(job, COLS_AT))
+
+
+@njit(boundscheck=False)
+def _serve(ctrl, job, k, spin):
+    """Thread ``k`` of the team: takes parts while there are, spins ``spin`` ticks after its
+    last one, then returns (to sleep)."""
+    deadline = _jit_team.now() + spin
+    while True:
+        i = _jit_team.take(ctrl, job, k)
+        if i >= 0:
+            _do_part(job, i)
+            _jit_team.finish(ctrl, k)
+            deadline = _jit_team.now() + spin
+        elif not _jit_team.idle(ctrl, job, k, deadline):
+            return
+
+
+@njit(boundscheck=False)
+def _run(ctrl, job, kind, a, b, c, step, nparts, copy_b, helpers, rowoff, coloff):
+    """Post a job of ``nparts`` parts to the team (``helpers`` threads, this one included),
+    take parts of it here too, and return when every part is finished."""
+    gen = _jit_team.post(ctrl, job)
+    job[0], job[1] = nparts, helpers
+    job[KIND], job[STEP], job[COPY_B] = kind, step, copy_b
+    _jit_team.describe(job, A_AT, a)
+    _jit_team.describe(job, B_AT, b)
+    _jit_team.describe(job, C_AT, c)
+    _jit_team.describe(job, ROWS_AT, rowoff)
+    _jit_team.describe(job, COLS_AT, coloff)
+    _jit_team.open_(ctrl, gen)
+    while True:
+        i = _jit_team.take(ctrl, job, 0)
+        if i < 0:
+            break
+        _do_part(job, i)
+        _jit_team.finish(ctrl, 0)
+    _jit_team.wait(ctrl, job)
+
+
+def _share(kind, a, b, c, step, threads, copy_b=False, rowoff=_NO_OFFSETS, coloff=_NO_OFFSETS):
+    """The parts of a job (see :func:`_do_part`; 3-d float32 ``a``, ``b``, ``c``) shared by
+    ``threads`` threads: this one and the team's (:mod:`._jit_team`), each taking the next
+    part not yet taken, so that a thread that wakes late takes fewer. Where another thread
+    of the process has the team now, this one takes every part itself."""
+    total = {BATCH: c.shape[0], ROWS: c.shape[1], COLUMNS: c.shape[2], SCATTER: a.shape[1],
+             SUMMED: a.shape[0]}
+    nparts = -(-total[kind] // step)
+    team = _jit_team.team(_serve, threads - 1) if threads > 1 else None
+    if team is None or not team.lock.acquire(blocking=False):
+        _run(np.zeros(_jit_team.ALONE, np.int64), np.zeros(_jit_team.JOB, np.int64), kind,
+             a, b, c, step, nparts, copy_b, 1, rowoff, coloff)
+        return
+    try:
+        team.ring(threads)
+        _run(team.ctrl, team.job, kind, a, b, c, step, nparts, copy_b, threads, rowoff, coloff)
+    finally:
+        team.lock.release()
+
+
+def _into(a, b, c, threads):
     """``c[...] = a @ b`` for float32 3-d ``a`` (s, m, k), ``b`` (s, k, n) (any strides,
     zero steps of a broadcast first axis allowed) and ``c`` (s, m, n) C-contiguous, ``k`` >
     0; with ``threads`` > 1, the products (or one product's rows or columns, whichever are
-    more) are cut into ``PARTS`` parts per thread, shared by that many threads (``pool``'s,
-    a ``concurrent.futures`` executor, and this one): each part is computed as it would be
-    whole, so the results are the same bits however the parts fall."""
+    more) are cut into ``PARTS`` parts per thread, shared by that many threads (see
+    :func:`_share`): each part is computed as it would be whole, so the results are the
+    same bits however the parts fall."""
     copy_b = b.strides[2] != 4 or (b.strides[1] // 4) % ALIAS == 0
     s, m, n = c.shape
     if threads > 1 and s > 1:                   # whole products per part
-        step = -(-s // (PARTS * threads))
-        _share(pool, threads, _batched, [(a[i:i + step], b[i:i + step], c[i:i + step], copy_b)
-                                         for i in range(0, s, step)])
-        return
-    if threads <= 1 or (n < 2 * NR and m < 2 * MR):
-        _batched(a, b, c, copy_b)
-        return
-    a, b, c = a[0], b[0], c[0]
-    if m >= n:          # blocks of rows (each part reads its share of A once)
-        step = -(-(-(-m // MR)) // (PARTS * threads)) * MR
-        parts = [(a[i:i + step], b, c[i:i + step], 0, n, copy_b) for i in range(0, m, step)]
+        _share(BATCH, a, b, c, -(-s // (PARTS * threads)), threads, copy_b)
+    elif threads <= 1 or (n < 2 * NR and m < 2 * MR):
+        _share(BATCH, a, b, c, s, 1, copy_b)
+    elif m >= n:        # blocks of rows (each part reads its share of A once)
+        _share(ROWS, a, b, c, -(-(-(-m // MR)) // (PARTS * threads)) * MR, threads, copy_b)
     else:               # panels of columns
-        step = -(-(-(-n // NR)) // (PARTS * threads)) * NR
-        parts = [(a, b, c, j, min(j + step, n), copy_b) for j in range(0, n, step)]
-    _share(pool, threads, _columns, parts)
+        _share(COLUMNS, a, b, c, -(-(-(-n // NR)) // (PARTS * threads)) * NR, threads, copy_b)
 
 
-def _transposed(a, b, pool, threads):
+def _transposed(a, b, threads):
     """``a @ b`` (2-d) where ``b``'s columns are not contiguous: either ``b`` copied
     row-major, or ``(b.T @ a.T).T``, where ``b.T`` is read through its strides and only
     ``a.T`` (the smaller copy, or none where ``a`` is column-major) and the result are
@@ -341,24 +407,21 @@ def _transposed(a, b, pool, threads):
     if m * n + (0 if a_major else m * k) >= k * n:
         b = np.ascontiguousarray(b)
         c = np.empty((1, m, n), np.float32)
-        _into(a[None], b[None], c, pool, threads)
+        _into(a[None], b[None], c, threads)
         return c[0]
     at = a.T if a_major else np.ascontiguousarray(a.T)
     ct = np.empty((1, n, m), np.float32)
-    _into(b.T[None], at[None], ct, pool, threads)
+    _into(b.T[None], at[None], ct, threads)
     return np.ascontiguousarray(ct[0].T)
 
 
-def _threads_for(pool, threads):
-    """``(pool, threads)``, where ``threads`` is None: the BLAS pool's current size and
-    interop's executor (asked only once a product is taken here)."""
-    if threads is None:
-        threads = _threads.blas_threads()
-        pool = _threads.workers(threads - 1) if threads > 1 else None
-    return pool, threads
+def _threads_for(threads):
+    """``threads``, or where it is None, the BLAS pool's current size (asked only once a
+    product is taken here)."""
+    return _threads.blas_threads() if threads is None else threads
 
 
-def product(x1, x2, pool=None, threads=1):
+def product(x1, x2, threads=1):
     """``x1 @ x2`` (NumPy's ``matmul`` semantics) on the compiled kernel, for float32
     arrays of at least 2 dims whose product has at least ``FROM`` multiply-adds, ``MR`` rows
     and ``NR`` columns (with ``threads`` > 1, 2-d products of ``MR`` to ``NR`` columns as
@@ -375,7 +438,7 @@ def product(x1, x2, pool=None, threads=1):
         work = m * n * k
         if work < FROM or not usable():
             return None
-        pool, threads = _threads_for(pool, threads)
+        threads = _threads_for(threads)
         if thin:
             # Mostly padding here, so NumPy's on one thread. With more, taken anyway where it
             # can be (one small block is padded): OpenBLAS's threads, once woken, spin for
@@ -383,12 +446,12 @@ def product(x1, x2, pool=None, threads=1):
             if threads <= 1 or min(m, n) < MR or work < BLAS_ALONE:
                 return None
             if n < NR:                              # (x2^T x1^T)^T: x2's columns as rows
-                return np.ascontiguousarray(product(x2.T, x1.T, pool, threads).T)
+                return np.ascontiguousarray(product(x2.T, x1.T, threads).T)
         threads = min(threads, max(1, work // SPLIT))
         if x2.strides[1] != 4:
-            return _transposed(x1, x2, pool, threads)
+            return _transposed(x1, x2, threads)
         c = np.empty((1, m, n), np.float32)
-        _into(x1[None], x2[None], c, pool, threads)
+        _into(x1[None], x2[None], c, threads)
         return c[0]
     try:
         batch = np.broadcast_shapes(x1.shape[:-2], x2.shape[:-2])
@@ -400,17 +463,17 @@ def product(x1, x2, pool=None, threads=1):
     work = s * m * n * k
     if thin or work < FROM or not usable():
         return None
-    pool, threads = _threads_for(pool, threads)
+    threads = _threads_for(threads)
     threads = min(threads, max(1, work // SPLIT))
     if x2.ndim == 2 and x1.ndim > 2 and x1.flags.c_contiguous:     # one product of all rows
-        out = product(x1.reshape(-1, k), x2, pool, threads)
+        out = product(x1.reshape(-1, k), x2, threads)
         return out.reshape(batch + (m, n))
     if s == 1:                                  # one product (batch dims all 1)
         a, b = x1.reshape(m, k), x2.reshape(k, n)
         if b.strides[1] != 4:
-            return _transposed(a, b, pool, threads).reshape(batch + (m, n))
+            return _transposed(a, b, threads).reshape(batch + (m, n))
         c = np.empty((1, m, n), np.float32)
-        _into(a[None], b[None], c, pool, threads)
+        _into(a[None], b[None], c, threads)
         return c.reshape(batch + (m, n))
     out = np.empty(batch + (m, n), np.float32)
     a = np.broadcast_to(x1, batch + (m, k))
@@ -418,11 +481,37 @@ def product(x1, x2, pool=None, threads=1):
     if b.strides[-1] != 4:
         b = np.ascontiguousarray(b)
     for lead in np.ndindex(batch[:-1]):        # (one step where the batch is 1-d)
-        _into(a[lead], b[lead], out[lead], pool, threads)
+        _into(a[lead], b[lead], out[lead], threads)
     return out
 
 
-def windows_add_product(shape, a, b, kernel, stride, dilation, pool=None, threads=1):
+def summed(x1, x2, threads=1):
+    """``sum(x1[s] @ x2[s] for s)`` for float32 3-d ``x1`` (S, m, k) and ``x2`` (S, k, n)
+    (a convolution's weight gradient where its products run per sample); None where the
+    compiled kernel does not take it (too small, or either matrix is under ``MR`` rows and
+    ``NR`` columns both ways round). Parts of ``SUM_STEP`` products are summed each into a
+    buffer of its own (``threads`` share them; None asks the BLAS pool), then the buffers in
+    order: the same bits on any number of threads."""
+    if (x1.dtype != _F32 or x2.dtype != _F32 or x1.ndim != 3 or x2.ndim != 3
+            or x1.shape[0] != x2.shape[0] or x1.shape[2] != x2.shape[1] or x1.shape[2] == 0
+            or any(st % 4 for st in x1.strides + x2.strides)):
+        return None
+    (s, m, k), n = x1.shape, x2.shape[2]
+    if s * m * n * k < FROM or not usable():
+        return None
+    if m < MR or n < NR:        # (x2[s]^T x1[s]^T summed, transposed back)
+        if n < MR or m < NR:
+            return None
+        return np.ascontiguousarray(summed(np.swapaxes(x2, 1, 2), np.swapaxes(x1, 1, 2),
+                                           threads).T)
+    threads = min(_threads_for(threads), max(1, s * m * n * k // SPLIT))
+    copy_b = x2.strides[2] != 4 or (x2.strides[1] // 4) % ALIAS == 0
+    parts = np.empty((-(-s // SUM_STEP), m, n), np.float32)
+    _share(SUMMED, x1, x2, parts, SUM_STEP, threads, copy_b)
+    return np.sum(parts, axis=0) if len(parts) > 1 else parts[0]
+
+
+def windows_add_product(shape, a, b, kernel, stride, dilation, threads=1):
     """The ``windows_add_product`` kernel (see ``_kernels.py``) on the compiled micro-kernel,
     its blocks added straight into the image (no (C * K, L * N) matrix stored), for float32,
     2-d windows and a batch that is a multiple of NR (each block of 32 columns is then 32
@@ -449,13 +538,10 @@ def windows_add_product(shape, a, b, kernel, stride, dilation, pool=None, thread
     pos, n0 = j // nb, j % nb
     coloff = ((pos // ow) * sh * ww + (pos % ow) * sw) * nb + n0
     out = np.zeros(c * plane, np.float32)
-    pool, threads = _threads_for(pool, threads)
+    threads = _threads_for(threads)
     threads = min(threads, c, max(1, a.shape[0] * a.shape[1] * b.shape[1] // SPLIT))
-    if threads <= 1:
-        _scatter_product(a, b, out, rowoff, coloff)
-    else:               # parts of whole channels: no two threads add into one position
-        step = -(-c // (PARTS * threads)) * kh * kw
-        _share(pool, threads, _scatter_product,
-               [(a[i:i + step], b, out, rowoff[i:i + step], coloff)
-                for i in range(0, c * kh * kw, step)])
+    step = c if threads <= 1 else -(-c // (PARTS * threads))
+    _share(SCATTER, a[None], b[None], out[None, None], step * kh * kw, threads,
+           rowoff=rowoff, coloff=coloff)    # (parts of whole channels: no two threads add
+                                            # into one position)
     return out.reshape(c, hh * ww, nb)

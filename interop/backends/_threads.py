@@ -3,7 +3,7 @@
 A backend's CPU work is parallel inside its library's BLAS (OpenBLAS, MKL, BLIS) and OpenMP
 pools, and in the cpu backend's compiled matrix product (``_jit_gemm.py``), which splits a
 large product over as many threads as the BLAS pool has now (:func:`blas_threads`), run by
-interop's own small pool (:func:`workers`). Those pools are per process, not per backend,
+interop's own team of threads (``_jit_team.py``). Those pools are per process, not per backend,
 so the limit is too: it holds for the ``cpu`` backend and for ``strict`` (NumPy underneath),
 and for any other namespace whose library runs on such a pool (threadpoolctl finds the pools
 of every library loaded in the process). A GPU backend's kernels do not use them: a limit
@@ -11,16 +11,12 @@ does not change its speed. Where no pool is loaded, work runs on the calling thr
 ``get_num_threads()`` says 1 and ``set_num_threads`` has nothing to limit.
 """
 
-import concurrent.futures
-import os
-
 import threadpoolctl
 
-__all__ = ["set_num_threads", "get_num_threads", "blas_threads", "workers"]
+__all__ = ["set_num_threads", "get_num_threads", "blas_threads"]
 
 _controller = None      # threadpoolctl's view of the loaded pools, built on first use
 _blas = []              # [the loaded BLAS's threadpoolctl controller, or None], found on first use
-_workers = [None, 0]    # interop's executor and its number of threads, grown on demand
 
 
 def _pools():
@@ -59,24 +55,3 @@ def blas_threads():
         _blas.append(found[0] if found else None)
     lib = _blas[0]
     return 1 if lib is None else lib.get_num_threads()
-
-
-def _forget_workers():
-    """In a forked child: the parent's executor's threads do not exist there (a job handed
-    to it would never run); the child makes its own on demand."""
-    _workers[0], _workers[1] = None, 0
-
-
-os.register_at_fork(after_in_child=_forget_workers)
-
-
-def workers(n):
-    """An executor with at least ``n`` threads (made, or remade larger, on demand): what a
-    compiled kernel's extra threads run on."""
-    if _workers[1] < n:
-        old = _workers[0]
-        _workers[0] = concurrent.futures.ThreadPoolExecutor(n, thread_name_prefix="interop")
-        _workers[1] = n
-        if old is not None:
-            old.shutdown(wait=False)
-    return _workers[0]
