@@ -381,6 +381,12 @@ def _kernel_inputs(ctx, name):
         # that a compiled path (the cpu backend's, for batches of 32s) is held to it too
         return None, ((32, 2, 6, 7), ctx.randn(12, 3, offset=1), ctx.randn(3, 320, offset=2),
                       (3, 2), (2, 1), (1, 2))
+    if name in ("windows_product", "product_windows"):   # a convolution's forward and weight
+        # gradient: 32 samples laid out batch-innermost, as the cpu backend's compiled
+        # kernels read them, so that they are held to it too
+        x = it.permute_dims(ctx.randn(2, 6, 7, 32, offset=3), (3, 0, 1, 2))
+        a = ctx.randn(5, 12 if name == "windows_product" else 320, offset=4)
+        return a, (x, (3, 2), (2, 1), (1, 2))
     # the activations: 5120 elements, so that a compiled path (the cpu backend's float32
     # kernels) is held against its fallback too
     act, g = ctx.randn(64, 80, offset=2), ctx.randn(64, 80, offset=3)

@@ -361,31 +361,126 @@ def test_windows_add_product_non_finite_and_where_it_does_not_apply():
                                              (1,) * len(k), (1,) * len(k)) is None
 
 
-def test_conv2d_input_gradient_through_the_fused_kernel_matches_torch():
+def _batch_inner(x):
+    """``x`` (N, C, H, W) copied so that its memory is (C, H, W, N): a convolution's input as
+    windows_product reads it."""
+    return np.ascontiguousarray(np.moveaxis(x, 0, -1)).transpose(3, 0, 1, 2)
+
+
+def _window_matrix(x, kernel, stride, dilation):
+    """The windows' matrix (C * K, L * N), batch innermost, in float64, by loops."""
+    nb, c, h, w = x.shape
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    oh, ow = (h - dh * (kh - 1) - 1) // sh + 1, (w - dw * (kw - 1) - 1) // sw + 1
+    m = np.empty((c, kh, kw, oh, ow, nb))
+    xt = np.moveaxis(x, 0, -1).astype(np.float64)
+    for i in range(kh):
+        for j in range(kw):
+            m[:, i, j] = xt[:, i * dh:i * dh + sh * (oh - 1) + 1:sh,
+                            j * dw:j * dw + sw * (ow - 1) + 1:sw]
+    return m.reshape(c * kh * kw, oh * ow * nb)
+
+
+@pytest.mark.parametrize("shape,kernel,stride,dilation,m", [
+    ((32, 3, 9, 8), (2, 3), (2, 1), (1, 2), 5), ((64, 16, 7, 7), (3, 3), (1, 1), (1, 1), 24),
+    ((32, 5, 6, 11), (1, 1), (1, 1), (1, 1), 33), ((32, 7, 10, 9), (3, 2), (3, 2), (2, 1), 8)])
+def test_windows_product_and_product_windows(monkeypatch, shape, kernel, stride, dilation, m):
+    # (the windows read in place: every row and column edge, strides, dilations, 1x1)
+    monkeypatch.setattr(_jit_gemm, "SPLIT", 1)
+    x = _batch_inner(_data(shape, 40))
+    wm = _window_matrix(x, kernel, stride, dilation)
+    be = it.get_backend("cpu")
+    a = _data((m, wm.shape[0]), 41)
+    g = _data((m, wm.shape[1]), 42)
+    for got_of, left, right in (
+            (lambda t: _jit_gemm.windows_product(a, x, kernel, stride, dilation, t), a, wm),
+            (lambda t: _jit_gemm.product_windows(g, x, kernel, stride, dilation, t), g, wm.T)):
+        got = got_of(1)
+        want = left.astype(np.float64) @ right
+        scale = np.abs(left).astype(np.float64) @ np.abs(right)
+        assert got.shape == want.shape and got.dtype == np.float32 and got.flags.c_contiguous
+        assert np.all(np.abs(got - want) <= 4 * np.sqrt(left.shape[1]) * 2.0 ** -24 * scale)
+        for threads in (2, 3):
+            np.testing.assert_array_equal(got_of(threads), got)
+    for name, arg in (("windows_product", a), ("product_windows", g)):
+        on, off = compiled_and_reference(
+            lambda: getattr(be.ns, name)(arg, x, kernel, stride, dilation))
+        np.testing.assert_allclose(on, off, rtol=1e-4, atol=1e-4 * np.abs(off).max())
+
+
+def test_windows_products_non_finite_and_where_they_do_not_apply():
+    x = _batch_inner(_data((32, 2, 5, 5), 43))
+    x[3, 1, 2, 2], x[7, 0, 0, 4] = np.nan, np.inf
+    a, g = _data((4, 18), 44), _data((4, 9 * 32), 45)
+    be = it.get_backend("cpu")
+    for name, arg in (("windows_product", a), ("product_windows", g)):
+        on, off = compiled_and_reference(
+            lambda: getattr(be.ns, name)(arg, x, (3, 3), (1, 1), (1, 1)))
+        np.testing.assert_array_equal(np.isnan(on), np.isnan(off))
+        np.testing.assert_array_equal(np.isinf(on), np.isinf(off))
+        finite = np.isfinite(off)
+        np.testing.assert_allclose(on[finite], off[finite], rtol=1e-4, atol=1e-4)
+    plain = np.ascontiguousarray(x)                     # (batch outermost in memory)
+    assert _jit_gemm.windows_product(a, plain, (3, 3), (1, 1), (1, 1)) is None
+    assert _jit_gemm.windows_product(a, x[:31], (3, 3), (1, 1), (1, 1)) is None
+    assert _jit_gemm.windows_product(a.astype(np.float64), x.astype(np.float64), (3, 3),
+                                     (1, 1), (1, 1)) is None
+    assert _jit_gemm.product_windows(g, x, (6, 6), (1, 1), (1, 1)) is None     # no window
+    np.testing.assert_allclose(be.ns.windows_product(a, plain, (3, 3), (1, 1), (1, 1)),
+                               be.ns.windows_product(a, x, (3, 3), (1, 1), (1, 1)),
+                               rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match=r"expected a of shape \(M, 18\)"):
+        be.ns.windows_product(g, x, (3, 3), (1, 1), (1, 1))
+    with pytest.raises(ValueError, match=r"expected a of shape \(M, 288\)"):
+        be.ns.product_windows(a, x, (3, 3), (1, 1), (1, 1))
+    with pytest.raises(ValueError, match="one dtype"):
+        be.ns.product_windows(g.astype(np.float64), x, (3, 3), (1, 1), (1, 1))
+
+
+@pytest.mark.parametrize("padding,stride,bias", [(0, 1, False), (1, 2, True)])
+def test_conv2d_through_the_compiled_kernels_matches_torch(padding, stride, bias):
+    # (a batch of 32: the forward and the weight gradient read the windows in place, the
+    # input gradient adds the product's blocks into the image; NaN and inf reach the same
+    # places as PyTorch's)
     torch = pytest.importorskip("torch")
     x0, w0 = _data((32, 16, 13, 13), 24), _data((24, 16, 3, 3), 25) * 0.1
-    g0 = _data((32, 24, 11, 11), 26)
-    calls = []
-    real = _jit_gemm.windows_add_product
+    b0 = _data((24,), 27) if bias else None
+    x0[4, 3, 6, 6], x0[9, 0, 0, 1] = np.nan, np.inf
+    out = (13 + 2 * padding - 3) // stride + 1
+    g0 = _data((32, 24, out, out), 26)
+    names = ("windows_product", "product_windows", "windows_add_product")
+    calls = {name: [] for name in names}
+    real = {name: getattr(_jit_gemm, name) for name in names}
 
-    def spy(*args, **kwargs):
-        out = real(*args, **kwargs)
-        calls.append(out is not None)
-        return out
+    def spy(name):
+        def call(*args, **kwargs):
+            res = real[name](*args, **kwargs)
+            calls[name].append(res is not None)
+            return res
+        return call
 
     def run():
         x, w = it.asarray(x0).requires_grad_(), it.asarray(w0).requires_grad_()
-        it.nn.functional.conv2d(x, w).backward(it.asarray(g0))
-        return np.asarray(x.grad), np.asarray(w.grad)
+        b = None if b0 is None else it.asarray(b0).requires_grad_()
+        y = it.nn.functional.conv2d(x, w, b, stride=stride, padding=padding)
+        y.backward(it.asarray(g0))
+        return [np.asarray(t) for t in (y.detach(), x.grad, w.grad)] + (
+            [] if b is None else [np.asarray(b.grad)])
 
-    _jit_gemm.windows_add_product = spy
+    for name in names:
+        setattr(_jit_gemm, name, spy(name))
     try:
         on, off = compiled_and_reference(run)
     finally:
-        _jit_gemm.windows_add_product = real
-    assert calls and calls[0]
-    xt, wt = torch.tensor(x0, requires_grad=True), torch.tensor(w0, requires_grad=True)
-    torch.nn.functional.conv2d(xt, wt).backward(torch.tensor(g0))
+        for name in names:
+            setattr(_jit_gemm, name, real[name])
+    assert all(calls[name] and calls[name][0] for name in names), calls
+    ts = [torch.tensor(a, requires_grad=True) for a in (x0, w0) + ((b0,) if bias else ())]
+    y = torch.nn.functional.conv2d(*ts, stride=stride, padding=padding)
+    y.backward(torch.tensor(g0))
+    want = [y.detach().numpy()] + [t.grad.numpy() for t in ts]
     for got in (on, off):
-        np.testing.assert_allclose(got[0], xt.grad.numpy(), rtol=1e-4, atol=1e-4)
-        np.testing.assert_allclose(got[1], wt.grad.numpy(), rtol=1e-4, atol=1e-3)
+        for a, b in zip(got, want):
+            np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
+            finite = np.isfinite(b)
+            np.testing.assert_allclose(a[finite], b[finite], rtol=1e-4, atol=1e-3)

@@ -847,6 +847,10 @@ def test_each_kernel_says_how_its_result_is_checked():
         "batch_to_front": lambda ns: ns.batch_to_front(np.ones((2, 3, 4)), np.ones(2)),
         "windows_add_product": lambda ns: ns.windows_add_product(
             (2, 1, 3, 3), np.ones((4, 2)), np.ones((2, 8)), (2, 2), (1, 1), (1, 1)),
+        "windows_product": lambda ns: ns.windows_product(
+            np.ones((3, 4)), np.ones((2, 1, 3, 3)), (2, 2), (1, 1), (1, 1)),
+        "product_windows": lambda ns: ns.product_windows(
+            np.ones((3, 8)), np.ones((2, 1, 3, 3)), (2, 2), (1, 1), (1, 1)),
     })
     assert set(calls) == set(KERNELS)
     it.register_backend("wrong-results", xp_np, kernels={n: wrong for n in KERNELS})

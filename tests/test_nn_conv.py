@@ -503,6 +503,7 @@ def _blocks_of(monkeypatch, samples, fn, x, w, **kw):
     sample = x.shape[1] * math.prod(w.shape[2:]) * math.prod(out) * x.itemsize
     monkeypatch.setattr(_conv, "BLOCK_BYTES", samples * sample)
     monkeypatch.setattr(_conv, "BLOCKS_FROM", 0)
+    monkeypatch.setattr(_conv, "IMPLICIT", False)       # (2-d windows would read in place)
 
 
 @pytest.fixture
@@ -529,7 +530,7 @@ def test_conv_backward_runs_in_the_blocks_asked_for(monkeypatch):
     several blocks), a block holds at least one sample, and a matrix of at most
     BLOCKS_FROM bytes runs whole."""
     x, w = _rand((5, 4, 7, 6)), _rand((6, 4, 3, 3), seed=1)
-    run = lambda: F.conv2d(it.asarray(x).requires_grad_(), it.asarray(w)).grad_fn.args[-1]
+    run = lambda: F.conv2d(it.asarray(x).requires_grad_(), it.asarray(w)).grad_fn.args[8]
     for samples in (1, 2, 5):
         _blocks_of(monkeypatch, samples, "conv2d", x, w)
         assert run() == samples
@@ -589,7 +590,7 @@ def test_conv_backward_in_blocks_gradcheck_and_gradgradcheck(monkeypatch, jit_mo
     with it.use_backend(backend):
         inputs = tuple(it.asarray(a).requires_grad_() for a in (x, w, b))
         fn = lambda x, w, b: F.conv2d(x, w, b, **kw)
-        assert fn(*inputs).grad_fn.args[-1] == 2
+        assert fn(*inputs).grad_fn.args[8] == 2
         assert it.autograd.gradcheck(fn, inputs)
         assert it.autograd.gradgradcheck(fn, inputs)
 
@@ -608,12 +609,15 @@ def test_conv_empty_batch_one_matrix_layout(be, jit_mode):
 # (``_conv.INNER_BELOW``), (L, N): the batch innermost, the output moved to (N, O, *out) by
 # the ``batch_to_front`` kernel. Each case runs in both orders, whole and in blocks, on both
 # of the cpu backend's paths.
-LAYOUTS = {"rows": 0, "inner": 1 << 30}
+# the one-matrix layout's column orders: (N, L), (L, N) with the im2col matrix stored, and
+# (L, N) read in place from the image (2-d windows, one group: windows_product)
+LAYOUTS = {"rows": (0, False), "inner": (1 << 30, False), "implicit": (1 << 30, True)}
 
 
 def _layout(monkeypatch, name):
-    monkeypatch.setattr(_conv, "INNER_BELOW", LAYOUTS[name])
-    return name == "inner"
+    monkeypatch.setattr(_conv, "INNER_BELOW", LAYOUTS[name][0])
+    monkeypatch.setattr(_conv, "IMPLICIT", LAYOUTS[name][1])
+    return name != "rows"
 
 
 @pytest.mark.parametrize("case", CONV + CONV_BLOCKS, ids=lambda c: f"{c[0]}d-{c[1]}-{c[3]}")
@@ -627,7 +631,7 @@ def test_conv_column_orders_match_pytorch(be, monkeypatch, jit_mode, layout, cas
     if len(xs) == n + 2:    # (an unbatched input's output is a view of the primitive's)
         y = getattr(F, fn)(it.asarray(x).requires_grad_(), it.asarray(w), it.asarray(b), **kw)
         per_sample = y.grad_fn.args[5]
-        assert y.grad_fn.args[-2] == (inner and not per_sample)
+        assert y.grad_fn.args[7] == (inner and not per_sample)
     check_function(getattr(F, fn), getattr(TF, fn), x, w, b, **kw)
     if xs[0] > 2:           # in blocks of two samples too
         _blocks_of(monkeypatch, 2, fn, x, w, **kw)
@@ -689,6 +693,6 @@ def test_conv_column_orders_gradcheck_and_gradgradcheck(monkeypatch, jit_mode, b
     with it.use_backend(backend):
         inputs = tuple(it.asarray(a).requires_grad_() for a in (x, w, b))
         fn = lambda x, w, b: getattr(F, f"conv{n}d")(x, w, b, **kw)
-        assert fn(*inputs).grad_fn.args[-2] == inner
+        assert fn(*inputs).grad_fn.args[7] == inner
         assert it.autograd.gradcheck(fn, inputs)
         assert it.autograd.gradgradcheck(fn, inputs)

@@ -597,6 +597,46 @@ class Backend:
                              f"{tuple(bias.shape)} {bias.dtype}")
         return self._kernels["batch_to_front"](x, bias)
 
+    def windows_product(self, a, x, kernel, stride, dilation):
+        """``a @ W``, ``W`` the matrix of ``x``'s windows, batch innermost: a convolution's
+        forward without its im2col matrix, where the backend reads the windows in place
+        (kernel table: ``KERNELS["windows_product"]``)."""
+        rows, cols, args = self._window_matrix_args(a, x, kernel, stride, dilation,
+                                                    "windows_product")
+        if a.ndim != 2 or a.shape[1] != rows:
+            raise ValueError(f"windows_product: expected a of shape (M, {rows}) (C * K columns "
+                             f"for x {tuple(x.shape)} and kernel {tuple(kernel)}), got "
+                             f"{tuple(a.shape)}")
+        return self._kernels["windows_product"](a, x, *args)
+
+    def product_windows(self, a, x, kernel, stride, dilation):
+        """``a @ W^T``, ``W`` the matrix of ``x``'s windows, batch innermost: a convolution's
+        weight gradient without its im2col matrix (kernel table:
+        ``KERNELS["product_windows"]``)."""
+        rows, cols, args = self._window_matrix_args(a, x, kernel, stride, dilation,
+                                                    "product_windows")
+        if a.ndim != 2 or a.shape[1] != cols:
+            raise ValueError(f"product_windows: expected a of shape (M, {cols}) (L * N columns "
+                             f"for x {tuple(x.shape)} and kernel {tuple(kernel)}), got "
+                             f"{tuple(a.shape)}")
+        return self._kernels["product_windows"](a, x, *args)
+
+    def _window_matrix_args(self, a, x, kernel, stride, dilation, op):
+        """(rows, columns) of the windows' matrix of ``x`` (N, C, *size) and the window
+        arguments (kernel, stride, dilation) checked and made tuples; checks the dtypes."""
+        if x.ndim < 3:
+            raise ValueError(f"{op}: expected x of shape (N, C, *size), got {tuple(x.shape)}")
+        kernel, stride, dilation = _window_args(x.ndim - 2, kernel, stride, dilation, op)
+        if len(kernel) != x.ndim - 2:
+            raise ValueError(f"{op}: expected {x.ndim - 2} kernel dims for x of shape "
+                             f"{tuple(x.shape)}, got kernel {kernel}")
+        if a.dtype != x.dtype:
+            raise ValueError(f"{op}: a and x must have one dtype, got {a.dtype} and {x.dtype}")
+        self._real_floating(a, op)
+        counts = windows_shape(tuple(x.shape[2:]), kernel, stride, dilation)[len(kernel):]
+        return (x.shape[1] * math.prod(kernel), math.prod(counts) * x.shape[0],
+                (kernel, stride, dilation))
+
     def windows_add_product(self, shape, a, b, kernel, stride, dilation):
         """``windows_add`` of ``a @ b`` laid out batch-innermost: a convolution's input
         gradient without its product's matrix, where the backend fuses the two (kernel table:
@@ -720,6 +760,14 @@ class Backend:
 
     def _fallback_batch_to_front(self, x, bias):
         return _fallbacks.batch_to_front(self.xp, x, bias)
+
+    def _fallback_windows_product(self, a, x, kernel, stride, dilation):
+        return _fallbacks.windows_product(self.xp, a, x, kernel, stride, dilation,
+                                          device=self.native_device)
+
+    def _fallback_product_windows(self, a, x, kernel, stride, dilation):
+        return _fallbacks.product_windows(self.xp, a, x, kernel, stride, dilation,
+                                          device=self.native_device)
 
     def _fallback_windows_add_product(self, shape, a, b, kernel, stride, dilation):
         return _fallbacks.windows_add_product(self.xp, shape, a, b, kernel, stride, dilation,

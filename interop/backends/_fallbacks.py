@@ -33,7 +33,7 @@ __all__ = ["sum_to", "getitem", "add_at", "index_add", "scatter_add", "windows",
            "normalize_rows", "normalize_rows_backward", "normalize_channels",
            "normalize_channels_backward", "adam_update_", "lstm_spans", "lstm_cell",
            "lstm_cell_backward", "lstm_scan", "lstm_scan_backward", "batch_to_front",
-           "windows_add_product"]
+           "windows_add_product", "window_matrix", "windows_product", "product_windows"]
 
 
 def _dkw(device):
@@ -590,6 +590,26 @@ def windows_add_product(xp, shape, a, b, kernel, stride, dilation, *, device=Non
     cols = window_cols(xp, xp.matmul(a, b), shape, kernel, stride, dilation)
     return windows_add(xp, shape, cols, kernel, stride, dilation, device=device,
                        mutable=mutable)
+
+
+def window_matrix(xp, win, n):
+    """The windows ``win`` (N, C, *kernel, *out) of ``n``-d windows as their matrix, batch
+    innermost: (C * K, L * N), one copy."""
+    rows = math.prod(win.shape[1:n + 2])
+    cols = math.prod(win.shape[n + 2:]) * win.shape[0]
+    return xp.reshape(xp.permute_dims(win, (*range(1, 2 * n + 2), 0)), (rows, cols))
+
+
+def windows_product(xp, a, x, kernel, stride, dilation, *, device=None):
+    """``a @ W``, ``W`` the windows' matrix of ``x`` (the kernel's reference: W stored)."""
+    win = windows(xp, x, kernel, stride, dilation, device=device)
+    return xp.matmul(a, window_matrix(xp, win, len(kernel)))
+
+
+def product_windows(xp, a, x, kernel, stride, dilation, *, device=None):
+    """``a @ W^T``, ``W`` the windows' matrix of ``x`` (the kernel's reference: W stored)."""
+    win = windows(xp, x, kernel, stride, dilation, device=device)
+    return xp.matmul(a, xp.matrix_transpose(window_matrix(xp, win, len(kernel))))
 
 
 # ------------------------------------------------------------------ activations

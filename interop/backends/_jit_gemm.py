@@ -44,7 +44,8 @@ import numpy as np
 from . import _jit, _jit_team, _threads
 from ._jit import jitable, njit
 
-__all__ = ["usable", "product", "summed", "windows_add_product"]
+__all__ = ["usable", "product", "summed", "windows_add_product", "windows_product",
+           "product_windows"]
 
 MR = 8                  # rows of C per micro-kernel call
 NV = 2                  # vectors of 16 floats per row of the block
@@ -99,25 +100,29 @@ def _bind(numba):
     decide whether this processor runs it well (:func:`usable` then tries it)."""
     import llvmlite.binding as llvm     # (numba's own dependency; imported with numba)
     from llvmlite import ir
-    global _micro, _micro_rows
+    global _micro, _micro_rows, _micro_b_rows, _micro_a_rows
     try:
-        _micro = numba.extending.intrinsic(_micro_template(ir, numba.core.cgutils,
-                                                           numba.types))
-        _micro_rows = numba.extending.intrinsic(_micro_template(ir, numba.core.cgutils,
-                                                                numba.types, True))
+        build = (lambda **flags: numba.extending.intrinsic(
+            _micro_template(ir, numba.core.cgutils, numba.types, **flags)))
+        _micro, _micro_rows = build(), build(scattered=True)
+        _micro_b_rows, _micro_a_rows = build(b_rows=True), build(a_rows=True)
         _state["usable"] = bool(llvm.get_host_cpu_features().get("avx512f"))
     except Exception as e:      # (llvmlite's API moved, say: usable() warns, NumPy's runs)
         _state["error"] = e
 
 
-def _micro_template(ir, cgutils, types, scattered=False):
+def _micro_template(ir, cgutils, types, scattered=False, b_rows=False, a_rows=False):
     """The micro-kernel, as a numba intrinsic template:
     ``_micro(a, a_rs, a_cs, b, b_rs, c, c_rs, kc, accumulate)`` with float32 addresses
     (``a``, ``b``, ``c``) and steps in elements: ``C[:8, :32] (+)= A[:8, :kc] @ B[:kc, :32]``
     where ``A[i, p]`` is at ``a + i * a_rs + p * a_cs``, ``B[p, j]`` at ``b + p * b_rs + j``
     and ``C[i, j]`` at ``c + i * c_rs + j``; ``accumulate`` nonzero adds to C. With
     ``scattered``, ``c`` is the address of 8 int64 addresses, of the rows of C (``c_rs``
-    unread): what a col2im epilogue adds its block into."""
+    unread): what a col2im epilogue adds its block into. With ``b_rows``, row ``p`` of B is
+    at ``b + 4 * offsets[p]``, where ``b_rs`` is the address of the int64 ``offsets``; with
+    ``a_rows``, ``A[i, p]`` is at ``rows[i] + 4 * offsets[p]``, where ``a`` is the address of
+    8 int64 addresses ``rows`` and ``a_cs`` of the int64 ``offsets`` (``a_rs`` unread): the
+    matrix of an image's windows, read in place (see :func:`_window_offsets`)."""
 
     def micro(typingctx, a, a_rs, a_cs, b, b_rs, c, c_rs, kc, accumulate):
         sig = types.void(*([types.intp] * 9))
@@ -138,14 +143,30 @@ def _micro_template(ir, cgutils, types, scattered=False):
             # the sums: allocas, which LLVM promotes to registers
             sums = [[cgutils.alloca_once_value(builder, zero) for _ in range(NV)]
                     for _ in range(MR)]
+            table = index.as_pointer()
+            if a_rows:      # (the rows' addresses, read once)
+                arow = [builder.inttoptr(builder.load(builder.gep(builder.inttoptr(a, table),
+                                                                  [ir.Constant(index, i)])),
+                                         f32.as_pointer()) for i in range(MR)]
             with cgutils.for_range(builder, kc) as loop:
                 p = loop.index
-                row = builder.gep(B, [builder.mul(p, b_rs)])
+                if b_rows:
+                    row = builder.gep(B, [builder.load(builder.gep(builder.inttoptr(b_rs, table),
+                                                                   [p]))])
+                else:
+                    row = builder.gep(B, [builder.mul(p, b_rs)])
                 bv = [builder.load(builder.bitcast(builder.gep(row, [ir.Constant(index, 16 * v)]),
                                                    vptr), align=4) for v in range(NV)]
-                col = builder.gep(A, [builder.mul(p, a_cs)])
+                if a_rows:
+                    off = builder.load(builder.gep(builder.inttoptr(a_cs, table), [p]))
+                else:
+                    col = builder.gep(A, [builder.mul(p, a_cs)])
                 for i in range(MR):
-                    x = builder.load(builder.gep(col, [builder.mul(ir.Constant(index, i), a_rs)]))
+                    if a_rows:
+                        x = builder.load(builder.gep(arow[i], [off]))
+                    else:
+                        x = builder.load(builder.gep(col, [builder.mul(ir.Constant(index, i),
+                                                                       a_rs)]))
                     xv = builder.insert_element(ir.Constant(vec, ir.Undefined), x,
                                                 ir.Constant(ir.IntType(32), 0))
                     xv = builder.shuffle_vector(xv, ir.Constant(vec, ir.Undefined), splat)
@@ -180,6 +201,8 @@ def _micro_template(ir, cgutils, types, scattered=False):
 
 _micro = None           # the intrinsic, built by _bind at numba's import (before any compile)
 _micro_rows = None      # the same with scattered rows of C (a col2im epilogue)
+_micro_b_rows = None    # ... with B's rows at offsets from a table (an image's windows)
+_micro_a_rows = None    # ... with A's rows and columns at addresses and offsets from tables
 
 
 @jitable(inline="never", boundscheck=False)
@@ -252,10 +275,103 @@ def _batched(a, b, c, copy_b):
 
 
 @jitable(inline="never", boundscheck=False)
+def _windows_columns(a, img, c, j0, j1, rowoff, coloff):
+    """``c[:, j0:j1] = a @ W[:, j0:j1]``, where ``W[p, j] = img[rowoff[p] + coloff[j // NR] +
+    j % NR]`` (the matrix of an image's windows, read in place: see :func:`_window_offsets`),
+    for float32 2-d ``a`` (m, k = len(rowoff)) of any strides, the image's memory ``img``
+    (1-d) and ``c`` (m, n) with contiguous rows; ``j0`` and ``j1`` multiples of NR. The
+    order of :func:`_product`, with B's rows read from the image instead of a panel."""
+    m, k = a.shape
+    a_rs, a_cs = a.strides[0] // 4, a.strides[1] // 4
+    c_rs = c.strides[0] // 4
+    pa, pc, pi, po = a.ctypes.data, c.ctypes.data, img.ctypes.data, rowoff.ctypes.data
+    kc = -(-k // -(-k // KC))
+    m_full = m - m % MR
+    rows = np.zeros((MR, k), np.float32)        # the last partial block of rows, zero-padded
+    for i in range(m_full, m):
+        for p in range(k):
+            rows[i - m_full, p] = a[i, p]
+    bottom = np.empty((MR, j1 - j0), np.float32)
+    for p0 in range(0, k, kc):
+        kb = min(kc, k - p0)
+        for j in range(j0, j1, NR):
+            bp = pi + 4 * coloff[j // NR]
+            for i in range(0, m, MR):
+                if i < m_full:
+                    ap, ars, acs = pa + 4 * (i * a_rs + p0 * a_cs), a_rs, a_cs
+                    cp, cs = pc + 4 * (i * c_rs + j), c_rs
+                else:
+                    ap, ars, acs = rows.ctypes.data + 4 * p0, k, 1
+                    cp, cs = bottom.ctypes.data + 4 * (j - j0), j1 - j0
+                _micro_b_rows(ap, ars, acs, bp, po + 8 * p0, cp, cs, kb, p0)
+    for i in range(m_full, m):
+        for jj in range(j1 - j0):
+            c[i, j0 + jj] = bottom[i - m_full, jj]
+
+
+@jitable(inline="never", boundscheck=False)
+def _windows_rows(img, rowoff, kofs, b, c, i0, i1, j0, j1, copy_b):
+    """``c[i0:i1, j0:j1] = W[i0:i1] @ b[:, j0:j1]``, where ``W[p, q] = img[rowoff[p] +
+    kofs[q]]`` (the matrix of an image's windows, read in place; ``kofs[q] = coloff[q // NR]
+    + q % NR``), for the image's memory ``img`` (1-d float32), ``b`` (k = len(kofs), n) of
+    any strides (its panels copied where ``copy_b``) and ``c`` (rows, n) with contiguous
+    rows; ``j0`` a multiple of NR. The order of :func:`_product`, with A's rows read from the
+    image through a table of their addresses (a partial block repeats its last row, whose
+    extra sums are dropped)."""
+    k = b.shape[0]
+    b_rs, c_rs = b.strides[0] // 4, c.strides[0] // 4
+    pb, pc, pi, pk = b.ctypes.data, c.ctypes.data, img.ctypes.data, kofs.ctypes.data
+    kc = -(-k // -(-k // KC))
+    n_full = j0 + (j1 - j0) // NR * NR
+    m_full = i0 + (i1 - i0) // MR * MR
+    by_rows = b.strides[0] >= b.strides[1]      # (the panels' copy reads b along its rows)
+    panel = np.empty((kc, NR), np.float32)
+    addr = np.empty(MR, np.int64)
+    right = np.empty((i1 - i0 + MR, NR), np.float32)
+    bottom = np.empty((MR, n_full - j0), np.float32)
+    for p0 in range(0, k, kc):
+        kb = min(kc, k - p0)
+        for j in range(j0, j1, NR):
+            nr = min(NR, j1 - j)
+            if nr < NR or copy_b:       # the panel's columns, zero-padded
+                if by_rows:
+                    for p in range(kb):
+                        for jj in range(nr):
+                            panel[p, jj] = b[p0 + p, j + jj]
+                else:                   # (a transposed b: along its columns)
+                    for jj in range(nr):
+                        for p in range(kb):
+                            panel[p, jj] = b[p0 + p, j + jj]
+                for p in range(kb):
+                    for jj in range(nr, NR):
+                        panel[p, jj] = 0.0
+                bp, bs = panel.ctypes.data, NR
+            else:
+                bp, bs = pb + 4 * (p0 * b_rs + j), b_rs
+            for i in range(i0, i1, MR):
+                for r in range(MR):
+                    addr[r] = pi + 4 * rowoff[min(i + r, i1 - 1)]
+                if nr < NR:
+                    cp, cs = right.ctypes.data + 4 * (i - i0) * NR, NR
+                elif i >= m_full:
+                    cp, cs = bottom.ctypes.data + 4 * (j - j0), n_full - j0
+                else:
+                    cp, cs = pc + 4 * (i * c_rs + j), c_rs
+                _micro_a_rows(addr.ctypes.data, 0, pk + 8 * p0, bp, bs, cp, cs, kb, p0)
+    for i in range(i0, i1):
+        for jj in range(j1 - n_full):
+            c[i, n_full + jj] = right[i - i0, jj]
+    for i in range(m_full, i1):
+        for jj in range(n_full - j0):
+            c[i, j0 + jj] = bottom[i - m_full, jj]
+
+
+@jitable(inline="never", boundscheck=False)
 def _scatter_product(a, b, out, rowoff, coloff):
     """``out[rowoff[i] + coloff[j // NR] + j % NR] += (a @ b)[i, j]`` for float32 2-d ``a``
-    (m, k) of any strides and ``b`` (k, n) with contiguous columns, ``n`` a multiple of NR,
-    ``k`` > 0, and a flat float32 ``out`` (offsets in elements): the product's blocks added
+    (m, k) of any strides and ``b`` (k, n) with contiguous columns (its panels copied where
+    its row step is a multiple of ALIAS: its rows would share cache sets), ``n`` a multiple
+    of NR, ``k`` > 0, and a flat float32 ``out`` (offsets in elements): the product's blocks added
     straight where they go (a col2im epilogue), never stored as a matrix. No two rows of one
     block may share a target (a convolution's kernel offsets of one output position do
     not); one thread."""
@@ -272,10 +388,18 @@ def _scatter_product(a, b, out, rowoff, coloff):
             rows[i - m_full, p] = a[i, p]
     spare = np.zeros(NR, np.float32)            # where the padded rows' sums go
     targets = np.empty(MR, np.int64)
+    alias = b_rs % ALIAS == 0                   # (then each panel is copied first)
+    panel = np.empty((kc if alias else 0, NR), np.float32)
     for p0 in range(0, k, kc):
         kb = min(kc, k - p0)
         for jp in range(n // NR):
-            bp = pb + 4 * (p0 * b_rs + jp * NR)
+            if alias:
+                for p in range(kb):
+                    for jj in range(NR):
+                        panel[p, jj] = b[p0 + p, jp * NR + jj]
+                bp, bs = panel.ctypes.data, NR
+            else:
+                bp, bs = pb + 4 * (p0 * b_rs + jp * NR), b_rs
             base = po + 4 * coloff[jp]
             for i in range(0, m, MR):
                 if i < m_full:
@@ -284,14 +408,15 @@ def _scatter_product(a, b, out, rowoff, coloff):
                     ap, ars, acs = rows.ctypes.data + 4 * p0, k, 1
                 for r in range(MR):
                     targets[r] = base + 4 * rowoff[i + r] if i + r < m else spare.ctypes.data
-                _micro_rows(ap, ars, acs, bp, b_rs, targets.ctypes.data, 0, kb, 1)
+                _micro_rows(ap, ars, acs, bp, bs, targets.ctypes.data, 0, kb, 1)
 
 
 # the job a team of threads shares (see _jit_team.py): its kind, and where its arrays are
 KIND, STEP, COPY_B = 2, 3, 4                    # job slots (0 and 1: _jit_team's)
 A_AT, B_AT, C_AT, ROWS_AT, COLS_AT = 8, 16, 24, 32, 36
-BATCH, ROWS, COLUMNS, SCATTER, SUMMED = 1, 2, 3, 4, 5  # kinds: parts of the batch, rows,
-                                    # columns, rows of a scattered product, of a summed batch
+BATCH, ROWS, COLUMNS, SCATTER, SUMMED, WCOLS, WROWS, WROWS_COLUMNS = range(1, 9)  # kinds:
+        # parts of the batch, rows, columns, rows of a scattered product, of a summed batch,
+        # columns of a product by an image's windows, rows and columns of the windows' product
 _NO_OFFSETS = np.zeros(0, np.int64)
 
 
@@ -299,9 +424,10 @@ _NO_OFFSETS = np.zeros(0, np.int64)
 def _do_part(job, i):
     """Part ``i`` of the job described in ``job``: a slice of ``STEP`` products, rows or
     columns, computed as it would be alone."""
-    step, copy_b = job[STEP], job[COPY_B] != 0
+    step, copy_b = job[STEP], job[COPY_B]
     a, b, c = _jit_team.floats3(job, A_AT), _jit_team.floats3(job, B_AT), \
         _jit_team.floats3(job, C_AT)
+    rowoff, coloff = _jit_team.ints1(job, ROWS_AT), _jit_team.ints1(job, COLS_AT)
     lo = i * step
     kind = job[KIND]
     if kind == BATCH:
@@ -315,10 +441,18 @@ def _do_part(job, i):
     elif kind == SUMMED:            # (part i's sum into c[i])
         for t in range(lo, min(lo + step, a.shape[0])):
             _product(a[t], b[t], c[i], 0, c.shape[2], copy_b, 1 if t > lo else 0)
+    elif kind == WCOLS:             # (b: the image's memory)
+        _windows_columns(a[0], _jit_team.floats_row(job, B_AT)[0], c[0], lo,
+                         min(lo + step, c.shape[2]), rowoff, coloff)
+    elif kind == WROWS:             # (a: the image's memory)
+        _windows_rows(_jit_team.floats_row(job, A_AT)[0], rowoff, coloff, b[0], c[0], lo,
+                      min(lo + step, c.shape[1]), 0, c.shape[2], copy_b)
+    elif kind == WROWS_COLUMNS:
+        _windows_rows(_jit_team.floats_row(job, A_AT)[0], rowoff, coloff, b[0], c[0], 0,
+                      c.shape[1], lo, min(lo + step, c.shape[2]), copy_b)
     else:
         hi = min(lo + step, a.shape[1])
-        _scatter_product(a[0, lo:hi], b[0], c[0, 0], _jit_team.ints1(job, ROWS_AT)[lo:hi],
-                         _jit_team.ints1(job, COLS_AT))
+        _scatter_product(a[0, lo:hi], b[0], c[0, 0], rowoff[lo:hi], coloff)
 
 
 @njit(boundscheck=False)
@@ -364,7 +498,7 @@ def _share(kind, a, b, c, step, threads, copy_b=False, rowoff=_NO_OFFSETS, colof
     part not yet taken, so that a thread that wakes late takes fewer. Where another thread
     of the process has the team now, this one takes every part itself."""
     total = {BATCH: c.shape[0], ROWS: c.shape[1], COLUMNS: c.shape[2], SCATTER: a.shape[1],
-             SUMMED: a.shape[0]}
+             SUMMED: a.shape[0], WCOLS: c.shape[2], WROWS: c.shape[1], WROWS_COLUMNS: c.shape[2]}
     nparts = -(-total[kind] // step)
     team = _jit_team.team(_serve, threads - 1) if threads > 1 else None
     if team is None or not team.lock.acquire(blocking=False):
@@ -511,6 +645,88 @@ def summed(x1, x2, threads=1):
     return np.sum(parts, axis=0) if len(parts) > 1 else parts[0]
 
 
+def _window_offsets(shape, kernel, stride, dilation, oh, ow):
+    """Where the matrix of an image's windows, batch innermost, (C * K, L * N) (``K`` kernel
+    offsets, ``L`` = ``oh * ow`` output positions), finds its elements in the image laid out
+    (C, H, W, N) (``shape`` is (N, C, H, W)): row ``p``'s block of columns ``j`` to ``j + 32``
+    (32 samples of one position; N a multiple of 32) is the run of 32 elements from
+    ``rowoff[p] + coloff[j // 32]``."""
+    nb, c, hh, ww = shape
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    i = np.arange(c * kh * kw, dtype=np.int64)
+    ch, ki, kj = i // (kh * kw), i // kw % kh, i % kw
+    rowoff = ch * (hh * ww * nb) + (ki * dh * ww + kj * dw) * nb
+    j = np.arange(0, oh * ow * nb, NR, dtype=np.int64)
+    pos, n0 = j // nb, j % nb
+    coloff = ((pos // ow) * sh * ww + (pos % ow) * sw) * nb + n0
+    return rowoff, coloff
+
+
+def _image(a, x, kernel, stride, dilation):
+    """For :func:`windows_product` and :func:`product_windows`: ``(memory, rowoff, coloff,
+    rows, columns)`` of image ``x`` (N, C, H, W) whose memory is (C, H, W, N) C-contiguous
+    (the batch innermost) and whose windows' matrix has ``rows`` x ``columns`` (C * K,
+    L * N), or None where the compiled kernel does not take it (not float32, not 2-d
+    windows, N not a multiple of 32, another memory layout, no windows)."""
+    if (a.dtype != _F32 or x.dtype != _F32 or a.ndim != 2 or x.ndim != 4 or len(kernel) != 2
+            or any(st % 4 for st in a.strides) or x.shape[0] % NR or not usable()):
+        return None
+    nb, c, hh, ww = x.shape
+    if x.strides != (4, hh * ww * nb * 4, ww * nb * 4, nb * 4):
+        return None
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    oh = (hh - dh * (kh - 1) - 1) // sh + 1
+    ow = (ww - dw * (kw - 1) - 1) // sw + 1
+    if oh <= 0 or ow <= 0 or c == 0:
+        return None
+    rowoff, coloff = _window_offsets(x.shape, kernel, stride, dilation, oh, ow)
+    memory = x.transpose(1, 2, 3, 0).reshape(1, 1, -1)     # (a view: no copy)
+    return memory, rowoff, coloff, c * kh * kw, oh * ow * nb
+
+
+def windows_product(a, x, kernel, stride, dilation, threads=1):
+    """The ``windows_product`` kernel (see ``_kernels.py``): ``a @ W``, ``W`` the matrix of
+    the windows of ``x`` (C * K, L * N), batch innermost, read in place by the micro-kernel
+    (a convolution's forward with no im2col matrix stored), for float32 ``a`` (M, C * K)
+    and ``x`` laid out as :func:`_image` says; None elsewhere. Columns are shared by
+    ``threads`` threads (None asks the BLAS pool)."""
+    img = _image(a, x, kernel, stride, dilation)
+    if img is None or a.shape[1] != img[3]:
+        return None
+    memory, rowoff, coloff, k, n = img
+    m = a.shape[0]
+    c = np.empty((1, m, n), np.float32)
+    threads = min(_threads_for(threads), max(1, m * n * k // SPLIT))
+    step = n if threads <= 1 else -(-(n // NR) // (PARTS * threads)) * NR
+    _share(WCOLS, a[None], memory, c, step, threads, False, rowoff, coloff)
+    return c[0]
+
+
+def product_windows(a, x, kernel, stride, dilation, threads=1):
+    """The ``product_windows`` kernel (see ``_kernels.py``): ``a @ W^T`` (a convolution's
+    weight gradient with no im2col matrix stored; ``W`` as in :func:`windows_product`), for
+    float32 ``a`` (M, L * N); None elsewhere. Computed as ``(W @ a^T)^T``, ``W``'s rows read
+    in place, shared by ``threads`` threads in blocks of rows (each row's sums whole: the
+    same bits on any number of threads)."""
+    img = _image(a, x, kernel, stride, dilation)
+    if img is None or a.shape[1] != img[4] or a.shape[0] == 0:
+        return None
+    memory, rowoff, coloff, p, k = img
+    m = a.shape[0]
+    kofs = (coloff[:, None] + np.arange(NR, dtype=np.int64)).reshape(-1)
+    c = np.empty((1, p, m), np.float32)
+    threads = min(_threads_for(threads), max(1, m * p * k // SPLIT))
+    if threads <= 1:
+        _share(WROWS, memory, a.T[None], c, p, 1, True, rowoff, kofs)
+    elif m >= threads * NR:     # panels of a's rows per part: each copied once
+        step = -(-(-(-m // NR)) // threads) * NR
+        _share(WROWS_COLUMNS, memory, a.T[None], c, step, threads, True, rowoff, kofs)
+    else:                       # blocks of W's rows: each part copies every panel
+        step = -(-(-(-p // MR)) // threads) * MR
+        _share(WROWS, memory, a.T[None], c, step, threads, True, rowoff, kofs)
+    return np.ascontiguousarray(c[0].T)
+
+
 def windows_add_product(shape, a, b, kernel, stride, dilation, threads=1):
     """The ``windows_add_product`` kernel (see ``_kernels.py``) on the compiled micro-kernel,
     its blocks added straight into the image (no (C * K, L * N) matrix stored), for float32,
@@ -530,13 +746,8 @@ def windows_add_product(shape, a, b, kernel, stride, dilation, threads=1):
     ow = (ww - dw * (kw - 1) - 1) // sw + 1
     if oh <= 0 or ow <= 0:
         return None
+    rowoff, coloff = _window_offsets(shape, kernel, stride, dilation, oh, ow)
     plane = hh * ww * nb
-    i = np.arange(c * kh * kw, dtype=np.int64)
-    ch, ki, kj = i // (kh * kw), i // kw % kh, i % kw
-    rowoff = ch * plane + (ki * dh * ww + kj * dw) * nb
-    j = np.arange(0, oh * ow * nb, NR, dtype=np.int64)
-    pos, n0 = j // nb, j % nb
-    coloff = ((pos // ow) * sh * ww + (pos % ow) * sw) * nb + n0
     out = np.zeros(c * plane, np.float32)
     threads = _threads_for(threads)
     threads = min(threads, c, max(1, a.shape[0] * a.shape[1] * b.shape[1] // SPLIT))

@@ -201,6 +201,13 @@ def floats3(job, at):
 
 
 @jitable
+def floats_row(job, at):
+    """The memory of the array :func:`describe` wrote at ``job[at:]`` as one C-contiguous
+    (1, size) float32 row (the array must be contiguous; size = the product of its shape)."""
+    return _carray(_f32_at(job[at]), (1, job[at + 1] * job[at + 2] * job[at + 3]))
+
+
+@jitable
 def ints1(job, at):
     """The 1-d int64 array :func:`describe` wrote at ``job[at:]``."""
     return np.lib.stride_tricks.as_strided(_carray(_i64_at(job[at]), 1), (job[at + 1],),

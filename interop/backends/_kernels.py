@@ -24,6 +24,7 @@ one exception is ``sum_to``, which returns ``x`` itself when there is nothing to
 
 from collections import namedtuple
 import inspect
+import math
 
 __all__ = ["Kernel", "KERNELS", "check_kernels", "checked_result", "sum_to_axes",
            "window_counts", "windows_shape"]
@@ -328,6 +329,48 @@ KERNELS.update({
         "unspecified order. Returns a new array of shape `shape` and a's dtype; a and b "
         "are unchanged.",
         None, result=_windows_add_product_result),
+})
+
+# ---- a convolution's forward and weight gradient with its im2col matrix never stored (issue
+# 29): the products of a matrix and the matrix of an image's windows, batch innermost, so that
+# a backend can read the windows in place instead of copying them into a (C * K, L * N) matrix.
+
+_WINDOW_MATRIX = ("W is the matrix of the windows of x (N, C, *size), batch innermost: "
+                  "W[c * K + i, o * N + n] = windows(x)[n, c, *i, *o] with i and o the "
+                  "kernel offset's and output position's row-major indices (K kernel "
+                  "offsets, L output positions). ")
+
+
+def _window_counts(x, kernel, stride, dilation):
+    """(rows, columns) of the windows' matrix of x (N, C, *size): (C * K, L * N)."""
+    size = x.shape[x.ndim - len(kernel):]
+    return (x.shape[1] * math.prod(kernel),
+            math.prod(window_counts(size, kernel, stride, dilation)) * x.shape[0])
+
+
+def _windows_product_result(a, x, kernel, stride, dilation):
+    return (a.shape[0], _window_counts(x, kernel, stride, dilation)[1]), a.dtype
+
+
+def _product_windows_result(a, x, kernel, stride, dilation):
+    return (a.shape[0], _window_counts(x, kernel, stride, dilation)[0]), a.dtype
+
+
+KERNELS.update({
+    "windows_product": Kernel(
+        "windows_product(a, x, kernel, stride, dilation)",
+        "a @ W, where " + _WINDOW_MATRIX + "a is (M, C * K): a convolution's output before "
+        "its batch moves to the front, with no im2col matrix stored. a and x are floating "
+        "arrays of one dtype. The sums round as the product's do, in an unspecified order. "
+        "Returns a new (M, L * N) array of a's dtype; a and x are unchanged.",
+        None, result=_windows_product_result),
+    "product_windows": Kernel(
+        "product_windows(a, x, kernel, stride, dilation)",
+        "a @ W^T, where " + _WINDOW_MATRIX + "a is (M, L * N): a convolution's weight "
+        "gradient, with no im2col matrix stored. a and x are floating arrays of one dtype. "
+        "The sums round as the product's do, in an unspecified order. Returns a new "
+        "(M, C * K) array of a's dtype; a and x are unchanged.",
+        None, result=_product_windows_result),
 })
 
 # The activations (issue 29): one pass over memory each where the backend compiles them (the

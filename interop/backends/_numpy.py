@@ -511,6 +511,8 @@ class NumpyBackend(Backend):
                 "sum_to": self._sum_to, "windows": self._windows,
                 "windows_add": self._windows_add, "batch_to_front": self._batch_to_front,
                 "windows_add_product": self._windows_add_product,
+                "windows_product": self._windows_product,
+                "product_windows": self._product_windows,
                 **self._softmax_kernels(),
                 **self._normalize_kernels(), **self._channel_kernels(),
                 **self._activation_kernels(), "lstm_scan": self._lstm_scan,
@@ -745,6 +747,24 @@ class NumpyBackend(Backend):
         cols = _fallbacks.window_cols(self.ns, self.ns.matmul(a, b), shape, kernel, stride,
                                       dilation)
         return self._windows_add(shape, cols, kernel, stride, dilation)
+
+    def _windows_product(self, a, x, kernel, stride, dilation):
+        # compiled (_jit_gemm.py): the windows read in place from x laid out batch-innermost;
+        # else the windows' matrix copied (from the strided view), then the product
+        if _jit.enabled():
+            out = _jit_gemm.windows_product(a, x, kernel, stride, dilation, threads=None)
+            if out is not None:
+                return out
+        win = self._windows(x, kernel, stride, dilation)
+        return self.ns.matmul(a, _fallbacks.window_matrix(self.ns, win, len(kernel)))
+
+    def _product_windows(self, a, x, kernel, stride, dilation):
+        if _jit.enabled():
+            out = _jit_gemm.product_windows(a, x, kernel, stride, dilation, threads=None)
+            if out is not None:
+                return out
+        win = self._windows(x, kernel, stride, dilation)
+        return self.ns.matmul(a, _fallbacks.window_matrix(self.ns, win, len(kernel)).T)
 
     # The activations: float32 arrays of JIT_FROM elements or more run the compiled kernels
     # of _jit_act.py where the compiled path is on (numba installed, not turned off); every

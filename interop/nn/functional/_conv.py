@@ -22,8 +22,10 @@ matrix and the input gradient's product are 8.9 MB each). Where the columns run 
 innermost (one group), the input gradient is the kernel ``windows_add_product``: the cpu
 backend adds its product's blocks straight into the image (for batches of 32s), so the
 product's matrix is never stored (the whole conv2d 32->64: 1.26-1.39x -> 1.15-1.29x
-PyTorch's time). A matrix larger than the cache runs in blocks of samples (see
-``BLOCK_BYTES``).
+PyTorch's time). With 2-d windows and one group the forward's and the weight gradient's
+products read the windows in place too (``windows_product``, ``product_windows``; see
+``IMPLICIT``): no im2col matrix at all. Any other matrix larger than the cache runs in blocks
+of samples (see ``BLOCK_BYTES``).
 """
 
 import math
@@ -133,7 +135,8 @@ class _ConvBackward(it.autograd.Node):
     saves = ("x", "weight", "cols")
 
     def backward(self, xp, g, s):
-        kernel, stride, dilation, groups, out, per_sample, folded, inner, step = self.args
+        kernel, stride, dilation, groups, out, per_sample, folded, inner, step, implicit = \
+            self.args
         x, weight = s.x, s.weight
         if step is not None and xp is self.be.ns:
             return _backward_blocks(xp, g, x, weight, kernel, stride, dilation, groups, out,
@@ -150,7 +153,10 @@ class _ConvBackward(it.autograd.Node):
             gy = xp.reshape(g, (nb, groups, o // groups, nl))
         else:                   # (G, O / G, N * L) or (G, O / G, L * N)
             gy = _gy_matrix(xp, g, inner, groups, o)
-        if need_w:
+        if need_w and implicit and raw:     # (s.cols: x laid out batch-innermost)
+            gw = xp.product_windows(gy[0, ...], s.cols, kernel, stride, dilation)
+            gw = xp.reshape(gw, tuple(weight.shape))
+        elif need_w:
             cols = s.cols if raw else _im2col(xp, x, kernel, stride, dilation, groups, ck,
                                               per_sample, inner)
             if per_sample and groups == 1:      # (summed over the samples in one call)
@@ -206,6 +212,19 @@ BLOCKS_FROM = 1 << 24
 # in blocks) 34.3 / 34.8, ow = 32 9.07 -> 8.59, ow = 64 12.49 -> 12.93, conv1d over 96
 # 4.20 / 4.21.
 INNER_BELOW = 48
+
+# Where that layout has 2-d windows and one group, the im2col matrix is not made at all: the
+# input is laid out batch-innermost once, and the forward's product (``windows_product``) and
+# the weight gradient's (``product_windows``) take the matrix of its windows as an operand
+# that a backend may read in place (the cpu backend's compiled product reads each row of a
+# block of 32 columns -- 32 samples of one window -- straight from the image); the input
+# gradient is ``windows_add_product``. Nothing the size of the matrix is stored (8.9 MB on
+# LeNet's 32->64 conv, 42 MB on the MNIST example's second, which ran in blocks of 6
+# samples). Steps at one thread, both ways interleaved in one process (2026-12-07): LeNet
+# 16.5 -> 15.7 ms, the MNIST example 55.0 -> 53.7 ms; at two threads 12.3 -> 11.8 and 44.0
+# -> 41.0 ms. Other backends run the kernels' references (the matrix made, then the
+# product), the backward making it again.
+IMPLICIT = True
 
 
 def _block(nb, sample_bytes):
@@ -366,13 +385,21 @@ def _convolve(x, weight, bias, kernel, stride, dilation, groups, out):
               and x.backend.mutable)
     # samples per block, where the convolution runs in blocks (one matrix larger than the
     # cache, arrays that take writes)
-    sample_bytes = c * math.prod(kernel) * nl * x.dtype.itemsize
-    step = (_block(nb, sample_bytes) if not per_sample and x.backend.mutable
-            and nb * sample_bytes > BLOCKS_FROM else None)
     # the batch innermost in the matrix's columns where the windows' rows are narrow
     inner = not per_sample and out[-1] < INNER_BELOW
+    # the windows read in place by the products (no im2col matrix: see IMPLICIT)
+    implicit = inner and groups == 1 and n == 2 and IMPLICIT
+    sample_bytes = c * math.prod(kernel) * nl * x.dtype.itemsize
+    step = (_block(nb, sample_bytes) if not per_sample and not implicit and x.backend.mutable
+            and nb * sample_bytes > BLOCKS_FROM else None)
     with it.no_grad():
-        if step is not None:
+        if implicit:            # (O, L * N) -> (N, O, *out), the bias added: one pass
+            cols = _batch_inner(it, x)          # (what backward reads the windows from)
+            y = it.autograd.run_kernel("windows_product", it.reshape(weight, (o, ck)), cols,
+                                       kernel, stride, dilation)
+            y = it.reshape(it.autograd.run_kernel("batch_to_front", it.reshape(y, (o, nl, nb)),
+                                                  bias), (nb, o) + out)
+        elif step is not None:
             y = _forward_blocks(x, weight, bias, kernel, stride, dilation, groups, out, step,
                                 inner)
             cols = None
@@ -406,7 +433,7 @@ def _convolve(x, weight, bias, kernel, stride, dilation, groups, out):
     inputs = (x, weight) if bias is None else (x, weight, bias)
     return it.autograd.primitive(_ConvBackward, inputs, y, saved=(x, weight, cols),
                                  args=(kernel, stride, dilation, groups, out, per_sample, folded,
-                                       inner, step))
+                                       inner, step, implicit))
 
 
 def _conv(op, n, input, weight, bias, stride, padding, dilation, groups):
