@@ -25,8 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plot", metavar="FILE.png", default=None,
                         help="draw the ratios as a bar chart (needs matplotlib)")
     parser.add_argument("--only", metavar="PART[,PART]", default=None,
-                        help="only these parts of the suite (perop, train, layers, optim, data, "
-                             "dlpack)")
+                        help="only these parts of the suite (perop, train, train2, layers, optim, "
+                             "data, dlpack)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     perop = sub.add_parser(

@@ -3,10 +3,10 @@ example trained side by side with PyTorch, and the peak memory of 50 steps of ea
 process.
 
 * ``mlp``: 784-1024-1024-10 with ReLU, batch 128, cross-entropy, SGD (lr 0.01). Target:
-  interop's step time <= 1.1x PyTorch's.
+  interop's step time <= 1.0x PyTorch's (issue #29: at 2 threads).
 * ``cnn``: conv 1->32 3x3, relu, maxpool 2, conv 32->64 3x3, relu, maxpool 2, flatten,
   linear 1600->128, relu, linear 128->10; batch 64 of 28x28, float32, cross-entropy, SGD.
-  Target: <= 1.5x PyTorch's step time (stretch 1.2x).
+  Target: <= 1.2x PyTorch's step time (issue #29: at 2 threads).
 * ``mnist``: the network of PyTorch's MNIST example (written here, not copied): conv 1->32
   3x3, relu, conv 32->64 3x3, relu, maxpool 2, dropout 0.25, flatten, linear 9216->128,
   relu, dropout 0.5, linear 128->10, log_softmax; nll_loss, SGD; batch 64 of 28x28.
@@ -278,7 +278,7 @@ def main(*, which=("mlp", "cnn", "mnist", "memory"), quick=False, backend="cpu",
           f"{cfg['steps']} steps after {cfg['warmup']}; GLIBC_TUNABLES="
           f"{os.environ.get('GLIBC_TUNABLES', SAME_ALLOCATOR)} in both processes")
     results, failed = {}, False
-    targets = {"mlp": 1.1, "cnn": 1.5, "mnist": 1.2, "memory": 1.0}
+    targets = {"mlp": 1.0, "cnn": 1.2, "mnist": 1.2, "memory": 1.0}
     for model in which:
         if model == "memory":
             results["memory"] = {}
