@@ -694,9 +694,10 @@ def window_argmax(xp, x, kernel, stride, dilation, padding, out, *, device=None)
 
 
 def window_argmax_add(xp, shape, g, offsets, kernel, stride, dilation, padding, *, device=None,
-                      mutable=True):
+                      mutable=True, add=None):
     """Zeros of ``shape`` with each ``g[..., o]`` added at the element of window ``o`` that
-    ``offsets[..., o]`` names (nothing where that is padding)."""
+    ``offsets[..., o]`` names (nothing where that is padding). ``add``: the backend's own
+    implementation of ``windows_add``, where it has a faster one than this module's."""
     n = len(kernel)
     lead = len(shape) - n
     size = tuple(shape[lead:])
@@ -705,13 +706,25 @@ def window_argmax_add(xp, shape, g, offsets, kernel, stride, dilation, padding, 
         return xp.zeros(shape, dtype=g.dtype, **_dkw(device))
     reach = _reach(size, kernel, stride, dilation, padding, out)
     count = math.prod(kernel)
-    zero = xp.zeros_like(g)
-    cols = xp.stack([xp.where(offsets == i, g, zero) for i in range(count)], axis=lead)
+    # (*lead, K, *out): the gradient where offset k holds the window's element, from one
+    # comparison broadcast over the offsets; a product of the mask where that is exact (a
+    # finite gradient: NumPy's where is several times slower on masks like these), else a
+    # where (an inf stays in its window)
+    ks = xp.reshape(xp.arange(count, dtype=offsets.dtype, **_dkw(device)), (count,) + (1,) * n)
+    hit = xp.expand_dims(offsets, axis=lead) == ks
+    gk = xp.expand_dims(g, axis=lead)
+    if bool(xp.all(xp.isfinite(g))):
+        cols = xp.astype(hit, g.dtype) * gk
+    else:
+        cols = xp.where(hit, gk, xp.zeros((), dtype=g.dtype, **_dkw(device)))
     cols = xp.reshape(cols, tuple(shape[:lead]) + tuple(kernel) + out)
     # added into the padded span the windows cover, then the real part cut out of it (with
     # zeros after it where the windows end before the input does)
-    acc = windows_add(xp, tuple(shape[:lead]) + reach, cols, kernel, stride, dilation,
-                      device=device, mutable=mutable)
+    if add is None:
+        acc = windows_add(xp, tuple(shape[:lead]) + reach, cols, kernel, stride, dilation,
+                          device=device, mutable=mutable)
+    else:
+        acc = add(tuple(shape[:lead]) + reach, cols, kernel, stride, dilation)
     acc = acc[(slice(None),) * lead + tuple(slice(min(p, r), min(p + m, r))
                                             for p, m, r in zip(padding, size, reach))]
     short = tuple(m - (min(p + m, r) - min(p, r)) for p, m, r in zip(padding, size, reach))

@@ -742,8 +742,9 @@ class NumpyBackend(Backend):
                                               padding)
             if res is not None:
                 return res
-        return self._fallback_window_argmax_add(shape, g, offsets, kernel, stride, dilation,
-                                                padding)
+        # (the reference, with this backend's own windows_add)
+        return _fallbacks.window_argmax_add(self.xp, shape, g, offsets, kernel, stride, dilation,
+                                            padding, add=self._windows_add)
 
     # The activations: float32 arrays of JIT_FROM elements or more run the compiled kernels
     # of _jit_act.py where the compiled path is on (numba installed, not turned off); every
