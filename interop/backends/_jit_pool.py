@@ -3,14 +3,26 @@
 pass each way, for float32/float64 windows of 1 to 3 dims.
 
 The reference (``_fallbacks.window_argmax``) makes a maximum per kernel offset, then per
-offset a comparison, an and, and a product for the offsets; its backward a where per offset,
-a stack and ``windows_add``. Here the forward reads each window once, keeping the running
+offset a comparison and two ands, and a product for the offsets; its backward a mask per
+offset and ``windows_add``. Here the forward reads each window once, keeping the running
 maximum and its offset (PyTorch's rule: a later element takes over where it is greater or
 NaN, so the first maximum wins and, in a window with NaNs, the last NaN), and writes both;
 the backward adds each gradient at the element its offset names. Every window is clipped
-to the real input once per output position (padding is never read), so no padded copy is
-made. 1-d and 2-d windows run as 3-d ones with unit leading dims; the lead dims (batch,
-channels) are one flat dim of planes, walked in memory order.
+to the real input (padding is never read), so no padded copy is made. 1-d and 2-d windows
+run as 3-d ones with unit leading dims; the lead dims (batch, channels) are one flat dim
+of planes, walked in memory order.
+
+What made it fast (2026-12-07, one thread, forward of max_pool2d 2x2 on (64, 32, 26, 26)):
+the kernel offsets' loops of a general window run 1-3 times each, and loops whose counts
+are not constants neither unroll nor vectorize across windows, so each window is a serial
+chain of compare-and-selects (1.8-2.0 ms; with branches instead of selects 3.4 ms; NumPy's
+four maxima, without the offsets, 0.55 ms). The 2x2 windows of stride 2 (LeNet's, most
+CNNs') have their own loop with the four comparisons written out, which LLVM vectorizes
+across windows (0.30 ms with the offsets); other whole windows run four at a time (four
+independent chains: 3x3, stride 2, padding 1 on (32, 64, 56, 56), 30 -> 18 ms), their elements' steps in the flat
+plane from a table; windows that reach into the padding loop over their real offsets. The
+backward's offsets name their steps through tables too (an integer division per window
+cost 2.4 ms against 0.75 ms).
 """
 
 import numpy as np

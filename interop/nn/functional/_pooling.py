@@ -2,13 +2,16 @@
 unpooling (``max_pool1d/2d/3d``, ``avg_pool*``, ``lp_pool*``, ``adaptive_avg_pool*``,
 ``adaptive_max_pool*``, ``fractional_max_pool2d/3d``, ``max_unpool*``).
 
-Pooling reduces over the kernel offsets, one strided slice of the padded input at a time,
-in two primitives, ``_window_max`` and ``_window_sum``, whose backwards hand the gradient
-back with ``windows_add`` (the adjoint of the windows, one strided add per kernel offset).
-Composites would be wrong or slow here: the max's gradient goes to one element per window
-(PyTorch's: the first maximum in row-major kernel order, or the last NaN), which
-``maximum``'s even split at ties does not give; and reducing the kernel axes of a window
-view takes NumPy ~15x the time of these few elementwise ops. Adaptive max pooling gathers
+Two primitives do the work. ``_window_max`` is the backend kernel ``window_argmax``: each
+window's maximum and the kernel offset of the element that gets its gradient (PyTorch's
+rule: the first maximum in row-major kernel order, or the last NaN; never the padding, which
+the kernel does not read), one pass where the backend compiles it; only those small integer
+offsets are saved, and the backward is the kernel ``window_argmax_add`` (the gradient added
+at those elements). ``_window_sum`` reduces over the kernel offsets, one strided slice of
+the padded input at a time, and hands the gradient back with ``windows_add`` (the adjoint
+of the windows, one strided add per kernel offset). Composites would be wrong or slow here:
+``maximum``'s even split at ties is not PyTorch's gradient, and reducing the kernel axes of
+a window view takes NumPy ~15x the time of these few elementwise ops. Adaptive max pooling gathers
 each window to a common width and reuses ``_window_max``; fractional max pooling gathers
 each plane's pseudo-random windows into a regular grid of blocks and reuses it too; max
 unpooling is a ``scatter`` into zero planes, whose gradient is the gather at the indices.
