@@ -78,8 +78,11 @@ def _kernels(x, geometry, g_seed=1):
     return np.asarray(m), np.asarray(offsets), np.asarray(gx)
 
 
-@pytest.mark.parametrize("geometry", GEOMETRY, ids=lambda g: f"{g[0]}-k{g[1]}-s{g[2]}-d{g[3]}"
-                                                            f"-p{g[4]}-{'ceil' if g[5] else 'floor'}")
+def _geometry_id(g):
+    return f"{g[0]}-k{g[1]}-s{g[2]}-d{g[3]}-p{g[4]}-{'ceil' if g[5] else 'floor'}"
+
+
+@pytest.mark.parametrize("geometry", GEOMETRY, ids=_geometry_id)
 @pytest.mark.parametrize("kind", ["random", "ties", "special", "large"])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_compiled_kernels_agree_with_the_reference(geometry, kind, dtype):

@@ -19,10 +19,10 @@ chain of compare-and-selects (1.8-2.0 ms; with branches instead of selects 3.4 m
 four maxima, without the offsets, 0.55 ms). The 2x2 windows of stride 2 (LeNet's, most
 CNNs') have their own loop with the four comparisons written out, which LLVM vectorizes
 across windows (0.30 ms with the offsets); other whole windows run four at a time (four
-independent chains: 3x3, stride 2, padding 1 on (32, 64, 56, 56), 30 -> 18 ms), their elements' steps in the flat
-plane from a table; windows that reach into the padding loop over their real offsets. The
-backward's offsets name their steps through tables too (an integer division per window
-cost 2.4 ms against 0.75 ms).
+independent chains: 3x3, stride 2, padding 1 on (32, 64, 56, 56), 30 -> 18 ms), their
+elements' steps in the flat plane from a table; windows that reach into the padding loop
+over their real offsets. The backward's offsets name their steps through tables too (an
+integer division per window cost 2.4 ms against 0.75 ms).
 """
 
 import numpy as np

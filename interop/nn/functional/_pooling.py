@@ -123,7 +123,8 @@ def _argmax_add_graph(g, offsets, shape, kernel, stride, dilation, padding):
     out = tuple(g.shape[g.ndim - n:])
     if 0 in tuple(g.shape):
         return it.zeros(shape, dtype=g.dtype, device=g.device)
-    reach = tuple((o - 1) * s + d * (k - 1) + 1 for k, s, d, o in zip(kernel, stride, dilation, out))
+    reach = tuple((o - 1) * s + d * (k - 1) + 1
+                  for k, s, d, o in zip(kernel, stride, dilation, out))
     zero = it.zeros_like(g)
     cols = it.stack([it.where(offsets == i, g, zero) for i in range(math.prod(kernel))],
                     axis=len(lead))
