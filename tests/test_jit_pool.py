@@ -311,3 +311,19 @@ def test_kernels_on_every_geometry_against_loops():
                         want, at = -INF, 0
                     np.testing.assert_equal(mm[r, j], want)
                     assert off[r, j] == at, (m, k, s, d, p, ceil, r, j)
+
+
+def test_max_pool_on_a_backend_without_item_assignment():
+    """JAX's arrays take no item assignment: the reference pads by concatenation and adds
+    the gradient back without writes (values, indices and gradients as PyTorch's)."""
+    from helpers import jax_backend
+    x = _data((2, 2, 7, 6), "float32", "special")
+    kw = dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)
+    with jax_backend():
+        check_function(F.max_pool2d, TF.max_pool2d, x, **kw)
+        check_function(F.max_pool1d, TF.max_pool1d, x[0], kernel_size=2, stride=1,
+                       dilation=2)
+        _, i = F.max_pool2d(it.asarray(x), return_indices=True, **kw)
+        assert i.dtype == it.int32          # (JAX without x64: the default index dtype)
+    _, want = TF.max_pool2d(torch.from_numpy(x), return_indices=True, **kw)
+    np.testing.assert_array_equal(to_np(i), want.numpy())
