@@ -387,6 +387,15 @@ def _kernel_inputs(ctx, name):
         x = it.permute_dims(ctx.randn(2, 6, 7, 32, offset=3), (3, 0, 1, 2))
         a = ctx.randn(5, 12 if name == "windows_product" else 320, offset=4)
         return a, (x, (3, 2), (2, 1), (1, 2))
+    if name == "window_argmax":          # max pooling: padding, overlapping windows, ties
+        x = it.round(ctx.randn(2, 3, 7, 6) * 2)
+        return x, ((3, 2), (2, 1), (1, 2), (1, 1), (4, 5))
+    if name == "window_argmax_add":      # its gradient, at offsets naming padding too
+        offsets = it.asarray([[0, 5, 2, 3, 1], [4, 0, 5, 1, 2], [3, 3, 0, 4, 5],
+                              [1, 2, 3, 0, 0]], dtype=it.int8, device=ctx.ref)
+        offsets = it.broadcast_to(offsets, (2, 3, 4, 5))
+        return None, ((2, 3, 7, 6), ctx.randn(2, 3, 4, 5, offset=1), offsets, (3, 2), (2, 1),
+                      (1, 2), (1, 1))
     # the activations: 5120 elements, so that a compiled path (the cpu backend's float32
     # kernels) is held against its fallback too
     act, g = ctx.randn(64, 80, offset=2), ctx.randn(64, 80, offset=3)

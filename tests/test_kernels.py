@@ -852,6 +852,13 @@ def test_each_kernel_says_how_its_result_is_checked():
         "product_windows": lambda ns: ns.product_windows(
             np.ones((3, 8)), np.ones((2, 1, 3, 3)), (2, 2), (1, 1), (1, 1)),
     })
+    calls.update({      # max pooling's windows (issue 29): a tuple of two, and one array
+        "window_argmax": lambda ns: ns.window_argmax(np.ones((2, 4, 4)), (2, 2), (2, 2), (1, 1),
+                                                     (0, 0), (2, 2)),
+        "window_argmax_add": lambda ns: ns.window_argmax_add(
+            (2, 4, 4), np.ones((2, 2, 2)), np.zeros((2, 2, 2), np.int8), (2, 2), (2, 2),
+            (1, 1), (0, 0)),
+    })
     assert set(calls) == set(KERNELS)
     it.register_backend("wrong-results", xp_np, kernels={n: wrong for n in KERNELS})
     try:
@@ -860,8 +867,9 @@ def test_each_kernel_says_how_its_result_is_checked():
             if KERNELS[name].result is None:
                 assert call(ns).shape == (7,)
                 continue
-            if name.startswith(("normalize_", "lstm_")):     # (results: tuples)
-                n_out = 4 if name in ("normalize_channels", "lstm_scan_backward") else 3
+            if name.startswith(("normalize_", "lstm_")) or name == "window_argmax":
+                n_out = {"normalize_channels": 4, "lstm_scan_backward": 4,
+                         "window_argmax": 2}.get(name, 3)      # (results: tuples)
                 with pytest.raises(RuntimeError, match=rf"kernel '{name}' registered for "
                                    rf"backend 'wrong-results' returned ndarray; expected a "
                                    rf"tuple of {n_out} new arrays"):

@@ -664,6 +664,45 @@ class Backend:
         self._real_floating(a, op)
         return self._kernels["windows_add_product"](shape, a, b, kernel, stride, dilation)
 
+    # ---- max pooling's windows (issue 29)
+
+    def window_argmax(self, x, kernel, stride, dilation, padding, out):
+        """(the maximum of every window of ``x``, the kernel offset of the element that gets
+        its gradient): max pooling's forward, padding taking no part (kernel table:
+        ``KERNELS["window_argmax"]``)."""
+        op = "window_argmax"
+        kernel, stride, dilation = _window_args(x.ndim, kernel, stride, dilation, op)
+        padding = _counts(padding, len(kernel), "padding", op)
+        out = _counts(out, len(kernel), "out", op)
+        self._real_floating(x, op)
+        return self._kernels[op](x, kernel, stride, dilation, padding, out)
+
+    def window_argmax_add(self, shape, g, offsets, kernel, stride, dilation, padding):
+        """Zeros of ``shape`` with ``g`` added at the elements ``offsets`` names in its
+        windows: max pooling's input gradient (kernel table: ``KERNELS["window_argmax_add"]``)."""
+        op = "window_argmax_add"
+        try:
+            shape = tuple(operator.index(n) for n in shape)
+        except TypeError:
+            raise TypeError(f"{op}: shape must be a tuple of ints, got {shape!r}") from None
+        if any(n < 0 for n in shape):
+            raise ValueError(f"{op}: shape {shape} has a negative size")
+        kernel, stride, dilation = _window_args(len(shape), kernel, stride, dilation, op)
+        n = len(kernel)
+        padding = _counts(padding, n, "padding", op)
+        self._real_floating(g, op)
+        lead = shape[:len(shape) - n]
+        if (g.ndim != len(shape) or tuple(g.shape[:len(lead)]) != lead
+                or tuple(offsets.shape) != tuple(g.shape)):
+            raise ValueError(f"{op}: expected g of shape {lead} + out (one entry per window of "
+                             f"the last {n} dims of shape {shape}) and offsets of g's shape; "
+                             f"got g {tuple(g.shape)} and offsets {tuple(offsets.shape)}")
+        dt = self.from_native.get(getattr(offsets, "dtype", None))
+        if dt is None or dt.kind not in "iu":
+            raise TypeError(f"{op}: offsets must be an array of integers, got "
+                            f"{dt if dt is not None else type(offsets).__name__}")
+        return self._kernels[op](shape, g, offsets, kernel, stride, dilation, padding)
+
     # ---- argument checks shared by every implementation
 
     def _values_like(self, x, values, op, name, scalars=False):
@@ -772,6 +811,15 @@ class Backend:
     def _fallback_windows_add_product(self, shape, a, b, kernel, stride, dilation):
         return _fallbacks.windows_add_product(self.xp, shape, a, b, kernel, stride, dilation,
                                               device=self.native_device, mutable=self.mutable)
+
+    def _fallback_window_argmax(self, x, kernel, stride, dilation, padding, out):
+        return _fallbacks.window_argmax(self.xp, x, kernel, stride, dilation, padding, out,
+                                        device=self.native_device)
+
+    def _fallback_window_argmax_add(self, shape, g, offsets, kernel, stride, dilation, padding):
+        return _fallbacks.window_argmax_add(self.xp, shape, g, offsets, kernel, stride,
+                                            dilation, padding, device=self.native_device,
+                                            mutable=self.mutable)
 
     # ---- the activation kernels (kernel table: KERNELS["gelu"] ...), their checks and
     # their standard-only fallbacks
@@ -1163,6 +1211,18 @@ def _window_args(ndim, kernel, stride, dilation, op):
         raise ValueError(f"{op}: kernel, stride and dilation must be positive; got kernel "
                          f"{out[0]}, stride {out[1]}, dilation {out[2]}")
     return tuple(out)
+
+
+def _counts(v, n, name, op):
+    """``v`` as a tuple of ``n`` Python ints >= 0 (window_argmax's padding and out)."""
+    try:
+        v = tuple(operator.index(k) for k in v)
+    except TypeError:
+        raise TypeError(f"{op}: {name} must be a tuple of ints, got {v!r}") from None
+    if len(v) != n or any(k < 0 for k in v):
+        raise ValueError(f"{op}: {name} must be a tuple of {n} ints >= 0 (one per windowed "
+                         f"dim), got {v}")
+    return v
 
 
 class HostRNG:

@@ -33,7 +33,8 @@ __all__ = ["sum_to", "getitem", "add_at", "index_add", "scatter_add", "windows",
            "normalize_rows", "normalize_rows_backward", "normalize_channels",
            "normalize_channels_backward", "adam_update_", "lstm_spans", "lstm_cell",
            "lstm_cell_backward", "lstm_scan", "lstm_scan_backward", "batch_to_front",
-           "windows_add_product", "window_matrix", "windows_product", "product_windows"]
+           "windows_add_product", "window_matrix", "windows_product", "product_windows",
+           "window_argmax", "window_argmax_add", "offset_dtype"]
 
 
 def _dkw(device):
@@ -610,6 +611,145 @@ def product_windows(xp, a, x, kernel, stride, dilation, *, device=None):
     """``a @ W^T``, ``W`` the windows' matrix of ``x`` (the kernel's reference: W stored)."""
     win = windows(xp, x, kernel, stride, dilation, device=device)
     return xp.matmul(a, xp.matrix_transpose(window_matrix(xp, win, len(kernel))))
+
+
+# ------------------------------------------------------ max pooling's windows (issue 29)
+#
+# The reference of window_argmax and window_argmax_add: the input padded with -inf, one
+# strided slice per kernel offset (a maximum each), then per offset a mask of where it holds
+# the element that gets the gradient; back, the gradient masked per offset and added with
+# windows_add into the padded shape, whose padding is cut off.
+
+def offset_dtype(xp, count):
+    """The integer dtype of window_argmax's offsets for ``count`` kernel offsets: the
+    narrowest of int8, int16, int32 that holds ``count - 1``."""
+    return xp.int8 if count <= 1 << 7 else xp.int16 if count <= 1 << 15 else xp.int32
+
+
+def _reach(size, kernel, stride, dilation, padding, out):
+    """Per windowed dim, the padded length that the ``out`` windows span (0 for none)."""
+    return tuple((o - 1) * s + d * (k - 1) + 1 if o else 0
+                 for k, s, d, o in zip(kernel, stride, dilation, out))
+
+
+def _pad_dims(xp, x, lead, before, after, value, device):
+    """``x`` with ``before[i]`` and ``after[i]`` entries of ``value`` around windowed dim i
+    (concatenation: no item assignment)."""
+    for i, (b, a) in enumerate(zip(before, after)):
+        ax = lead + i
+        if b or a:
+            parts = [xp.full(tuple(x.shape[:ax]) + (b,) + tuple(x.shape[ax + 1:]), value,
+                             dtype=x.dtype, **_dkw(device)), x,
+                     xp.full(tuple(x.shape[:ax]) + (a,) + tuple(x.shape[ax + 1:]), value,
+                             dtype=x.dtype, **_dkw(device))]
+            x = xp.concat(parts, axis=ax)
+    return x
+
+
+def _inside_masks(xp, lead, kernel, stride, dilation, padding, size, out, device):
+    """Per kernel offset (row-major), a bool array broadcasting over the output: True where
+    the element it reads is real input (None for every offset where nothing is padding)."""
+    n = len(kernel)
+    if all(p == 0 and (o - 1) * s + d * (k - 1) < m
+           for k, s, d, p, m, o in zip(kernel, stride, dilation, padding, size, out)):
+        return [None] * math.prod(kernel)
+    per_dim = []
+    for i, (k, o, s, d, p, m) in enumerate(zip(kernel, out, stride, dilation, padding, size)):
+        shape = (1,) * (lead + i) + (o,) + (1,) * (n - i - 1)
+        per_dim.append([xp.reshape(xp.asarray([0 <= j * s - p + off * d < m for j in range(o)],
+                                              **_dkw(device)), shape) for off in range(k)])
+    masks = []
+    for off in itertools.product(*map(range, kernel)):
+        mask = per_dim[0][off[0]]
+        for i in range(1, n):
+            mask = mask & per_dim[i][off[i]]
+        masks.append(mask)
+    return masks
+
+
+def window_argmax(xp, x, kernel, stride, dilation, padding, out, *, device=None):
+    """(the maximum of every window, the kernel offset of the element that gets its
+    gradient): the first maximum, the last NaN of a window that has NaNs, never padding."""
+    n = len(kernel)
+    lead = x.ndim - n
+    size = tuple(x.shape[lead:])
+    count = math.prod(kernel)
+    itype = offset_dtype(xp, count)
+    shape = tuple(x.shape[:lead]) + tuple(out)
+    if math.prod(shape) == 0:
+        return (xp.zeros(shape, dtype=x.dtype, **_dkw(device)),
+                xp.zeros(shape, dtype=itype, **_dkw(device)))
+    reach = _reach(size, kernel, stride, dilation, padding, out)
+    after = tuple(max(0, r - p - m) for r, p, m in zip(reach, padding, size))
+    xpad = _pad_dims(xp, x, lead, padding, after, -math.inf, device)
+    keys = [window_key(lead, k, out, stride, dilation)
+            for k in itertools.product(*map(range, kernel))]
+    m = xpad[keys[0]]
+    for key in keys[1:]:
+        m = xp.maximum(m, xpad[key])
+    if count == 1:
+        m = xp.asarray(m, copy=True)
+    masks = _inside_masks(xp, lead, kernel, stride, dilation, padding, size, out, device)
+    # where each offset holds the element that gets the gradient (one per window, none in a
+    # window of padding only): its first maximum, unless the window has NaNs
+    hits = []
+    free = None
+    for key, mask in zip(keys, masks):
+        h = xpad[key] == m
+        if mask is not None:
+            h = h & mask
+        if free is not None:
+            h = h & free
+        free = ~h if free is None else free & ~h
+        hits.append(h)
+    if bool(xp.any(xp.isnan(m))):        # a window with NaNs: its last NaN
+        seen = None
+        for i in range(count - 1, -1, -1):
+            nan = xp.isnan(xpad[keys[i]])
+            hits[i] = hits[i] | (nan if seen is None else nan & ~seen)
+            seen = nan if seen is None else seen | nan
+    offsets = xp.zeros(shape, dtype=itype, **_dkw(device))
+    for i in range(1, count):
+        offsets = offsets + xp.astype(hits[i], itype) * i
+    return m, offsets
+
+
+def window_argmax_add(xp, shape, g, offsets, kernel, stride, dilation, padding, *, device=None,
+                      mutable=True, add=None):
+    """Zeros of ``shape`` with each ``g[..., o]`` added at the element of window ``o`` that
+    ``offsets[..., o]`` names (nothing where that is padding). ``add``: the backend's own
+    implementation of ``windows_add``, where it has a faster one than this module's."""
+    n = len(kernel)
+    lead = len(shape) - n
+    size = tuple(shape[lead:])
+    out = tuple(g.shape[lead:])
+    if math.prod(g.shape) == 0 or math.prod(shape) == 0:
+        return xp.zeros(shape, dtype=g.dtype, **_dkw(device))
+    reach = _reach(size, kernel, stride, dilation, padding, out)
+    count = math.prod(kernel)
+    # (*lead, K, *out): the gradient where offset k holds the window's element, from one
+    # comparison broadcast over the offsets; a product of the mask where that is exact (a
+    # finite gradient: NumPy's where is several times slower on masks like these), else a
+    # where (an inf stays in its window)
+    ks = xp.reshape(xp.arange(count, dtype=offsets.dtype, **_dkw(device)), (count,) + (1,) * n)
+    hit = xp.expand_dims(offsets, axis=lead) == ks
+    gk = xp.expand_dims(g, axis=lead)
+    if bool(xp.all(xp.isfinite(g))):
+        cols = xp.astype(hit, g.dtype) * gk
+    else:
+        cols = xp.where(hit, gk, xp.zeros((), dtype=g.dtype, **_dkw(device)))
+    cols = xp.reshape(cols, tuple(shape[:lead]) + tuple(kernel) + out)
+    # added into the padded span the windows cover, then the real part cut out of it (with
+    # zeros after it where the windows end before the input does)
+    if add is None:
+        acc = windows_add(xp, tuple(shape[:lead]) + reach, cols, kernel, stride, dilation,
+                          device=device, mutable=mutable)
+    else:
+        acc = add(tuple(shape[:lead]) + reach, cols, kernel, stride, dilation)
+    acc = acc[(slice(None),) * lead + tuple(slice(min(p, r), min(p + m, r))
+                                            for p, m, r in zip(padding, size, reach))]
+    short = tuple(m - (min(p + m, r) - min(p, r)) for p, m, r in zip(padding, size, reach))
+    return _pad_dims(xp, acc, lead, (0,) * n, short, 0, device)
 
 
 # ------------------------------------------------------------------ activations

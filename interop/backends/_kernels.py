@@ -37,8 +37,9 @@ __all__ = ["Kernel", "KERNELS", "check_kernels", "checked_result", "sum_to_axes"
 # ``interop.autograd.run_kernel``), never through the interop namespace; result: a function
 # of the kernel's arguments (as its implementations receive them) giving ``(shape, dtype)``
 # of the new array the kernel returns (a list of them for a kernel that returns a tuple of
-# arrays, None in it where the arguments make that entry None; it raises where the arguments
-# allow no result), or None where the result is not checked.
+# arrays, None in it where the arguments make that entry None; a dtype of None where the
+# implementation chooses it; it raises where the arguments allow no result), or None where
+# the result is not checked.
 Kernel = namedtuple("Kernel", "signature semantics twin result", defaults=(None,))
 
 
@@ -373,6 +374,54 @@ KERNELS.update({
         None, result=_product_windows_result),
 })
 
+# ---- max pooling as one pass each way (issue 29): the maximum of every window with where it
+# lies, and the gradient added back at those elements (interop.nn.functional's max pooling,
+# adaptive and fractional max pooling; the cpu backend compiles both).
+
+def _window_argmax_result(x, kernel, stride, dilation, padding, out):
+    shape = tuple(x.shape[:x.ndim - len(kernel)]) + tuple(out)
+    return [(shape, x.dtype), (shape, None)]        # (offsets: an integer dtype, unchecked)
+
+
+def _window_argmax_add_result(shape, g, offsets, kernel, stride, dilation, padding):
+    return tuple(shape), g.dtype
+
+
+_POOL_WINDOWS = (
+    "Window o (o = (o_1..o_n), a position of the output) reads the positions o_i * stride[i] "
+    "- padding[i] + k_i * dilation[i] of x's last n = len(kernel) dims, k = (k_1..k_n) its "
+    "kernel offset, numbered in row-major order from 0 to prod(kernel) - 1; a position "
+    "outside the dim is padding and takes no part (PyTorch's -inf padding of max pooling). "
+    "kernel, stride and dilation are tuples of n positive ints, 1 <= n <= x.ndim, padding a "
+    "tuple of n ints >= 0. ")
+KERNELS.update({
+    "window_argmax": Kernel(
+        "window_argmax(x, kernel, stride, dilation, padding, out)",
+        "(m, offsets): m[..., o] the maximum of the real elements of window o (NaN where the "
+        "window holds a NaN, -inf where it holds no real element) and offsets[..., o] the "
+        "kernel offset of the element that gets its gradient: the first maximum in row-major "
+        "order, or the last NaN of a window that holds NaNs (PyTorch's rule), never padding "
+        "(0 where the window holds no real element). " + _POOL_WINDOWS + "out is a tuple of "
+        "n ints >= 0, the number of windows along each dim (windows past the end of x read "
+        "padding there: ceil_mode's last windows). x is a real floating array. m and "
+        "offsets have shape x.shape[:-n] + out; m has x's dtype, offsets an integer dtype "
+        "that holds prod(kernel) - 1 (its width is the implementation's: int8 will do for "
+        "small kernels). Returns a tuple of two new arrays; x is unchanged.",
+        None, result=_window_argmax_result),
+    "window_argmax_add": Kernel(
+        "window_argmax_add(shape, g, offsets, kernel, stride, dilation, padding)",
+        "The gradient of window_argmax's maximum: a new array of shape `shape` and g's dtype, "
+        "zero except that every g[..., o] is added at the element of window o (of an array "
+        "of `shape`) that offsets[..., o] names, entries naming padding adding nothing, and "
+        "the entries of overlapping windows that land on one position accumulating, in an "
+        "unspecified order (an inf or nan touches only its own position). " + _POOL_WINDOWS
+        .replace("x's", "`shape`'s").replace("x.ndim", "len(shape)") + "g is a real "
+        "floating array of shape shape[:-n] + out (out: the number of windows), offsets an "
+        "integer array of g's shape with entries in [0, prod(kernel)) (what window_argmax "
+        "returned). Returns a new array; g and offsets are unchanged.",
+        None, result=_window_argmax_add_result),
+})
+
 # The activations (issue 29): one pass over memory each where the backend compiles them (the
 # cpu backend's float32 kernels, _jit_act.py). PyTorch's aten names; a backward kernel takes
 # the incoming gradient first.
@@ -520,7 +569,9 @@ IMPLEMENTATION_ARGUMENTS = (
     "sum_to only when x.shape differs from shape; kernel, stride and dilation tuples of one "
     "length n of positive Python ints, n at most x.ndim (len(shape) for windows_add), and cols "
     "of the shape windows gives for `shape`; softmax's dim a tuple of distinct non-negative "
-    "axes, and the backward kernels' grad and output of one shape and dtype.")
+    "axes, and the backward kernels' grad and output of one shape and dtype; padding and out "
+    "of window_argmax tuples of n non-negative Python ints, and window_argmax_add's offsets "
+    "an integer array of g's shape.")
 
 
 def check_kernels(kernels, who):
@@ -588,9 +639,10 @@ def checked_result(name, fn, backend):
 
 def _check_one(name, backend, kernel, args, out, shape, dtype):
     if (out is args[0] or tuple(getattr(out, "shape", ())) != shape
-            or getattr(out, "dtype", None) != dtype):
+            or (dtype is not None and getattr(out, "dtype", None) != dtype)):
         got = ("the input x itself" if out is args[0] else f"{type(out).__name__} of shape "
                f"{getattr(out, 'shape', None)} and dtype {getattr(out, 'dtype', None)}")
         raise RuntimeError(f"kernel {name!r} registered for backend {backend!r} returned "
                            f"{got}; expected a new array of shape {shape} and dtype "
-                           f"{dtype} ({kernel.signature})")
+                           f"{'of its choosing' if dtype is None else dtype} "
+                           f"({kernel.signature})")

@@ -12,6 +12,7 @@ import array_api_compat.numpy as xp_numpy
 
 from . import (_fallbacks, _jit, _jit_act, _jit_conv, _jit_gemm, _jit_norm, _jit_optim, _jit_rnn,
                _shared)
+from . import _jit_pool
 from .. import dtypes as _dt
 from ._base import Backend
 from ._fallbacks import window_key
@@ -513,6 +514,8 @@ class NumpyBackend(Backend):
                 "windows_add_product": self._windows_add_product,
                 "windows_product": self._windows_product,
                 "product_windows": self._product_windows,
+                "window_argmax": self._window_argmax,
+                "window_argmax_add": self._window_argmax_add,
                 **self._softmax_kernels(),
                 **self._normalize_kernels(), **self._channel_kernels(),
                 **self._activation_kernels(), "lstm_scan": self._lstm_scan,
@@ -765,6 +768,25 @@ class NumpyBackend(Backend):
                 return out
         win = self._windows(x, kernel, stride, dilation)
         return self.ns.matmul(a, _fallbacks.window_matrix(self.ns, win, len(kernel)).T)
+
+    # Max pooling (issue 29): one compiled pass each way (_jit_pool.py) for float32/float64
+    # windows of 1 to 3 dims where numba runs; otherwise the standard-only reference.
+    def _window_argmax(self, x, kernel, stride, dilation, padding, out):
+        if _jit.enabled():
+            res = _jit_pool.window_argmax(x, kernel, stride, dilation, padding, out)
+            if res is not None:
+                return res
+        return self._fallback_window_argmax(x, kernel, stride, dilation, padding, out)
+
+    def _window_argmax_add(self, shape, g, offsets, kernel, stride, dilation, padding):
+        if _jit.enabled():
+            res = _jit_pool.window_argmax_add(shape, g, offsets, kernel, stride, dilation,
+                                              padding)
+            if res is not None:
+                return res
+        # (the reference, with this backend's own windows_add)
+        return _fallbacks.window_argmax_add(self.xp, shape, g, offsets, kernel, stride, dilation,
+                                            padding, add=self._windows_add)
 
     # The activations: float32 arrays of JIT_FROM elements or more run the compiled kernels
     # of _jit_act.py where the compiled path is on (numba installed, not turned off); every

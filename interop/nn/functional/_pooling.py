@@ -2,13 +2,16 @@
 unpooling (``max_pool1d/2d/3d``, ``avg_pool*``, ``lp_pool*``, ``adaptive_avg_pool*``,
 ``adaptive_max_pool*``, ``fractional_max_pool2d/3d``, ``max_unpool*``).
 
-Pooling reduces over the kernel offsets, one strided slice of the padded input at a time,
-in two primitives, ``_window_max`` and ``_window_sum``, whose backwards hand the gradient
-back with ``windows_add`` (the adjoint of the windows, one strided add per kernel offset).
-Composites would be wrong or slow here: the max's gradient goes to one element per window
-(PyTorch's: the first maximum in row-major kernel order, or the last NaN), which
-``maximum``'s even split at ties does not give; and reducing the kernel axes of a window
-view takes NumPy ~15x the time of these few elementwise ops. Adaptive max pooling gathers
+Two primitives do the work. ``_window_max`` is the backend kernel ``window_argmax``: each
+window's maximum and the kernel offset of the element that gets its gradient (PyTorch's
+rule: the first maximum in row-major kernel order, or the last NaN; never the padding, which
+the kernel does not read), one pass where the backend compiles it; only those small integer
+offsets are saved, and the backward is the kernel ``window_argmax_add`` (the gradient added
+at those elements). ``_window_sum`` reduces over the kernel offsets, one strided slice of
+the padded input at a time, and hands the gradient back with ``windows_add`` (the adjoint
+of the windows, one strided add per kernel offset). Composites would be wrong or slow here:
+``maximum``'s even split at ties is not PyTorch's gradient, and reducing the kernel axes of
+a window view takes NumPy ~15x the time of these few elementwise ops. Adaptive max pooling gathers
 each window to a common width and reuses ``_window_max``; fractional max pooling gathers
 each plane's pseudo-random windows into a regular grid of blocks and reuses it too; max
 unpooling is a ``scatter`` into zero planes, whose gradient is the gather at the indices.
@@ -97,107 +100,80 @@ def _pool_geometry(op, n, x, kernel_size, stride, padding, dilation, ceil_mode):
 # ---------------------------------------------------------------------------- max pooling
 
 class _WindowMaxBackward(it.autograd.Node):
-    """The gradient of :func:`_window_max`: to the one element of each window that holds
-    its maximum (``_hits``), added back with ``windows_add``. ``x`` is the (padded) input,
-    ``out`` the maxima."""
-    saves = ("x", "out")
+    """The gradient of :func:`_window_max`: each window's gradient to the one element whose
+    kernel offset the forward saved (the kernel ``window_argmax_add``: one pass); under
+    ``create_graph``, the same as differentiable ops (:func:`_argmax_add_graph`)."""
+    saves = ("offsets",)
 
     def backward(self, xp, g, s):
-        x = s.x
-        kernel, stride, dilation, out, inside = self.args
-        lead = tuple(g.shape[:x.ndim - len(kernel)])
-        hits = xp.stack(_hits(xp, x, s.out, *self.args), axis=len(lead))   # (*lead, K, *out)
-        gk = xp.expand_dims(g, axis=len(lead))
-        # the gradient masked by the hits: a product where it is exact (finite gradients;
-        # NumPy's where is ~15x slower than a product on masks like these), else a where
-        if bool(xp.all(xp.isfinite(g))):
-            cols = xp.astype(hits, g.dtype) * gk
-        else:
-            cols = xp.where(hits, gk, xp.zeros_like(gk))
-        cols = xp.reshape(cols, lead + kernel + out)
-        return xp.windows_add(tuple(x.shape), cols, kernel, stride, dilation),
+        if xp is self.be.ns:
+            return xp.window_argmax_add(self.args[0], g, s.offsets, *self.args[1:]),
+        return _argmax_add_graph(g, s.offsets, *self.args),
 
 
-def _window_max(x, kernel, stride, dilation, out, inside, index):
-    """The maximum of every window of ``x``'s last ``len(kernel)`` dims (NaN where the window
-    has one), and, with ``index``, which kernel offset holds it (row-major). The gradient
-    goes to that one element: the first maximum in the window, the last NaN of a window that
-    has NaNs (PyTorch's rule), never to the padding (``inside``: per dim, the padded range
-    ``(start, stop)`` that is real input, or None)."""
-    args = (kernel, stride, dilation, out, inside)
-    with it.no_grad():
-        keys = _offset_keys(x.ndim - len(kernel), kernel, stride, dilation, out)
-        m = x[keys[0]]
-        for key in keys[1:]:
-            m = it.maximum(m, x[key])
-        if len(keys) == 1:
-            m = it.clone(m)
-        k = None
-        if index:
-            for i, h in enumerate(_hits(it, x, m, *args)[1:], 1):
-                k = h * i if k is None else k + h * i
-            itype = m.backend.default_int          # int64, or int32 where the backend lacks it
-            k = (it.zeros(tuple(m.shape), dtype=itype, device=m.device) if k is None
-                 else it.astype(k, itype))
-    m = it.autograd.primitive(_WindowMaxBackward, (x,), m, saved=(x, m), args=args)
-    return (m, k) if index else m
-
-
-def _hits(xp, x, m, kernel, stride, dilation, out, inside):
-    """One bool array per kernel offset: where that offset holds the element of the window
-    that gets the gradient (exactly one per window)."""
-    lead = x.ndim - len(kernel)
-    keys = _offset_keys(lead, kernel, stride, dilation, out)
-    masks = _inside_masks(xp, lead, kernel, stride, dilation, out, inside, x.device)
-    hits = []
-    free = None
-    for key, mask in zip(keys, masks):
-        h = x[key] == m
-        if mask is not None:
-            h = h & mask
-        if free is not None:
-            h = h & free
-        free = ~h if free is None else free & ~h
-        hits.append(h)
-    if bool(xp.any(xp.isnan(m))):        # a window with NaNs: its last NaN
-        seen = None
-        for i in range(len(keys) - 1, -1, -1):
-            nan = xp.isnan(x[keys[i]])
-            hits[i] = hits[i] | (nan if seen is None else nan & ~seen)
-            seen = nan if seen is None else seen | nan
-    return hits
-
-
-def _inside_masks(xp, lead, kernel, stride, dilation, out, inside, device):
-    """Per kernel offset, a bool tensor broadcasting over the output: True where the element
-    it reads is real input, not padding (None everywhere without padding)."""
-    count = math.prod(kernel)
-    if inside is None:
-        return [None] * count
+def _argmax_add_graph(g, offsets, shape, kernel, stride, dilation, padding):
+    """``window_argmax_add`` written with interop's differentiable ops, for ``create_graph``:
+    per kernel offset the gradient where that offset holds the window's element (a where, so
+    that an inf gradient stays in its window), added back with ``windows_add`` into the
+    padded span the windows cover, whose real part is cut out (zeros after it where the
+    windows end first). Its own gradient is the gather of the incoming gradient at those
+    elements."""
     n = len(kernel)
-    per_dim = []
-    for i, (k, o, s, d, (lo, hi)) in enumerate(zip(kernel, out, stride, dilation, inside)):
-        shape = (1,) * (lead + i) + (o,) + (1,) * (n - i - 1)
-        per_dim.append([xp.reshape(xp.asarray([lo <= j * s + off * d < hi for j in range(o)],
-                                              device=device), shape) for off in range(k)])
-    masks = []
-    for off in itertools.product(*map(range, kernel)):
-        m = per_dim[0][off[0]]
-        for i in range(1, n):
-            m = m & per_dim[i][off[i]]
-        masks.append(m)
-    return masks
+    lead = tuple(g.shape[:g.ndim - n])
+    out = tuple(g.shape[g.ndim - n:])
+    if 0 in tuple(g.shape):
+        return it.zeros(shape, dtype=g.dtype, device=g.device)
+    reach = tuple((o - 1) * s + d * (k - 1) + 1
+                  for k, s, d, o in zip(kernel, stride, dilation, out))
+    zero = it.zeros_like(g)
+    cols = it.stack([it.where(offsets == i, g, zero) for i in range(math.prod(kernel))],
+                    axis=len(lead))
+    cols = it.reshape(cols, lead + kernel + out)
+    acc = it.windows_add(lead + reach, cols, kernel, stride, dilation)
+    return _padding.pad_pairs(acc, [(-p, p + m - r) for p, m, r in
+                                    zip(padding, shape[len(lead):], reach)])
+
+
+def _window_max(x, kernel, stride, dilation, padding, out, index):
+    """The maximum of every window of ``x``'s last ``len(kernel)`` dims (the kernel
+    ``window_argmax``: NaN where the window has one; ``padding`` entries before each dim,
+    and as many after as the ``out`` windows need, take no part), and, with ``index``,
+    which kernel offset holds it (row-major, the backend's default int). The gradient goes
+    to that one element: the first maximum in the window, the last NaN of a window that has
+    NaNs (PyTorch's rule), never to the padding."""
+    if not index and not (it.is_grad_enabled() and x.requires_grad):
+        return _window_values(x, kernel, stride, dilation, padding, out)
+    with it.no_grad():
+        m, k = it.autograd.run_kernel("window_argmax", x, kernel, stride, dilation, padding,
+                                      out)
+    m = it.autograd.primitive(_WindowMaxBackward, (x,), m, saved=(k,),
+                              args=(tuple(x.shape), kernel, stride, dilation, padding))
+    return (m, it.astype(k, x.backend.default_int)) if index else m
+
+
+def _window_values(x, kernel, stride, dilation, padding, out):
+    """The maxima alone (nothing to differentiate, no indices asked for): a ``maximum`` per
+    kernel offset over strided slices of the input padded with -inf, which NumPy runs
+    vectorized (3x3 windows of stride 1: 2.0 ms on (32, 32, 28, 28), where the kernel,
+    which must find where each maximum is, takes 9 ms)."""
+    n = len(kernel)
+    size = tuple(x.shape[x.ndim - n:])
+    pads = [(p, max(0, (o - 1) * s + d * (k - 1) + 1 - p - m)) for k, s, d, p, o, m in
+            zip(kernel, stride, dilation, padding, out, size)]
+    x = _padding.pad_pairs(x, pads, -math.inf)
+    keys = _offset_keys(x.ndim - n, kernel, stride, dilation, out)
+    m = x[keys[0]]
+    for key in keys[1:]:
+        m = it.maximum(m, x[key])
+    return it.clone(m) if len(keys) == 1 else m
 
 
 def _max_pool(op, n, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     x, batched = _pool_input(input, n, op)
-    kernel, stride, dilation, pad, out, extra = _pool_geometry(op, n, x, kernel_size, stride,
-                                                               padding, dilation, ceil_mode)
+    kernel, stride, dilation, pad, out, _ = _pool_geometry(op, n, x, kernel_size, stride,
+                                                           padding, dilation, ceil_mode)
     size = tuple(x.shape[2:])
-    pads = [(p, p + e) for p, e in zip(pad, extra)]
-    inside = None if not any(pad + extra) else tuple((p, p + m) for p, m in zip(pad, size))
-    res = _window_max(_padding.pad_pairs(x, pads, -math.inf), kernel, stride, dilation, out,
-                      inside, return_indices)
+    res = _window_max(x, kernel, stride, dilation, pad, out, return_indices)
     if not return_indices:
         return res if batched else res[0]
     m, k = res
@@ -446,8 +422,8 @@ def _adaptive_max(op, n, input, output_size, return_indices):
         trail = n - 1 - i
         gathered = it.index_select(x, ax, table)
         kernel = (width,) + (1,) * trail
-        x, k = _window_max(gathered, kernel, kernel, (1,) * (trail + 1),
-                           (o,) + tuple(x.shape[ax + 1:]), None, True)
+        x, k = _window_max(gathered, kernel, kernel, (1,) * (trail + 1), (0,) * (trail + 1),
+                           (o,) + tuple(x.shape[ax + 1:]), True)
         if return_indices:
             start = it.reshape(it.arange(o, device=x.device) * width, (o,) + (1,) * trail)
             where = it.take(table, k + start)
@@ -589,7 +565,7 @@ def _fractional_max_pool(op, n, input, kernel_size, output_size, output_ratio, r
         table = it.unsqueeze(starts[d], -1) + it.arange(kernel[d], device=x.device)
         table = it.reshape(table, (nb, c) + (1,) * d + (out[d] * kernel[d],) + (1,) * (n - 1 - d))
         g = it.take_along_axis(g, table, axis=2 + d)
-    res = _window_max(g, kernel, kernel, (1,) * n, out, None, return_indices)
+    res = _window_max(g, kernel, kernel, (1,) * n, (0,) * n, out, return_indices)
     if not return_indices:
         return res if batched else res[0]
     m, k = res
