@@ -71,11 +71,22 @@ def test_every_layout_and_edge_size(m, k, n):
             _check(got, a, b)
 
 
-def test_a_power_of_two_row_step_copies_panels():
-    # (B's rows 1024 floats apart would share cache sets: its panels are copied first)
+def test_a_power_of_two_row_step_copies_panels(monkeypatch):
+    # (B's rows 1024 floats apart would share cache sets: its panels are copied first, or,
+    # split over threads, B once, with a longer row step)
     a, b = _data((24, 300), 3), _data((300, 1024), 4)
-    _check(_jit_gemm.product(a, b), a, b)
+    one = _jit_gemm.product(a, b)
+    _check(one, a, b)
     _check(_jit_gemm.product(a, b[:, :100]), a, b[:, :100])
+    monkeypatch.setattr(_jit_gemm, "SPLIT", 1)
+    tall = _data((600, 300), 5)                     # (parts of rows: each reads all of B)
+    np.testing.assert_array_equal(_jit_gemm.product(tall, b, 2), _jit_gemm.product(tall, b))
+    np.testing.assert_array_equal(_jit_gemm.product(a, b, 2), one)
+    shape, kernel = (32, 3, 12, 10), (3, 3)         # (L * N = 80 * 32: rows 2560 floats apart)
+    at, g = _data((27, 16), 6), _data((16, 80 * 32), 7)
+    one = _jit_gemm.windows_add_product(shape, at, g, kernel, (1, 1), (1, 1))
+    np.testing.assert_array_equal(
+        _jit_gemm.windows_add_product(shape, at, g, kernel, (1, 1), (1, 1), 2), one)
 
 
 @pytest.mark.parametrize("sa,sb", [((3, 20, 50), (50, 40)), ((20, 50), (2, 50, 40)),

@@ -519,8 +519,10 @@ def _into(a, b, c, threads):
     more) are cut into ``PARTS`` parts per thread, shared by that many threads (see
     :func:`_share`): each part is computed as it would be whole, so the results are the
     same bits however the parts fall."""
-    copy_b = b.strides[2] != 4 or (b.strides[1] // 4) % ALIAS == 0
     s, m, n = c.shape
+    if threads > 1 and s == 1 and b.strides[2] == 4:     # (copied once, not per part)
+        b = _unaliased(b[0])[None]
+    copy_b = b.strides[2] != 4 or (b.strides[1] // 4) % ALIAS == 0
     if threads > 1 and s > 1:                   # whole products per part
         _share(BATCH, a, b, c, -(-s // (PARTS * threads)), threads, copy_b)
     elif threads <= 1 or (n < 2 * NR and m < 2 * MR):
@@ -547,6 +549,18 @@ def _transposed(a, b, threads):
     ct = np.empty((1, n, m), np.float32)
     _into(b.T[None], at[None], ct, threads)
     return np.ascontiguousarray(ct[0].T)
+
+
+def _unaliased(b):
+    """``b`` (2-d, contiguous columns), or where its row step is a multiple of ALIAS floats
+    (its rows would share cache sets: the kernels then copy its panels, each part of a split
+    product again), a copy with a longer row step, made once."""
+    rs = b.strides[0] // 4
+    if rs % ALIAS:
+        return b
+    padded = np.empty((b.shape[0], b.shape[1] + NR), np.float32)[:, :b.shape[1]]
+    padded[...] = b
+    return padded
 
 
 def _threads_for(threads):
@@ -752,6 +766,8 @@ def windows_add_product(shape, a, b, kernel, stride, dilation, threads=1):
     threads = _threads_for(threads)
     threads = min(threads, c, max(1, a.shape[0] * a.shape[1] * b.shape[1] // SPLIT))
     step = c if threads <= 1 else -(-c // (PARTS * threads))
+    if threads > 1:
+        b = _unaliased(b)       # (else every part would copy every panel)
     _share(SCATTER, a[None], b[None], out[None, None], step * kh * kw, threads,
            rowoff=rowoff, coloff=coloff)    # (parts of whole channels: no two threads add
                                             # into one position)
