@@ -221,7 +221,7 @@ def test_the_team_thread_takes_parts_sleeps_after_its_spin_and_is_rung_awake(mon
     monkeypatch.setattr(_jit_gemm, "SPLIT", 1)
     a, b = _data((256, 300), 3), _data((300, 512), 4)
     one = _jit_gemm.product(a, b)
-    team = _jit_team.team(_jit_gemm._serve, 1)
+    team = _jit_team.team(1)
     _until_taken(team, 1, a, b, 2, one)
     _until(lambda: team.asleep(1), "the thread kept spinning after SPIN_S")
     _until_taken(team, 1, a, b, 2, one)
@@ -247,7 +247,7 @@ def test_a_team_thread_beyond_the_jobs_threads_takes_no_part(monkeypatch):
     monkeypatch.setattr(_jit_gemm, "SPLIT", 1)
     a, b = _data((256, 300), 5), _data((300, 512), 6)
     one = _jit_gemm.product(a, b)
-    team = _jit_team.team(_jit_gemm._serve, 2)
+    team = _jit_team.team(2)
     _until_taken(team, 2, a, b, 3, one)
     before = team.taken(2)
     for _ in range(50):

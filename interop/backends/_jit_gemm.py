@@ -419,7 +419,7 @@ def _scatter_product(a, b, out, rowoff, coloff):
 
 
 # the job a team of threads shares (see _jit_team.py): its kind, and where its arrays are
-KIND, STEP, COPY_B = 2, 3, 4                    # job slots (0 and 1: _jit_team's)
+KIND, STEP, COPY_B = 3, 4, 5                    # job slots (0 to 2: _jit_team's)
 A_AT, B_AT, C_AT, ROWS_AT, COLS_AT = 8, 16, 24, 32, 36
 BATCH, ROWS, COLUMNS, SCATTER, SUMMED, WCOLS, WROWS, WROWS_COLUMNS = range(1, 9)  # kinds:
         # parts of the batch, rows, columns, rows of a scattered product, of a summed batch,
@@ -462,27 +462,19 @@ def _do_part(job, i):
         _scatter_product(a[0, lo:hi], b[0], c[0, 0], rowoff[lo:hi], coloff)
 
 
-@njit(boundscheck=False)
-def _serve(ctrl, job, k, spin):
-    """Thread ``k`` of the team: takes parts while there are, spins ``spin`` ticks after its
-    last one, then returns (to sleep)."""
-    deadline = _jit_team.now() + spin
-    while True:
-        i = _jit_team.take(ctrl, job, k)
-        if i >= 0:
-            _do_part(job, i)
-            _jit_team.finish(ctrl, k)
-            deadline = _jit_team.now() + spin
-        elif not _jit_team.idle(ctrl, job, k, deadline):
-            return
+def _part_of(at, i):
+    _do_part(_jit_team.job_at(at), i)
+
+
+_part = _jit_team.part(_part_of)       # (its address, compiled at the first job)
 
 
 @njit(boundscheck=False)
-def _run(ctrl, job, kind, a, b, c, step, nparts, copy_b, helpers, rowoff, coloff):
+def _run(ctrl, job, helpers, fn, kind, a, b, c, step, nparts, copy_b, rowoff, coloff):
     """Post a job of ``nparts`` parts to the team (``helpers`` threads, this one included),
     take parts of it here too, and return when every part is finished."""
     gen = _jit_team.post(ctrl, job)
-    job[0], job[1] = nparts, helpers
+    job[0], job[1], job[2] = nparts, helpers, fn
     job[KIND], job[STEP], job[COPY_B] = kind, step, copy_b
     _jit_team.describe(job, A_AT, a)
     _jit_team.describe(job, B_AT, b)
@@ -490,13 +482,7 @@ def _run(ctrl, job, kind, a, b, c, step, nparts, copy_b, helpers, rowoff, coloff
     _jit_team.describe(job, ROWS_AT, rowoff)
     _jit_team.describe(job, COLS_AT, coloff)
     _jit_team.open_(ctrl, gen)
-    while True:
-        i = _jit_team.take(ctrl, job, 0)
-        if i < 0:
-            break
-        _do_part(job, i)
-        _jit_team.finish(ctrl, 0)
-    _jit_team.wait(ctrl, job)
+    _jit_team.work(ctrl, job)
 
 
 def _share(kind, a, b, c, step, threads, copy_b=False, rowoff=_NO_OFFSETS, coloff=_NO_OFFSETS):
@@ -507,16 +493,7 @@ def _share(kind, a, b, c, step, threads, copy_b=False, rowoff=_NO_OFFSETS, colof
     total = {BATCH: c.shape[0], ROWS: c.shape[1], COLUMNS: c.shape[2], SCATTER: a.shape[1],
              SUMMED: a.shape[0], WCOLS: c.shape[2], WROWS: c.shape[1], WROWS_COLUMNS: c.shape[2]}
     nparts = -(-total[kind] // step)
-    team = _jit_team.team(_serve, threads - 1) if threads > 1 else None
-    if team is None or not team.lock.acquire(blocking=False):
-        _run(np.zeros(_jit_team.ALONE, np.int64), np.zeros(_jit_team.JOB, np.int64), kind,
-             a, b, c, step, nparts, copy_b, 1, rowoff, coloff)
-        return
-    try:
-        team.ring(threads)
-        _run(team.ctrl, team.job, kind, a, b, c, step, nparts, copy_b, threads, rowoff, coloff)
-    finally:
-        team.lock.release()
+    _jit_team.share(_run, threads, _part(), kind, a, b, c, step, nparts, copy_b, rowoff, coloff)
 
 
 def _into(a, b, c, threads):

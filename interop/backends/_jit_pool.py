@@ -27,6 +27,7 @@ integer division per window cost 2.4 ms against 0.75 ms).
 
 import numpy as np
 
+from . import _jit_team, _threads
 from ._jit import jitable, njit
 
 __all__ = ["window_argmax", "window_argmax_add"]
@@ -154,7 +155,7 @@ def _argmax(x, m, idx, kernel, stride, dilation, padding, low):
                     c += 1
 
 
-@njit
+@jitable(inline="never")
 def _argmax_2x2(x, m, idx):
     """:func:`_argmax` for 2x2 windows of stride 2, no padding or dilation (LeNet's pools):
     the four comparisons written out, a window's two rows read once."""
@@ -188,7 +189,7 @@ def _argmax_2x2(x, m, idx):
                 irow[c] = at
 
 
-@njit
+@jitable(inline="never")
 def _argmax_add(g, idx, out, kernel, stride, dilation, padding):
     """``out[q, z, y, w] += g[q, a, b, c]`` at the element of window (a, b, c) that
     ``idx[q, a, b, c]`` names, where it lies in the plane (``out`` zeros on entry). Each
@@ -228,6 +229,77 @@ def _argmax_add(g, idx, out, kernel, stride, dilation, padding):
                             plane[z, y, w] += grow[c]
 
 
+# float32 pooling over many planes is shared by threads (the team of _jit_team.py): parts of
+# whole planes, each computed as alone (the same bits on any number of threads)
+ARGMAX_2X2, ARGMAX_ADD = 1, 2                   # kinds
+KIND, STEP, GEOMETRY = 3, 4, 5                  # job slots (0 to 2: _jit_team's; GEOMETRY:
+X_AT, M_AT, I_AT = 20, 30, 40                   # kernel, stride, dilation, padding, 12 ints)
+SPLIT = 1 << 16                                 # elements per thread where threads share
+
+
+def _part_of(at, i):
+    job = _jit_team.job_at(at)
+    step = job[STEP]
+    x, m, idx = _jit_team.floats4(job, X_AT), _jit_team.floats4(job, M_AT), \
+        _jit_team.bytes4(job, I_AT)
+    lo = i * step
+    hi = min(lo + step, x.shape[0])
+    if job[KIND] == ARGMAX_2X2:
+        _argmax_2x2(x[lo:hi], m[lo:hi], idx[lo:hi])
+    else:                       # (x: the gradient g; m: out)
+        geo = job[GEOMETRY:GEOMETRY + 12]
+        _argmax_add(x[lo:hi], idx[lo:hi], m[lo:hi], (geo[0], geo[1], geo[2]),
+                    (geo[3], geo[4], geo[5]), (geo[6], geo[7], geo[8]),
+                    (geo[9], geo[10], geo[11]))
+
+
+_part = _jit_team.part(_part_of)
+
+
+@njit
+def _launch(ctrl, job, helpers, fn, kind, x, m, idx, geometry, step, nparts):
+    gen = _jit_team.post(ctrl, job)
+    job[0], job[1], job[2] = nparts, helpers, fn
+    job[KIND], job[STEP] = kind, step
+    for j in range(12):
+        job[GEOMETRY + j] = geometry[j]
+    _jit_team.describe(job, X_AT, x)
+    _jit_team.describe(job, M_AT, m)
+    _jit_team.describe(job, I_AT, idx)
+    _jit_team.open_(ctrl, gen)
+    _jit_team.work(ctrl, job)
+
+
+def _planes(kind, x, m, idx, geometry):
+    """``kind`` over the planes of float32 4-d ``x``, ``m`` and int8 ``idx`` (see
+    :func:`_part_of`), shared by as many threads as the BLAS pool has where there is work
+    for them; one thread otherwise (compiled entry points of their own)."""
+    threads = min(_threads.blas_threads(), max(1, x.size // SPLIT), x.shape[0])
+    if threads <= 1:
+        if kind == ARGMAX_2X2:
+            _argmax_2x2_alone(x, m, idx)
+        else:
+            _argmax_add_alone(x, idx, m, geometry[0:3], geometry[3:6], geometry[6:9],
+                              geometry[9:12])
+        return
+    step = -(-x.shape[0] // (_PARTS * threads))
+    _jit_team.share(_launch, threads, _part(), kind, x, m, idx,
+                    np.asarray(geometry, np.int64), step, -(-x.shape[0] // step))
+
+
+_PARTS = 4              # parts per thread
+
+
+@njit
+def _argmax_2x2_alone(x, m, idx):
+    _argmax_2x2(x, m, idx)
+
+
+@njit
+def _argmax_add_alone(g, idx, out, kernel, stride, dilation, padding):
+    _argmax_add(g, idx, out, kernel, stride, dilation, padding)
+
+
 def _as3(t, fill):
     """A tuple of 1 to 3 entries as 3, ``fill`` in front."""
     return (fill,) * (3 - len(t)) + tuple(t)
@@ -253,7 +325,10 @@ def window_argmax(x, kernel, stride, dilation, padding, out):
     k3, s3, d3, p3 = _as3(kernel, 1), _as3(stride, 1), _as3(dilation, 1), _as3(padding, 0)
     if (k3 == (1, 2, 2) and s3 == (1, 2, 2) and d3 == (1, 1, 1) and p3 == (0, 0, 0)
             and 2 * out[-1] <= xs.shape[3] and 2 * m3.shape[2] <= xs.shape[2]):
-        _argmax_2x2(xs, m3, i3)
+        if x.dtype == np.float32:
+            _planes(ARGMAX_2X2, xs, m3, i3, (0,) * 12)
+        else:
+            _argmax_2x2_alone(xs, m3, i3)
     else:
         _argmax(xs, m3, i3, k3, s3, d3, p3, np.full(1, -np.inf, x.dtype))
     return m, idx
@@ -273,6 +348,9 @@ def window_argmax_add(shape, g, offsets, kernel, stride, dilation, padding):
     g3 = np.ascontiguousarray(g).reshape((planes,) + _as3(g.shape[g.ndim - n:], 1))
     i3 = np.ascontiguousarray(offsets).reshape(g3.shape)
     out3 = res.reshape((planes,) + _as3(shape[len(shape) - n:], 1))
-    _argmax_add(g3, i3, out3, _as3(kernel, 1), _as3(stride, 1), _as3(dilation, 1),
-                _as3(padding, 0))
+    geometry = (_as3(kernel, 1), _as3(stride, 1), _as3(dilation, 1), _as3(padding, 0))
+    if g.dtype == np.float32:
+        _planes(ARGMAX_ADD, g3, out3, i3, sum(geometry, ()))
+    else:
+        _argmax_add_alone(g3, i3, out3, *geometry)
     return res

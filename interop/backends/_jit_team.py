@@ -38,7 +38,7 @@ import numpy as np
 from . import _jit
 from ._jit import jitable
 
-__all__ = ["team", "SPIN_S"]
+__all__ = ["team", "share", "part", "SPIN_S"]
 
 SPIN_S = 0.01           # seconds a thread spins after its last part before it sleeps
 MASK = (1 << 32) - 1    # the word's part index
@@ -46,7 +46,8 @@ CLOSED = 1 << 31        # a closed word's part index: beyond every job's parts
 WORD, DONE, ASLEEP = 0, 16, 32    # control slots (16 int64s: a cache line apart)
 LINE = 16               # thread k's slots: ASLEEP + LINE * k, and TAKEN beyond it
 TAKEN = 8               # (parts thread k has finished, ever: what the tests look at)
-NPARTS, HELPERS = 0, 1  # job slots every job has: its parts, the threads that may take them
+NPARTS, HELPERS, FN = 0, 1, 2   # job slots every job has: its parts, the threads that may
+                                # take them, the address of its part function (see part)
 MAX_THREADS = 64
 JOB = 64                # int64 slots of a job's description
 ALONE = DONE + 1        # control slots a job run by its caller alone needs
@@ -57,7 +58,7 @@ def _bind(numba):
     """Build the atomic operations (LLVM's, on addresses: numba has none of its own) and
     the processor's spin hint and cycle counter as numba intrinsics."""
     from llvmlite import ir
-    global _load, _store, _cas, _pause, _ticks, _add, _f32_at, _i64_at, _carray
+    global _load, _store, _cas, _pause, _ticks, _add, _f32_at, _i64_at, _i8_at, _carray, _call
     types, cgutils = numba.types, numba.core.cgutils
     intrinsic = numba.extending.intrinsic
     i64 = ir.IntType(64)
@@ -109,14 +110,25 @@ def _bind(numba):
             return types.CPointer(element)(types.intp), codegen
         return intrinsic(at)
 
+    def call(typingctx, fn, job, i):
+        def codegen(context, builder, sig, args):
+            fnty = ir.FunctionType(ir.VoidType(), [i64, i64])
+            builder.call(builder.inttoptr(args[0], fnty.as_pointer()), [args[1], args[2]])
+            return context.get_dummy_value()
+        return types.void(types.intp, types.intp, types.int64), codegen
+
     _load, _store, _cas, _add = (intrinsic(load), intrinsic(store), intrinsic(cas),
                                  intrinsic(add))
+    _call = intrinsic(call)
     _pause, _ticks = intrinsic(pause), intrinsic(ticks)
     _f32_at, _i64_at = pointer_to(types.float32), pointer_to(types.int64)
+    _i8_at = pointer_to(types.int8)
     _carray = numba.carray
 
 
-_load = _store = _cas = _add = _pause = _ticks = _f32_at = _i64_at = _carray = None  # (_bind)
+_load = _store = _cas = _add = _pause = _ticks = _f32_at = _i64_at = _i8_at = _carray = None
+_call = None
+# (all built by _bind)
 
 
 @jitable
@@ -208,10 +220,79 @@ def floats_row(job, at):
 
 
 @jitable
+def floats4(job, at):
+    """The 4-d float32 array :func:`describe` wrote at ``job[at:]``."""
+    return np.lib.stride_tricks.as_strided(
+        _carray(_f32_at(job[at]), 1), (job[at + 1], job[at + 2], job[at + 3], job[at + 4]),
+        (job[at + 5], job[at + 6], job[at + 7], job[at + 8]))
+
+
+@jitable
+def bytes4(job, at):
+    """The 4-d int8 array :func:`describe` wrote at ``job[at:]``."""
+    return np.lib.stride_tricks.as_strided(
+        _carray(_i8_at(job[at]), 1), (job[at + 1], job[at + 2], job[at + 3], job[at + 4]),
+        (job[at + 5], job[at + 6], job[at + 7], job[at + 8]))
+
+
+@jitable
 def ints1(job, at):
     """The 1-d int64 array :func:`describe` wrote at ``job[at:]``."""
     return np.lib.stride_tricks.as_strided(_carray(_i64_at(job[at]), 1), (job[at + 1],),
                                            (job[at + 2],))
+
+
+@jitable
+def work(ctrl, job):
+    """The caller's share of the open job: take parts and run them until none is left, then
+    wait for the parts other threads took."""
+    fn, at = job[FN], job.ctypes.data
+    while True:
+        i = take(ctrl, job, 0)
+        if i < 0:
+            break
+        _call(fn, at, i)
+        finish(ctrl, 0)
+    wait(ctrl, job)
+
+
+def serve(ctrl, job, k, spin):
+    """Team thread ``k``'s loop (compiled, holding no GIL): take parts of the open job while
+    there are, run each through its job's part function, spin ``spin`` ticks after the last
+    one, then return (to sleep)."""
+    deadline = _ticks() + spin
+    while True:
+        i = take(ctrl, job, k)
+        if i >= 0:
+            _call(job[FN], job.ctypes.data, i)
+            finish(ctrl, k)
+            deadline = _ticks() + spin
+        elif not idle(ctrl, job, k, deadline):
+            return
+
+
+@jitable
+def job_at(at):
+    """The job description at address ``at`` (what a part function is given)."""
+    return _carray(_i64_at(at), JOB)
+
+
+def part(fn):
+    """A job's part function: ``fn(at, i)``, a plain function of the module that defines it
+    (``at`` the address of the int64 job description, which :func:`job_at` reads; ``i`` the
+    part), compiled as a C callback that the team's threads call by its address (job slot
+    FN), so that one team serves the jobs of every kernel module. Returns a function that
+    compiles it at its first call (numba's cache keeps it) and gives the address."""
+    made = []
+
+    def address():
+        if not made:
+            numba = _jit.module()
+            types = numba.types
+            made.append(numba.cfunc(types.void(types.intp, types.int64), cache=True,
+                                    nogil=True)(fn).address)
+        return made[0]
+    return address
 
 
 @jitable
@@ -221,13 +302,13 @@ def now():
 
 
 class Team:
-    """Threads 1, 2, ... (0 is the caller) that each run ``serve(ctrl, job, k, spin)``, a
-    compiled loop that holds no GIL: it takes parts with :func:`take`, does them, marks each
-    with :func:`finish`, and between them spins through :func:`idle` (``spin`` ticks), then
+    """Threads 1, 2, ... (0 is the caller) that each run :func:`serve`, a compiled loop that
+    holds no GIL: it takes parts with :func:`take`, runs them, marks each with
+    :func:`finish`, and between them spins through :func:`idle` (``spin`` ticks), then
     returns; the thread then sleeps on a semaphore of its own until :meth:`ring`."""
 
-    def __init__(self, serve):
-        self.serve = serve
+    def __init__(self):
+        self.serve = _serve
         self.ctrl = np.zeros(ASLEEP + LINE * (MAX_THREADS + 1), np.int64)
         self.job = np.zeros(JOB, np.int64)
         self.bells = [None]
@@ -284,17 +365,36 @@ def _tick_rate():
 
 
 _now = _jit.njit(now)
+_serve = _jit.njit(serve)
+_work = _jit.njit(work)
 _teams = {}
 
 
-def team(serve, helpers):
-    """The process's team whose threads run ``serve``, grown to at least ``helpers``
-    threads besides the caller; one job at a time (its ``lock``)."""
-    t = _teams.get(serve)
+def team(helpers):
+    """The process's team, grown to at least ``helpers`` threads besides the caller; one
+    job at a time (its ``lock``)."""
+    t = _teams.get("team")
     if t is None:
-        t = _teams[serve] = Team(serve)
+        t = _teams["team"] = Team()
     t.grow(helpers)
     return t
+
+
+def share(launch, threads, *args):
+    """Run a job on ``threads`` threads (this one and ``threads - 1`` of the team):
+    ``launch(ctrl, job, helpers, *args)``, a compiled function, posts it (:func:`post`, its
+    description and part function written into ``job``, :func:`open_`) and takes its share
+    (:func:`work`). Where another thread of the process has the team now, or ``threads`` is
+    1, this thread takes every part itself."""
+    t = team(threads - 1) if threads > 1 else None
+    if t is None or not t.lock.acquire(blocking=False):
+        launch(np.zeros(ALONE, np.int64), np.zeros(JOB, np.int64), 1, *args)
+        return
+    try:
+        t.ring(threads)
+        launch(t.ctrl, t.job, threads, *args)
+    finally:
+        t.lock.release()
 
 
 def _forget():
