@@ -25,6 +25,14 @@ The protocol, on an int64 control array (each slot on a cache line of its own):
 * ``ASLEEP + 16 * k``: set by thread ``k`` when its spin ends, before it sleeps; the
   caller rings its semaphore before posting the next job (see :meth:`Team.ring`).
 
+A job names its part function by address (job slot ``FN``): a numba ``cfunc`` made by
+:func:`part` from a plain function of the kernel module that posts the job, called through
+an LLVM intrinsic. So one team, and one compiled :func:`serve` loop, runs the jobs of every
+module (the products of ``_jit_gemm.py``, max pooling's planes in ``_jit_pool.py``, the
+convolution's output moves in ``_jit_conv.py``), and none of them imports another: a module
+writes its job's description with :func:`describe` in a compiled launcher of its own, which
+:func:`share` calls with the team's arrays.
+
 A job's parts must not depend on which thread runs them or in which order: each part is
 computed as it would be alone, so a split result is the same bits as a whole one.
 """
