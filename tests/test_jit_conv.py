@@ -194,18 +194,15 @@ def test_compiled_batch_to_front_equals_the_reference(shape, dtype, bias, stride
 @pytest.mark.parametrize("threads", [1, 2])
 def test_batch_to_front_shared_by_threads(monkeypatch, threads):
     """float32 rows shared by the team's threads (parts of rows): the same bits as alone."""
+    from threadpoolctl import threadpool_limits
     monkeypatch.setattr(_jit_conv, "SPLIT", 1)
-    prev = it.get_num_threads()
-    it.set_num_threads(threads)
-    try:
+    with threadpool_limits(limits=threads, user_api="blas"):       # (the team's count)
         for shape, bias in (((64, 121, 64), True), ((7, 5, 3), False), ((1, 4, 4), True)):
             x = _special(shape, "float32", 0)
             b = _special((shape[0],), "float32", 1) if bias else None
             with np.errstate(invalid="ignore", over="ignore"):
                 want = _fallback("batch_to_front", x, b)
             np.testing.assert_array_equal(_jit_conv.batch_to_front(x, b), want)
-    finally:
-        it.set_num_threads(prev)
 
 
 @pytest.mark.parametrize("args", [

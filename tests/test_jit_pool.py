@@ -334,23 +334,23 @@ def test_threads_share_the_planes_bit_for_bit(monkeypatch, geometry):
     # (float32 planes split among the team's threads: parts of whole planes, each as alone)
     if not _jit.available():
         pytest.skip("numba is not installed")
+    from threadpoolctl import threadpool_limits
     from interop.backends import _jit_pool
     prev = _jit.set_enabled(True)
-    threads = it.get_num_threads()
+    monkeypatch.setattr(_jit_pool, "SPLIT", 1)
     try:
         shape, kernel, stride, dilation, padding, ceil = geometry
         x = _data(shape, "float32", "special", seed=3)
         out = _out(shape[2:], kernel, stride, dilation, padding, ceil)
         results = []
         for n in (1, 2):
-            it.set_num_threads(n)
-            monkeypatch.setattr(_jit_pool, "SPLIT", 1)
-            m, idx = _jit_pool.window_argmax(x, kernel, stride, dilation, padding, out)
-            g = _data(m.shape, "float32", "normal", seed=4)
-            gx = _jit_pool.window_argmax_add(shape, g, idx, kernel, stride, dilation, padding)
+            with threadpool_limits(limits=n, user_api="blas"):     # (the team's count)
+                m, idx = _jit_pool.window_argmax(x, kernel, stride, dilation, padding, out)
+                g = _data(m.shape, "float32", "normal", seed=4)
+                gx = _jit_pool.window_argmax_add(shape, g, idx, kernel, stride, dilation,
+                                                 padding)
             results.append((m, idx, gx))
         for a, b in zip(*results):
             np.testing.assert_array_equal(a, b)
     finally:
-        it.set_num_threads(threads)
         _jit.set_enabled(prev)

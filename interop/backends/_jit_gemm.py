@@ -205,6 +205,23 @@ _micro_b_rows = None    # ... with B's rows at offsets from a table (an image's 
 _micro_a_rows = None    # ... with A's rows and columns at addresses and offsets from tables
 
 
+@jitable
+def _copy_panel(b, panel, p0, kb, j, nr):
+    """``panel[:kb, :nr] = b[p0:p0 + kb, j:j + nr]``, the rest of its NR columns zeros; read
+    along ``b``'s rows, or where ``b`` is transposed (its rows strided), along its columns."""
+    if b.strides[0] >= b.strides[1]:
+        for p in range(kb):
+            for jj in range(nr):
+                panel[p, jj] = b[p0 + p, j + jj]
+    else:
+        for jj in range(nr):
+            for p in range(kb):
+                panel[p, jj] = b[p0 + p, j + jj]
+    for p in range(kb):
+        for jj in range(nr, NR):
+            panel[p, jj] = 0.0
+
+
 @jitable(inline="never", boundscheck=False)
 def _product(a, b, c, j0, j1, copy_b, acc):
     """``c[:, j0:j1] = a @ b[:, j0:j1]`` (``+=`` with ``acc``) for float32 2-d ``a`` (m, k)
@@ -221,7 +238,6 @@ def _product(a, b, c, j0, j1, copy_b, acc):
     b_rs = b.strides[0] // 4
     c_rs = c.strides[0] // 4
     pa, pb, pc = a.ctypes.data, b.ctypes.data, c.ctypes.data
-    by_rows = b.strides[0] >= b.strides[1]      # (the panels' copy reads b along its rows)
     kc = -(-k // -(-k // KC))                   # k in equal blocks of at most KC
     m_full = m - m % MR
     j_full = j0 + (j1 - j0) // NR * NR
@@ -237,17 +253,7 @@ def _product(a, b, c, j0, j1, copy_b, acc):
         for j in range(j0, j1, NR):
             nr = min(NR, j1 - j)
             if nr < NR or copy_b:       # the panel's columns, zero-padded
-                if by_rows:
-                    for p in range(kb):
-                        for jj in range(nr):
-                            panel[p, jj] = b[p0 + p, j + jj]
-                else:                   # (a transposed b: read along its columns)
-                    for jj in range(nr):
-                        for p in range(kb):
-                            panel[p, jj] = b[p0 + p, j + jj]
-                for p in range(kb):
-                    for jj in range(nr, NR):
-                        panel[p, jj] = 0.0
+                _copy_panel(b, panel, p0, kb, j, nr)
                 bp, bs = panel.ctypes.data, NR
             else:
                 bp, bs = pb + 4 * (p0 * b_rs + j), b_rs
@@ -331,7 +337,6 @@ def _windows_rows(img, rowoff, kofs, b, c, i0, i1, j0, j1, copy_b):
     kc = -(-k // -(-k // KC))
     n_full = j0 + (j1 - j0) // NR * NR
     m_full = i0 + (i1 - i0) // MR * MR
-    by_rows = b.strides[0] >= b.strides[1]      # (the panels' copy reads b along its rows)
     panel = np.empty((kc, NR), np.float32)
     addr = np.empty(MR, np.int64)
     right = np.empty((i1 - i0 + MR, NR), np.float32)
@@ -341,17 +346,7 @@ def _windows_rows(img, rowoff, kofs, b, c, i0, i1, j0, j1, copy_b):
         for j in range(j0, j1, NR):
             nr = min(NR, j1 - j)
             if nr < NR or copy_b:       # the panel's columns, zero-padded
-                if by_rows:
-                    for p in range(kb):
-                        for jj in range(nr):
-                            panel[p, jj] = b[p0 + p, j + jj]
-                else:                   # (a transposed b: along its columns)
-                    for jj in range(nr):
-                        for p in range(kb):
-                            panel[p, jj] = b[p0 + p, j + jj]
-                for p in range(kb):
-                    for jj in range(nr, NR):
-                        panel[p, jj] = 0.0
+                _copy_panel(b, panel, p0, kb, j, nr)
                 bp, bs = panel.ctypes.data, NR
             else:
                 bp, bs = pb + 4 * (p0 * b_rs + j), b_rs
