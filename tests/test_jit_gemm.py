@@ -318,38 +318,6 @@ def test_windows_add_product_against_the_product_then_col2im(monkeypatch, shape,
             shape, at, b, kernel, stride, dilation, threads), one)
 
 
-@pytest.mark.parametrize("s,m,k,n", [(64, 32, 676, 10), (20, 40, 50, 70), (9, 8, 300, 33),
-                                     (1, 16, 40, 32)])
-def test_summed_products(monkeypatch, s, m, k, n):
-    # (a convolution's per-sample weight gradient: x2 as the columns' transpose, strided)
-    monkeypatch.setattr(_jit_gemm, "SPLIT", 1)
-    a, bt = _data((s, m, k), 30), _data((s, n, k), 31)
-    b = np.swapaxes(bt, 1, 2)
-    got = _jit_gemm.summed(a, b)
-    assert got.shape == (m, n) and got.dtype == np.float32 and got.flags.c_contiguous
-    want = np.einsum("smk,skn->mn", a.astype(np.float64), b.astype(np.float64))
-    scale = np.einsum("smk,skn->mn", np.abs(a).astype(np.float64), np.abs(b).astype(np.float64))
-    assert np.all(np.abs(got - want) <= 4 * np.sqrt(s * k) * 2.0 ** -24 * scale)
-    for threads in (2, 3):
-        np.testing.assert_array_equal(_jit_gemm.summed(a, b, threads), got)
-    be = it.get_backend("cpu")
-    on, off = compiled_and_reference(lambda: be.ns.tensordot(a, bt, axes=([0, 2], [0, 2])))
-    np.testing.assert_array_equal(on, got)
-    np.testing.assert_allclose(off, want, rtol=1e-4, atol=1e-4 * scale.max())
-
-
-def test_summed_products_it_does_not_take():
-    a = _data((4, 6, 50), 32)
-    assert _jit_gemm.summed(a, _data((4, 50, 7), 33)) is None         # under 8 both ways
-    assert _jit_gemm.summed(a.astype(np.float64), _data((4, 50, 40), 33)) is None
-    assert _jit_gemm.summed(a, _data((3, 50, 40), 33)) is None        # batches differ
-    assert _jit_gemm.summed(a[:, :, :0], _data((4, 0, 40), 33)) is None
-    be = it.get_backend("cpu")      # (other contractions: NumPy's tensordot)
-    x, y = _data((4, 6, 5), 34), _data((6, 5, 3), 35)
-    np.testing.assert_array_equal(be.ns.tensordot(x, y, axes=([1, 2], [0, 1])),
-                                  np.tensordot(x, y, axes=([1, 2], [0, 1])))
-
-
 def test_windows_add_product_non_finite_and_where_it_does_not_apply():
     be = it.get_backend("cpu")
     shape, kernel = (32, 2, 5, 5), (3, 3)

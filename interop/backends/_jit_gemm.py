@@ -44,8 +44,7 @@ import numpy as np
 from . import _jit, _jit_team, _threads
 from ._jit import jitable, njit
 
-__all__ = ["usable", "product", "summed", "windows_add_product", "windows_product",
-           "product_windows"]
+__all__ = ["usable", "product", "windows_add_product", "windows_product", "product_windows"]
 
 MR = 8                  # rows of C per micro-kernel call
 NV = 2                  # vectors of 16 floats per row of the block
@@ -57,8 +56,6 @@ FROM = 1 << 16          # multiply-adds below which NumPy's call is the cheaper 
 SPLIT = 1 << 22         # multiply-adds per thread where threads split a product
 BLAS_ALONE = 1 << 18    # multiply-adds below which OpenBLAS runs a product on one thread
 PARTS = 4               # parts per thread of a product split over threads
-SUM_STEP = 8            # products per part of a summed batch (a fixed number: the same sums
-                        # on any number of threads)
 
 _F32 = np.dtype(np.float32)
 
@@ -223,10 +220,10 @@ def _copy_panel(b, panel, p0, kb, j, nr):
 
 
 @jitable(inline="never", boundscheck=False)
-def _product(a, b, c, j0, j1, copy_b, acc):
-    """``c[:, j0:j1] = a @ b[:, j0:j1]`` (``+=`` with ``acc``) for float32 2-d ``a`` (m, k)
-    and ``b`` (k, n) of any strides (``b``'s columns contiguous unless ``copy_b``) and ``c``
-    (m, n) with contiguous rows; ``j0`` a multiple of NR; ``k`` > 0.
+def _product(a, b, c, j0, j1, copy_b):
+    """``c[:, j0:j1] = a @ b[:, j0:j1]`` for float32 2-d ``a`` (m, k) and ``b`` (k, n) of
+    any strides (``b``'s columns contiguous unless ``copy_b``) and ``c`` (m, n) with
+    contiguous rows; ``j0`` a multiple of NR; ``k`` > 0.
 
     Blocks of ``k`` outermost (each block of ``A`` is read once from memory, however many
     panels of columns there are), then panels of columns, then blocks of rows. The blocks
@@ -262,29 +259,26 @@ def _product(a, b, c, j0, j1, copy_b, acc):
                     ap, ars, acs = pa + 4 * (i * a_rs + p0 * a_cs), a_rs, a_cs
                 else:
                     ap, ars, acs = rows.ctypes.data + 4 * p0, k, 1
-                adding = p0
                 if nr < NR:
                     cp, cs = right.ctypes.data + 4 * i * NR, NR
                 elif i >= m_full:
                     cp, cs = bottom.ctypes.data + 4 * (j - j0), j_full - j0
                 else:
                     cp, cs = pc + 4 * (i * c_rs + j), c_rs
-                    adding += acc
-                _micro(ap, ars, acs, bp, bs, cp, cs, kb, adding)
+                _micro(ap, ars, acs, bp, bs, cp, cs, kb, p0)
     for i in range(m):
         for jj in range(j1 - j_full):
-            c[i, j_full + jj] = c[i, j_full + jj] + right[i, jj] if acc else right[i, jj]
+            c[i, j_full + jj] = right[i, jj]
     for i in range(m_full, m):
         for jj in range(j_full - j0):
-            c[i, j0 + jj] = c[i, j0 + jj] + bottom[i - m_full, jj] if acc else \
-                bottom[i - m_full, jj]
+            c[i, j0 + jj] = bottom[i - m_full, jj]
 
 
 @jitable(inline="never", boundscheck=False)
 def _batched(a, b, c, copy_b):
     """:func:`_product` over the first axis of 3-d ``a``, ``b`` and ``c`` (one thread)."""
     for s in range(c.shape[0]):
-        _product(a[s], b[s], c[s], 0, c.shape[2], copy_b, 0)
+        _product(a[s], b[s], c[s], 0, c.shape[2], copy_b)
 
 
 @jitable(inline="never", boundscheck=False)
@@ -416,9 +410,9 @@ def _scatter_product(a, b, out, rowoff, coloff):
 # the job a team of threads shares (see _jit_team.py): its kind, and where its arrays are
 KIND, STEP, COPY_B = 3, 4, 5                    # job slots (0 to 2: _jit_team's)
 A_AT, B_AT, C_AT, ROWS_AT, COLS_AT = 8, 16, 24, 32, 36
-BATCH, ROWS, COLUMNS, SCATTER, SUMMED, WCOLS, WROWS, WROWS_COLUMNS = range(1, 9)  # kinds:
-        # parts of the batch, rows, columns, rows of a scattered product, of a summed batch,
-        # columns of a product by an image's windows, rows and columns of the windows' product
+BATCH, ROWS, COLUMNS, SCATTER, WCOLS, WROWS, WROWS_COLUMNS = range(1, 8)  # kinds: parts
+        # of the batch, rows, columns, rows of a scattered product, columns of a product by an
+        # image's windows, rows and columns of the windows' product
 _NO_OFFSETS = np.zeros(0, np.int64)
 
 
@@ -437,12 +431,9 @@ def _do_part(job, i):
         _batched(a[lo:hi], b[lo:hi], c[lo:hi], copy_b)
     elif kind == ROWS:
         hi = min(lo + step, c.shape[1])
-        _product(a[0, lo:hi], b[0], c[0, lo:hi], 0, c.shape[2], copy_b, 0)
+        _product(a[0, lo:hi], b[0], c[0, lo:hi], 0, c.shape[2], copy_b)
     elif kind == COLUMNS:
-        _product(a[0], b[0], c[0], lo, min(lo + step, c.shape[2]), copy_b, 0)
-    elif kind == SUMMED:            # (part i's sum into c[i])
-        for t in range(lo, min(lo + step, a.shape[0])):
-            _product(a[t], b[t], c[i], 0, c.shape[2], copy_b, 1 if t > lo else 0)
+        _product(a[0], b[0], c[0], lo, min(lo + step, c.shape[2]), copy_b)
     elif kind == WCOLS:             # (b: the image's memory)
         _windows_columns(a[0], _jit_team.floats_row(job, B_AT)[0], c[0], lo,
                          min(lo + step, c.shape[2]), rowoff, coloff)
@@ -486,7 +477,7 @@ def _share(kind, a, b, c, step, threads, copy_b=False, rowoff=_NO_OFFSETS, colof
     part not yet taken, so that a thread that wakes late takes fewer. Where another thread
     of the process has the team now, this one takes every part itself."""
     total = {BATCH: c.shape[0], ROWS: c.shape[1], COLUMNS: c.shape[2], SCATTER: a.shape[1],
-             SUMMED: a.shape[0], WCOLS: c.shape[2], WROWS: c.shape[1], WROWS_COLUMNS: c.shape[2]}
+             WCOLS: c.shape[2], WROWS: c.shape[1], WROWS_COLUMNS: c.shape[2]}
     nparts = -(-total[kind] // step)
     _jit_team.share(_run, threads, _part(), kind, a, b, c, step, nparts, copy_b, rowoff, coloff)
 
@@ -612,32 +603,6 @@ def product(x1, x2, threads=1):
     for lead in np.ndindex(batch[:-1]):        # (one step where the batch is 1-d)
         _into(a[lead], b[lead], out[lead], threads)
     return out
-
-
-def summed(x1, x2, threads=1):
-    """``sum(x1[s] @ x2[s] for s)`` for float32 3-d ``x1`` (S, m, k) and ``x2`` (S, k, n)
-    (a convolution's weight gradient where its products run per sample); None where the
-    compiled kernel does not take it (too small, or either matrix is under ``MR`` rows and
-    ``NR`` columns both ways round). Parts of ``SUM_STEP`` products are summed each into a
-    buffer of its own (``threads`` share them; None asks the BLAS pool), then the buffers in
-    order: the same bits on any number of threads."""
-    if (x1.dtype != _F32 or x2.dtype != _F32 or x1.ndim != 3 or x2.ndim != 3
-            or x1.shape[0] != x2.shape[0] or x1.shape[2] != x2.shape[1] or x1.shape[2] == 0
-            or any(st % 4 for st in x1.strides + x2.strides)):
-        return None
-    (s, m, k), n = x1.shape, x2.shape[2]
-    if s * m * n * k < FROM or not usable():
-        return None
-    if m < MR or n < NR:        # (x2[s]^T x1[s]^T summed, transposed back)
-        if n < MR or m < NR:
-            return None
-        return np.ascontiguousarray(summed(np.swapaxes(x2, 1, 2), np.swapaxes(x1, 1, 2),
-                                           threads).T)
-    threads = min(_threads_for(threads), max(1, s * m * n * k // SPLIT))
-    copy_b = x2.strides[2] != 4 or (x2.strides[1] // 4) % ALIAS == 0
-    parts = np.empty((-(-s // SUM_STEP), m, n), np.float32)
-    _share(SUMMED, x1, x2, parts, SUM_STEP, threads, copy_b)
-    return np.sum(parts, axis=0) if len(parts) > 1 else parts[0]
 
 
 def _window_offsets(shape, kernel, stride, dilation, oh, ow):
