@@ -10,9 +10,8 @@ import types
 import numpy as np
 import array_api_compat.numpy as xp_numpy
 
-from . import (_fallbacks, _jit, _jit_act, _jit_conv, _jit_gemm, _jit_norm, _jit_optim, _jit_rnn,
-               _shared)
-from . import _jit_pool
+from . import (_fallbacks, _jit, _jit_act, _jit_conv, _jit_gemm, _jit_norm, _jit_optim, _jit_pool,
+               _jit_rnn, _shared)
 from .. import dtypes as _dt
 from ._base import Backend
 from ._fallbacks import window_key

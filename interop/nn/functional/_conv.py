@@ -126,12 +126,14 @@ class _ConvBackward(it.autograd.Node):
     ``gy @ cols^T`` for the weight (summed over the samples where the matmul ran per
     sample), the row sums of ``gy`` for the bias and ``windows_add(W^T @ gy)`` for the
     input (``windows_add_product``, the two in one, where the columns run the batch
-    innermost and there is one group), each only where it is needed. An ordinary backward reuses the im2col matrix
-    ``cols`` that the forward made (or, where it runs in blocks of samples, ``step``, makes
-    each block's again); under ``create_graph`` it is made again from ``x`` with
-    ``windows``, so that second derivatives reach ``x`` through it. Where the forward
-    folded the bias into the matmul (``folded``: ``cols`` has a last row of ones), the
-    weight's matmul gives the bias's gradient as its last column."""
+    innermost and there is one group), each only where it is needed. An ordinary backward
+    reuses the im2col matrix ``cols`` that the forward made (or, where it runs in blocks of
+    samples, ``step``, makes each block's again; where the windows are read in place,
+    ``implicit``, ``cols`` is ``x`` laid out batch-innermost and the weight's gradient is
+    ``product_windows``); under ``create_graph`` it is made again from ``x`` with
+    ``windows``, so that second derivatives reach ``x`` through it. Where the forward folded
+    the bias into the matmul (``folded``: ``cols`` has a last row of ones), the weight's
+    matmul gives the bias's gradient as its last column."""
     saves = ("x", "weight", "cols")
 
     def backward(self, xp, g, s):
@@ -383,12 +385,12 @@ def _convolve(x, weight, bias, kernel, stride, dilation, groups, out):
     per_sample = ck < o
     folded = (per_sample and bias is not None and groups == 1 and nb * nl > 0
               and x.backend.mutable)
-    # samples per block, where the convolution runs in blocks (one matrix larger than the
-    # cache, arrays that take writes)
     # the batch innermost in the matrix's columns where the windows' rows are narrow
     inner = not per_sample and out[-1] < INNER_BELOW
     # the windows read in place by the products (no im2col matrix: see IMPLICIT)
     implicit = inner and groups == 1 and n == 2 and IMPLICIT
+    # samples per block, where the convolution runs in blocks (one matrix larger than the
+    # cache, arrays that take writes)
     sample_bytes = c * math.prod(kernel) * nl * x.dtype.itemsize
     step = (_block(nb, sample_bytes) if not per_sample and not implicit and x.backend.mutable
             and nb * sample_bytes > BLOCKS_FROM else None)
