@@ -419,7 +419,8 @@ _NO_OFFSETS = np.zeros(0, np.int64)
 @jitable(inline="never", boundscheck=False)
 def _do_part(job, i):
     """Part ``i`` of the job described in ``job``: a slice of ``STEP`` products, rows or
-    columns, computed as it would be alone."""
+    columns (of a plain product, of a product by an image's windows, or the rows of a
+    scattered product), computed as it would be alone."""
     step, copy_b = job[STEP], job[COPY_B]
     a, b, c = _jit_team.floats3(job, A_AT), _jit_team.floats3(job, B_AT), \
         _jit_team.floats3(job, C_AT)
