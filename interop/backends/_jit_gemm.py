@@ -457,6 +457,11 @@ _part = _jit_team.part(_part_of)       # (its address, compiled at the first job
 
 
 @njit(boundscheck=False)
+def _batched_alone(a, b, c, copy_b):
+    _batched(a, b, c, copy_b)
+
+
+@njit(boundscheck=False)
 def _run(ctrl, job, helpers, fn, kind, a, b, c, step, nparts, copy_b, rowoff, coloff):
     """Post a job of ``nparts`` parts to the team (``helpers`` threads, this one included),
     take parts of it here too, and return when every part is finished."""
@@ -496,8 +501,8 @@ def _into(a, b, c, threads):
     copy_b = b.strides[2] != 4 or (b.strides[1] // 4) % ALIAS == 0
     if threads > 1 and s > 1:                   # whole products per part
         _share(BATCH, a, b, c, -(-s // (PARTS * threads)), threads, copy_b)
-    elif threads <= 1 or (n < 2 * NR and m < 2 * MR):
-        _share(BATCH, a, b, c, s, 1, copy_b)
+    elif threads <= 1 or (n < 2 * NR and m < 2 * MR):     # (no job: one call fewer)
+        _batched_alone(a, b, c, copy_b)
     elif m >= n:        # blocks of rows (each part reads its share of A once)
         _share(ROWS, a, b, c, -(-(-(-m // MR)) // (PARTS * threads)) * MR, threads, copy_b)
     else:               # panels of columns
