@@ -255,3 +255,100 @@ def test_batch_to_front_checks_its_arguments():
         ns.batch_to_front(np.ones((2, 3, 4), np.float32), np.ones(3, np.float32))
     with pytest.raises(ValueError, match=r"batch_to_front: bias must be None"):
         ns.batch_to_front(np.ones((2, 3, 4), np.float32), np.ones(2, np.float64))
+
+
+# ---- summed_products: the weight gradient of a convolution whose products run per sample
+
+def _summed_reference(a, b):
+    """``sum_n a[n] @ b[n]^T`` in float64 (what the compiled sums are held against)."""
+    return np.einsum("nmp,nkp->mk", a.astype(np.float64), b.astype(np.float64))
+
+
+@pytest.mark.parametrize("shape", [(64, 32, 676, 10), (8, 5, 7, 3), (9, 7, 33, 9),
+                                   (9, 1, 5, 1), (3, 3, 1, 2), (16, 6, 40, 64), (8, 4, 0, 2)],
+                         ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_summed_products_equal_the_sums(shape, dtype):
+    """Every shape of rows and columns (blocks of 4 x 2 and what is left of them, one row,
+    one column, an empty shared dim) against the float64 sums, within the dtype's rounding;
+    the samples' parts where there are at least SUM_PARTS of them."""
+    n, m, p, k = shape
+    rng = np.random.default_rng(sum(shape))
+    a = rng.standard_normal((n, m, p)).astype(dtype)
+    b = rng.standard_normal((n, k, p)).astype(dtype)
+    got = _jit_conv.summed_products(a, b)
+    assert got.shape == (m, k) and got.dtype == a.dtype
+    tol = 1e-4 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(got, _summed_reference(a, b), rtol=tol, atol=tol * max(1, p))
+    np.testing.assert_allclose(got, np.tensordot(a, b, axes=([0, 2], [0, 2])), rtol=tol,
+                               atol=tol * max(1, p))
+
+
+def test_summed_products_carry_non_finite_values():
+    """A NaN or inf in a row reaches exactly the sums it takes part in, as NumPy's."""
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((8, 6, 20)).astype(np.float32)
+    b = rng.standard_normal((8, 3, 20)).astype(np.float32)
+    a[2, 1, 4] = np.nan
+    a[5, 4, 7] = np.inf
+    b[6, 2, 9] = -np.inf
+    got = _jit_conv.summed_products(a, b)
+    with np.errstate(invalid="ignore"):
+        want = np.tensordot(a, b, axes=([0, 2], [0, 2]))
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
+    finite = np.isfinite(want)
+    np.testing.assert_allclose(got[finite], want[finite], rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_summed_products_shared_by_threads(monkeypatch, threads):
+    """The samples' parts taken by the team's threads: the same bits as on one thread."""
+    from threadpoolctl import threadpool_limits
+    monkeypatch.setattr(_jit_conv, "SPLIT", 1)
+    rng = np.random.default_rng(6)
+    a = rng.standard_normal((37, 9, 50)).astype(np.float32)
+    b = rng.standard_normal((37, 5, 50)).astype(np.float32)
+    with threadpool_limits(limits=1, user_api="blas"):
+        alone = _jit_conv.summed_products(a, b)
+    with threadpool_limits(limits=threads, user_api="blas"):
+        for _ in range(3):
+            np.testing.assert_array_equal(_jit_conv.summed_products(a, b), alone)
+
+
+@pytest.mark.parametrize("args", [
+    (np.ones((8, 3, 4), np.float32), np.ones((8, 2, 5), np.float32)),
+    (np.ones((8, 3, 4), np.float32), np.ones((8, 2, 4), np.float64)),
+    (np.ones((8, 3, 4), np.int64), np.ones((8, 2, 4), np.int64)),
+    (np.ones((8, 3, 4), np.float32), np.ones((8, 65, 4), np.float32)),
+    (np.ones((8, 0, 4), np.float32), np.ones((8, 2, 4), np.float32)),
+], ids=["shared-dims-differ", "dtypes-differ", "int64", "many-columns", "empty"])
+def test_summed_products_decline_what_they_do_not_handle(args):
+    """None: the backend's tensordot then runs NumPy's (or raises NumPy's error)."""
+    assert _jit_conv.summed_products(*args) is None
+
+
+def test_the_backend_runs_the_summed_products_in_tensordot(monkeypatch):
+    """The cpu backend's tensordot over axes ([0, 2], [0, 2]) of 3-d arrays is the compiled
+    sum (a spy sees the call) where the compiled path is on; other contractions and the
+    path off run NumPy's, with the same result."""
+    calls = []
+    real = _jit_conv.summed_products
+    monkeypatch.setattr(_jit_conv, "summed_products", lambda *a: calls.append(1) or real(*a))
+    rng = np.random.default_rng(7)
+    a = rng.standard_normal((8, 6, 30)).astype(np.float32)
+    b = rng.standard_normal((8, 4, 30)).astype(np.float32)
+    ns = it.get_backend("cpu").ns
+    prev = _jit.set_enabled(True)
+    try:
+        on = ns.tensordot(a, b, axes=([0, 2], [0, 2]))
+        assert calls == [1]
+        ns.tensordot(a, b, axes=([2], [2]))
+        ns.tensordot(a, a, axes=3)
+        assert calls == [1]
+        _jit.set_enabled(False)
+        off = ns.tensordot(a, b, axes=([0, 2], [0, 2]))
+        assert calls == [1]
+    finally:
+        _jit.set_enabled(prev)
+    np.testing.assert_allclose(on, off, rtol=1e-5, atol=1e-4)

@@ -1,6 +1,7 @@
 """The cpu backend's compiled convolution passes (numba, through :mod:`._jit`; used only
-where :func:`._jit.enabled` is true): the col2im of the ``windows_add`` kernel, and
-``batch_to_front``, the move of a convolution's output out of its matmul's layout.
+where :func:`._jit.enabled` is true): the col2im of the ``windows_add`` kernel,
+``batch_to_front``, the move of a convolution's output out of its matmul's layout, and
+``summed_products``, the weight gradient of a convolution whose products run per sample.
 
 NumPy's ``windows_add`` (``NumpyBackend._windows_add``, the reference) makes one strided add
 per kernel offset, and NumPy runs each along rows only as long as the output is wide: 11 to
@@ -29,7 +30,7 @@ import numpy as np
 from . import _jit_team, _threads
 from ._jit import jitable, njit
 
-__all__ = ["windows_add", "batch_to_front"]
+__all__ = ["windows_add", "batch_to_front", "summed_products"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -227,3 +228,119 @@ def batch_to_front(x, bias):
     _jit_team.share(_launch, threads, _part(), x, bias[None, None], int(add), out, step,
                     -(-x.shape[0] // step))
     return out
+
+
+# ---- the weight gradient of a convolution whose products run per sample (a first layer's few
+# input channels, ``tensordot(g, cols, axes=([0, 2], [0, 2]))``): sum_n g[n] @ cols[n]^T, an
+# (O, C * K) result from N products whose shared dim is the output's L positions. A blocked
+# product packs panels for a long dim of many columns; here the columns are few (C * K + 1:
+# 10 for a 3x3 kernel on one channel) and the shared dim long, so each entry is a dot product
+# of two rows, read where they lie: four rows of g against two of cols at a time, eight sums
+# in registers along the rows (the loop vectorizes: eight vector sums), each row of g read
+# from memory once and the sample's cols from the cache. conv2d 1->32 3x3 on (64, 1, 28, 28),
+# one thread (2026-12-07): 0.50 ms with NumPy's batched products and sum, 0.22 ms here.
+
+@jitable
+def _dots_4x2(a0, a1, a2, a3, b0, b1):
+    """The eight dot products of rows ``a0..a3`` with rows ``b0``, ``b1`` (inlined into
+    callers compiled with ``_REASSOC``, so that the loop vectorizes)."""
+    s00 = s01 = s10 = s11 = s20 = s21 = s30 = s31 = a0.dtype.type(0)
+    for q in range(b0.shape[0]):
+        u, v = b0[q], b1[q]
+        x0, x1, x2, x3 = a0[q], a1[q], a2[q], a3[q]
+        s00 += x0 * u
+        s01 += x0 * v
+        s10 += x1 * u
+        s11 += x1 * v
+        s20 += x2 * u
+        s21 += x2 * v
+        s30 += x3 * u
+        s31 += x3 * v
+    return s00, s01, s10, s11, s20, s21, s30, s31
+
+
+@jitable
+def _summed(a, b, out):
+    """``out = sum_n a[n] @ b[n]^T`` (``out`` (M, K) overwritten), ``a`` (N, M, P) and ``b``
+    (N, K, P) row-major: samples in order, each entry's terms added to it per sample. (An
+    odd last column or last rows short of four repeat a row in the block of 4 x 2, their
+    sums not kept: a second kernel inlined in these loops would not compile cleanly.)"""
+    m, k = a.shape[1], b.shape[1]
+    out[...] = 0
+    for n in range(a.shape[0]):
+        an, bn = a[n], b[n]
+        for i in range(0, m, 4):
+            rows = min(4, m - i)
+            for j in range(0, k, 2):
+                s = _dots_4x2(an[i], an[min(i + 1, m - 1)], an[min(i + 2, m - 1)],
+                              an[min(i + 3, m - 1)], bn[j], bn[min(j + 1, k - 1)])
+                for r in range(rows):
+                    out[i + r, j] += s[2 * r]
+                    if j + 1 < k:
+                        out[i + r, j + 1] += s[2 * r + 1]
+
+
+_REASSOC = {"reassoc", "contract"}     # (sums in any order, in vectors; FMA; no nnan, ninf)
+
+
+@njit(fastmath=_REASSOC)
+def _summed_alone(a, b, out):
+    _summed(a, b, out)
+
+
+# parts of samples, one sum each, added up in order: the same parts however many threads
+# take them, so that the result's bits do not depend on the threads
+SUM_PARTS = 8
+A_AT, BB_AT, S_AT = 8, 16, 24           # job slots (STEP: samples per part)
+
+
+def _summed_part_of(at, i):
+    job = _jit_team.job_at(at)
+    step = job[STEP]
+    a, b = _jit_team.dense3(job, A_AT), _jit_team.dense3(job, BB_AT)
+    lo = i * step
+    _summed(a[lo:lo + step], b[lo:lo + step], _jit_team.dense3(job, S_AT)[i])
+
+
+_summed_part = _jit_team.part(_summed_part_of, fastmath=_REASSOC)
+
+
+@njit
+def _summed_launch(ctrl, job, helpers, fn, a, b, sums, step, nparts):
+    gen = _jit_team.post(ctrl, job)
+    job[0], job[1], job[2] = nparts, helpers, fn
+    job[STEP] = step
+    _jit_team.describe(job, A_AT, a)
+    _jit_team.describe(job, BB_AT, b)
+    _jit_team.describe(job, S_AT, sums)
+    _jit_team.open_(ctrl, gen)
+    _jit_team.work(ctrl, job)
+
+
+def summed_products(a, b):
+    """``sum_n a[n] @ b[n]^T`` of float32/float64 3-d ``a`` (N, M, P) and ``b`` (N, K, P)
+    (``tensordot(a, b, axes=([0, 2], [0, 2]))``), compiled; None where it does not apply
+    (other dtypes, rows that are not contiguous, fewer than ``SUM_PARTS`` samples, more
+    than 64 columns: a blocked product's pace there). float32: the samples in
+    ``SUM_PARTS`` parts, shared by as many threads as the BLAS pool has, their sums added
+    in order."""
+    if (a.dtype != b.dtype or a.dtype not in _FLOATS or a.ndim != 3 or b.ndim != 3
+            or a.shape[0] != b.shape[0] or a.shape[2] != b.shape[2]):
+        return None
+    n, m, k = a.shape[0], a.shape[1], b.shape[1]
+    if k > 64 or m * k == 0:
+        return None
+    a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
+    if a.dtype != np.float32 or n < SUM_PARTS:
+        out = np.empty((m, k), a.dtype)
+        _summed_alone(a, b, out)
+        return out
+    step = -(-n // SUM_PARTS)
+    nparts = -(-n // step)
+    sums = np.empty((nparts, m, k), a.dtype)
+    threads = min(_threads.blas_threads(), nparts, max(1, a.size // SPLIT))
+    _jit_team.share(_summed_launch, threads, _summed_part(), a, b, sums, step, nparts)
+    if nparts == 1:
+        return sums[0]
+    with np.errstate(invalid="ignore", over="ignore"):     # (inf - inf: NaN, as NumPy's own)
+        return sums.sum(axis=0)

@@ -221,6 +221,13 @@ def floats3(job, at):
 
 
 @jitable
+def dense3(job, at):
+    """:func:`floats3` of a C-contiguous array, typed as one (its rows then vectorize as
+    contiguous runs; an ``as_strided`` view's do not)."""
+    return _carray(_f32_at(job[at]), (job[at + 1], job[at + 2], job[at + 3]))
+
+
+@jitable
 def floats_row(job, at):
     """The memory of the array :func:`describe` wrote at ``job[at:]`` as one C-contiguous
     (1, size) float32 row (the array must be contiguous; size = the product of its shape)."""
@@ -285,12 +292,13 @@ def job_at(at):
     return _carray(_i64_at(at), JOB)
 
 
-def part(fn):
+def part(fn, **options):
     """A job's part function: ``fn(at, i)``, a plain function of the module that defines it
     (``at`` the address of the int64 job description, which :func:`job_at` reads; ``i`` the
     part), compiled as a C callback that the team's threads call by its address (job slot
-    FN), so that one team serves the jobs of every kernel module. Returns a function that
-    compiles it at its first call (numba's cache keeps it) and gives the address."""
+    FN), so that one team serves the jobs of every kernel module; numba ``options`` of its
+    own (``fastmath=...``). Returns a function that compiles it at its first call (numba's
+    cache keeps it) and gives the address."""
     made = []
 
     def address():
@@ -298,7 +306,7 @@ def part(fn):
             numba = _jit.module()
             types = numba.types
             made.append(numba.cfunc(types.void(types.intp, types.int64), cache=True,
-                                    nogil=True)(fn).address)
+                                    nogil=True, **options)(fn).address)
         return made[0]
     return address
 

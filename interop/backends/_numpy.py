@@ -190,6 +190,7 @@ def _namespace():
         for name, n in _BF16_LINALG.items():
             setattr(ns.linalg, name, _in_float32(getattr(linalg, name), n))
     ns.matmul = _compiled_matmul(ns.matmul)
+    ns.tensordot = _compiled_tensordot(ns.tensordot)
     return ns
 
 
@@ -205,6 +206,28 @@ def _compiled_matmul(fallback):
         return fallback(x1, x2)
     matmul.__doc__ = fallback.__doc__
     return matmul
+
+
+def _compiled_tensordot(fallback):
+    """``tensordot`` that hands ``axes=([0, 2], [0, 2])`` of 3-d float arrays (a sum over
+    the first axis of products: the weight gradient of a convolution whose products run per
+    sample) to the compiled dot products of _jit_conv.py where they take it; ``fallback``
+    (NumPy's: the first operand's copy into one matrix, then one product) takes every other
+    contraction."""
+    def tensordot(x1, x2, /, *, axes=2):
+        if (_jit.enabled() and x1.__class__ is np.ndarray and x2.__class__ is np.ndarray
+                and x1.ndim == 3 and x2.ndim == 3 and not isinstance(axes, int)):
+            try:
+                pairs = tuple(tuple(int(i) for i in a) for a in axes)
+            except TypeError:
+                pairs = None
+            if pairs == ((0, 2), (0, 2)):
+                out = _jit_conv.summed_products(x1, x2)
+                if out is not None:
+                    return out
+        return fallback(x1, x2, axes=axes)
+    tensordot.__doc__ = fallback.__doc__
+    return tensordot
 
 
 def _bf16_capsule_to_array(capsule):

@@ -161,8 +161,8 @@ class _ConvBackward(it.autograd.Node):
         elif need_w:
             cols = s.cols if raw else _im2col(xp, x, kernel, stride, dilation, groups, ck,
                                               per_sample, inner)
-            if per_sample and groups == 1:      # (one batch dim: one batched call)
-                gw = xp.sum(xp.matmul(gy[:, 0, ...], xp.matrix_transpose(cols[:, 0, ...])), axis=0)
+            if per_sample and groups == 1:      # (summed over the samples in one call)
+                gw = xp.tensordot(gy[:, 0, ...], cols[:, 0, ...], axes=([0, 2], [0, 2]))
                 gw = xp.reshape(gw, (1,) + tuple(gw.shape))
             else:
                 gw = xp.matmul(gy, xp.matrix_transpose(cols))
