@@ -186,8 +186,8 @@ _PARTS = 4                                      # parts per thread
 def _part_of(at, i):
     job = _jit_team.job_at(at)
     step = job[STEP]
-    x, out = _jit_team.floats3(job, X_AT), _jit_team.floats3(job, O_AT)
-    bias = _jit_team.floats3(job, B_AT)[0, 0]
+    x, out = _jit_team.dense3(job, X_AT), _jit_team.dense3(job, O_AT)
+    bias = _jit_team.dense3(job, B_AT)[0, 0]
     lo = i * step
     hi = min(lo + step, x.shape[0])
     _batch_to_front(x[lo:hi], bias[lo:hi] if job[ADD] else bias, job[ADD] != 0,

@@ -244,8 +244,8 @@ SPLIT = 1 << 16                                 # elements per thread where thre
 def _part_of(at, i):
     job = _jit_team.job_at(at)
     step = job[STEP]
-    x, m, idx = _jit_team.floats4(job, X_AT), _jit_team.floats4(job, M_AT), \
-        _jit_team.bytes4(job, I_AT)
+    x, m, idx = _jit_team.dense4(job, X_AT), _jit_team.dense4(job, M_AT), \
+        _jit_team.dense_bytes4(job, I_AT)
     lo = i * step
     hi = min(lo + step, x.shape[0])
     if job[KIND] == ARGMAX_2X2:
@@ -275,7 +275,7 @@ def _launch(ctrl, job, helpers, fn, kind, x, m, idx, geometry, step, nparts):
 
 
 def _planes(kind, x, m, idx, geometry):
-    """``kind`` over the planes of float32 4-d ``x``, ``m`` and int8 ``idx`` (see
+    """``kind`` over the planes of C-contiguous float32 4-d ``x``, ``m`` and int8 ``idx`` (see
     :func:`_part_of`), shared by as many threads as the BLAS pool has where there is work
     for them; one thread otherwise (compiled entry points of their own)."""
     threads = min(_threads.blas_threads(), max(1, x.size // SPLIT), x.shape[0])

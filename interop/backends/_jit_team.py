@@ -228,6 +228,18 @@ def dense3(job, at):
 
 
 @jitable
+def dense4(job, at):
+    """:func:`floats4` of a C-contiguous array, typed as one (see :func:`dense3`)."""
+    return _carray(_f32_at(job[at]), (job[at + 1], job[at + 2], job[at + 3], job[at + 4]))
+
+
+@jitable
+def dense_bytes4(job, at):
+    """:func:`bytes4` of a C-contiguous array, typed as one (see :func:`dense3`)."""
+    return _carray(_i8_at(job[at]), (job[at + 1], job[at + 2], job[at + 3], job[at + 4]))
+
+
+@jitable
 def floats_row(job, at):
     """The memory of the array :func:`describe` wrote at ``job[at:]`` as one C-contiguous
     (1, size) float32 row (the array must be contiguous; size = the product of its shape)."""
