@@ -377,6 +377,8 @@ def _kernel_inputs(ctx, name):
         return ctx.randn(3, 4, 5), (x, ctx.randn(4, offset=2), mean, rstd)
     if name == "batch_to_front":          # a convolution's output and bias
         return ctx.randn(4, 5, 3), (ctx.randn(4, offset=1),)
+    if name == "batch_to_back":           # samples 4 KiB apart (the cpu backend's spread copy)
+        return ctx.randn(3, 4, 256), ()
     if name == "windows_add_product":     # a convolution's input gradient: 32 samples, so
         # that a compiled path (the cpu backend's, for batches of 32s) is held to it too
         return None, ((32, 2, 6, 7), ctx.randn(12, 3, offset=1), ctx.randn(3, 320, offset=2),

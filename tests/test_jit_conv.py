@@ -3,6 +3,7 @@ NumPy's ``windows_add`` (the compiled path turned off): the same sums, bit for b
 layout a caller hands it, with non-finite values; ``None`` where it does not apply."""
 
 import itertools
+import math
 
 import numpy as np
 import pytest
@@ -243,6 +244,34 @@ def test_the_backend_runs_the_compiled_batch_to_front_where_enabled(monkeypatch,
     assert off.flags.c_contiguous
     np.testing.assert_array_equal(on, off)
     np.testing.assert_array_equal(np.signbit(on), np.signbit(off))
+
+
+@pytest.mark.parametrize("shape", [(3, 5, 4), (4, 8, 128), (3, 4, 256), (2, 1, 1024),
+                                   (1, 16, 64), (0, 3, 4), (3, 0, 5)],
+                         ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
+@pytest.mark.parametrize("strided", [False, True])
+def test_batch_to_back_equals_the_reference(shape, dtype, strided):
+    """(N, A, M) -> (A, M, N), the same elements as the reference's copy, C-contiguous:
+    samples 4 KiB apart (float32 (3, 4, 256), float64 (4, 8, 128), (2, 1, 1024)), spread
+    before the move, and every other layout."""
+    x = (np.arange(math.prod(shape)).reshape(shape) if dtype == "int64"
+         else _special(shape, dtype, 2))
+    if strided:
+        x = np.flip(x, axis=2)
+    got = it.get_backend("cpu").ns.batch_to_back(x)
+    want = _fallback("batch_to_back", x)
+    assert got.shape == want.shape == (shape[1], shape[2], shape[0])
+    assert got.dtype == x.dtype and got.flags.c_contiguous
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+
+
+def test_batch_to_back_checks_its_arguments():
+    ns = it.get_backend("cpu").ns
+    with pytest.raises(ValueError, match=r"batch_to_back: expected an array x of 3 dims, got "
+                                         r"shape \(2, 3\)"):
+        ns.batch_to_back(np.ones((2, 3), np.float32))
 
 
 def test_batch_to_front_checks_its_arguments():

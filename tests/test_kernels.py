@@ -845,6 +845,7 @@ def test_each_kernel_says_how_its_result_is_checked():
             f32(3, 2), f32(2, 2), f32(2, 2), f32(3, 8), f32(3, 2), f32(3, 2), None, f32(8, 2),
             None, (2, 1), True, False, False),
         "batch_to_front": lambda ns: ns.batch_to_front(np.ones((2, 3, 4)), np.ones(2)),
+        "batch_to_back": lambda ns: ns.batch_to_back(np.ones((2, 3, 4))),
         "windows_add_product": lambda ns: ns.windows_add_product(
             (2, 1, 3, 3), np.ones((4, 2)), np.ones((2, 8)), (2, 2), (1, 1), (1, 1)),
         "windows_product": lambda ns: ns.windows_product(

@@ -597,6 +597,11 @@ class Backend:
                              f"{tuple(bias.shape)} {bias.dtype}")
         return self._kernels["batch_to_front"](x, bias)
 
+    def batch_to_back(self, x):
+        """``x`` (N, A, M) as (A, M, N) (kernel table: ``KERNELS["batch_to_back"]``)."""
+        _batch_args(x, "batch_to_back")
+        return self._kernels["batch_to_back"](x)
+
     def windows_product(self, a, x, kernel, stride, dilation):
         """``a @ W``, ``W`` the matrix of ``x``'s windows, batch innermost: a convolution's
         forward without its im2col matrix, where the backend reads the windows in place
@@ -799,6 +804,9 @@ class Backend:
 
     def _fallback_batch_to_front(self, x, bias):
         return _fallbacks.batch_to_front(self.xp, x, bias)
+
+    def _fallback_batch_to_back(self, x):
+        return _fallbacks.batch_to_back(self.xp, x)
 
     def _fallback_windows_product(self, a, x, kernel, stride, dilation):
         return _fallbacks.windows_product(self.xp, a, x, kernel, stride, dilation,
@@ -1188,7 +1196,7 @@ def _lstm_args(rows, arrays, sizes, op):
 
 
 def _batch_args(x, op):
-    """batch_to_front's x: an array of 3 dims."""
+    """batch_to_front's and batch_to_back's x: an array of 3 dims."""
     if x.ndim != 3:
         raise ValueError(f"{op}: expected an array x of 3 dims, got shape {tuple(x.shape)}")
 

@@ -32,7 +32,7 @@ __all__ = ["sum_to", "getitem", "add_at", "index_add", "scatter_add", "windows",
            "kept_sum", "softmax", "softmax_backward", "log_softmax_backward",
            "normalize_rows", "normalize_rows_backward", "normalize_channels",
            "normalize_channels_backward", "adam_update_", "lstm_spans", "lstm_cell",
-           "lstm_cell_backward", "lstm_scan", "lstm_scan_backward", "batch_to_front",
+           "lstm_cell_backward", "lstm_scan", "lstm_scan_backward", "batch_to_front", "batch_to_back",
            "windows_add_product", "window_matrix", "windows_product", "product_windows",
            "window_argmax", "window_argmax_add", "offset_dtype"]
 
@@ -571,6 +571,12 @@ def batch_to_front(xp, x, bias):
     if bias is None:
         return xp.reshape(y, tuple(y.shape), copy=True)
     return y + xp.reshape(bias, (bias.shape[0], 1))
+
+
+def batch_to_back(xp, x):
+    """x (N, A, M) as (A, M, N): one copy."""
+    y = xp.permute_dims(x, (1, 2, 0))
+    return xp.reshape(y, tuple(y.shape), copy=True)
 
 
 def window_cols(xp, prod, shape, kernel, stride, dilation):

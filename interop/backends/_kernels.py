@@ -290,10 +290,14 @@ KERNELS.update({
 
 # ---- the batch dim of a convolution's matrix layout (issue 29): where its one-matrix im2col
 # runs the batch innermost ((C * K, L * N)), this moves the output to (N, O, L) with the bias
-# added, in one pass.
+# added, in one pass; and its inverse, which lays out the input and the output's gradient.
 
 def _batch_to_front_result(x, bias):
     return (x.shape[2], x.shape[0], x.shape[1]), x.dtype
+
+
+def _batch_to_back_result(x):
+    return (x.shape[1], x.shape[2], x.shape[0]), x.dtype
 
 
 
@@ -306,6 +310,13 @@ KERNELS.update({
         "dims; bias None or an (A,) array of x's dtype. The sums round as x + bias does. "
         "Returns a new array of x's dtype; x and bias are unchanged.",
         None, result=_batch_to_front_result),
+    "batch_to_back": Kernel(
+        "batch_to_back(x)",
+        "x (N, A, M) with its first axis moved to the back: the new (A, M, N) array out with "
+        "out[a, m, n] = x[n, a, m] (a convolution's input, or its output's gradient, laid "
+        "out for its matmuls where their columns run the batch innermost). x is a numeric "
+        "array of 3 dims. Returns a new C-contiguous array of x's dtype; x is unchanged.",
+        None, result=_batch_to_back_result),
 })
 
 

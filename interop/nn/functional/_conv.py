@@ -328,8 +328,7 @@ def _gy_matrix(xp, g, inner, groups, o):
     nb = g.shape[0]
     nl = math.prod(g.shape[2:])
     if inner:
-        gy = xp.permute_dims(g, (*range(1, g.ndim), 0))
-        return xp.reshape(gy, (groups, o // groups, nl * nb))
+        return xp.reshape(_to_back(xp, g), (groups, o // groups, nl * nb))
     gy = xp.permute_dims(g, (1, 0, *range(2, g.ndim)))
     return xp.reshape(gy, (groups, o // groups, nb * nl))
 
@@ -352,9 +351,20 @@ def _batch_inner(xp, x):
     row are then one run of memory (``ow * N`` elements at unit stride) that the im2col copy
     moves whole, however narrow the windows."""
     m = x.ndim
-    t = xp.reshape(xp.permute_dims(x, (*range(1, m), 0)), tuple(x.shape[1:]) + (x.shape[0],),
-                   copy=True)
-    return xp.permute_dims(t, (m - 1, *range(m - 1)))
+    return xp.permute_dims(_to_back(xp, x), (m - 1, *range(m - 1)))
+
+
+def _to_back(xp, x):
+    """``x`` (N, A, *rest) copied into a new (A, *rest, N) array: the ``batch_to_back``
+    kernel on raw arrays (``xp`` a backend's namespace) and on tensors outside the graph;
+    where the copy is recorded (``create_graph``), the permutation and its copy."""
+    shape = tuple(x.shape[1:]) + (x.shape[0],)
+    kernel = getattr(xp, "batch_to_back", None)
+    if kernel is None and (xp is not it or it.is_grad_enabled()):
+        return xp.reshape(xp.permute_dims(x, (*range(1, x.ndim), 0)), shape, copy=True)
+    flat = xp.reshape(x, (x.shape[0], x.shape[1], math.prod(x.shape[2:])))
+    moved = it.autograd.run_kernel("batch_to_back", flat) if kernel is None else kernel(flat)
+    return xp.reshape(moved, shape)
 
 
 def _convolve(x, weight, bias, kernel, stride, dilation, groups, out):
