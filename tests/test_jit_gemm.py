@@ -291,7 +291,9 @@ def _windows_reference(shape, a, b, kernel, stride, dilation):
     ((32, 3, 7, 6), (3, 3), (1, 1), (1, 1), 5),          # overlapping windows, C * K = 27
     ((64, 2, 9, 8), (2, 3), (2, 1), (1, 2), 700),        # stride, dilation, three blocks of k
     ((32, 1, 8, 8), (2, 2), (2, 2), (1, 1), 16),         # windows that tile the image
-    ((32, 4, 9, 9), (2, 2), (3, 3), (1, 1), 8)])         # gaps between windows
+    ((32, 4, 9, 9), (2, 2), (3, 3), (1, 1), 8),          # gaps between windows
+    ((96, 3, 6, 6), (3, 3), (1, 1), (1, 1), 9),          # three blocks of samples
+    ((64, 2, 6, 6), (3, 3), (1, 1), (1, 1), 12)])        # B's rows 4 KiB apart (copied)
 def test_windows_add_product_against_the_product_then_col2im(monkeypatch, shape, kernel,
                                                             stride, dilation, p):
     be = it.get_backend("cpu")
@@ -313,7 +315,7 @@ def test_windows_add_product_against_the_product_then_col2im(monkeypatch, shape,
                                                             dilation).reshape(shape[:2] + (-1,)),
                                   np.moveaxis(one, 2, 0))
     monkeypatch.setattr(_jit_gemm, "SPLIT", 1)
-    for threads in (2, 3):          # (parts of whole channels)
+    for threads in (2, 3):          # (parts: blocks of samples within chunks of channels)
         np.testing.assert_array_equal(_jit_gemm.windows_add_product(
             shape, at, b, kernel, stride, dilation, threads), one)
 
