@@ -1,7 +1,7 @@
 """Every workload in one run: ``python -m benchmarks`` (no subcommand).
 
 It runs the benchmark modules one after the other -- ``perop`` (per-op overhead), ``train``
-(MLP, CNN and MNIST-example training steps; ``train2``: the MLP and CNN at 2 threads), ``layers`` (conv, pooling, norms, embedding,
+(MLP, CNN and MNIST-example training steps; ``train2``: the same at 2 threads), ``layers`` (conv, pooling, norms, embedding,
 losses, LSTM, attention, a Transformer encoder layer, matmul 1024²), ``optim`` (Adam steps),
 ``data`` (DataLoader) and ``dlpack`` (hand-offs) -- each measuring interop side by side with PyTorch
 in the same run as it does alone (``python -m benchmarks NAME`` prints the details), and
@@ -105,12 +105,13 @@ def _run_train(quick, backend, path):
 
 def _run_train_threads(quick, backend, path):
     from benchmarks import train
-    # the MLP and LeNet steps at two threads, where issue #29 states their targets: interop's
-    # team of threads spins between products as PyTorch's OpenMP threads do, so the figure
-    # measures the libraries (it read 0.78x-10.65x within an hour while interop's threads
-    # slept between products and OpenBLAS's spun against them)
-    return train.main(which=("mlp", "cnn"), quick=quick, backend=backend, json_path=path,
-                      threads=2)
+    # the training steps at two threads, where issue #29 states the MLP's and LeNet's
+    # targets (the MNIST example's too: its target names no thread count): interop's team of
+    # threads spins between products as PyTorch's OpenMP threads do, so the figure measures
+    # the libraries (it read 0.78x-10.65x within an hour while interop's threads slept
+    # between products and OpenBLAS's spun against them)
+    return train.main(which=("mlp", "cnn", "mnist"), quick=quick, backend=backend,
+                      json_path=path, threads=2)
 
 
 def _run_layers(quick, backend, path):
