@@ -401,8 +401,10 @@ def _kernel_inputs(ctx, name):
     # the activations: 5120 elements, so that a compiled path (the cpu backend's float32
     # kernels) is held against its fallback too
     act, g = ctx.randn(64, 80, offset=2), ctx.randn(64, 80, offset=3)
-    if name in ("sigmoid", "silu"):
+    if name in ("sigmoid", "silu", "relu"):
         return act, ()
+    if name == "relu_backward":             # (zeros in the output, where the gradient stops)
+        return g, (it.where(act < 0, 0.0, act),)
     if name == "gelu":
         return act, ("none",)
     if name == "sigmoid_backward":

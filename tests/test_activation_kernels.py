@@ -1,4 +1,4 @@
-"""The activation and cross-entropy kernels of the kernel table (sigmoid, silu, gelu and their
+"""The activation and cross-entropy kernels of the kernel table (relu, sigmoid, silu, gelu and their
 backward kernels; class_cross_entropy and its backward): the cpu backend's compiled float32
 kernels (interop/backends/_jit_act.py) against the standard-only reference on every run, both
 against PyTorch in float32 at the edges (NaN, +-inf, -0.0, large magnitudes where erf and exp
@@ -107,7 +107,14 @@ def _silu_d(x):
 
 # Exact values (float64) of each kernel, from x and g; "<name>_scale": the size of the terms
 # a kernel adds (where they cancel, float32 rounding is relative to them, not to the result).
+def _relu_out(x):
+    """relu's output (NaN and -0.0 kept): what its backward kernel is given."""
+    return np.where(x < 0, np.float32(0), x)
+
+
 TRUTH = {
+    "relu": lambda x, g: _relu_out(x),
+    "relu_backward": lambda x, g: np.where(_relu_out(x) <= 0, 0.0, g),
     "sigmoid": lambda x, g: _sig(x),
     "sigmoid_backward": lambda x, g: (g * _sigmoid64(x.astype(np.float32)).astype(np.float64)
                                       * (1 - _sigmoid64(x.astype(np.float32)))),
@@ -125,6 +132,8 @@ TRUTH = {
 
 
 ACT = {   # name: (kernel call on the cpu namespace, compiled kernel it runs)
+    "relu": (lambda ns, x, g: ns.relu(x), "relu"),
+    "relu_backward": (lambda ns, x, g: ns.relu_backward(g, _relu_out(x)), "relu_backward"),
     "sigmoid": (lambda ns, x, g: ns.sigmoid(x), "sigmoid"),
     "sigmoid_backward": (lambda ns, x, g: ns.sigmoid_backward(g, _sigmoid64(x)),
                          "sigmoid_backward"),
@@ -240,6 +249,7 @@ FNS = {   # name: (interop call, PyTorch call)
                   lambda x: TF.gelu(x, approximate="tanh")),
     "silu": (F.silu, TF.silu),
     "sigmoid": (F.sigmoid, torch.sigmoid),
+    "relu": (F.relu, TF.relu),
 }
 
 
@@ -380,6 +390,14 @@ def test_kernel_arguments_are_checked():
         ns.gelu(x, "exact")
     with pytest.raises(TypeError, match="real floating dtype"):
         ns.silu(np.zeros(3, np.int64))
+    with pytest.raises(TypeError, match="relu: expected an array of a real numeric dtype, "
+                                        "got interop.bool"):
+        ns.relu(np.zeros(3, bool))
+    with pytest.raises(TypeError, match="relu: expected an array of a real numeric dtype"):
+        ns.relu(np.zeros(3, np.complex64))
+    with pytest.raises(ValueError, match=r"input's shape \(3, 4\)"):
+        ns.relu_backward(np.zeros((4, 3), np.float32), x)
+    np.testing.assert_array_equal(ns.relu(np.array([-2, 0, 3], np.int64)), [0, 0, 3])
     with pytest.raises(ValueError, match=r"input's shape \(3, 4\)"):
         ns.silu_backward(np.zeros((4, 3), np.float32), x)
     with pytest.raises(ValueError, match=r"\(N, C\) logits and \(N,\) integer targets"):

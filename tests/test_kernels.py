@@ -810,6 +810,8 @@ def test_each_kernel_says_how_its_result_is_checked():
         "windows": lambda ns: ns.windows(np.ones((2, 5)), (2,), (1,), (1,)),
         "windows_add": lambda ns: ns.windows_add((2, 5), np.ones((2, 2, 4)), (2,), (1,), (1,)),
         # the activations
+        "relu": lambda ns: ns.relu(np.ones((2, 3))),
+        "relu_backward": lambda ns: ns.relu_backward(np.ones((2, 3)), np.ones((2, 3))),
         "sigmoid": lambda ns: ns.sigmoid(np.ones((2, 3))),
         "sigmoid_backward": lambda ns: ns.sigmoid_backward(np.ones((2, 3)), np.ones((2, 3))),
         "silu": lambda ns: ns.silu(np.ones((2, 3))),

@@ -833,6 +833,17 @@ class Backend:
     # their standard-only fallbacks
 
     # (sigmoid is on the per-op hot path of small tensors: its checks are inline)
+    def relu(self, x):
+        """0 where ``x`` < 0, else ``x`` (kernel table: ``KERNELS["relu"]``)."""
+        if x.dtype in self.complex_natives or self.dtype_of(x) is _dt.bool:
+            raise TypeError(f"relu: expected an array of a real numeric dtype, got "
+                            f"{self.from_native.get(x.dtype, x.dtype)}")
+        return self._kernels["relu"](x)
+
+    def relu_backward(self, g, y):
+        """0 where ``y`` <= 0, else ``g``: relu's gradient from its output ``y``."""
+        return self._kernels["relu_backward"](self._gradient_like(g, y, "relu_backward"), y)
+
     def sigmoid(self, x):
         """``1 / (1 + exp(-x))`` of a floating or complex ``x`` (kernel table:
         ``KERNELS["sigmoid"]``)."""
@@ -879,6 +890,12 @@ class Backend:
                              f"and dtype {self.from_native.get(x.dtype, x.dtype)}; got shape "
                              f"{tuple(g.shape)} and dtype {self.from_native.get(g.dtype, g.dtype)}")
         return g
+
+    def _fallback_relu(self, x):
+        return _fallbacks.relu(self.xp, x)
+
+    def _fallback_relu_backward(self, g, y):
+        return _fallbacks.relu_backward(self.xp, g, y)
 
     def _fallback_sigmoid(self, x):
         return _fallbacks.sigmoid(self.xp, x)

@@ -32,7 +32,8 @@ __all__ = ["sum_to", "getitem", "add_at", "index_add", "scatter_add", "windows",
            "kept_sum", "softmax", "softmax_backward", "log_softmax_backward",
            "normalize_rows", "normalize_rows_backward", "normalize_channels",
            "normalize_channels_backward", "adam_update_", "lstm_spans", "lstm_cell",
-           "lstm_cell_backward", "lstm_scan", "lstm_scan_backward", "batch_to_front", "batch_to_back",
+           "lstm_cell_backward", "lstm_scan", "lstm_scan_backward", "batch_to_front",
+           "batch_to_back", "relu", "relu_backward",
            "windows_add_product", "window_matrix", "windows_product", "product_windows",
            "window_argmax", "window_argmax_add", "offset_dtype"]
 
@@ -794,6 +795,16 @@ def _wide(xp, x):
 
 def _narrow(xp, y, dtype):
     return y if y.dtype == dtype else xp.astype(y, dtype)
+
+
+def relu(xp, x):
+    """0 where ``x`` < 0, else ``x`` (NaN and -0.0 kept)."""
+    return xp.where(x < 0, 0, x)
+
+
+def relu_backward(xp, g, y):
+    """0 where the output ``y`` <= 0, else ``g``."""
+    return xp.where(y <= 0, 0, g)
 
 
 def sigmoid(xp, x):

@@ -442,6 +442,18 @@ _IN_FLOAT32 = "Half precision is computed in float32 and rounded once, as PyTorc
 _GRADIENT = ("g is the gradient of the result, of x's shape and dtype. Returns a new array of "
              "that shape and dtype; g and x are unchanged.")
 KERNELS.update({
+    "relu": Kernel(
+        "relu(x)",
+        "0 where x < 0, else x itself: NaN stays NaN and -0.0 stays -0.0 (PyTorch's). x is "
+        "an array of a real numeric dtype, not bool. Returns a new array of x's shape and "
+        "dtype; x is unchanged.",
+        "interop.relu", result=_like_x),
+    "relu_backward": Kernel(
+        "relu_backward(g, y)",
+        "0 where y <= 0, else g: the gradient of relu from its output y (PyTorch's "
+        "threshold_backward: it passes at a NaN output and is 0 at 0). " + _GRADIENT.replace(
+            "x's", "y's").replace("and x are", "and y are"),
+        None, result=_like_x),
     "sigmoid": Kernel(
         "sigmoid(x)",
         "1 / (1 + exp(-x)): 0 at -inf, 1 at inf, NaN at NaN. x is an array of a floating or "

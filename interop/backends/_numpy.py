@@ -861,6 +861,16 @@ class NumpyBackend(Backend):
                 return d
             return ref_sigmoid_backward(xp, g, y)
 
+        def relu(x):
+            if _jit_ok(x):
+                return compiled(_jit_act.relu, x)
+            return where(x < 0, 0, x)       # (this module's select: one comparison, bitwise)
+
+        def relu_backward(g, y):
+            if _jit_ok(y):
+                return compiled(_jit_act.relu_backward, g, y)
+            return where(y <= 0, 0, g)
+
         def silu(x):
             if _jit_ok(x):
                 return compiled(_jit_act.silu, x)
@@ -908,7 +918,8 @@ class NumpyBackend(Backend):
                                                   mode, out)
             return out
 
-        return {"sigmoid": sigmoid, "sigmoid_backward": sigmoid_backward, "silu": silu,
+        return {"relu": relu, "relu_backward": relu_backward,
+                "sigmoid": sigmoid, "sigmoid_backward": sigmoid_backward, "silu": silu,
                 "silu_backward": silu_backward, "gelu": gelu, "gelu_backward": gelu_backward,
                 "class_cross_entropy": class_cross_entropy,
                 "class_cross_entropy_backward": class_cross_entropy_backward}
