@@ -199,6 +199,9 @@ _part = _jit_team.part(_part_of)
 
 @njit
 def _launch(ctrl, job, helpers, fn, x, bias, add, out, step, nparts):
+    """Post a job of three 3-d float32 arrays (at X_AT, B_AT, O_AT), ``step`` and a flag
+    (``add``) to the team, and take parts of it here too (``batch_to_front``'s and
+    ``summed_products``' jobs)."""
     gen = _jit_team.post(ctrl, job)
     job[0], job[1], job[2] = nparts, helpers, fn
     job[STEP], job[ADD] = step, add
@@ -290,31 +293,18 @@ def _summed_alone(a, b, out):
 
 # parts of samples, one sum each, added up in order: the same parts however many threads
 # take them, so that the result's bits do not depend on the threads
-SUM_PARTS = 8
-A_AT, BB_AT, S_AT = 8, 16, 24           # job slots (STEP: samples per part)
+SUM_PARTS = 8          # (a job of _launch: a at X_AT, b at B_AT, the parts' sums at O_AT)
 
 
 def _summed_part_of(at, i):
     job = _jit_team.job_at(at)
     step = job[STEP]
-    a, b = _jit_team.dense3(job, A_AT), _jit_team.dense3(job, BB_AT)
+    a, b = _jit_team.dense3(job, X_AT), _jit_team.dense3(job, B_AT)
     lo = i * step
-    _summed(a[lo:lo + step], b[lo:lo + step], _jit_team.dense3(job, S_AT)[i])
+    _summed(a[lo:lo + step], b[lo:lo + step], _jit_team.dense3(job, O_AT)[i])
 
 
 _summed_part = _jit_team.part(_summed_part_of, fastmath=_REASSOC)
-
-
-@njit
-def _summed_launch(ctrl, job, helpers, fn, a, b, sums, step, nparts):
-    gen = _jit_team.post(ctrl, job)
-    job[0], job[1], job[2] = nparts, helpers, fn
-    job[STEP] = step
-    _jit_team.describe(job, A_AT, a)
-    _jit_team.describe(job, BB_AT, b)
-    _jit_team.describe(job, S_AT, sums)
-    _jit_team.open_(ctrl, gen)
-    _jit_team.work(ctrl, job)
 
 
 def summed_products(a, b):
@@ -339,7 +329,7 @@ def summed_products(a, b):
     nparts = -(-n // step)
     sums = np.empty((nparts, m, k), a.dtype)
     threads = min(_threads.blas_threads(), nparts, max(1, a.size // SPLIT))
-    _jit_team.share(_summed_launch, threads, _summed_part(), a, b, sums, step, nparts)
+    _jit_team.share(_launch, threads, _summed_part(), a, b, 0, sums, step, nparts)
     if nparts == 1:
         return sums[0]
     with np.errstate(invalid="ignore", over="ignore"):     # (inf - inf: NaN, as NumPy's own)
