@@ -381,3 +381,30 @@ def test_the_backend_runs_the_summed_products_in_tensordot(monkeypatch):
     finally:
         _jit.set_enabled(prev)
     np.testing.assert_allclose(on, off, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_backends_tensordot_keeps_numpys_results(enabled):
+    """Every dtype and contraction gives NumPy's tensordot's result and dtype: the summed
+    products (compiled, or batched products and their sum with the path off) for floating
+    and complex arrays of one dtype, NumPy's own for the rest (integers, bools, mixed
+    dtypes, other axes) and its errors."""
+    ns = it.get_backend("cpu").ns
+    rng = np.random.default_rng(8)
+    cases = [rng.standard_normal((9, 4, 6)).astype(d) for d in ("float32", "float64")]
+    cases.append(cases[1] + 1j * cases[1])
+    cases += [rng.integers(-3, 4, (9, 4, 6)), rng.integers(0, 2, (9, 4, 6)).astype(bool)]
+    prev = _jit.set_enabled(enabled)
+    try:
+        for a in cases:
+            b = a[:, :3, :]
+            got = ns.tensordot(a, b, axes=([0, 2], [0, 2]))
+            want = np.tensordot(a, b, axes=([0, 2], [0, 2]))
+            assert got.dtype == want.dtype and got.shape == want.shape == (4, 3)
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
+        mixed = ns.tensordot(cases[0], cases[1][:, :2], axes=([0, 2], [0, 2]))
+        assert mixed.dtype == np.float64
+        with pytest.raises(ValueError):
+            ns.tensordot(cases[0], cases[0][:, :, :5], axes=([0, 2], [0, 2]))
+    finally:
+        _jit.set_enabled(prev)

@@ -190,7 +190,7 @@ def _namespace():
         for name, n in _BF16_LINALG.items():
             setattr(ns.linalg, name, _in_float32(getattr(linalg, name), n))
     ns.matmul = _compiled_matmul(ns.matmul)
-    ns.tensordot = _compiled_tensordot(ns.tensordot)
+    ns.tensordot = _compiled_tensordot(ns.tensordot, ns.matmul)
     return ns
 
 
@@ -211,23 +211,28 @@ def _compiled_matmul(fallback):
 _SPREAD = 16            # elements added between samples whose step is a multiple of 4 KiB
 
 
-def _compiled_tensordot(fallback):
-    """``tensordot`` that hands ``axes=([0, 2], [0, 2])`` of 3-d float arrays (a sum over
-    the first axis of products: the weight gradient of a convolution whose products run per
-    sample) to the compiled dot products of _jit_conv.py where they take it; ``fallback``
-    (NumPy's: the first operand's copy into one matrix, then one product) takes every other
-    contraction."""
+def _compiled_tensordot(fallback, matmul):
+    """``tensordot`` that takes ``axes=([0, 2], [0, 2])`` of 3-d float arrays of one dtype (a
+    sum over the first axis of products: the weight gradient of a convolution whose
+    products run per sample) as the compiled dot products of _jit_conv.py where they take
+    it, else as batched products (``matmul``) and their sum (NumPy's tensordot first copies
+    the first operand into one matrix: conv2d 1->32's weight gradient then took 1.9 ms
+    against 1.4); ``fallback`` (NumPy's) takes every other contraction."""
     def tensordot(x1, x2, /, *, axes=2):
-        if (_jit.enabled() and x1.__class__ is np.ndarray and x2.__class__ is np.ndarray
-                and x1.ndim == 3 and x2.ndim == 3 and not isinstance(axes, int)):
+        if (x1.__class__ is np.ndarray and x2.__class__ is np.ndarray and x1.ndim == 3
+                and x2.ndim == 3 and not isinstance(axes, int) and x1.dtype == x2.dtype
+                and x1.dtype.kind in "fc" and x1.shape[0] == x2.shape[0]
+                and x1.shape[2] == x2.shape[2]):
             try:
                 pairs = tuple(tuple(int(i) for i in a) for a in axes)
             except TypeError:
                 pairs = None
             if pairs == ((0, 2), (0, 2)):
-                out = _jit_conv.summed_products(x1, x2)
-                if out is not None:
-                    return out
+                if _jit.enabled():
+                    out = _jit_conv.summed_products(x1, x2)
+                    if out is not None:
+                        return out
+                return matmul(x1, np.swapaxes(x2, 1, 2)).sum(axis=0)
         return fallback(x1, x2, axes=axes)
     tensordot.__doc__ = fallback.__doc__
     return tensordot
