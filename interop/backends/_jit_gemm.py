@@ -731,8 +731,8 @@ def windows_add_product(shape, a, b, kernel, stride, dilation, threads=1):
     threads = min(threads, c, max(1, a.shape[0] * a.shape[1] * b.shape[1] // SPLIT))
     blocks = min(nb // NR, SCATTER_BLOCKS) if threads > 1 else 1
     step = -(-c // threads)     # (chunks of channels: one per thread)
-    chunks = -(-c // step)
-    b = _unaliased(b)           # (else each part would copy its panels: see _unaliased)
+    b = _unaliased(b)           # (rows a multiple of 1 KiB apart: copied once, with a longer
+                                # row step; read in place they would share cache sets)
     _share(SCATTER, a[None], b[None], out[None, None], step * kh * kw, threads,
            rowoff=rowoff, coloff=coloff, blocks=blocks)
            # (parts: a block of samples, a chunk of whole channels: no two threads add into

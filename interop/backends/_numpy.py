@@ -735,22 +735,6 @@ class NumpyBackend(Backend):
     # A convolution's output from its matmul's (O, L, N) to (N, O, L), the bias added:
     # compiled (_jit_conv.py) for float32/float64 where numba runs; otherwise NumPy, into a
     # C-contiguous result.
-    # Its inverse, (N, A, M) to (A, M, N): NumPy's copy, reading down the batch. Where the
-    # samples lie a multiple of 4 KiB apart, the samples' rows read together share the L1
-    # cache's sets, and that copy ran 2.5x slower (the MNIST example's output gradient
-    # (64, 64, 24 * 24): 3.7 ms): there the samples are first copied a few floats further
-    # apart (a copy at full speed), then moved (1.5 ms for both). A compiled loop was no
-    # faster than NumPy's copy elsewhere.
-    def _batch_to_back(self, x):
-        n, a, m = x.shape
-        out = np.empty((a, m, n), x.dtype)
-        if x.flags.c_contiguous and n > 1 and x.size and x.strides[0] % 4096 == 0:
-            moved = np.empty((n, a * m + _SPREAD), x.dtype)[:, :a * m].reshape(n, a, m)
-            moved[...] = x              # (a view of the wider rows: no copy in the reshape)
-            x = moved
-        out[...] = x.transpose(1, 2, 0)
-        return out
-
     def _batch_to_front(self, x, bias):
         if _jit.enabled():
             out = _jit_conv.batch_to_front(x, bias)
@@ -762,6 +746,22 @@ class NumpyBackend(Backend):
             out[...] = y
         else:
             np.add(y, bias[:, None], out=out)
+        return out
+
+    # Its inverse, (N, A, M) to (A, M, N): NumPy's copy, reading down the batch. Where the
+    # samples lie a multiple of 4 KiB apart, the samples' rows read together share the L1
+    # cache's sets, and that copy ran 2.5x slower (the MNIST example's output gradient
+    # (64, 64, 24 * 24): 3.7 ms): there the samples are first copied a few floats further
+    # apart (a copy at full speed), then moved (1.4 ms for both). A compiled loop was no
+    # faster than NumPy's copy elsewhere.
+    def _batch_to_back(self, x):
+        n, a, m = x.shape
+        out = np.empty((a, m, n), x.dtype)
+        if x.flags.c_contiguous and n > 1 and x.size and x.strides[0] % 4096 == 0:
+            moved = np.empty((n, a * m + _SPREAD), x.dtype)[:, :a * m].reshape(n, a, m)
+            moved[...] = x              # (a view of the wider rows: no copy in the reshape)
+            x = moved
+        out[...] = x.transpose(1, 2, 0)
         return out
 
     def _windows_add_product(self, shape, a, b, kernel, stride, dilation):

@@ -125,9 +125,10 @@ class _ConvBackward(it.autograd.Node):
     """The gradient of :func:`_convolve`, in the layout the forward chose (``per_sample``):
     ``gy @ cols^T`` for the weight (summed over the samples where the matmul ran per
     sample: one ``tensordot`` over samples and positions, which the cpu backend computes as
-    dot products of rows, see ``_jit_conv.summed_products``), the row sums of ``gy`` for the bias and ``windows_add(W^T @ gy)`` for the
-    input (``windows_add_product``, the two in one, where the columns run the batch
-    innermost and there is one group), each only where it is needed. An ordinary backward
+    dot products of rows, see ``_jit_conv.summed_products``), the row sums of ``gy`` for
+    the bias and ``windows_add(W^T @ gy)`` for the input (``windows_add_product``, the two
+    in one, where the columns run the batch innermost and there is one group), each only
+    where it is needed. An ordinary backward
     reuses the im2col matrix ``cols`` that the forward made (or, where it runs in blocks of
     samples, ``step``, makes each block's again; where the windows are read in place,
     ``implicit``, ``cols`` is ``x`` laid out batch-innermost and the weight's gradient is
