@@ -191,7 +191,7 @@ def test_compiled_activation_kernels_match_the_reference(name, monkeypatch):
 
 
 @needs_numba
-@pytest.mark.parametrize("name", ["sigmoid", "sigmoid_backward"])
+@pytest.mark.parametrize("name", ["sigmoid", "sigmoid_backward", "relu", "relu_backward"])
 @pytest.mark.parametrize("shape", [(48,), (8, 9), (0,), (4095,)])
 def test_small_float32_sigmoid_runs_compiled_and_matches_the_reference(name, shape, monkeypatch):
     # (the per-op path of small tensors: one compiled call instead of NumPy's passes)

@@ -866,14 +866,24 @@ class NumpyBackend(Backend):
                 return d
             return ref_sigmoid_backward(xp, g, y)
 
+        # relu: float32 of any size compiled (one call costs less than NumPy's select even on
+        # 16 elements: 2.0 -> 0.95 us), but 0-d, which may come as NumPy scalars
         def relu(x):
-            if _jit_ok(x):
-                return compiled(_jit_act.relu, x)
+            if x.dtype == np.float32 and x.ndim and _jit.enabled():
+                if x.size >= JIT_FROM:
+                    return compiled(_jit_act.relu, x)
+                out = np.empty(x.shape, np.float32)
+                _jit_act.relu(x, out)
+                return out
             return where(x < 0, 0, x)       # (this module's select: one comparison, bitwise)
 
         def relu_backward(g, y):
-            if _jit_ok(y):
-                return compiled(_jit_act.relu_backward, g, y)
+            if y.dtype == np.float32 and y.ndim and _jit.enabled():
+                if y.size >= JIT_FROM:
+                    return compiled(_jit_act.relu_backward, g, y)
+                out = np.empty(y.shape, np.float32)
+                _jit_act.relu_backward(g, y, out)
+                return out
             return where(y <= 0, 0, g)
 
         def silu(x):
