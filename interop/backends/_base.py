@@ -507,12 +507,7 @@ class Backend:
     def windows_add(self, shape, cols, kernel, stride, dilation):
         """The adjoint of ``windows``: zeros of ``shape`` with every entry of ``cols`` added
         where ``windows`` reads it from (col2im; kernel table: ``KERNELS["windows_add"]``)."""
-        try:
-            shape = tuple(operator.index(n) for n in shape)
-        except TypeError:
-            raise TypeError(f"windows_add: shape must be a tuple of ints, got {shape!r}") from None
-        if any(n < 0 for n in shape):
-            raise ValueError(f"windows_add: shape {shape} has a negative size")
+        shape = _shape_arg(shape, "windows_add")
         kernel, stride, dilation = _window_args(len(shape), kernel, stride, dilation,
                                                 "windows_add")
         want = windows_shape(shape, kernel, stride, dilation)
@@ -606,29 +601,21 @@ class Backend:
         """``a @ W``, ``W`` the matrix of ``x``'s windows, batch innermost: a convolution's
         forward without its im2col matrix, where the backend reads the windows in place
         (kernel table: ``KERNELS["windows_product"]``)."""
-        rows, cols, args = self._window_matrix_args(a, x, kernel, stride, dilation,
-                                                    "windows_product")
-        if a.ndim != 2 or a.shape[1] != rows:
-            raise ValueError(f"windows_product: expected a of shape (M, {rows}) (C * K columns "
-                             f"for x {tuple(x.shape)} and kernel {tuple(kernel)}), got "
-                             f"{tuple(a.shape)}")
+        args = self._window_matrix_args(a, x, kernel, stride, dilation, "windows_product")
         return self._kernels["windows_product"](a, x, *args)
 
     def product_windows(self, a, x, kernel, stride, dilation):
         """``a @ W^T``, ``W`` the matrix of ``x``'s windows, batch innermost: a convolution's
         weight gradient without its im2col matrix (kernel table:
         ``KERNELS["product_windows"]``)."""
-        rows, cols, args = self._window_matrix_args(a, x, kernel, stride, dilation,
-                                                    "product_windows")
-        if a.ndim != 2 or a.shape[1] != cols:
-            raise ValueError(f"product_windows: expected a of shape (M, {cols}) (L * N columns "
-                             f"for x {tuple(x.shape)} and kernel {tuple(kernel)}), got "
-                             f"{tuple(a.shape)}")
+        args = self._window_matrix_args(a, x, kernel, stride, dilation, "product_windows")
         return self._kernels["product_windows"](a, x, *args)
 
     def _window_matrix_args(self, a, x, kernel, stride, dilation, op):
-        """(rows, columns) of the windows' matrix of ``x`` (N, C, *size) and the window
-        arguments (kernel, stride, dilation) checked and made tuples; checks the dtypes."""
+        """The window arguments (kernel, stride, dilation) checked and made tuples, with the
+        dtypes and ``a``'s shape: (M, C * K) for ``windows_product`` (``a @ W``), (M, L * N)
+        for ``product_windows`` (``a @ W^T``), ``W`` the windows' matrix of ``x`` (N, C,
+        *size), (C * K, L * N)."""
         if x.ndim < 3:
             raise ValueError(f"{op}: expected x of shape (N, C, *size), got {tuple(x.shape)}")
         kernel, stride, dilation = _window_args(x.ndim - 2, kernel, stride, dilation, op)
@@ -639,8 +626,13 @@ class Backend:
             raise ValueError(f"{op}: a and x must have one dtype, got {a.dtype} and {x.dtype}")
         self._real_floating(a, op)
         counts = windows_shape(tuple(x.shape[2:]), kernel, stride, dilation)[len(kernel):]
-        return (x.shape[1] * math.prod(kernel), math.prod(counts) * x.shape[0],
-                (kernel, stride, dilation))
+        want, what = ((x.shape[1] * math.prod(kernel), "C * K") if op == "windows_product"
+                      else (math.prod(counts) * x.shape[0], "L * N"))
+        if a.ndim != 2 or a.shape[1] != want:
+            raise ValueError(f"{op}: expected a of shape (M, {want}) ({what} columns for x "
+                             f"{tuple(x.shape)} and kernel {tuple(kernel)}), got "
+                             f"{tuple(a.shape)}")
+        return kernel, stride, dilation
 
     def windows_add_product(self, shape, a, b, kernel, stride, dilation):
         """``windows_add`` of ``a @ b`` laid out batch-innermost: a convolution's input
@@ -686,12 +678,7 @@ class Backend:
         """Zeros of ``shape`` with ``g`` added at the elements ``offsets`` names in its
         windows: max pooling's input gradient (kernel table: ``KERNELS["window_argmax_add"]``)."""
         op = "window_argmax_add"
-        try:
-            shape = tuple(operator.index(n) for n in shape)
-        except TypeError:
-            raise TypeError(f"{op}: shape must be a tuple of ints, got {shape!r}") from None
-        if any(n < 0 for n in shape):
-            raise ValueError(f"{op}: shape {shape} has a negative size")
+        shape = _shape_arg(shape, op)
         kernel, stride, dilation = _window_args(len(shape), kernel, stride, dilation, op)
         n = len(kernel)
         padding = _counts(padding, n, "padding", op)
@@ -1210,6 +1197,17 @@ def _lstm_args(rows, arrays, sizes, op):
                          f"increasing, the first equal to the batch {B}, summing to the "
                          f"{rows} rows; got {sizes!r}")
     return sizes
+
+
+def _shape_arg(shape, op):
+    """``shape`` as a tuple of ints >= 0; errors name what was given."""
+    try:
+        shape = tuple(operator.index(n) for n in shape)
+    except TypeError:
+        raise TypeError(f"{op}: shape must be a tuple of ints, got {shape!r}") from None
+    if any(n < 0 for n in shape):
+        raise ValueError(f"{op}: shape {shape} has a negative size")
+    return shape
 
 
 def _batch_args(x, op):

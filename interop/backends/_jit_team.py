@@ -229,13 +229,15 @@ def dense3(job, at):
 
 @jitable
 def dense4(job, at):
-    """:func:`floats4` of a C-contiguous array, typed as one (see :func:`dense3`)."""
+    """The C-contiguous 4-d float32 array :func:`describe` wrote at ``job[at:]``, typed as
+    one (see :func:`dense3`)."""
     return _carray(_f32_at(job[at]), (job[at + 1], job[at + 2], job[at + 3], job[at + 4]))
 
 
 @jitable
 def dense_bytes4(job, at):
-    """:func:`bytes4` of a C-contiguous array, typed as one (see :func:`dense3`)."""
+    """The C-contiguous 4-d int8 array :func:`describe` wrote at ``job[at:]``, typed as one
+    (see :func:`dense3`)."""
     return _carray(_i8_at(job[at]), (job[at + 1], job[at + 2], job[at + 3], job[at + 4]))
 
 
@@ -244,22 +246,6 @@ def floats_row(job, at):
     """The memory of the array :func:`describe` wrote at ``job[at:]`` as one C-contiguous
     (1, size) float32 row (the array must be contiguous; size = the product of its shape)."""
     return _carray(_f32_at(job[at]), (1, job[at + 1] * job[at + 2] * job[at + 3]))
-
-
-@jitable
-def floats4(job, at):
-    """The 4-d float32 array :func:`describe` wrote at ``job[at:]``."""
-    return np.lib.stride_tricks.as_strided(
-        _carray(_f32_at(job[at]), 1), (job[at + 1], job[at + 2], job[at + 3], job[at + 4]),
-        (job[at + 5], job[at + 6], job[at + 7], job[at + 8]))
-
-
-@jitable
-def bytes4(job, at):
-    """The 4-d int8 array :func:`describe` wrote at ``job[at:]``."""
-    return np.lib.stride_tricks.as_strided(
-        _carray(_i8_at(job[at]), 1), (job[at + 1], job[at + 2], job[at + 3], job[at + 4]),
-        (job[at + 5], job[at + 6], job[at + 7], job[at + 8]))
 
 
 @jitable

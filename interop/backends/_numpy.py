@@ -779,20 +779,23 @@ class NumpyBackend(Backend):
     def _windows_product(self, a, x, kernel, stride, dilation):
         # compiled (_jit_gemm.py): the windows read in place from x laid out batch-innermost;
         # else the windows' matrix copied (from the strided view), then the product
-        if _jit.enabled():
-            out = _jit_gemm.windows_product(a, x, kernel, stride, dilation, threads=None)
-            if out is not None:
-                return out
-        win = self._windows(x, kernel, stride, dilation)
-        return self.ns.matmul(a, _fallbacks.window_matrix(self.ns, win, len(kernel)))
+        return self._window_product(_jit_gemm.windows_product, a, x, kernel, stride, dilation,
+                                    False)
 
     def _product_windows(self, a, x, kernel, stride, dilation):
+        return self._window_product(_jit_gemm.product_windows, a, x, kernel, stride, dilation,
+                                    True)
+
+    def _window_product(self, compiled, a, x, kernel, stride, dilation, transposed):
+        """``compiled(...)`` where it takes the product, else ``a`` times the windows'
+        matrix (``transposed``: its transpose), copied from the strided view."""
         if _jit.enabled():
-            out = _jit_gemm.product_windows(a, x, kernel, stride, dilation, threads=None)
+            out = compiled(a, x, kernel, stride, dilation, threads=None)
             if out is not None:
                 return out
-        win = self._windows(x, kernel, stride, dilation)
-        return self.ns.matmul(a, _fallbacks.window_matrix(self.ns, win, len(kernel)).T)
+        w = _fallbacks.window_matrix(self.ns, self._windows(x, kernel, stride, dilation),
+                                     len(kernel))
+        return self.ns.matmul(a, w.T if transposed else w)
 
     # Max pooling (issue 29): one compiled pass each way (_jit_pool.py) for float32/float64
     # windows of 1 to 3 dims where numba runs; otherwise the standard-only reference.
